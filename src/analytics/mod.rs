@@ -1,0 +1,1 @@
+//! Anomaly detection and the event log.

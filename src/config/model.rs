@@ -1,0 +1,279 @@
+//! The configuration data model: the field names of `../shared/DESIGN.md`
+//! are a contract. Every table rejects unknown keys.
+
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, SocketAddr};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub router: RouterConfig,
+    #[serde(default)]
+    pub api: ApiConfig,
+    #[serde(default)]
+    pub locations: Vec<LocationConfig>,
+    #[serde(default)]
+    pub neighbors: Vec<NeighborConfig>,
+    #[serde(default)]
+    pub registered_prefixes: Vec<RegisteredPrefix>,
+    #[serde(default)]
+    pub originate: Vec<OriginateConfig>,
+    #[serde(default)]
+    pub rules: RulesConfig,
+    /// Inline named policies (`[policy.NAME]`), merged with the `policy` file's.
+    #[serde(default, rename = "policies")]
+    pub policies: Vec<PolicyConfig>,
+    /// Path of a policy file (relative to the config file).
+    #[serde(default, rename = "policy")]
+    pub policy_file: Option<String>,
+}
+
+/// `[router]`
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterConfig {
+    pub asn: u32,
+    pub router_id: std::net::Ipv4Addr,
+    #[serde(default = "default_listen")]
+    pub listen: Vec<SocketAddr>,
+    pub location: String,
+    /// Hold time offered to peers unless a neighbor overrides it.
+    #[serde(default = "default_hold_time")]
+    pub hold_time_s: u16,
+}
+
+fn default_listen() -> Vec<SocketAddr> {
+    vec!["0.0.0.0:179".parse().expect("literal"), "[::]:179".parse().expect("literal")]
+}
+
+fn default_hold_time() -> u16 {
+    90
+}
+
+/// `[api]`
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    #[serde(default = "default_api_listen")]
+    pub listen: SocketAddr,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            listen: default_api_listen(),
+        }
+    }
+}
+
+fn default_api_listen() -> SocketAddr {
+    "127.0.0.1:9179".parse().expect("literal")
+}
+
+/// `[[locations]]`: an edge site (POP).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationConfig {
+    pub name: String,
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+/// A neighbor's role, which selects its built-in rules and export behaviour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    PeeringService,
+    Transit,
+    Internal,
+}
+
+/// Address families a neighbor offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    Ipv4,
+    Ipv6,
+}
+
+/// `bfd = { ... }` on a neighbor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BfdConfig {
+    #[serde(default = "default_bfd_ms")]
+    pub min_tx_ms: u32,
+    #[serde(default = "default_bfd_ms")]
+    pub min_rx_ms: u32,
+    #[serde(default = "default_bfd_mult")]
+    pub multiplier: u8,
+}
+
+fn default_bfd_ms() -> u32 {
+    300
+}
+fn default_bfd_mult() -> u8 {
+    3
+}
+
+/// What to do when a neighbor reaches its prefix limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MaxPrefixAction {
+    /// Cease / Maximum Number of Prefixes Reached (RFC 4486), stay down `restart_after_s`.
+    Teardown,
+    /// Log and count only.
+    Warn,
+    /// Keep the session, ignore prefixes beyond the limit.
+    Refuse,
+}
+
+/// `max_prefixes = { ... }` on a neighbor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaxPrefixConfig {
+    pub limit: u32,
+    #[serde(default = "default_warn_percent")]
+    pub warn_percent: u8,
+    #[serde(default = "default_max_prefix_action")]
+    pub action: MaxPrefixAction,
+    #[serde(default = "default_restart_after")]
+    pub restart_after_s: u32,
+}
+
+fn default_warn_percent() -> u8 {
+    80
+}
+fn default_max_prefix_action() -> MaxPrefixAction {
+    MaxPrefixAction::Teardown
+}
+fn default_restart_after() -> u32 {
+    300
+}
+
+/// `[[neighbors]]`
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NeighborConfig {
+    pub name: String,
+    pub address: IpAddr,
+    pub remote_as: u32,
+    pub location: String,
+    #[serde(default)]
+    pub router: Option<String>,
+    pub role: Role,
+    #[serde(default)]
+    pub bfd: Option<BfdConfig>,
+    #[serde(default)]
+    pub max_prefixes: Option<MaxPrefixConfig>,
+    #[serde(default)]
+    pub local_address: Option<IpAddr>,
+    /// TCP port of the peer (default 179); labs and tests use others.
+    #[serde(default = "default_port")]
+    pub port: u16,
+    #[serde(default = "default_families")]
+    pub families: Vec<Family>,
+    #[serde(default)]
+    pub passive: bool,
+    #[serde(default)]
+    pub hold_time_s: Option<u16>,
+    #[serde(default)]
+    pub import_policy: Option<String>,
+    #[serde(default)]
+    pub export_policy: Option<String>,
+    /// TCP MD5 signature key (RFC 2385).
+    #[serde(default)]
+    pub password: Option<String>,
+    /// GTSM (RFC 5082): require TTL 255 on single-hop sessions.
+    #[serde(default)]
+    pub ttl_security: bool,
+    /// Accept and send graceful-restart (RFC 4724); on by default.
+    #[serde(default = "default_true")]
+    pub graceful_restart: bool,
+    /// Administratively shut down: configured but never connects.
+    #[serde(default)]
+    pub shutdown: bool,
+}
+
+fn default_port() -> u16 {
+    179
+}
+fn default_families() -> Vec<Family> {
+    vec![Family::Ipv4, Family::Ipv6]
+}
+fn default_true() -> bool {
+    true
+}
+
+/// `[[registered_prefixes]]`: a prefix registered to a peer ASN and activated
+/// at a primary (and optional backup) location.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisteredPrefix {
+    pub prefix: ipnet::IpNet,
+    pub peer_asn: u32,
+    /// Primary location; a registered prefix without one is not activated.
+    #[serde(default)]
+    pub primary: Option<String>,
+    /// Backup location, or "none" to fail over to the internet.
+    #[serde(default)]
+    pub backup: Option<String>,
+}
+
+/// `[[originate]]`: one of our own prefixes.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OriginateConfig {
+    pub prefix: ipnet::IpNet,
+    #[serde(default)]
+    pub communities: Vec<String>,
+    #[serde(default)]
+    pub large_communities: Vec<String>,
+    /// Next hop for IPv6 prefixes toward peers that have no IPv6 session address.
+    #[serde(default)]
+    pub next_hop: Option<IpAddr>,
+}
+
+/// `[rules]`: the built-in peering-service checks. Defaults are the rules.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesConfig {
+    #[serde(default = "default_required_community")]
+    pub require_community: Option<String>,
+    #[serde(default = "default_true")]
+    pub reject_private_asn: bool,
+    #[serde(default = "default_true")]
+    pub reject_reserved_asn: bool,
+    #[serde(default = "default_max_as_path_len")]
+    pub max_as_path_len_longer_than_24: u32,
+    #[serde(default = "default_true")]
+    pub reject_bogons: bool,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        RulesConfig {
+            require_community: default_required_community(),
+            reject_private_asn: true,
+            reject_reserved_asn: true,
+            max_as_path_len_longer_than_24: default_max_as_path_len(),
+            reject_bogons: true,
+        }
+    }
+}
+
+fn default_required_community() -> Option<String> {
+    Some("8075:8007".to_string())
+}
+fn default_max_as_path_len() -> u32 {
+    3
+}
+
+/// A named policy: ordered rules, evaluated first match wins
+/// (syntax owned by `policy`; kept as TOML here until compiled).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct PolicyConfig {
+    pub name: String,
+    #[serde(flatten)]
+    pub body: toml::Table,
+}

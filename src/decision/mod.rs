@@ -1,0 +1,1 @@
+//! Best-path selection and nearest-edge decisions.

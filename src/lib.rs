@@ -1,0 +1,16 @@
+//! coldpotato — BGP speaker and route-policy daemon for a peering-service edge.
+//!
+//! Data flows one way: socket → framing → decode (`wire`) → FSM (`session`)
+//! → route engine (`engine`, sole owner of the `rib`) → import `policy` →
+//! `decision` → export → encode → socket. BFD (`bfd`) is a service sessions
+//! request and that notifies them. The `api` answers from engine snapshots.
+
+pub mod analytics;
+pub mod api;
+pub mod bfd;
+pub mod config;
+pub mod decision;
+pub mod policy;
+pub mod rib;
+pub mod session;
+pub mod wire;

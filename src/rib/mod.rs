@@ -1,0 +1,1 @@
+//! RIBs: Adj-RIB-In (pre-policy), Loc-RIB, Adj-RIB-Out; interned attributes; prefix limits.

@@ -1,0 +1,1 @@
+//! BGP sessions: Sans-IO FSM, per-neighbor task, listener.
