@@ -10,6 +10,8 @@ pub mod api;
 pub mod bfd;
 pub mod config;
 pub mod decision;
+pub mod engine;
+pub mod metrics;
 pub mod policy;
 pub mod rib;
 pub mod session;

@@ -39,3 +39,37 @@ pub enum Verdict {
     Accept(Option<PathAttributes>),
     Reject(Rejection),
 }
+
+/// Every policy of a configuration, compiled, plus the built-in
+/// peering-service checks. Immutable; a reload compiles a new one.
+#[derive(Debug, Default)]
+pub struct PolicySet {}
+
+/// A policy that does not compile, with where it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct PolicyError {
+    pub message: String,
+}
+
+impl PolicySet {
+    /// Compiles the policies and rules of `cfg`.
+    pub fn compile(cfg: &crate::config::Config) -> Result<PolicySet, Vec<PolicyError>> {
+        let _ = cfg;
+        Ok(PolicySet {})
+    }
+
+    /// Import verdict for a route received from `neighbor`: the role's
+    /// built-in checks (unless `import_policy = "accept-all"`), then the
+    /// neighbor's named import policy.
+    pub fn import(&self, neighbor: &crate::config::NeighborConfig, ctx: &RouteContext) -> Verdict {
+        let _ = (neighbor, ctx);
+        Verdict::Accept(None)
+    }
+
+    /// Export verdict for a route about to be sent to `neighbor`.
+    pub fn export(&self, neighbor: &crate::config::NeighborConfig, ctx: &RouteContext) -> Verdict {
+        let _ = (neighbor, ctx);
+        Verdict::Accept(None)
+    }
+}

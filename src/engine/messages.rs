@@ -1,0 +1,140 @@
+//! The typed messages between session tasks, BFD, the API and the route
+//! engine. Channels: one bounded `mpsc::Sender<ToEngine>` shared by every
+//! producer (back-pressure on UPDATE storms); one `mpsc::Sender<ToPeer>` per
+//! established session, handed to the engine in [`ToEngine::SessionUp`].
+
+use crate::api::model::{DecisionView, EventView, NeighborView, RouteView};
+use crate::config::Config;
+use crate::wire::{Afi, Codec, GracefulRestart, Notification, Safi, Update};
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// A neighbor is named by its configured `name` (unique, stable across reloads).
+pub type NeighborName = Arc<str>;
+
+/// What an established session negotiated.
+#[derive(Debug, Clone)]
+pub struct SessionInfo {
+    pub remote_as: u32,
+    pub remote_id: Ipv4Addr,
+    pub local_address: IpAddr,
+    pub remote_address: IpAddr,
+    pub codec: Codec,
+    /// Families both sides support.
+    pub families: Vec<(Afi, Safi)>,
+    pub route_refresh: bool,
+    pub enhanced_route_refresh: bool,
+    /// The peer's graceful-restart capability, if any.
+    pub graceful_restart: Option<GracefulRestart>,
+    pub hold_time: u16,
+}
+
+/// BFD session state as the service reports it (RFC 5880 §4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BfdStatus {
+    AdminDown,
+    Down,
+    Init,
+    Up,
+    /// No BFD configured for this neighbor.
+    Disabled,
+}
+
+impl BfdStatus {
+    /// The name used in the API (`AdminDown|Down|Init|Up|disabled`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BfdStatus::AdminDown => "AdminDown",
+            BfdStatus::Down => "Down",
+            BfdStatus::Init => "Init",
+            BfdStatus::Up => "Up",
+            BfdStatus::Disabled => "disabled",
+        }
+    }
+}
+
+/// To the route engine. UPDATE dominates traffic, so it is not boxed.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum ToEngine {
+    /// The session reached Established; `tx` carries the engine's output to it.
+    SessionUp {
+        neighbor: NeighborName,
+        info: SessionInfo,
+        tx: mpsc::Sender<ToPeer>,
+    },
+    /// The session left Established. With `graceful_restart` the routes are
+    /// kept as stale for that long (RFC 4724 §4.2) instead of withdrawn.
+    SessionDown {
+        neighbor: NeighborName,
+        reason: String,
+        graceful_restart: Option<Duration>,
+    },
+    /// The FSM changed state (for the API and metrics), with the last error.
+    PeerState {
+        neighbor: NeighborName,
+        state: &'static str,
+        last_error: Option<String>,
+    },
+    /// An UPDATE from an Established session (already decoded; RFC 7606
+    /// treat-as-withdraw is flagged inside).
+    Update {
+        neighbor: NeighborName,
+        update: Update,
+    },
+    /// The peer asked for our routes again (RFC 2918).
+    RouteRefresh {
+        neighbor: NeighborName,
+        afi: Afi,
+        safi: Safi,
+    },
+    /// The BFD service's view of a neighbor changed.
+    Bfd {
+        neighbor: NeighborName,
+        status: BfdStatus,
+        diagnostic: u8,
+    },
+    /// A new, validated configuration (SIGHUP).
+    Reload(Arc<Config>),
+    /// A read-only question from the API.
+    Query(Query, oneshot::Sender<QueryReply>),
+}
+
+/// From the route engine to one session task.
+#[derive(Debug)]
+pub enum ToPeer {
+    /// Send these UPDATEs (End-of-RIB included as an empty UPDATE / MP_UNREACH).
+    Send(Vec<Update>),
+    /// Ask the peer for its routes again (RFC 2918).
+    RequestRefresh { afi: Afi, safi: Safi },
+    /// Tear the session down with this NOTIFICATION and do not reconnect, in
+    /// either direction, for `hold_down` (max-prefix: RFC 4486).
+    Teardown {
+        notification: Notification,
+        hold_down: Option<Duration>,
+    },
+}
+
+/// API questions.
+#[derive(Debug, Clone)]
+pub enum Query {
+    Neighbors,
+    Routes {
+        prefix: Option<ipnet::IpNet>,
+        /// Include rejected and stale routes.
+        all: bool,
+    },
+    Decisions,
+    Events { since: u64 },
+}
+
+/// API answers.
+#[derive(Debug, Clone)]
+pub enum QueryReply {
+    Neighbors(Vec<NeighborView>),
+    Routes(Vec<RouteView>),
+    Decisions(Vec<DecisionView>),
+    Events(Vec<EventView>),
+}

@@ -1,0 +1,224 @@
+//! Every Prometheus metric of the daemon, declared once, in one registry.
+//!
+//! Components update these directly; the API serves [`gather`] on
+//! `/metrics`. Names follow Prometheus conventions: `coldpotato_` prefix,
+//! base units in the name, `_total` for counters; labelled by `neighbor`
+//! and `location` where that applies.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+use std::sync::LazyLock;
+
+/// The registry `/metrics` serves.
+pub static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
+    let r = Registry::new();
+    #[cfg(target_os = "linux")]
+    {
+        let pc = prometheus::process_collector::ProcessCollector::new(
+            std::process::id() as i32,
+            "coldpotato".to_string(),
+        );
+        let _ = r.register(Box::new(pc));
+    }
+    r
+});
+
+fn gauge_vec(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
+    REGISTRY.register(Box::new(g.clone())).expect("metric registered once");
+    g
+}
+
+fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+    REGISTRY.register(Box::new(c.clone())).expect("metric registered once");
+    c
+}
+
+fn gauge(name: &str, help: &str) -> IntGauge {
+    let g = IntGauge::new(name, help).expect("valid metric");
+    REGISTRY.register(Box::new(g.clone())).expect("metric registered once");
+    g
+}
+
+const NL: &[&str] = &["neighbor", "location"];
+
+/// All metric families.
+pub struct Metrics {
+    /// 1 for the neighbor's current RFC 4271 state, 0 for the others.
+    pub session_state: IntGaugeVec,
+    /// Seconds since the session reached Established (0 when not).
+    pub session_uptime_seconds: IntGaugeVec,
+    /// FSM transitions into Established.
+    pub session_established_total: IntCounterVec,
+    /// BGP messages received, by type.
+    pub messages_received_total: IntCounterVec,
+    /// BGP messages sent, by type.
+    pub messages_sent_total: IntCounterVec,
+    /// NOTIFICATIONs sent and received, by direction, code and subcode.
+    pub notifications_total: IntCounterVec,
+    /// Prefixes announced by the neighbor (Adj-RIB-In, pre-policy).
+    pub prefixes_received: IntGaugeVec,
+    /// Prefixes accepted by import policy.
+    pub prefixes_accepted: IntGaugeVec,
+    /// Prefixes currently rejected, by rule.
+    pub prefixes_rejected: IntGaugeVec,
+    /// Prefixes advertised to the neighbor (Adj-RIB-Out).
+    pub prefixes_advertised: IntGaugeVec,
+    /// Prefix count divided by the max-prefix limit, in percent.
+    pub max_prefix_utilization_percent: IntGaugeVec,
+    /// 1 for the neighbor's current BFD state.
+    pub bfd_state: IntGaugeVec,
+    /// BFD state changes, by new state.
+    pub bfd_transitions_total: IntCounterVec,
+    /// Agreed BFD detection time.
+    pub bfd_detection_time_milliseconds: IntGaugeVec,
+    /// Last BFD diagnostic code received or sent.
+    pub bfd_last_diagnostic: IntGaugeVec,
+    /// Activated prefixes by decision state and location.
+    pub decisions: IntGaugeVec,
+    /// Decision changes.
+    pub decision_changes_total: IntCounterVec,
+    /// Events logged, by kind.
+    pub events_total: IntCounterVec,
+    /// Messages waiting in the route engine's queue.
+    pub engine_queue_depth: IntGauge,
+    /// Paths held in all Adj-RIB-In tables.
+    pub rib_paths: IntGauge,
+    /// Distinct interned attribute sets.
+    pub rib_attribute_sets: IntGauge,
+    /// Time to process one UPDATE in the engine.
+    pub engine_update_seconds: HistogramVec,
+    /// Successful and failed config reloads.
+    pub config_reloads_total: IntCounterVec,
+}
+
+/// The metrics, registered on first use.
+pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
+    let h = HistogramVec::new(
+        HistogramOpts::new(
+            "coldpotato_engine_update_seconds",
+            "Time the route engine spends on one UPDATE",
+        )
+        .buckets(vec![1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1]),
+        &[],
+    )
+    .expect("valid metric");
+    REGISTRY.register(Box::new(h.clone())).expect("metric registered once");
+    Metrics {
+        session_state: gauge_vec(
+            "coldpotato_session_state",
+            "1 for the BGP session's current RFC 4271 state",
+            &["neighbor", "location", "state"],
+        ),
+        session_uptime_seconds: gauge_vec(
+            "coldpotato_session_uptime_seconds",
+            "Seconds since the session reached Established",
+            NL,
+        ),
+        session_established_total: counter_vec(
+            "coldpotato_session_established_total",
+            "Transitions into Established",
+            NL,
+        ),
+        messages_received_total: counter_vec(
+            "coldpotato_messages_received_total",
+            "BGP messages received",
+            &["neighbor", "location", "type"],
+        ),
+        messages_sent_total: counter_vec(
+            "coldpotato_messages_sent_total",
+            "BGP messages sent",
+            &["neighbor", "location", "type"],
+        ),
+        notifications_total: counter_vec(
+            "coldpotato_notifications_total",
+            "NOTIFICATION messages by direction, code and subcode",
+            &["neighbor", "location", "direction", "code", "subcode"],
+        ),
+        prefixes_received: gauge_vec(
+            "coldpotato_prefixes_received",
+            "Prefixes in the neighbor's Adj-RIB-In (pre-policy)",
+            NL,
+        ),
+        prefixes_accepted: gauge_vec(
+            "coldpotato_prefixes_accepted",
+            "Prefixes accepted by import policy",
+            NL,
+        ),
+        prefixes_rejected: gauge_vec(
+            "coldpotato_prefixes_rejected",
+            "Prefixes currently rejected, by rule",
+            &["neighbor", "location", "reason"],
+        ),
+        prefixes_advertised: gauge_vec(
+            "coldpotato_prefixes_advertised",
+            "Prefixes in the neighbor's Adj-RIB-Out",
+            NL,
+        ),
+        max_prefix_utilization_percent: gauge_vec(
+            "coldpotato_max_prefix_utilization_percent",
+            "Received prefixes as a percentage of the max-prefix limit",
+            NL,
+        ),
+        bfd_state: gauge_vec(
+            "coldpotato_bfd_state",
+            "1 for the neighbor's current BFD state",
+            &["neighbor", "location", "state"],
+        ),
+        bfd_transitions_total: counter_vec(
+            "coldpotato_bfd_transitions_total",
+            "BFD state changes, by new state",
+            &["neighbor", "location", "state"],
+        ),
+        bfd_detection_time_milliseconds: gauge_vec(
+            "coldpotato_bfd_detection_time_milliseconds",
+            "Agreed BFD detection time",
+            NL,
+        ),
+        bfd_last_diagnostic: gauge_vec(
+            "coldpotato_bfd_last_diagnostic",
+            "Last BFD diagnostic code (RFC 5880 §4.1)",
+            NL,
+        ),
+        decisions: gauge_vec(
+            "coldpotato_decisions",
+            "Activated prefixes by decision state and location",
+            &["state", "location"],
+        ),
+        decision_changes_total: counter_vec(
+            "coldpotato_decision_changes_total",
+            "Decision changes, by new state",
+            &["state"],
+        ),
+        events_total: counter_vec("coldpotato_events_total", "Events logged, by kind", &["kind"]),
+        engine_queue_depth: gauge(
+            "coldpotato_engine_queue_depth",
+            "Messages waiting in the route engine's queue",
+        ),
+        rib_paths: gauge("coldpotato_rib_paths", "Paths held in all Adj-RIB-In tables"),
+        rib_attribute_sets: gauge(
+            "coldpotato_rib_attribute_sets",
+            "Distinct interned path attribute sets",
+        ),
+        engine_update_seconds: h,
+        config_reloads_total: counter_vec(
+            "coldpotato_config_reloads_total",
+            "Configuration reloads, by result",
+            &["result"],
+        ),
+    }
+});
+
+/// The Prometheus text exposition of every metric.
+pub fn gather() -> String {
+    LazyLock::force(&METRICS);
+    let mut buf = Vec::new();
+    let enc = TextEncoder::new();
+    if enc.encode(&REGISTRY.gather(), &mut buf).is_err() {
+        return String::new();
+    }
+    String::from_utf8(buf).unwrap_or_default()
+}
