@@ -11,6 +11,7 @@ pub mod bfd;
 pub mod config;
 pub mod decision;
 pub mod engine;
+pub mod lab;
 pub mod metrics;
 pub mod policy;
 pub mod rib;

@@ -1,0 +1,380 @@
+//! Shared harness for the integration tests: our binary as a child process,
+//! real BGP daemons from Debian (BIRD 2, GoBGP, FRR) with configs in temp
+//! dirs, network namespaces, and polling helpers. Everything started here is
+//! stopped by a Drop guard, so a failing test cleans up after itself.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Polls `f` every 100 ms until it returns `Some` or `timeout` passes.
+pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let end = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > end {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A free TCP port on 127.0.0.1 (racy but good enough for sequential tests).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral port")
+}
+
+/// Whether `bin` is on PATH (or an absolute path that exists).
+pub fn have(bin: &str) -> bool {
+    if bin.starts_with('/') {
+        return Path::new(bin).exists();
+    }
+    Command::new("sh")
+        .args(["-c", &format!("command -v {bin}")])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false)
+}
+
+/// True when running as root (network namespaces, port 179, nftables).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Prints a loud skip line; CI installs everything, so a skip there is a bug.
+pub fn skip(why: &str) {
+    eprintln!("SKIP: {why}");
+    if std::env::var("CI").is_ok() {
+        panic!("test skipped in CI: {why}");
+    }
+}
+
+/// A child process killed (SIGTERM, then SIGKILL) when dropped.
+pub struct Proc {
+    pub name: String,
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl Proc {
+    /// Spawns `cmd` with stdout and stderr to `log`.
+    pub fn spawn(name: &str, mut cmd: Command, log: PathBuf) -> Proc {
+        let f = std::fs::File::create(&log).expect("create log");
+        let f2 = f.try_clone().expect("clone log");
+        cmd.stdout(Stdio::from(f)).stderr(Stdio::from(f2)).stdin(Stdio::null());
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {name}: {e}"));
+        Proc {
+            name: name.to_string(),
+            child,
+            log,
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Sends a signal.
+    pub fn signal(&self, sig: i32) {
+        // SAFETY: plain kill(2) on our own child.
+        unsafe {
+            libc::kill(self.pid(), sig);
+        }
+    }
+
+    /// Sends SIGTERM and waits up to `timeout` for exit; returns the exit code.
+    pub fn terminate(&mut self, timeout: Duration) -> Option<i32> {
+        self.signal(libc::SIGTERM);
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return st.code();
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        None
+    }
+
+    /// The log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.signal(libc::SIGCONT);
+            self.signal(libc::SIGTERM);
+            for _ in 0..40 {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Our daemon, started from a config text in a temp dir.
+pub struct Daemon {
+    pub proc: Proc,
+    pub api: SocketAddr,
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+}
+
+impl Daemon {
+    /// Writes `config` (which must use `api` as `[api] listen`) and starts
+    /// `coldpotato run`, waiting until `/healthz` answers.
+    pub fn start(config: &str, api: SocketAddr) -> Daemon {
+        Self::start_in(None, config, api)
+    }
+
+    /// Like [`Daemon::start`], inside network namespace `netns` when given.
+    pub fn start_in(netns: Option<&str>, config: &str, api: SocketAddr) -> Daemon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("coldpotato.toml");
+        std::fs::write(&path, config).expect("write config");
+        let bin = env!("CARGO_BIN_EXE_coldpotato");
+        let mut cmd = match netns {
+            Some(ns) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns, bin]);
+                c
+            }
+            None => Command::new(bin),
+        };
+        cmd.args(["run", "--config"]).arg(&path);
+        cmd.env("RUST_LOG", "info,coldpotato=debug");
+        let proc = Proc::spawn("coldpotato", cmd, dir.path().join("coldpotato.log"));
+        let d = Daemon {
+            proc,
+            api,
+            dir,
+            config: path,
+        };
+        let ok = wait_for(Duration::from_secs(20), || {
+            (http_get(d.api, "/healthz").map(|(c, _)| c) == Some(200)).then_some(())
+        });
+        assert!(ok.is_some(), "daemon did not become healthy:\n{}", d.proc.log_text());
+        d
+    }
+
+    /// GET an API path and parse JSON.
+    pub fn get(&self, path: &str) -> serde_json::Value {
+        let (code, body) = http_get(self.api, path).unwrap_or((0, String::new()));
+        assert_eq!(code, 200, "GET {path} -> {code}: {body}");
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
+    }
+
+    /// The neighbor object named `name`.
+    pub fn neighbor(&self, name: &str) -> Option<serde_json::Value> {
+        self.get("/api/v1/neighbors")
+            .as_array()?
+            .iter()
+            .find(|n| n["name"] == name)
+            .cloned()
+    }
+
+    /// Waits until neighbor `name` is in `state`.
+    pub fn wait_state(&self, name: &str, state: &str, timeout: Duration) -> bool {
+        wait_for(timeout, || {
+            (self.neighbor(name).map(|n| n["state"] == state) == Some(true)).then_some(())
+        })
+        .is_some()
+    }
+
+    /// Rewrites the config file and sends SIGHUP.
+    pub fn reload(&self, config: &str) {
+        std::fs::write(&self.config, config).expect("rewrite config");
+        self.proc.signal(libc::SIGHUP);
+    }
+
+    pub fn log(&self) -> String {
+        self.proc.log_text()
+    }
+}
+
+/// A minimal blocking HTTP GET (status, body) on a loopback API.
+pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
+    let url = format!("http://{addr}{path}");
+    match ureq::get(&url).timeout(Duration::from_secs(3)).call() {
+        Ok(r) => {
+            let code = r.status();
+            Some((code, r.into_string().ok()?))
+        }
+        Err(ureq::Error::Status(code, r)) => Some((code, r.into_string().unwrap_or_default())),
+        Err(_) => None,
+    }
+}
+
+/// BIRD 2 with its own config, control socket and log in a temp dir.
+pub struct Bird {
+    pub proc: Proc,
+    pub dir: tempfile::TempDir,
+    pub sock: PathBuf,
+    pub netns: Option<String>,
+}
+
+impl Bird {
+    pub fn start(config: &str) -> Bird {
+        Self::start_in(None, config)
+    }
+
+    pub fn start_in(netns: Option<&str>, config: &str) -> Bird {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conf = dir.path().join("bird.conf");
+        let sock = dir.path().join("bird.ctl");
+        std::fs::write(&conf, config).expect("write bird.conf");
+        let mut cmd = netns_cmd(netns, "bird");
+        cmd.arg("-f").arg("-c").arg(&conf).arg("-s").arg(&sock);
+        let proc = Proc::spawn("bird", cmd, dir.path().join("bird.log"));
+        let b = Bird {
+            proc,
+            dir,
+            sock,
+            netns: netns.map(str::to_string),
+        };
+        let up = wait_for(Duration::from_secs(10), || b.sock.exists().then_some(()));
+        assert!(up.is_some(), "bird did not start:\n{}", b.proc.log_text());
+        b
+    }
+
+    /// Runs `birdc` with `args` and returns its output.
+    pub fn cmd(&self, args: &str) -> String {
+        let mut c = netns_cmd(self.netns.as_deref(), "birdc");
+        c.arg("-s").arg(&self.sock);
+        c.args(args.split_whitespace());
+        c.output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// Whether protocol `name` is Established.
+    pub fn established(&self, name: &str) -> bool {
+        self.cmd(&format!("show protocols {name}")).contains("Established")
+    }
+}
+
+/// GoBGP with its own config and gRPC port.
+pub struct GoBgp {
+    pub proc: Proc,
+    pub dir: tempfile::TempDir,
+    pub grpc_port: u16,
+}
+
+impl GoBgp {
+    pub fn start(config: &str) -> GoBgp {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conf = dir.path().join("gobgpd.toml");
+        std::fs::write(&conf, config).expect("write gobgpd.toml");
+        let grpc_port = free_port();
+        let mut cmd = Command::new("gobgpd");
+        cmd.arg("-f")
+            .arg(&conf)
+            .arg("-t")
+            .arg("toml")
+            .arg("--api-hosts")
+            .arg(format!("127.0.0.1:{grpc_port}"))
+            .arg("--log-level")
+            .arg("debug");
+        let proc = Proc::spawn("gobgpd", cmd, dir.path().join("gobgpd.log"));
+        let g = GoBgp {
+            proc,
+            dir,
+            grpc_port,
+        };
+        let up = wait_for(Duration::from_secs(10), || {
+            let out = g.cli("global");
+            out.contains("AS:").then_some(())
+        });
+        assert!(up.is_some(), "gobgpd did not start:\n{}", g.proc.log_text());
+        g
+    }
+
+    /// Runs the `gobgp` CLI against this daemon.
+    pub fn cli(&self, args: &str) -> String {
+        Command::new("gobgp")
+            .arg("-p")
+            .arg(self.grpc_port.to_string())
+            .args(args.split_whitespace())
+            .output()
+            .map(|o| {
+                let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
+                s.push_str(&String::from_utf8_lossy(&o.stderr));
+                s
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// `ip netns exec NS prog` when `netns` is set, else `prog`.
+pub fn netns_cmd(netns: Option<&str>, prog: &str) -> Command {
+    match netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns, prog]);
+            c
+        }
+        None => Command::new(prog),
+    }
+}
+
+/// Runs a shell command, panicking with its output when it fails.
+pub fn sh(cmd: &str) -> String {
+    let out = Command::new("sh").args(["-c", cmd]).output().expect("run sh");
+    assert!(
+        out.status.success(),
+        "`{cmd}` failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A network namespace, deleted (with its veth ends) when dropped.
+pub struct Netns {
+    pub name: String,
+}
+
+impl Netns {
+    /// Creates namespace `name` (deleting a leftover one of that name first).
+    pub fn new(name: &str) -> Netns {
+        let _ = Command::new("ip").args(["netns", "del", name]).output();
+        sh(&format!("ip netns add {name}"));
+        sh(&format!("ip -n {name} link set lo up"));
+        Netns {
+            name: name.to_string(),
+        }
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "pids", &self.name]).output().map(|o| {
+            for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                let _ = Command::new("kill").args(["-9", pid]).output();
+            }
+        });
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+    }
+}
+
+/// Appends a line to a file (used for test notes that the CI log keeps).
+pub fn note(line: &str) {
+    let mut e = std::io::stderr();
+    let _ = writeln!(e, "NOTE: {line}");
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite, set-up included: installs what the tests need (real
+# BGP/BFD daemons, tshark, Prometheus) when it is missing, then runs the
+# format and lint gates and every test. Run as root (the interop tests create
+# network namespaces). `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v bird >/dev/null || need+=(bird2)
+command -v gobgpd >/dev/null || need+=(gobgpd)
+[ -x /usr/lib/frr/bfdd ] || need+=(frr)
+command -v tshark >/dev/null || need+=(tshark)
+command -v promtool >/dev/null || need+=(prometheus)
+command -v nft >/dev/null || need+=(nftables)
+command -v ip >/dev/null || need+=(iproute2)
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "tests/run.sh: missing ${need[*]}; run as root (or apt-get install -y ${need[*]})" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# The Debian packages start their daemons; our tests start their own copies.
+for svc in bird frr gobgpd prometheus; do
+  systemctl stop "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1 || true
+done
+
+cargo fmt --check
+cargo clippy --all-targets --release -- -D warnings
+cargo test --release -- --test-threads=1
