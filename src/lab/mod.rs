@@ -4,6 +4,7 @@
 //! with a summary.
 
 pub mod sim;
+pub mod table;
 
 /// The embedded lab configuration (`@BGP_PORT@`/`@API_PORT@` filled at start).
 pub const LAB_CONFIG: &str = include_str!("lab.toml");
