@@ -1,0 +1,82 @@
+//! The binary as an operator meets it: `check` on every shipped example and
+//! on broken files (exit codes, `file:line:col` messages), `run` starting and
+//! stopping cleanly on SIGTERM, and `lab` showing a failover and a recovery.
+
+mod common;
+
+use common::*;
+use std::net::SocketAddr;
+use std::process::Command;
+use std::time::Duration;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_coldpotato"))
+}
+
+#[test]
+fn check_accepts_every_example_in_config() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).expect("config/ exists") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        // Policy files are checked through the config that includes them.
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") || name.starts_with("policy") {
+            continue;
+        }
+        let out = bin().arg("check").arg("--config").arg(&path).output().expect("run check");
+        assert!(
+            out.status.success(),
+            "{name}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        checked += 1;
+    }
+    assert!(checked >= 1, "no example configs found");
+}
+
+#[test]
+fn check_rejects_an_unknown_key_with_file_line_and_column() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "[router]\nasn = 8075\nrouter_id = \"192.0.2.1\"\nlocation = \"ams\"\n\n[[locations]]\nname = \"ams\"\n\n[[neighbors]]\nname = \"x\"\naddress = \"192.0.2.2\"\nremte_as = 64500\nlocation = \"ams\"\nrole = \"transit\"\n",
+    )
+    .expect("write");
+    let out = bin().arg("check").arg("--config").arg(&path).output().expect("run check");
+    assert_eq!(out.status.code(), Some(1));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("bad.toml:12:1: unknown key \"remte_as\""), "{text}");
+}
+
+#[test]
+fn run_starts_listens_and_stops_cleanly_on_sigterm() {
+    let api = free_port();
+    let bgp = free_port();
+    let cfg = format!(
+        "[router]\nasn = 8075\nrouter_id = \"127.0.0.1\"\nlisten = [\"127.0.0.1:{bgp}\"]\nlocation = \"ams\"\n\n[api]\nlisten = \"127.0.0.1:{api}\"\n\n[[locations]]\nname = \"ams\"\n"
+    );
+    let mut d = Daemon::start(&cfg, SocketAddr::from(([127, 0, 0, 1], api)));
+    assert!(std::net::TcpStream::connect(("127.0.0.1", bgp)).is_ok(), "BGP port not listening");
+    let code = d.proc.terminate(Duration::from_secs(10));
+    assert_eq!(code, Some(0), "exit code; log:\n{}", d.log());
+}
+
+#[test]
+fn lab_shows_a_failover_and_a_recovery_and_exits_by_itself() {
+    let mut cmd = bin();
+    cmd.arg("lab");
+    let out = cmd.output().expect("run lab");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "lab failed: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("FAILOVER"), "{text}");
+    assert!(text.contains("RECOVERED"), "{text}");
+    assert!(text.contains("origin-mismatch"), "hijack not shown: {text}");
+    assert!(text.contains("max-prefix"), "offender not shown: {text}");
+}

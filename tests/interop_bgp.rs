@@ -1,0 +1,420 @@
+//! Sessions against real BGP daemons from Debian (BIRD 2, GoBGP) over
+//! loopback: IPv4 and IPv6 unicast, 4-octet ASNs, routes both ways with their
+//! attributes, TCP-MD5, hold timer on a frozen peer, graceful restart, and
+//! connections from unconfigured addresses. Each test starts its own daemons
+//! on fresh ports and stops them (Drop guards), bounded in time.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::io::Read;
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+const OUR_AS: u32 = 8075;
+/// A public 4-octet ASN (AS 3.7), so no rule needs relaxing.
+const BIRD_AS: u32 = 196_615;
+/// Another public 4-octet ASN (AS 5.0).
+const GOBGP_AS: u32 = 327_680;
+
+struct Ports {
+    ours: u16,
+    api: u16,
+    peer: u16,
+}
+
+fn ports() -> Ports {
+    Ports {
+        ours: free_port(),
+        api: free_port(),
+        peer: free_port(),
+    }
+}
+
+fn api_addr(p: &Ports) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], p.api))
+}
+
+/// Our config with the given `[[neighbors]]` blocks appended.
+fn our_config(p: &Ports, hold: u16, neighbors: &str) -> String {
+    format!(
+        r#"
+[router]
+asn = {OUR_AS}
+router_id = "127.0.0.1"
+listen = ["127.0.0.1:{ours}", "[::1]:{ours}"]
+location = "ams"
+hold_time_s = {hold}
+
+[api]
+listen = "127.0.0.1:{api}"
+
+[[locations]]
+name = "ams"
+
+[[originate]]
+prefix = "192.0.2.0/24"
+communities = ["8075:100"]
+large_communities = ["8075:100:1"]
+
+[[originate]]
+prefix = "2001:db8:100::/48"
+communities = ["8075:100"]
+
+{neighbors}
+"#,
+        ours = p.ours,
+        api = p.api,
+    )
+}
+
+fn routes_from(d: &Daemon, neighbor: &str, all: bool) -> Vec<Value> {
+    let path = if all { "/api/v1/routes?status=all" } else { "/api/v1/routes" };
+    d.get(path)
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| r["neighbor"] == neighbor)
+        .collect()
+}
+
+fn route<'a>(routes: &'a [Value], prefix: &str) -> Option<&'a Value> {
+    routes.iter().find(|r| r["prefix"] == prefix)
+}
+
+fn bird_config(p: &Ports, extra_proto: &str, extra_chan4: &str) -> String {
+    format!(
+        r#"
+router id 127.0.0.2;
+log stderr all;
+protocol device {{ }}
+protocol static s4 {{ ipv4; route 45.20.0.0/24 unreachable; route 45.20.1.0/24 unreachable; }}
+protocol static s6 {{ ipv6; route 2a0a:20::/48 unreachable; }}
+filter tag {{
+  bgp_community.add((65000,1));
+  bgp_large_community.add(({BIRD_AS},1,2));
+  accept;
+}}
+protocol bgp cp4 {{
+  local 127.0.0.2 port {peer} as {BIRD_AS};
+  neighbor 127.0.0.1 port {ours} as {OUR_AS};
+  hold time 9;
+  connect retry time 1;
+  error wait time 1, 2;
+  {extra_proto}
+  ipv4 {{ import all; export filter tag; {extra_chan4} }};
+}}
+protocol bgp cp6 {{
+  local ::1 port {peer} as {BIRD_AS};
+  neighbor ::1 port {ours} as {OUR_AS};
+  multihop;
+  hold time 9;
+  connect retry time 1;
+  error wait time 1, 2;
+  ipv6 {{ import all; export filter tag; gateway recursive; igp table master6; }};
+}}
+"#,
+        peer = p.peer,
+        ours = p.ours,
+    )
+}
+
+fn bird_neighbors(p: &Ports, extra: &str) -> String {
+    format!(
+        r#"
+[[neighbors]]
+name = "bird4"
+address = "127.0.0.2"
+port = {peer}
+remote_as = {BIRD_AS}
+location = "ams"
+role = "transit"
+local_address = "127.0.0.1"
+{extra}
+
+[[neighbors]]
+name = "bird6"
+address = "::1"
+port = {peer}
+remote_as = {BIRD_AS}
+location = "ams"
+role = "transit"
+local_address = "::1"
+families = ["ipv6"]
+"#,
+        peer = p.peer
+    )
+}
+
+fn prerequisites(bins: &[&str]) -> bool {
+    for b in bins {
+        if !have(b) {
+            skip(&format!("{b} is not installed"));
+            return false;
+        }
+    }
+    true
+}
+
+#[test]
+fn bird_sessions_over_ipv4_and_ipv6_with_four_octet_asns_exchange_routes_both_ways() {
+    if !prerequisites(&["bird", "birdc"]) {
+        return;
+    }
+    let p = ports();
+    let bird = Bird::start(&bird_config(&p, "", ""));
+    let d = Daemon::start(&our_config(&p, 9, &bird_neighbors(&p, "")), api_addr(&p));
+    assert!(
+        d.wait_state("bird4", "Established", Duration::from_secs(30)),
+        "bird4 not Established\nours:\n{}\nbird:\n{}",
+        d.log(),
+        bird.proc.log_text()
+    );
+    assert!(
+        d.wait_state("bird6", "Established", Duration::from_secs(30)),
+        "bird6 not Established\n{}",
+        d.log()
+    );
+    let n = d.neighbor("bird4").expect("bird4 listed");
+    assert_eq!(n["remote_as"], BIRD_AS);
+
+    // BIRD → us, with its attributes intact.
+    let got = wait_for(Duration::from_secs(15), || {
+        let r = routes_from(&d, "bird4", false);
+        (route(&r, "45.20.0.0/24").is_some() && route(&r, "45.20.1.0/24").is_some()).then_some(r)
+    })
+    .unwrap_or_else(|| panic!("routes from bird4 missing: {:?}", d.get("/api/v1/routes?status=all")));
+    let r = route(&got, "45.20.0.0/24").expect("route");
+    assert_eq!(r["as_path"], serde_json::json!([BIRD_AS]));
+    assert_eq!(r["next_hop"], "127.0.0.2");
+    assert_eq!(r["peer"], "127.0.0.2");
+    assert_eq!(r["status"], "accepted");
+    assert!(r["communities"].as_array().expect("list").contains(&"65000:1".into()));
+    assert!(r["large_communities"]
+        .as_array()
+        .expect("list")
+        .contains(&format!("{BIRD_AS}:1:2").into()));
+    let v6 = wait_for(Duration::from_secs(15), || {
+        let r = routes_from(&d, "bird6", false);
+        route(&r, "2a0a:20::/48").cloned()
+    })
+    .expect("IPv6 route from bird6");
+    assert_eq!(v6["as_path"], serde_json::json!([BIRD_AS]));
+    assert_eq!(v6["next_hop"], "::1");
+
+    // Us → BIRD: our own prefixes, AS path = our AS, next hop self, communities.
+    let seen = wait_for(Duration::from_secs(15), || {
+        let out = bird.cmd("show route all protocol cp4");
+        out.contains("192.0.2.0/24").then_some(out)
+    })
+    .unwrap_or_else(|| panic!("bird did not get 192.0.2.0/24: {}", bird.cmd("show route all")));
+    assert!(seen.contains(&format!("BGP.as_path: {OUR_AS}")), "{seen}");
+    assert!(seen.contains("BGP.next_hop: 127.0.0.1"), "{seen}");
+    assert!(seen.contains("(8075,100)"), "{seen}");
+    assert!(seen.contains("(8075, 100, 1)"), "{seen}");
+    assert!(!seen.contains("BGP.local_pref"), "no LOCAL_PREF toward eBGP: {seen}");
+    let seen6 = wait_for(Duration::from_secs(15), || {
+        let out = bird.cmd("show route all protocol cp6");
+        out.contains("2001:db8:100::/48").then_some(out)
+    })
+    .unwrap_or_else(|| panic!("bird did not get our IPv6 prefix: {}", bird.cmd("show route all")));
+    assert!(seen6.contains(&format!("BGP.as_path: {OUR_AS}")), "{seen6}");
+    // What BIRD announced is never re-advertised back to it.
+    assert!(!bird.cmd("show route all protocol cp4").contains("45.20.0.0/24"));
+}
+
+#[test]
+fn gobgp_session_with_four_octet_asn_exchanges_routes_both_ways() {
+    if !prerequisites(&["gobgpd", "gobgp"]) {
+        return;
+    }
+    let p = ports();
+    let gob = GoBgp::start(&format!(
+        r#"
+[global.config]
+  as = {GOBGP_AS}
+  router-id = "127.0.0.3"
+  port = {peer}
+  local-address-list = ["127.0.0.3"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "127.0.0.1"
+    peer-as = {OUR_AS}
+  [neighbors.transport.config]
+    remote-port = {ours}
+    local-address = "127.0.0.3"
+  [neighbors.timers.config]
+    connect-retry = 1
+    hold-time = 9
+    keepalive-interval = 3
+"#,
+        peer = p.peer,
+        ours = p.ours
+    ));
+    let neighbors = format!(
+        r#"
+[[neighbors]]
+name = "gobgp"
+address = "127.0.0.3"
+port = {peer}
+remote_as = {GOBGP_AS}
+location = "ams"
+role = "transit"
+local_address = "127.0.0.1"
+families = ["ipv4"]
+"#,
+        peer = p.peer
+    );
+    let d = Daemon::start(&our_config(&p, 9, &neighbors), api_addr(&p));
+    assert!(
+        d.wait_state("gobgp", "Established", Duration::from_secs(30)),
+        "gobgp not Established\nours:\n{}\ngobgp:\n{}",
+        d.log(),
+        gob.proc.log_text()
+    );
+    let out = gob.cli("global rib add 45.30.0.0/24 community 65000:7 med 20 origin egp -a ipv4");
+    assert!(!out.contains("rror"), "gobgp rib add: {out}");
+    let r = wait_for(Duration::from_secs(15), || {
+        route(&routes_from(&d, "gobgp", false), "45.30.0.0/24").cloned()
+    })
+    .unwrap_or_else(|| panic!("route from gobgp missing\n{}", d.log()));
+    assert_eq!(r["as_path"], serde_json::json!([GOBGP_AS]));
+    assert_eq!(r["next_hop"], "127.0.0.3");
+    assert_eq!(r["origin"], "egp");
+    assert_eq!(r["med"], 20);
+    assert!(r["communities"].as_array().expect("list").contains(&"65000:7".into()));
+
+    let seen = wait_for(Duration::from_secs(15), || {
+        let out = gob.cli("global rib -a ipv4");
+        out.contains("192.0.2.0/24").then_some(out)
+    })
+    .unwrap_or_else(|| panic!("gobgp did not get 192.0.2.0/24: {}", gob.cli("global rib -a ipv4")));
+    let line = seen.lines().find(|l| l.contains("192.0.2.0/24")).unwrap_or_default();
+    assert!(line.contains("127.0.0.1"), "next hop self: {line}");
+    assert!(line.contains(&OUR_AS.to_string()), "AS path: {line}");
+
+    // A withdrawal reaches us too.
+    gob.cli("global rib del 45.30.0.0/24 -a ipv4");
+    let gone = wait_for(Duration::from_secs(15), || {
+        route(&routes_from(&d, "gobgp", true), "45.30.0.0/24").is_none().then_some(())
+    });
+    assert!(gone.is_some(), "withdrawn route still present");
+}
+
+#[test]
+fn tcp_md5_session_with_bird_comes_up_and_a_wrong_password_does_not() {
+    if !prerequisites(&["bird", "birdc"]) {
+        return;
+    }
+    let p = ports();
+    let bird = Bird::start(&bird_config(&p, "password \"s3cret-md5\";", ""));
+    let good = bird_neighbors(&p, "password = \"s3cret-md5\"");
+    let d = Daemon::start(&our_config(&p, 9, &good), api_addr(&p));
+    assert!(
+        d.wait_state("bird4", "Established", Duration::from_secs(30)),
+        "MD5 session not Established\n{}\n{}",
+        d.log(),
+        bird.proc.log_text()
+    );
+    drop(d);
+
+    let p2 = Ports {
+        ours: free_port(),
+        api: free_port(),
+        peer: p.peer,
+    };
+    let bad = bird_neighbors(&p2, "password = \"wrong-password\"");
+    let bird2 = {
+        drop(bird);
+        Bird::start(&bird_config(&p2, "password \"s3cret-md5\";", ""))
+    };
+    let d2 = Daemon::start(&our_config(&p2, 9, &bad), api_addr(&p2));
+    std::thread::sleep(Duration::from_secs(8));
+    let n = d2.neighbor("bird4").expect("listed");
+    assert_ne!(n["state"], "Established", "wrong MD5 key must not establish");
+    assert!(!bird2.established("cp4"));
+}
+
+#[test]
+fn a_frozen_peer_gets_hold_timer_expired_and_the_session_returns_when_it_thaws() {
+    if !prerequisites(&["bird", "birdc"]) {
+        return;
+    }
+    let p = ports();
+    let mut cfg = bird_config(&p, "", "");
+    cfg = cfg.replace("hold time 9;", "hold time 3;");
+    let bird = Bird::start(&cfg);
+    let d = Daemon::start(&our_config(&p, 3, &bird_neighbors(&p, "")), api_addr(&p));
+    assert!(d.wait_state("bird4", "Established", Duration::from_secs(30)), "{}", d.log());
+    let frozen = Instant::now();
+    bird.proc.signal(libc::SIGSTOP);
+    let down = wait_for(Duration::from_secs(8), || {
+        let n = d.neighbor("bird4")?;
+        (n["state"] != "Established").then_some(n)
+    });
+    let elapsed = frozen.elapsed();
+    bird.proc.signal(libc::SIGCONT);
+    let n = down.expect("session stayed Established with a frozen peer");
+    assert!(elapsed <= Duration::from_millis(4_500), "took {elapsed:?}");
+    let err = n["last_error"].as_str().unwrap_or_default().to_lowercase();
+    assert!(err.contains("hold timer expired"), "last_error: {err}");
+    note(&format!("hold timer expiry detected {} ms after SIGSTOP (hold 3 s)", elapsed.as_millis()));
+    assert!(
+        d.wait_state("bird4", "Established", Duration::from_secs(30)),
+        "session did not come back after SIGCONT\n{}",
+        d.log()
+    );
+}
+
+#[test]
+fn a_gracefully_restarting_peer_keeps_its_routes_stale_until_end_of_rib() {
+    if !prerequisites(&["bird", "birdc"]) {
+        return;
+    }
+    let p = ports();
+    let cfg = bird_config(&p, "graceful restart on; graceful restart time 60;", "");
+    let bird = Bird::start(&cfg);
+    let d = Daemon::start(&our_config(&p, 9, &bird_neighbors(&p, "")), api_addr(&p));
+    assert!(d.wait_state("bird4", "Established", Duration::from_secs(30)), "{}", d.log());
+    assert!(wait_for(Duration::from_secs(15), || {
+        route(&routes_from(&d, "bird4", false), "45.20.0.0/24").map(|_| ())
+    })
+    .is_some());
+
+    // `birdc graceful restart` shuts BIRD down announcing a restart (RFC 4724).
+    bird.cmd("graceful restart");
+    let stale = wait_for(Duration::from_secs(15), || {
+        let r = routes_from(&d, "bird4", true);
+        route(&r, "45.20.0.0/24").filter(|r| r["status"] == "stale").cloned()
+    });
+    assert!(stale.is_some(), "routes not kept as stale: {:?}", routes_from(&d, "bird4", true));
+    drop(bird);
+    // Restart BIRD announcing only one of the two prefixes: after its
+    // End-of-RIB the other must be swept.
+    let cfg2 = cfg.replace("route 45.20.1.0/24 unreachable; ", "");
+    let _bird = Bird::start(&cfg2);
+    let swept = wait_for(Duration::from_secs(30), || {
+        let r = routes_from(&d, "bird4", true);
+        let fresh = route(&r, "45.20.0.0/24").map(|r| r["status"] == "accepted") == Some(true);
+        (fresh && route(&r, "45.20.1.0/24").is_none()).then_some(())
+    });
+    assert!(swept.is_some(), "stale routes not refreshed/swept: {:?}", routes_from(&d, "bird4", true));
+}
+
+#[test]
+fn a_connection_from_an_unconfigured_address_gets_no_open() {
+    let p = ports();
+    let d = Daemon::start(&our_config(&p, 9, &bird_neighbors(&p, "passive = true")), api_addr(&p));
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    sock.bind(&SocketAddr::from(([127, 0, 0, 99], 0)).into()).expect("bind 127.0.0.99");
+    sock.connect(&SocketAddr::from(([127, 0, 0, 1], p.ours)).into()).expect("connect");
+    let mut s: TcpStream = sock.into();
+    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let mut buf = [0u8; 64];
+    let n = s.read(&mut buf).unwrap_or(0);
+    assert_eq!(n, 0, "an unconfigured address was sent {n} bytes");
+    // The daemon is unaffected.
+    assert_eq!(http_get(d.api, "/healthz").map(|x| x.0), Some(200));
+}

