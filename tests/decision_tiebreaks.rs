@@ -7,9 +7,7 @@
 //! orders: `compare`, `explain`, `best` and `rank`.
 
 use coldpotato::decision::{best, compare, explain, rank, Candidate, Step};
-use coldpotato::wire::{
-    AsPath, AsPathSegment, Community, Origin, PathAttributes, SegmentType,
-};
+use coldpotato::wire::{AsPath, AsPathSegment, Community, Origin, PathAttributes, SegmentType};
 use std::cmp::Ordering;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -277,9 +275,17 @@ fn check(row: &Row) {
     let (cw, cs) = row.compare.unwrap_or((row.winner, row.step));
     let total = (ordering_of(cw), cs);
     assert_eq!(compare(&a, &b), total, "compare(a, b): {name}");
-    assert_eq!(compare(&b, &a), (total.0.reverse(), total.1), "compare(b, a): {name}");
+    assert_eq!(
+        compare(&b, &a),
+        (total.0.reverse(), total.1),
+        "compare(b, a): {name}"
+    );
     assert_eq!(explain(&a, &b), rfc, "explain(a, b): {name}");
-    assert_eq!(explain(&b, &a), (rfc.0.reverse(), rfc.1), "explain(b, a): {name}");
+    assert_eq!(
+        explain(&b, &a),
+        (rfc.0.reverse(), rfc.1),
+        "explain(b, a): {name}"
+    );
 
     // best/rank on [a, b] and [b, a]: the RFC winner, first among equals.
     let (ab, ba) = match row.winner {
@@ -287,8 +293,16 @@ fn check(row: &Row) {
         B => ((1, vec![1, 0]), (0, vec![0, 1])),
         Neither => ((0, vec![0, 1]), (0, vec![0, 1])),
     };
-    assert_eq!(best(&[a, b]), Some((ab.0, row.step)), "best([a, b]): {name}");
-    assert_eq!(best(&[b, a]), Some((ba.0, row.step)), "best([b, a]): {name}");
+    assert_eq!(
+        best(&[a, b]),
+        Some((ab.0, row.step)),
+        "best([a, b]): {name}"
+    );
+    assert_eq!(
+        best(&[b, a]),
+        Some((ba.0, row.step)),
+        "best([b, a]): {name}"
+    );
     assert_eq!(rank(&[a, b]), ab.1, "rank([a, b]): {name}");
     assert_eq!(rank(&[b, a]), ba.1, "rank([b, a]): {name}");
 }

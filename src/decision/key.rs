@@ -69,7 +69,9 @@ const AFTER_MED: [Stage; 4] = [
     (Step::ClusterListLength, |a, b| {
         a.cluster_list_len.cmp(&b.cluster_list_len)
     }),
-    (Step::PeerAddress, |a, b| a.peer_address.cmp(&b.peer_address)),
+    (Step::PeerAddress, |a, b| {
+        a.peer_address.cmp(&b.peer_address)
+    }),
 ];
 
 /// The first stage that separates `a` and `b`, if any.
@@ -91,16 +93,12 @@ fn before_med(a: &Key, b: &Key) -> Option<(Ordering, Step)> {
 /// Lexicographic on a tuple of totally ordered fields, hence a total order.
 pub(super) fn total(a: &Key, b: &Key) -> (Ordering, Step) {
     before_med(a, b)
-        .or_else(|| {
-            match a
-                .neighbor_as
-                .cmp(&b.neighbor_as)
-                .then(a.med.cmp(&b.med))
-            {
+        .or_else(
+            || match a.neighbor_as.cmp(&b.neighbor_as).then(a.med.cmp(&b.med)) {
                 Ordering::Equal => None,
                 ord => Some((ord, Step::Med)),
-            }
-        })
+            },
+        )
         .or_else(|| first_difference(&AFTER_MED, a, b))
         .unwrap_or((Ordering::Equal, Step::Equal))
 }
