@@ -98,10 +98,11 @@
 //!   is deterministic.
 //! * [`rank`] repeats [`best`] on what is left: `rank[0]` is `best`'s winner
 //!   and every later entry is the RFC winner among the ones after it. It
-//!   agrees with [`compare`] on every pair that a step other than MED
-//!   separates, and on every pair from one neighbor AS; it can disagree only
-//!   on pairs from different neighbor ASes tied before MED, where the RFC
-//!   (and [`rank`]) order by eBGP/router id/… and [`compare`] by AS number.
+//!   agrees with [`compare`] on every pair except two paths from different
+//!   neighbor ASes that tie before MED, which the RFC (and [`rank`]) order by
+//!   eBGP/router id/… and [`compare`] by AS number. In particular, when all
+//!   candidates share one neighbor AS (the usual case for one registered
+//!   prefix at one location), [`rank`] is exactly [`compare`]'s stable sort.
 //! * [`explain`] is the RFC's pairwise comparison (MED only within one
 //!   neighbor AS, otherwise skipped): not transitive, meant to say why
 //!   `rank[i]` is ahead of `rank[i + 1]` — it never contradicts [`rank`] on
