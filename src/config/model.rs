@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 
+pub use super::policy_model::*;
+
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -21,12 +23,18 @@ pub struct Config {
     pub originate: Vec<OriginateConfig>,
     #[serde(default)]
     pub rules: RulesConfig,
-    /// Inline named policies (`[policy.NAME]`), merged with the `policy` file's.
-    #[serde(default, rename = "policies")]
-    pub policies: Vec<PolicyConfig>,
-    /// Path of a policy file (relative to the config file).
+    /// Where the named policies come from: inline `[policy.NAME]` tables or
+    /// `policy = "FILE"` (a path relative to the config file).
     #[serde(default, rename = "policy")]
-    pub policy_file: Option<String>,
+    pub policy: PolicySource,
+    /// The effective named policies (inline or read from the policy file),
+    /// filled in by [`crate::config::parse`]; not a key of the file.
+    #[serde(skip)]
+    pub policies: std::collections::BTreeMap<String, PolicyDef>,
+    /// The policy file as resolved (relative to the config file), when
+    /// `policy = "FILE"`; not a key of the file.
+    #[serde(skip)]
+    pub policy_file: Option<std::path::PathBuf>,
 }
 
 /// `[router]`
@@ -238,6 +246,8 @@ pub struct OriginateConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RulesConfig {
+    /// The community every peering-service route must carry (`"a:b"`);
+    /// `"none"` switches the check off.
     #[serde(default = "default_required_community")]
     pub require_community: Option<String>,
     #[serde(default = "default_true")]
@@ -248,6 +258,10 @@ pub struct RulesConfig {
     pub max_as_path_len_longer_than_24: u32,
     #[serde(default = "default_true")]
     pub reject_bogons: bool,
+    /// Exceptions to the bogon check: a route inside one of these prefixes is
+    /// never a bogon (labs and tests use the RFC 5737 / RFC 3849 documentation space).
+    #[serde(default)]
+    pub allow_prefixes: Vec<ipnet::IpNet>,
 }
 
 impl Default for RulesConfig {
@@ -258,6 +272,7 @@ impl Default for RulesConfig {
             reject_reserved_asn: true,
             max_as_path_len_longer_than_24: default_max_as_path_len(),
             reject_bogons: true,
+            allow_prefixes: Vec::new(),
         }
     }
 }
@@ -269,11 +284,3 @@ fn default_max_as_path_len() -> u32 {
     3
 }
 
-/// A named policy: ordered rules, evaluated first match wins
-/// (syntax owned by `policy`; kept as TOML here until compiled).
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-pub struct PolicyConfig {
-    pub name: String,
-    #[serde(flatten)]
-    pub body: toml::Table,
-}
