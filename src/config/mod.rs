@@ -47,6 +47,8 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
     let mut errors = Vec::new();
     // Where the policies' key paths are to be looked up.
     let mut policy_src: Option<Source> = None;
+    // False when the policy file could not be read: references are not checked.
+    let mut policies_known = true;
     match &cfg.policy {
         PolicySource::None => {}
         PolicySource::Inline(map) => cfg.policies = map.clone(),
@@ -58,17 +60,23 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
                     let src = Source::new(&name, ptext);
                     match toml::from_str::<PolicyFile>(&src.text) {
                         Ok(pf) => cfg.policies = pf.policy,
-                        Err(e) => errors.push(serde_error(&src, &e)),
+                        Err(e) => {
+                            errors.push(serde_error(&src, &e));
+                            policies_known = false;
+                        }
                     }
                     policy_src = Some(src);
                 }
-                Err(e) => errors.push(main.at(&cfg_path!["policy"], format!("cannot read policy file {name}: {e}"))),
+                Err(e) => {
+                    errors.push(main.at(&cfg_path!["policy"], format!("cannot read policy file {name}: {e}")));
+                    policies_known = false;
+                }
             }
             cfg.policy_file = Some(resolved);
         }
     }
 
-    errors.extend(validate::validate(&cfg, &main));
+    errors.extend(validate::validate(&cfg, &main, policies_known));
     if let Err(perrs) = PolicySet::compile(&cfg) {
         for pe in perrs {
             let in_policy = matches!(pe.path.first(), Some(PathSeg::Key(k)) if k == "policy");
@@ -120,5 +128,11 @@ fn rewrite_message(msg: &str) -> String {
     if let Some(rest) = msg.strip_prefix("unknown variant `") {
         return quoted(&format!("unknown value `{rest}"));
     }
-    quoted(&msg)
+    let mut msg = quoted(&msg);
+    for (ty, range) in [("u32", "0..=4294967295"), ("u16", "0..=65535"), ("u8", "0..=255")] {
+        if let Some(head) = msg.strip_suffix(&format!("expected {ty}")) {
+            msg = format!("{head}expected an integer in {range}");
+        }
+    }
+    msg
 }

@@ -33,7 +33,9 @@ impl V<'_> {
 }
 
 /// Checks `cfg` (parsed from `src`) and returns every error found.
-pub(crate) fn validate(cfg: &Config, src: &Source) -> Vec<ConfigError> {
+/// `policies_known` is false when the policy file failed to load (its
+/// references are then not checked, to avoid follow-on errors).
+pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<ConfigError> {
     let mut v = V { src, out: Vec::new() };
     let locations: Vec<&str> = cfg.locations.iter().map(|l| l.name.as_str()).collect();
     let known_location = |l: &str| locations.contains(&l);
@@ -117,8 +119,10 @@ pub(crate) fn validate(cfg: &Config, src: &Source) -> Vec<ConfigError> {
                 v.err(at("password"), format!("password must be 1..={MAX_MD5_KEY_LEN} bytes (TCP MD5, RFC 2385)"));
             }
         }
-        check_policy_ref(&mut v, cfg, n.import_policy.as_deref(), ACCEPT_ALL, "import", at("import_policy"));
-        check_policy_ref(&mut v, cfg, n.export_policy.as_deref(), EXPORT_NONE, "export", at("export_policy"));
+        if policies_known {
+            check_policy_ref(&mut v, cfg, n.import_policy.as_deref(), ACCEPT_ALL, "import", at("import_policy"));
+            check_policy_ref(&mut v, cfg, n.export_policy.as_deref(), EXPORT_NONE, "export", at("export_policy"));
+        }
     }
 
     // [[registered_prefixes]]
