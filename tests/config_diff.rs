@@ -56,14 +56,42 @@ fn identical_configs_have_an_empty_diff() {
 #[test]
 fn session_parameters_force_a_reset() {
     for (from, to, field) in [
-        ("address = \"192.0.2.2\"", "address = \"192.0.2.3\"", "address"),
+        (
+            "address = \"192.0.2.2\"",
+            "address = \"192.0.2.3\"",
+            "address",
+        ),
         ("remote_as = 8068", "remote_as = 8069", "remote_as"),
-        ("role = \"peering-service\"\nbfd", "role = \"peering-service\"\nhold_time_s = 30\nbfd", "hold_time_s"),
-        ("role = \"peering-service\"\nbfd", "role = \"peering-service\"\npassive = true\nbfd", "passive"),
-        ("role = \"peering-service\"\nbfd", "role = \"peering-service\"\nport = 1179\nbfd", "port"),
-        ("role = \"peering-service\"\nbfd", "role = \"peering-service\"\npassword = \"s\"\nbfd", "password"),
-        ("role = \"peering-service\"\nbfd", "role = \"peering-service\"\nttl_security = true\nbfd", "ttl_security"),
-        ("role = \"peering-service\"\nbfd", "role = \"peering-service\"\nfamilies = [\"ipv4\"]\nbfd", "families"),
+        (
+            "role = \"peering-service\"\nbfd",
+            "role = \"peering-service\"\nhold_time_s = 30\nbfd",
+            "hold_time_s",
+        ),
+        (
+            "role = \"peering-service\"\nbfd",
+            "role = \"peering-service\"\npassive = true\nbfd",
+            "passive",
+        ),
+        (
+            "role = \"peering-service\"\nbfd",
+            "role = \"peering-service\"\nport = 1179\nbfd",
+            "port",
+        ),
+        (
+            "role = \"peering-service\"\nbfd",
+            "role = \"peering-service\"\npassword = \"s\"\nbfd",
+            "password",
+        ),
+        (
+            "role = \"peering-service\"\nbfd",
+            "role = \"peering-service\"\nttl_security = true\nbfd",
+            "ttl_security",
+        ),
+        (
+            "role = \"peering-service\"\nbfd",
+            "role = \"peering-service\"\nfamilies = [\"ipv4\"]\nbfd",
+            "families",
+        ),
         (
             "role = \"peering-service\"\nbfd",
             "role = \"peering-service\"\nlocal_address = \"192.0.2.1\"\nbfd",
@@ -73,7 +101,10 @@ fn session_parameters_force_a_reset() {
         let d = changed(from, to);
         assert_eq!(d.neighbors_reset.len(), 1, "{field}: {d:?}");
         assert_eq!(d.neighbors_reset[0].name, "a");
-        assert!(d.neighbors_reset[0].fields.contains(&field), "{field}: {d:?}");
+        assert!(
+            d.neighbors_reset[0].fields.contains(&field),
+            "{field}: {d:?}"
+        );
         assert!(d.neighbors_updated.is_empty(), "{field}");
     }
 }
@@ -81,14 +112,26 @@ fn session_parameters_force_a_reset() {
 #[test]
 fn policy_limits_location_role_and_bfd_timers_apply_without_a_reset() {
     for (from, to, field) in [
-        ("role = \"peering-service\"\nbfd", "role = \"peering-service\"\nimport_policy = \"p\"\nbfd", "import_policy"),
+        (
+            "role = \"peering-service\"\nbfd",
+            "role = \"peering-service\"\nimport_policy = \"p\"\nbfd",
+            "import_policy",
+        ),
         (
             "role = \"peering-service\"\nbfd",
             "role = \"peering-service\"\nmax_prefixes = { limit = 10 }\nbfd",
             "max_prefixes",
         ),
-        ("location = \"ams\"\nrole = \"peering-service\"\nbfd", "location = \"fra\"\nrole = \"peering-service\"\nbfd", "location"),
-        ("role = \"peering-service\"\nbfd", "role = \"transit\"\nbfd", "role"),
+        (
+            "location = \"ams\"\nrole = \"peering-service\"\nbfd",
+            "location = \"fra\"\nrole = \"peering-service\"\nbfd",
+            "location",
+        ),
+        (
+            "role = \"peering-service\"\nbfd",
+            "role = \"transit\"\nbfd",
+            "role",
+        ),
         ("min_tx_ms = 300", "min_tx_ms = 100", "bfd"),
     ] {
         let d = changed(from, to);
@@ -115,8 +158,16 @@ fn a_router_asn_change_resets_every_session() {
 
 #[test]
 fn changing_the_default_hold_time_resets_only_neighbors_without_their_own() {
-    let text = BASE.replacen("role = \"peering-service\"\nbfd", "role = \"peering-service\"\nhold_time_s = 30\nbfd", 1);
-    let new = text.replacen("location = \"ams\"\n", "location = \"ams\"\nhold_time_s = 60\n", 1);
+    let text = BASE.replacen(
+        "role = \"peering-service\"\nbfd",
+        "role = \"peering-service\"\nhold_time_s = 30\nbfd",
+        1,
+    );
+    let new = text.replacen(
+        "location = \"ams\"\n",
+        "location = \"ams\"\nhold_time_s = 60\n",
+        1,
+    );
     let d = config::diff(&cfg(&text), &cfg(&new));
     let names: Vec<&str> = d.neighbors_reset.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["b"]);
@@ -131,6 +182,9 @@ fn policy_rule_and_prefix_changes_are_reported() {
     assert!(d.rules_changed);
     let a = cfg(BASE);
     assert!(d.needs_reimport(&a.neighbors[0]));
-    let d = changed("[policy.p]", "[[originate]]\nprefix = \"198.51.100.0/24\"\n\n[policy.p]");
+    let d = changed(
+        "[policy.p]",
+        "[[originate]]\nprefix = \"198.51.100.0/24\"\n\n[policy.p]",
+    );
     assert!(d.originate_changed && !d.rules_changed);
 }

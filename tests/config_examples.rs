@@ -17,7 +17,10 @@ fn example_config_loads_without_errors() {
     let cfg = example();
     assert_eq!(cfg.router.asn, 8075);
     assert_eq!(cfg.policy, PolicySource::File("policy.toml".into()));
-    assert!(cfg.policy_file.as_ref().is_some_and(|p| p.ends_with("config/policy.toml")));
+    assert!(cfg
+        .policy_file
+        .as_ref()
+        .is_some_and(|p| p.ends_with("config/policy.toml")));
 }
 
 #[test]
@@ -29,14 +32,25 @@ fn example_config_describes_a_redundant_two_location_edge() {
         let contoso: Vec<_> = cfg
             .neighbors
             .iter()
-            .filter(|n| n.remote_as == 64500 && n.location == loc && n.families.len() == 1 && n.address.is_ipv4())
+            .filter(|n| {
+                n.remote_as == 64500
+                    && n.location == loc
+                    && n.families.len() == 1
+                    && n.address.is_ipv4()
+            })
             .collect();
         assert_eq!(contoso.len(), 2, "two contoso IPv4 sessions in {loc}");
-        assert_ne!(contoso[0].router, contoso[1].router, "on two edge routers in {loc}");
+        assert_ne!(
+            contoso[0].router, contoso[1].router,
+            "on two edge routers in {loc}"
+        );
     }
     assert!(cfg.neighbors.iter().any(|n| n.role == Role::Transit));
     assert!(cfg.neighbors.iter().any(|n| n.role == Role::Internal));
-    assert!(cfg.neighbors.iter().any(|n| n.bfd.is_some() && n.max_prefixes.is_some()));
+    assert!(cfg
+        .neighbors
+        .iter()
+        .any(|n| n.bfd.is_some() && n.max_prefixes.is_some()));
     assert!(!cfg.registered_prefixes.is_empty() && !cfg.originate.is_empty());
 }
 
@@ -56,9 +70,13 @@ fn example_policy_file_compiles_every_referenced_policy() {
 
 #[test]
 fn systemd_unit_runs_the_daemon_with_the_needed_capabilities() {
-    let unit = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/coldpotato.service"))
-        .unwrap_or_default();
-    assert!(unit.contains("ExecStart=/usr/local/bin/coldpotato run --config /etc/coldpotato/coldpotato.toml"));
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/coldpotato.service"),
+    )
+    .unwrap_or_default();
+    assert!(unit.contains(
+        "ExecStart=/usr/local/bin/coldpotato run --config /etc/coldpotato/coldpotato.toml"
+    ));
     assert!(unit.contains("ExecReload=/bin/kill -HUP $MAINPID"));
     for cap in ["CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_NET_ADMIN"] {
         assert!(unit.contains(cap), "{cap}");

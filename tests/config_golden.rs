@@ -23,7 +23,9 @@ fn every_golden_config_reports_exactly_its_expected_errors() {
     let mut files: Vec<PathBuf> = std::fs::read_dir(golden_dir())
         .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path()).collect())
         .unwrap_or_default();
-    files.retain(|p| p.extension().is_some_and(|e| e == "toml") && !p.to_string_lossy().ends_with(".policy.toml"));
+    files.retain(|p| {
+        p.extension().is_some_and(|e| e == "toml") && !p.to_string_lossy().ends_with(".policy.toml")
+    });
     files.sort();
     assert!(files.len() >= 10, "golden files missing: {files:?}");
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
@@ -37,7 +39,8 @@ fn every_golden_config_reports_exactly_its_expected_errors() {
             }
             continue;
         }
-        let want = std::fs::read_to_string(&err_path).unwrap_or_else(|_| "<missing .err file>".into());
+        let want =
+            std::fs::read_to_string(&err_path).unwrap_or_else(|_| "<missing .err file>".into());
         if got != want {
             failures.push(format!("{}\n--- want\n{want}--- got\n{got}", f.display()));
         }

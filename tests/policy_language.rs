@@ -4,7 +4,9 @@
 
 use coldpotato::config::{self, Config};
 use coldpotato::policy::{PolicySet, RouteContext, Verdict};
-use coldpotato::wire::{AsPath, AsPathSegment, Community, LargeCommunity, PathAttributes, SegmentType};
+use coldpotato::wire::{
+    AsPath, AsPathSegment, Community, LargeCommunity, PathAttributes, SegmentType,
+};
 
 const BASE: &str = r#"
 [router]
@@ -103,14 +105,18 @@ impl Lab {
 
 /// A policy accepting what `cond` matches and rejecting everything else.
 fn only(cond: &str) -> Lab {
-    lab(&format!("default = \"reject\"\n[[policy.p.rule]]\nname = \"r\"\n{cond}\naction = \"accept\"\n"))
+    lab(&format!(
+        "default = \"reject\"\n[[policy.p.rule]]\nname = \"r\"\n{cond}\naction = \"accept\"\n"
+    ))
 }
 
 const C1: Community = Community::new(65000, 1);
 
 #[test]
 fn prefix_match_honours_exact_ge_and_le_for_both_families() {
-    let l = only(r#"match.prefix = ["203.0.113.0/24 le 26", "2001:db8::/32 ge 40 le 48", "8.8.8.0/24"]"#);
+    let l = only(
+        r#"match.prefix = ["203.0.113.0/24 le 26", "2001:db8::/32 ge 40 le 48", "8.8.8.0/24"]"#,
+    );
     let r = route(&[3356], &[]);
     for (p, want) in [
         ("203.0.113.0/24", true),
@@ -147,7 +153,11 @@ fn large_community_match_needs_any_listed_large_community() {
     let l = only(r#"match.large_community = ["8075:1:2"]"#);
     let mut a = route(&[3356], &[]);
     assert!(!l.accepted("8.8.8.0/24", &a));
-    a.large_communities.push(LargeCommunity { global: 8075, local1: 1, local2: 2 });
+    a.large_communities.push(LargeCommunity {
+        global: 8075,
+        local1: 1,
+        local2: 2,
+    });
     assert!(l.accepted("8.8.8.0/24", &a));
 }
 
@@ -161,8 +171,14 @@ fn as_path_len_match_is_inclusive_and_counts_an_as_set_once() {
     let mut set = route(&[], &[]);
     set.as_path = Some(AsPath {
         segments: vec![
-            AsPathSegment { kind: SegmentType::Sequence, asns: vec![3356, 174] },
-            AsPathSegment { kind: SegmentType::Set, asns: vec![1, 2, 3, 4] },
+            AsPathSegment {
+                kind: SegmentType::Sequence,
+                asns: vec![3356, 174],
+            },
+            AsPathSegment {
+                kind: SegmentType::Set,
+                asns: vec![1, 2, 3, 4],
+            },
         ],
     });
     assert!(l.accepted("8.8.8.0/24", &set));
@@ -182,14 +198,32 @@ fn as_path_contains_and_origin_as_look_at_the_right_asns() {
 fn neighbor_role_and_location_match_the_route_source() {
     let r = route(&[3356], &[]);
     let by_name = only(r#"match.neighbor = ["t-fra"]"#);
-    assert!(matches!(by_name.import("t-fra", "8.8.8.0/24", &r), Verdict::Accept(_)));
-    assert!(matches!(by_name.import("t-ams", "8.8.8.0/24", &r), Verdict::Reject(_)));
+    assert!(matches!(
+        by_name.import("t-fra", "8.8.8.0/24", &r),
+        Verdict::Accept(_)
+    ));
+    assert!(matches!(
+        by_name.import("t-ams", "8.8.8.0/24", &r),
+        Verdict::Reject(_)
+    ));
     let by_role = only(r#"match.role = ["internal"]"#);
-    assert!(matches!(by_role.import("rr", "8.8.8.0/24", &r), Verdict::Accept(_)));
-    assert!(matches!(by_role.import("t-ams", "8.8.8.0/24", &r), Verdict::Reject(_)));
+    assert!(matches!(
+        by_role.import("rr", "8.8.8.0/24", &r),
+        Verdict::Accept(_)
+    ));
+    assert!(matches!(
+        by_role.import("t-ams", "8.8.8.0/24", &r),
+        Verdict::Reject(_)
+    ));
     let by_loc = only(r#"match.location = ["fra"]"#);
-    assert!(matches!(by_loc.import("t-fra", "8.8.8.0/24", &r), Verdict::Accept(_)));
-    assert!(matches!(by_loc.import("rr", "8.8.8.0/24", &r), Verdict::Reject(_)));
+    assert!(matches!(
+        by_loc.import("t-fra", "8.8.8.0/24", &r),
+        Verdict::Accept(_)
+    ));
+    assert!(matches!(
+        by_loc.import("rr", "8.8.8.0/24", &r),
+        Verdict::Reject(_)
+    ));
 }
 
 #[test]
@@ -210,7 +244,10 @@ fn reject_carries_the_policy_and_rule_name_and_the_reason() {
         }
         v => panic!("{v:?}"),
     }
-    assert_eq!(l.import("t-ams", "8.8.8.0/24", &route(&[3356], &[])), Verdict::Accept(None));
+    assert_eq!(
+        l.import("t-ams", "8.8.8.0/24", &route(&[3356], &[])),
+        Verdict::Accept(None)
+    );
 }
 
 #[test]
@@ -237,13 +274,29 @@ set.prepend = 2
 action = "accept"
 "#);
     let mut a = route(&[3356], &[C1, Community::new(65000, 2)]);
-    a.large_communities.push(LargeCommunity { global: 8075, local1: 9, local2: 9 });
-    let Verdict::Accept(Some(out)) = l.import("t-ams", "8.8.8.0/24", &a) else { panic!("expected a changed route") };
+    a.large_communities.push(LargeCommunity {
+        global: 8075,
+        local1: 9,
+        local2: 9,
+    });
+    let Verdict::Accept(Some(out)) = l.import("t-ams", "8.8.8.0/24", &a) else {
+        panic!("expected a changed route")
+    };
     assert_eq!(out.local_pref, Some(200));
     assert_eq!(out.med, Some(7));
     assert_eq!(out.communities, vec![C1, Community::new(8075, 100)]);
-    assert_eq!(out.large_communities, vec![LargeCommunity { global: 8075, local1: 1, local2: 1 }]);
-    assert_eq!(out.as_path, Some(AsPath::from_sequence(vec![8075, 8075, 3356])));
+    assert_eq!(
+        out.large_communities,
+        vec![LargeCommunity {
+            global: 8075,
+            local1: 1,
+            local2: 1
+        }]
+    );
+    assert_eq!(
+        out.as_path,
+        Some(AsPath::from_sequence(vec![8075, 8075, 3356]))
+    );
 }
 
 #[test]
@@ -261,16 +314,25 @@ match.community = ["65000:1"]
 set.local_pref = 50
 action = "accept"
 "#);
-    let Verdict::Accept(Some(out)) = l.import("t-ams", "8.8.8.0/24", &route(&[3356], &[])) else { panic!("expected accept") };
+    let Verdict::Accept(Some(out)) = l.import("t-ams", "8.8.8.0/24", &route(&[3356], &[])) else {
+        panic!("expected accept")
+    };
     assert_eq!(out.communities, vec![C1]);
     assert_eq!(out.local_pref, Some(50));
-    assert!(matches!(l.import("t-ams", "9.9.9.0/24", &route(&[3356], &[])), Verdict::Reject(_)));
+    assert!(matches!(
+        l.import("t-ams", "9.9.9.0/24", &route(&[3356], &[])),
+        Verdict::Reject(_)
+    ));
 }
 
 #[test]
 fn next_changes_survive_a_default_accept() {
-    let l = lab("default = \"accept\"\n[[policy.p.rule]]\nname = \"med\"\nset.med = 5\naction = \"next\"\n");
-    let Verdict::Accept(Some(out)) = l.import("t-ams", "8.8.8.0/24", &route(&[3356], &[])) else { panic!("expected accept") };
+    let l = lab(
+        "default = \"accept\"\n[[policy.p.rule]]\nname = \"med\"\nset.med = 5\naction = \"next\"\n",
+    );
+    let Verdict::Accept(Some(out)) = l.import("t-ams", "8.8.8.0/24", &route(&[3356], &[])) else {
+        panic!("expected accept")
+    };
     assert_eq!(out.med, Some(5));
 }
 
@@ -278,7 +340,9 @@ fn next_changes_survive_a_default_accept() {
 fn export_uses_the_named_policy_and_none_announces_nothing() {
     let l = lab("default = \"accept\"\n[[policy.p.rule]]\nname = \"prepend\"\nset.prepend = 1\naction = \"accept\"\n");
     let r = route(&[15169], &[]);
-    let Verdict::Accept(Some(out)) = l.run(true, "t-ams", "8.8.8.0/24", &r) else { panic!("expected accept") };
+    let Verdict::Accept(Some(out)) = l.run(true, "t-ams", "8.8.8.0/24", &r) else {
+        panic!("expected accept")
+    };
     assert_eq!(out.as_path, Some(AsPath::from_sequence(vec![8075, 15169])));
     match l.run(true, "t-fra", "8.8.8.0/24", &r) {
         Verdict::Reject(rej) => assert_eq!(rej.rule, "export-none"),
@@ -292,9 +356,17 @@ fn a_policy_file_is_resolved_relative_to_the_config_file() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let sub = dir.path().join("etc");
     std::fs::create_dir_all(&sub).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(sub.join("pol.toml"), "[policy.p]\ndefault = \"reject\"\n").unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(sub.join("main.toml"), format!("policy = \"pol.toml\"\n{BASE}")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(sub.join("pol.toml"), "[policy.p]\ndefault = \"reject\"\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        sub.join("main.toml"),
+        format!("policy = \"pol.toml\"\n{BASE}"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let cfg = config::load(&sub.join("main.toml")).unwrap_or_else(|e| panic!("{e}"));
     assert!(cfg.policies.contains_key("p"));
-    assert_eq!(cfg.policy_file.as_deref(), Some(sub.join("pol.toml").as_path()));
+    assert_eq!(
+        cfg.policy_file.as_deref(),
+        Some(sub.join("pol.toml").as_path())
+    );
 }

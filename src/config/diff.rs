@@ -50,13 +50,23 @@ impl ConfigDiff {
     /// (its import policy or the built-in rules changed, or the neighbor did).
     pub fn needs_reimport(&self, neighbor: &NeighborConfig) -> bool {
         self.rules_changed
-            || neighbor.import_policy.as_ref().is_some_and(|p| self.policies_changed.contains(p))
-            || self.neighbors_updated.iter().any(|c| c.name == neighbor.name)
+            || neighbor
+                .import_policy
+                .as_ref()
+                .is_some_and(|p| self.policies_changed.contains(p))
+            || self
+                .neighbors_updated
+                .iter()
+                .any(|c| c.name == neighbor.name)
     }
 }
 
 /// Keys whose change needs a new session (they are in the OPEN or the socket).
-fn reset_fields(o: &NeighborConfig, n: &NeighborConfig, default_hold_changed: bool) -> Vec<&'static str> {
+fn reset_fields(
+    o: &NeighborConfig,
+    n: &NeighborConfig,
+    default_hold_changed: bool,
+) -> Vec<&'static str> {
     let mut f = Vec::new();
     let mut chk = |changed: bool, name: &'static str| {
         if changed {
@@ -126,9 +136,15 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
         if !reset.is_empty() {
             let mut fields = reset;
             fields.extend(update);
-            d.neighbors_reset.push(NeighborChange { name: n.name.clone(), fields });
+            d.neighbors_reset.push(NeighborChange {
+                name: n.name.clone(),
+                fields,
+            });
         } else if !update.is_empty() {
-            d.neighbors_updated.push(NeighborChange { name: n.name.clone(), fields: update });
+            d.neighbors_updated.push(NeighborChange {
+                name: n.name.clone(),
+                fields: update,
+            });
         }
     }
     for o in &old.neighbors {

@@ -167,13 +167,13 @@ impl Source {
                     Some((key, item)) => (key.span(), Node::of(item)),
                     None => (None, None),
                 },
-                (Node::Value(Value::InlineTable(t)), PathSeg::Key(k)) => {
-                    match t.get_key_value(k) {
-                        Some((key, item)) => (key.span(), Node::of(item)),
-                        None => (None, None),
-                    }
+                (Node::Value(Value::InlineTable(t)), PathSeg::Key(k)) => match t.get_key_value(k) {
+                    Some((key, item)) => (key.span(), Node::of(item)),
+                    None => (None, None),
+                },
+                (Node::Value(Value::Array(a)), PathSeg::Index(n)) => {
+                    (None, a.get(*n).map(Node::Value))
                 }
-                (Node::Value(Value::Array(a)), PathSeg::Index(n)) => (None, a.get(*n).map(Node::Value)),
                 (Node::Tables(a), PathSeg::Index(n)) => (None, a.get(*n).map(Node::Table)),
                 _ => (None, None),
             };
@@ -189,5 +189,34 @@ impl Source {
             node = next;
         }
         best
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_is_one_based_and_counts_characters() {
+        let text = "a = 1\nname = \"zürich\" x\n";
+        assert_eq!(line_col(text, 0), (1, 1));
+        assert_eq!(line_col(text, 6), (2, 1));
+        let x = text.find(" x").map_or(0, |i| i + 1);
+        assert_eq!(line_col(text, x), (2, 17));
+        assert_eq!(line_col(text, 10_000), (3, 1));
+    }
+
+    #[test]
+    fn span_lookup_finds_values_in_arrays_of_tables_and_inline_tables() {
+        let text = "[[n]]\na = 1\n\n[[n]]\na = 2\nb = { c = [5, 6] }\n";
+        let src = Source::new("f.toml", text.to_string());
+        let e = src.at(&crate::cfg_path!["n", 1, "b", "c", 1], "m");
+        assert_eq!(e.to_string(), "f.toml:6:15: m");
+        let e = src.at(&crate::cfg_path!["n", 1, "missing"], "m");
+        assert_eq!(
+            e.position,
+            Some((4, 1)),
+            "falls back to the enclosing table"
+        );
     }
 }

@@ -52,7 +52,10 @@ pub struct RouterConfig {
 }
 
 fn default_listen() -> Vec<SocketAddr> {
-    vec!["0.0.0.0:179".parse().expect("literal"), "[::]:179".parse().expect("literal")]
+    vec![
+        "0.0.0.0:179".parse().expect("literal"),
+        "[::]:179".parse().expect("literal"),
+    ]
 }
 
 fn default_hold_time() -> u16 {
@@ -283,4 +286,3 @@ fn default_required_community() -> Option<String> {
 fn default_max_as_path_len() -> u32 {
     3
 }
-

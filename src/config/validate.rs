@@ -36,28 +36,50 @@ impl V<'_> {
 /// `policies_known` is false when the policy file failed to load (its
 /// references are then not checked, to avoid follow-on errors).
 pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<ConfigError> {
-    let mut v = V { src, out: Vec::new() };
+    let mut v = V {
+        src,
+        out: Vec::new(),
+    };
     let locations: Vec<&str> = cfg.locations.iter().map(|l| l.name.as_str()).collect();
     let known_location = |l: &str| locations.contains(&l);
 
     // [router]
     let r = &cfg.router;
     if r.router_id == Ipv4Addr::UNSPECIFIED {
-        v.err(cfg_path!["router", "router_id"], "router_id must not be 0.0.0.0".into());
+        v.err(
+            cfg_path!["router", "router_id"],
+            "router_id must not be 0.0.0.0".into(),
+        );
     }
     if r.asn == 0 || r.asn == 23456 {
-        v.err(cfg_path!["router", "asn"], format!("invalid local ASN {} (0 and AS_TRANS 23456 cannot be used)", r.asn));
+        v.err(
+            cfg_path!["router", "asn"],
+            format!(
+                "invalid local ASN {} (0 and AS_TRANS 23456 cannot be used)",
+                r.asn
+            ),
+        );
     }
     check_hold_time(&mut v, r.hold_time_s, cfg_path!["router", "hold_time_s"]);
     if !known_location(&r.location) {
-        v.err(cfg_path!["router", "location"], unknown_location(&r.location, &locations));
+        v.err(
+            cfg_path!["router", "location"],
+            unknown_location(&r.location, &locations),
+        );
     }
 
     // [[locations]]
     let mut seen = HashMap::new();
     for (i, l) in cfg.locations.iter().enumerate() {
         if let Some(first) = seen.insert(l.name.as_str(), i) {
-            v.err(cfg_path!["locations", i, "name"], format!("duplicate location \"{}\" (also locations #{})", l.name, first + 1));
+            v.err(
+                cfg_path!["locations", i, "name"],
+                format!(
+                    "duplicate location \"{}\" (also locations #{})",
+                    l.name,
+                    first + 1
+                ),
+            );
         }
     }
 
@@ -67,12 +89,22 @@ pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<
     for (i, n) in cfg.neighbors.iter().enumerate() {
         let at = |k: &str| cfg_path!["neighbors", i, k];
         if let Some(first) = names.insert(n.name.as_str(), i) {
-            v.err(at("name"), format!("duplicate neighbor name \"{}\" (first defined in neighbors #{})", n.name, first + 1));
+            v.err(
+                at("name"),
+                format!(
+                    "duplicate neighbor name \"{}\" (first defined in neighbors #{})",
+                    n.name,
+                    first + 1
+                ),
+            );
         }
         if let Some(first) = addrs.insert((n.address, n.port), i) {
             v.err(
                 at("address"),
-                format!("duplicate neighbor address {} (also neighbor \"{}\")", n.address, cfg.neighbors[first].name),
+                format!(
+                    "duplicate neighbor address {} (also neighbor \"{}\")",
+                    n.address, cfg.neighbors[first].name
+                ),
             );
         }
         if !known_location(&n.location) {
@@ -85,16 +117,25 @@ pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<
         if let Some(b) = n.bfd {
             for (k, ms) in [("min_tx_ms", b.min_tx_ms), ("min_rx_ms", b.min_rx_ms)] {
                 if ms < MIN_BFD_INTERVAL_MS {
-                    v.err(cfg_path!["neighbors", i, "bfd", k], format!("BFD {k} must be at least {MIN_BFD_INTERVAL_MS} ms, not {ms}"));
+                    v.err(
+                        cfg_path!["neighbors", i, "bfd", k],
+                        format!("BFD {k} must be at least {MIN_BFD_INTERVAL_MS} ms, not {ms}"),
+                    );
                 }
             }
             if b.multiplier == 0 {
-                v.err(cfg_path!["neighbors", i, "bfd", "multiplier"], "BFD multiplier must be at least 1".into());
+                v.err(
+                    cfg_path!["neighbors", i, "bfd", "multiplier"],
+                    "BFD multiplier must be at least 1".into(),
+                );
             }
         }
         if let Some(m) = n.max_prefixes {
             if m.limit == 0 {
-                v.err(cfg_path!["neighbors", i, "max_prefixes", "limit"], "max_prefixes limit must be at least 1".into());
+                v.err(
+                    cfg_path!["neighbors", i, "max_prefixes", "limit"],
+                    "max_prefixes limit must be at least 1".into(),
+                );
             }
             if !(1..=100).contains(&m.warn_percent) {
                 v.err(
@@ -105,23 +146,49 @@ pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<
         }
         if let Some(la) = n.local_address {
             if la.is_ipv4() != n.address.is_ipv4() {
-                v.err(at("local_address"), format!("local_address {la} is not in the same address family as address {}", n.address));
+                v.err(
+                    at("local_address"),
+                    format!(
+                        "local_address {la} is not in the same address family as address {}",
+                        n.address
+                    ),
+                );
             }
         }
         if n.families.is_empty() {
-            v.err(at("families"), "families must name at least one address family".into());
+            v.err(
+                at("families"),
+                "families must name at least one address family".into(),
+            );
         }
         if n.port == 0 {
             v.err(at("port"), "port must not be 0".into());
         }
         if let Some(pw) = &n.password {
             if pw.is_empty() || pw.len() > MAX_MD5_KEY_LEN {
-                v.err(at("password"), format!("password must be 1..={MAX_MD5_KEY_LEN} bytes (TCP MD5, RFC 2385)"));
+                v.err(
+                    at("password"),
+                    format!("password must be 1..={MAX_MD5_KEY_LEN} bytes (TCP MD5, RFC 2385)"),
+                );
             }
         }
         if policies_known {
-            check_policy_ref(&mut v, cfg, n.import_policy.as_deref(), ACCEPT_ALL, "import", at("import_policy"));
-            check_policy_ref(&mut v, cfg, n.export_policy.as_deref(), EXPORT_NONE, "export", at("export_policy"));
+            check_policy_ref(
+                &mut v,
+                cfg,
+                n.import_policy.as_deref(),
+                ACCEPT_ALL,
+                "import",
+                at("import_policy"),
+            );
+            check_policy_ref(
+                &mut v,
+                cfg,
+                n.export_policy.as_deref(),
+                EXPORT_NONE,
+                "export",
+                at("export_policy"),
+            );
         }
     }
 
@@ -130,19 +197,32 @@ pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<
         if p.prefix.trunc() != p.prefix {
             v.err(
                 cfg_path!["registered_prefixes", i, "prefix"],
-                format!("registered prefix {} has host bits set (did you mean {}?)", p.prefix, p.prefix.trunc()),
+                format!(
+                    "registered prefix {} has host bits set (did you mean {}?)",
+                    p.prefix,
+                    p.prefix.trunc()
+                ),
             );
         }
         if let Some(l) = &p.primary {
             if !known_location(l) {
-                v.err(cfg_path!["registered_prefixes", i, "primary"], unknown_location(l, &locations));
+                v.err(
+                    cfg_path!["registered_prefixes", i, "primary"],
+                    unknown_location(l, &locations),
+                );
             }
         }
         if let Some(l) = &p.backup {
             if l != BACKUP_NONE && !known_location(l) {
-                v.err(cfg_path!["registered_prefixes", i, "backup"], unknown_location(l, &locations));
+                v.err(
+                    cfg_path!["registered_prefixes", i, "backup"],
+                    unknown_location(l, &locations),
+                );
             } else if p.primary.as_ref() == Some(l) {
-                v.err(cfg_path!["registered_prefixes", i, "backup"], format!("backup location \"{l}\" is the primary location"));
+                v.err(
+                    cfg_path!["registered_prefixes", i, "backup"],
+                    format!("backup location \"{l}\" is the primary location"),
+                );
             }
         }
     }
@@ -152,7 +232,11 @@ pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<
         if o.prefix.trunc() != o.prefix {
             v.err(
                 cfg_path!["originate", i, "prefix"],
-                format!("originated prefix {} has host bits set (did you mean {}?)", o.prefix, o.prefix.trunc()),
+                format!(
+                    "originated prefix {} has host bits set (did you mean {}?)",
+                    o.prefix,
+                    o.prefix.trunc()
+                ),
             );
         }
         for (j, c) in o.communities.iter().enumerate() {
@@ -167,7 +251,10 @@ pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<
         }
         if let Some(nh) = o.next_hop {
             if nh.is_unspecified() {
-                v.err(cfg_path!["originate", i, "next_hop"], "next_hop must not be the unspecified address".into());
+                v.err(
+                    cfg_path!["originate", i, "next_hop"],
+                    "next_hop must not be the unspecified address".into(),
+                );
             }
         }
     }
@@ -175,7 +262,10 @@ pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<
     // [rules] (require_community is compiled, and reported, by the policy set)
     for (i, p) in cfg.rules.allow_prefixes.iter().enumerate() {
         if p.trunc() != *p {
-            v.err(cfg_path!["rules", "allow_prefixes", i], format!("prefix {p} has host bits set (did you mean {}?)", p.trunc()));
+            v.err(
+                cfg_path!["rules", "allow_prefixes", i],
+                format!("prefix {p} has host bits set (did you mean {}?)", p.trunc()),
+            );
         }
     }
     v.out
@@ -191,30 +281,54 @@ fn unknown_location(name: &str, known: &[&str]) -> String {
 
 fn check_hold_time(v: &mut V, h: u16, path: Vec<PathSeg>) {
     if h != 0 && h < MIN_HOLD_TIME_S {
-        v.err(path, format!("hold time must be 0 or at least {MIN_HOLD_TIME_S} seconds, not {h}"));
+        v.err(
+            path,
+            format!("hold time must be 0 or at least {MIN_HOLD_TIME_S} seconds, not {h}"),
+        );
     }
 }
 
 fn check_remote_as(v: &mut V, cfg: &Config, asn: u32, role: Role, path: Vec<PathSeg>) {
     if asn == 0 {
-        v.err(path, "remote_as 0 is reserved and cannot be used (RFC 7607)".into());
+        v.err(
+            path,
+            "remote_as 0 is reserved and cannot be used (RFC 7607)".into(),
+        );
     } else if is_private_asn(asn) && role != Role::Internal {
         let role = match role {
             Role::PeeringService => "peering-service",
             _ => "transit",
         };
-        v.err(path, format!("remote_as {asn} is a private ASN (RFC 6996), not allowed for a {role} neighbor"));
+        v.err(
+            path,
+            format!(
+                "remote_as {asn} is a private ASN (RFC 6996), not allowed for a {role} neighbor"
+            ),
+        );
     } else if is_reserved_asn(asn) && cfg.rules.reject_reserved_asn {
         v.err(path, format!("remote_as {asn} is a reserved ASN (set rules.reject_reserved_asn = false for labs)"));
     }
 }
 
-fn check_policy_ref(v: &mut V, cfg: &Config, name: Option<&str>, builtin: &str, dir: &str, path: Vec<PathSeg>) {
+fn check_policy_ref(
+    v: &mut V,
+    cfg: &Config,
+    name: Option<&str>,
+    builtin: &str,
+    dir: &str,
+    path: Vec<PathSeg>,
+) {
     let Some(name) = name else { return };
     if name == builtin || cfg.policies.contains_key(name) {
         return;
     }
     let mut known: Vec<&str> = vec![builtin];
     known.extend(cfg.policies.keys().map(String::as_str));
-    v.err(path, format!("unknown {dir} policy \"{name}\" (known: {})", known.join(", ")));
+    v.err(
+        path,
+        format!(
+            "unknown {dir} policy \"{name}\" (known: {})",
+            known.join(", ")
+        ),
+    );
 }

@@ -90,11 +90,22 @@ pub fn bogon_reason(prefix: &Prefix) -> Option<String> {
     let p = prefix.trunc();
     let (hit, too_short, too_long, outside) = match p {
         Prefix::V4(v4) => {
-            let hit = BOGONS_V4.iter().map(|(a, l)| net(IpAddr::V4(*a), *l)).find(|b| b.contains(&p));
-            (hit, (v4.prefix_len() < MIN_LEN_V4).then_some(MIN_LEN_V4), None, false)
+            let hit = BOGONS_V4
+                .iter()
+                .map(|(a, l)| net(IpAddr::V4(*a), *l))
+                .find(|b| b.contains(&p));
+            (
+                hit,
+                (v4.prefix_len() < MIN_LEN_V4).then_some(MIN_LEN_V4),
+                None,
+                false,
+            )
         }
         Prefix::V6(v6) => {
-            let hit = BOGONS_V6.iter().map(|(a, l)| net(IpAddr::V6(*a), *l)).find(|b| b.contains(&p));
+            let hit = BOGONS_V6
+                .iter()
+                .map(|(a, l)| net(IpAddr::V6(*a), *l))
+                .find(|b| b.contains(&p));
             let gu = net(IpAddr::V6(GLOBAL_UNICAST_V6.0), GLOBAL_UNICAST_V6.1);
             (
                 hit,
@@ -195,7 +206,10 @@ impl BuiltinRules {
         let max = self.max_as_path_len_longer_than_24;
         let len = path.map_or(0, |p| p.path_len());
         if long && u32::try_from(len).map_or(true, |l| l > max) {
-            return reject(AS_PATH_TOO_LONG, format!("AS path length should be <= {max}"));
+            return reject(
+                AS_PATH_TOO_LONG,
+                format!("AS path length should be <= {max}"),
+            );
         }
         if self.reject_bogons {
             let p = ctx.prefix.trunc();

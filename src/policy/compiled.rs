@@ -71,7 +71,12 @@ impl Errs<'_> {
         self.out.push(PolicyError { message, path });
     }
 
-    fn list<T>(&mut self, rel: &[PathSeg], items: &[String], f: impl Fn(&str) -> Result<T, String>) -> Vec<T> {
+    fn list<T>(
+        &mut self,
+        rel: &[PathSeg],
+        items: &[String],
+        f: impl Fn(&str) -> Result<T, String>,
+    ) -> Vec<T> {
         let mut v = Vec::new();
         for (i, s) in items.iter().enumerate() {
             match f(s) {
@@ -93,14 +98,25 @@ fn key(k: &str) -> PathSeg {
 
 impl Policy {
     /// Compiles `def` (found at `base` in its file), checking names against `known`.
-    pub fn compile(name: &str, def: &PolicyDef, base: &[PathSeg], known: KnownNames) -> Result<Policy, Vec<PolicyError>> {
-        let mut errs = Errs { base, out: Vec::new() };
+    pub fn compile(
+        name: &str,
+        def: &PolicyDef,
+        base: &[PathSeg],
+        known: KnownNames,
+    ) -> Result<Policy, Vec<PolicyError>> {
+        let mut errs = Errs {
+            base,
+            out: Vec::new(),
+        };
         let mut seen = HashSet::new();
         let mut rules = Vec::new();
         for (i, r) in def.rules.iter().enumerate() {
             let at = [key("rule"), PathSeg::Index(i)];
             if !seen.insert(r.name.as_str()) {
-                errs.push(&[at[0].clone(), at[1].clone(), key("name")], format!("duplicate rule name \"{}\" in policy \"{name}\"", r.name));
+                errs.push(
+                    &[at[0].clone(), at[1].clone(), key("name")],
+                    format!("duplicate rule name \"{}\" in policy \"{name}\"", r.name),
+                );
             }
             rules.push(compile_rule(name, r, &at, known, &mut errs));
         }
@@ -148,13 +164,22 @@ impl Policy {
             DefaultAction::Accept => Verdict::Accept(changed),
             DefaultAction::Reject => Verdict::Reject(Rejection {
                 rule: format!("{}/default", self.name),
-                reason: format!("no rule of policy \"{}\" accepted the route (default reject)", self.name),
+                reason: format!(
+                    "no rule of policy \"{}\" accepted the route (default reject)",
+                    self.name
+                ),
             }),
         }
     }
 }
 
-fn compile_rule(policy: &str, r: &RuleDef, at: &[PathSeg], known: KnownNames, errs: &mut Errs) -> Rule {
+fn compile_rule(
+    policy: &str,
+    r: &RuleDef,
+    at: &[PathSeg],
+    known: KnownNames,
+    errs: &mut Errs,
+) -> Rule {
     let p = |k: &[&str]| -> Vec<PathSeg> {
         let mut v = at.to_vec();
         v.extend(k.iter().map(|s| key(s)));
@@ -163,12 +188,23 @@ fn compile_rule(policy: &str, r: &RuleDef, at: &[PathSeg], known: KnownNames, er
     let m = &r.matches;
     let prefix = errs.list(&p(&["match", "prefix"]), &m.prefix, parse_prefix_entry);
     let community = errs.list(&p(&["match", "community"]), &m.community, parse_community);
-    let no_community = errs.list(&p(&["match", "no_community"]), &m.no_community, parse_community);
-    let large_community = errs.list(&p(&["match", "large_community"]), &m.large_community, parse_large_community);
+    let no_community = errs.list(
+        &p(&["match", "no_community"]),
+        &m.no_community,
+        parse_community,
+    );
+    let large_community = errs.list(
+        &p(&["match", "large_community"]),
+        &m.large_community,
+        parse_large_community,
+    );
     let (len_min, len_max) = m.as_path_len.map_or((None, None), |l| (l.min, l.max));
     if let (Some(lo), Some(hi)) = (len_min, len_max) {
         if lo > hi {
-            errs.push(&p(&["match", "as_path_len"]), format!("as_path_len: min {lo} is greater than max {hi}"));
+            errs.push(
+                &p(&["match", "as_path_len"]),
+                format!("as_path_len: min {lo} is greater than max {hi}"),
+            );
         }
     }
     let check_names = |errs: &mut Errs, what: &str, names: &[String], known: &[String]| {
@@ -186,21 +222,41 @@ fn compile_rule(policy: &str, r: &RuleDef, at: &[PathSeg], known: KnownNames, er
     let set = Set {
         local_pref: s.local_pref,
         med: s.med,
-        add_community: errs.list(&p(&["set", "add_community"]), &s.add_community, parse_community),
-        remove_community: errs.list(&p(&["set", "remove_community"]), &s.remove_community, parse_community),
-        add_large: errs.list(&p(&["set", "add_large_community"]), &s.add_large_community, parse_large_community),
-        remove_large: errs.list(&p(&["set", "remove_large_community"]), &s.remove_large_community, parse_large_community),
+        add_community: errs.list(
+            &p(&["set", "add_community"]),
+            &s.add_community,
+            parse_community,
+        ),
+        remove_community: errs.list(
+            &p(&["set", "remove_community"]),
+            &s.remove_community,
+            parse_community,
+        ),
+        add_large: errs.list(
+            &p(&["set", "add_large_community"]),
+            &s.add_large_community,
+            parse_large_community,
+        ),
+        remove_large: errs.list(
+            &p(&["set", "remove_large_community"]),
+            &s.remove_large_community,
+            parse_large_community,
+        ),
         prepend: s.prepend.unwrap_or(0),
     };
     if let Some(n) = s.prepend {
         if n == 0 || n > MAX_PREPEND {
-            errs.push(&p(&["set", "prepend"]), format!("prepend must be 1..={MAX_PREPEND}, not {n}"));
+            errs.push(
+                &p(&["set", "prepend"]),
+                format!("prepend must be 1..={MAX_PREPEND}, not {n}"),
+            );
         }
     }
     match r.action {
-        RuleAction::Reject if !s.is_empty() => {
-            errs.push(&p(&["set"]), "set has no effect when action = \"reject\"".to_string())
-        }
+        RuleAction::Reject if !s.is_empty() => errs.push(
+            &p(&["set"]),
+            "set has no effect when action = \"reject\"".to_string(),
+        ),
         RuleAction::Accept | RuleAction::Next if r.reason.is_some() => errs.push(
             &p(&["reason"]),
             "reason is only used with action = \"reject\"".to_string(),
@@ -233,18 +289,28 @@ impl Rule {
     fn matches(&self, ctx: &RouteContext, attrs: &PathAttributes) -> bool {
         let path = attrs.as_path.as_ref();
         (self.prefix.is_empty() || self.prefix.iter().any(|e| e.matches(&ctx.prefix)))
-            && (self.community.is_empty() || self.community.iter().any(|c| attrs.communities.contains(c)))
-            && !self.no_community.iter().any(|c| attrs.communities.contains(c))
+            && (self.community.is_empty()
+                || self.community.iter().any(|c| attrs.communities.contains(c)))
+            && !self
+                .no_community
+                .iter()
+                .any(|c| attrs.communities.contains(c))
             && (self.large_community.is_empty()
-                || self.large_community.iter().any(|c| attrs.large_communities.contains(c)))
+                || self
+                    .large_community
+                    .iter()
+                    .any(|c| attrs.large_communities.contains(c)))
             && (self.len_min.is_none() && self.len_max.is_none() || {
                 let len = path.map_or(0, |p| p.path_len()) as u64;
-                self.len_min.map_or(true, |m| len >= u64::from(m)) && self.len_max.map_or(true, |m| len <= u64::from(m))
+                self.len_min.is_none_or(|m| len >= u64::from(m))
+                    && self.len_max.is_none_or(|m| len <= u64::from(m))
             })
             && (self.as_path_contains.is_empty()
                 || path.is_some_and(|p| p.all_asns().any(|a| self.as_path_contains.contains(&a))))
             && (self.origin_as.is_empty()
-                || path.and_then(AsPath::origin_as).is_some_and(|o| self.origin_as.contains(&o)))
+                || path
+                    .and_then(AsPath::origin_as)
+                    .is_some_and(|o| self.origin_as.contains(&o)))
             && (self.neighbor.is_empty() || self.neighbor.iter().any(|n| n == ctx.neighbor))
             && (self.role.is_empty() || self.role.contains(&ctx.role))
             && (self.location.is_empty() || self.location.iter().any(|l| l == ctx.location))
@@ -265,7 +331,8 @@ impl Set {
                 a.communities.push(*c);
             }
         }
-        a.large_communities.retain(|c| !self.remove_large.contains(c));
+        a.large_communities
+            .retain(|c| !self.remove_large.contains(c));
         for c in &self.add_large {
             if !a.large_communities.contains(c) {
                 a.large_communities.push(*c);

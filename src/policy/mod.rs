@@ -84,7 +84,10 @@ impl PolicySet {
         let builtin = builtin::BuiltinRules::from_config(&cfg.rules).unwrap_or_else(|message| {
             errors.push(PolicyError {
                 message,
-                path: vec![PathSeg::Key("rules".into()), PathSeg::Key("require_community".into())],
+                path: vec![
+                    PathSeg::Key("rules".into()),
+                    PathSeg::Key("require_community".into()),
+                ],
             });
             builtin::BuiltinRules::default()
         });

@@ -21,7 +21,9 @@ pub fn parse_community(s: &str) -> Result<Community, String> {
     if let Some((_, c)) = WELL_KNOWN_COMMUNITIES.iter().find(|(n, _)| *n == name) {
         return Ok(*c);
     }
-    let bad = || format!("invalid community \"{s}\": expected \"a:b\" with a and b in 0..=65535, or a well-known name");
+    let bad = || {
+        format!("invalid community \"{s}\": expected \"a:b\" with a and b in 0..=65535, or a well-known name")
+    };
     let (a, b) = t.split_once(':').ok_or_else(bad)?;
     let a: u16 = a.parse().map_err(|_| bad())?;
     let b: u16 = b.parse().map_err(|_| bad())?;
@@ -30,9 +32,14 @@ pub fn parse_community(s: &str) -> Result<Community, String> {
 
 /// Parses `"a:b:c"` (three 32-bit parts, RFC 8092).
 pub fn parse_large_community(s: &str) -> Result<LargeCommunity, String> {
-    let bad = || format!("invalid large community \"{s}\": expected \"a:b:c\" with each part in 0..=4294967295");
+    let bad = || {
+        format!(
+            "invalid large community \"{s}\": expected \"a:b:c\" with each part in 0..=4294967295"
+        )
+    };
     let mut parts = s.trim().split(':');
-    let mut next = || -> Result<u32, String> { parts.next().ok_or_else(bad)?.parse().map_err(|_| bad()) };
+    let mut next =
+        || -> Result<u32, String> { parts.next().ok_or_else(bad)?.parse().map_err(|_| bad()) };
     let lc = LargeCommunity {
         global: next()?,
         local1: next()?,
@@ -69,7 +76,10 @@ pub fn parse_prefix_entry(s: &str) -> Result<PrefixEntry, String> {
         .parse()
         .map_err(|_| format!("invalid prefix \"{first}\": expected ADDRESS/LENGTH"))?;
     if net.trunc() != net {
-        return Err(format!("prefix {net} has host bits set (did you mean {}?)", net.trunc()));
+        return Err(format!(
+            "prefix {net} has host bits set (did you mean {}?)",
+            net.trunc()
+        ));
     }
     let max = net.max_prefix_len();
     let (mut ge, mut le) = (None, None);
@@ -77,7 +87,11 @@ pub fn parse_prefix_entry(s: &str) -> Result<PrefixEntry, String> {
         let slot = match w {
             "ge" => &mut ge,
             "le" => &mut le,
-            other => return Err(format!("in \"{s}\": expected \"ge N\" or \"le N\" after the prefix, found \"{other}\"")),
+            other => {
+                return Err(format!(
+                    "in \"{s}\": expected \"ge N\" or \"le N\" after the prefix, found \"{other}\""
+                ))
+            }
         };
         let n: u8 = words
             .next()
@@ -110,7 +124,10 @@ mod tests {
     fn community_parses_numbers_and_well_known_names() {
         assert_eq!(parse_community("8075:8007"), Ok(Community::new(8075, 8007)));
         assert_eq!(parse_community("no-export"), Ok(Community::NO_EXPORT));
-        assert_eq!(parse_community("GRACEFUL_SHUTDOWN"), Ok(Community::GRACEFUL_SHUTDOWN));
+        assert_eq!(
+            parse_community("GRACEFUL_SHUTDOWN"),
+            Ok(Community::GRACEFUL_SHUTDOWN)
+        );
         assert!(parse_community("65536:1").is_err());
         assert!(parse_community("1:2:3").is_err());
         assert!(parse_community("nope").is_err());
@@ -120,7 +137,11 @@ mod tests {
     fn large_community_needs_three_32_bit_parts() {
         assert_eq!(
             parse_large_community("4200000000:1:2"),
-            Ok(LargeCommunity { global: 4_200_000_000, local1: 1, local2: 2 })
+            Ok(LargeCommunity {
+                global: 4_200_000_000,
+                local1: 1,
+                local2: 2
+            })
         );
         assert!(parse_large_community("1:2").is_err());
         assert!(parse_large_community("1:2:3:4").is_err());
