@@ -127,9 +127,7 @@ pub enum Query {
         all: bool,
     },
     Decisions,
-    Events {
-        since: u64,
-    },
+    Events { since: u64 },
 }
 
 /// API answers.
