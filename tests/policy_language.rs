@@ -370,3 +370,12 @@ fn a_policy_file_is_resolved_relative_to_the_config_file() {
         Some(sub.join("pol.toml").as_path())
     );
 }
+
+#[test]
+fn inline_policies_compile_from_a_config_deserialized_without_the_loader() {
+    let text = format!("{BASE}\n[policy.p]\ndefault = \"reject\"\n");
+    let cfg: Config = toml::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert!(cfg.policies.is_empty(), "only the loader fills `policies`");
+    let set = PolicySet::compile(&cfg).unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(set.has_policy("p"));
+}

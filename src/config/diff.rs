@@ -152,10 +152,11 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
             d.neighbors_removed.push(o.name.clone());
         }
     }
-    let names: BTreeSet<&String> = old.policies.keys().chain(new.policies.keys()).collect();
+    let (op, np) = (old.policy_defs(), new.policy_defs());
+    let names: BTreeSet<&String> = op.keys().chain(np.keys()).collect();
     d.policies_changed = names
         .into_iter()
-        .filter(|k| old.policies.get(*k) != new.policies.get(*k))
+        .filter(|k| op.get(*k) != np.get(*k))
         .cloned()
         .collect();
     d

@@ -37,6 +37,18 @@ pub struct Config {
     pub policy_file: Option<std::path::PathBuf>,
 }
 
+impl Config {
+    /// The named policies: those the loader resolved, or the inline
+    /// `[policy.NAME]` tables of a `Config` deserialized directly with
+    /// `toml::from_str` (as tests do).
+    pub fn policy_defs(&self) -> &std::collections::BTreeMap<String, PolicyDef> {
+        match &self.policy {
+            PolicySource::Inline(m) if self.policies.is_empty() => m,
+            _ => &self.policies,
+        }
+    }
+}
+
 /// `[router]`
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]

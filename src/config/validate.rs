@@ -319,11 +319,11 @@ fn check_policy_ref(
     path: Vec<PathSeg>,
 ) {
     let Some(name) = name else { return };
-    if name == builtin || cfg.policies.contains_key(name) {
+    if name == builtin || cfg.policy_defs().contains_key(name) {
         return;
     }
     let mut known: Vec<&str> = vec![builtin];
-    known.extend(cfg.policies.keys().map(String::as_str));
+    known.extend(cfg.policy_defs().keys().map(String::as_str));
     v.err(
         path,
         format!(

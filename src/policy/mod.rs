@@ -98,7 +98,7 @@ impl PolicySet {
             locations: &locations,
         };
         let mut policies = HashMap::new();
-        for (name, def) in &cfg.policies {
+        for (name, def) in cfg.policy_defs() {
             let base = [PathSeg::Key("policy".into()), PathSeg::Key(name.clone())];
             if name == ACCEPT_ALL || name == EXPORT_NONE {
                 errors.push(PolicyError {
