@@ -193,7 +193,18 @@ pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<
     }
 
     // [[registered_prefixes]]
+    let mut seen_prefixes = HashMap::new();
     for (i, p) in cfg.registered_prefixes.iter().enumerate() {
+        if let Some(first) = seen_prefixes.insert(p.prefix.trunc(), i) {
+            v.err(
+                cfg_path!["registered_prefixes", i, "prefix"],
+                format!(
+                    "prefix {} is registered twice (also registered_prefixes #{})",
+                    p.prefix,
+                    first + 1
+                ),
+            );
+        }
         if p.prefix.trunc() != p.prefix {
             v.err(
                 cfg_path!["registered_prefixes", i, "prefix"],
@@ -228,7 +239,18 @@ pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<
     }
 
     // [[originate]]
+    let mut seen_prefixes = HashMap::new();
     for (i, o) in cfg.originate.iter().enumerate() {
+        if let Some(first) = seen_prefixes.insert(o.prefix.trunc(), i) {
+            v.err(
+                cfg_path!["originate", i, "prefix"],
+                format!(
+                    "prefix {} is originated twice (also originate #{})",
+                    o.prefix,
+                    first + 1
+                ),
+            );
+        }
         if o.prefix.trunc() != o.prefix {
             v.err(
                 cfg_path!["originate", i, "prefix"],
