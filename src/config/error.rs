@@ -28,13 +28,13 @@ impl From<usize> for PathSeg {
     }
 }
 
-/// Builds a key path: `path!["neighbors", 2, "remote_as"]`.
-#[macro_export]
+/// Builds a key path: `cfg_path!["neighbors", 2, "remote_as"]`.
 macro_rules! cfg_path {
     ($($seg:expr),* $(,)?) => {
         vec![$($crate::config::PathSeg::from($seg)),*]
     };
 }
+pub(crate) use cfg_path;
 
 /// One configuration error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,9 +210,19 @@ mod tests {
     fn span_lookup_finds_values_in_arrays_of_tables_and_inline_tables() {
         let text = "[[n]]\na = 1\n\n[[n]]\na = 2\nb = { c = [5, 6] }\n";
         let src = Source::new("f.toml", text.to_string());
-        let e = src.at(&crate::cfg_path!["n", 1, "b", "c", 1], "m");
+        let seg = |k: &str| PathSeg::from(k);
+        let e = src.at(
+            &[
+                seg("n"),
+                PathSeg::Index(1),
+                seg("b"),
+                seg("c"),
+                PathSeg::Index(1),
+            ],
+            "m",
+        );
         assert_eq!(e.to_string(), "f.toml:6:15: m");
-        let e = src.at(&crate::cfg_path!["n", 1, "missing"], "m");
+        let e = src.at(&[seg("n"), PathSeg::Index(1), seg("missing")], "m");
         assert_eq!(
             e.position,
             Some((4, 1)),

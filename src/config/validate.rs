@@ -3,9 +3,8 @@
 //! (never only the first), each at the key path of the offending value.
 //! Runs inside `config::parse`; pure.
 
-use super::error::{ConfigError, PathSeg, Source};
+use super::error::{cfg_path, ConfigError, PathSeg, Source};
 use super::model::{Config, Role};
-use crate::cfg_path;
 use crate::policy::builtin::{is_private_asn, is_reserved_asn};
 use crate::policy::parse::{parse_community, parse_large_community};
 use crate::policy::{ACCEPT_ALL, EXPORT_NONE};
