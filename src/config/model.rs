@@ -47,6 +47,11 @@ impl Config {
             _ => &self.policies,
         }
     }
+
+    /// The neighbor named `name`.
+    pub fn neighbor(&self, name: &str) -> Option<&NeighborConfig> {
+        self.neighbors.iter().find(|n| n.name == name)
+    }
 }
 
 /// `[router]`

@@ -4,7 +4,7 @@
 //! Runs inside `config::parse`; pure.
 
 use super::error::{cfg_path, ConfigError, PathSeg, Source};
-use super::model::{Config, Role};
+use super::model::{Config, Family, Role};
 use crate::policy::builtin::{is_private_asn, is_reserved_asn};
 use crate::policy::parse::{parse_community, parse_large_community};
 use crate::policy::{ACCEPT_ALL, EXPORT_NONE};
@@ -160,6 +160,14 @@ pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<
                 "families must name at least one address family".into(),
             );
         }
+        for (j, f) in n.families.iter().enumerate() {
+            if n.families[..j].contains(f) {
+                v.err(
+                    cfg_path!["neighbors", i, "families", j],
+                    format!("family \"{}\" listed twice", family_name(*f)),
+                );
+            }
+        }
         if n.port == 0 {
             v.err(at("port"), "port must not be 0".into());
         }
@@ -290,6 +298,13 @@ pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<
         }
     }
     v.out
+}
+
+fn family_name(f: Family) -> &'static str {
+    match f {
+        Family::Ipv4 => "ipv4",
+        Family::Ipv6 => "ipv6",
+    }
 }
 
 fn unknown_location(name: &str, known: &[&str]) -> String {

@@ -19,6 +19,15 @@ pub const AS_PATH_TOO_LONG: &str = "as-path-too-long";
 /// Rule name: a bogon prefix.
 pub const BOGON: &str = "bogon";
 
+/// Every built-in rule name, in evaluation order (to pre-register metric labels).
+pub const RULES: [&str; 5] = [
+    MISSING_COMMUNITY,
+    PRIVATE_ASN,
+    RESERVED_ASN,
+    AS_PATH_TOO_LONG,
+    BOGON,
+];
+
 /// RFC 6996 §5: private-use ASNs, 16-bit and 32-bit ranges.
 pub fn is_private_asn(asn: u32) -> bool {
     (64512..=65534).contains(&asn) || (4_200_000_000..=4_294_967_294).contains(&asn)
