@@ -6,7 +6,7 @@
 use super::{Rejection, RouteContext};
 use crate::config::RulesConfig;
 use crate::wire::{Community, Prefix};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Rule name: the route lacks `rules.require_community`.
 pub const MISSING_COMMUNITY: &str = "missing-community";
@@ -88,44 +88,44 @@ const LONG_PREFIX_V4: u8 = 24;
 /// Longer than this (IPv6) is subject to the AS-path length limit.
 const LONG_PREFIX_V6: u8 = 48;
 
-fn net(addr: IpAddr, len: u8) -> Prefix {
-    // The tables above hold valid lengths; fall back to a host route defensively.
-    Prefix::new(addr, len).unwrap_or_else(|_| Prefix::from(addr))
+/// True when `addr/len` lies inside `net/nlen` (integer form of either family).
+fn inside(addr: u128, len: u8, net: u128, nlen: u8, bits: u8) -> bool {
+    let shift = u32::from(bits.saturating_sub(nlen));
+    len >= nlen && (nlen == 0 || addr.checked_shr(shift) == net.checked_shr(shift))
 }
 
 /// Why `prefix` is a bogon (`"bogon prefix P"`, with the range or the length
-/// limit it breaks when that is not obvious), or `None`.
+/// limit it breaks when that is not obvious), or `None`. Allocation-free
+/// unless it is one.
 pub fn bogon_reason(prefix: &Prefix) -> Option<String> {
     let p = prefix.trunc();
+    let len = p.prefix_len();
     let (hit, too_short, too_long, outside) = match p {
         Prefix::V4(v4) => {
+            let addr = u128::from(u32::from(v4.network()));
             let hit = BOGONS_V4
                 .iter()
-                .map(|(a, l)| net(IpAddr::V4(*a), *l))
-                .find(|b| b.contains(&p));
-            (
-                hit,
-                (v4.prefix_len() < MIN_LEN_V4).then_some(MIN_LEN_V4),
-                None,
-                false,
-            )
+                .find(|(n, l)| inside(addr, len, u128::from(u32::from(*n)), *l, 32))
+                .map(|(n, l)| format!("{n}/{l}"));
+            (hit, (len < MIN_LEN_V4).then_some(MIN_LEN_V4), None, false)
         }
         Prefix::V6(v6) => {
+            let addr = u128::from(v6.network());
             let hit = BOGONS_V6
                 .iter()
-                .map(|(a, l)| net(IpAddr::V6(*a), *l))
-                .find(|b| b.contains(&p));
-            let gu = net(IpAddr::V6(GLOBAL_UNICAST_V6.0), GLOBAL_UNICAST_V6.1);
+                .find(|(n, l)| inside(addr, len, u128::from(*n), *l, 128))
+                .map(|(n, l)| format!("{n}/{l}"));
+            let (gu, gl) = GLOBAL_UNICAST_V6;
             (
                 hit,
-                (v6.prefix_len() < MIN_LEN_V6).then_some(MIN_LEN_V6),
-                (v6.prefix_len() > MAX_LEN_V6).then_some(MAX_LEN_V6),
-                !gu.contains(&p),
+                (len < MIN_LEN_V6).then_some(MIN_LEN_V6),
+                (len > MAX_LEN_V6).then_some(MAX_LEN_V6),
+                !inside(addr, len, u128::from(gu), gl, 128),
             )
         }
     };
     if let Some(b) = hit {
-        return Some(if b == p {
+        return Some(if b == p.to_string() {
             format!("bogon prefix {p}")
         } else {
             format!("bogon prefix {p} (in {b})")
