@@ -25,7 +25,11 @@ pub struct Config {
     pub rules: RulesConfig,
     /// Where the named policies come from: inline `[policy.NAME]` tables or
     /// `policy = "FILE"` (a path relative to the config file).
-    #[serde(default, rename = "policy")]
+    #[serde(
+        default,
+        rename = "policy",
+        skip_serializing_if = "PolicySource::is_none"
+    )]
     pub policy: PolicySource,
     /// The effective named policies (inline or read from the policy file),
     /// filled in by [`crate::config::parse`]; not a key of the file.

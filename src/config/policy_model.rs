@@ -32,6 +32,13 @@ pub enum PolicySource {
     Inline(BTreeMap<String, PolicyDef>),
 }
 
+impl PolicySource {
+    /// True when the config has no `policy` key.
+    pub fn is_none(&self) -> bool {
+        matches!(self, PolicySource::None)
+    }
+}
+
 impl<'de> Deserialize<'de> for PolicySource {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
