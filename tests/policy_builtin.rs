@@ -515,3 +515,42 @@ fn builtin_rules_apply_only_to_peering_service_without_accept_all() {
     );
     assert_eq!(import(&cfg, &set, "transit", "10.0.0.0/8", &bad), None);
 }
+
+#[test]
+fn explain_import_lists_every_failing_rule_in_order() {
+    let (cfg, set) = setup("");
+    let n = neighbor(&cfg, "peer");
+    let a = attrs(&[8068, 64512, 23456, 3356], &[]);
+    let ctx = RouteContext {
+        prefix: pfx("10.1.2.0/25"),
+        attrs: &a,
+        neighbor: &n.name,
+        neighbor_address: n.address,
+        neighbor_as: n.remote_as,
+        role: n.role,
+        location: &n.location,
+    };
+    let rules: Vec<String> = set
+        .explain_import(n, &ctx)
+        .into_iter()
+        .map(|r| r.rule)
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "missing-community",
+            "private-asn",
+            "reserved-asn",
+            "as-path-too-long",
+            "bogon"
+        ]
+    );
+    assert_eq!(coldpotato::policy::builtin::RULES.to_vec(), rules);
+    let good = attrs(&[8068], &[TAG]);
+    let ctx = RouteContext {
+        attrs: &good,
+        prefix: pfx("8.8.8.0/24"),
+        ..ctx
+    };
+    assert!(set.explain_import(n, &ctx).is_empty());
+}

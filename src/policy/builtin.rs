@@ -164,11 +164,11 @@ impl Default for BuiltinRules {
     }
 }
 
-fn reject(rule: &str, reason: String) -> Result<(), Rejection> {
-    Err(Rejection {
+fn rejection(rule: &str, reason: String) -> Rejection {
+    Rejection {
         rule: rule.to_string(),
         reason,
-    })
+    }
 }
 
 impl BuiltinRules {
@@ -190,22 +190,51 @@ impl BuiltinRules {
 
     /// Runs every enabled check in order; the first failure rejects.
     pub fn check(&self, ctx: &RouteContext) -> Result<(), Rejection> {
+        self.run(ctx, &mut |r| Err(r))
+    }
+
+    /// Every enabled check that fails, in order (to explain a route fully,
+    /// e.g. for `show routes --prefix` and the compliance audit).
+    pub fn failures(&self, ctx: &RouteContext) -> Vec<Rejection> {
+        let mut all = Vec::new();
+        let _ = self.run(ctx, &mut |r| {
+            all.push(r);
+            Ok(())
+        });
+        all
+    }
+
+    /// Runs the checks, handing each failure to `fail`; stops when it errs.
+    fn run(
+        &self,
+        ctx: &RouteContext,
+        fail: &mut dyn FnMut(Rejection) -> Result<(), Rejection>,
+    ) -> Result<(), Rejection> {
         let attrs = ctx.attrs;
         if let Some(c) = self.require_community {
             if !attrs.communities.contains(&c) {
-                return reject(MISSING_COMMUNITY, format!("missing community {c}"));
+                fail(rejection(
+                    MISSING_COMMUNITY,
+                    format!("missing community {c}"),
+                ))?;
             }
         }
         let path = attrs.as_path.as_ref();
         let asns = || path.into_iter().flat_map(|p| p.all_asns());
         if self.reject_private_asn {
             if let Some(a) = asns().find(|a| is_private_asn(*a)) {
-                return reject(PRIVATE_ASN, format!("private ASN {a} in AS path"));
+                fail(rejection(
+                    PRIVATE_ASN,
+                    format!("private ASN {a} in AS path"),
+                ))?;
             }
         }
         if self.reject_reserved_asn {
             if let Some(a) = asns().find(|a| is_reserved_asn(*a)) {
-                return reject(RESERVED_ASN, format!("reserved ASN {a} in AS path"));
+                fail(rejection(
+                    RESERVED_ASN,
+                    format!("reserved ASN {a} in AS path"),
+                ))?;
             }
         }
         let long = match ctx.prefix {
@@ -215,16 +244,16 @@ impl BuiltinRules {
         let max = self.max_as_path_len_longer_than_24;
         let len = path.map_or(0, |p| p.path_len());
         if long && u32::try_from(len).map_or(true, |l| l > max) {
-            return reject(
+            fail(rejection(
                 AS_PATH_TOO_LONG,
                 format!("AS path length should be <= {max}"),
-            );
+            ))?;
         }
         if self.reject_bogons {
             let p = ctx.prefix.trunc();
             if !self.allow_prefixes.iter().any(|a| a.contains(&p)) {
                 if let Some(reason) = bogon_reason(&p) {
-                    return reject(BOGON, reason);
+                    fail(rejection(BOGON, reason))?;
                 }
             }
         }

@@ -151,6 +151,27 @@ impl PolicySet {
         }
     }
 
+    /// Every reason `import` would reject the route for, not only the
+    /// first: each failing built-in check, then the named policy's rejection
+    /// (evaluated as if the built-in checks had passed). Empty = accepted.
+    pub fn explain_import(
+        &self,
+        neighbor: &crate::config::NeighborConfig,
+        ctx: &RouteContext,
+    ) -> Vec<Rejection> {
+        let named = neighbor.import_policy.as_deref();
+        let mut all = Vec::new();
+        if neighbor.role == Role::PeeringService && named != Some(ACCEPT_ALL) {
+            all = self.builtin.failures(ctx);
+        }
+        if let Some(name) = named.filter(|n| *n != ACCEPT_ALL) {
+            if let Verdict::Reject(r) = self.named(name, "import", ctx) {
+                all.push(r);
+            }
+        }
+        all
+    }
+
     /// Export verdict for a route about to be sent to `neighbor`: the
     /// neighbor's named export policy (`"none"` rejects everything; no
     /// policy accepts unchanged).
