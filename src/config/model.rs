@@ -72,10 +72,15 @@ pub struct RouterConfig {
     pub hold_time_s: u16,
 }
 
+/// BGP's TCP port (RFC 4271 §8.2.1).
+pub const BGP_PORT: u16 = 179;
+/// Default port of the HTTP API (`[api] listen`).
+pub const DEFAULT_API_PORT: u16 = 9179;
+
 fn default_listen() -> Vec<SocketAddr> {
     vec![
-        "0.0.0.0:179".parse().expect("literal"),
-        "[::]:179".parse().expect("literal"),
+        SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), BGP_PORT),
+        SocketAddr::new(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), BGP_PORT),
     ]
 }
 
@@ -100,7 +105,7 @@ impl Default for ApiConfig {
 }
 
 fn default_api_listen() -> SocketAddr {
-    "127.0.0.1:9179".parse().expect("literal")
+    SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), DEFAULT_API_PORT)
 }
 
 /// `[[locations]]`: an edge site (POP).
@@ -228,7 +233,7 @@ pub struct NeighborConfig {
 }
 
 fn default_port() -> u16 {
-    179
+    BGP_PORT
 }
 fn default_families() -> Vec<Family> {
     vec![Family::Ipv4, Family::Ipv6]

@@ -102,7 +102,8 @@ pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<
                 at("address"),
                 format!(
                     "duplicate neighbor address {} (also neighbor \"{}\")",
-                    n.address, cfg.neighbors[first].name
+                    n.address,
+                    cfg.neighbors.get(first).map_or("?", |f| f.name.as_str())
                 ),
             );
         }
