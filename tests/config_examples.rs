@@ -13,6 +13,24 @@ fn example() -> config::Config {
 }
 
 #[test]
+fn every_config_in_the_config_directory_loads_without_errors() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let mut loaded = 0;
+    for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".toml") || name.starts_with("policy") {
+            continue; // policy files are loaded through the config naming them
+        }
+        if let Err(e) = config::load(&path) {
+            panic!("{name} does not load:\n{e}");
+        }
+        loaded += 1;
+    }
+    assert!(loaded >= 2, "coldpotato.toml and lab.toml");
+}
+
+#[test]
 fn example_config_loads_without_errors() {
     let cfg = example();
     assert_eq!(cfg.router.asn, 8075);
