@@ -264,3 +264,64 @@ pub fn touch_all_metrics(neighbor: &str, location: &str) {
     m.engine_update_seconds.with_label_values(&[]).observe(2e-5);
     m.config_reloads_total.with_label_values(&["ok"]).inc();
 }
+
+/// The Grafana dashboard shipped in `config/`.
+pub const DASHBOARD: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/config/grafana-dashboard.json");
+
+/// Parses the dashboard or fails the test.
+pub fn dashboard() -> serde_json::Value {
+    let text = match std::fs::read_to_string(DASHBOARD) {
+        Ok(t) => t,
+        Err(e) => panic!("{DASHBOARD}: {e}"),
+    };
+    match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => panic!("{DASHBOARD} is not JSON: {e}"),
+    }
+}
+
+/// Every PromQL expression of the dashboard (panel targets and annotations;
+/// not the `label_values()` variable queries, which are Grafana syntax).
+pub fn dashboard_exprs(v: &serde_json::Value) -> Vec<String> {
+    fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                for (k, x) in m {
+                    match (k.as_str(), x) {
+                        ("expr", serde_json::Value::String(s)) => out.push(s.clone()),
+                        ("templating", _) => {}
+                        _ => walk(x, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, &mut out);
+    out
+}
+
+/// The `coldpotato_*` metric names an expression mentions.
+pub fn metric_names(expr: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = expr;
+    while let Some(i) = rest.find("coldpotato_") {
+        let tail = &rest[i..];
+        let end = tail
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(tail.len());
+        out.push(tail[..end].to_string());
+        rest = &tail[end..];
+    }
+    out
+}
+
+/// Grafana variables replaced by values Prometheus accepts.
+pub fn substitute_variables(expr: &str) -> String {
+    expr.replace("$__rate_interval", "1m")
+        .replace("$instance", ".*")
+        .replace("$location", ".*")
+        .replace("$neighbor", ".*")
+}

@@ -1,6 +1,7 @@
 //! Integration with a real Prometheus server (Debian `prometheus` package):
 //! it scrapes our `/metrics` every second and a `coldpotato_` series is read
-//! back through its HTTP query API. Bounded to ~30 s; Prometheus is killed
+//! back through its HTTP query API; it also parses every PromQL expression
+//! of the Grafana dashboard. Bounded to ~30 s; Prometheus is killed
 //! by a drop guard even when the test fails. Everything stays on 127.0.0.1.
 
 #[path = "api_fixture.rs"]
@@ -84,13 +85,27 @@ fn query(web_port: u16, promql: &str) -> Option<Value> {
     (v["status"] == "success").then_some(v)
 }
 
+/// Whether Prometheus parses and evaluates `promql` (its error otherwise).
+fn check_promql(web_port: u16, promql: &str) -> Result<(), String> {
+    let url = format!("http://127.0.0.1:{web_port}/api/v1/query");
+    match ureq::get(&url)
+        .timeout(Duration::from_secs(5))
+        .query("query", promql)
+        .call()
+    {
+        Ok(_) => Ok(()),
+        Err(ureq::Error::Status(code, r)) => Err(format!("{code}: {}", r.into_string().unwrap_or_default())),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// The first sample's value of an instant-vector answer.
 fn first_value(v: &Value) -> Option<String> {
     v["data"]["result"][0]["value"][1].as_str().map(str::to_string)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn real_prometheus_scrapes_metrics_and_answers_a_coldpotato_query() {
+async fn real_prometheus_scrapes_metrics_and_accepts_the_dashboard_queries() {
     if !Path::new(PROMETHEUS).exists() {
         eprintln!("SKIPPED: {PROMETHEUS} not installed (apt install prometheus); no real-Prometheus scrape test ran");
         return;
@@ -115,7 +130,14 @@ async fn real_prometheus_scrapes_metrics_and_answers_a_coldpotato_query() {
             if let Some(v) = query(web_port, promql) {
                 if let Some(val) = first_value(&v) {
                     let up = query(web_port, r#"up{job="coldpotato"}"#).as_ref().and_then(first_value);
-                    return Ok((val, up, v, t0.elapsed()));
+                    let took = t0.elapsed();
+                    // Prometheus is up: have it parse every dashboard expression.
+                    let bad: Vec<String> = fixture::dashboard_exprs(&fixture::dashboard())
+                        .iter()
+                        .map(|e| fixture::substitute_variables(e))
+                        .filter_map(|e| check_promql(web_port, &e).err().map(|why| format!("{e}\n  -> {why}")))
+                        .collect();
+                    return Ok((val, up, v, took, bad));
                 }
             }
             std::thread::sleep(Duration::from_millis(300));
@@ -125,11 +147,12 @@ async fn real_prometheus_scrapes_metrics_and_answers_a_coldpotato_query() {
     .await;
 
     match outcome {
-        Ok(Ok((val, up, v, took))) => {
+        Ok(Ok((val, up, v, took, bad))) => {
             eprintln!("Prometheus returned the series after {took:?}");
             assert_eq!(val, "4242", "{v}");
             assert_eq!(up.as_deref(), Some("1"), "the scrape target must be up");
             assert_eq!(v["data"]["result"][0]["metric"]["job"], "coldpotato", "{v}");
+            assert!(bad.is_empty(), "Prometheus refused dashboard PromQL:\n{}", bad.join("\n"));
         }
         Ok(Err(took)) => panic!(
             "no coldpotato_ series from Prometheus within {took:?}; its log:\n{}",
