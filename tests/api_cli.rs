@@ -32,7 +32,10 @@ async fn show_neighbors_prints_an_aligned_table() {
     assert_eq!(lines.len(), 2, "{out}");
     assert!(lines[0].starts_with("NAME "), "{out}");
     assert!(lines[1].starts_with("contoso-ams-er1 "), "{out}");
-    assert!(lines[1].contains("Established") && lines[1].contains("01:02:03"), "{out}");
+    assert!(
+        lines[1].contains("Established") && lines[1].contains("01:02:03"),
+        "{out}"
+    );
     assert!(lines[1].contains("private-asn=1"), "{out}");
     // Columns line up: ADDRESS starts at the same offset in both lines.
     assert_eq!(lines[0].find("ADDRESS"), lines[1].find("192.0.2.2"));
@@ -51,16 +54,27 @@ async fn show_routes_with_prefix_includes_rejected_routes_and_their_rule() {
     };
     assert_eq!(out.lines().count(), 3, "{out}");
     assert!(out.contains("64500 {64501 64502}"), "{out}");
-    let rejected = out.lines().find(|l| l.contains("rejected")).unwrap_or_default();
-    assert!(rejected.contains("private-asn: rejected by private-asn"), "{out}");
+    let rejected = out
+        .lines()
+        .find(|l| l.contains("rejected"))
+        .unwrap_or_default();
+    assert!(
+        rejected.contains("private-asn: rejected by private-asn"),
+        "{out}"
+    );
     let q = api.queries.lock().map(|q| q.clone()).unwrap_or_default();
-    assert_eq!(q, vec!["Routes { prefix: Some(203.0.113.0/24), all: true }".to_string()]);
+    assert_eq!(
+        q,
+        vec!["Routes { prefix: Some(203.0.113.0/24), all: true }".to_string()]
+    );
 }
 
 #[tokio::test]
 async fn show_routes_without_flags_lists_only_accepted_routes() {
     let api = start().await;
-    let out = show(ShowWhat::Routes, opts(&api)).await.unwrap_or_else(|e| panic!("{e}"));
+    let out = show(ShowWhat::Routes, opts(&api))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.lines().count(), 3, "{out}");
     assert!(!out.contains("rejected"), "{out}");
 }
@@ -68,15 +82,25 @@ async fn show_routes_without_flags_lists_only_accepted_routes() {
 #[tokio::test]
 async fn show_decisions_and_events_print_tables() {
     let api = start().await;
-    let out = show(ShowWhat::Decisions, opts(&api)).await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(out.starts_with("PREFIX") && out.contains("1 session up at primary ams"), "{out}");
+    let out = show(ShowWhat::Decisions, opts(&api))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.starts_with("PREFIX") && out.contains("1 session up at primary ams"),
+        "{out}"
+    );
     let o = ShowOpts {
         since: Some(1),
         ..opts(&api)
     };
-    let out = show(ShowWhat::Events, o).await.unwrap_or_else(|e| panic!("{e}"));
+    let out = show(ShowWhat::Events, o)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(out.lines().count(), 3, "{out}");
-    assert!(out.contains("flap 2") && out.contains("flap 3") && !out.contains("flap 1"), "{out}");
+    assert!(
+        out.contains("flap 2") && out.contains("flap 3") && !out.contains("flap 1"),
+        "{out}"
+    );
 }
 
 #[tokio::test]
@@ -86,10 +110,18 @@ async fn show_json_prints_the_api_answer_pretty() {
         json: true,
         ..opts(&api)
     };
-    let out = show(ShowWhat::Neighbors, o).await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(out.starts_with("[\n  {\n    \"name\": \"contoso-ams-er1\",\n"), "{out}");
+    let out = show(ShowWhat::Neighbors, o)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.starts_with("[\n  {\n    \"name\": \"contoso-ams-er1\",\n"),
+        "{out}"
+    );
     let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_default();
-    assert_eq!(v, serde_json::to_value(fixture::neighbors()).unwrap_or_default());
+    assert_eq!(
+        v,
+        serde_json::to_value(fixture::neighbors()).unwrap_or_default()
+    );
 }
 
 #[tokio::test]
@@ -125,5 +157,8 @@ async fn show_connection_error_names_the_address_and_hints_at_api_flag() {
     let msg = err.to_string();
     assert!(matches!(err, ShowError::Connect { .. }), "{err:?}");
     assert!(msg.contains(&format!("http://127.0.0.1:{port}")), "{msg}");
-    assert!(msg.contains("--api") && msg.contains("[api] listen"), "{msg}");
+    assert!(
+        msg.contains("--api") && msg.contains("[api] listen"),
+        "{msg}"
+    );
 }

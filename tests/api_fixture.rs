@@ -237,26 +237,46 @@ pub fn events() -> Vec<EventView> {
 pub fn touch_all_metrics(neighbor: &str, location: &str) {
     let m = &*coldpotato::metrics::METRICS;
     let nl = [neighbor, location];
-    m.session_state.with_label_values(&[neighbor, location, "Established"]).set(1);
-    m.session_state.with_label_values(&[neighbor, location, "Idle"]).set(0);
+    m.session_state
+        .with_label_values(&[neighbor, location, "Established"])
+        .set(1);
+    m.session_state
+        .with_label_values(&[neighbor, location, "Idle"])
+        .set(0);
     m.session_uptime_seconds.with_label_values(&nl).set(3_723);
     m.session_established_total.with_label_values(&nl).inc();
-    m.messages_received_total.with_label_values(&[neighbor, location, "update"]).inc_by(10);
-    m.messages_sent_total.with_label_values(&[neighbor, location, "keepalive"]).inc_by(3);
+    m.messages_received_total
+        .with_label_values(&[neighbor, location, "update"])
+        .inc_by(10);
+    m.messages_sent_total
+        .with_label_values(&[neighbor, location, "keepalive"])
+        .inc_by(3);
     m.notifications_total
         .with_label_values(&[neighbor, location, "sent", "6", "1"])
         .inc();
     m.prefixes_received.with_label_values(&nl).set(120);
     m.prefixes_accepted.with_label_values(&nl).set(117);
-    m.prefixes_rejected.with_label_values(&[neighbor, location, "private-asn"]).set(3);
+    m.prefixes_rejected
+        .with_label_values(&[neighbor, location, "private-asn"])
+        .set(3);
     m.prefixes_advertised.with_label_values(&nl).set(250);
-    m.max_prefix_utilization_percent.with_label_values(&nl).set(24);
-    m.bfd_state.with_label_values(&[neighbor, location, "Up"]).set(1);
-    m.bfd_transitions_total.with_label_values(&[neighbor, location, "Up"]).inc();
-    m.bfd_detection_time_milliseconds.with_label_values(&nl).set(900);
+    m.max_prefix_utilization_percent
+        .with_label_values(&nl)
+        .set(24);
+    m.bfd_state
+        .with_label_values(&[neighbor, location, "Up"])
+        .set(1);
+    m.bfd_transitions_total
+        .with_label_values(&[neighbor, location, "Up"])
+        .inc();
+    m.bfd_detection_time_milliseconds
+        .with_label_values(&nl)
+        .set(900);
     m.bfd_last_diagnostic.with_label_values(&nl).set(0);
     m.decisions.with_label_values(&["primary", location]).set(5);
-    m.decision_changes_total.with_label_values(&["primary"]).inc();
+    m.decision_changes_total
+        .with_label_values(&["primary"])
+        .inc();
     m.events_total.with_label_values(&["bfd-flap"]).inc();
     m.engine_queue_depth.set(0);
     m.rib_paths.set(120);

@@ -13,7 +13,10 @@ fn exposed_series() -> BTreeMap<String, bool> {
     fixture::touch_all_metrics("grafana-test", "ams");
     let text = coldpotato::metrics::gather();
     let mut out = BTreeMap::new();
-    for line in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let end = line.find(['{', ' ']).unwrap_or(line.len());
         let has_neighbor = line.contains("neighbor=\"");
         let e = out.entry(line[..end].to_string()).or_insert(false);
@@ -31,9 +34,15 @@ fn dashboard_uses_only_metrics_that_gather_exposes() {
     let mut used = BTreeSet::new();
     for e in &exprs {
         let names = fixture::metric_names(e);
-        assert!(!names.is_empty(), "expression without a coldpotato_ metric: {e}");
+        assert!(
+            !names.is_empty(),
+            "expression without a coldpotato_ metric: {e}"
+        );
         for n in names {
-            assert!(exposed.contains_key(&n), "{n} (in {e}) is not in metrics::gather() output");
+            assert!(
+                exposed.contains_key(&n),
+                "{n} (in {e}) is not in metrics::gather() output"
+            );
             used.insert(n);
         }
     }
@@ -52,7 +61,10 @@ fn dashboard_uses_only_metrics_that_gather_exposes() {
         "coldpotato_engine_queue_depth",
         "coldpotato_process_resident_memory_bytes",
     ] {
-        assert!(used.contains(required), "dashboard does not show {required}");
+        assert!(
+            used.contains(required),
+            "dashboard does not show {required}"
+        );
     }
 }
 
@@ -88,14 +100,21 @@ fn dashboard_has_neighbor_and_location_template_variables() {
         .cloned()
         .unwrap_or_default();
     let q = neighbor["definition"].as_str().unwrap_or_default();
-    assert!(q.starts_with("label_values(coldpotato_") && q.contains("$location"), "{q}");
+    assert!(
+        q.starts_with("label_values(coldpotato_") && q.contains("$location"),
+        "{q}"
+    );
 }
 
 #[test]
 fn dashboard_panels_have_unique_ids_and_sane_layout() {
     let d = fixture::dashboard();
-    assert!(d["title"].as_str().is_some_and(|t| t.contains("coldpotato")));
-    assert!(d["uid"].as_str().is_some_and(|u| !u.is_empty() && u.len() <= 40));
+    assert!(d["title"]
+        .as_str()
+        .is_some_and(|t| t.contains("coldpotato")));
+    assert!(d["uid"]
+        .as_str()
+        .is_some_and(|u| !u.is_empty() && u.len() <= 40));
     let panels = d["panels"].as_array().cloned().unwrap_or_default();
     assert!(panels.len() >= 20, "{} panels", panels.len());
     let mut ids = BTreeSet::new();
@@ -104,9 +123,15 @@ fn dashboard_panels_have_unique_ids_and_sane_layout() {
         assert!(id > 0 && ids.insert(id), "duplicate or missing id: {p}");
         let g = &p["gridPos"];
         let (x, w) = (g["x"].as_u64().unwrap_or(99), g["w"].as_u64().unwrap_or(99));
-        assert!(x + w <= 24 && g["h"].as_u64().unwrap_or(0) > 0, "bad gridPos: {g}");
+        assert!(
+            x + w <= 24 && g["h"].as_u64().unwrap_or(0) > 0,
+            "bad gridPos: {g}"
+        );
         if p["type"] != "row" {
-            assert!(!p["targets"].as_array().map(Vec::is_empty).unwrap_or(true), "no targets: {p}");
+            assert!(
+                !p["targets"].as_array().map(Vec::is_empty).unwrap_or(true),
+                "no targets: {p}"
+            );
         }
     }
 }

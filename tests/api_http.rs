@@ -30,10 +30,15 @@ async fn metrics_endpoint_serves_prometheus_text_with_the_0_0_4_content_type() {
     assert_eq!(status, 200);
     assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
     assert!(
-        body.contains(r#"coldpotato_session_state{location="ams",neighbor="http-test",state="Established"} 1"#),
+        body.contains(
+            r#"coldpotato_session_state{location="ams",neighbor="http-test",state="Established"} 1"#
+        ),
         "{body}"
     );
-    assert!(body.contains("# TYPE coldpotato_engine_queue_depth gauge"), "{body}");
+    assert!(
+        body.contains("# TYPE coldpotato_engine_queue_depth gauge"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -46,12 +51,20 @@ async fn healthz_is_ok_when_the_engine_answers() {
 #[tokio::test]
 async fn healthz_is_503_when_the_engine_does_not_answer_in_time() {
     let (tx, _rx_never_read) = mpsc::channel::<ToEngine>(8);
-    let api = start_with(tx, Arc::new(Mutex::new(Vec::new())), Some(Duration::from_millis(200))).await;
+    let api = start_with(
+        tx,
+        Arc::new(Mutex::new(Vec::new())),
+        Some(Duration::from_millis(200)),
+    )
+    .await;
     let t0 = std::time::Instant::now();
     let (status, ct, body) = get(api.url("/healthz")).await;
     assert_eq!(status, 503);
     assert!(ct.starts_with("application/json"), "{ct}");
-    let err = json(&body)["error"].as_str().unwrap_or_default().to_string();
+    let err = json(&body)["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     assert!(err.contains("did not answer within 200 ms"), "{err}");
     assert!(t0.elapsed() < Duration::from_secs(3));
 }
@@ -61,10 +74,20 @@ async fn data_endpoints_are_503_with_a_json_error_when_the_engine_is_gone() {
     let (tx, rx) = mpsc::channel::<ToEngine>(8);
     drop(rx);
     let api = start_with(tx, Arc::new(Mutex::new(Vec::new())), None).await;
-    for path in ["/api/v1/neighbors", "/api/v1/routes", "/api/v1/decisions", "/api/v1/events", "/healthz"] {
+    for path in [
+        "/api/v1/neighbors",
+        "/api/v1/routes",
+        "/api/v1/decisions",
+        "/api/v1/events",
+        "/healthz",
+    ] {
         let (status, _, body) = get(api.url(path)).await;
         assert_eq!(status, 503, "{path}");
-        assert_eq!(json(&body)["error"], "the route engine is not running", "{path}");
+        assert_eq!(
+            json(&body)["error"],
+            "the route engine is not running",
+            "{path}"
+        );
     }
 }
 
@@ -79,8 +102,17 @@ async fn neighbors_endpoint_returns_neighbor_objects() {
     keys_present(
         n,
         &[
-            "name", "address", "remote_as", "location", "state", "bfd_state", "uptime_s",
-            "prefixes_received", "prefixes_accepted", "prefixes_rejected", "last_error",
+            "name",
+            "address",
+            "remote_as",
+            "location",
+            "state",
+            "bfd_state",
+            "uptime_s",
+            "prefixes_received",
+            "prefixes_accepted",
+            "prefixes_rejected",
+            "last_error",
         ],
     );
     assert_eq!(n["state"], "Established");
@@ -102,15 +134,29 @@ async fn routes_endpoint_lists_accepted_routes_by_default() {
         keys_present(
             r,
             &[
-                "prefix", "neighbor", "peer", "as_path", "communities", "large_communities",
-                "next_hop", "status", "reason", "best",
+                "prefix",
+                "neighbor",
+                "peer",
+                "as_path",
+                "communities",
+                "large_communities",
+                "next_hop",
+                "status",
+                "reason",
+                "best",
             ],
         );
         assert_eq!(r["status"], "accepted");
     }
-    assert_eq!(list[0]["as_path"], serde_json::json!([64500, [64501, 64502]]));
+    assert_eq!(
+        list[0]["as_path"],
+        serde_json::json!([64500, [64501, 64502]])
+    );
     assert_eq!(list[0]["communities"], serde_json::json!(["8075:8007"]));
-    assert_eq!(list[0]["large_communities"], serde_json::json!(["8075:100:1"]));
+    assert_eq!(
+        list[0]["large_communities"],
+        serde_json::json!(["8075:100:1"])
+    );
     assert_eq!(
         api.queries.lock().map(|q| q.clone()).unwrap_or_default(),
         vec!["Routes { prefix: None, all: false }".to_string()]
@@ -135,14 +181,18 @@ async fn routes_status_all_adds_rejected_and_stale_routes_with_their_rule() {
 #[tokio::test]
 async fn routes_prefix_and_status_filters_reach_the_engine_and_the_answer() {
     let api = start().await;
-    let (status, _, body) = get(api.url("/api/v1/routes?prefix=203.0.113.9/24&status=rejected")).await;
+    let (status, _, body) =
+        get(api.url("/api/v1/routes?prefix=203.0.113.9/24&status=rejected")).await;
     assert_eq!(status, 200);
     let v = json(&body);
     assert_eq!(v.as_array().map(Vec::len), Some(1));
     assert_eq!(v[0]["prefix"], "203.0.113.0/24");
     assert_eq!(v[0]["status"], "rejected");
     let q = api.queries.lock().map(|q| q.clone()).unwrap_or_default();
-    assert_eq!(q, vec!["Routes { prefix: Some(203.0.113.0/24), all: true }".to_string()]);
+    assert_eq!(
+        q,
+        vec!["Routes { prefix: Some(203.0.113.0/24), all: true }".to_string()]
+    );
 }
 
 #[tokio::test]
@@ -154,7 +204,18 @@ async fn decisions_endpoint_returns_decision_objects() {
     let v = json(&body);
     keys_present(
         &v[0],
-        &["prefix", "peer_asn", "state", "location", "primary", "backup", "neighbors", "local_pref", "community", "reason"],
+        &[
+            "prefix",
+            "peer_asn",
+            "state",
+            "location",
+            "primary",
+            "backup",
+            "neighbors",
+            "local_pref",
+            "community",
+            "reason",
+        ],
     );
     assert_eq!(v[0]["state"], "primary");
     assert_eq!(v[0]["neighbors"], serde_json::json!(["contoso-ams-er1"]));
@@ -168,7 +229,12 @@ async fn events_endpoint_returns_events_after_since() {
     assert!(ct.starts_with("application/json"), "{ct}");
     let v = json(&body);
     assert_eq!(v.as_array().map(Vec::len), Some(3));
-    keys_present(&v[0], &["seq", "time_ms", "kind", "neighbor", "prefix", "message", "evidence"]);
+    keys_present(
+        &v[0],
+        &[
+            "seq", "time_ms", "kind", "neighbor", "prefix", "message", "evidence",
+        ],
+    );
     let (_, _, body) = get(api.url("/api/v1/events?since=2")).await;
     let v = json(&body);
     assert_eq!(v.as_array().map(Vec::len), Some(1));
@@ -179,22 +245,46 @@ async fn events_endpoint_returns_events_after_since() {
 async fn malformed_query_parameters_are_400_naming_parameter_and_value() {
     let api = start().await;
     let cases = [
-        ("/api/v1/routes?prefix=203.0.113.0/33", &["\"prefix\"", "\"203.0.113.0/33\""][..]),
-        ("/api/v1/routes?prefix=not-a-prefix", &["\"prefix\"", "\"not-a-prefix\""]),
+        (
+            "/api/v1/routes?prefix=203.0.113.0/33",
+            &["\"prefix\"", "\"203.0.113.0/33\""][..],
+        ),
+        (
+            "/api/v1/routes?prefix=not-a-prefix",
+            &["\"prefix\"", "\"not-a-prefix\""],
+        ),
         ("/api/v1/routes?status=best", &["\"status\"", "\"best\""]),
-        ("/api/v1/routes?prefx=10.0.0.0/8", &["unknown query parameter \"prefx\""]),
-        ("/api/v1/routes?status=all&status=all", &["\"status\" given more than once"]),
-        ("/api/v1/events?since=yesterday", &["\"since\"", "\"yesterday\""]),
+        (
+            "/api/v1/routes?prefx=10.0.0.0/8",
+            &["unknown query parameter \"prefx\""],
+        ),
+        (
+            "/api/v1/routes?status=all&status=all",
+            &["\"status\" given more than once"],
+        ),
+        (
+            "/api/v1/events?since=yesterday",
+            &["\"since\"", "\"yesterday\""],
+        ),
         ("/api/v1/events?since=-1", &["\"since\"", "\"-1\""]),
-        ("/api/v1/neighbors?name=x", &["unknown query parameter \"name\""]),
-        ("/api/v1/decisions?prefix=10.0.0.0/8", &["unknown query parameter \"prefix\""]),
+        (
+            "/api/v1/neighbors?name=x",
+            &["unknown query parameter \"name\""],
+        ),
+        (
+            "/api/v1/decisions?prefix=10.0.0.0/8",
+            &["unknown query parameter \"prefix\""],
+        ),
         ("/api/v1/routes?prefix=%zz", &["percent-encoded"]),
     ];
     for (path, needles) in cases {
         let (status, ct, body) = get(api.url(path)).await;
         assert_eq!(status, 400, "{path}: {body}");
         assert!(ct.starts_with("application/json"), "{path}: {ct}");
-        let err = json(&body)["error"].as_str().unwrap_or_default().to_string();
+        let err = json(&body)["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         for n in needles {
             assert!(err.contains(n), "{path}: {err:?} lacks {n}");
         }
@@ -209,8 +299,14 @@ async fn unknown_paths_are_404_json() {
     let (status, ct, body) = get(api.url("/api/v2/neighbors")).await;
     assert_eq!(status, 404);
     assert!(ct.starts_with("application/json"), "{ct}");
-    let err = json(&body)["error"].as_str().unwrap_or_default().to_string();
-    assert!(err.contains("/api/v2/neighbors") && err.contains("/api/v1/routes"), "{err}");
+    let err = json(&body)["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        err.contains("/api/v2/neighbors") && err.contains("/api/v1/routes"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -219,19 +315,21 @@ async fn other_methods_are_405_because_the_api_is_read_only() {
     for method in ["POST", "PUT", "DELETE", "PATCH"] {
         let url = api.url("/api/v1/neighbors");
         let m = method.to_string();
-        let (status, ct, body) = match tokio::task::spawn_blocking(move || fixture::request(&m, &url)).await {
-            Ok(r) => r,
-            Err(e) => panic!("{e}"),
-        };
+        let (status, ct, body) =
+            match tokio::task::spawn_blocking(move || fixture::request(&m, &url)).await {
+                Ok(r) => r,
+                Err(e) => panic!("{e}"),
+            };
         assert_eq!(status, 405, "{method}");
         assert!(ct.starts_with("application/json"), "{ct}");
         assert!(body.contains("read-only"), "{body}");
     }
     let url = api.url("/metrics");
-    let (status, _, body) = match tokio::task::spawn_blocking(move || fixture::request("HEAD", &url)).await {
-        Ok(r) => r,
-        Err(e) => panic!("{e}"),
-    };
+    let (status, _, body) =
+        match tokio::task::spawn_blocking(move || fixture::request("HEAD", &url)).await {
+            Ok(r) => r,
+            Err(e) => panic!("{e}"),
+        };
     assert_eq!((status, body.as_str()), (200, ""), "HEAD is allowed");
 }
 
@@ -252,7 +350,10 @@ async fn binding_a_busy_address_is_a_clear_error() {
     };
     assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
     let msg = err.to_string();
-    assert!(msg.contains(&addr.to_string()) && msg.contains("[api] listen"), "{msg}");
+    assert!(
+        msg.contains(&addr.to_string()) && msg.contains("[api] listen"),
+        "{msg}"
+    );
     let served = coldpotato::api::serve(addr, tx, async {}).await;
     assert!(served.is_err());
 }

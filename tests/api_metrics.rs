@@ -22,14 +22,19 @@ const PROMTOOL: &str = "/usr/bin/promtool";
 async fn scraped_metrics_pass_promtool_check_metrics() {
     let _g = SERIAL.lock().await;
     if !Path::new(PROMTOOL).exists() {
-        eprintln!("SKIPPED: {PROMTOOL} not installed (apt install prometheus); /metrics NOT linted");
+        eprintln!(
+            "SKIPPED: {PROMTOOL} not installed (apt install prometheus); /metrics NOT linted"
+        );
         return;
     }
     fixture::touch_all_metrics("promtool-test", "ams");
     let api = fixture::start().await;
     let (status, _, body) = fixture::get(api.url("/metrics")).await;
     assert_eq!(status, 200);
-    assert!(body.contains("coldpotato_process_resident_memory_bytes"), "{body}");
+    assert!(
+        body.contains("coldpotato_process_resident_memory_bytes"),
+        "{body}"
+    );
 
     let mut child = match Command::new(PROMTOOL)
         .args(["check", "metrics"])
@@ -55,7 +60,10 @@ async fn scraped_metrics_pass_promtool_check_metrics() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success() && report.trim().is_empty(), "promtool check metrics: {report}\n--- scraped ---\n{body}");
+    assert!(
+        out.status.success() && report.trim().is_empty(),
+        "promtool check metrics: {report}\n--- scraped ---\n{body}"
+    );
 }
 
 #[tokio::test]
@@ -71,5 +79,8 @@ async fn metrics_report_the_engine_queue_depth_at_scrape_time() {
     let api = fixture::start_with(tx, Arc::new(Mutex::new(Vec::new())), None).await;
     let (status, _, body) = fixture::get(api.url("/metrics")).await;
     assert_eq!(status, 200);
-    assert!(body.lines().any(|l| l == "coldpotato_engine_queue_depth 3"), "{body}");
+    assert!(
+        body.lines().any(|l| l == "coldpotato_engine_queue_depth 3"),
+        "{body}"
+    );
 }

@@ -60,7 +60,10 @@ fn start_prometheus(dir: &Path, target: std::net::SocketAddr, web_port: u16) -> 
     };
     let child = Command::new(PROMETHEUS)
         .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{web_port}"))
         .arg("--log.level=warn")
         .stdin(Stdio::null())
@@ -94,14 +97,18 @@ fn check_promql(web_port: u16, promql: &str) -> Result<(), String> {
         .call()
     {
         Ok(_) => Ok(()),
-        Err(ureq::Error::Status(code, r)) => Err(format!("{code}: {}", r.into_string().unwrap_or_default())),
+        Err(ureq::Error::Status(code, r)) => {
+            Err(format!("{code}: {}", r.into_string().unwrap_or_default()))
+        }
         Err(e) => Err(e.to_string()),
     }
 }
 
 /// The first sample's value of an instant-vector answer.
 fn first_value(v: &Value) -> Option<String> {
-    v["data"]["result"][0]["value"][1].as_str().map(str::to_string)
+    v["data"]["result"][0]["value"][1]
+        .as_str()
+        .map(str::to_string)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,13 +136,19 @@ async fn real_prometheus_scrapes_metrics_and_accepts_the_dashboard_queries() {
         while t0.elapsed() < DEADLINE {
             if let Some(v) = query(web_port, promql) {
                 if let Some(val) = first_value(&v) {
-                    let up = query(web_port, r#"up{job="coldpotato"}"#).as_ref().and_then(first_value);
+                    let up = query(web_port, r#"up{job="coldpotato"}"#)
+                        .as_ref()
+                        .and_then(first_value);
                     let took = t0.elapsed();
                     // Prometheus is up: have it parse every dashboard expression.
                     let bad: Vec<String> = fixture::dashboard_exprs(&fixture::dashboard())
                         .iter()
                         .map(|e| fixture::substitute_variables(e))
-                        .filter_map(|e| check_promql(web_port, &e).err().map(|why| format!("{e}\n  -> {why}")))
+                        .filter_map(|e| {
+                            check_promql(web_port, &e)
+                                .err()
+                                .map(|why| format!("{e}\n  -> {why}"))
+                        })
                         .collect();
                     return Ok((val, up, v, took, bad));
                 }
@@ -152,7 +165,11 @@ async fn real_prometheus_scrapes_metrics_and_accepts_the_dashboard_queries() {
             assert_eq!(val, "4242", "{v}");
             assert_eq!(up.as_deref(), Some("1"), "the scrape target must be up");
             assert_eq!(v["data"]["result"][0]["metric"]["job"], "coldpotato", "{v}");
-            assert!(bad.is_empty(), "Prometheus refused dashboard PromQL:\n{}", bad.join("\n"));
+            assert!(
+                bad.is_empty(),
+                "Prometheus refused dashboard PromQL:\n{}",
+                bad.join("\n")
+            );
         }
         Ok(Err(took)) => panic!(
             "no coldpotato_ series from Prometheus within {took:?}; its log:\n{}",

@@ -14,6 +14,4 @@ pub mod params;
 mod server;
 
 pub use error::HttpError;
-pub use server::{
-    serve, ApiServer, HEALTH_TIMEOUT, METRICS_CONTENT_TYPE, QUERY_TIMEOUT,
-};
+pub use server::{serve, ApiServer, HEALTH_TIMEOUT, METRICS_CONTENT_TYPE, QUERY_TIMEOUT};

@@ -216,13 +216,22 @@ mod tests {
     fn bad_prefix_error_names_parameter_and_value() {
         let e = routes(Some("prefix=10.0.0.0/33")).map(|_| ()).unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains("\"prefix\"") && msg.contains("\"10.0.0.0/33\""), "{msg}");
+        assert!(
+            msg.contains("\"prefix\"") && msg.contains("\"10.0.0.0/33\""),
+            "{msg}"
+        );
     }
 
     #[test]
     fn unknown_status_value_is_refused_with_the_allowed_values() {
-        let msg = routes(Some("status=best")).map(|_| ()).unwrap_err().to_string();
-        assert!(msg.contains("\"status\"") && msg.contains("\"best\""), "{msg}");
+        let msg = routes(Some("status=best"))
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("\"status\"") && msg.contains("\"best\""),
+            "{msg}"
+        );
         assert!(msg.contains("accepted, rejected, stale, all"), "{msg}");
     }
 
@@ -241,29 +250,49 @@ mod tests {
     #[test]
     fn repeated_parameter_is_refused() {
         let e = events(Some("since=1&since=2")).unwrap_err();
-        assert_eq!(e, ParamError::Repeated { name: "since".into() });
+        assert_eq!(
+            e,
+            ParamError::Repeated {
+                name: "since".into()
+            }
+        );
     }
 
     #[test]
     fn non_numeric_since_is_refused() {
         let msg = events(Some("since=abc")).unwrap_err().to_string();
-        assert!(msg.contains("\"since\"") && msg.contains("\"abc\""), "{msg}");
-        assert_eq!(events(Some("since=-1")).map(|_| ()).is_err(), true);
+        assert!(
+            msg.contains("\"since\"") && msg.contains("\"abc\""),
+            "{msg}"
+        );
+        assert!(events(Some("since=-1")).is_err());
         assert_eq!(events(Some("since=42")), Ok(EventsParams { since: 42 }));
     }
 
     #[test]
     fn broken_percent_escape_is_an_encoding_error() {
-        assert!(matches!(routes(Some("prefix=%G1")), Err(ParamError::Encoding(_))));
-        assert!(matches!(routes(Some("prefix=%ff")), Err(ParamError::Encoding(_))));
-        assert!(matches!(routes(Some("prefix=%2")), Err(ParamError::Encoding(_))));
+        assert!(matches!(
+            routes(Some("prefix=%G1")),
+            Err(ParamError::Encoding(_))
+        ));
+        assert!(matches!(
+            routes(Some("prefix=%ff")),
+            Err(ParamError::Encoding(_))
+        ));
+        assert!(matches!(
+            routes(Some("prefix=%2")),
+            Err(ParamError::Encoding(_))
+        ));
     }
 
     #[test]
     fn endpoints_without_parameters_refuse_any() {
         assert_eq!(none(None), Ok(()));
         let msg = none(Some("x=1")).unwrap_err().to_string();
-        assert!(msg.contains("\"x\"") && msg.contains("accepts: none"), "{msg}");
+        assert!(
+            msg.contains("\"x\"") && msg.contains("accepts: none"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -56,7 +56,10 @@ impl AppState {
         match tokio::time::timeout(limit, exchange).await {
             Ok(reply) => reply,
             Err(_) => {
-                tracing::warn!(timeout_ms = limit.as_millis() as u64, "route engine did not answer an API query");
+                tracing::warn!(
+                    timeout_ms = limit.as_millis() as u64,
+                    "route engine did not answer an API query"
+                );
                 Err(HttpError::EngineTimeout(limit))
             }
         }
@@ -130,9 +133,15 @@ fn router(state: AppState) -> Router {
     Router::new()
         .route("/metrics", get(metrics).fallback(method_not_allowed))
         .route("/healthz", get(healthz).fallback(method_not_allowed))
-        .route("/api/v1/neighbors", get(neighbors).fallback(method_not_allowed))
+        .route(
+            "/api/v1/neighbors",
+            get(neighbors).fallback(method_not_allowed),
+        )
         .route("/api/v1/routes", get(routes).fallback(method_not_allowed))
-        .route("/api/v1/decisions", get(decisions).fallback(method_not_allowed))
+        .route(
+            "/api/v1/decisions",
+            get(decisions).fallback(method_not_allowed),
+        )
         .route("/api/v1/events", get(events).fallback(method_not_allowed))
         .fallback(not_found)
         .with_state(state)
@@ -147,7 +156,10 @@ async fn metrics(State(s): State<AppState>) -> Response {
         .set(i64::try_from(depth).unwrap_or(i64::MAX));
     let body = crate::metrics::gather();
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static(METRICS_CONTENT_TYPE))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(METRICS_CONTENT_TYPE),
+        )],
         body,
     )
         .into_response()
@@ -205,7 +217,10 @@ async fn events(
     RawQuery(q): RawQuery,
 ) -> Result<Json<Vec<EventView>>, HttpError> {
     let p = params::events(q.as_deref())?;
-    match s.ask(Query::Events { since: p.since }, s.query_timeout).await? {
+    match s
+        .ask(Query::Events { since: p.since }, s.query_timeout)
+        .await?
+    {
         QueryReply::Events(v) => Ok(Json(v)),
         _ => Err(HttpError::WrongReply("events")),
     }

@@ -84,7 +84,10 @@ mod tests {
 
     #[test]
     fn whitespace_in_the_input_is_normalised() {
-        assert_eq!(pretty(" [ 1 , 2 ] ").ok().as_deref(), Some("[\n  1,\n  2\n]\n"));
+        assert_eq!(
+            pretty(" [ 1 , 2 ] ").ok().as_deref(),
+            Some("[\n  1,\n  2\n]\n")
+        );
         assert_eq!(pretty("[ ]").ok().as_deref(), Some("[]\n"));
     }
 

@@ -200,7 +200,10 @@ fn base_url(api: &str) -> Result<String, ShowError> {
     }
     if let Some(rest) = a.strip_prefix("http://") {
         return match rest.is_empty() || rest.contains('/') {
-            true => Err(ShowError::BadAddress(api.to_string(), "expected http://HOST:PORT")),
+            true => Err(ShowError::BadAddress(
+                api.to_string(),
+                "expected http://HOST:PORT",
+            )),
             false => Ok(a.to_string()),
         };
     }
@@ -208,7 +211,10 @@ fn base_url(api: &str) -> Result<String, ShowError> {
         return Err(ShowError::BadAddress(api.to_string(), "expected HOST:PORT"));
     }
     if let Ok(ip) = a.parse::<std::net::IpAddr>() {
-        return Ok(format!("http://{}", std::net::SocketAddr::new(ip, DEFAULT_PORT)));
+        return Ok(format!(
+            "http://{}",
+            std::net::SocketAddr::new(ip, DEFAULT_PORT)
+        ));
     }
     Ok(format!("http://{a}"))
 }
@@ -254,11 +260,17 @@ mod tests {
     #[test]
     fn api_addresses_become_http_base_urls() {
         let ok = |a: &str| base_url(a).ok();
-        assert_eq!(ok("127.0.0.1:9179").as_deref(), Some("http://127.0.0.1:9179"));
+        assert_eq!(
+            ok("127.0.0.1:9179").as_deref(),
+            Some("http://127.0.0.1:9179")
+        );
         assert_eq!(ok("[::1]:9179").as_deref(), Some("http://[::1]:9179"));
         assert_eq!(ok("::1").as_deref(), Some("http://[::1]:9179"));
         assert_eq!(ok("10.1.2.3").as_deref(), Some("http://10.1.2.3:9179"));
-        assert_eq!(ok("localhost:8080").as_deref(), Some("http://localhost:8080"));
+        assert_eq!(
+            ok("localhost:8080").as_deref(),
+            Some("http://localhost:8080")
+        );
         assert_eq!(ok("http://h:1/").as_deref(), Some("http://h:1"));
         assert!(base_url("https://h:1").is_err());
         assert!(base_url("").is_err());
@@ -272,14 +284,20 @@ mod tests {
             ..ShowOpts::default()
         };
         let e = run_show(ShowWhat::Neighbors, &o).map(|_| ()).unwrap_err();
-        assert_eq!(e.to_string(), "--prefix only applies to `coldpotato show routes`");
+        assert_eq!(
+            e.to_string(),
+            "--prefix only applies to `coldpotato show routes`"
+        );
         let o = ShowOpts {
             since: Some(3),
             ..ShowOpts::default()
         };
         assert!(matches!(
             run_show(ShowWhat::Routes, &o),
-            Err(ShowError::FlagNotApplicable { flag: "--since", .. })
+            Err(ShowError::FlagNotApplicable {
+                flag: "--since",
+                ..
+            })
         ));
     }
 }

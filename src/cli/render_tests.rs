@@ -62,10 +62,7 @@ pub(super) fn sample_routes() -> Vec<RouteView> {
             prefix: "203.0.113.0/24".into(),
             neighbor: "fabrikam-fra-er2".into(),
             peer: "2001:db8::2".into(),
-            as_path: vec![
-                AsPathElem::Asn(64511),
-                AsPathElem::Set(vec![64512, 64513]),
-            ],
+            as_path: vec![AsPathElem::Asn(64511), AsPathElem::Set(vec![64512, 64513])],
             origin: "incomplete".into(),
             communities: vec![],
             large_communities: vec![],

@@ -66,10 +66,10 @@ impl Table {
                 match self.columns[i].1 {
                     Align::Left => {
                         line.push_str(cell);
-                        line.extend(std::iter::repeat(' ').take(pad));
+                        line.extend(std::iter::repeat_n(' ', pad));
                     }
                     Align::Right => {
-                        line.extend(std::iter::repeat(' ').take(pad));
+                        line.extend(std::iter::repeat_n(' ', pad));
                         line.push_str(cell);
                     }
                 }
@@ -103,7 +103,11 @@ mod tests {
 
     #[test]
     fn columns_are_padded_to_the_widest_cell_and_numbers_right_aligned() {
-        let mut t = Table::new(&[("NAME", Align::Left), ("N", Align::Right), ("NOTE", Align::Left)]);
+        let mut t = Table::new(&[
+            ("NAME", Align::Left),
+            ("N", Align::Right),
+            ("NOTE", Align::Left),
+        ]);
         t.row(vec!["a".into(), "1234".into(), "x".into()]);
         t.row(vec!["longer-name".into(), "5".into(), String::new()]);
         assert_eq!(
