@@ -324,6 +324,15 @@ async fn other_methods_are_405_because_the_api_is_read_only() {
         assert!(ct.starts_with("application/json"), "{ct}");
         assert!(body.contains("read-only"), "{body}");
     }
+    let url = api.url("/api/v1/routes");
+    let allow = tokio::task::spawn_blocking(move || match ureq::post(&url).call() {
+        Err(ureq::Error::Status(405, r)) => r.header("allow").map(str::to_string),
+        _ => None,
+    })
+    .await
+    .ok()
+    .flatten();
+    assert_eq!(allow.as_deref(), Some("GET, HEAD"));
     let url = api.url("/metrics");
     let (status, _, body) =
         match tokio::task::spawn_blocking(move || fixture::request("HEAD", &url)).await {
@@ -367,4 +376,56 @@ async fn server_stops_when_shutdown_completes() {
     assert!(api.stop().await.is_ok());
     let refused = tokio::net::TcpStream::connect(addr).await;
     assert!(refused.is_err(), "still listening after shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_most_max_inflight_queries_wait_on_the_engine_and_healthz_bypasses_the_limit() {
+    use coldpotato::engine::messages::{Query, QueryReply};
+    let (tx, mut rx) = mpsc::channel::<ToEngine>(64);
+    let held = Arc::new(Mutex::new(0usize));
+    let held2 = held.clone();
+    // Answers only health probes; holds every other question unanswered.
+    tokio::spawn(async move {
+        let mut parked = Vec::new();
+        while let Some(ToEngine::Query(q, reply)) = rx.recv().await {
+            match q {
+                Query::Events { since: u64::MAX } => {
+                    let _ = reply.send(QueryReply::Events(Vec::new()));
+                }
+                _ => {
+                    parked.push(reply);
+                    if let Ok(mut h) = held2.lock() {
+                        *h = parked.len();
+                    }
+                }
+            }
+        }
+    });
+    let api = start_with(
+        tx,
+        Arc::new(Mutex::new(Vec::new())),
+        Some(Duration::from_millis(1500)),
+    )
+    .await;
+    let clients: Vec<_> = (0..12)
+        .map(|_| tokio::spawn(get(api.url("/api/v1/neighbors"))))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let (status, _, body) = get(api.url("/healthz")).await;
+    assert_eq!(
+        (status, body.as_str()),
+        (200, "ok"),
+        "healthz must not queue behind data queries"
+    );
+    assert_eq!(
+        held.lock().map(|h| *h).unwrap_or(0),
+        coldpotato::api::MAX_INFLIGHT_QUERIES
+    );
+    for c in clients {
+        let (status, _, _) = match c.await {
+            Ok(r) => r,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(status, 503);
+    }
 }

@@ -14,4 +14,6 @@ pub mod params;
 mod server;
 
 pub use error::HttpError;
-pub use server::{serve, ApiServer, HEALTH_TIMEOUT, METRICS_CONTENT_TYPE, QUERY_TIMEOUT};
+pub use server::{
+    serve, ApiServer, HEALTH_TIMEOUT, MAX_INFLIGHT_QUERIES, METRICS_CONTENT_TYPE, QUERY_TIMEOUT,
+};

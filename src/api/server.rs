@@ -18,14 +18,18 @@ use axum::{Json, Router};
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 /// How long a data endpoint waits for the engine (send + answer).
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long `/healthz` waits for the engine before reporting 503.
 pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
+/// At most this many API questions wait on the engine at once, so scripts
+/// polling the API cannot crowd UPDATEs out of the engine's queue.
+pub const MAX_INFLIGHT_QUERIES: usize = 8;
 /// Prometheus text exposition format 0.0.4 content type.
 pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4";
 
@@ -39,14 +43,27 @@ struct AppState {
     engine: mpsc::Sender<ToEngine>,
     query_timeout: Duration,
     health_timeout: Duration,
+    /// [`MAX_INFLIGHT_QUERIES`] permits for data queries (`/healthz` skips it).
+    inflight: Arc<Semaphore>,
 }
 
 impl AppState {
     /// Sends `q` to the engine and waits for the reply, at most `limit`
-    /// (a full engine queue counts against the limit too).
-    async fn ask(&self, q: Query, limit: Duration) -> Result<QueryReply, HttpError> {
+    /// (waiting for a permit or for room in a full engine queue counts
+    /// against the limit too). `/healthz` passes `limited = false` so heavy
+    /// API use never makes the daemon look dead to its supervisor.
+    async fn ask(&self, q: Query, limit: Duration, limited: bool) -> Result<QueryReply, HttpError> {
         let (tx, rx) = oneshot::channel();
         let exchange = async {
+            let _permit = match limited {
+                true => Some(
+                    self.inflight
+                        .acquire()
+                        .await
+                        .map_err(|_| HttpError::EngineGone)?,
+                ),
+                false => None,
+            };
             self.engine
                 .send(ToEngine::Query(q, tx))
                 .await
@@ -88,6 +105,7 @@ impl ApiServer {
                 engine,
                 query_timeout: QUERY_TIMEOUT,
                 health_timeout: HEALTH_TIMEOUT,
+                inflight: Arc::new(Semaphore::new(MAX_INFLIGHT_QUERIES)),
             },
         })
     }
@@ -167,7 +185,7 @@ async fn metrics(State(s): State<AppState>) -> Response {
 
 async fn healthz(State(s): State<AppState>) -> Result<&'static str, HttpError> {
     // Events above u64::MAX: the cheapest question, its answer is empty.
-    s.ask(Query::Events { since: u64::MAX }, s.health_timeout)
+    s.ask(Query::Events { since: u64::MAX }, s.health_timeout, false)
         .await
         .map(|_| "ok")
 }
@@ -177,7 +195,7 @@ async fn neighbors(
     RawQuery(q): RawQuery,
 ) -> Result<Json<Vec<NeighborView>>, HttpError> {
     params::none(q.as_deref())?;
-    match s.ask(Query::Neighbors, s.query_timeout).await? {
+    match s.ask(Query::Neighbors, s.query_timeout, true).await? {
         QueryReply::Neighbors(v) => Ok(Json(v)),
         _ => Err(HttpError::WrongReply("neighbors")),
     }
@@ -192,7 +210,7 @@ async fn routes(
         prefix: p.prefix,
         all: p.status.needs_all(),
     };
-    match s.ask(query, s.query_timeout).await? {
+    match s.ask(query, s.query_timeout, true).await? {
         QueryReply::Routes(mut v) => {
             v.retain(|r| p.status.keeps(&r.status));
             Ok(Json(v))
@@ -206,7 +224,7 @@ async fn decisions(
     RawQuery(q): RawQuery,
 ) -> Result<Json<Vec<DecisionView>>, HttpError> {
     params::none(q.as_deref())?;
-    match s.ask(Query::Decisions, s.query_timeout).await? {
+    match s.ask(Query::Decisions, s.query_timeout, true).await? {
         QueryReply::Decisions(v) => Ok(Json(v)),
         _ => Err(HttpError::WrongReply("decisions")),
     }
@@ -218,7 +236,7 @@ async fn events(
 ) -> Result<Json<Vec<EventView>>, HttpError> {
     let p = params::events(q.as_deref())?;
     match s
-        .ask(Query::Events { since: p.since }, s.query_timeout)
+        .ask(Query::Events { since: p.since }, s.query_timeout, true)
         .await?
     {
         QueryReply::Events(v) => Ok(Json(v)),
