@@ -137,7 +137,10 @@ pub fn request(method: &str, url: &str) -> (u16, String, String) {
     };
     let status = resp.status();
     let ct = resp.header("content-type").unwrap_or("").to_string();
-    let body = resp.into_string().unwrap_or_default();
+    let mut body = String::new();
+    if let Err(e) = std::io::Read::read_to_string(&mut resp.into_reader(), &mut body) {
+        panic!("{method} {url}: reading body: {e}");
+    }
     (status, ct, body)
 }
 

@@ -23,6 +23,9 @@ pub enum HttpError {
     /// The engine answered another question → 500 (a bug, never peer input).
     #[error("the route engine answered a different question than {0}")]
     WrongReply(&'static str),
+    /// Serialising the answer failed → 500 (a bug, never peer input).
+    #[error("internal error: {0}")]
+    Internal(String),
     /// No such path → 404.
     #[error("no such path {0}; the API serves {paths}", paths = super::server::PATHS)]
     NotFound(String),
@@ -37,7 +40,7 @@ impl HttpError {
         match self {
             HttpError::BadRequest(_) => StatusCode::BAD_REQUEST,
             HttpError::EngineGone | HttpError::EngineTimeout(_) => StatusCode::SERVICE_UNAVAILABLE,
-            HttpError::WrongReply(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            HttpError::WrongReply(_) | HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             HttpError::NotFound(_) => StatusCode::NOT_FOUND,
             HttpError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
         }

@@ -8,13 +8,13 @@
 
 use super::error::HttpError;
 use super::params;
-use crate::api::model::{DecisionView, EventView, NeighborView, RouteView};
 use crate::engine::messages::{Query, QueryReply, ToEngine};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
+use serde::Serialize;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
@@ -193,18 +193,15 @@ async fn healthz(State(s): State<AppState>) -> Result<&'static str, HttpError> {
 async fn neighbors(
     State(s): State<AppState>,
     RawQuery(q): RawQuery,
-) -> Result<Json<Vec<NeighborView>>, HttpError> {
+) -> Result<Response, HttpError> {
     params::none(q.as_deref())?;
     match s.ask(Query::Neighbors, s.query_timeout, true).await? {
-        QueryReply::Neighbors(v) => Ok(Json(v)),
+        QueryReply::Neighbors(v) => json(v).await,
         _ => Err(HttpError::WrongReply("neighbors")),
     }
 }
 
-async fn routes(
-    State(s): State<AppState>,
-    RawQuery(q): RawQuery,
-) -> Result<Json<Vec<RouteView>>, HttpError> {
+async fn routes(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, HttpError> {
     let p = params::routes(q.as_deref())?;
     let query = Query::Routes {
         prefix: p.prefix,
@@ -213,7 +210,7 @@ async fn routes(
     match s.ask(query, s.query_timeout, true).await? {
         QueryReply::Routes(mut v) => {
             v.retain(|r| p.status.keeps(&r.status));
-            Ok(Json(v))
+            json(v).await
         }
         _ => Err(HttpError::WrongReply("routes")),
     }
@@ -222,26 +219,40 @@ async fn routes(
 async fn decisions(
     State(s): State<AppState>,
     RawQuery(q): RawQuery,
-) -> Result<Json<Vec<DecisionView>>, HttpError> {
+) -> Result<Response, HttpError> {
     params::none(q.as_deref())?;
     match s.ask(Query::Decisions, s.query_timeout, true).await? {
-        QueryReply::Decisions(v) => Ok(Json(v)),
+        QueryReply::Decisions(v) => json(v).await,
         _ => Err(HttpError::WrongReply("decisions")),
     }
 }
 
-async fn events(
-    State(s): State<AppState>,
-    RawQuery(q): RawQuery,
-) -> Result<Json<Vec<EventView>>, HttpError> {
+async fn events(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, HttpError> {
     let p = params::events(q.as_deref())?;
     match s
         .ask(Query::Events { since: p.since }, s.query_timeout, true)
         .await?
     {
-        QueryReply::Events(v) => Ok(Json(v)),
+        QueryReply::Events(v) => json(v).await,
         _ => Err(HttpError::WrongReply("events")),
     }
+}
+
+/// A JSON answer, serialised on the blocking pool: a full table is tens of
+/// megabytes and must not stall the runtime's workers (and the sessions).
+async fn json<T: Serialize + Send + 'static>(value: Vec<T>) -> Result<Response, HttpError> {
+    let body = tokio::task::spawn_blocking(move || serde_json::to_vec(&value))
+        .await
+        .map_err(|e| HttpError::Internal(e.to_string()))?
+        .map_err(|e| HttpError::Internal(e.to_string()))?;
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 async fn not_found(uri: Uri) -> HttpError {
