@@ -277,6 +277,38 @@ mod tests {
         assert!(base_url("h:1/x").is_err());
     }
 
+    /// How `main` wires the subcommand.
+    #[derive(clap::Parser)]
+    struct Show {
+        what: ShowWhat,
+        #[command(flatten)]
+        opts: ShowOpts,
+    }
+
+    #[test]
+    fn clap_parses_the_show_command_line() {
+        use clap::Parser;
+        let s = Show::try_parse_from(["show", "routes", "--prefix", "203.0.113.0/24", "--json"]);
+        let s = s.map_err(|e| e.to_string());
+        let (what, opts) = s
+            .map(|s| (s.what, s.opts))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(what, ShowWhat::Routes);
+        assert_eq!(
+            opts,
+            ShowOpts {
+                json: true,
+                prefix: Some("203.0.113.0/24".into()),
+                ..ShowOpts::default()
+            }
+        );
+        let s = Show::try_parse_from(["show", "events", "--since", "7", "--api", "[::1]:9180"]);
+        let opts = s.map(|s| s.opts).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((opts.since, opts.api.as_str()), (Some(7), "[::1]:9180"));
+        assert!(Show::try_parse_from(["show", "peers"]).is_err());
+        assert!(Show::try_parse_from(["show", "events", "--since", "x"]).is_err());
+    }
+
     #[test]
     fn flags_for_another_view_are_refused() {
         let o = ShowOpts {
