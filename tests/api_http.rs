@@ -429,3 +429,26 @@ async fn at_most_max_inflight_queries_wait_on_the_engine_and_healthz_bypasses_th
         assert_eq!(status, 503);
     }
 }
+
+#[tokio::test]
+async fn shutdown_is_bounded_even_with_a_client_stuck_mid_request() {
+    use tokio::io::AsyncWriteExt;
+    let api = start().await;
+    let mut stuck = match tokio::net::TcpStream::connect(api.addr).await {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    };
+    // A request head that never ends.
+    let _ = stuck
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let t0 = std::time::Instant::now();
+    let stopped = api.stop().await;
+    assert!(stopped.is_ok(), "{stopped:?}");
+    assert!(
+        t0.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        t0.elapsed()
+    );
+}

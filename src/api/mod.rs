@@ -15,5 +15,6 @@ mod server;
 
 pub use error::HttpError;
 pub use server::{
-    serve, ApiServer, HEALTH_TIMEOUT, MAX_INFLIGHT_QUERIES, METRICS_CONTENT_TYPE, QUERY_TIMEOUT,
+    serve, ApiServer, DRAIN_TIMEOUT, HEALTH_TIMEOUT, MAX_INFLIGHT_QUERIES, METRICS_CONTENT_TYPE,
+    QUERY_TIMEOUT,
 };

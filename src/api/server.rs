@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Serialize;
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,6 +27,8 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long `/healthz` waits for the engine before reporting 503.
 pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(1);
+/// After shutdown, how long open requests may take to finish.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 /// At most this many API questions wait on the engine at once, so scripts
 /// polling the API cannot crowd UPDATEs out of the engine's queue.
 pub const MAX_INFLIGHT_QUERIES: usize = 8;
@@ -122,16 +124,39 @@ impl ApiServer {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` completes, then drains open requests.
+    /// Serves until `shutdown` completes, then lets open requests finish
+    /// for at most [`DRAIN_TIMEOUT`] (a client stuck mid-request must not
+    /// hold the daemon's exit hostage).
     pub async fn run<F>(self, shutdown: F) -> io::Result<()>
     where
         F: Future<Output = ()> + Send + 'static,
     {
         let addr = self.listener.local_addr()?;
         tracing::info!(%addr, "HTTP API listening");
-        axum::serve(self.listener, router(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await
+        let (stopping_tx, stopping_rx) = oneshot::channel::<()>();
+        let signal = async move {
+            shutdown.await;
+            let _ = stopping_tx.send(());
+        };
+        let server = axum::serve(self.listener, router(self.state))
+            .with_graceful_shutdown(signal)
+            .into_future();
+        tokio::pin!(server);
+        let drain_deadline = async {
+            // Err: the signal was dropped because the server ended first.
+            if stopping_rx.await.is_ok() {
+                tokio::time::sleep(DRAIN_TIMEOUT).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            r = &mut server => r,
+            () = drain_deadline => {
+                tracing::warn!(%addr, "HTTP API stopped with requests still open");
+                Ok(())
+            }
+        }
     }
 }
 
