@@ -8,6 +8,7 @@
 pub mod analytics;
 pub mod api;
 pub mod bfd;
+pub mod cli;
 pub mod config;
 pub mod decision;
 pub mod engine;

@@ -3,5 +3,18 @@
 //! `model` holds the JSON shapes (a contract: `../shared/DESIGN.md`
 //! "Interfaces"); the server answers from snapshots the route engine returns
 //! over a query channel, so it never touches routing state directly.
+//!
+//! Task: one tokio task runs [`serve`] (or [`ApiServer::run`]); it sends
+//! `ToEngine::Query` on the engine's `mpsc` channel and awaits a `oneshot`.
+//! Endpoints: `GET /metrics`, `/healthz`, `/api/v1/{neighbors,routes,decisions,events}`.
 
+mod error;
 pub mod model;
+pub mod params;
+mod server;
+
+pub use error::HttpError;
+pub use server::{
+    serve, ApiServer, DRAIN_TIMEOUT, HEALTH_TIMEOUT, MAX_INFLIGHT_QUERIES, METRICS_CONTENT_TYPE,
+    QUERY_TIMEOUT,
+};

@@ -1,0 +1,308 @@
+//! Query-string parsing for the API endpoints: pure functions, no I/O.
+//!
+//! Run inside the axum handlers (`super::handlers`) on the raw query string.
+//! Every malformed input becomes a [`ParamError`] that names the parameter
+//! and the offending value, so an operator's typo gets a precise 400 instead
+//! of a silently wrong answer.
+
+use ipnet::IpNet;
+use std::net::IpAddr;
+use thiserror::Error;
+
+/// Why a query string was refused (rendered as the `error` of a 400 reply).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ParamError {
+    /// A parameter this endpoint does not know.
+    #[error("unknown query parameter \"{name}\" (this endpoint accepts: {accepted})")]
+    Unknown { name: String, accepted: String },
+    /// The same parameter given twice.
+    #[error("query parameter \"{name}\" given more than once")]
+    Repeated { name: String },
+    /// A value that does not parse.
+    #[error("query parameter \"{name}\": invalid value \"{value}\": {why}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        why: &'static str,
+    },
+    /// A `%` escape that is not two hex digits, or bytes that are not UTF-8.
+    #[error("query string is not valid percent-encoded UTF-8 near \"{0}\"")]
+    Encoding(String),
+}
+
+/// Which routes `/api/v1/routes` returns (`status=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StatusFilter {
+    /// Accepted routes only (the default).
+    #[default]
+    Accepted,
+    /// Only routes import policy rejected.
+    Rejected,
+    /// Only stale routes (graceful restart, RFC 4724).
+    Stale,
+    /// Everything in the Adj-RIB-In.
+    All,
+}
+
+impl StatusFilter {
+    /// The values `status=` accepts, for error messages.
+    pub const VALUES: &'static str = "accepted, rejected, stale, all";
+
+    fn parse(value: &str) -> Option<Self> {
+        match value {
+            "accepted" => Some(Self::Accepted),
+            "rejected" => Some(Self::Rejected),
+            "stale" => Some(Self::Stale),
+            "all" => Some(Self::All),
+            _ => None,
+        }
+    }
+
+    /// Whether the engine must be asked for rejected and stale routes too.
+    pub fn needs_all(self) -> bool {
+        self != Self::Accepted
+    }
+
+    /// Whether a route with this `status` field passes the filter.
+    pub fn keeps(self, status: &str) -> bool {
+        match self {
+            Self::Accepted => status == "accepted",
+            Self::Rejected => status == "rejected",
+            Self::Stale => status == "stale",
+            Self::All => true,
+        }
+    }
+}
+
+/// Parsed parameters of `GET /api/v1/routes`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RoutesParams {
+    /// Only routes for this prefix (host bits cleared).
+    pub prefix: Option<IpNet>,
+    pub status: StatusFilter,
+}
+
+/// Parsed parameters of `GET /api/v1/events`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EventsParams {
+    /// Only events with a sequence number above this.
+    pub since: u64,
+}
+
+/// Parses `/api/v1/routes` parameters: `prefix=P`, `status=accepted|rejected|stale|all`.
+pub fn routes(query: Option<&str>) -> Result<RoutesParams, ParamError> {
+    let mut out = RoutesParams::default();
+    for (name, value) in pairs(query, &["prefix", "status"])? {
+        match name.as_str() {
+            "prefix" => out.prefix = Some(parse_prefix(&value)?),
+            _ => {
+                out.status = StatusFilter::parse(&value).ok_or(ParamError::Invalid {
+                    name: "status",
+                    value,
+                    why: "expected one of accepted, rejected, stale, all",
+                })?
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Parses `/api/v1/events` parameters: `since=SEQ`.
+pub fn events(query: Option<&str>) -> Result<EventsParams, ParamError> {
+    let mut out = EventsParams::default();
+    for (_, value) in pairs(query, &["since"])? {
+        out.since = value.parse().map_err(|_| ParamError::Invalid {
+            name: "since",
+            value,
+            why: "expected an event sequence number (unsigned integer)",
+        })?;
+    }
+    Ok(out)
+}
+
+/// Refuses any parameter: for endpoints that take none.
+pub fn none(query: Option<&str>) -> Result<(), ParamError> {
+    pairs(query, &[]).map(|_| ())
+}
+
+/// Decodes `a=b&c=d` into pairs, refusing unknown and repeated names.
+fn pairs(query: Option<&str>, accepted: &[&str]) -> Result<Vec<(String, String)>, ParamError> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for part in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (raw_name, raw_value) = part.split_once('=').unwrap_or((part, ""));
+        let name = percent_decode(raw_name)?;
+        let value = percent_decode(raw_value)?;
+        if !accepted.contains(&name.as_str()) {
+            let accepted = if accepted.is_empty() {
+                "none".to_string()
+            } else {
+                accepted.join(", ")
+            };
+            return Err(ParamError::Unknown { name, accepted });
+        }
+        if out.iter().any(|(n, _)| *n == name) {
+            return Err(ParamError::Repeated { name });
+        }
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte.
+fn percent_decode(s: &str) -> Result<String, ParamError> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| ParamError::Encoding(s.to_string()))?;
+                out.push(hex);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| ParamError::Encoding(s.to_string()))
+}
+
+/// An IP prefix such as `203.0.113.0/24`; a bare address means its host
+/// route. Host bits are cleared (`203.0.113.7/24` → `203.0.113.0/24`).
+fn parse_prefix(value: &str) -> Result<IpNet, ParamError> {
+    let v = value.trim();
+    if let Ok(net) = v.parse::<IpNet>() {
+        return Ok(net.trunc());
+    }
+    if let Ok(addr) = v.parse::<IpAddr>() {
+        return Ok(IpNet::from(addr));
+    }
+    Err(ParamError::Invalid {
+        name: "prefix",
+        value: value.to_string(),
+        why: "expected an IP prefix such as 203.0.113.0/24 or 2001:db8::/32",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_without_parameters_mean_accepted_routes_of_every_prefix() {
+        assert_eq!(routes(None), Ok(RoutesParams::default()));
+        assert_eq!(routes(Some("")), Ok(RoutesParams::default()));
+    }
+
+    #[test]
+    fn routes_prefix_is_parsed_and_host_bits_are_cleared() {
+        let p = routes(Some("prefix=203.0.113.7%2F24&status=all")).map(|p| (p.prefix, p.status));
+        let want: IpNet = "203.0.113.0/24".parse().unwrap_or_else(|_| unreachable!());
+        assert_eq!(p, Ok((Some(want), StatusFilter::All)));
+    }
+
+    #[test]
+    fn a_bare_address_means_its_host_route() {
+        let p = routes(Some("prefix=2001:db8::1")).map(|p| p.prefix.map(|n| n.to_string()));
+        assert_eq!(p, Ok(Some("2001:db8::1/128".to_string())));
+    }
+
+    #[test]
+    fn bad_prefix_error_names_parameter_and_value() {
+        let e = routes(Some("prefix=10.0.0.0/33")).map(|_| ()).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("\"prefix\"") && msg.contains("\"10.0.0.0/33\""),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn unknown_status_value_is_refused_with_the_allowed_values() {
+        let msg = routes(Some("status=best"))
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.contains("\"status\"") && msg.contains("\"best\""),
+            "{msg}"
+        );
+        assert!(msg.contains("accepted, rejected, stale, all"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_parameter_is_refused_by_name() {
+        let e = routes(Some("prefx=10.0.0.0/8")).map(|_| ()).unwrap_err();
+        assert_eq!(
+            e,
+            ParamError::Unknown {
+                name: "prefx".into(),
+                accepted: "prefix, status".into()
+            }
+        );
+    }
+
+    #[test]
+    fn repeated_parameter_is_refused() {
+        let e = events(Some("since=1&since=2")).unwrap_err();
+        assert_eq!(
+            e,
+            ParamError::Repeated {
+                name: "since".into()
+            }
+        );
+    }
+
+    #[test]
+    fn non_numeric_since_is_refused() {
+        let msg = events(Some("since=abc")).unwrap_err().to_string();
+        assert!(
+            msg.contains("\"since\"") && msg.contains("\"abc\""),
+            "{msg}"
+        );
+        assert!(events(Some("since=-1")).is_err());
+        assert_eq!(events(Some("since=42")), Ok(EventsParams { since: 42 }));
+    }
+
+    #[test]
+    fn broken_percent_escape_is_an_encoding_error() {
+        assert!(matches!(
+            routes(Some("prefix=%G1")),
+            Err(ParamError::Encoding(_))
+        ));
+        assert!(matches!(
+            routes(Some("prefix=%ff")),
+            Err(ParamError::Encoding(_))
+        ));
+        assert!(matches!(
+            routes(Some("prefix=%2")),
+            Err(ParamError::Encoding(_))
+        ));
+    }
+
+    #[test]
+    fn endpoints_without_parameters_refuse_any() {
+        assert_eq!(none(None), Ok(()));
+        let msg = none(Some("x=1")).unwrap_err().to_string();
+        assert!(
+            msg.contains("\"x\"") && msg.contains("accepts: none"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn status_filter_keeps_matching_routes() {
+        assert!(StatusFilter::Accepted.keeps("accepted"));
+        assert!(!StatusFilter::Accepted.keeps("rejected"));
+        assert!(StatusFilter::Rejected.keeps("rejected"));
+        assert!(StatusFilter::Stale.keeps("stale"));
+        assert!(StatusFilter::All.keeps("rejected"));
+        assert!(!StatusFilter::Accepted.needs_all());
+        assert!(StatusFilter::Rejected.needs_all());
+    }
+}

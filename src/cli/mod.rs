@@ -1,0 +1,335 @@
+//! `coldpotato show`: the operator's client of the running daemon's API.
+//!
+//! Runs on the CLI's main thread (blocking `ureq`, no tokio, no channels):
+//! one HTTP GET to the API, then either an aligned human table
+//! (`render`) or the API's JSON pretty-printed (`--json`). `main` wires clap:
+//! `Show { what: ShowWhat, #[command(flatten)] opts: ShowOpts }` and prints
+//! what [`run_show`] returns.
+
+pub mod json;
+pub mod render;
+pub mod table;
+
+use crate::api::model::{DecisionView, EventView, NeighborView, RouteView};
+use serde::de::DeserializeOwned;
+use std::io::Read;
+use std::time::Duration;
+use thiserror::Error;
+
+/// Where the daemon's API listens by default (`[api] listen`).
+pub const DEFAULT_API: &str = "127.0.0.1:9179";
+/// The default API port, added when `--api` names only a host.
+const DEFAULT_PORT: u16 = 9179;
+/// Give up connecting after this long.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Give up on the whole request after this long (full tables are large).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Largest answer read (a full IPv4+IPv6 table with `status=all` fits).
+const MAX_BODY_BYTES: u64 = 2 << 30;
+
+/// Which view `coldpotato show` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ShowWhat {
+    /// BGP sessions, BFD and prefix counts.
+    Neighbors,
+    /// Received routes (`--prefix P` includes rejected ones and why).
+    Routes,
+    /// Where traffic to each activated prefix leaves the network.
+    Decisions,
+    /// Anomalies, max-prefix, BFD flaps, decision changes.
+    Events,
+}
+
+impl ShowWhat {
+    fn path(self) -> &'static str {
+        match self {
+            ShowWhat::Neighbors => "/api/v1/neighbors",
+            ShowWhat::Routes => "/api/v1/routes",
+            ShowWhat::Decisions => "/api/v1/decisions",
+            ShowWhat::Events => "/api/v1/events",
+        }
+    }
+}
+
+/// Flags of `coldpotato show`.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+pub struct ShowOpts {
+    /// Print the API's JSON (pretty-printed) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// The daemon's API address (its `[api] listen`), `HOST:PORT` or `http://HOST:PORT`.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_API)]
+    pub api: String,
+    /// routes: only this prefix, including rejected routes with the rule that rejected them.
+    #[arg(long, value_name = "P")]
+    pub prefix: Option<String>,
+    /// routes: include rejected and stale routes.
+    #[arg(long)]
+    pub all: bool,
+    /// events: only events after this sequence number.
+    #[arg(long, value_name = "N")]
+    pub since: Option<u64>,
+}
+
+impl Default for ShowOpts {
+    fn default() -> Self {
+        Self {
+            json: false,
+            api: DEFAULT_API.to_string(),
+            prefix: None,
+            all: false,
+            since: None,
+        }
+    }
+}
+
+/// Why `coldpotato show` failed (printed to stderr, exit 1).
+#[derive(Debug, Error)]
+pub enum ShowError {
+    /// A flag that does not apply to the chosen view.
+    #[error("{flag} only applies to `coldpotato show {applies_to}`")]
+    FlagNotApplicable {
+        flag: &'static str,
+        applies_to: &'static str,
+    },
+    /// `--api` is not an address we can use.
+    #[error("--api {0:?}: {1}")]
+    BadAddress(String, &'static str),
+    /// Nothing answered at the address.
+    #[error("cannot reach the coldpotato API at {addr} ({detail}).\nIs the daemon running? Point --api ADDR at its [api] listen address (default {DEFAULT_API}).")]
+    Connect { addr: String, detail: String },
+    /// The API answered with an error status.
+    #[error("the API at {addr} answered {status}: {message}")]
+    Api {
+        addr: String,
+        status: u16,
+        message: String,
+    },
+    /// The answer was not what the API promises.
+    #[error("unexpected answer from {url}: {detail}")]
+    BadResponse { url: String, detail: String },
+}
+
+/// Fetches one view from the API at `opts.api` and renders it: an aligned
+/// table, or the API's JSON pretty-printed with `--json`.
+pub fn run_show(what: ShowWhat, opts: &ShowOpts) -> Result<String, ShowError> {
+    check_flags(what, opts)?;
+    let base = base_url(&opts.api)?;
+    let url = format!("{base}{}", what.path());
+    let agent = ureq::AgentBuilder::new()
+        .timeout_connect(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .build();
+    let mut req = agent.get(&url);
+    if let Some(p) = &opts.prefix {
+        req = req.query("prefix", p);
+    }
+    // With a prefix the operator is asking "what happened to P": show every path.
+    if opts.all || opts.prefix.is_some() {
+        req = req.query("status", "all");
+    }
+    if let Some(n) = opts.since {
+        req = req.query("since", &n.to_string());
+    }
+    let body = match req.call() {
+        Ok(resp) => read_body(resp, &url)?,
+        Err(ureq::Error::Status(status, resp)) => {
+            let text = read_body(resp, &url).unwrap_or_default();
+            let message = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
+                .unwrap_or(text);
+            return Err(ShowError::Api {
+                addr: base,
+                status,
+                message,
+            });
+        }
+        Err(ureq::Error::Transport(t)) => {
+            return Err(ShowError::Connect {
+                addr: base,
+                detail: transport_detail(&t),
+            })
+        }
+    };
+    if opts.json {
+        return json::pretty(&body).map_err(|e| bad(&url, e));
+    }
+    Ok(match what {
+        ShowWhat::Neighbors => render::neighbors(&parse::<Vec<NeighborView>>(&body, &url)?),
+        ShowWhat::Routes => {
+            let routes = parse::<Vec<RouteView>>(&body, &url)?;
+            match (&opts.prefix, routes.is_empty()) {
+                (Some(p), true) => format!("no routes for {p}\n"),
+                _ => render::routes(&routes),
+            }
+        }
+        ShowWhat::Decisions => render::decisions(&parse::<Vec<DecisionView>>(&body, &url)?),
+        ShowWhat::Events => render::events(&parse::<Vec<EventView>>(&body, &url)?),
+    })
+}
+
+fn check_flags(what: ShowWhat, opts: &ShowOpts) -> Result<(), ShowError> {
+    let misplaced = if what != ShowWhat::Routes && opts.prefix.is_some() {
+        Some(("--prefix", "routes"))
+    } else if what != ShowWhat::Routes && opts.all {
+        Some(("--all", "routes"))
+    } else if what != ShowWhat::Events && opts.since.is_some() {
+        Some(("--since", "events"))
+    } else {
+        None
+    };
+    match misplaced {
+        Some((flag, applies_to)) => Err(ShowError::FlagNotApplicable { flag, applies_to }),
+        None => Ok(()),
+    }
+}
+
+/// `127.0.0.1:9179`, `[::1]:9179`, `localhost:9179`, `http://h:p`, or a
+/// bare address (default port) → `http://host:port`.
+fn base_url(api: &str) -> Result<String, ShowError> {
+    let a = api.trim().trim_end_matches('/');
+    if a.is_empty() {
+        return Err(ShowError::BadAddress(api.to_string(), "empty address"));
+    }
+    if a.starts_with("https://") {
+        return Err(ShowError::BadAddress(
+            api.to_string(),
+            "the API speaks plain HTTP only (use http:// or HOST:PORT)",
+        ));
+    }
+    if let Some(rest) = a.strip_prefix("http://") {
+        return match rest.is_empty() || rest.contains('/') {
+            true => Err(ShowError::BadAddress(
+                api.to_string(),
+                "expected http://HOST:PORT",
+            )),
+            false => Ok(a.to_string()),
+        };
+    }
+    if a.contains('/') {
+        return Err(ShowError::BadAddress(api.to_string(), "expected HOST:PORT"));
+    }
+    if let Ok(ip) = a.parse::<std::net::IpAddr>() {
+        return Ok(format!(
+            "http://{}",
+            std::net::SocketAddr::new(ip, DEFAULT_PORT)
+        ));
+    }
+    Ok(format!("http://{a}"))
+}
+
+fn read_body(resp: ureq::Response, url: &str) -> Result<String, ShowError> {
+    let mut body = String::new();
+    resp.into_reader()
+        .take(MAX_BODY_BYTES)
+        .read_to_string(&mut body)
+        .map_err(|e| bad(url, e))?;
+    Ok(body)
+}
+
+fn transport_detail(t: &ureq::Transport) -> String {
+    // ureq's Display repeats the URL; keep the kind and the OS error.
+    let mut s = t.kind().to_string();
+    if let Some(m) = t.message() {
+        s.push_str(": ");
+        s.push_str(m);
+    }
+    if let Some(src) = std::error::Error::source(t) {
+        s.push_str(": ");
+        s.push_str(&src.to_string());
+    }
+    s
+}
+
+fn parse<T: DeserializeOwned>(body: &str, url: &str) -> Result<T, ShowError> {
+    serde_json::from_str(body).map_err(|e| bad(url, e))
+}
+
+fn bad(url: &str, e: impl std::fmt::Display) -> ShowError {
+    ShowError::BadResponse {
+        url: url.to_string(),
+        detail: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_addresses_become_http_base_urls() {
+        let ok = |a: &str| base_url(a).ok();
+        assert_eq!(
+            ok("127.0.0.1:9179").as_deref(),
+            Some("http://127.0.0.1:9179")
+        );
+        assert_eq!(ok("[::1]:9179").as_deref(), Some("http://[::1]:9179"));
+        assert_eq!(ok("::1").as_deref(), Some("http://[::1]:9179"));
+        assert_eq!(ok("10.1.2.3").as_deref(), Some("http://10.1.2.3:9179"));
+        assert_eq!(
+            ok("localhost:8080").as_deref(),
+            Some("http://localhost:8080")
+        );
+        assert_eq!(ok("http://h:1/").as_deref(), Some("http://h:1"));
+        assert!(base_url("https://h:1").is_err());
+        assert!(base_url("").is_err());
+        assert!(base_url("h:1/x").is_err());
+    }
+
+    /// How `main` wires the subcommand.
+    #[derive(clap::Parser)]
+    struct Show {
+        what: ShowWhat,
+        #[command(flatten)]
+        opts: ShowOpts,
+    }
+
+    #[test]
+    fn clap_parses_the_show_command_line() {
+        use clap::Parser;
+        let s = Show::try_parse_from(["show", "routes", "--prefix", "203.0.113.0/24", "--json"]);
+        let s = s.map_err(|e| e.to_string());
+        let (what, opts) = s
+            .map(|s| (s.what, s.opts))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(what, ShowWhat::Routes);
+        assert_eq!(
+            opts,
+            ShowOpts {
+                json: true,
+                prefix: Some("203.0.113.0/24".into()),
+                ..ShowOpts::default()
+            }
+        );
+        let s = Show::try_parse_from(["show", "events", "--since", "7", "--api", "[::1]:9180"]);
+        let opts = s.map(|s| s.opts).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((opts.since, opts.api.as_str()), (Some(7), "[::1]:9180"));
+        assert!(Show::try_parse_from(["show", "peers"]).is_err());
+        assert!(Show::try_parse_from(["show", "events", "--since", "x"]).is_err());
+    }
+
+    #[test]
+    fn flags_for_another_view_are_refused() {
+        let o = ShowOpts {
+            prefix: Some("10.0.0.0/8".into()),
+            ..ShowOpts::default()
+        };
+        let e = run_show(ShowWhat::Neighbors, &o).map(|_| ()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--prefix only applies to `coldpotato show routes`"
+        );
+        let o = ShowOpts {
+            since: Some(3),
+            ..ShowOpts::default()
+        };
+        assert!(matches!(
+            run_show(ShowWhat::Routes, &o),
+            Err(ShowError::FlagNotApplicable {
+                flag: "--since",
+                ..
+            })
+        ));
+    }
+}
