@@ -6,7 +6,7 @@
 //! and `location` where that applies.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
 use std::sync::LazyLock;
@@ -74,7 +74,7 @@ pub struct Metrics {
     /// BFD state changes, by new state.
     pub bfd_transitions_total: IntCounterVec,
     /// Agreed BFD detection time.
-    pub bfd_detection_time_milliseconds: IntGaugeVec,
+    pub bfd_detection_time_seconds: GaugeVec,
     /// Last BFD diagnostic code received or sent.
     pub bfd_last_diagnostic: IntGaugeVec,
     /// Activated prefixes by decision state and location.
@@ -173,11 +173,18 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             "BFD state changes, by new state",
             &["neighbor", "location", "state"],
         ),
-        bfd_detection_time_milliseconds: gauge_vec(
-            "coldpotato_bfd_detection_time_milliseconds",
-            "Agreed BFD detection time",
-            NL,
-        ),
+        bfd_detection_time_seconds: {
+            let g = GaugeVec::new(
+                Opts::new(
+                    "coldpotato_bfd_detection_time_seconds",
+                    "Agreed BFD detection time",
+                ),
+                NL,
+            )
+            .expect("valid metric");
+            REGISTRY.register(Box::new(g.clone())).expect("metric registered once");
+            g
+        },
         bfd_last_diagnostic: gauge_vec(
             "coldpotato_bfd_last_diagnostic",
             "Last BFD diagnostic code (RFC 5880 §4.1)",
