@@ -14,4 +14,4 @@ mod socket;
 
 pub use fsm::{Action, Session, SessionConfig};
 pub use packet::{ControlPacket, Diagnostic, Flags, PacketError, State};
-pub use service::{BfdEvent, BfdHandle, BfdRequest, BfdService, ServiceOptions};
+pub use service::{BfdError, BfdEvent, BfdHandle, BfdRequest, BfdService, ServiceOptions, SessionKey};

@@ -1,0 +1,288 @@
+//! The loop on the `bfd` thread: receives datagrams, demultiplexes them to
+//! sessions (by Your Discriminator, or by source address when it is zero —
+//! RFC 5880 §6.8.6), fires timers and carries out the FSM's actions. Reads
+//! [`Command`]s from the handles' `mpsc`; writes each session's `watch`.
+
+use super::{
+    event_of, lock, set_timer, ttl_ok, BfdEvent, Command, NewSession, Registry, SessionKey,
+};
+use crate::bfd::fsm::{Action, Session};
+use crate::bfd::packet::ControlPacket;
+use crate::bfd::socket::recv_with_ttl;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+use tokio::io::Interest;
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, watch};
+
+/// How often sessions whose receivers are all gone are swept.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+/// Largest datagram read (a Control packet is at most 255 octets).
+const RECV_BUFFER: usize = 512;
+
+/// One session on the service thread.
+struct Entry {
+    key: SessionKey,
+    session: Session,
+    socket: UdpSocket,
+    dest: SocketAddr,
+    events: watch::Sender<BfdEvent>,
+    tx_at: Option<Instant>,
+    detect_at: Option<Instant>,
+}
+
+impl Entry {
+    /// Carries out the FSM's actions and publishes the new view.
+    fn apply(&mut self, now: Instant, actions: Vec<Action>) {
+        for action in actions {
+            match action {
+                Action::Send(packet) => self.send(&packet),
+                Action::Arm(timer, at) => {
+                    set_timer(&mut self.tx_at, &mut self.detect_at, timer, Some(at))
+                }
+                Action::Cancel(timer) => set_timer(&mut self.tx_at, &mut self.detect_at, timer, None),
+                Action::StateChanged { from, to, diag } => {
+                    tracing::info!(peer = %self.key.peer, %from, %to, diag = diag.code(), "BFD state changed");
+                }
+            }
+        }
+        let session = &self.session;
+        self.events.send_if_modified(|event| {
+            let next = event_of(session, event, now);
+            let changed = next.state != event.state
+                || next.remote_state != event.remote_state
+                || next.diag != event.diag
+                || next.detection_time != event.detection_time;
+            if changed {
+                *event = next;
+            }
+            changed
+        });
+    }
+
+    fn send(&self, packet: &ControlPacket) {
+        let bytes = packet.to_bytes();
+        if let Err(e) = self.socket.try_send_to(&bytes, self.dest) {
+            tracing::debug!(peer = %self.key.peer, error = %e, "BFD send failed");
+        }
+    }
+}
+
+/// All sessions, indexed by local discriminator and by peer address.
+#[derive(Default)]
+struct Sessions {
+    by_discr: HashMap<u32, Entry>,
+    by_peer: HashMap<IpAddr, u32>,
+}
+
+impl Sessions {
+    fn new_discriminator(&self) -> u32 {
+        loop {
+            let d: u32 = rand::random();
+            if d != 0 && !self.by_discr.contains_key(&d) {
+                return d;
+            }
+        }
+    }
+
+    fn add(&mut self, now: Instant, new: NewSession) {
+        if self.by_discr.values().any(|e| e.key == new.key) {
+            return;
+        }
+        let socket = match UdpSocket::from_std(new.socket) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(peer = %new.key.peer, error = %e, "BFD socket registration failed");
+                return;
+            }
+        };
+        let discr = self.new_discriminator();
+        let mut session = Session::new(discr, new.config, rand::random());
+        let actions = session.start(now);
+        let mut entry = Entry {
+            key: new.key,
+            session,
+            socket,
+            dest: new.dest,
+            events: new.events,
+            tx_at: None,
+            detect_at: None,
+        };
+        entry.apply(now, actions);
+        self.by_peer.entry(entry.key.peer).or_insert(discr);
+        self.by_discr.insert(discr, entry);
+    }
+
+    /// Tells the remote AdminDown and forgets the session.
+    fn remove(&mut self, now: Instant, key: &SessionKey) {
+        let Some(discr) = self
+            .by_discr
+            .iter()
+            .find(|(_, e)| &e.key == key)
+            .map(|(d, _)| *d)
+        else {
+            return;
+        };
+        if let Some(mut entry) = self.by_discr.remove(&discr) {
+            let actions = entry.session.admin_down(now);
+            entry.apply(now, actions);
+            if self.by_peer.get(&key.peer) == Some(&discr) {
+                self.by_peer.remove(&key.peer);
+                if let Some((d, _)) = self.by_discr.iter().find(|(_, e)| e.key.peer == key.peer) {
+                    self.by_peer.insert(key.peer, *d);
+                }
+            }
+        }
+    }
+
+    fn receive(&mut self, now: Instant, buf: &[u8], from: SocketAddr, ttl: Option<u8>) {
+        if !ttl_ok(ttl) {
+            tracing::debug!(%from, ?ttl, "BFD packet discarded: TTL/hop limit is not 255");
+            return;
+        }
+        let packet = match ControlPacket::decode(buf) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::debug!(%from, error = %e, "BFD packet discarded");
+                return;
+            }
+        };
+        let discr = if packet.your_discriminator != 0 {
+            packet.your_discriminator
+        } else {
+            match self.by_peer.get(&from.ip()) {
+                Some(d) => *d,
+                None => {
+                    tracing::debug!(%from, "BFD packet for no session");
+                    return;
+                }
+            }
+        };
+        let Some(entry) = self.by_discr.get_mut(&discr) else {
+            tracing::debug!(%from, discr, "BFD packet for an unknown discriminator");
+            return;
+        };
+        match entry.session.on_packet(now, &packet) {
+            Ok(actions) => entry.apply(now, actions),
+            Err(e) => tracing::debug!(%from, error = %e, "BFD packet discarded by session"),
+        }
+    }
+
+    fn fire_timers(&mut self, now: Instant) {
+        for entry in self.by_discr.values_mut() {
+            if entry.detect_at.is_some_and(|at| at <= now) {
+                entry.detect_at = None;
+                let actions = entry.session.on_detect_timer(now);
+                entry.apply(now, actions);
+            }
+            if entry.tx_at.is_some_and(|at| at <= now) {
+                entry.tx_at = None;
+                let actions = entry.session.on_tx_timer(now);
+                entry.apply(now, actions);
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        self.by_discr
+            .values()
+            .flat_map(|e| [e.tx_at, e.detect_at])
+            .flatten()
+            .min()
+    }
+}
+
+/// Reads every queued datagram from `socket`.
+fn drain(socket: &UdpSocket, sessions: &mut Sessions) {
+    let mut buf = [0u8; RECV_BUFFER];
+    loop {
+        match socket.try_io(Interest::READABLE, || recv_with_ttl(socket, &mut buf)) {
+            Ok(r) => {
+                let len = r.len.min(buf.len());
+                sessions.receive(Instant::now(), &buf[..len], r.from, r.ttl);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+            Err(e) => {
+                tracing::debug!(error = %e, "BFD receive failed");
+                return;
+            }
+        }
+    }
+}
+
+async fn readable(socket: Option<&UdpSocket>) -> std::io::Result<()> {
+    match socket {
+        Some(s) => s.readable().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The service loop; returns on [`Command::Shutdown`] or when every handle is gone.
+pub(super) async fn run(
+    mut commands: mpsc::UnboundedReceiver<Command>,
+    rx4: std::net::UdpSocket,
+    rx6: Option<std::net::UdpSocket>,
+    registry: Registry,
+) {
+    let rx4 = match UdpSocket::from_std(rx4) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "BFD receive socket registration failed");
+            return;
+        }
+    };
+    let rx6 = rx6.and_then(|s| UdpSocket::from_std(s).ok());
+    let mut sessions = Sessions::default();
+    let mut next_sweep = Instant::now() + SWEEP_INTERVAL;
+    loop {
+        let wake = sessions
+            .next_deadline()
+            .map_or(next_sweep, |d| d.min(next_sweep));
+        tokio::select! {
+            biased;
+            command = commands.recv() => match command {
+                Some(Command::Add(new)) => sessions.add(Instant::now(), new),
+                Some(Command::Remove(key)) => sessions.remove(Instant::now(), &key),
+                Some(Command::Shutdown) | None => break,
+            },
+            ready = rx4.readable() => if ready.is_ok() { drain(&rx4, &mut sessions) },
+            ready = readable(rx6.as_ref()) => if ready.is_ok() {
+                if let Some(s) = &rx6 { drain(s, &mut sessions) }
+            },
+            () = tokio::time::sleep_until(wake.into()) => {},
+        }
+        let now = Instant::now();
+        sessions.fire_timers(now);
+        if now >= next_sweep {
+            next_sweep = now + SWEEP_INTERVAL;
+            sweep(&registry, &mut sessions, now);
+        }
+    }
+    let now = Instant::now();
+    let keys: Vec<SessionKey> = sessions.by_discr.values().map(|e| e.key.clone()).collect();
+    for key in keys {
+        sessions.remove(now, &key);
+    }
+    lock(&registry).clear();
+}
+
+/// Ends the sessions nobody watches any more.
+fn sweep(registry: &Registry, sessions: &mut Sessions, now: Instant) {
+    let mut gone = Vec::new();
+    {
+        let mut map = lock(registry);
+        map.retain(|key, events| {
+            // The service's own clone is the only sender; receivers are the requesters.
+            let watched = events.receiver_count() > 0;
+            if !watched {
+                gone.push(key.clone());
+            }
+            watched
+        });
+    }
+    for key in gone {
+        tracing::info!(peer = %key.peer, "BFD session released: no more watchers");
+        sessions.remove(now, &key);
+    }
+}
