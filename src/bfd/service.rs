@@ -11,7 +11,7 @@
 //! runtime can neither delay BFD timers nor be blocked by them.
 
 use super::fsm::{Session, SessionConfig, Timer};
-use super::packet::{ControlPacket, Diagnostic, State};
+use super::packet::{Diagnostic, State};
 use super::socket::{self, CONTROL_PORT, SINGLE_HOP_TTL};
 use crate::engine::messages::BfdStatus;
 use std::collections::HashMap;

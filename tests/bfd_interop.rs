@@ -1,0 +1,356 @@
+//! BFD interop against FRR bfdd and BIRD over veth links into network
+//! namespaces the tests create and always delete (the `Lab` Drop guard).
+//! Runs as root (CI is root); prints `SKIP: ...` otherwise or when a daemon
+//! is missing. Our end lives in the test's namespace and uses one shared
+//! `BfdService` on UDP 3784; each lab has its own /30 of 198.18.0.0/24 and
+//! /126 of fd00:bfd::/64 so the FRR and BIRD tests can run in parallel.
+//!
+//! Cases per daemon, IPv4 and IPv6: (1) the session comes Up at 100 ms × 3;
+//! (2) an nft rule in the namespace dropping udp dport 3784 on input takes
+//! our state Down — the milliseconds from the drop to our Down notification
+//! are printed; (3) removing the rule brings the session Up again by itself.
+
+use coldpotato::bfd::{BfdEvent, BfdHandle, BfdRequest, BfdService, State};
+use std::io;
+use std::net::IpAddr;
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+const FRR_BFDD: &str = "/usr/lib/frr/bfdd";
+const BIRD: &str = "/usr/sbin/bird";
+const UP_WITHIN: Duration = Duration::from_secs(15);
+const DOWN_WITHIN: Duration = Duration::from_secs(5);
+/// The goal for drop → Down beyond the detection time.
+const GOAL_SLACK: Duration = Duration::from_millis(50);
+
+static NEXT_LAB: AtomicU32 = AtomicU32::new(0);
+static SERVICE: OnceLock<Result<BfdHandle, String>> = OnceLock::new();
+
+fn service() -> Result<&'static BfdHandle, String> {
+    SERVICE
+        .get_or_init(|| BfdService::start().map_err(|e| format!("BFD service on 3784: {e}")))
+        .as_ref()
+        .map_err(Clone::clone)
+}
+
+/// Why a test cannot run here, if it cannot.
+fn skip_reason(daemon: &str) -> Option<String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Some("not root".into());
+    }
+    for binary in [daemon, "/usr/sbin/nft"] {
+        if !Path::new(binary).exists() {
+            return Some(format!("{binary} is missing"));
+        }
+    }
+    if Command::new("ip").arg("-V").output().is_err() {
+        return Some("iproute2 `ip` is missing".into());
+    }
+    None
+}
+
+fn run(program: &str, args: &[&str]) -> io::Result<Output> {
+    let out = Command::new(program).args(args).output()?;
+    if !out.status.success() {
+        return Err(io::Error::other(format!(
+            "{program} {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    Ok(out)
+}
+
+/// A veth pair into a fresh network namespace, with addresses on both ends
+/// and the daemons started inside it. Dropping it kills the daemons and
+/// deletes the namespace and the link.
+struct Lab {
+    ns: String,
+    host_if: String,
+    dir: tempfile::TempDir,
+    children: Vec<Child>,
+    /// Our addresses and the peer's, IPv4 then IPv6.
+    host: [IpAddr; 2],
+    peer: [IpAddr; 2],
+}
+
+impl Lab {
+    fn new() -> io::Result<Lab> {
+        let n = NEXT_LAB.fetch_add(1, Ordering::Relaxed);
+        let pid = std::process::id();
+        let ns = format!("cpbfd-{pid}-{n}");
+        let host_if = format!("cpb{}h{n}", pid % 100_000);
+        let peer_if = format!("cpb{}p{n}", pid % 100_000);
+        let base = 4 * (n % 60);
+        let addr = |i: u32| -> io::Result<[IpAddr; 2]> {
+            let v4 = format!("198.18.0.{}", base + i);
+            let v6 = format!("fd00:bfd::{:x}", base + i);
+            Ok([
+                v4.parse().map_err(io::Error::other)?,
+                v6.parse().map_err(io::Error::other)?,
+            ])
+        };
+        let dir = tempfile::tempdir()?;
+        let mut lab = Lab {
+            ns: ns.clone(),
+            host_if: host_if.clone(),
+            dir,
+            children: Vec::new(),
+            host: addr(1)?,
+            peer: addr(2)?,
+        };
+        run("ip", &["netns", "add", &ns])?;
+        run("ip", &["link", "add", &host_if, "type", "veth", "peer", "name", &peer_if])?;
+        run("ip", &["link", "set", &peer_if, "netns", &ns])?;
+        let (h4, h6, p4, p6) = (
+            format!("{}/30", lab.host[0]),
+            format!("{}/126", lab.host[1]),
+            format!("{}/30", lab.peer[0]),
+            format!("{}/126", lab.peer[1]),
+        );
+        run("ip", &["addr", "add", &h4, "dev", &host_if])?;
+        run("ip", &["addr", "add", &h6, "dev", &host_if, "nodad"])?;
+        run("ip", &["link", "set", &host_if, "up"])?;
+        run("ip", &["-n", &ns, "addr", "add", &p4, "dev", &peer_if])?;
+        run("ip", &["-n", &ns, "addr", "add", &p6, "dev", &peer_if, "nodad"])?;
+        run("ip", &["-n", &ns, "link", "set", &peer_if, "up"])?;
+        run("ip", &["-n", &ns, "link", "set", "lo", "up"])?;
+        // The table and chain exist from the start; the drop is one rule.
+        lab.exec(
+            "nft",
+            &["add table inet cpbfd; add chain inet cpbfd input { type filter hook input priority 0; policy accept; }"],
+        )?;
+        // Make the temp dir reachable for daemons that drop privileges.
+        std::fs::set_permissions(lab.dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+        Ok(lab)
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir.path().join(name).to_string_lossy().into_owned()
+    }
+
+    fn exec(&mut self, program: &str, args: &[&str]) -> io::Result<Output> {
+        let mut all = vec!["netns", "exec", self.ns.as_str(), program];
+        all.extend_from_slice(args);
+        run("ip", &all)
+    }
+
+    fn spawn(&mut self, program: &str, args: &[&str], log: &str) -> io::Result<()> {
+        let log = std::fs::File::create(self.path(log))?;
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.ns, program])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()?;
+        self.children.push(child);
+        Ok(())
+    }
+
+    /// Starts dropping BFD packets arriving in the namespace.
+    fn drop_bfd(&mut self) -> io::Result<()> {
+        self.exec("nft", &["add rule inet cpbfd input udp dport 3784 drop"])
+            .map(|_| ())
+    }
+
+    /// Stops dropping.
+    fn undrop_bfd(&mut self) -> io::Result<()> {
+        self.exec("nft", &["flush chain inet cpbfd input"]).map(|_| ())
+    }
+
+    fn request(&self, family: usize) -> BfdRequest {
+        BfdRequest {
+            peer: self.peer[family],
+            local: Some(self.host[family]),
+            min_tx_ms: 100,
+            min_rx_ms: 100,
+            multiplier: 3,
+            interface: Some(self.host_if.clone()),
+        }
+    }
+
+    fn log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_default()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
+        let _ = Command::new("ip").args(["link", "del", &self.host_if]).output();
+    }
+}
+
+async fn wait_for(
+    rx: &mut watch::Receiver<BfdEvent>,
+    within: Duration,
+    what: &str,
+    mut pred: impl FnMut(&BfdEvent) -> bool,
+) -> Result<BfdEvent, String> {
+    let waited = tokio::time::timeout(within, rx.wait_for(|e| pred(e)))
+        .await
+        .map(|r| r.map(|e| *e));
+    match waited {
+        Ok(Ok(e)) => Ok(e),
+        Ok(Err(_)) => Err(format!("{what}: the BFD service stopped")),
+        Err(_) => Err(format!("{what}: not within {within:?}, last {:?}", *rx.borrow())),
+    }
+}
+
+/// Cases (1)–(3) against a daemon already started in `lab`.
+async fn up_drop_down_up(name: &str, lab: &mut Lab) -> Result<(), String> {
+    let bfd = service()?;
+    let families = ["IPv4", "IPv6"];
+    let mut receivers = Vec::new();
+    for family in 0..2 {
+        receivers.push(bfd.request(lab.request(family)).map_err(|e| e.to_string())?);
+    }
+    let started = Instant::now();
+    for (family, rx) in receivers.iter_mut().enumerate() {
+        let what = format!("{name} {} comes Up", families[family]);
+        wait_for(rx, UP_WITHIN, &what, |e| e.state == State::Up).await?;
+        let up_ms = started.elapsed().as_millis();
+        // The peer may still advertise its 1 s idle rate; its Poll Sequence
+        // to 100 ms brings our detection time to 3 × 100 ms.
+        let fast = Some(Duration::from_millis(300));
+        let what = format!("{name} {} reaches a 300 ms detection time", families[family]);
+        wait_for(rx, UP_WITHIN, &what, |e| e.detection_time == fast).await?;
+        println!(
+            "{name} {}: Up after {up_ms} ms, detection time 300 ms after {} ms",
+            families[family],
+            started.elapsed().as_millis()
+        );
+    }
+    // Let the Poll Sequence to the fast timers settle before cutting.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for rx in &mut receivers {
+        rx.mark_unchanged();
+    }
+    lab.drop_bfd().map_err(|e| e.to_string())?;
+    let dropped = Instant::now();
+    for (family, rx) in receivers.iter_mut().enumerate() {
+        let what = format!("{name} {} goes Down after the drop", families[family]);
+        let down = wait_for(rx, DOWN_WITHIN, &what, |e| e.state != State::Up).await?;
+        let took = down.since.saturating_duration_since(dropped);
+        let detect = Duration::from_millis(300);
+        println!(
+            "{name} {}: drop→Down {} ms (detection time {} ms, goal ≤ {} ms: {}), diag {:?}",
+            families[family],
+            took.as_millis(),
+            detect.as_millis(),
+            (detect + GOAL_SLACK).as_millis(),
+            if took <= detect + GOAL_SLACK { "met" } else { "MISSED" },
+            down.diag
+        );
+        if took > 2 * detect {
+            return Err(format!("{what}: took {took:?}"));
+        }
+    }
+    lab.undrop_bfd().map_err(|e| e.to_string())?;
+    let undropped = Instant::now();
+    for (family, rx) in receivers.iter_mut().enumerate() {
+        let what = format!("{name} {} comes Up again", families[family]);
+        wait_for(rx, UP_WITHIN, &what, |e| e.state == State::Up).await?;
+        println!(
+            "{name} {}: Up again {} ms after the drop was removed",
+            families[family],
+            undropped.elapsed().as_millis()
+        );
+    }
+    Ok(())
+}
+
+fn frr_config(lab: &Lab) -> String {
+    let mut conf = String::from("bfd\n");
+    for family in 0..2 {
+        conf.push_str(&format!(
+            " peer {} local-address {}\n  receive-interval 100\n  transmit-interval 100\n  detect-multiplier 3\n !\n",
+            lab.host[family], lab.peer[family]
+        ));
+    }
+    conf.push_str("!\n");
+    conf
+}
+
+#[tokio::test]
+async fn frr_bfdd_comes_up_detects_the_drop_and_recovers() {
+    if let Some(reason) = skip_reason(FRR_BFDD) {
+        println!("SKIP: FRR bfdd interop: {reason}");
+        return;
+    }
+    let result = async {
+        let mut lab = Lab::new().map_err(|e| e.to_string())?;
+        std::fs::write(lab.path("bfdd.conf"), frr_config(&lab)).map_err(|e| e.to_string())?;
+        // bfdd drops to the frr user (root is not in the frrvty group).
+        run("chown", &["-R", "frr:frr", &lab.path("")]).map_err(|e| e.to_string())?;
+        let (conf, pid, ctl, zapi, dir) = (
+            lab.path("bfdd.conf"),
+            lab.path("bfdd.pid"),
+            lab.path("bfdd.sock"),
+            lab.path("zserv.api"),
+            lab.path(""),
+        );
+        lab.spawn(
+            FRR_BFDD,
+            &[
+                "-f", &conf, "-i", &pid, "--vty_socket", &dir, "--bfdctl", &ctl, "-z", &zapi,
+                "-P", "0", "-u", "frr", "-g", "frr", "--log", "stdout",
+            ],
+            "bfdd.log",
+        )
+        .map_err(|e| e.to_string())?;
+        let outcome = up_drop_down_up("FRR", &mut lab).await;
+        if outcome.is_err() {
+            println!("bfdd log:\n{}", lab.log("bfdd.log"));
+        }
+        outcome
+    }
+    .await;
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+fn bird_config(lab: &Lab) -> String {
+    format!(
+        "router id {peer4};\nprotocol device {{}}\nprotocol bfd {{\n  interface \"*\" {{ min rx interval 100 ms; min tx interval 100 ms; idle tx interval 1 s; multiplier 3; }};\n  neighbor {host4} local {peer4};\n  neighbor {host6} local {peer6};\n}}\n",
+        peer4 = lab.peer[0],
+        host4 = lab.host[0],
+        peer6 = lab.peer[1],
+        host6 = lab.host[1],
+    )
+}
+
+#[tokio::test]
+async fn bird_comes_up_detects_the_drop_and_recovers() {
+    if let Some(reason) = skip_reason(BIRD) {
+        println!("SKIP: BIRD interop: {reason}");
+        return;
+    }
+    let result = async {
+        let mut lab = Lab::new().map_err(|e| e.to_string())?;
+        std::fs::write(lab.path("bird.conf"), bird_config(&lab)).map_err(|e| e.to_string())?;
+        let (conf, ctl) = (lab.path("bird.conf"), lab.path("bird.ctl"));
+        lab.spawn(BIRD, &["-c", &conf, "-s", &ctl, "-f"], "bird.log")
+            .map_err(|e| e.to_string())?;
+        let outcome = up_drop_down_up("BIRD", &mut lab).await;
+        if outcome.is_err() {
+            println!("bird log:\n{}", lab.log("bird.log"));
+        }
+        outcome
+    }
+    .await;
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
