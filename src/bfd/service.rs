@@ -14,9 +14,9 @@ use super::fsm::{Session, SessionConfig, Timer};
 use super::packet::{Diagnostic, State};
 use super::socket::{self, CONTROL_PORT, SINGLE_HOP_TTL};
 use crate::engine::messages::BfdStatus;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io;
-use std::net::{IpAddr, SocketAddr, SocketAddrV6};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -158,6 +158,8 @@ struct NewSession {
     key: SessionKey,
     config: SessionConfig,
     socket: std::net::UdpSocket,
+    /// A receive socket bound to the session's local address, when new.
+    listener: Option<std::net::UdpSocket>,
     dest: SocketAddr,
     events: watch::Sender<BfdEvent>,
 }
@@ -190,12 +192,16 @@ impl BfdService {
     /// Starts the service with explicit ports. Binding errors are returned
     /// here, before the thread starts.
     pub fn start_with(options: ServiceOptions) -> io::Result<BfdHandle> {
-        let rx4 = socket::receive_socket(false, options.listen_port)?;
-        let rx6 = if options.ipv6 {
-            Some(socket::receive_socket(true, options.listen_port)?)
-        } else {
-            None
-        };
+        let mut listeners = vec![socket::receive_socket(
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            options.listen_port,
+        )?];
+        if options.ipv6 {
+            listeners.push(socket::receive_socket(
+                IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+                options.listen_port,
+            )?);
+        }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -204,12 +210,13 @@ impl BfdService {
         let thread_registry = registry.clone();
         let thread = std::thread::Builder::new()
             .name("bfd".into())
-            .spawn(move || runtime.block_on(run(rx, rx4, rx6, thread_registry)))?;
+            .spawn(move || runtime.block_on(run(rx, listeners, thread_registry)))?;
         Ok(BfdHandle {
             inner: Arc::new(Inner {
                 commands: tx,
                 registry,
                 options,
+                listening: Mutex::default(),
                 thread: Mutex::new(Some(thread)),
             }),
         })
@@ -220,6 +227,8 @@ struct Inner {
     commands: mpsc::UnboundedSender<Command>,
     registry: Registry,
     options: ServiceOptions,
+    /// Local addresses with their own receive socket.
+    listening: Mutex<HashSet<IpAddr>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -268,6 +277,7 @@ impl BfdHandle {
             }
             ip => SocketAddr::new(ip, self.inner.options.peer_port),
         };
+        let listener = request.local.and_then(|local| self.listener(local));
         let (events, receiver) = watch::channel(BfdEvent::initial());
         self.inner
             .commands
@@ -275,12 +285,37 @@ impl BfdHandle {
                 key: key.clone(),
                 config: request.config(),
                 socket,
+                listener,
                 dest,
                 events: events.clone(),
             }))
             .map_err(|_| BfdError::Stopped)?;
         registry.insert(key, events);
         Ok(receiver)
+    }
+
+    /// A receive socket on `local`:3784, the first time `local` is seen, so
+    /// that several daemons on one host (each with its own addresses) can run
+    /// BFD side by side. Without it the wildcard socket still serves.
+    fn listener(&self, local: IpAddr) -> Option<std::net::UdpSocket> {
+        let mut listening = self
+            .inner
+            .listening
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if listening.contains(&local) {
+            return None;
+        }
+        match socket::receive_socket(local, self.inner.options.listen_port) {
+            Ok(listener) => {
+                listening.insert(local);
+                Some(listener)
+            }
+            Err(e) => {
+                tracing::warn!(%local, error = %e, "BFD: no receive socket on the local address, using the wildcard one");
+                None
+            }
+        }
     }
 
     /// Ends the BFD session for this key at once (the remote is told

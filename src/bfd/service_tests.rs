@@ -3,7 +3,7 @@
 //! the TTL rule and demultiplexing. Each test uses its own ports.
 
 use super::*;
-use crate::bfd::packet::Flags;
+use crate::bfd::packet::{ControlPacket, Flags};
 use std::net::{Ipv4Addr, UdpSocket};
 
 fn v4(last: u8) -> IpAddr {
@@ -190,4 +190,23 @@ async fn packets_with_a_ttl_below_255_are_discarded() {
     assert_eq!(rx.borrow().state, State::Down);
     assert_eq!(rx.borrow().detection_time, None, "nothing was heard");
     a.shutdown();
+}
+
+#[tokio::test]
+async fn two_services_share_one_port_when_their_local_addresses_differ() {
+    // Like two daemons on one host, both on "3784": each local address gets
+    // its own receive socket, so neither steals the other's packets.
+    let a = service(47_951, 47_951);
+    let b = service(47_951, 47_951);
+    let at_a = a.request(request(v4(5), v4(4), 50));
+    let at_b = b.request(request(v4(4), v4(5), 50));
+    let (Ok(mut at_a), Ok(mut at_b)) = (at_a, at_b) else {
+        panic!("requests failed");
+    };
+    wait_state(&mut at_a, State::Up, Duration::from_secs(5)).await;
+    wait_state(&mut at_b, State::Up, Duration::from_secs(5)).await;
+    a.shutdown();
+    let down = wait_state(&mut at_b, State::Down, Duration::from_secs(2)).await;
+    assert_eq!(down.diag, Diagnostic::NeighborSignaledDown);
+    b.shutdown();
 }

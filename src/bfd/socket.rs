@@ -36,24 +36,28 @@ fn set_int_opt(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_
     }
 }
 
-/// A non-blocking receive socket on `port` for one address family that
-/// reports the received TTL (IP_RECVTTL) or hop limit (IPV6_RECVHOPLIMIT).
-pub fn receive_socket(ipv6: bool, port: u16) -> io::Result<UdpSocket> {
-    let (domain, addr) = if ipv6 {
-        (Domain::IPV6, SocketAddr::new(IpAddr::V6(Ipv6Addr::UNSPECIFIED), port))
-    } else {
-        (Domain::IPV4, SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port))
-    };
-    let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
+/// A non-blocking receive socket on `ip`:`port` that reports the received
+/// TTL (IP_RECVTTL) or hop limit (IPV6_RECVHOPLIMIT). SO_REUSEADDR lets a
+/// socket bound to one local address coexist with wildcard sockets (of this
+/// or another process); the kernel delivers to the most specific one.
+/// IP_FREEBIND allows binding an address that is not configured yet.
+pub fn receive_socket(ip: IpAddr, port: u16) -> io::Result<UdpSocket> {
+    let socket = Socket::new(Domain::for_address(SocketAddr::new(ip, port)), Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_reuse_address(true)?;
-    if ipv6 {
+    if ip.is_ipv6() {
         socket.set_only_v6(true)?;
         set_int_opt(socket.as_raw_fd(), libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
+        if !ip.is_unspecified() {
+            socket.set_freebind_ipv6(true)?;
+        }
     } else {
         set_int_opt(socket.as_raw_fd(), libc::IPPROTO_IP, libc::IP_RECVTTL, 1)?;
+        if !ip.is_unspecified() {
+            socket.set_freebind(true)?;
+        }
     }
     socket.set_nonblocking(true)?;
-    socket.bind(&SockAddr::from(addr))?;
+    socket.bind(&SockAddr::from(SocketAddr::new(ip, port)))?;
     Ok(socket.into())
 }
 

@@ -193,46 +193,63 @@ impl Sessions {
     }
 }
 
-/// Reads every queued datagram from `socket`.
-fn drain(socket: &UdpSocket, sessions: &mut Sessions) {
-    let mut buf = [0u8; RECV_BUFFER];
-    loop {
-        match socket.try_io(Interest::READABLE, || recv_with_ttl(socket, &mut buf)) {
-            Ok(r) => {
-                let len = r.len.min(buf.len());
-                sessions.receive(Instant::now(), &buf[..len], r.from, r.ttl);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
-            Err(e) => {
-                tracing::debug!(error = %e, "BFD receive failed");
-                return;
-            }
-        }
-    }
+/// One datagram read by a receive task.
+struct Datagram {
+    bytes: Vec<u8>,
+    from: SocketAddr,
+    ttl: Option<u8>,
+    at: Instant,
 }
 
-async fn readable(socket: Option<&UdpSocket>) -> std::io::Result<()> {
-    match socket {
-        Some(s) => s.readable().await,
-        None => std::future::pending().await,
+/// Reads one receive socket until the service loop goes away, forwarding
+/// each datagram (with its arrival time) to the loop.
+async fn receive_task(socket: std::net::UdpSocket, out: mpsc::UnboundedSender<Datagram>) {
+    let socket = match UdpSocket::from_std(socket) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "BFD receive socket registration failed");
+            return;
+        }
+    };
+    let mut buf = [0u8; RECV_BUFFER];
+    loop {
+        if socket.readable().await.is_err() {
+            return;
+        }
+        loop {
+            match socket.try_io(Interest::READABLE, || recv_with_ttl(&socket, &mut buf)) {
+                Ok(r) => {
+                    let datagram = Datagram {
+                        bytes: buf[..r.len.min(buf.len())].to_vec(),
+                        from: r.from,
+                        ttl: r.ttl,
+                        at: Instant::now(),
+                    };
+                    if out.send(datagram).is_err() {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    tracing::debug!(error = %e, "BFD receive failed");
+                    break;
+                }
+            }
+        }
     }
 }
 
 /// The service loop; returns on [`Command::Shutdown`] or when every handle is gone.
 pub(super) async fn run(
     mut commands: mpsc::UnboundedReceiver<Command>,
-    rx4: std::net::UdpSocket,
-    rx6: Option<std::net::UdpSocket>,
+    listeners: Vec<std::net::UdpSocket>,
     registry: Registry,
 ) {
-    let rx4 = match UdpSocket::from_std(rx4) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "BFD receive socket registration failed");
-            return;
-        }
-    };
-    let rx6 = rx6.and_then(|s| UdpSocket::from_std(s).ok());
+    let (datagram_tx, mut datagrams) = mpsc::unbounded_channel();
+    let mut readers = Vec::new();
+    for listener in listeners {
+        readers.push(tokio::spawn(receive_task(listener, datagram_tx.clone())));
+    }
     let mut sessions = Sessions::default();
     let mut next_sweep = Instant::now() + SWEEP_INTERVAL;
     loop {
@@ -242,14 +259,16 @@ pub(super) async fn run(
         tokio::select! {
             biased;
             command = commands.recv() => match command {
-                Some(Command::Add(new)) => sessions.add(Instant::now(), new),
+                Some(Command::Add(mut new)) => {
+                    if let Some(listener) = new.listener.take() {
+                        readers.push(tokio::spawn(receive_task(listener, datagram_tx.clone())));
+                    }
+                    sessions.add(Instant::now(), new)
+                }
                 Some(Command::Remove(key)) => sessions.remove(Instant::now(), &key),
                 Some(Command::Shutdown) | None => break,
             },
-            ready = rx4.readable() => if ready.is_ok() { drain(&rx4, &mut sessions) },
-            ready = readable(rx6.as_ref()) => if ready.is_ok() {
-                if let Some(s) = &rx6 { drain(s, &mut sessions) }
-            },
+            Some(d) = datagrams.recv() => sessions.receive(d.at, &d.bytes, d.from, d.ttl),
             () = tokio::time::sleep_until(wake.into()) => {},
         }
         let now = Instant::now();
@@ -258,6 +277,9 @@ pub(super) async fn run(
             next_sweep = now + SWEEP_INTERVAL;
             sweep(&registry, &mut sessions, now);
         }
+    }
+    for reader in readers {
+        reader.abort();
     }
     let now = Instant::now();
     let keys: Vec<SessionKey> = sessions.by_discr.values().map(|e| e.key.clone()).collect();
