@@ -9,6 +9,8 @@
 //! (2) an nft rule in the namespace dropping udp dport 3784 on input takes
 //! our state Down — the milliseconds from the drop to our Down notification
 //! are printed; (3) removing the rule brings the session Up again by itself.
+//! (2) and (3) are then repeated dropping input and output, so that our own
+//! detection timer (not the peer's Down) must take the session down.
 
 use coldpotato::bfd::{BfdEvent, BfdHandle, BfdRequest, BfdService, State};
 use std::io;
@@ -123,7 +125,9 @@ impl Lab {
         // The table and chain exist from the start; the drop is one rule.
         lab.exec(
             "nft",
-            &["add table inet cpbfd; add chain inet cpbfd input { type filter hook input priority 0; policy accept; }"],
+            &["add table inet cpbfd; \
+               add chain inet cpbfd input { type filter hook input priority 0; policy accept; }; \
+               add chain inet cpbfd output { type filter hook output priority 0; policy accept; }"],
         )?;
         // Make the temp dir reachable for daemons that drop privileges.
         std::fs::set_permissions(lab.dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
@@ -153,15 +157,21 @@ impl Lab {
         Ok(())
     }
 
-    /// Starts dropping BFD packets arriving in the namespace.
-    fn drop_bfd(&mut self) -> io::Result<()> {
-        self.exec("nft", &["add rule inet cpbfd input udp dport 3784 drop"])
-            .map(|_| ())
+    /// Starts dropping BFD packets arriving in the namespace, and with
+    /// `both_ways` also those leaving it.
+    fn drop_bfd(&mut self, both_ways: bool) -> io::Result<()> {
+        let rules = if both_ways {
+            "add rule inet cpbfd output udp dport 3784 drop; add rule inet cpbfd input udp dport 3784 drop"
+        } else {
+            "add rule inet cpbfd input udp dport 3784 drop"
+        };
+        self.exec("nft", &[rules]).map(|_| ())
     }
 
     /// Stops dropping.
     fn undrop_bfd(&mut self) -> io::Result<()> {
-        self.exec("nft", &["flush chain inet cpbfd input"]).map(|_| ())
+        self.exec("nft", &["flush chain inet cpbfd input; flush chain inet cpbfd output"])
+            .map(|_| ())
     }
 
     fn request(&self, family: usize) -> BfdRequest {
@@ -231,20 +241,37 @@ async fn up_drop_down_up(name: &str, lab: &mut Lab) -> Result<(), String> {
             started.elapsed().as_millis()
         );
     }
+    for both_ways in [false, true] {
+        cut_and_restore(name, lab, &mut receivers, both_ways).await?;
+    }
+    Ok(())
+}
+
+/// Case (2) then (3): drop BFD in the namespace (input only, or input and
+/// output so that our own detection timer must fire), time our Down
+/// notification, then remove the drop and wait for Up.
+async fn cut_and_restore(
+    name: &str,
+    lab: &mut Lab,
+    receivers: &mut [watch::Receiver<BfdEvent>],
+    both_ways: bool,
+) -> Result<(), String> {
+    let families = ["IPv4", "IPv6"];
+    let how = if both_ways { "in+out" } else { "input" };
     // Let the Poll Sequence to the fast timers settle before cutting.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    for rx in &mut receivers {
+    for rx in receivers.iter_mut() {
         rx.mark_unchanged();
     }
-    lab.drop_bfd().map_err(|e| e.to_string())?;
+    lab.drop_bfd(both_ways).map_err(|e| e.to_string())?;
     let dropped = Instant::now();
     for (family, rx) in receivers.iter_mut().enumerate() {
-        let what = format!("{name} {} goes Down after the drop", families[family]);
+        let what = format!("{name} {} goes Down after the {how} drop", families[family]);
         let down = wait_for(rx, DOWN_WITHIN, &what, |e| e.state != State::Up).await?;
         let took = down.since.saturating_duration_since(dropped);
         let detect = Duration::from_millis(300);
         println!(
-            "{name} {}: drop→Down {} ms (detection time {} ms, goal ≤ {} ms: {}), diag {:?}",
+            "{name} {}: {how} drop→Down {} ms (detection time {} ms, goal ≤ {} ms: {}), diag {:?}",
             families[family],
             took.as_millis(),
             detect.as_millis(),
@@ -262,7 +289,7 @@ async fn up_drop_down_up(name: &str, lab: &mut Lab) -> Result<(), String> {
         let what = format!("{name} {} comes Up again", families[family]);
         wait_for(rx, UP_WITHIN, &what, |e| e.state == State::Up).await?;
         println!(
-            "{name} {}: Up again {} ms after the drop was removed",
+            "{name} {}: Up again {} ms after the {how} drop was removed",
             families[family],
             undropped.elapsed().as_millis()
         );
