@@ -107,7 +107,12 @@ impl Lab {
             peer: addr(2)?,
         };
         run("ip", &["netns", "add", &ns])?;
-        run("ip", &["link", "add", &host_if, "type", "veth", "peer", "name", &peer_if])?;
+        run(
+            "ip",
+            &[
+                "link", "add", &host_if, "type", "veth", "peer", "name", &peer_if,
+            ],
+        )?;
         run("ip", &["link", "set", &peer_if, "netns", &ns])?;
         let (h4, h6, p4, p6) = (
             format!("{}/30", lab.host[0]),
@@ -119,7 +124,10 @@ impl Lab {
         run("ip", &["addr", "add", &h6, "dev", &host_if, "nodad"])?;
         run("ip", &["link", "set", &host_if, "up"])?;
         run("ip", &["-n", &ns, "addr", "add", &p4, "dev", &peer_if])?;
-        run("ip", &["-n", &ns, "addr", "add", &p6, "dev", &peer_if, "nodad"])?;
+        run(
+            "ip",
+            &["-n", &ns, "addr", "add", &p6, "dev", &peer_if, "nodad"],
+        )?;
         run("ip", &["-n", &ns, "link", "set", &peer_if, "up"])?;
         run("ip", &["-n", &ns, "link", "set", "lo", "up"])?;
         // The table and chain exist from the start; the drop is one rule.
@@ -130,7 +138,10 @@ impl Lab {
                add chain inet cpbfd output { type filter hook output priority 0; policy accept; }"],
         )?;
         // Make the temp dir reachable for daemons that drop privileges.
-        std::fs::set_permissions(lab.dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+        std::fs::set_permissions(
+            lab.dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )?;
         Ok(lab)
     }
 
@@ -170,8 +181,11 @@ impl Lab {
 
     /// Stops dropping.
     fn undrop_bfd(&mut self) -> io::Result<()> {
-        self.exec("nft", &["flush chain inet cpbfd input; flush chain inet cpbfd output"])
-            .map(|_| ())
+        self.exec(
+            "nft",
+            &["flush chain inet cpbfd input; flush chain inet cpbfd output"],
+        )
+        .map(|_| ())
     }
 
     fn request(&self, family: usize) -> BfdRequest {
@@ -197,7 +211,9 @@ impl Drop for Lab {
             let _ = child.wait();
         }
         let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
-        let _ = Command::new("ip").args(["link", "del", &self.host_if]).output();
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.host_if])
+            .output();
     }
 }
 
@@ -213,7 +229,10 @@ async fn wait_for(
     match waited {
         Ok(Ok(e)) => Ok(e),
         Ok(Err(_)) => Err(format!("{what}: the BFD service stopped")),
-        Err(_) => Err(format!("{what}: not within {within:?}, last {:?}", *rx.borrow())),
+        Err(_) => Err(format!(
+            "{what}: not within {within:?}, last {:?}",
+            *rx.borrow()
+        )),
     }
 }
 
@@ -223,7 +242,10 @@ async fn up_drop_down_up(name: &str, lab: &mut Lab) -> Result<(), String> {
     let families = ["IPv4", "IPv6"];
     let mut receivers = Vec::new();
     for family in 0..2 {
-        receivers.push(bfd.request(lab.request(family)).map_err(|e| e.to_string())?);
+        receivers.push(
+            bfd.request(lab.request(family))
+                .map_err(|e| e.to_string())?,
+        );
     }
     let started = Instant::now();
     for (family, rx) in receivers.iter_mut().enumerate() {
@@ -233,7 +255,10 @@ async fn up_drop_down_up(name: &str, lab: &mut Lab) -> Result<(), String> {
         // The peer may still advertise its 1 s idle rate; its Poll Sequence
         // to 100 ms brings our detection time to 3 × 100 ms.
         let fast = Some(Duration::from_millis(300));
-        let what = format!("{name} {} reaches a 300 ms detection time", families[family]);
+        let what = format!(
+            "{name} {} reaches a 300 ms detection time",
+            families[family]
+        );
         wait_for(rx, UP_WITHIN, &what, |e| e.detection_time == fast).await?;
         println!(
             "{name} {}: Up after {up_ms} ms, detection time 300 ms after {} ms",
@@ -276,7 +301,11 @@ async fn cut_and_restore(
             took.as_millis(),
             detect.as_millis(),
             (detect + GOAL_SLACK).as_millis(),
-            if took <= detect + GOAL_SLACK { "met" } else { "MISSED" },
+            if took <= detect + GOAL_SLACK {
+                "met"
+            } else {
+                "MISSED"
+            },
             down.diag
         );
         if took > 2 * detect {
@@ -330,8 +359,24 @@ async fn frr_bfdd_comes_up_detects_the_drop_and_recovers() {
         lab.spawn(
             FRR_BFDD,
             &[
-                "-f", &conf, "-i", &pid, "--vty_socket", &dir, "--bfdctl", &ctl, "-z", &zapi,
-                "-P", "0", "-u", "frr", "-g", "frr", "--log", "stdout",
+                "-f",
+                &conf,
+                "-i",
+                &pid,
+                "--vty_socket",
+                &dir,
+                "--bfdctl",
+                &ctl,
+                "-z",
+                &zapi,
+                "-P",
+                "0",
+                "-u",
+                "frr",
+                "-g",
+                "frr",
+                "--log",
+                "stdout",
             ],
             "bfdd.log",
         )

@@ -86,7 +86,7 @@ pub enum Discard {
 #[derive(Debug)]
 pub enum Jitter {
     /// Uniform 75–100 % (75–90 % with a detect multiplier of 1), seeded.
-    Random(StdRng),
+    Random(Box<StdRng>),
     /// Always this percentage (tests).
     Fixed(u32),
 }
@@ -140,7 +140,7 @@ impl Session {
             polling: false,
             old_desired_min_tx: None,
             old_required_min_rx: None,
-            jitter: Jitter::Random(StdRng::seed_from_u64(seed)),
+            jitter: Jitter::Random(Box::new(StdRng::seed_from_u64(seed))),
             last_tx: None,
             armed_interval: None,
         }
@@ -311,7 +311,11 @@ impl Session {
         self.remote_detect_mult = 0;
         self.remote_min_rx = INITIAL_REMOTE_MIN_RX;
         if matches!(self.state, State::Init | State::Up) {
-            self.change_state(State::Down, Diagnostic::ControlDetectionTimeExpired, &mut actions);
+            self.change_state(
+                State::Down,
+                Diagnostic::ControlDetectionTimeExpired,
+                &mut actions,
+            );
             self.update_advertised_timers();
             self.send_periodic(now, &mut actions);
         }
@@ -324,7 +328,11 @@ impl Session {
         if self.state == State::AdminDown {
             return actions;
         }
-        self.change_state(State::AdminDown, Diagnostic::AdministrativelyDown, &mut actions);
+        self.change_state(
+            State::AdminDown,
+            Diagnostic::AdministrativelyDown,
+            &mut actions,
+        );
         actions.push(Action::Cancel(Timer::Detect));
         self.update_advertised_timers();
         self.send_periodic(now, &mut actions);
@@ -414,7 +422,11 @@ impl Session {
     /// §6.8.7: reduce the interval by a random 0–25 % (10–25 % with a
     /// detect multiplier of 1).
     fn jittered(&mut self, interval: Duration) -> Duration {
-        let max_percent = if self.config.detect_mult == 1 { 90 } else { 100 };
+        let max_percent = if self.config.detect_mult == 1 {
+            90
+        } else {
+            100
+        };
         let percent = match &mut self.jitter {
             Jitter::Random(rng) => rng.gen_range(75..=max_percent),
             Jitter::Fixed(percent) => (*percent).clamp(75, max_percent),

@@ -82,10 +82,13 @@ use Did::{Arm, Cancel, Changed, Sent};
 use State::{AdminDown, Down, Init, Up};
 use Timer::{Detect, Tx};
 
+/// (name, state before, input, expected actions, state after).
+type Row = (&'static str, State, Input, Result<Vec<Did>, Discard>, State);
+
 #[test]
 fn state_transitions_follow_the_rfc_5880_table() {
     let none = Flags::empty();
-    let rows: Vec<(&str, State, Input, Result<Vec<Did>, Discard>, State)> = vec![
+    let rows: Vec<Row> = vec![
         (
             "down hearing down goes to init",
             Down,
@@ -305,7 +308,11 @@ fn transmit_interval_is_at_least_one_second_until_up() {
     assert!(matches!(&first[0], Action::Send(p) if p.desired_min_tx_us == 1_000_000));
     assert_eq!(s.tx_interval(), Duration::from_secs(1));
     let s = session_in(Up, t0);
-    assert_eq!(s.tx_interval(), Duration::from_millis(300), "remote min rx wins");
+    assert_eq!(
+        s.tx_interval(),
+        Duration::from_millis(300),
+        "remote min rx wins"
+    );
 }
 
 #[test]
@@ -352,7 +359,11 @@ fn raising_desired_tx_while_up_keeps_the_old_rate_until_final() {
     let _ = s.set_config(t0, slow);
     assert!(s.polling());
     assert_eq!(s.packet().desired_min_tx_us, 500_000, "advertised at once");
-    assert_eq!(s.tx_interval(), Duration::from_millis(100), "used after Final");
+    assert_eq!(
+        s.tx_interval(),
+        Duration::from_millis(100),
+        "used after Final"
+    );
     let final_ = ControlPacket {
         flags: Flags::FINAL,
         ..remote_fast
@@ -398,7 +409,9 @@ fn no_periodic_packets_while_the_remote_requires_none() {
     assert!(s.on_packet(t0, &silent).is_ok());
     let actions = s.on_tx_timer(t0);
     assert!(actions.iter().all(|a| !matches!(a, Action::Send(_))));
-    assert!(actions.iter().any(|a| matches!(a, Action::Arm(Timer::Tx, _))));
+    assert!(actions
+        .iter()
+        .any(|a| matches!(a, Action::Arm(Timer::Tx, _))));
 }
 
 fn jitter_range(detect_mult: u8) -> (u128, u128) {
@@ -425,13 +438,13 @@ fn jitter_range(detect_mult: u8) -> (u128, u128) {
 #[test]
 fn jitter_keeps_intervals_between_75_and_100_percent() {
     let (lo, hi) = jitter_range(3);
-    assert!(lo >= 750 && lo < 760, "lowest {lo}");
-    assert!(hi <= 1000 && hi > 990, "highest {hi}");
+    assert!((750..760).contains(&lo), "lowest {lo}");
+    assert!((991..=1000).contains(&hi), "highest {hi}");
 }
 
 #[test]
 fn jitter_stays_below_90_percent_with_a_multiplier_of_one() {
     let (lo, hi) = jitter_range(1);
     assert!(lo >= 750, "lowest {lo}");
-    assert!(hi <= 900 && hi > 890, "highest {hi}");
+    assert!((891..=900).contains(&hi), "highest {hi}");
 }

@@ -14,4 +14,6 @@ mod socket;
 
 pub use fsm::{Action, Session, SessionConfig};
 pub use packet::{ControlPacket, Diagnostic, Flags, PacketError, State};
-pub use service::{BfdError, BfdEvent, BfdHandle, BfdRequest, BfdService, ServiceOptions, SessionKey};
+pub use service::{
+    BfdError, BfdEvent, BfdHandle, BfdRequest, BfdService, ServiceOptions, SessionKey,
+};

@@ -72,8 +72,8 @@ fn auth_packet() -> ControlPacket {
 }
 
 const AUTH_BYTES: [u8; 30] = [
-    0x27, 0x04, 3, 30, 0, 0, 0, 9, 0, 0, 0, 0, 0x00, 0x0f, 0x42, 0x40, 0, 0, 0, 0, 0, 0, 0, 0,
-    1, 6, 1, b'a', b'b', b'c', // simple password, len 6, key id 1, "abc"
+    0x27, 0x04, 3, 30, 0, 0, 0, 9, 0, 0, 0, 0, 0x00, 0x0f, 0x42, 0x40, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+    6, 1, b'a', b'b', b'c', // simple password, len 6, key id 1, "abc"
 ];
 
 #[test]
@@ -134,12 +134,23 @@ fn malformed_packets_are_discarded_with_their_exact_error() {
             up[..23].to_vec(),
             PacketError::TooShort { received: 23 },
         ),
-        ("version 0", with(up.clone(), 0, 0x00), PacketError::BadVersion(0)),
-        ("version 2", with(up.clone(), 0, 0x40), PacketError::BadVersion(2)),
+        (
+            "version 0",
+            with(up.clone(), 0, 0x00),
+            PacketError::BadVersion(0),
+        ),
+        (
+            "version 2",
+            with(up.clone(), 0, 0x40),
+            PacketError::BadVersion(2),
+        ),
         (
             "length below 24",
             with(up.clone(), 3, 23),
-            PacketError::LengthTooSmall { length: 23, min: 24 },
+            PacketError::LengthTooSmall {
+                length: 23,
+                min: 24,
+            },
         ),
         (
             "length beyond the datagram",
@@ -152,7 +163,10 @@ fn malformed_packets_are_discarded_with_their_exact_error() {
         (
             "A bit set with length 24",
             with(up.clone(), 1, 0xe4),
-            PacketError::LengthTooSmall { length: 24, min: 26 },
+            PacketError::LengthTooSmall {
+                length: 24,
+                min: 26,
+            },
         ),
         (
             "detect mult zero",

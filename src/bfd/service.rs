@@ -273,7 +273,12 @@ impl BfdHandle {
         let dest = match peer {
             IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80 => {
                 let scope = socket::scope_id(request.interface.as_deref());
-                SocketAddr::V6(SocketAddrV6::new(v6, self.inner.options.peer_port, 0, scope))
+                SocketAddr::V6(SocketAddrV6::new(
+                    v6,
+                    self.inner.options.peer_port,
+                    0,
+                    scope,
+                ))
             }
             ip => SocketAddr::new(ip, self.inner.options.peer_port),
         };
@@ -362,7 +367,12 @@ fn event_of(session: &Session, previous: &BfdEvent, now: Instant) -> BfdEvent {
 }
 
 /// Timer bookkeeping for [`Action::Arm`] / [`Action::Cancel`].
-fn set_timer(tx: &mut Option<Instant>, detect: &mut Option<Instant>, timer: Timer, at: Option<Instant>) {
+fn set_timer(
+    tx: &mut Option<Instant>,
+    detect: &mut Option<Instant>,
+    timer: Timer,
+    at: Option<Instant>,
+) {
     match timer {
         Timer::Tx => *tx = at,
         Timer::Detect => *detect = at,

@@ -33,7 +33,11 @@ fn service(listen_port: u16, peer_port: u16) -> BfdHandle {
     }
 }
 
-async fn wait_state(rx: &mut watch::Receiver<BfdEvent>, state: State, within: Duration) -> BfdEvent {
+async fn wait_state(
+    rx: &mut watch::Receiver<BfdEvent>,
+    state: State,
+    within: Duration,
+) -> BfdEvent {
     let waited = tokio::time::timeout(within, rx.wait_for(|e| e.state == state))
         .await
         .map(|r| r.map(|event| *event));
@@ -48,8 +52,12 @@ async fn wait_state(rx: &mut watch::Receiver<BfdEvent>, state: State, within: Du
 async fn two_services_come_up_and_release_tells_the_peer() {
     let a = service(47_901, 47_902);
     let b = service(47_902, 47_901);
-    let mut at_a = a.request(request(v4(2), v4(1), 50)).map_err(|e| e.to_string());
-    let mut at_b = b.request(request(v4(1), v4(2), 50)).map_err(|e| e.to_string());
+    let mut at_a = a
+        .request(request(v4(2), v4(1), 50))
+        .map_err(|e| e.to_string());
+    let mut at_b = b
+        .request(request(v4(1), v4(2), 50))
+        .map_err(|e| e.to_string());
     let (Ok(at_a), Ok(at_b)) = (at_a.as_mut(), at_b.as_mut()) else {
         panic!("requests failed: {at_a:?} {at_b:?}");
     };
@@ -87,14 +95,23 @@ async fn invalid_requests_are_refused_with_a_typed_error() {
         multiplier: 0,
         ..request(v4(2), v4(1), 100)
     };
-    assert!(matches!(a.request(zero_mult), Err(BfdError::InvalidRequest { .. })));
+    assert!(matches!(
+        a.request(zero_mult),
+        Err(BfdError::InvalidRequest { .. })
+    ));
     let zero_tx = BfdRequest {
         min_tx_ms: 0,
         ..request(v4(2), v4(1), 100)
     };
-    assert!(matches!(a.request(zero_tx), Err(BfdError::InvalidRequest { .. })));
+    assert!(matches!(
+        a.request(zero_tx),
+        Err(BfdError::InvalidRequest { .. })
+    ));
     let mixed = request("::1".parse().unwrap_or(v4(2)), v4(1), 100);
-    assert!(matches!(a.request(mixed), Err(BfdError::FamilyMismatch { .. })));
+    assert!(matches!(
+        a.request(mixed),
+        Err(BfdError::FamilyMismatch { .. })
+    ));
     a.shutdown();
     assert!(matches!(
         a.request(request(v4(2), v4(1), 100)),
@@ -115,7 +132,9 @@ impl FakePeer {
             panic!("fake peer bind: {socket:?}");
         };
         assert!(socket.set_ttl(ttl).is_ok());
-        assert!(socket.set_read_timeout(Some(Duration::from_secs(3))).is_ok());
+        assert!(socket
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .is_ok());
         FakePeer {
             socket,
             to: SocketAddr::new(v4(1), service_port),

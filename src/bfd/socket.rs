@@ -18,7 +18,12 @@ pub const SOURCE_PORTS: std::ops::RangeInclusive<u16> = 49152..=65535;
 pub const SINGLE_HOP_TTL: u8 = 255;
 
 /// Sets an integer socket option.
-fn set_int_opt(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
+fn set_int_opt(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
     // SAFETY: `value` lives across the call and its exact size is passed.
     let rc = unsafe {
         libc::setsockopt(
@@ -42,11 +47,20 @@ fn set_int_opt(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_
 /// or another process); the kernel delivers to the most specific one.
 /// IP_FREEBIND allows binding an address that is not configured yet.
 pub fn receive_socket(ip: IpAddr, port: u16) -> io::Result<UdpSocket> {
-    let socket = Socket::new(Domain::for_address(SocketAddr::new(ip, port)), Type::DGRAM, Some(Protocol::UDP))?;
+    let socket = Socket::new(
+        Domain::for_address(SocketAddr::new(ip, port)),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )?;
     socket.set_reuse_address(true)?;
     if ip.is_ipv6() {
         socket.set_only_v6(true)?;
-        set_int_opt(socket.as_raw_fd(), libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
+        set_int_opt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IPV6,
+            libc::IPV6_RECVHOPLIMIT,
+            1,
+        )?;
         if !ip.is_unspecified() {
             socket.set_freebind_ipv6(true)?;
         }
@@ -64,8 +78,16 @@ pub fn receive_socket(ip: IpAddr, port: u16) -> io::Result<UdpSocket> {
 /// A non-blocking send socket for one session: bound to `local` (or the
 /// unspecified address of the peer's family) and a free source port from
 /// [`SOURCE_PORTS`], TTL / hop limit 255, optionally bound to `interface`.
-pub fn send_socket(peer: IpAddr, local: Option<IpAddr>, interface: Option<&str>) -> io::Result<UdpSocket> {
-    let domain = if peer.is_ipv6() { Domain::IPV6 } else { Domain::IPV4 };
+pub fn send_socket(
+    peer: IpAddr,
+    local: Option<IpAddr>,
+    interface: Option<&str>,
+) -> io::Result<UdpSocket> {
+    let domain = if peer.is_ipv6() {
+        Domain::IPV6
+    } else {
+        Domain::IPV4
+    };
     let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
     if peer.is_ipv6() {
         socket.set_only_v6(true)?;

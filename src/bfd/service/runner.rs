@@ -41,7 +41,9 @@ impl Entry {
                 Action::Arm(timer, at) => {
                     set_timer(&mut self.tx_at, &mut self.detect_at, timer, Some(at))
                 }
-                Action::Cancel(timer) => set_timer(&mut self.tx_at, &mut self.detect_at, timer, None),
+                Action::Cancel(timer) => {
+                    set_timer(&mut self.tx_at, &mut self.detect_at, timer, None)
+                }
                 Action::StateChanged { from, to, diag } => {
                     tracing::info!(peer = %self.key.peer, %from, %to, diag = diag.code(), "BFD state changed");
                 }
