@@ -238,3 +238,28 @@ async fn two_services_share_one_port_when_their_local_addresses_differ() {
     assert_eq!(down.diag, Diagnostic::NeighborSignaledDown);
     b.shutdown();
 }
+
+#[tokio::test]
+async fn sessions_to_one_peer_from_two_local_addresses_are_told_apart() {
+    let a = service(47_961, 47_962);
+    let b = service(47_962, 47_961);
+    let requests = [
+        (&a, request(v4(9), v4(7), 50)),
+        (&a, request(v4(9), v4(8), 50)),
+        (&b, request(v4(7), v4(9), 50)),
+        (&b, request(v4(8), v4(9), 50)),
+    ];
+    let mut receivers = Vec::new();
+    for (service, request) in requests {
+        match service.request(request) {
+            Ok(rx) => receivers.push(rx),
+            Err(e) => panic!("request failed: {e}"),
+        }
+    }
+    assert_eq!(a.session_count(), 2);
+    for rx in &mut receivers {
+        wait_state(rx, State::Up, Duration::from_secs(5)).await;
+    }
+    a.shutdown();
+    b.shutdown();
+}

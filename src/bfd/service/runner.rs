@@ -75,7 +75,8 @@ impl Entry {
 #[derive(Default)]
 struct Sessions {
     by_discr: HashMap<u32, Entry>,
-    by_peer: HashMap<IpAddr, u32>,
+    /// Sessions per peer address, for packets whose Your Discriminator is 0.
+    by_peer: HashMap<IpAddr, Vec<u32>>,
 }
 
 impl Sessions {
@@ -112,7 +113,7 @@ impl Sessions {
             detect_at: None,
         };
         entry.apply(now, actions);
-        self.by_peer.entry(entry.key.peer).or_insert(discr);
+        self.by_peer.entry(entry.key.peer).or_default().push(discr);
         self.by_discr.insert(discr, entry);
     }
 
@@ -129,16 +130,38 @@ impl Sessions {
         if let Some(mut entry) = self.by_discr.remove(&discr) {
             let actions = entry.session.admin_down(now);
             entry.apply(now, actions);
-            if self.by_peer.get(&key.peer) == Some(&discr) {
-                self.by_peer.remove(&key.peer);
-                if let Some((d, _)) = self.by_discr.iter().find(|(_, e)| e.key.peer == key.peer) {
-                    self.by_peer.insert(key.peer, *d);
+            if let Some(list) = self.by_peer.get_mut(&key.peer) {
+                list.retain(|d| *d != discr);
+                if list.is_empty() {
+                    self.by_peer.remove(&key.peer);
                 }
             }
         }
     }
 
-    fn receive(&mut self, now: Instant, buf: &[u8], from: SocketAddr, ttl: Option<u8>) {
+    /// The session for a packet whose Your Discriminator is zero (RFC 5880
+    /// §6.8.6, RFC 5881 §3): by source address, then by the local address
+    /// the packet arrived on when the receive socket knows it.
+    fn by_source(&self, from: IpAddr, local: Option<IpAddr>) -> Option<u32> {
+        let candidates = self.by_peer.get(&from)?;
+        let local_of = |d: &u32| self.by_discr.get(d).and_then(|e| e.key.local);
+        candidates
+            .iter()
+            .find(|d| local.is_some() && local_of(d) == local)
+            .or_else(|| candidates.iter().find(|d| local_of(d).is_none()))
+            .or_else(|| candidates.first())
+            .copied()
+    }
+
+    fn receive(&mut self, now: Instant, datagram: &Datagram) {
+        let Datagram {
+            bytes: buf,
+            from,
+            ttl,
+            local,
+            ..
+        } = datagram;
+        let (from, ttl) = (*from, *ttl);
         if !ttl_ok(ttl) {
             tracing::debug!(%from, ?ttl, "BFD packet discarded: TTL/hop limit is not 255");
             return;
@@ -153,8 +176,8 @@ impl Sessions {
         let discr = if packet.your_discriminator != 0 {
             packet.your_discriminator
         } else {
-            match self.by_peer.get(&from.ip()) {
-                Some(d) => *d,
+            match self.by_source(from.ip(), *local) {
+                Some(d) => d,
                 None => {
                     tracing::debug!(%from, "BFD packet for no session");
                     return;
@@ -200,6 +223,8 @@ struct Datagram {
     bytes: Vec<u8>,
     from: SocketAddr,
     ttl: Option<u8>,
+    /// The address the receive socket is bound to, unless a wildcard.
+    local: Option<IpAddr>,
     at: Instant,
 }
 
@@ -213,6 +238,11 @@ async fn receive_task(socket: std::net::UdpSocket, out: mpsc::UnboundedSender<Da
             return;
         }
     };
+    let local = socket
+        .local_addr()
+        .ok()
+        .map(|a| a.ip())
+        .filter(|ip| !ip.is_unspecified());
     let mut buf = [0u8; RECV_BUFFER];
     loop {
         if socket.readable().await.is_err() {
@@ -225,6 +255,7 @@ async fn receive_task(socket: std::net::UdpSocket, out: mpsc::UnboundedSender<Da
                         bytes: buf[..r.len.min(buf.len())].to_vec(),
                         from: r.from,
                         ttl: r.ttl,
+                        local,
                         at: Instant::now(),
                     };
                     if out.send(datagram).is_err() {
@@ -270,7 +301,7 @@ pub(super) async fn run(
                 Some(Command::Remove(key)) => sessions.remove(Instant::now(), &key),
                 Some(Command::Shutdown) | None => break,
             },
-            Some(d) = datagrams.recv() => sessions.receive(d.at, &d.bytes, d.from, d.ttl),
+            Some(d) = datagrams.recv() => sessions.receive(d.at, &d),
             () = tokio::time::sleep_until(wake.into()) => {},
         }
         let now = Instant::now();
