@@ -76,26 +76,48 @@ struct Lab {
     host_if: String,
     dir: tempfile::TempDir,
     children: Vec<Child>,
-    /// Our addresses and the peer's, IPv4 then IPv6.
-    host: [IpAddr; 2],
-    peer: [IpAddr; 2],
+    /// Our addresses and the peer's (IPv4 then IPv6 for [`Lab::new`]).
+    host: Vec<IpAddr>,
+    peer: Vec<IpAddr>,
 }
 
 impl Lab {
+    /// A lab for one IPv4 and one IPv6 session: a /30 of 198.18.0.0/24 and
+    /// a /126 of fd00:bfd::/64 per lab.
     fn new() -> io::Result<Lab> {
         let n = NEXT_LAB.fetch_add(1, Ordering::Relaxed);
+        let base = 4 * (n % 60);
+        let v4 = |i: u32| format!("198.18.0.{}", base + i);
+        let v6 = |i: u32| format!("fd00:bfd::{:x}", base + i);
+        Lab::create(
+            n,
+            &[(v4(1), 30), (v6(1), 126)],
+            &[(v4(2), 30), (v6(2), 126)],
+        )
+    }
+
+    /// A lab for `peers` IPv4 sessions, session i from 198.18.1.(100+i) to
+    /// 198.18.1.(2+i) (the 20-session benchmark; bfdd keeps one session per
+    /// remote address, so each session gets its own address on our side).
+    fn many(peers: u32) -> io::Result<Lab> {
+        let n = NEXT_LAB.fetch_add(1, Ordering::Relaxed);
+        let addrs = |first: u32| -> Vec<(String, u8)> {
+            (0..peers)
+                .map(|i| (format!("198.18.1.{}", first + i), 24))
+                .collect()
+        };
+        Lab::create(n, &addrs(100), &addrs(2))
+    }
+
+    fn create(n: u32, host: &[(String, u8)], peer: &[(String, u8)]) -> io::Result<Lab> {
         let pid = std::process::id();
         let ns = format!("cpbfd-{pid}-{n}");
         let host_if = format!("cpb{}h{n}", pid % 100_000);
         let peer_if = format!("cpb{}p{n}", pid % 100_000);
-        let base = 4 * (n % 60);
-        let addr = |i: u32| -> io::Result<[IpAddr; 2]> {
-            let v4 = format!("198.18.0.{}", base + i);
-            let v6 = format!("fd00:bfd::{:x}", base + i);
-            Ok([
-                v4.parse().map_err(io::Error::other)?,
-                v6.parse().map_err(io::Error::other)?,
-            ])
+        let parse = |list: &[(String, u8)]| -> io::Result<Vec<IpAddr>> {
+            list.iter()
+                .map(|(a, _)| a.parse().map_err(io::Error::other))
+                .collect()
         };
         let dir = tempfile::tempdir()?;
         let mut lab = Lab {
@@ -103,8 +125,8 @@ impl Lab {
             host_if: host_if.clone(),
             dir,
             children: Vec::new(),
-            host: addr(1)?,
-            peer: addr(2)?,
+            host: parse(host)?,
+            peer: parse(peer)?,
         };
         run("ip", &["netns", "add", &ns])?;
         run(
@@ -114,20 +136,18 @@ impl Lab {
             ],
         )?;
         run("ip", &["link", "set", &peer_if, "netns", &ns])?;
-        let (h4, h6, p4, p6) = (
-            format!("{}/30", lab.host[0]),
-            format!("{}/126", lab.host[1]),
-            format!("{}/30", lab.peer[0]),
-            format!("{}/126", lab.peer[1]),
-        );
-        run("ip", &["addr", "add", &h4, "dev", &host_if])?;
-        run("ip", &["addr", "add", &h6, "dev", &host_if, "nodad"])?;
+        for (addr, len) in host {
+            let cidr = format!("{addr}/{len}");
+            run("ip", &["addr", "add", &cidr, "dev", &host_if, "nodad"])?;
+        }
         run("ip", &["link", "set", &host_if, "up"])?;
-        run("ip", &["-n", &ns, "addr", "add", &p4, "dev", &peer_if])?;
-        run(
-            "ip",
-            &["-n", &ns, "addr", "add", &p6, "dev", &peer_if, "nodad"],
-        )?;
+        for (addr, len) in peer {
+            let cidr = format!("{addr}/{len}");
+            run(
+                "ip",
+                &["-n", &ns, "addr", "add", &cidr, "dev", &peer_if, "nodad"],
+            )?;
+        }
         run("ip", &["-n", &ns, "link", "set", &peer_if, "up"])?;
         run("ip", &["-n", &ns, "link", "set", "lo", "up"])?;
         // The table and chain exist from the start; the drop is one rule.
@@ -188,10 +208,11 @@ impl Lab {
         .map(|_| ())
     }
 
-    fn request(&self, family: usize) -> BfdRequest {
+    /// 100 ms × 3 from our address `host` to the peer's address `peer`.
+    fn request(&self, host: usize, peer: usize) -> BfdRequest {
         BfdRequest {
-            peer: self.peer[family],
-            local: Some(self.host[family]),
+            peer: self.peer[peer],
+            local: Some(self.host[host]),
             min_tx_ms: 100,
             min_rx_ms: 100,
             multiplier: 3,
@@ -243,7 +264,7 @@ async fn up_drop_down_up(name: &str, lab: &mut Lab) -> Result<(), String> {
     let mut receivers = Vec::new();
     for family in 0..2 {
         receivers.push(
-            bfd.request(lab.request(family))
+            bfd.request(lab.request(family, family))
                 .map_err(|e| e.to_string())?,
         );
     }
@@ -420,6 +441,128 @@ async fn bird_comes_up_detects_the_drop_and_recovers() {
             println!("bird log:\n{}", lab.log("bird.log"));
         }
         outcome
+    }
+    .await;
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+/// CPU time (user + system) of this process's `bfd` threads so far.
+fn bfd_thread_cpu() -> Duration {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).unwrap_or(100);
+    let mut total = 0u64;
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    for task in tasks.flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim() != "bfd" {
+            continue;
+        }
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // Fields after the parenthesised command: state is field 3, utime 14, stime 15.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        for i in [11, 12] {
+            total += fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Duration::from_millis(total * 1000 / ticks.max(1))
+}
+
+/// The 20-session benchmark: 20 FRR peers (one bfdd, 20 addresses) at
+/// 100 ms × 3 — time to all Up, CPU of our BFD thread, drop→Down spread.
+#[tokio::test]
+async fn twenty_frr_sessions_come_up_and_all_detect_the_drop() {
+    const PEERS: u32 = 20;
+    if let Some(reason) = skip_reason(FRR_BFDD) {
+        println!("SKIP: FRR 20-session benchmark: {reason}");
+        return;
+    }
+    let result = async {
+        let mut lab = Lab::many(PEERS).map_err(|e| e.to_string())?;
+        let mut conf = String::from("bfd\n");
+        for (ours, peer) in lab.host.iter().zip(&lab.peer) {
+            conf.push_str(&format!(
+                " peer {ours} local-address {peer}\n  receive-interval 100\n  transmit-interval 100\n  detect-multiplier 3\n !\n"
+            ));
+        }
+        std::fs::write(lab.path("bfdd.conf"), conf).map_err(|e| e.to_string())?;
+        run("chown", &["-R", "frr:frr", &lab.path("")]).map_err(|e| e.to_string())?;
+        let (conf, pid, ctl, zapi, dir) = (
+            lab.path("bfdd.conf"),
+            lab.path("bfdd.pid"),
+            lab.path("bfdd.sock"),
+            lab.path("zserv.api"),
+            lab.path(""),
+        );
+        lab.spawn(
+            FRR_BFDD,
+            &[
+                "-f", &conf, "-i", &pid, "--vty_socket", &dir, "--bfdctl", &ctl, "-z", &zapi,
+                "-P", "0", "-u", "frr", "-g", "frr", "--log", "stdout",
+            ],
+            "bfdd.log",
+        )
+        .map_err(|e| e.to_string())?;
+        let bfd = service()?;
+        let mut receivers = Vec::new();
+        for i in 0..lab.peer.len() {
+            receivers.push(bfd.request(lab.request(i, i)).map_err(|e| e.to_string())?);
+        }
+        let started = Instant::now();
+        let fast = Some(Duration::from_millis(300));
+        for rx in receivers.iter_mut() {
+            wait_for(rx, UP_WITHIN, "all Up at 100 ms", |e| {
+                e.state == State::Up && e.detection_time == fast
+            })
+            .await?;
+        }
+        let all_up = started.elapsed();
+        let cpu_before = bfd_thread_cpu();
+        let window = Duration::from_secs(5);
+        tokio::time::sleep(window).await;
+        let cpu = bfd_thread_cpu().saturating_sub(cpu_before);
+        let sessions = bfd.session_count();
+        for rx in receivers.iter_mut() {
+            if rx.borrow_and_update().state != State::Up {
+                return Err("a session flapped during the steady-state window".into());
+            }
+        }
+        lab.drop_bfd(true).map_err(|e| e.to_string())?;
+        let dropped = Instant::now();
+        let mut took = Vec::new();
+        for rx in receivers.iter_mut() {
+            let down = wait_for(rx, DOWN_WITHIN, "Down after the drop", |e| e.state != State::Up).await?;
+            took.push(down.since.saturating_duration_since(dropped).as_millis());
+        }
+        took.sort_unstable();
+        lab.undrop_bfd().map_err(|e| e.to_string())?;
+        let undropped = Instant::now();
+        for rx in receivers.iter_mut() {
+            wait_for(rx, UP_WITHIN, "Up again", |e| e.state == State::Up).await?;
+        }
+        let back = undropped.elapsed();
+        let (min, median, max) = (took[0], took[took.len() / 2], took[took.len() - 1]);
+        println!(
+            "BENCH {PEERS} FRR sessions at 100 ms x 3: all Up in {} ms; bfd thread CPU {} ms over {} s \
+             ({sessions} sessions in this process, {:.2} %); in+out drop→Down min/median/max {min}/{median}/{max} ms \
+             (detection 300 ms); all Up again {} ms after the drop was removed",
+            all_up.as_millis(),
+            cpu.as_millis(),
+            window.as_secs(),
+            cpu.as_secs_f64() * 100.0 / window.as_secs_f64(),
+            back.as_millis()
+        );
+        if max > 600 {
+            return Err(format!("slowest Down took {max} ms"));
+        }
+        Ok(())
     }
     .await;
     if let Err(e) = result {
