@@ -109,6 +109,8 @@ pub struct Session {
     remote_desired_min_tx: Duration,
     /// Detect Mult of the last received packet; 0 before the first one.
     remote_detect_mult: u8,
+    /// bfd.RemoteDemandMode: the D bit of the last received packet.
+    remote_demand: bool,
     /// A Poll Sequence is in progress (RFC 5880 §6.5).
     polling: bool,
     /// Transmit interval kept until the poll ends after an increase (§6.8.3).
@@ -137,6 +139,7 @@ impl Session {
             remote_min_rx: INITIAL_REMOTE_MIN_RX,
             remote_desired_min_tx: Duration::ZERO,
             remote_detect_mult: 0,
+            remote_demand: false,
             polling: false,
             old_desired_min_tx: None,
             old_required_min_rx: None,
@@ -250,6 +253,7 @@ impl Session {
         self.remote_min_rx = p.required_min_rx();
         self.remote_desired_min_tx = p.desired_min_tx();
         self.remote_detect_mult = p.detect_mult;
+        self.remote_demand = p.flags.contains(Flags::DEMAND);
         if self.polling && p.flags.contains(Flags::FINAL) {
             self.polling = false;
             self.old_desired_min_tx = None;
@@ -309,6 +313,7 @@ impl Session {
         self.remote_discr = 0;
         self.remote_state = State::Down;
         self.remote_detect_mult = 0;
+        self.remote_demand = false;
         self.remote_min_rx = INITIAL_REMOTE_MIN_RX;
         if matches!(self.state, State::Init | State::Up) {
             self.change_state(
@@ -403,8 +408,11 @@ impl Session {
     }
 
     fn send_periodic(&mut self, now: Instant, actions: &mut Vec<Action>) {
-        // §6.8.7: no periodic packets while the remote asks for none.
-        if !self.remote_min_rx.is_zero() {
+        // §6.8.7: no periodic packets while the remote asks for none, or
+        // while Demand mode is active on the remote and no Poll is running.
+        let remote_demand_active =
+            self.remote_demand && self.state == State::Up && self.remote_state == State::Up;
+        if !self.remote_min_rx.is_zero() && !(remote_demand_active && !self.polling) {
             actions.push(Action::Send(self.packet()));
             self.last_tx = Some(now);
         }

@@ -399,6 +399,18 @@ fn lowering_required_rx_while_up_keeps_the_old_detection_time_until_final() {
 }
 
 #[test]
+fn no_periodic_packets_while_demand_mode_is_active_on_the_remote() {
+    let t0 = Instant::now();
+    let mut s = session_in(Up, t0);
+    assert!(s.on_packet(t0, &remote(Up, Flags::DEMAND, LOCAL)).is_ok());
+    let actions = s.on_tx_timer(t0);
+    assert!(actions.iter().all(|a| !matches!(a, Action::Send(_))));
+    assert!(s.on_packet(t0, &remote(Up, Flags::empty(), LOCAL)).is_ok());
+    let actions = s.on_tx_timer(t0);
+    assert!(actions.iter().any(|a| matches!(a, Action::Send(_))));
+}
+
+#[test]
 fn no_periodic_packets_while_the_remote_requires_none() {
     let t0 = Instant::now();
     let mut s = session_in(Up, t0);
