@@ -410,9 +410,11 @@ impl Session {
     fn send_periodic(&mut self, now: Instant, actions: &mut Vec<Action>) {
         // §6.8.7: no periodic packets while the remote asks for none, or
         // while Demand mode is active on the remote and no Poll is running.
-        let remote_demand_active =
-            self.remote_demand && self.state == State::Up && self.remote_state == State::Up;
-        if !self.remote_min_rx.is_zero() && !(remote_demand_active && !self.polling) {
+        let silenced_by_demand = self.remote_demand
+            && self.state == State::Up
+            && self.remote_state == State::Up
+            && !self.polling;
+        if !self.remote_min_rx.is_zero() && !silenced_by_demand {
             actions.push(Action::Send(self.packet()));
             self.last_tx = Some(now);
         }
