@@ -33,7 +33,8 @@ impl Link {
         let name = format!("cpbfd{id}n{n}");
         let veth = format!("cpv{id}n{n}");
         let ns = Netns::new(&name);
-        let subnet = 20 + (id % 200) as u8;
+        // A /24 per link (198.18.100+n.0/24): the BFD-only tests use 198.18.0.0/24.
+        let subnet = 100 + (n % 100) as u8;
         let ours = format!("198.18.{subnet}.1");
         let peer = format!("198.18.{subnet}.2");
         let _ = std::process::Command::new("ip").args(["link", "del", &format!("{veth}a")]).output();
@@ -183,6 +184,8 @@ route-map tag permit 10
     );
     let cfg = d.join("frr.conf");
     std::fs::write(&cfg, conf).expect("write frr.conf");
+    // FRR drops to the frr user (root is not in the frrvty group).
+    sh(&format!("chown -R frr:frr {}", d.display()));
     let ns = link.ns.name.clone();
     let mut procs = Vec::new();
     for daemon in ["zebra", "bfdd", "bgpd"] {
@@ -195,7 +198,7 @@ route-map tag permit 10
             .arg(&zsock)
             .arg("--vty_socket")
             .arg(d)
-            .args(["-u", "root", "-g", "root", "-A", "127.0.0.1", "-P", "0"]);
+            .args(["-u", "frr", "-g", "frr", "-A", "127.0.0.1", "-P", "0"]);
         if daemon == "bfdd" {
             c.arg("--bfdctl").arg(d.join("bfdd.sock"));
         }
