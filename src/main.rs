@@ -1,1 +1,157 @@
-fn main() {}
+//! The `coldpotato` binary: CLI (clap), logging (tracing), and the runtime
+//! for the daemon, the lab and the load generator.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use coldpotato::cli::{run_show, ShowOpts, ShowWhat};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// BGP speaker and route-policy daemon for a peering-service edge.
+#[derive(Debug, Parser)]
+#[command(name = "coldpotato", version, about)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the daemon in the foreground until SIGTERM/SIGINT (SIGHUP reloads).
+    Run {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Validate a config (and its policy file) without starting.
+    Check {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Ask the running daemon what it sees.
+    Show {
+        what: ShowWhat,
+        #[command(flatten)]
+        opts: ShowOpts,
+    },
+    /// The lab: the daemon with simulated providers on loopback, failing
+    /// over and back, then a summary.
+    Lab {
+        /// Print every daemon log line too.
+        #[arg(long)]
+        verbose: bool,
+    },
+    /// Load generator: one simulated provider announcing a full table.
+    Loadgen(coldpotato::lab::loadgen::LoadgenArgs),
+}
+
+fn init_logging(format: LogFormat, default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Human => b.try_init(),
+        LogFormat::Json => b.json().flatten_event(true).try_init(),
+    };
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { config } => match coldpotato::config::load(&config) {
+            Ok(cfg) => {
+                println!(
+                    "{}: OK ({} neighbors, {} locations, {} registered prefixes, {} policies)",
+                    config.display(),
+                    cfg.neighbors.len(),
+                    cfg.locations.len(),
+                    cfg.registered_prefixes.len(),
+                    cfg.policies.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(errs) => {
+                eprint!("{errs}");
+                if !errs.to_string().ends_with('\n') {
+                    eprintln!();
+                }
+                ExitCode::from(1)
+            }
+        },
+        Command::Show { what, opts } => match run_show(what, &opts) {
+            Ok(s) => {
+                print!("{s}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(1)
+            }
+        },
+        Command::Run { config } => {
+            init_logging(cli.log_format, "info");
+            let rt = match runtime() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("cannot start the runtime: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            match rt.block_on(coldpotato::daemon::run(&config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("coldpotato: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Lab { verbose } => {
+            init_logging(cli.log_format, if verbose { "info" } else { "error" });
+            let rt = match runtime() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("cannot start the runtime: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            match rt.block_on(coldpotato::lab::run()) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::from(1),
+                Err(e) => {
+                    eprintln!("lab: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Loadgen(args) => {
+            init_logging(cli.log_format, "info");
+            let rt = match runtime() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("cannot start the runtime: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            match rt.block_on(coldpotato::lab::loadgen::run(args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("loadgen: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}

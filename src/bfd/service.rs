@@ -168,6 +168,8 @@ struct NewSession {
 enum Command {
     Add(NewSession),
     Remove(SessionKey),
+    /// Stop (true) or resume (false) transmitting for a session.
+    Mute(SessionKey, bool),
     Shutdown,
 }
 
@@ -329,6 +331,13 @@ impl BfdHandle {
         if lock(&self.inner.registry).remove(key).is_some() {
             let _ = self.inner.commands.send(Command::Remove(key.clone()));
         }
+    }
+
+    /// Stops (`true`) or resumes (`false`) transmitting for a session while
+    /// it keeps receiving: to the remote this is a link that went dark, with
+    /// no AdminDown sent. The lab uses it to cut a simulated link.
+    pub fn mute(&self, key: &SessionKey, muted: bool) {
+        let _ = self.inner.commands.send(Command::Mute(key.clone(), muted));
     }
 
     /// The number of BFD sessions the service runs.

@@ -6,9 +6,8 @@
 //! One tokio task per simulated peer; commands arrive on a `watch` channel.
 //! It speaks through the crate's own wire codec, so it is also a test of it.
 
-use crate::wire::{
-    self, AddPathPrefix, Capability, Codec, Message, Notification, Open, Update,
-};
+use crate::wire::update::UpdateBuilder;
+use crate::wire::{self, AddPathPrefix, Capability, Codec, Message, Notification, Open, Update};
 use bytes::{Buf, BytesMut};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -133,6 +132,29 @@ async fn send(stream: &mut TcpStream, codec: &Codec, msg: &Message) -> Result<()
     Ok(())
 }
 
+/// Sends every update, split into messages that fit, then End-of-RIB for
+/// IPv4 unicast (RFC 4724 §2); returns the number of prefixes sent.
+async fn send_table(
+    stream: &mut TcpStream,
+    codec: &Codec,
+    updates: &[Update],
+) -> Result<usize, SimError> {
+    let builder = UpdateBuilder::new(*codec);
+    let mut out = BytesMut::with_capacity(1 << 20);
+    let mut n = 0;
+    for u in updates {
+        n += u.nlri.len();
+        builder.announce(&u.attrs, None, &u.nlri, &mut out)?;
+        if out.len() >= 1 << 20 {
+            stream.write_all(&out).await?;
+            out.clear();
+        }
+    }
+    stream.write_all(&out).await?;
+    send(stream, codec, &Message::Update(Update::default())).await?;
+    Ok(n)
+}
+
 /// Reads the next whole message, waiting at most until `deadline`.
 async fn recv(
     stream: &mut TcpStream,
@@ -191,13 +213,7 @@ async fn session(
                         last_rx = Instant::now();
                         if !established {
                             established = true;
-                            let mut n = 0;
-                            for u in &peer.updates {
-                                n += u.nlri.len() + u.mp_reach.as_ref().map_or(0, |m| m.nlri.len());
-                                send(&mut stream, &codec, &Message::Update(u.clone())).await?;
-                            }
-                            // End-of-RIB for IPv4 unicast (RFC 4724 §2).
-                            send(&mut stream, &codec, &Message::Update(Update::default())).await?;
+                            let n = send_table(&mut stream, &codec, &peer.updates).await?;
                             let _ = events.send(SimEvent::Established {
                                 name: peer.name.clone(),
                                 sent_prefixes: n,

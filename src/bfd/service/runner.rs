@@ -30,6 +30,8 @@ struct Entry {
     events: watch::Sender<BfdEvent>,
     tx_at: Option<Instant>,
     detect_at: Option<Instant>,
+    /// Transmission suppressed ([`super::BfdHandle::mute`]).
+    muted: bool,
 }
 
 impl Entry {
@@ -64,6 +66,9 @@ impl Entry {
     }
 
     fn send(&self, packet: &ControlPacket) {
+        if self.muted {
+            return;
+        }
         let bytes = packet.to_bytes();
         if let Err(e) = self.socket.try_send_to(&bytes, self.dest) {
             tracing::debug!(peer = %self.key.peer, error = %e, "BFD send failed");
@@ -111,6 +116,7 @@ impl Sessions {
             events: new.events,
             tx_at: None,
             detect_at: None,
+            muted: false,
         };
         entry.apply(now, actions);
         self.by_peer.entry(entry.key.peer).or_default().push(discr);
@@ -299,6 +305,11 @@ pub(super) async fn run(
                     sessions.add(Instant::now(), new)
                 }
                 Some(Command::Remove(key)) => sessions.remove(Instant::now(), &key),
+                Some(Command::Mute(key, muted)) => {
+                    for e in sessions.by_discr.values_mut().filter(|e| e.key == key) {
+                        e.muted = muted;
+                    }
+                }
                 Some(Command::Shutdown) | None => break,
             },
             Some(d) = datagrams.recv() => sessions.receive(d.at, &d),

@@ -1,0 +1,442 @@
+//! The daemon: wires the tasks together and owns their lifecycles.
+//!
+//! `start` builds, in this order: the route engine task (bounded
+//! `mpsc::Sender<ToEngine>` shared by everyone), the BFD service (its own
+//! thread, only when some neighbor asks for BFD), the BGP listener, one peer
+//! task per neighbor (with a BFD forwarder task when BFD is configured), and
+//! the HTTP API. `run` adds the signals: SIGHUP reloads (validate first; a
+//! bad file keeps the running config), SIGTERM/SIGINT shut down gracefully
+//! (Cease / Administrative Shutdown to every peer, then drain).
+
+use crate::bfd::{BfdEvent, BfdHandle, BfdRequest, BfdService, SessionKey};
+use crate::config::{self, Config, NeighborConfig};
+use crate::engine::messages::{BfdStatus, ToEngine};
+use crate::metrics::METRICS;
+use crate::session::listen::{Listener, Neighbors};
+use crate::session::peer::{self, PeerHandle, PeerParams, Timing};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tracing::{error, info, warn};
+
+/// Capacity of the route engine's queue: enough for a burst of UPDATEs from
+/// every session, small enough that a storm pushes back on the sockets.
+pub const ENGINE_QUEUE: usize = 4096;
+/// How long shutdown waits for peers to send their NOTIFICATIONs.
+const DRAIN: Duration = Duration::from_secs(3);
+/// The shutdown communication sent on SIGTERM (RFC 9003).
+pub const SHUTDOWN_TEXT: &str = "coldpotato is shutting down";
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("{0}")]
+    Config(#[from] config::ConfigErrors),
+    #[error("BGP listener: {0}")]
+    Listen(#[from] crate::session::listen::ListenError),
+    #[error("API: {0}")]
+    Api(std::io::Error),
+    #[error("BFD service: {0}")]
+    Bfd(std::io::Error),
+    #[error("signals: {0}")]
+    Signal(std::io::Error),
+}
+
+/// One running neighbor: its peer task and, with BFD, the forwarder that
+/// turns the BFD service's events into the peer's and the engine's view.
+struct PeerEntry {
+    cfg: Arc<NeighborConfig>,
+    handle: PeerHandle,
+    bfd: Option<(SessionKey, JoinHandle<()>)>,
+}
+
+/// A running daemon.
+pub struct Daemon {
+    cfg: Arc<Config>,
+    path: Option<PathBuf>,
+    engine: mpsc::Sender<ToEngine>,
+    engine_task: JoinHandle<()>,
+    bfd: Option<BfdHandle>,
+    neighbors: Neighbors,
+    listeners: Vec<JoinHandle<()>>,
+    bgp_addrs: Vec<SocketAddr>,
+    peers: HashMap<String, PeerEntry>,
+    shutdown: watch::Sender<Option<Arc<str>>>,
+    api_addr: SocketAddr,
+    api_stop: Option<tokio::sync::oneshot::Sender<()>>,
+    api_task: JoinHandle<std::io::Result<()>>,
+    timing: Timing,
+}
+
+impl Daemon {
+    /// Starts every task for `cfg`. `path` is where SIGHUP re-reads it.
+    pub async fn start(cfg: Config, path: Option<PathBuf>) -> Result<Daemon, DaemonError> {
+        Self::start_with(cfg, path, Timing::default()).await
+    }
+
+    /// Like [`Daemon::start`] with FSM timing (the lab shortens it).
+    pub async fn start_with(
+        cfg: Config,
+        path: Option<PathBuf>,
+        timing: Timing,
+    ) -> Result<Daemon, DaemonError> {
+        let cfg = Arc::new(cfg);
+        let (engine, rx) = mpsc::channel(ENGINE_QUEUE);
+        let engine_task = tokio::spawn(crate::engine::run(cfg.clone(), rx));
+
+        let api = crate::api::ApiServer::bind(cfg.api.listen, engine.clone())
+            .await
+            .map_err(DaemonError::Api)?;
+        let api_addr = api.local_addr().map_err(DaemonError::Api)?;
+        let (api_stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let api_task = tokio::spawn(api.run(async move {
+            let _ = stop_rx.await;
+        }));
+
+        let listener = Listener::bind(&cfg.router.listen)?;
+        let bgp_addrs = listener.local_addrs();
+        let neighbors = listener.neighbors();
+        let listeners = listener.spawn();
+        let (shutdown, _) = watch::channel(None);
+
+        let mut d = Daemon {
+            cfg: cfg.clone(),
+            path,
+            engine,
+            engine_task,
+            bfd: None,
+            neighbors,
+            listeners,
+            bgp_addrs,
+            peers: HashMap::new(),
+            shutdown,
+            api_addr,
+            api_stop: Some(api_stop),
+            api_task,
+            timing,
+        };
+        for n in &cfg.neighbors {
+            d.add_peer(n.clone())?;
+        }
+        info!(
+            bgp = ?d.bgp_addrs,
+            api = %d.api_addr,
+            neighbors = cfg.neighbors.len(),
+            "coldpotato started (AS {}, router id {})",
+            cfg.router.asn,
+            cfg.router.router_id
+        );
+        Ok(d)
+    }
+
+    /// The API's bound address.
+    pub fn api_addr(&self) -> SocketAddr {
+        self.api_addr
+    }
+
+    /// The BGP listener's bound addresses.
+    pub fn bgp_addrs(&self) -> &[SocketAddr] {
+        &self.bgp_addrs
+    }
+
+    /// The route engine's queue (for queries).
+    pub fn engine(&self) -> mpsc::Sender<ToEngine> {
+        self.engine.clone()
+    }
+
+    /// The running configuration.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.cfg
+    }
+
+    fn bfd_service(&mut self) -> Result<&BfdHandle, DaemonError> {
+        if self.bfd.is_none() {
+            self.bfd = Some(BfdService::start().map_err(DaemonError::Bfd)?);
+        }
+        match &self.bfd {
+            Some(b) => Ok(b),
+            None => Err(DaemonError::Bfd(std::io::Error::other("BFD service missing"))),
+        }
+    }
+
+    fn add_peer(&mut self, n: NeighborConfig) -> Result<(), DaemonError> {
+        let cfg = Arc::new(n);
+        let (bfd_rx, bfd) = match cfg.bfd {
+            Some(b) => {
+                let req = BfdRequest {
+                    peer: cfg.address,
+                    local: cfg.local_address,
+                    min_tx_ms: b.min_tx_ms,
+                    min_rx_ms: b.min_rx_ms,
+                    multiplier: b.multiplier,
+                    interface: None,
+                };
+                let key = req.key();
+                let events = match self.bfd_service()?.request(req) {
+                    Ok(rx) => rx,
+                    Err(e) => {
+                        return Err(DaemonError::Bfd(std::io::Error::other(format!(
+                            "neighbor {}: {e}",
+                            cfg.name
+                        ))))
+                    }
+                };
+                let (tx, rx) = watch::channel(BfdStatus::Down);
+                let fwd = tokio::spawn(forward_bfd(
+                    cfg.clone(),
+                    self.cfg.clone(),
+                    events,
+                    tx,
+                    self.engine.clone(),
+                ));
+                (Some(rx), Some((key, fwd)))
+            }
+            None => (None, None),
+        };
+        let handle = peer::spawn(PeerParams {
+            neighbor: cfg.clone(),
+            local_as: self.cfg.router.asn,
+            router_id: self.cfg.router.router_id,
+            hold_time: self.cfg.router.hold_time_s,
+            engine: self.engine.clone(),
+            bfd: bfd_rx,
+            shutdown: self.shutdown.subscribe(),
+            timing: self.timing,
+        });
+        if let Err(e) = self.neighbors.register(cfg.address, handle.registration()) {
+            warn!(neighbor = %cfg.name, "cannot accept connections: {e}");
+        }
+        self.peers.insert(
+            cfg.name.clone(),
+            PeerEntry {
+                cfg,
+                handle,
+                bfd,
+            },
+        );
+        Ok(())
+    }
+
+    async fn remove_peer(&mut self, name: &str) {
+        if let Some(e) = self.peers.remove(name) {
+            self.neighbors.unregister(e.cfg.address);
+            e.handle.remove().await;
+            if let Some((key, fwd)) = e.bfd {
+                if let Some(b) = &self.bfd {
+                    b.release(&key);
+                }
+                fwd.abort();
+            }
+        }
+    }
+
+    /// Administratively shuts one neighbor down (RFC 9003 communication),
+    /// leaving every other session alone; `start_neighbor` brings it back.
+    pub async fn shutdown_neighbor(&self, name: &str, text: &str) -> bool {
+        match self.peers.get(name) {
+            Some(e) => {
+                e.handle.shutdown(text).await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Starts a neighbor again after [`Daemon::shutdown_neighbor`].
+    pub async fn start_neighbor(&self, name: &str) -> bool {
+        match self.peers.get(name) {
+            Some(e) => {
+                e.handle.start().await;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Re-reads the config file and applies it (SIGHUP). A file that does not
+    /// validate is reported line by line and the running config stays.
+    pub async fn reload(&mut self) -> Result<(), config::ConfigErrors> {
+        let Some(path) = self.path.clone() else {
+            return Ok(());
+        };
+        match config::load(&path) {
+            Ok(new) => {
+                self.apply(new).await;
+                METRICS.config_reloads_total.with_label_values(&["success"]).inc();
+                Ok(())
+            }
+            Err(errs) => {
+                for e in errs.iter() {
+                    error!("reload rejected, keeping the running config: {e}");
+                }
+                METRICS.config_reloads_total.with_label_values(&["failure"]).inc();
+                Err(errs)
+            }
+        }
+    }
+
+    /// Applies a validated config: neighbors added, removed or reset as the
+    /// diff says; everything else (policy, rules, registered prefixes,
+    /// originate, max-prefix) goes to the engine, which re-applies it from
+    /// the Adj-RIB-In without touching the sessions.
+    pub async fn apply(&mut self, new: Config) {
+        let diff = config::diff(&self.cfg, &new);
+        if diff.is_empty() {
+            info!("reload: no changes");
+            return;
+        }
+        if diff.listen_changed || diff.api_changed {
+            warn!("reload: listen addresses changed; they take effect at the next restart");
+        }
+        let new = Arc::new(new);
+        for name in &diff.neighbors_removed {
+            info!(neighbor = %name, "reload: neighbor removed");
+            self.remove_peer(name).await;
+        }
+        let restart: Vec<String> = diff
+            .reset
+            .iter()
+            .map(|c| c.name.clone())
+            .chain(
+                diff.neighbors_updated
+                    .iter()
+                    .filter(|c| c.fields.contains(&"bfd"))
+                    .map(|c| c.name.clone()),
+            )
+            .collect();
+        for name in &restart {
+            info!(neighbor = %name, "reload: session reset required");
+            self.remove_peer(name).await;
+        }
+        // The engine learns the new neighbor table before any new session.
+        let _ = self.engine.send(ToEngine::Reload(new.clone())).await;
+        self.cfg = new.clone();
+        for n in &new.neighbors {
+            if !self.peers.contains_key(&n.name) {
+                if let Err(e) = self.add_peer(n.clone()) {
+                    error!(neighbor = %n.name, "reload: cannot start: {e}");
+                }
+            }
+        }
+        info!(
+            added = diff.neighbors_added.len(),
+            removed = diff.neighbors_removed.len(),
+            reset = restart.len(),
+            "reload applied"
+        );
+    }
+
+    /// Graceful shutdown: Cease / Administrative Shutdown with `text` to
+    /// every peer, wait for them (bounded), stop BFD, the API and the engine.
+    pub async fn shutdown(mut self, text: &str) {
+        info!("shutting down: {text}");
+        let _ = self.shutdown.send(Some(text.into()));
+        let peers: Vec<PeerEntry> = self.peers.drain().map(|(_, e)| e).collect();
+        let joins = async {
+            for e in peers {
+                e.handle.join().await;
+                if let Some((_, fwd)) = e.bfd {
+                    fwd.abort();
+                }
+            }
+        };
+        if tokio::time::timeout(DRAIN, joins).await.is_err() {
+            warn!("some sessions did not close within {DRAIN:?}");
+        }
+        for l in &self.listeners {
+            l.abort();
+        }
+        if let Some(b) = self.bfd.take() {
+            let _ = tokio::task::spawn_blocking(move || b.shutdown()).await;
+        }
+        if let Some(stop) = self.api_stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = tokio::time::timeout(DRAIN, &mut self.api_task).await;
+        drop(self.engine);
+        let _ = tokio::time::timeout(DRAIN, &mut self.engine_task).await;
+    }
+}
+
+/// Carries BFD events for one neighbor to its peer task (watch), the engine
+/// (`ToEngine::Bfd`) and the metrics.
+async fn forward_bfd(
+    n: Arc<NeighborConfig>,
+    cfg: Arc<Config>,
+    mut events: watch::Receiver<BfdEvent>,
+    to_peer: watch::Sender<BfdStatus>,
+    engine: mpsc::Sender<ToEngine>,
+) {
+    let _ = cfg;
+    let name: Arc<str> = n.name.as_str().into();
+    let labels = [n.name.as_str(), n.location.as_str()];
+    let mut last: Option<BfdStatus> = None;
+    loop {
+        let ev = *events.borrow_and_update();
+        let status = ev.status();
+        if last != Some(status) {
+            for s in ["AdminDown", "Down", "Init", "Up"] {
+                METRICS
+                    .bfd_state
+                    .with_label_values(&[labels[0], labels[1], s])
+                    .set(i64::from(s == status.as_str()));
+            }
+            METRICS
+                .bfd_transitions_total
+                .with_label_values(&[labels[0], labels[1], status.as_str()])
+                .inc();
+            METRICS
+                .bfd_last_diagnostic
+                .with_label_values(&labels)
+                .set(i64::from(ev.diag.code()));
+            if let Some(t) = ev.detection_time {
+                METRICS
+                    .bfd_detection_time_seconds
+                    .with_label_values(&labels)
+                    .set(t.as_secs_f64());
+            }
+            if last.is_some() || status != BfdStatus::Down {
+                info!(neighbor = %name, "BFD {} (diag {})", status.as_str(), ev.diag.code());
+            }
+            last = Some(status);
+            let _ = to_peer.send(status);
+            let _ = engine
+                .send(ToEngine::Bfd {
+                    neighbor: name.clone(),
+                    status,
+                    diagnostic: ev.diag.code(),
+                })
+                .await;
+        }
+        if events.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// `coldpotato run`: loads `path`, starts, and serves until SIGTERM/SIGINT;
+/// SIGHUP reloads.
+pub async fn run(path: &Path) -> Result<(), DaemonError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let cfg = config::load(path)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
+    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
+    let mut d = Daemon::start(cfg, Some(path.to_path_buf())).await?;
+    loop {
+        tokio::select! {
+            _ = hup.recv() => {
+                info!("SIGHUP: reloading {}", path.display());
+                let _ = d.reload().await;
+            }
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        }
+    }
+    d.shutdown(SHUTDOWN_TEXT).await;
+    Ok(())
+}
