@@ -34,7 +34,8 @@ fn codec(four_octet_as: bool) -> Codec {
 fn round_trip(name: &str, codec: &Codec) -> Vec<(Message, bool)> {
     let mut out = Vec::new();
     for raw in load(name) {
-        let msg = Message::decode(&raw, codec).unwrap_or_else(|e| panic!("{name}: {e:?} in {raw:02x?}"));
+        let msg =
+            Message::decode(&raw, codec).unwrap_or_else(|e| panic!("{name}: {e:?} in {raw:02x?}"));
         let mut buf = BytesMut::new();
         msg.encode(codec, &mut buf).expect("encode");
         let again = Message::decode(&buf, codec).expect("decode re-encoded");
@@ -62,7 +63,9 @@ fn announced<'a>(
         .into_iter()
         .find(|u| {
             u.nlri.iter().any(|n| n.prefix == p)
-                || u.mp_reach.as_ref().is_some_and(|r| r.nlri.iter().any(|n| n.prefix == p))
+                || u.mp_reach
+                    .as_ref()
+                    .is_some_and(|r| r.nlri.iter().any(|n| n.prefix == p))
         })
         .map(|u| &u.attrs)
         .unwrap_or_else(|| panic!("{prefix} not announced"))
@@ -73,7 +76,10 @@ fn assert_canonical_except_mp(name: &str, msgs: &[(Message, bool)]) {
     for (m, same) in msgs {
         let mp = matches!(m, Message::Update(u) if u.mp_reach.is_some() || u.mp_unreach.as_ref().is_some_and(|x| !x.withdrawn.is_empty()));
         if !mp {
-            assert!(*same, "{name}: {m:?} did not re-encode to the captured bytes");
+            assert!(
+                *same,
+                "{name}: {m:?} did not re-encode to the captured bytes"
+            );
         }
     }
 }
@@ -86,7 +92,9 @@ fn bird_four_octet_session_decodes_and_reencodes() {
         panic!("first message is not OPEN")
     };
     assert_eq!(open.asn(), 65001);
-    assert!(open.capabilities.contains(&Capability::EnhancedRouteRefresh));
+    assert!(open
+        .capabilities
+        .contains(&Capability::EnhancedRouteRefresh));
     assert!(open.capabilities.contains(&Capability::FourOctetAs(65001)));
     assert_eq!(
         announced(&msgs, "10.30.0.0/22").as_path,
@@ -96,12 +104,22 @@ fn bird_four_octet_session_decodes_and_reencodes() {
     assert_eq!(a.communities, vec![Community::new(65001, 100)]);
     assert_eq!(
         a.large_communities,
-        vec![LargeCommunity { global: 65001, local1: 1, local2: 2 }]
+        vec![LargeCommunity {
+            global: 65001,
+            local1: 1,
+            local2: 2
+        }]
     );
-    assert_eq!(announced(&msgs, "192.0.2.128/25").origin, Some(Origin::Incomplete));
+    assert_eq!(
+        announced(&msgs, "192.0.2.128/25").origin,
+        Some(Origin::Incomplete)
+    );
     let a6 = announced(&msgs, "2001:db8:2::/64");
     assert_eq!(a6.large_communities[0].global, 4200000001);
-    let eors: Vec<_> = updates(&msgs).iter().filter_map(|u| u.end_of_rib_family()).collect();
+    let eors: Vec<_> = updates(&msgs)
+        .iter()
+        .filter_map(|u| u.end_of_rib_family())
+        .collect();
     assert!(eors.contains(&(coldpotato::wire::Afi::IPV4, coldpotato::wire::Safi::UNICAST)));
     assert!(eors.contains(&(coldpotato::wire::Afi::IPV6, coldpotato::wire::Safi::UNICAST)));
 }
@@ -116,11 +134,17 @@ fn bird_two_octet_session_merges_as4_path() {
         Some(AsPath::from_sequence(vec![65001, 65010, 4200000001]))
     );
     let raw = load("bird_as2.hex");
-    assert!(raw.iter().any(|m| m.windows(2).any(|w| w == [0xC0, 17])), "no AS4_PATH captured");
+    assert!(
+        raw.iter().any(|m| m.windows(2).any(|w| w == [0xC0, 17])),
+        "no AS4_PATH captured"
+    );
     let Some((Message::Notification(n), _)) = msgs.last() else {
         panic!("last message is not a NOTIFICATION")
     };
-    assert_eq!(n.shutdown_communication().as_deref(), Some("bird going down"));
+    assert_eq!(
+        n.shutdown_communication().as_deref(),
+        Some("bird going down")
+    );
 }
 
 #[test]
@@ -143,7 +167,10 @@ fn gobgp_four_octet_session_decodes_and_reencodes() {
         panic!("last message is not a NOTIFICATION")
     };
     assert_eq!(n.shutdown_communication().as_deref(), Some("maintenance"));
-    assert_eq!(n.to_string(), "Cease/Administrative Shutdown: \"maintenance\"");
+    assert_eq!(
+        n.to_string(),
+        "Cease/Administrative Shutdown: \"maintenance\""
+    );
 }
 
 #[test]
