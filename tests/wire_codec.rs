@@ -578,10 +578,16 @@ fn attribute_type_flags_follow_the_rfcs() {
 
 #[test]
 fn capabilities_from_several_optional_parameters_are_kept_in_order() {
-    let bytes = msg(1, "04 fde9 005a 0a000001 0a 02 02 02 00 02 06 41 04 0000fde9");
+    let bytes = msg(
+        1,
+        "04 fde9 005a 0a000001 0c 02 02 02 00 02 06 41 04 0000fde9",
+    );
     let Ok(Message::Open(o)) = Message::decode(&bytes, &four()) else {
         panic!("decode")
     };
-    assert_eq!(o.capabilities, vec![Capability::RouteRefresh, Capability::FourOctetAs(65001)]);
+    assert_eq!(
+        o.capabilities,
+        vec![Capability::RouteRefresh, Capability::FourOctetAs(65001)]
+    );
     assert_eq!(o.asn(), 65001);
 }
