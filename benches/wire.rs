@@ -120,7 +120,9 @@ fn full_table(c: &mut Criterion) {
     let codec = Codec::default();
     let builder = UpdateBuilder::new(codec);
     let table = table();
-    let stream = encode_all(&builder, &table);
+    let mut stream = BytesMut::with_capacity(32 << 20);
+    encode_all(&builder, &table, &mut stream);
+    let mut out = BytesMut::with_capacity(stream.len());
     assert_eq!(decode_all(&stream, &codec), PREFIXES);
     eprintln!(
         "full table: {PREFIXES} prefixes, {} attribute sets, {} bytes",

@@ -66,19 +66,30 @@ impl UpdateBuilder {
     ) -> Result<usize, EncodeError> {
         let max = self.codec.max_message_len();
         let ap = self.codec.add_path_ipv4;
-        let mut attr_bytes = BytesMut::with_capacity(128);
-        encode_attributes(attrs, None, None, &self.codec, &mut attr_bytes)?;
-        let fixed = HEADER_LEN + 4 + attr_bytes.len();
         let mut iter = prefixes
             .iter()
             .filter(|p| p.prefix.addr().is_ipv4())
             .peekable();
+        // The attributes are encoded once, straight into the first message;
+        // later messages (rare: most sets fit one) copy them.
+        let mut attr_copy: Option<BytesMut> = None;
         let mut count = 0;
         while iter.peek().is_some() {
             let start = begin_message(out, MessageType::Update);
             out.put_u16(0);
-            out.put_u16(attr_bytes.len() as u16);
-            out.extend_from_slice(&attr_bytes);
+            out.put_u16(0);
+            let attr_start = out.len();
+            match &attr_copy {
+                Some(a) => out.extend_from_slice(a),
+                None => encode_attributes(attrs, None, None, &self.codec, out)?,
+            }
+            let attr_len = out.len() - attr_start;
+            if attr_len > u16::MAX as usize {
+                out.truncate(start);
+                return Err(EncodeError::TooLong(attr_len, max));
+            }
+            out[attr_start - 2..attr_start].copy_from_slice(&(attr_len as u16).to_be_bytes());
+            let fixed = out.len() - start;
             let mut room = max.saturating_sub(fixed);
             let mut any = false;
             while let Some(p) = iter.next_if(|p| p.wire_len(ap) <= room) {
@@ -89,6 +100,9 @@ impl UpdateBuilder {
             if !any {
                 out.truncate(start);
                 return Err(EncodeError::TooLong(fixed + 6, max));
+            }
+            if attr_copy.is_none() && iter.peek().is_some() {
+                attr_copy = Some(BytesMut::from(&out[attr_start..attr_start + attr_len]));
             }
             finish_message(out, start, max)?;
             count += 1;
