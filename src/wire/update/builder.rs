@@ -43,13 +43,20 @@ impl UpdateBuilder {
         out: &mut BytesMut,
     ) -> Result<usize, EncodeError> {
         let mut count = 0;
-        if prefixes.iter().any(|p| p.prefix.addr().is_ipv4()) {
+        let (mut has_v4, mut has_v6) = (false, false);
+        for p in prefixes {
+            match p.prefix {
+                ipnet::IpNet::V4(_) => has_v4 = true,
+                ipnet::IpNet::V6(_) => has_v6 = true,
+            }
+        }
+        if has_v4 {
             if !matches!(attrs.next_hop, Some(IpAddr::V4(_))) {
                 return Err(EncodeError::Invalid("IPv4 NLRI need an IPv4 next hop"));
             }
             count += self.announce_v4(attrs, prefixes, out)?;
         }
-        if prefixes.iter().any(|p| p.prefix.addr().is_ipv6()) {
+        if has_v6 {
             let Some(IpAddr::V6(nh)) = attrs.next_hop else {
                 return Err(EncodeError::Invalid("IPv6 NLRI need an IPv6 next hop"));
             };
