@@ -4,6 +4,7 @@
 //! route engine shares one copy among every prefix that carries it. AS4_PATH
 //! and AS4_AGGREGATOR are merged into `as_path`/`aggregator` on decode
 //! (RFC 6793 §4.2.3) and regenerated on encode toward a 2-octet peer.
+//! Bytes ↔ values live in `attr::codec`; both run in the session task.
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -137,7 +138,11 @@ impl fmt::Display for AsPath {
             f.write_str(open)?;
             for (i, a) in s.asns.iter().enumerate() {
                 if i > 0 {
-                    f.write_str(if s.kind == SegmentType::Sequence { " " } else { "," })?;
+                    f.write_str(if s.kind == SegmentType::Sequence {
+                        " "
+                    } else {
+                        ","
+                    })?;
                 }
                 write!(f, "{a}")?;
             }
@@ -250,3 +255,6 @@ pub struct PathAttributes {
     /// Unknown optional transitive attributes, passed on with Partial set.
     pub unknown: Vec<RawAttribute>,
 }
+
+mod codec;
+pub use codec::{decode_as_path, decode_attributes, encode_attributes, DecodedAttrs};
