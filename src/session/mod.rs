@@ -1,1 +1,13 @@
-//! BGP sessions: Sans-IO FSM, per-neighbor task, listener.
+//! BGP sessions: the Sans-IO FSM (`fsm`, with OPEN negotiation in
+//! `negotiate` and NOTIFICATION codes in `codes`), the per-neighbor tokio
+//! task (`peer`) and the TCP listener with its socket options (`listen`,
+//! `sockopt`).
+//!
+//! Data flow: listener → accepted stream handed to the neighbor's task →
+//! framing → decode → FSM → `ToEngine` on the shared bounded engine channel;
+//! the engine answers through the per-session `ToPeer` channel it receives
+//! in `ToEngine::SessionUp`.
+
+pub mod codes;
+pub mod fsm;
+pub mod negotiate;
