@@ -10,4 +10,6 @@
 
 pub mod codes;
 pub mod fsm;
+pub mod listen;
 pub mod negotiate;
+pub mod sockopt;
