@@ -137,7 +137,11 @@ impl fmt::Display for AsPath {
             f.write_str(open)?;
             for (i, a) in s.asns.iter().enumerate() {
                 if i > 0 {
-                    f.write_str(if s.kind == SegmentType::Sequence { " " } else { "," })?;
+                    f.write_str(if s.kind == SegmentType::Sequence {
+                        " "
+                    } else {
+                        ","
+                    })?;
                 }
                 write!(f, "{a}")?;
             }
@@ -250,3 +254,6 @@ pub struct PathAttributes {
     /// Unknown optional transitive attributes, passed on with Partial set.
     pub unknown: Vec<RawAttribute>,
 }
+
+mod codec;
+pub use codec::{decode_as_path, decode_attributes, encode_attributes, DecodedAttrs};

@@ -23,11 +23,14 @@ pub use attr::{
     RawAttribute, SegmentType,
 };
 pub use error::{AttrAction, DecodeError};
-pub use iana::{Afi, Safi};
+pub use iana::{Afi, CeaseSubcode, Safi};
 pub use nlri::{AddPathPrefix, Prefix};
 pub use notification::Notification;
-pub use open::{AddPathMode, Capability, GracefulRestart, Open};
-pub use update::Update;
+pub use open::{AddPathMode, BgpRole, Capability, GracefulRestart, Open};
+pub use update::{MpReach, MpUnreach, Update, UpdateBuilder};
+
+use bytes::{BufMut, BytesMut};
+use iana::MessageType;
 
 /// Length of the fixed BGP header (marker 16 + length 2 + type 1), RFC 4271 §4.1.
 pub const HEADER_LEN: usize = 19;
@@ -102,22 +105,128 @@ pub enum EncodeError {
 
 /// Framing: `Ok(Some(len))` when `buf` starts with a whole message of `len`
 /// bytes, `Ok(None)` when more bytes are needed, `Err` when the header is
-/// invalid (bad marker, length or type: RFC 4271 §6.1).
+/// invalid (bad marker, length or type: RFC 4271 §6.1). OPEN and KEEPALIVE
+/// stay limited to 4096 octets even with Extended Message (RFC 8654 §3).
 pub fn frame_len(buf: &[u8], codec: &Codec) -> Result<Option<usize>, DecodeError> {
-    let _ = (buf, codec);
-    Err(DecodeError::Incomplete)
+    let marker = &buf[..buf.len().min(16)];
+    if marker.iter().any(|&b| b != 0xFF) {
+        return Err(DecodeError::BadMarker);
+    }
+    let [_, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, l0, l1, t, ..] = buf else {
+        return Ok(None);
+    };
+    let len = u16::from_be_bytes([*l0, *l1]);
+    let n = len as usize;
+    if n < HEADER_LEN || n > codec.max_message_len() {
+        return Err(DecodeError::BadLength(len));
+    }
+    let Some(kind) = MessageType::from_u8(*t) else {
+        return Err(DecodeError::BadType(*t));
+    };
+    let too_long_for_type = match kind {
+        MessageType::Keepalive => n != HEADER_LEN,
+        MessageType::Open => n > MAX_MESSAGE_LEN,
+        _ => false,
+    };
+    if n < kind.min_len() || too_long_for_type {
+        return Err(DecodeError::BadLength(len));
+    }
+    Ok((buf.len() >= n).then_some(n))
 }
 
 impl Message {
-    /// Decodes exactly one whole message (header included) from `buf`.
+    /// Decodes one whole message (header included) from the start of `buf`;
+    /// bytes after the message's Length are left alone.
     pub fn decode(buf: &[u8], codec: &Codec) -> Result<Message, DecodeError> {
-        let _ = (buf, codec);
-        Err(DecodeError::Incomplete)
+        let n = frame_len(buf, codec)?.ok_or(DecodeError::Incomplete)?;
+        let body = &buf[HEADER_LEN..n];
+        // frame_len has validated the type.
+        match MessageType::from_u8(buf[18]) {
+            Some(MessageType::Open) => Open::decode_body(body).map(Message::Open),
+            Some(MessageType::Update) => Update::decode_body(body, codec).map(Message::Update),
+            Some(MessageType::Notification) => Notification::decode_body(body)
+                .map(Message::Notification)
+                .ok_or(DecodeError::BadNotification),
+            Some(MessageType::Keepalive) => Ok(Message::Keepalive),
+            Some(MessageType::RouteRefresh) => match body {
+                [a0, a1, subtype, safi] => Ok(Message::RouteRefresh(RouteRefresh {
+                    afi: Afi(u16::from_be_bytes([*a0, *a1])),
+                    safi: Safi(*safi),
+                    subtype: *subtype,
+                })),
+                // RFC 7313 §5: BoRR/EoRR of the wrong length carry the whole message back.
+                [_, _, 1 | 2, ..] => Err(DecodeError::RouteRefreshLength(
+                    bytes::Bytes::copy_from_slice(&buf[..n]),
+                )),
+                _ => Err(DecodeError::BadLength(n as u16)),
+            },
+            None => Err(DecodeError::BadType(buf[18])),
+        }
     }
 
-    /// Appends this message, header included, to `out`.
-    pub fn encode(&self, codec: &Codec, out: &mut bytes::BytesMut) -> Result<(), EncodeError> {
-        let _ = (codec, out);
-        Err(EncodeError::Invalid("not implemented"))
+    /// The message type code.
+    pub fn message_type(&self) -> MessageType {
+        match self {
+            Message::Open(_) => MessageType::Open,
+            Message::Update(_) => MessageType::Update,
+            Message::Notification(_) => MessageType::Notification,
+            Message::Keepalive => MessageType::Keepalive,
+            Message::RouteRefresh(_) => MessageType::RouteRefresh,
+        }
     }
+
+    /// Appends this message, header included, to `out`. On error `out` is
+    /// left as it was.
+    pub fn encode(&self, codec: &Codec, out: &mut bytes::BytesMut) -> Result<(), EncodeError> {
+        let start = begin_message(out, self.message_type());
+        let res = match self {
+            Message::Open(o) => o.encode_body(out),
+            Message::Update(u) => u.encode_body(codec, out),
+            Message::Notification(n) => {
+                n.encode_body(out);
+                Ok(())
+            }
+            Message::Keepalive => Ok(()),
+            Message::RouteRefresh(r) => {
+                out.put_u16(r.afi.0);
+                out.put_u8(r.subtype);
+                out.put_u8(r.safi.0);
+                Ok(())
+            }
+        };
+        let max = match self {
+            Message::Open(_) | Message::Keepalive => MAX_MESSAGE_LEN,
+            _ => codec.max_message_len(),
+        };
+        let res = res.and_then(|()| finish_message(out, start, max));
+        if res.is_err() {
+            out.truncate(start);
+        }
+        res
+    }
+}
+
+/// Writes a header with a placeholder length; returns where the message starts.
+pub(crate) fn begin_message(out: &mut BytesMut, kind: MessageType) -> usize {
+    let start = out.len();
+    out.reserve(HEADER_LEN);
+    out.put_slice(&[0xFF; 16]);
+    out.put_u16(0);
+    out.put_u8(kind as u8);
+    start
+}
+
+/// Fills in the Length of the message begun at `start`, checking `max`.
+pub(crate) fn finish_message(
+    out: &mut BytesMut,
+    start: usize,
+    max: usize,
+) -> Result<(), EncodeError> {
+    let len = out.len() - start;
+    if len > max {
+        out.truncate(start);
+        return Err(EncodeError::TooLong(len, max));
+    }
+    out[start + 16..start + 18].copy_from_slice(&(len as u16).to_be_bytes());
+    Ok(())
 }
