@@ -262,6 +262,11 @@ impl Fsm {
         self.timers[t as usize]
     }
 
+    /// How long the session has been Established.
+    pub fn established_for(&self, now: Instant) -> Option<Duration> {
+        self.established_at.map(|t| now.saturating_duration_since(t))
+    }
+
     /// True while BFD keeps the session down.
     pub fn bfd_blocked(&self) -> bool {
         self.bfd_blocked

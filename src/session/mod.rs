@@ -13,3 +13,5 @@ pub mod fsm;
 pub mod listen;
 pub mod negotiate;
 pub mod sockopt;
+pub mod conn;
+pub mod peer;
