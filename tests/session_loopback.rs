@@ -1,0 +1,178 @@
+//! Two of our own peer tasks on loopback: A (127.0.0.1, passive, behind
+//! our listener) and B (connecting from 127.0.0.2). Sessions establish,
+//! UPDATEs flow from A's engine channel to B's, and administrative
+//! shutdown, BFD Down and max-prefix teardown behave as specified.
+
+#[path = "session_util.rs"]
+mod util;
+
+use coldpotato::engine::messages::{BfdStatus, ToEngine, ToPeer};
+use coldpotato::session::codes::{cease, CeaseSubcode};
+use coldpotato::session::listen::Listener;
+use coldpotato::wire::{AddPathPrefix, AsPath, Origin, PathAttributes, Update};
+use std::net::Ipv4Addr;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use util::*;
+
+const AS_A: u32 = 65001;
+const AS_B: u32 = 65002;
+const SECS: fn(u64) -> Duration = Duration::from_secs;
+
+struct Pair {
+    a: TestPeer,
+    b: TestPeer,
+    _listen: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// A listens on 127.0.0.1:<free>, B connects to it from 127.0.0.2.
+async fn pair(bfd_a: Option<watch::Receiver<BfdStatus>>) -> Result<Pair, Box<dyn std::error::Error>> {
+    let l = Listener::bind(&["127.0.0.1:0".parse()?])?;
+    let port = l.local_addrs()[0].port();
+    let a = spawn_peer(
+        neighbor("b", "127.0.0.2", AS_B, "passive = true"),
+        AS_A,
+        Ipv4Addr::new(10, 0, 0, 1),
+        bfd_a,
+    );
+    l.neighbors().register("127.0.0.2".parse()?, a.handle.registration())?;
+    let listen = l.spawn();
+    let b = spawn_peer(
+        neighbor(
+            "a",
+            "127.0.0.1",
+            AS_A,
+            &format!("port = {port}\nlocal_address = \"127.0.0.2\""),
+        ),
+        AS_B,
+        Ipv4Addr::new(10, 0, 0, 2),
+        None,
+    );
+    Ok(Pair {
+        a,
+        b,
+        _listen: listen,
+    })
+}
+
+async fn session_up(rx: &mut mpsc::Receiver<ToEngine>) -> Option<mpsc::Sender<ToPeer>> {
+    wait_for(rx, SECS(10), |m| match m {
+        ToEngine::SessionUp { tx, .. } => Some(tx),
+        _ => None,
+    })
+    .await
+}
+
+async fn session_down(rx: &mut mpsc::Receiver<ToEngine>, within: Duration) -> Option<String> {
+    wait_for(rx, within, |m| match m {
+        ToEngine::SessionDown { reason, .. } => Some(reason),
+        _ => None,
+    })
+    .await
+}
+
+fn announcement() -> Result<Update, Box<dyn std::error::Error>> {
+    Ok(Update {
+        attrs: PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::from_sequence(vec![AS_A])),
+            next_hop: Some("127.0.0.1".parse()?),
+            ..PathAttributes::default()
+        },
+        nlri: vec![AddPathPrefix {
+            path_id: None,
+            prefix: "203.0.113.0/24".parse()?,
+        }],
+        ..Update::default()
+    })
+}
+
+#[tokio::test]
+async fn two_peer_tasks_establish_and_exchange_an_update() -> TestResult {
+    let mut p = pair(None).await?;
+    let tx_a = session_up(&mut p.a.engine).await.ok_or("A never established")?;
+    let _tx_b = session_up(&mut p.b.engine).await.ok_or("B never established")?;
+
+    let eor = Update::end_of_rib(coldpotato::wire::Afi::IPV4, coldpotato::wire::Safi::UNICAST);
+    tx_a.send(ToPeer::Send(vec![announcement()?, eor])).await?;
+    let got = wait_for(&mut p.b.engine, SECS(5), |m| match m {
+        ToEngine::Update { update, .. } => Some(update),
+        _ => None,
+    })
+    .await
+    .ok_or("no UPDATE at B")?;
+    assert_eq!(got.nlri, announcement()?.nlri);
+    assert_eq!(got.attrs.as_path, Some(AsPath::from_sequence(vec![AS_A])));
+    let eor_seen = wait_for(&mut p.b.engine, SECS(5), |m| match m {
+        ToEngine::Update { update, .. } => Some(update.is_end_of_rib()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(eor_seen, Some(true), "End-of-RIB is forwarded");
+
+    // Administrative shutdown of A's session only: B hears the RFC 9003 text.
+    p.a.handle.shutdown("maintenance window").await;
+    let reason = session_down(&mut p.b.engine, SECS(5)).await.ok_or("B stayed up")?;
+    assert_eq!(
+        reason,
+        "received NOTIFICATION Cease/Administrative Shutdown (\"maintenance window\")"
+    );
+    let _ = p.b.shutdown.send(Some("test over".into()));
+    let _ = p.a.shutdown.send(Some("test over".into()));
+    p.a.handle.join().await;
+    p.b.handle.join().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn bfd_down_tears_the_session_down_until_bfd_is_up_again() -> TestResult {
+    let (bfd_tx, bfd_rx) = watch::channel(BfdStatus::Up);
+    let mut p = pair(Some(bfd_rx)).await?;
+    session_up(&mut p.a.engine).await.ok_or("A never established")?;
+    session_up(&mut p.b.engine).await.ok_or("B never established")?;
+
+    bfd_tx.send(BfdStatus::Down)?;
+    let reason = session_down(&mut p.b.engine, SECS(5)).await.ok_or("B stayed up")?;
+    assert_eq!(reason, "received NOTIFICATION Cease/BFD Down");
+    // B keeps retrying every ≤ 1 s; A must refuse while BFD is Down.
+    let seen = states_during(&mut p.a.engine, SECS(3)).await;
+    // Skip what was reported before the teardown.
+    let a_states: Vec<_> = seen.iter().skip_while(|s| **s != "Idle").collect();
+    assert!(!a_states.is_empty(), "A never went Idle: {seen:?}");
+    assert!(
+        !a_states.contains(&&"OpenSent") && !a_states.contains(&&"Established"),
+        "A came back while BFD was down: {a_states:?}"
+    );
+
+    bfd_tx.send(BfdStatus::Up)?;
+    session_up(&mut p.a.engine).await.ok_or("A did not come back after BFD Up")?;
+    let _ = p.a.shutdown.send(Some("bye".into()));
+    let _ = p.b.shutdown.send(Some("bye".into()));
+    p.a.handle.join().await;
+    p.b.handle.join().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn teardown_keeps_the_session_down_for_the_hold_down() -> TestResult {
+    let mut p = pair(None).await?;
+    let tx_a = session_up(&mut p.a.engine).await.ok_or("A never established")?;
+    session_up(&mut p.b.engine).await.ok_or("B never established")?;
+
+    let t0 = tokio::time::Instant::now();
+    tx_a.send(ToPeer::Teardown {
+        notification: cease(CeaseSubcode::MaxPrefixesReached),
+        hold_down: Some(SECS(3)),
+    })
+    .await?;
+    let reason = session_down(&mut p.b.engine, SECS(5)).await.ok_or("B stayed up")?;
+    assert_eq!(reason, "received NOTIFICATION Cease/Maximum Number of Prefixes Reached");
+    session_up(&mut p.a.engine).await.ok_or("A did not come back")?;
+    let waited = t0.elapsed();
+    assert!(waited >= SECS(3), "came back after {waited:?}, before the hold-down");
+    let _ = p.a.shutdown.send(Some("bye".into()));
+    let _ = p.b.shutdown.send(Some("bye".into()));
+    p.a.handle.join().await;
+    p.b.handle.join().await;
+    Ok(())
+}
