@@ -8,67 +8,16 @@ mod util;
 
 use coldpotato::engine::messages::{BfdStatus, ToEngine, ToPeer};
 use coldpotato::session::codes::{cease, CeaseSubcode};
-use coldpotato::session::listen::Listener;
 use coldpotato::wire::{AddPathPrefix, AsPath, Origin, PathAttributes, Update};
-use std::net::Ipv4Addr;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use util::*;
 
-const AS_A: u32 = 65001;
-const AS_B: u32 = 65002;
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 
-struct Pair {
-    a: TestPeer,
-    b: TestPeer,
-    _listen: Vec<tokio::task::JoinHandle<()>>,
-}
-
-/// A listens on 127.0.0.1:<free>, B connects to it from 127.0.0.2.
+/// A listens passively on 127.0.0.1, B connects to it from 127.0.0.2.
 async fn pair(bfd_a: Option<watch::Receiver<BfdStatus>>) -> Result<Pair, Box<dyn std::error::Error>> {
-    let l = Listener::bind(&["127.0.0.1:0".parse()?])?;
-    let port = l.local_addrs()[0].port();
-    let a = spawn_peer(
-        neighbor("b", "127.0.0.2", AS_B, "passive = true"),
-        AS_A,
-        Ipv4Addr::new(10, 0, 0, 1),
-        bfd_a,
-    );
-    l.neighbors().register("127.0.0.2".parse()?, a.handle.registration())?;
-    let listen = l.spawn();
-    let b = spawn_peer(
-        neighbor(
-            "a",
-            "127.0.0.1",
-            AS_A,
-            &format!("port = {port}\nlocal_address = \"127.0.0.2\""),
-        ),
-        AS_B,
-        Ipv4Addr::new(10, 0, 0, 2),
-        None,
-    );
-    Ok(Pair {
-        a,
-        b,
-        _listen: listen,
-    })
-}
-
-async fn session_up(rx: &mut mpsc::Receiver<ToEngine>) -> Option<mpsc::Sender<ToPeer>> {
-    wait_for(rx, SECS(10), |m| match m {
-        ToEngine::SessionUp { tx, .. } => Some(tx),
-        _ => None,
-    })
-    .await
-}
-
-async fn session_down(rx: &mut mpsc::Receiver<ToEngine>, within: Duration) -> Option<String> {
-    wait_for(rx, within, |m| match m {
-        ToEngine::SessionDown { reason, .. } => Some(reason),
-        _ => None,
-    })
-    .await
+    pair_with(bfd_a, "passive = true", "", false).await
 }
 
 fn announcement() -> Result<Update, Box<dyn std::error::Error>> {
@@ -90,8 +39,8 @@ fn announcement() -> Result<Update, Box<dyn std::error::Error>> {
 #[tokio::test]
 async fn two_peer_tasks_establish_and_exchange_an_update() -> TestResult {
     let mut p = pair(None).await?;
-    let tx_a = session_up(&mut p.a.engine).await.ok_or("A never established")?;
-    let _tx_b = session_up(&mut p.b.engine).await.ok_or("B never established")?;
+    let tx_a = session_up(&mut p.a.engine, SECS(10)).await.ok_or("A never established")?;
+    let _tx_b = session_up(&mut p.b.engine, SECS(10)).await.ok_or("B never established")?;
 
     let eor = Update::end_of_rib(coldpotato::wire::Afi::IPV4, coldpotato::wire::Safi::UNICAST);
     tx_a.send(ToPeer::Send(vec![announcement()?, eor])).await?;
@@ -117,10 +66,7 @@ async fn two_peer_tasks_establish_and_exchange_an_update() -> TestResult {
         reason,
         "received NOTIFICATION Cease/Administrative Shutdown (\"maintenance window\")"
     );
-    let _ = p.b.shutdown.send(Some("test over".into()));
-    let _ = p.a.shutdown.send(Some("test over".into()));
-    p.a.handle.join().await;
-    p.b.handle.join().await;
+    p.stop().await;
     Ok(())
 }
 
@@ -128,8 +74,8 @@ async fn two_peer_tasks_establish_and_exchange_an_update() -> TestResult {
 async fn bfd_down_tears_the_session_down_until_bfd_is_up_again() -> TestResult {
     let (bfd_tx, bfd_rx) = watch::channel(BfdStatus::Up);
     let mut p = pair(Some(bfd_rx)).await?;
-    session_up(&mut p.a.engine).await.ok_or("A never established")?;
-    session_up(&mut p.b.engine).await.ok_or("B never established")?;
+    session_up(&mut p.a.engine, SECS(10)).await.ok_or("A never established")?;
+    session_up(&mut p.b.engine, SECS(10)).await.ok_or("B never established")?;
 
     bfd_tx.send(BfdStatus::Down)?;
     let reason = session_down(&mut p.b.engine, SECS(5)).await.ok_or("B stayed up")?;
@@ -145,19 +91,16 @@ async fn bfd_down_tears_the_session_down_until_bfd_is_up_again() -> TestResult {
     );
 
     bfd_tx.send(BfdStatus::Up)?;
-    session_up(&mut p.a.engine).await.ok_or("A did not come back after BFD Up")?;
-    let _ = p.a.shutdown.send(Some("bye".into()));
-    let _ = p.b.shutdown.send(Some("bye".into()));
-    p.a.handle.join().await;
-    p.b.handle.join().await;
+    session_up(&mut p.a.engine, SECS(10)).await.ok_or("A did not come back after BFD Up")?;
+    p.stop().await;
     Ok(())
 }
 
 #[tokio::test]
 async fn teardown_keeps_the_session_down_for_the_hold_down() -> TestResult {
     let mut p = pair(None).await?;
-    let tx_a = session_up(&mut p.a.engine).await.ok_or("A never established")?;
-    session_up(&mut p.b.engine).await.ok_or("B never established")?;
+    let tx_a = session_up(&mut p.a.engine, SECS(10)).await.ok_or("A never established")?;
+    session_up(&mut p.b.engine, SECS(10)).await.ok_or("B never established")?;
 
     let t0 = tokio::time::Instant::now();
     tx_a.send(ToPeer::Teardown {
@@ -167,12 +110,21 @@ async fn teardown_keeps_the_session_down_for_the_hold_down() -> TestResult {
     .await?;
     let reason = session_down(&mut p.b.engine, SECS(5)).await.ok_or("B stayed up")?;
     assert_eq!(reason, "received NOTIFICATION Cease/Maximum Number of Prefixes Reached");
-    session_up(&mut p.a.engine).await.ok_or("A did not come back")?;
+    session_up(&mut p.a.engine, SECS(10)).await.ok_or("A did not come back")?;
     let waited = t0.elapsed();
     assert!(waited >= SECS(3), "came back after {waited:?}, before the hold-down");
-    let _ = p.a.shutdown.send(Some("bye".into()));
-    let _ = p.b.shutdown.send(Some("bye".into()));
-    p.a.handle.join().await;
-    p.b.handle.join().await;
+    p.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn simultaneous_connects_resolve_the_collision_into_one_stable_session() -> TestResult {
+    let mut p = pair_with(None, "", "", true).await?;
+    session_up(&mut p.a.engine, SECS(10)).await.ok_or("A never established")?;
+    session_up(&mut p.b.engine, SECS(10)).await.ok_or("B never established")?;
+    // Neither side flaps afterwards.
+    assert_eq!(session_down(&mut p.a.engine, SECS(2)).await, None);
+    assert_eq!(session_down(&mut p.b.engine, Duration::from_millis(100)).await, None);
+    p.stop().await;
     Ok(())
 }

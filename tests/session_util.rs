@@ -105,6 +105,102 @@ pub fn free_port(ip: &str) -> std::io::Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
+/// Two of our peer tasks on loopback: A (AS 65001, id 10.0.0.1) listens on
+/// 127.0.0.1 and, if `both_listen`, B (AS 65002, id 10.0.0.2) on 127.0.0.2.
+/// `a_extra` / `b_extra` are TOML lines for A's neighbor (B) and B's
+/// neighbor (A); the ports and addresses are filled in here.
+pub struct Pair {
+    pub a: TestPeer,
+    pub b: TestPeer,
+    pub listeners: Vec<tokio::task::JoinHandle<()>>,
+}
+
+pub const AS_A: u32 = 65001;
+pub const AS_B: u32 = 65002;
+
+pub async fn pair_with(
+    bfd_a: Option<watch::Receiver<BfdStatus>>,
+    a_extra: &str,
+    b_extra: &str,
+    both_listen: bool,
+) -> Result<Pair, Box<dyn std::error::Error>> {
+    use coldpotato::session::listen::Listener;
+    let la = Listener::bind(&["127.0.0.1:0".parse()?])?;
+    let port_a = la.local_addrs()[0].port();
+    let lb = if both_listen {
+        Some(Listener::bind(&["127.0.0.2:0".parse()?])?)
+    } else {
+        None
+    };
+    let b_port = lb
+        .as_ref()
+        .map(|l| format!("port = {}\n", l.local_addrs()[0].port()))
+        .unwrap_or_default();
+    let a = spawn_peer(
+        neighbor(
+            "b",
+            "127.0.0.2",
+            AS_B,
+            &format!("{b_port}local_address = \"127.0.0.1\"\n{a_extra}"),
+        ),
+        AS_A,
+        Ipv4Addr::new(10, 0, 0, 1),
+        bfd_a,
+    );
+    la.neighbors().register("127.0.0.2".parse()?, a.handle.registration())?;
+    let b = spawn_peer(
+        neighbor(
+            "a",
+            "127.0.0.1",
+            AS_A,
+            &format!("port = {port_a}\nlocal_address = \"127.0.0.2\"\n{b_extra}"),
+        ),
+        AS_B,
+        Ipv4Addr::new(10, 0, 0, 2),
+        None,
+    );
+    let mut listeners = la.spawn();
+    if let Some(lb) = lb {
+        lb.neighbors().register("127.0.0.1".parse()?, b.handle.registration())?;
+        listeners.extend(lb.spawn());
+    }
+    Ok(Pair { a, b, listeners })
+}
+
+impl Pair {
+    /// Sends the daemon-wide shutdown to both and waits for the tasks.
+    pub async fn stop(self) {
+        let _ = self.a.shutdown.send(Some("test over".into()));
+        let _ = self.b.shutdown.send(Some("test over".into()));
+        self.a.handle.join().await;
+        self.b.handle.join().await;
+        for l in self.listeners {
+            l.abort();
+        }
+    }
+}
+
+/// Waits for `ToEngine::SessionUp`, returning the engine side of the session.
+pub async fn session_up(
+    rx: &mut mpsc::Receiver<ToEngine>,
+    within: Duration,
+) -> Option<mpsc::Sender<coldpotato::engine::messages::ToPeer>> {
+    wait_for(rx, within, |m| match m {
+        ToEngine::SessionUp { tx, .. } => Some(tx),
+        _ => None,
+    })
+    .await
+}
+
+/// Waits for `ToEngine::SessionDown`, returning its reason.
+pub async fn session_down(rx: &mut mpsc::Receiver<ToEngine>, within: Duration) -> Option<String> {
+    wait_for(rx, within, |m| match m {
+        ToEngine::SessionDown { reason, .. } => Some(reason),
+        _ => None,
+    })
+    .await
+}
+
 #[test]
 fn neighbor_helper_builds_a_config() {
     let n = neighbor("x", "127.0.0.9", 65009, "passive = true");

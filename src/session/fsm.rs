@@ -302,6 +302,17 @@ impl Fsm {
         out
     }
 
+    /// Fires only the KeepaliveTimer if due: used while the I/O layer waits
+    /// for the route engine and cannot read (so it must not judge the Hold
+    /// timer, whose KEEPALIVEs may be waiting unread).
+    pub fn poll_keepalive(&mut self, now: Instant) -> Vec<Action> {
+        if self.timers[Timer::Keepalive as usize].is_some_and(|d| d <= now) {
+            self.timers[Timer::Keepalive as usize] = None;
+            return self.handle(now, Event::KeepaliveTimerExpires);
+        }
+        Vec::new()
+    }
+
     /// Feeds one event; returns the actions to carry out, in order.
     pub fn handle(&mut self, now: Instant, ev: Event) -> Vec<Action> {
         let mut out = Vec::new();

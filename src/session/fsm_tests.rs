@@ -958,3 +958,13 @@ fn session_up_carries_the_negotiated_parameters() {
     assert_eq!((n.remote_as, n.hold_time), (64500, 9));
     assert!(n.codec.four_octet_as);
 }
+
+#[test]
+fn keepalive_polling_alone_never_fires_the_hold_timer() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::Established, t0);
+    let late = t0 + Duration::from_secs(20);
+    assert_eq!(kinds(&f.poll_keepalive(late)), vec![K::SendKeepalive]);
+    assert_eq!(f.state(), State::Established);
+    assert_eq!(kinds(&f.poll_keepalive(late)), vec![], "re-armed, not due again");
+}

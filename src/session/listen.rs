@@ -8,7 +8,11 @@
 //! neighbor's GTSM options and is sent to its peer task over the
 //! `mpsc::Sender<TcpStream>` registered with [`Neighbors::register`].
 //! TCP MD5 keys are installed on every listening socket of the neighbor's
-//! address family, per neighbor address (RFC 2385).
+//! address family, per neighbor address (RFC 2385). GTSM (RFC 5082): the
+//! listening socket sends with TTL 255 once any neighbor of its family
+//! uses GTSM; the minimum TTL of 254 is set on the accepted socket (the
+//! listener is shared, so segments that arrive before the hand-over are
+//! not filtered; the session's later messages are).
 
 use super::sockopt;
 use socket2::{Domain, Protocol, Socket, Type};
@@ -29,6 +33,8 @@ const BACKLOG: i32 = 128;
 pub enum ListenError {
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: io::Error },
+    #[error("cannot set GTSM for {addr}: {source}")]
+    Gtsm { addr: IpAddr, source: io::Error },
     #[error("cannot set the TCP MD5 key for {addr}: {source}")]
     Md5 { addr: IpAddr, source: io::Error },
 }
@@ -64,6 +70,14 @@ impl Neighbors {
                 sockopt::set_md5(&*s, addr, reg.password.as_deref())
                     .or_else(|e| ignore_missing_key(e, reg.password.is_none()))
                     .map_err(|source| ListenError::Md5 { addr, source })?;
+            }
+        }
+        if reg.ttl_security {
+            // The SYN-ACK leaves from the listening socket: it must carry
+            // TTL 255 too, or a GTSM peer drops it (RFC 5082 §3).
+            for s in self.family_sockets(addr) {
+                sockopt::set_ttl_255(&**s, addr.is_ipv6())
+                    .map_err(|source| ListenError::Gtsm { addr, source })?;
             }
         }
         self.table

@@ -13,7 +13,7 @@
 
 use super::codes::{self, CeaseSubcode};
 use super::conn::{self, ConnIo, IoEvent};
-use super::fsm::{Action, ConnId, Event, Fsm, State};
+use super::fsm::{Action, ConnId, Event, Fsm, State, Timer};
 use super::listen::Registration;
 use super::negotiate::FsmConfig;
 use crate::config::{Family, NeighborConfig};
@@ -408,20 +408,18 @@ impl Task {
     }
 
     /// Sends to the engine, waiting for room (back-pressure) while still
-    /// running the FSM's timers so keepalives go out during a long wait.
+    /// sending KEEPALIVEs so the peer does not time us out during a long wait.
     async fn to_engine(&mut self, msg: ToEngine) {
         let engine = self.engine.clone();
         let permit = loop {
-            let deadline = self.fsm.next_deadline();
+            let keepalive = self.fsm.timer(Timer::Keepalive);
             tokio::select! {
                 biased;
                 p = engine.reserve() => break p,
-                _ = sleep_until(deadline), if deadline.is_some() => {
-                    // Timer actions run after this delivery.
-                    let actions = self.fsm.poll_timers(Instant::now());
-                    for a in actions {
+                _ = sleep_until(keepalive), if keepalive.is_some() => {
+                    for a in self.fsm.poll_keepalive(Instant::now()) {
                         match a {
-                            Action::Send(id, m @ Message::Keepalive) => self.send(id, &m).await,
+                            Action::Send(id, m) => self.send(id, &m).await,
                             other => self.queue.push_back(other),
                         }
                     }

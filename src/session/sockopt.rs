@@ -104,6 +104,17 @@ pub fn set_gtsm(fd: &impl AsRawFd, v6: bool) -> io::Result<()> {
     }
 }
 
+/// Sends with TTL / hop limit 255 without requiring it from the peer: set
+/// on a listening socket so the SYN-ACK passes a GTSM peer's minimum.
+pub fn set_ttl_255(fd: &impl AsRawFd, v6: bool) -> io::Result<()> {
+    let ttl = GTSM_TTL as libc::c_int;
+    if v6 {
+        setsockopt(fd, libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS, &ttl)
+    } else {
+        setsockopt(fd, libc::IPPROTO_IP, libc::IP_TTL, &ttl)
+    }
+}
+
 /// Reads an integer socket option (used by tests to check GTSM).
 pub fn get_int(fd: &impl AsRawFd, level: libc::c_int, name: libc::c_int) -> io::Result<i32> {
     let mut v: libc::c_int = 0;
