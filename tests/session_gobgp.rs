@@ -151,7 +151,10 @@ async fn gobgp_session_delivers_updates_and_hold_timer_expires_when_it_freezes()
     .ok_or("session stayed up with a frozen peer")?;
     let took = t0.elapsed();
     assert_eq!(reason, "sent NOTIFICATION Hold Timer Expired");
-    assert!(took <= Duration::from_millis(3500), "hold timer fired after {took:?}");
+    assert!(
+        took <= Duration::from_millis(3500),
+        "hold timer fired after {took:?}"
+    );
     signal(&daemon, libc::SIGCONT);
 
     let _ = us.shutdown.send(Some("test over".into()));

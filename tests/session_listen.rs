@@ -19,7 +19,10 @@ async fn connect_and_read(from: &str, to: std::net::SocketAddr) -> std::io::Resu
     let mut buf = [0u8; 64];
     match tokio::time::timeout(Duration::from_secs(3), stream.read(&mut buf)).await {
         Ok(r) => r,
-        Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer")),
+        Err(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "no answer",
+        )),
     }
 }
 

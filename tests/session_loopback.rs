@@ -16,7 +16,9 @@ use util::*;
 const SECS: fn(u64) -> Duration = Duration::from_secs;
 
 /// A listens passively on 127.0.0.1, B connects to it from 127.0.0.2.
-async fn pair(bfd_a: Option<watch::Receiver<BfdStatus>>) -> Result<Pair, Box<dyn std::error::Error>> {
+async fn pair(
+    bfd_a: Option<watch::Receiver<BfdStatus>>,
+) -> Result<Pair, Box<dyn std::error::Error>> {
     pair_with(bfd_a, "passive = true", "", false).await
 }
 
@@ -39,8 +41,12 @@ fn announcement() -> Result<Update, Box<dyn std::error::Error>> {
 #[tokio::test]
 async fn two_peer_tasks_establish_and_exchange_an_update() -> TestResult {
     let mut p = pair(None).await?;
-    let tx_a = session_up(&mut p.a.engine, SECS(10)).await.ok_or("A never established")?;
-    let _tx_b = session_up(&mut p.b.engine, SECS(10)).await.ok_or("B never established")?;
+    let tx_a = session_up(&mut p.a.engine, SECS(10))
+        .await
+        .ok_or("A never established")?;
+    let _tx_b = session_up(&mut p.b.engine, SECS(10))
+        .await
+        .ok_or("B never established")?;
 
     let eor = Update::end_of_rib(coldpotato::wire::Afi::IPV4, coldpotato::wire::Safi::UNICAST);
     tx_a.send(ToPeer::Send(vec![announcement()?, eor])).await?;
@@ -61,7 +67,9 @@ async fn two_peer_tasks_establish_and_exchange_an_update() -> TestResult {
 
     // Administrative shutdown of A's session only: B hears the RFC 9003 text.
     p.a.handle.shutdown("maintenance window").await;
-    let reason = session_down(&mut p.b.engine, SECS(5)).await.ok_or("B stayed up")?;
+    let reason = session_down(&mut p.b.engine, SECS(5))
+        .await
+        .ok_or("B stayed up")?;
     assert_eq!(
         reason,
         "received NOTIFICATION Cease/Administrative Shutdown (\"maintenance window\")"
@@ -74,11 +82,17 @@ async fn two_peer_tasks_establish_and_exchange_an_update() -> TestResult {
 async fn bfd_down_tears_the_session_down_until_bfd_is_up_again() -> TestResult {
     let (bfd_tx, bfd_rx) = watch::channel(BfdStatus::Up);
     let mut p = pair(Some(bfd_rx)).await?;
-    session_up(&mut p.a.engine, SECS(10)).await.ok_or("A never established")?;
-    session_up(&mut p.b.engine, SECS(10)).await.ok_or("B never established")?;
+    session_up(&mut p.a.engine, SECS(10))
+        .await
+        .ok_or("A never established")?;
+    session_up(&mut p.b.engine, SECS(10))
+        .await
+        .ok_or("B never established")?;
 
     bfd_tx.send(BfdStatus::Down)?;
-    let reason = session_down(&mut p.b.engine, SECS(5)).await.ok_or("B stayed up")?;
+    let reason = session_down(&mut p.b.engine, SECS(5))
+        .await
+        .ok_or("B stayed up")?;
     assert_eq!(reason, "received NOTIFICATION Cease/BFD Down");
     // B keeps retrying every ≤ 1 s; A must refuse while BFD is Down.
     let seen = states_during(&mut p.a.engine, SECS(3)).await;
@@ -91,7 +105,9 @@ async fn bfd_down_tears_the_session_down_until_bfd_is_up_again() -> TestResult {
     );
 
     bfd_tx.send(BfdStatus::Up)?;
-    session_up(&mut p.a.engine, SECS(10)).await.ok_or("A did not come back after BFD Up")?;
+    session_up(&mut p.a.engine, SECS(10))
+        .await
+        .ok_or("A did not come back after BFD Up")?;
     p.stop().await;
     Ok(())
 }
@@ -99,8 +115,12 @@ async fn bfd_down_tears_the_session_down_until_bfd_is_up_again() -> TestResult {
 #[tokio::test]
 async fn teardown_keeps_the_session_down_for_the_hold_down() -> TestResult {
     let mut p = pair(None).await?;
-    let tx_a = session_up(&mut p.a.engine, SECS(10)).await.ok_or("A never established")?;
-    session_up(&mut p.b.engine, SECS(10)).await.ok_or("B never established")?;
+    let tx_a = session_up(&mut p.a.engine, SECS(10))
+        .await
+        .ok_or("A never established")?;
+    session_up(&mut p.b.engine, SECS(10))
+        .await
+        .ok_or("B never established")?;
 
     let t0 = tokio::time::Instant::now();
     tx_a.send(ToPeer::Teardown {
@@ -108,11 +128,21 @@ async fn teardown_keeps_the_session_down_for_the_hold_down() -> TestResult {
         hold_down: Some(SECS(3)),
     })
     .await?;
-    let reason = session_down(&mut p.b.engine, SECS(5)).await.ok_or("B stayed up")?;
-    assert_eq!(reason, "received NOTIFICATION Cease/Maximum Number of Prefixes Reached");
-    session_up(&mut p.a.engine, SECS(10)).await.ok_or("A did not come back")?;
+    let reason = session_down(&mut p.b.engine, SECS(5))
+        .await
+        .ok_or("B stayed up")?;
+    assert_eq!(
+        reason,
+        "received NOTIFICATION Cease/Maximum Number of Prefixes Reached"
+    );
+    session_up(&mut p.a.engine, SECS(10))
+        .await
+        .ok_or("A did not come back")?;
     let waited = t0.elapsed();
-    assert!(waited >= SECS(3), "came back after {waited:?}, before the hold-down");
+    assert!(
+        waited >= SECS(3),
+        "came back after {waited:?}, before the hold-down"
+    );
     p.stop().await;
     Ok(())
 }
@@ -120,11 +150,18 @@ async fn teardown_keeps_the_session_down_for_the_hold_down() -> TestResult {
 #[tokio::test]
 async fn simultaneous_connects_resolve_the_collision_into_one_stable_session() -> TestResult {
     let mut p = pair_with(None, "", "", true).await?;
-    session_up(&mut p.a.engine, SECS(10)).await.ok_or("A never established")?;
-    session_up(&mut p.b.engine, SECS(10)).await.ok_or("B never established")?;
+    session_up(&mut p.a.engine, SECS(10))
+        .await
+        .ok_or("A never established")?;
+    session_up(&mut p.b.engine, SECS(10))
+        .await
+        .ok_or("B never established")?;
     // Neither side flaps afterwards.
     assert_eq!(session_down(&mut p.a.engine, SECS(2)).await, None);
-    assert_eq!(session_down(&mut p.b.engine, Duration::from_millis(100)).await, None);
+    assert_eq!(
+        session_down(&mut p.b.engine, Duration::from_millis(100)).await,
+        None
+    );
     p.stop().await;
     Ok(())
 }

@@ -13,8 +13,12 @@ const SECS: fn(u64) -> Duration = Duration::from_secs;
 async fn sessions_with_the_same_md5_key_establish() -> TestResult {
     let key = "password = \"s3cret-key\"";
     let mut p = pair_with(None, &format!("passive = true\n{key}"), key, false).await?;
-    session_up(&mut p.a.engine, SECS(10)).await.ok_or("A never established")?;
-    session_up(&mut p.b.engine, SECS(10)).await.ok_or("B never established")?;
+    session_up(&mut p.a.engine, SECS(10))
+        .await
+        .ok_or("A never established")?;
+    session_up(&mut p.b.engine, SECS(10))
+        .await
+        .ok_or("B never established")?;
     p.stop().await;
     Ok(())
 }
@@ -29,7 +33,9 @@ async fn a_wrong_md5_key_never_gets_a_session() -> TestResult {
     )
     .await?;
     assert!(session_up(&mut p.b.engine, SECS(3)).await.is_none());
-    assert!(session_up(&mut p.a.engine, Duration::from_millis(100)).await.is_none());
+    assert!(session_up(&mut p.a.engine, Duration::from_millis(100))
+        .await
+        .is_none());
     p.stop().await;
     Ok(())
 }
@@ -46,8 +52,12 @@ async fn an_unsigned_peer_is_ignored_by_a_neighbor_with_an_md5_key() -> TestResu
 async fn gtsm_on_both_sides_establishes() -> TestResult {
     let g = "ttl_security = true";
     let mut p = pair_with(None, &format!("passive = true\n{g}"), g, false).await?;
-    session_up(&mut p.a.engine, SECS(10)).await.ok_or("A never established")?;
-    session_up(&mut p.b.engine, SECS(10)).await.ok_or("B never established")?;
+    session_up(&mut p.a.engine, SECS(10))
+        .await
+        .ok_or("A never established")?;
+    session_up(&mut p.b.engine, SECS(10))
+        .await
+        .ok_or("B never established")?;
     p.stop().await;
     Ok(())
 }

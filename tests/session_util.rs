@@ -147,7 +147,8 @@ pub async fn pair_with(
         Ipv4Addr::new(10, 0, 0, 1),
         bfd_a,
     );
-    la.neighbors().register("127.0.0.2".parse()?, a.handle.registration())?;
+    la.neighbors()
+        .register("127.0.0.2".parse()?, a.handle.registration())?;
     let b = spawn_peer(
         neighbor(
             "a",
@@ -161,7 +162,8 @@ pub async fn pair_with(
     );
     let mut listeners = la.spawn();
     if let Some(lb) = lb {
-        lb.neighbors().register("127.0.0.1".parse()?, b.handle.registration())?;
+        lb.neighbors()
+            .register("127.0.0.1".parse()?, b.handle.registration())?;
         listeners.extend(lb.spawn());
     }
     Ok(Pair { a, b, listeners })

@@ -30,7 +30,9 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Read buffer growth step.
 const READ_CHUNK: usize = 16 * 1024;
 
-/// What the connection tasks report.
+/// What the connection tasks report. Moved once through a channel, so the
+/// UPDATE inside `Message` is not boxed.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum IoEvent {
     /// An outgoing connect succeeded.
@@ -99,7 +101,8 @@ impl ConnIo {
         let (codec_tx, codec_rx) = watch::channel(Codec::default());
         let (wtx, wrx) = mpsc::channel(WRITE_QUEUE);
         let span = Span::current();
-        let reader = tokio::spawn(read_loop(id, rd, codec_rx, events.clone()).instrument(span.clone()));
+        let reader =
+            tokio::spawn(read_loop(id, rd, codec_rx, events.clone()).instrument(span.clone()));
         let writer_task = tokio::spawn(write_loop(id, wr, wrx, events).instrument(span));
         Ok(ConnIo {
             local,
@@ -258,8 +261,14 @@ mod tests {
         assert_eq!(f.next_message(&Codec::default()), Ok(None));
         f.extend(&ka[10..]);
         f.extend(&ka);
-        assert_eq!(f.next_message(&Codec::default()), Ok(Some(Message::Keepalive)));
-        assert_eq!(f.next_message(&Codec::default()), Ok(Some(Message::Keepalive)));
+        assert_eq!(
+            f.next_message(&Codec::default()),
+            Ok(Some(Message::Keepalive))
+        );
+        assert_eq!(
+            f.next_message(&Codec::default()),
+            Ok(Some(Message::Keepalive))
+        );
         assert_eq!(f.next_message(&Codec::default()), Ok(None));
     }
 
@@ -278,7 +287,10 @@ mod tests {
         let mut m = vec![0xff; 16];
         m.extend_from_slice(&[0x10, 0x01, 2]);
         f.extend(&m);
-        let n = f.next_message(&Codec::default()).err().and_then(|e| e.notification());
+        let n = f
+            .next_message(&Codec::default())
+            .err()
+            .and_then(|e| e.notification());
         assert_eq!(n.map(|n| (n.code, n.subcode)), Some((1, 2)));
     }
 }

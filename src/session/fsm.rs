@@ -136,7 +136,9 @@ pub enum Event {
     BfdUp,
 }
 
-/// Outputs, carried out in order by the I/O layer.
+/// Outputs, carried out in order by the I/O layer. Short-lived and moved,
+/// so the UPDATE inside `Send`/`DeliverUpdate` is not worth another box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Open an outgoing TCP connection; report [`Event::TcpCrAcked`] or
@@ -264,7 +266,8 @@ impl Fsm {
 
     /// How long the session has been Established.
     pub fn established_for(&self, now: Instant) -> Option<Duration> {
-        self.established_at.map(|t| now.saturating_duration_since(t))
+        self.established_at
+            .map(|t| now.saturating_duration_since(t))
     }
 
     /// True while BFD keeps the session down.
@@ -340,12 +343,12 @@ impl Fsm {
                     State::Idle => {}
                     State::Connect | State::Active => {
                         self.connect_retry_counter = 0;
-                        self.to_idle(now, Down::Tcp("stopped".into()), &mut out);
+                        self.go_idle(now, Down::Tcp("stopped".into()), &mut out);
                     }
                     _ => {
                         self.connect_retry_counter = 0;
                         let n = codes::administrative_shutdown(&communication);
-                        self.to_idle(now, Down::Sent(n), &mut out);
+                        self.go_idle(now, Down::Sent(n), &mut out);
                     }
                 }
             }
@@ -357,9 +360,9 @@ impl Fsm {
                     State::Idle => {}
                     State::Connect | State::Active => {
                         let why = format!("stopped: {}", codes::describe(&notification));
-                        self.to_idle(now, Down::Tcp(why), &mut out);
+                        self.go_idle(now, Down::Tcp(why), &mut out);
                     }
-                    _ => self.to_idle(now, Down::Sent(notification), &mut out),
+                    _ => self.go_idle(now, Down::Sent(notification), &mut out),
                 }
                 if let Some(hd) = hold_down {
                     if self.enabled && !self.bfd_blocked {
@@ -373,7 +376,7 @@ impl Fsm {
                 if self.state == State::Established {
                     self.bfd_blocked = true;
                     let n = codes::cease(CeaseSubcode::BfdDown);
-                    self.to_idle(now, Down::Sent(n), &mut out);
+                    self.go_idle(now, Down::Sent(n), &mut out);
                 }
             }
             Event::BfdUp => {
@@ -399,9 +402,9 @@ impl Fsm {
             Event::HoldTimerExpires => match self.state {
                 State::Idle => {}
                 State::Connect | State::Active => {
-                    self.to_idle(now, Down::Tcp("hold timer expired".into()), &mut out)
+                    self.go_idle(now, Down::Tcp("hold timer expired".into()), &mut out)
                 }
-                _ => self.to_idle(now, Down::Sent(codes::hold_timer_expired()), &mut out),
+                _ => self.go_idle(now, Down::Sent(codes::hold_timer_expired()), &mut out),
             },
             Event::KeepaliveTimerExpires => match self.state {
                 State::Idle => {}
@@ -527,7 +530,7 @@ impl Fsm {
             self.pending = None;
             // RFC 4271 §8.2.2 Connect, event 18 without DelayOpen: to Idle.
             if self.state == State::Connect && self.main.is_none() {
-                self.to_idle(now, Down::Tcp("connect failed".into()), out);
+                self.go_idle(now, Down::Tcp("connect failed".into()), out);
             }
             return;
         }
@@ -536,7 +539,7 @@ impl Fsm {
             out.push(Action::Close(id));
             return;
         }
-        if !self.main.is_some_and(|c| c.id == id) {
+        if self.main.is_none_or(|c| c.id != id) {
             return;
         }
         if let (State::OpenSent, Some(second)) = (self.state, self.second) {
@@ -556,7 +559,7 @@ impl Fsm {
             self.state = State::Active;
             return;
         }
-        self.to_idle(now, Down::Tcp("connection closed".into()), out);
+        self.go_idle(now, Down::Tcp("connection closed".into()), out);
     }
 
     fn on_open(&mut self, now: Instant, id: ConnId, open: Open, out: &mut Vec<Action>) {
@@ -582,7 +585,7 @@ impl Fsm {
                     out.push(Action::Close(id));
                     self.main = Some(second);
                 } else {
-                    self.to_idle(now, Down::Sent(n), out);
+                    self.go_idle(now, Down::Sent(n), out);
                 }
                 return;
             }
@@ -641,12 +644,12 @@ impl Fsm {
             self.second = None;
             return;
         }
-        if !self.main.is_some_and(|c| c.id == id) {
+        if self.main.is_none_or(|c| c.id != id) {
             return;
         }
         match ev {
-            Event::Notification(_, n) => self.to_idle(now, Down::Received(n), out),
-            Event::MessageError(_, n) => self.to_idle(now, Down::Sent(n), out),
+            Event::Notification(_, n) => self.go_idle(now, Down::Received(n), out),
+            Event::MessageError(_, n) => self.go_idle(now, Down::Sent(n), out),
             Event::Keepalive(_) => match self.state {
                 State::OpenConfirm => {
                     self.rearm_hold(now);
@@ -692,14 +695,14 @@ impl Fsm {
         let sub = match self.state {
             State::Idle => return,
             State::Connect | State::Active => {
-                self.to_idle(now, Down::Tcp("unexpected event".into()), out);
+                self.go_idle(now, Down::Tcp("unexpected event".into()), out);
                 return;
             }
             State::OpenSent => FsmSubcode::UnexpectedInOpenSent,
             State::OpenConfirm => FsmSubcode::UnexpectedInOpenConfirm,
             State::Established => FsmSubcode::UnexpectedInEstablished,
         };
-        self.to_idle(now, Down::Sent(codes::fsm_error(sub)), out);
+        self.go_idle(now, Down::Sent(codes::fsm_error(sub)), out);
     }
 
     /// RFC 4271 §6.8: which connection survives, given the peer's identifier.
@@ -717,7 +720,7 @@ impl Fsm {
         out.push(Action::Close(id));
     }
 
-    fn to_idle(&mut self, now: Instant, why: Down, out: &mut Vec<Action>) {
+    fn go_idle(&mut self, now: Instant, why: Down, out: &mut Vec<Action>) {
         let (reason, gr_allowed) = match &why {
             Down::Sent(n) => (format!("sent NOTIFICATION {}", codes::describe(n)), false),
             Down::Received(n) => (

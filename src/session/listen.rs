@@ -67,7 +67,7 @@ impl Neighbors {
         let old_key = self.get(addr).and_then(|r| r.password);
         if reg.password.is_some() || old_key.is_some() {
             for s in self.family_sockets(addr) {
-                sockopt::set_md5(&*s, addr, reg.password.as_deref())
+                sockopt::set_md5(s.as_ref(), addr, reg.password.as_deref())
                     .or_else(|e| ignore_missing_key(e, reg.password.is_none()))
                     .map_err(|source| ListenError::Md5 { addr, source })?;
             }
@@ -76,7 +76,7 @@ impl Neighbors {
             // The SYN-ACK leaves from the listening socket: it must carry
             // TTL 255 too, or a GTSM peer drops it (RFC 5082 §3).
             for s in self.family_sockets(addr) {
-                sockopt::set_ttl_255(&**s, addr.is_ipv6())
+                sockopt::set_ttl_255(s.as_ref(), addr.is_ipv6())
                     .map_err(|source| ListenError::Gtsm { addr, source })?;
             }
         }
@@ -97,7 +97,7 @@ impl Neighbors {
             .remove(&addr);
         if old.is_some_and(|r| r.password.is_some()) {
             for s in self.family_sockets(addr) {
-                if let Err(e) = sockopt::set_md5(&*s, addr, None) {
+                if let Err(e) = sockopt::set_md5(s.as_ref(), addr, None) {
                     debug!(%addr, error = %e, "removing TCP MD5 key");
                 }
             }

@@ -9,9 +9,9 @@
 //! in `ToEngine::SessionUp`.
 
 pub mod codes;
+pub mod conn;
 pub mod fsm;
 pub mod listen;
 pub mod negotiate;
-pub mod sockopt;
-pub mod conn;
 pub mod peer;
+pub mod sockopt;

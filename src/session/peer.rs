@@ -145,7 +145,10 @@ impl PeerHandle {
     /// Administratively shuts this session down (Cease / Administrative
     /// Shutdown with `communication`); other sessions are untouched.
     pub async fn shutdown(&self, communication: &str) {
-        let _ = self.commands.send(Command::Shutdown(communication.into())).await;
+        let _ = self
+            .commands
+            .send(Command::Shutdown(communication.into()))
+            .await;
     }
 
     /// Starts the session again after [`PeerHandle::shutdown`].
@@ -357,7 +360,10 @@ impl Task {
                 let (tx, rx) = mpsc::channel(TO_PEER_CAPACITY);
                 self.to_peer = Some(rx);
                 self.metric_labels(|n, l| {
-                    METRICS.session_established_total.with_label_values(&[n, l]).inc()
+                    METRICS
+                        .session_established_total
+                        .with_label_values(&[n, l])
+                        .inc()
                 });
                 info!(
                     remote_as = info.remote_as,
@@ -365,7 +371,7 @@ impl Task {
                     hold_time = info.hold_time,
                     "session established"
                 );
-                self.to_engine(ToEngine::SessionUp {
+                self.tell_engine(ToEngine::SessionUp {
                     neighbor: self.name.clone(),
                     info,
                     tx,
@@ -379,10 +385,13 @@ impl Task {
                 self.to_peer = None;
                 self.codec = Codec::default();
                 self.metric_labels(|n, l| {
-                    METRICS.session_uptime_seconds.with_label_values(&[n, l]).set(0)
+                    METRICS
+                        .session_uptime_seconds
+                        .with_label_values(&[n, l])
+                        .set(0)
                 });
                 info!(%reason, "session down");
-                self.to_engine(ToEngine::SessionDown {
+                self.tell_engine(ToEngine::SessionDown {
                     neighbor: self.name.clone(),
                     reason,
                     graceful_restart,
@@ -390,14 +399,14 @@ impl Task {
                 .await;
             }
             Action::DeliverUpdate(update) => {
-                self.to_engine(ToEngine::Update {
+                self.tell_engine(ToEngine::Update {
                     neighbor: self.name.clone(),
                     update: *update,
                 })
                 .await;
             }
             Action::DeliverRouteRefresh(rr) => {
-                self.to_engine(ToEngine::RouteRefresh {
+                self.tell_engine(ToEngine::RouteRefresh {
                     neighbor: self.name.clone(),
                     afi: rr.afi,
                     safi: rr.safi,
@@ -409,7 +418,7 @@ impl Task {
 
     /// Sends to the engine, waiting for room (back-pressure) while still
     /// sending KEEPALIVEs so the peer does not time us out during a long wait.
-    async fn to_engine(&mut self, msg: ToEngine) {
+    async fn tell_engine(&mut self, msg: ToEngine) {
         let engine = self.engine.clone();
         let permit = loop {
             let keepalive = self.fsm.timer(Timer::Keepalive);
@@ -454,7 +463,7 @@ impl Task {
             state: state.as_str(),
             last_error: self.fsm.last_error().map(str::to_string),
         };
-        self.to_engine(msg).await;
+        self.tell_engine(msg).await;
     }
 
     fn add_conn(&mut self, id: ConnId, stream: TcpStream) -> bool {
@@ -526,7 +535,10 @@ impl Task {
     }
 
     async fn on_to_peer(&mut self, msg: ToPeer) {
-        let Some(id) = self.fsm.main_conn().filter(|_| self.fsm.state() == State::Established)
+        let Some(id) = self
+            .fsm
+            .main_conn()
+            .filter(|_| self.fsm.state() == State::Established)
         else {
             return;
         };
@@ -590,7 +602,12 @@ impl Task {
             info!(notification = %codes::describe(n), "sending NOTIFICATION");
         }
         let t = type_name(msg);
-        self.metric_labels(|n, l| METRICS.messages_sent_total.with_label_values(&[n, l, t]).inc());
+        self.metric_labels(|n, l| {
+            METRICS
+                .messages_sent_total
+                .with_label_values(&[n, l, t])
+                .inc()
+        });
         self.write(id, out).await;
     }
 
@@ -604,7 +621,10 @@ impl Task {
 
     fn count_received(&self, t: &str) {
         self.metric_labels(|n, l| {
-            METRICS.messages_received_total.with_label_values(&[n, l, t]).inc()
+            METRICS
+                .messages_received_total
+                .with_label_values(&[n, l, t])
+                .inc()
         });
     }
 
