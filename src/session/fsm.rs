@@ -365,7 +365,7 @@ impl Fsm {
                     _ => self.go_idle(now, Down::Sent(notification), &mut out),
                 }
                 if let Some(hd) = hold_down {
-                    if self.enabled && !self.bfd_blocked {
+                    if self.enabled {
                         let until = now + hd;
                         let t = &mut self.timers[Timer::IdleHold as usize];
                         *t = Some(t.map_or(until, |d| d.max(until)));
@@ -382,7 +382,9 @@ impl Fsm {
             Event::BfdUp => {
                 if self.bfd_blocked {
                     self.bfd_blocked = false;
-                    if self.state == State::Idle && self.enabled {
+                    // A running IdleHoldTimer (a hold-down) still has its say.
+                    let held = self.timers[Timer::IdleHold as usize].is_some();
+                    if self.state == State::Idle && self.enabled && !held {
                         self.start(now, self.cfg.passive, &mut out);
                     }
                 }

@@ -180,10 +180,7 @@ fn every_rfc4271_transition_matches_the_table() {
         ("opensent: hold timer sends hold timer expired", F::OpenSent, Event::HoldTimerExpires, vec![K::Notif(4, 0), K::Close], S::Idle),
         ("opensent: valid OPEN sends KEEPALIVE", F::OpenSent, Event::Open(MAIN, peer_open()), vec![K::SendKeepalive], S::OpenConfirm),
         ("opensent: OPEN version 3 is unsupported version", F::OpenSent, Event::Open(MAIN, open_with(|o| o.version = 3)), vec![K::Notif(2, 1), K::Close], S::Idle),
-        ("opensent: OPEN from the wrong AS is bad peer AS", F::OpenSent, Event::Open(MAIN, open_with(|o| o.capabilities = vec![Capability::FourOctetAs(64999)])),
-            vec![K::Notif(2, 2), K::Close],
-            S::Idle,
-        ),
+        ("opensent: OPEN from the wrong AS is bad peer AS", F::OpenSent, Event::Open(MAIN, open_with(|o| o.capabilities = vec![Capability::FourOctetAs(64999)])), vec![K::Notif(2, 2), K::Close], S::Idle),
         ("opensent: OPEN with id 0 is bad BGP identifier", F::OpenSent, Event::Open(MAIN, open_with(|o| o.bgp_id = Ipv4Addr::UNSPECIFIED)), vec![K::Notif(2, 3), K::Close], S::Idle),
         ("opensent: OPEN with hold 2 is unacceptable hold time", F::OpenSent, Event::Open(MAIN, open_with(|o| o.hold_time = 2)), vec![K::Notif(2, 6), K::Close], S::Idle),
         ("opensent: connection loss goes active", F::OpenSent, Event::TcpConnectionFails(MAIN), vec![K::Close], S::Active),
@@ -552,4 +549,22 @@ fn keepalive_polling_alone_never_fires_the_hold_timer() {
         vec![],
         "re-armed, not due again"
     );
+}
+
+#[test]
+fn bfd_up_does_not_cut_a_teardown_hold_down_short() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::Established, t0);
+    f.handle(t0, Event::BfdDown);
+    f.handle(
+        t0,
+        Event::AutomaticStop {
+            notification: notif(6, 1),
+            hold_down: Some(Duration::from_secs(60)),
+        },
+    );
+    assert_eq!(f.handle(t0, Event::BfdUp), vec![]);
+    assert_eq!(f.state(), State::Idle);
+    let due = t0 + Duration::from_secs(60);
+    assert_eq!(kinds(&f.poll_timers(due)), vec![K::Connect]);
 }

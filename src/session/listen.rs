@@ -273,6 +273,25 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn ipv6_listener_is_v6_only_beside_an_ipv4_one_on_the_same_port() -> io::Result<()> {
+        let v4 = Listener::bind(&["127.0.0.1:0".parse().map_err(io::Error::other)?])
+            .map_err(io::Error::other)?;
+        let port = v4.local_addrs()[0].port();
+        let v6addr = SocketAddr::new("::".parse().map_err(io::Error::other)?, port);
+        if Socket::new(Domain::IPV6, Type::STREAM, None).is_err() {
+            return Ok(()); // no IPv6 in this sandbox
+        }
+        // Binding succeeds only because [::] does not claim IPv4 too.
+        let v6 = bind_one(v6addr)?;
+        assert_eq!(
+            sockopt::get_int(&v6, libc::IPPROTO_IPV6, libc::IPV6_V6ONLY)?,
+            1,
+            "[::] must not also claim IPv4"
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
     async fn md5_key_is_installed_and_removed_on_reload() -> io::Result<()> {
         let l = Listener::bind(&["127.0.0.1:0".parse().map_err(io::Error::other)?])
             .map_err(io::Error::other)?;

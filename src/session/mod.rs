@@ -7,6 +7,15 @@
 //! framing → decode → FSM → `ToEngine` on the shared bounded engine channel;
 //! the engine answers through the per-session `ToPeer` channel it receives
 //! in `ToEngine::SessionUp`.
+//!
+//! How the daemon wires it up:
+//! 1. `listen::Listener::bind(&router.listen)`, keep `listener.neighbors()`,
+//!    then `listener.spawn()`.
+//! 2. Per neighbor: `peer::spawn(peer::PeerParams { .. })` → `PeerHandle`;
+//!    `neighbors.register(addr, handle.registration())`.
+//! 3. Reload: `register`/`unregister` and `PeerHandle::remove`; per-neighbor
+//!    admin shutdown with `PeerHandle::shutdown(text)`; SIGTERM sets the
+//!    shared shutdown `watch` to `Some(text)` and joins every handle.
 
 pub mod codes;
 pub mod conn;

@@ -37,6 +37,8 @@ pub const TO_PEER_CAPACITY: usize = 64;
 const ACCEPT_QUEUE: usize = 4;
 /// Reports from connection tasks waiting for the peer task.
 const IO_QUEUE: usize = 256;
+/// Encoded UPDATEs are handed to the writer in chunks of about this size.
+const WRITE_CHUNK: usize = 64 * 1024;
 /// How long shutdown waits for queued NOTIFICATIONs to be written.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -117,7 +119,8 @@ enum Command {
     Remove,
 }
 
-/// The daemon's handle on one peer task.
+/// The daemon's handle on one peer task. Dropping it removes the neighbor
+/// like [`PeerHandle::remove`] (without waiting).
 pub struct PeerHandle {
     pub name: NeighborName,
     neighbor: Arc<NeighborConfig>,
@@ -234,6 +237,7 @@ impl Task {
         mut shutdown: watch::Receiver<Option<Arc<str>>>,
     ) {
         let mut bfd_last = bfd.as_mut().map(|b| *b.borrow_and_update());
+        let mut shutdown_live = true;
         self.report_state().await;
         if !self.neighbor.shutdown {
             let ev = if self.neighbor.passive {
@@ -285,11 +289,9 @@ impl Task {
                         break;
                     }
                 },
-                r = shutdown.changed() => {
-                    if r.is_err() {
-                        // The daemon dropped the sender: nothing more will come.
-                        shutdown = watch::channel(None).1;
-                    }
+                r = shutdown.changed(), if shutdown_live => {
+                    // Err: the daemon dropped the sender; nothing more will come.
+                    shutdown_live = r.is_ok();
                 }
                 r = wait_bfd(&mut bfd) => match r {
                     Some(status) => {
@@ -551,16 +553,20 @@ impl Task {
                         Ok(n) => count += n as u64,
                         Err(e) => warn!(error = %e, "cannot encode UPDATE; skipped"),
                     }
+                    // Hand over in chunks so the writer's bounded queue paces us.
+                    if out.len() >= WRITE_CHUNK {
+                        self.write(id, out.split()).await;
+                    }
                 }
-                if count > 0 {
-                    self.metric_labels(|n, l| {
-                        METRICS
-                            .messages_sent_total
-                            .with_label_values(&[n, l, "update"])
-                            .inc_by(count)
-                    });
+                if !out.is_empty() {
                     self.write(id, out).await;
                 }
+                self.metric_labels(|n, l| {
+                    METRICS
+                        .messages_sent_total
+                        .with_label_values(&[n, l, "update"])
+                        .inc_by(count)
+                });
             }
             ToPeer::RequestRefresh { afi, safi } => {
                 if self.fsm.negotiated().is_some_and(|n| n.route_refresh) {
