@@ -2,7 +2,7 @@
 //! state) of RFC 4271 §8.2.2, then behaviours named as sentences.
 
 use super::*;
-use crate::wire::{Afi, Capability, GracefulRestart, Safi};
+use crate::wire::{Afi, Capability, GracefulRestart, RouteRefresh, Safi};
 use std::net::Ipv4Addr;
 
 const MAIN: ConnId = ConnId(1);

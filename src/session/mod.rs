@@ -19,6 +19,8 @@
 
 pub mod codes;
 pub mod conn;
+pub mod encode;
+pub mod events;
 pub mod fsm;
 pub mod listen;
 pub mod negotiate;

@@ -13,17 +13,17 @@
 
 use super::codes::{self, CeaseSubcode};
 use super::conn::{self, ConnIo, IoEvent};
+use super::encode::encode_update;
 use super::fsm::{Action, ConnId, Event, Fsm, State, Timer};
 use super::listen::Registration;
 use super::negotiate::FsmConfig;
 use crate::config::{Family, NeighborConfig};
 use crate::engine::messages::{BfdStatus, NeighborName, ToEngine, ToPeer};
 use crate::metrics::METRICS;
-use crate::wire::update::UpdateBuilder;
-use crate::wire::{Afi, Codec, EncodeError, Message, RouteRefresh, Safi, Update};
+use crate::wire::{Afi, Codec, Message, RouteRefresh, Safi};
 use bytes::BytesMut;
 use std::collections::{HashMap, VecDeque};
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -682,41 +682,6 @@ impl Task {
     }
 }
 
-/// Encodes one UPDATE as it is when it fits, else splits its prefixes over
-/// as many messages as needed with [`UpdateBuilder`]. Returns the number
-/// of messages written.
-pub fn encode_update(u: &Update, codec: &Codec, out: &mut BytesMut) -> Result<usize, EncodeError> {
-    match Message::Update(u.clone()).encode(codec, out) {
-        Ok(()) => return Ok(1),
-        Err(EncodeError::TooLong(..)) => {}
-        Err(e) => return Err(e),
-    }
-    let b = UpdateBuilder::new(*codec);
-    let mut count = 0;
-    let mut withdrawn = u.withdrawn.clone();
-    if let Some(mu) = &u.mp_unreach {
-        withdrawn.extend(mu.withdrawn.iter().copied());
-    }
-    if !withdrawn.is_empty() {
-        count += b.withdraw(&withdrawn, out)?;
-    }
-    if !u.nlri.is_empty() {
-        count += b.announce(&u.attrs, None, &u.nlri, out)?;
-    }
-    if let Some(mr) = &u.mp_reach {
-        if !mr.nlri.is_empty() {
-            let mut attrs = u.attrs.clone();
-            attrs.next_hop = Some(mr.next_hop);
-            let ll = match mr.link_local_next_hop {
-                Some(IpAddr::V6(a)) => Some(a),
-                _ => None,
-            };
-            count += b.announce(&attrs, ll, &mr.nlri, out)?;
-        }
-    }
-    Ok(count)
-}
-
 fn type_name(m: &Message) -> &'static str {
     match m {
         Message::Open(_) => "open",
@@ -749,51 +714,5 @@ async fn wait_bfd(rx: &mut Option<watch::Receiver<BfdStatus>>) -> Option<BfdStat
             Err(_) => None,
         },
         None => std::future::pending().await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::wire::{AddPathPrefix, Origin, PathAttributes};
-
-    #[test]
-    fn an_update_too_big_for_one_message_is_split() -> Result<(), Box<dyn std::error::Error>> {
-        let attrs = PathAttributes {
-            origin: Some(Origin::Igp),
-            as_path: Some(crate::wire::AsPath::from_sequence(vec![64500])),
-            next_hop: Some("192.0.2.1".parse()?),
-            ..PathAttributes::default()
-        };
-        let nlri: Vec<AddPathPrefix> = (0..2000u32)
-            .map(|i| {
-                let a = std::net::Ipv4Addr::from(0x0a00_0000 + (i << 8));
-                Ok(AddPathPrefix {
-                    path_id: None,
-                    prefix: ipnet::Ipv4Net::new(a, 24)?.into(),
-                })
-            })
-            .collect::<Result<_, ipnet::PrefixLenError>>()?;
-        let u = Update {
-            attrs,
-            nlri: nlri.clone(),
-            ..Update::default()
-        };
-        let codec = Codec::default();
-        let mut out = BytesMut::new();
-        let n = encode_update(&u, &codec, &mut out)?;
-        assert!(n >= 2, "2000 /24s need more than one 4096-octet message");
-        let mut f = conn::Framer::default();
-        f.extend(&out);
-        let mut got = Vec::new();
-        let mut msgs = 0;
-        while let Some(m) = f.next_message(&codec)? {
-            msgs += 1;
-            if let Message::Update(u) = m {
-                got.extend(u.nlri);
-            }
-        }
-        assert_eq!((msgs, got), (n, nlri));
-        Ok(())
     }
 }
