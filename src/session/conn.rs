@@ -116,7 +116,11 @@ impl ConnIo {
 
     /// Sets the negotiated codec for decoding what follows.
     pub fn set_codec(&self, codec: Codec) {
-        self.codec.send_replace(codec);
+        self.codec.send_if_modified(|c| {
+            let changed = *c != codec;
+            *c = codec;
+            changed
+        });
     }
 
     /// Queues bytes; waits while the writer's queue is full. False when the

@@ -323,8 +323,23 @@ impl Task {
     /// Feeds one event and carries out the resulting actions.
     async fn feed(&mut self, ev: Event) {
         let actions = self.fsm.handle(Instant::now(), ev);
+        self.sync_codec();
         self.queue.extend(actions);
         self.drain().await;
+    }
+
+    /// Once the peer's OPEN is accepted, its connection decodes with the
+    /// negotiated codec. This happens before our KEEPALIVE is queued, and
+    /// the peer sends no UPDATE before it has that KEEPALIVE, so no UPDATE
+    /// is ever decoded with the pre-OPEN defaults.
+    fn sync_codec(&mut self) {
+        let (Some(n), Some(id)) = (self.fsm.negotiated(), self.fsm.main_conn()) else {
+            return;
+        };
+        if let Some(c) = self.conns.get(&id) {
+            c.set_codec(n.codec);
+            self.codec = n.codec;
+        }
     }
 
     async fn drain(&mut self) {
