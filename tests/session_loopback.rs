@@ -9,6 +9,7 @@ mod util;
 use coldpotato::engine::messages::{BfdStatus, ToEngine, ToPeer};
 use coldpotato::session::codes::{cease, CeaseSubcode};
 use coldpotato::wire::{AddPathPrefix, AsPath, Origin, PathAttributes, Update};
+use std::net::Ipv4Addr;
 use std::time::Duration;
 use tokio::sync::watch;
 use util::*;
@@ -161,6 +162,63 @@ async fn simultaneous_connects_resolve_the_collision_into_one_stable_session() -
     assert_eq!(
         session_down(&mut p.b.engine, Duration::from_millis(100)).await,
         None
+    );
+    p.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_table_of_200k_prefixes_crosses_the_session_complete() -> TestResult {
+    const N: u32 = 200_000;
+    let mut p = pair(None).await?;
+    let tx_a = session_up(&mut p.a.engine, SECS(10))
+        .await
+        .ok_or("A never established")?;
+    session_up(&mut p.b.engine, SECS(10))
+        .await
+        .ok_or("B never established")?;
+    let base = announcement()?;
+    let mut updates = Vec::new();
+    for chunk in 0..N / 10_000 {
+        let nlri = (0..10_000u32)
+            .map(|i| {
+                let n = chunk * 10_000 + i;
+                let a = Ipv4Addr::from(0x0100_0000 + (n << 8));
+                Ok(AddPathPrefix {
+                    path_id: None,
+                    prefix: ipnet::Ipv4Net::new(a, 24)?.into(),
+                })
+            })
+            .collect::<Result<Vec<_>, ipnet::PrefixLenError>>()?;
+        updates.push(Update {
+            nlri,
+            ..base.clone()
+        });
+    }
+    let t0 = std::time::Instant::now();
+    tx_a.send(ToPeer::Send(updates)).await?;
+    let mut got = 0usize;
+    let mut messages = 0usize;
+    while got < N as usize {
+        let n = wait_for(&mut p.b.engine, SECS(60), |m| match m {
+            ToEngine::Update { update, .. } => Some(update.nlri.len()),
+            _ => None,
+        })
+        .await
+        .ok_or(format!("stalled after {got} prefixes"))?;
+        got += n;
+        messages += 1;
+    }
+    let took = t0.elapsed();
+    eprintln!(
+        "{N} prefixes in {messages} UPDATEs in {took:?} ({:.0} prefixes/s, debug build)",
+        f64::from(N) / took.as_secs_f64()
+    );
+    assert_eq!(got, N as usize);
+    // Both sides offer Extended Message (RFC 8654), so 65535 octets per UPDATE.
+    assert!(
+        messages > (N as usize * 4) / 65535,
+        "{messages} UPDATEs cannot hold {N} prefixes"
     );
     p.stop().await;
     Ok(())
