@@ -27,19 +27,25 @@ pub static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
 
 fn gauge_vec(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
     let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
-    REGISTRY.register(Box::new(g.clone())).expect("metric registered once");
+    REGISTRY
+        .register(Box::new(g.clone()))
+        .expect("metric registered once");
     g
 }
 
 fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
-    REGISTRY.register(Box::new(c.clone())).expect("metric registered once");
+    REGISTRY
+        .register(Box::new(c.clone()))
+        .expect("metric registered once");
     c
 }
 
 fn gauge(name: &str, help: &str) -> IntGauge {
     let g = IntGauge::new(name, help).expect("valid metric");
-    REGISTRY.register(Box::new(g.clone())).expect("metric registered once");
+    REGISTRY
+        .register(Box::new(g.clone()))
+        .expect("metric registered once");
     g
 }
 
@@ -106,7 +112,9 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         &[],
     )
     .expect("valid metric");
-    REGISTRY.register(Box::new(h.clone())).expect("metric registered once");
+    REGISTRY
+        .register(Box::new(h.clone()))
+        .expect("metric registered once");
     Metrics {
         session_state: gauge_vec(
             "coldpotato_session_state",
@@ -193,12 +201,19 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             "Decision changes, by new state",
             &["state"],
         ),
-        events_total: counter_vec("coldpotato_events_total", "Events logged, by kind", &["kind"]),
+        events_total: counter_vec(
+            "coldpotato_events_total",
+            "Events logged, by kind",
+            &["kind"],
+        ),
         engine_queue_depth: gauge(
             "coldpotato_engine_queue_depth",
             "Messages waiting in the route engine's queue",
         ),
-        rib_paths: gauge("coldpotato_rib_paths", "Paths held in all Adj-RIB-In tables"),
+        rib_paths: gauge(
+            "coldpotato_rib_paths",
+            "Paths held in all Adj-RIB-In tables",
+        ),
         rib_attribute_sets: gauge(
             "coldpotato_rib_attribute_sets",
             "Distinct interned path attribute sets",

@@ -44,7 +44,10 @@ pub struct RouterConfig {
 }
 
 fn default_listen() -> Vec<SocketAddr> {
-    vec!["0.0.0.0:179".parse().expect("literal"), "[::]:179".parse().expect("literal")]
+    vec![
+        "0.0.0.0:179".parse().expect("literal"),
+        "[::]:179".parse().expect("literal"),
+    ]
 }
 
 fn default_hold_time() -> u16 {

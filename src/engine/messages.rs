@@ -127,7 +127,9 @@ pub enum Query {
         all: bool,
     },
     Decisions,
-    Events { since: u64 },
+    Events {
+        since: u64,
+    },
 }
 
 /// API answers.

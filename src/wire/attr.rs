@@ -4,6 +4,7 @@
 //! route engine shares one copy among every prefix that carries it. AS4_PATH
 //! and AS4_AGGREGATOR are merged into `as_path`/`aggregator` on decode
 //! (RFC 6793 §4.2.3) and regenerated on encode toward a 2-octet peer.
+//! Bytes ↔ values live in `attr::codec`; both run in the session task.
 
 use bytes::Bytes;
 use serde::Serialize;

@@ -1,4 +1,5 @@
-//! BGP-4 wire codec: message framing, decode (nom) and encode (`BytesMut`).
+//! BGP-4 wire codec: message framing, decode (hand-written slice patterns,
+//! no per-prefix allocation) and encode (`BytesMut`).
 //!
 //! Owns the on-the-wire representation of every BGP message and nothing else:
 //! no I/O, no state beyond what a [`Codec`] context (negotiated 4-octet AS,
@@ -7,8 +8,10 @@
 //!
 //! Layout: `iana` (code points with their RFC), `open` (OPEN and
 //! capabilities), `update` (UPDATE and the packing builder), `attr` (path
-//! attributes), `nlri` (prefixes), `notification`, `error` (each malformation
-//! → one NOTIFICATION or one RFC 7606 action).
+//! attributes, `attr::codec` their bytes), `nlri` (prefixes, the hot loop),
+//! `notification`, `error` (each malformation → one NOTIFICATION or one
+//! RFC 7606 action). Entry points: [`frame_len`], [`Message::decode`],
+//! [`Message::encode`], [`UpdateBuilder`].
 
 pub mod attr;
 pub mod error;

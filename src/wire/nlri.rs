@@ -148,3 +148,39 @@ pub fn encode_prefix(p: &AddPathPrefix, add_path: bool, out: &mut BytesMut) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(buf: &[u8], family: Family, add_path: bool) -> Result<Vec<AddPathPrefix>, NlriError> {
+        let mut out = Vec::new();
+        decode_prefixes(buf, family, add_path, &mut out).map(|()| out)
+    }
+
+    #[test]
+    fn prefix_lengths_beyond_the_family_are_rejected_at_their_offset() {
+        assert_eq!(
+            decode(&[8, 10, 33, 1, 2, 3, 4, 5], Family::Ipv4, false),
+            Err(NlriError(2))
+        );
+        assert_eq!(decode(&[129], Family::Ipv6, false), Err(NlriError(0)));
+        assert!(decode(&[128; 17], Family::Ipv6, false).is_ok());
+    }
+
+    #[test]
+    fn truncated_entries_are_rejected() {
+        assert_eq!(decode(&[24, 10, 0], Family::Ipv4, false), Err(NlriError(0)));
+        assert_eq!(decode(&[0, 0, 0], Family::Ipv4, true), Err(NlriError(0)));
+    }
+
+    #[test]
+    fn wire_len_counts_length_octet_address_octets_and_path_id() {
+        let p = AddPathPrefix::new("10.1.2.0/23".parse().unwrap_or_default());
+        assert_eq!(p.wire_len(false), 4);
+        assert_eq!(p.wire_len(true), 8);
+        let mut out = BytesMut::new();
+        encode_prefix(&p, true, &mut out);
+        assert_eq!(&out[..], &[0, 0, 0, 0, 23, 10, 1, 2]);
+    }
+}

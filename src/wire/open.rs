@@ -128,7 +128,7 @@ fn malformed() -> DecodeError {
 
 impl Open {
     /// Decodes an OPEN body (after the 19-octet header), RFC 4271 §4.2 and §6.2.
-    pub(crate) fn decode_body(body: &[u8]) -> Result<Open, DecodeError> {
+    pub fn decode_body(body: &[u8]) -> Result<Open, DecodeError> {
         let [version, as0, as1, h0, h1, i0, i1, i2, i3, opt_len, rest @ ..] = body else {
             return Err(malformed());
         };

@@ -92,7 +92,7 @@ impl Update {
 
     /// Decodes an UPDATE body (after the 19-octet header), RFC 4271 §4.3 with
     /// RFC 7606 error handling.
-    pub(crate) fn decode_body(body: &[u8], codec: &Codec) -> Result<Update, DecodeError> {
+    pub fn decode_body(body: &[u8], codec: &Codec) -> Result<Update, DecodeError> {
         let malformed = || DecodeError::update(UpdateSubcode::MalformedAttributeList);
         let [w0, w1, rest @ ..] = body else {
             return Err(malformed());

@@ -212,3 +212,164 @@ impl UpdateBuilder {
         Ok(count)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::attr::{AsPath, Origin};
+    use crate::wire::{frame_len, Message, Update};
+    use std::net::Ipv4Addr;
+
+    fn attrs(nh: IpAddr) -> PathAttributes {
+        PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::from_sequence(vec![65001, 65002])),
+            next_hop: Some(nh),
+            ..Default::default()
+        }
+    }
+
+    fn split(mut buf: &[u8], codec: &Codec) -> Vec<Update> {
+        let mut out = Vec::new();
+        while let Ok(Some(n)) = frame_len(buf, codec) {
+            assert!(n <= codec.max_message_len());
+            match Message::decode(&buf[..n], codec) {
+                Ok(Message::Update(u)) => out.push(u),
+                other => panic!("not an UPDATE: {other:?}"),
+            }
+            buf = &buf[n..];
+        }
+        assert!(buf.is_empty(), "trailing bytes");
+        out
+    }
+
+    fn v4_prefixes(n: u32) -> Vec<AddPathPrefix> {
+        (0..n)
+            .map(|i| {
+                AddPathPrefix::new(
+                    ipnet::Ipv4Net::new(Ipv4Addr::from(0x0A00_0000 + (i << 8)), 24)
+                        .map(Into::into)
+                        .unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ipv4_announcements_fill_each_message_to_the_limit() {
+        let codec = Codec::default();
+        let b = UpdateBuilder::new(codec);
+        let prefixes = v4_prefixes(3000);
+        let mut out = BytesMut::new();
+        let a = attrs(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
+        let n = b.announce(&a, None, &prefixes, &mut out).expect("announce");
+        let updates = split(&out, &codec);
+        assert_eq!(updates.len(), n);
+        // 4096 - 19 - 4 - 28 octets of attributes = 4045 / 4 octets per /24.
+        assert_eq!(n, 3000usize.div_ceil(4045 / 4));
+        let got: Vec<_> = updates
+            .iter()
+            .flat_map(|u| u.nlri.iter().copied())
+            .collect();
+        assert_eq!(got, prefixes);
+        assert!(updates.iter().all(|u| u.attrs == a));
+    }
+
+    #[test]
+    fn extended_message_packs_more_prefixes_per_update() {
+        let codec = Codec {
+            extended_message: true,
+            ..Codec::default()
+        };
+        let mut out = BytesMut::new();
+        let a = attrs(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
+        let n = UpdateBuilder::new(codec)
+            .announce(&a, None, &v4_prefixes(30000), &mut out)
+            .expect("announce");
+        assert_eq!(n, 2);
+        assert_eq!(split(&out, &codec).len(), 2);
+    }
+
+    #[test]
+    fn ipv6_announcements_go_in_mp_reach_with_the_link_local() {
+        let codec = Codec::default();
+        let nh: Ipv6Addr = "2001:db8::1".parse().unwrap_or(Ipv6Addr::LOCALHOST);
+        let ll: Ipv6Addr = "fe80::1".parse().unwrap_or(Ipv6Addr::LOCALHOST);
+        let prefixes: Vec<AddPathPrefix> = (0..1000u32)
+            .map(|i| {
+                let addr = Ipv6Addr::from((0x2001_0db8u128 << 96) | ((i as u128) << 80));
+                AddPathPrefix::new(
+                    ipnet::Ipv6Net::new(addr, 48)
+                        .map(Into::into)
+                        .unwrap_or_default(),
+                )
+            })
+            .collect();
+        let mut out = BytesMut::new();
+        let n = UpdateBuilder::new(codec)
+            .announce(&attrs(IpAddr::V6(nh)), Some(ll), &prefixes, &mut out)
+            .expect("announce");
+        let updates = split(&out, &codec);
+        assert_eq!(updates.len(), n);
+        assert_eq!(n, 2);
+        let mut got = Vec::new();
+        for u in &updates {
+            let r = u.mp_reach.as_ref().expect("mp_reach");
+            assert_eq!(r.next_hop, IpAddr::V6(nh));
+            assert_eq!(r.link_local_next_hop, Some(IpAddr::V6(ll)));
+            assert!(u.nlri.is_empty() && u.attrs.next_hop.is_none());
+            got.extend_from_slice(&r.nlri);
+        }
+        assert_eq!(got, prefixes);
+    }
+
+    #[test]
+    fn withdrawals_of_both_families_round_trip() {
+        let codec = Codec::default();
+        let mut prefixes = v4_prefixes(2000);
+        prefixes.push(AddPathPrefix::new(
+            "2001:db8::/32".parse().unwrap_or_default(),
+        ));
+        let mut out = BytesMut::new();
+        let n = UpdateBuilder::new(codec)
+            .withdraw(&prefixes, &mut out)
+            .expect("withdraw");
+        let updates = split(&out, &codec);
+        assert_eq!(n, updates.len());
+        assert_eq!(n, 3);
+        let v4: Vec<_> = updates
+            .iter()
+            .flat_map(|u| u.withdrawn.iter().copied())
+            .collect();
+        assert_eq!(v4[..], prefixes[..2000]);
+        let v6 = updates[2].mp_unreach.as_ref().expect("mp_unreach");
+        assert_eq!(v6.withdrawn[..], prefixes[2000..]);
+    }
+
+    #[test]
+    fn announcing_ipv4_without_an_ipv4_next_hop_is_an_error() {
+        let mut out = BytesMut::new();
+        let a = attrs(IpAddr::V6(Ipv6Addr::LOCALHOST));
+        let r = UpdateBuilder::new(Codec::default()).announce(&a, None, &v4_prefixes(1), &mut out);
+        assert!(matches!(r, Err(EncodeError::Invalid(_))));
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn add_path_ids_are_sent_when_negotiated() {
+        let codec = Codec {
+            add_path_ipv4: true,
+            ..Codec::default()
+        };
+        let mut prefixes = v4_prefixes(3);
+        prefixes[1].path_id = Some(42);
+        let mut out = BytesMut::new();
+        let a = attrs(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
+        UpdateBuilder::new(codec)
+            .announce(&a, None, &prefixes, &mut out)
+            .expect("announce");
+        let u = &split(&out, &codec)[0];
+        let ids: Vec<_> = u.nlri.iter().map(|p| p.path_id).collect();
+        assert_eq!(ids, vec![Some(0), Some(42), Some(0)]);
+    }
+}
