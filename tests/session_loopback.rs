@@ -223,3 +223,44 @@ async fn a_table_of_200k_prefixes_crosses_the_session_complete() -> TestResult {
     p.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_stalled_engine_does_not_stop_the_session_writing_what_the_engine_sends() -> TestResult {
+    let mut p = pair(None).await?;
+    let tx_a = session_up(&mut p.a.engine, SECS(10))
+        .await
+        .ok_or("A never established")?;
+    let tx_b = session_up(&mut p.b.engine, SECS(10))
+        .await
+        .ok_or("B never established")?;
+    // B floods A; nobody reads A's engine channel (capacity 64), so A's task
+    // waits for room in it...
+    let flood: Vec<Update> = (0..200).map(|_| announcement()).collect::<Result<_, _>>()?;
+    tx_b.send(ToPeer::Send(flood)).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // ...while "the engine" pushes more than the ToPeer capacity (64) to A.
+    let pushes = async {
+        for _ in 0..200 {
+            tx_a.send(ToPeer::Send(vec![announcement()?])).await?;
+        }
+        Ok::<_, Box<dyn std::error::Error>>(())
+    };
+    tokio::time::timeout(SECS(10), pushes)
+        .await
+        .map_err(|_| "A stopped taking ToPeer messages: deadlock")??;
+    let mut got = 0;
+    while got < 200 {
+        wait_for(&mut p.b.engine, SECS(10), |m| match m {
+            ToEngine::Update { .. } => Some(()),
+            _ => None,
+        })
+        .await
+        .ok_or(format!("B got only {got} of A's 200 UPDATEs"))?;
+        got += 1;
+    }
+    // A's engine channel is still full and unread: shutdown must not hang.
+    tokio::time::timeout(SECS(5), p.stop())
+        .await
+        .map_err(|_| "shutdown hung behind a stalled engine")?;
+    Ok(())
+}

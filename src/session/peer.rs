@@ -159,10 +159,11 @@ impl PeerHandle {
         let _ = self.commands.send(Command::Start).await;
     }
 
-    /// Removes the neighbor: Cease / Peer De-configured, then the task ends.
-    pub async fn remove(self) {
+    /// Removes the neighbor: Cease / Peer De-configured, then the task
+    /// ends. Does not wait for it (the caller may be the engine the task is
+    /// talking to); use [`PeerHandle::join`] for that.
+    pub async fn remove(&self) {
         let _ = self.commands.send(Command::Remove).await;
-        let _ = self.join.await;
     }
 
     /// Waits for the task to end (after the daemon-wide shutdown signal).
@@ -194,11 +195,14 @@ pub fn spawn(params: PeerParams) -> PeerHandle {
         queue: VecDeque::new(),
         reported: None,
         flushing: Vec::new(),
+        deferred: VecDeque::new(),
+        commands: cmd_rx,
+        pending_cmds: VecDeque::new(),
+        shutdown: params.shutdown,
+        shutdown_live: true,
+        stopping: false,
     };
-    let join = tokio::spawn(
-        task.run(accept_rx, cmd_rx, io_rx, params.bfd, params.shutdown)
-            .instrument(span),
-    );
+    let join = tokio::spawn(task.run(accept_rx, io_rx, params.bfd).instrument(span));
     PeerHandle {
         name,
         neighbor,
@@ -225,73 +229,69 @@ struct Task {
     reported: Option<State>,
     /// Writers of closed connections still flushing.
     flushing: Vec<JoinHandle<()>>,
+    /// Teardowns received while waiting for the engine, run next.
+    deferred: VecDeque<ToPeer>,
+    commands: mpsc::Receiver<Command>,
+    /// Commands received while waiting for the engine, run next.
+    pending_cmds: VecDeque<Command>,
+    shutdown: watch::Receiver<Option<Arc<str>>>,
+    /// False once the daemon dropped the shutdown sender.
+    shutdown_live: bool,
+    /// Shutting down or removed: engine messages are sent without waiting.
+    stopping: bool,
 }
 
 impl Task {
     async fn run(
         mut self,
         mut accept_rx: mpsc::Receiver<TcpStream>,
-        mut cmd_rx: mpsc::Receiver<Command>,
         mut io_rx: mpsc::Receiver<(ConnId, IoEvent)>,
         mut bfd: Option<watch::Receiver<BfdStatus>>,
-        mut shutdown: watch::Receiver<Option<Arc<str>>>,
     ) {
         let mut bfd_last = bfd.as_mut().map(|b| *b.borrow_and_update());
-        let mut shutdown_live = true;
         self.report_state().await;
         if !self.neighbor.shutdown {
-            let ev = if self.neighbor.passive {
-                Event::ManualStartPassive
-            } else {
-                Event::ManualStart
-            };
-            self.feed(ev).await;
+            self.feed(self.start_event()).await;
         }
         info!(state = self.fsm.state().as_str(), "peer task started");
         loop {
-            let stop = shutdown.borrow_and_update().clone();
+            let stop = self.shutdown.borrow_and_update().clone();
             if let Some(text) = stop {
+                self.stopping = true;
                 self.feed(Event::ManualStop {
                     communication: text.to_string(),
                 })
                 .await;
                 break;
             }
+            if let Some(cmd) = self.pending_cmds.pop_front() {
+                if self.command(cmd).await {
+                    break;
+                }
+                continue;
+            }
             let deadline = self.fsm.next_deadline();
             let established = self.to_peer.is_some();
+            let keepalive = self.fsm.timer(Timer::Keepalive);
+            let shutdown_live = self.shutdown_live;
+            // Order matters (biased): control first; KEEPALIVEs go out even
+            // while the peer floods us; the Hold timer (last) is judged only
+            // once everything that arrived has been read.
             tokio::select! {
                 biased;
-                Some((id, ev)) = io_rx.recv() => self.on_io(id, ev).await,
-                Some(stream) = accept_rx.recv() => {
-                    let id = self.fsm.alloc_conn();
-                    if self.add_conn(id, stream) {
-                        self.feed(Event::TcpConnectionConfirmed(id)).await;
-                    }
-                }
-                cmd = cmd_rx.recv() => match cmd {
-                    Some(Command::Shutdown(text)) => {
-                        self.feed(Event::ManualStop { communication: text }).await
-                    }
-                    Some(Command::Start) => {
-                        let ev = if self.neighbor.passive {
-                            Event::ManualStartPassive
-                        } else {
-                            Event::ManualStart
-                        };
-                        self.feed(ev).await
-                    }
-                    Some(Command::Remove) | None => {
-                        self.feed(Event::AutomaticStop {
-                            notification: codes::cease(CeaseSubcode::PeerDeconfigured),
-                            hold_down: None,
-                        })
-                        .await;
+                cmd = self.commands.recv() => {
+                    if self.command(cmd.unwrap_or(Command::Remove)).await {
                         break;
                     }
-                },
-                r = shutdown.changed(), if shutdown_live => {
+                }
+                r = self.shutdown.changed(), if shutdown_live => {
                     // Err: the daemon dropped the sender; nothing more will come.
-                    shutdown_live = r.is_ok();
+                    self.shutdown_live = r.is_ok();
+                }
+                _ = sleep_until(keepalive), if keepalive.is_some() => {
+                    let actions = self.fsm.poll_keepalive(Instant::now());
+                    self.queue.extend(actions);
+                    self.drain().await;
                 }
                 r = wait_bfd(&mut bfd) => match r {
                     Some(status) => {
@@ -309,15 +309,55 @@ impl Task {
                     Some(m) => self.on_to_peer(m).await,
                     None => self.to_peer = None,
                 },
+                Some((id, ev)) = io_rx.recv() => self.on_io(id, ev).await,
+                Some(stream) = accept_rx.recv() => {
+                    let id = self.fsm.alloc_conn();
+                    if self.add_conn(id, stream) {
+                        self.feed(Event::TcpConnectionConfirmed(id)).await;
+                    }
+                }
                 _ = sleep_until(deadline), if deadline.is_some() => {
                     let actions = self.fsm.poll_timers(Instant::now());
                     self.queue.extend(actions);
                     self.drain().await;
                 }
             }
+            while let Some(t) = self.deferred.pop_front() {
+                self.on_to_peer(t).await;
+            }
             self.update_uptime();
         }
         self.finish().await;
+    }
+
+    fn start_event(&self) -> Event {
+        if self.neighbor.passive {
+            Event::ManualStartPassive
+        } else {
+            Event::ManualStart
+        }
+    }
+
+    /// Carries out a command; true when the task must end.
+    async fn command(&mut self, cmd: Command) -> bool {
+        match cmd {
+            Command::Shutdown(text) => {
+                self.feed(Event::ManualStop {
+                    communication: text,
+                })
+                .await
+            }
+            Command::Start => self.feed(self.start_event()).await,
+            Command::Remove => {
+                self.feed(Event::AutomaticStop {
+                    notification: codes::cease(CeaseSubcode::PeerDeconfigured),
+                    hold_down: None,
+                })
+                .await;
+                return true;
+            }
+        }
+        false
     }
 
     /// Feeds one event and carries out the resulting actions.
@@ -433,15 +473,43 @@ impl Task {
         }
     }
 
-    /// Sends to the engine, waiting for room (back-pressure) while still
-    /// sending KEEPALIVEs so the peer does not time us out during a long wait.
+    /// Sends to the engine, waiting for room (back-pressure). While waiting
+    /// it still sends KEEPALIVEs, so the peer does not time us out, and
+    /// still writes what the engine sends us: an engine blocked on our full
+    /// `ToPeer` channel while we wait for room in its channel would
+    /// otherwise deadlock. Teardowns received meanwhile run afterwards.
     async fn tell_engine(&mut self, msg: ToEngine) {
         let engine = self.engine.clone();
+        if self.stopping {
+            // Leaving: never wait for an engine that may be gone or stuck.
+            let _ = engine.try_send(msg);
+            return;
+        }
         let permit = loop {
             let keepalive = self.fsm.timer(Timer::Keepalive);
+            let established = self.to_peer.is_some();
+            let shutdown_live = self.shutdown_live;
             tokio::select! {
                 biased;
                 p = engine.reserve() => break p,
+                r = self.shutdown.changed(), if shutdown_live => {
+                    self.shutdown_live = r.is_ok();
+                    if self.shutdown.borrow().is_some() {
+                        self.stopping = true;
+                        let _ = engine.try_send(msg);
+                        return;
+                    }
+                }
+                cmd = self.commands.recv() => {
+                    let cmd = cmd.unwrap_or(Command::Remove);
+                    let leaving = matches!(cmd, Command::Remove);
+                    self.pending_cmds.push_back(cmd);
+                    if leaving {
+                        self.stopping = true;
+                        let _ = engine.try_send(msg);
+                        return;
+                    }
+                }
                 _ = sleep_until(keepalive), if keepalive.is_some() => {
                     for a in self.fsm.poll_keepalive(Instant::now()) {
                         match a {
@@ -450,6 +518,11 @@ impl Task {
                         }
                     }
                 }
+                m = recv_to_peer(&mut self.to_peer), if established => match m {
+                    Some(t @ ToPeer::Teardown { .. }) => self.deferred.push_back(t),
+                    Some(m) => self.write_to_peer(m).await,
+                    None => self.to_peer = None,
+                },
             }
         };
         match permit {
@@ -552,6 +625,27 @@ impl Task {
     }
 
     async fn on_to_peer(&mut self, msg: ToPeer) {
+        match msg {
+            ToPeer::Teardown {
+                notification,
+                hold_down,
+            } => {
+                if self.fsm.state() != State::Established {
+                    return;
+                }
+                info!(notification = %codes::describe(&notification), ?hold_down, "teardown");
+                self.feed(Event::AutomaticStop {
+                    notification,
+                    hold_down,
+                })
+                .await;
+            }
+            other => self.write_to_peer(other).await,
+        }
+    }
+
+    /// Carries out `Send` and `RequestRefresh` (never re-enters the engine channel).
+    async fn write_to_peer(&mut self, msg: ToPeer) {
         let Some(id) = self
             .fsm
             .main_conn()
@@ -593,17 +687,7 @@ impl Task {
                     self.send(id, &m).await;
                 }
             }
-            ToPeer::Teardown {
-                notification,
-                hold_down,
-            } => {
-                info!(notification = %codes::describe(&notification), ?hold_down, "teardown");
-                self.feed(Event::AutomaticStop {
-                    notification,
-                    hold_down,
-                })
-                .await;
-            }
+            ToPeer::Teardown { .. } => {}
         }
     }
 
