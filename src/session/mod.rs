@@ -1,1 +1,28 @@
-//! BGP sessions: Sans-IO FSM, per-neighbor task, listener.
+//! BGP sessions: the Sans-IO FSM (`fsm`, with OPEN negotiation in
+//! `negotiate` and NOTIFICATION codes in `codes`), the per-neighbor tokio
+//! task (`peer`) and the TCP listener with its socket options (`listen`,
+//! `sockopt`).
+//!
+//! Data flow: listener → accepted stream handed to the neighbor's task →
+//! framing → decode → FSM → `ToEngine` on the shared bounded engine channel;
+//! the engine answers through the per-session `ToPeer` channel it receives
+//! in `ToEngine::SessionUp`.
+//!
+//! How the daemon wires it up:
+//! 1. `listen::Listener::bind(&router.listen)`, keep `listener.neighbors()`,
+//!    then `listener.spawn()`.
+//! 2. Per neighbor: `peer::spawn(peer::PeerParams { .. })` → `PeerHandle`;
+//!    `neighbors.register(addr, handle.registration())`.
+//! 3. Reload: `register`/`unregister` and `PeerHandle::remove`; per-neighbor
+//!    admin shutdown with `PeerHandle::shutdown(text)`; SIGTERM sets the
+//!    shared shutdown `watch` to `Some(text)` and joins every handle.
+
+pub mod codes;
+pub mod conn;
+pub mod encode;
+pub mod events;
+pub mod fsm;
+pub mod listen;
+pub mod negotiate;
+pub mod peer;
+pub mod sockopt;

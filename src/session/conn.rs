@@ -1,0 +1,300 @@
+//! Connection I/O for the peer task: outgoing connects (socket2: bind to
+//! `local_address`, TCP MD5, GTSM), and per connection one reader task
+//! (framing with [`Framer`] and decode) and one writer task.
+//!
+//! Spawned by `peer`; every task reports to the peer task over its bounded
+//! `mpsc::Sender<(ConnId, IoEvent)>`, so a slow peer task slows the reader
+//! and TCP flow control slows the peer. The writer takes encoded bytes from
+//! a bounded `mpsc::Receiver<Bytes>`; dropping its sender flushes and closes.
+
+use super::fsm::ConnId;
+use super::sockopt;
+use crate::config::NeighborConfig;
+use crate::wire::{frame_len, Codec, DecodeError, Message};
+use bytes::{Bytes, BytesMut};
+use socket2::{Domain, Protocol, Socket, Type};
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tracing::{debug, Instrument, Span};
+
+/// Encoded chunks queued for one connection's writer.
+const WRITE_QUEUE: usize = 64;
+/// A write that makes no progress for this long ends the connection.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Read buffer growth step.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// What the connection tasks report. Moved once through a channel, so the
+/// UPDATE inside `Message` is not boxed.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum IoEvent {
+    /// An outgoing connect succeeded.
+    Connected(TcpStream),
+    /// An outgoing connect failed.
+    ConnectFailed(io::Error),
+    /// A whole, decoded message.
+    Message(Message),
+    /// A message that cannot be decoded; the reader has stopped.
+    Invalid(DecodeError),
+    /// The peer closed the connection, or it broke.
+    Closed(Option<io::Error>),
+}
+
+/// Reassembles BGP messages from a byte stream: tells "need more bytes"
+/// (`Ok(None)`) from "this can never be a message" (`Err`).
+#[derive(Debug, Default)]
+pub struct Framer {
+    buf: BytesMut,
+}
+
+impl Framer {
+    /// Appends received bytes.
+    pub fn extend(&mut self, data: &[u8]) {
+        self.buf.extend_from_slice(data);
+    }
+
+    /// The next whole message, `Ok(None)` when incomplete.
+    pub fn next_message(&mut self, codec: &Codec) -> Result<Option<Message>, DecodeError> {
+        match frame_len(&self.buf, codec)? {
+            None => Ok(None),
+            Some(n) => {
+                let frame = self.buf.split_to(n);
+                Message::decode(&frame, codec).map(Some)
+            }
+        }
+    }
+
+    /// The buffer to read into.
+    fn buf_mut(&mut self) -> &mut BytesMut {
+        &mut self.buf
+    }
+}
+
+/// The peer task's side of one connection.
+#[derive(Debug)]
+pub struct ConnIo {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    writer: Option<mpsc::Sender<Bytes>>,
+    codec: watch::Sender<Codec>,
+    reader: JoinHandle<()>,
+    writer_task: JoinHandle<()>,
+}
+
+impl ConnIo {
+    /// Starts the reader and writer tasks of a connected stream.
+    pub fn start(
+        id: ConnId,
+        stream: TcpStream,
+        events: mpsc::Sender<(ConnId, IoEvent)>,
+    ) -> io::Result<ConnIo> {
+        let local = stream.local_addr()?;
+        let remote = stream.peer_addr()?;
+        let (rd, wr) = stream.into_split();
+        let (codec_tx, codec_rx) = watch::channel(Codec::default());
+        let (wtx, wrx) = mpsc::channel(WRITE_QUEUE);
+        let span = Span::current();
+        let reader =
+            tokio::spawn(read_loop(id, rd, codec_rx, events.clone()).instrument(span.clone()));
+        let writer_task = tokio::spawn(write_loop(id, wr, wrx, events).instrument(span));
+        Ok(ConnIo {
+            local,
+            remote,
+            writer: Some(wtx),
+            codec: codec_tx,
+            reader,
+            writer_task,
+        })
+    }
+
+    /// Sets the negotiated codec for decoding what follows.
+    pub fn set_codec(&self, codec: Codec) {
+        self.codec.send_if_modified(|c| {
+            let changed = *c != codec;
+            *c = codec;
+            changed
+        });
+    }
+
+    /// Queues bytes; waits while the writer's queue is full. False when the
+    /// connection is gone.
+    pub async fn write(&self, bytes: Bytes) -> bool {
+        match &self.writer {
+            Some(w) => w.send(bytes).await.is_ok(),
+            None => false,
+        }
+    }
+
+    /// Stops reading; the writer flushes what is queued, then closes.
+    /// Returns the writer task so shutdown can wait for the flush.
+    pub fn close(mut self) -> JoinHandle<()> {
+        self.reader.abort();
+        self.writer = None;
+        self.writer_task
+    }
+}
+
+async fn read_loop(
+    id: ConnId,
+    mut rd: OwnedReadHalf,
+    codec: watch::Receiver<Codec>,
+    events: mpsc::Sender<(ConnId, IoEvent)>,
+) {
+    let mut framer = Framer::default();
+    loop {
+        loop {
+            let c = *codec.borrow();
+            match framer.next_message(&c) {
+                Ok(None) => break,
+                Ok(Some(m)) => {
+                    if events.send((id, IoEvent::Message(m))).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = events.send((id, IoEvent::Invalid(e))).await;
+                    return;
+                }
+            }
+        }
+        let buf = framer.buf_mut();
+        buf.reserve(READ_CHUNK);
+        match rd.read_buf(buf).await {
+            Ok(0) => {
+                let _ = events.send((id, IoEvent::Closed(None))).await;
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let _ = events.send((id, IoEvent::Closed(Some(e)))).await;
+                return;
+            }
+        }
+    }
+}
+
+async fn write_loop(
+    id: ConnId,
+    mut wr: OwnedWriteHalf,
+    mut queue: mpsc::Receiver<Bytes>,
+    events: mpsc::Sender<(ConnId, IoEvent)>,
+) {
+    while let Some(bytes) = queue.recv().await {
+        match tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(&bytes)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                debug!(error = %e, "write failed");
+                let _ = events.try_send((id, IoEvent::Closed(Some(e))));
+                return;
+            }
+            Err(_) => {
+                let e = io::Error::new(io::ErrorKind::TimedOut, "write stalled");
+                let _ = events.try_send((id, IoEvent::Closed(Some(e))));
+                return;
+            }
+        }
+    }
+    let _ = tokio::time::timeout(WRITE_TIMEOUT, wr.shutdown()).await;
+}
+
+/// Starts an outgoing connection to the neighbor (its `port`, from its
+/// `local_address`, with its MD5 key and GTSM), reporting
+/// [`IoEvent::Connected`] or [`IoEvent::ConnectFailed`].
+pub fn connect(
+    id: ConnId,
+    neighbor: &NeighborConfig,
+    timeout: Duration,
+    events: mpsc::Sender<(ConnId, IoEvent)>,
+) -> JoinHandle<()> {
+    let n = neighbor.clone();
+    let fut = async move {
+        let res = match tokio::time::timeout(timeout, connect_once(&n)).await {
+            Ok(r) => r,
+            Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "connect timed out")),
+        };
+        let ev = match res {
+            Ok(s) => IoEvent::Connected(s),
+            Err(e) => IoEvent::ConnectFailed(e),
+        };
+        let _ = events.send((id, ev)).await;
+    };
+    tokio::spawn(fut.instrument(Span::current()))
+}
+
+async fn connect_once(n: &NeighborConfig) -> io::Result<TcpStream> {
+    let peer = SocketAddr::new(n.address, n.port);
+    let s = Socket::new(Domain::for_address(peer), Type::STREAM, Some(Protocol::TCP))?;
+    if let Some(key) = &n.password {
+        sockopt::set_md5(&s, n.address, Some(key))?;
+    }
+    if n.ttl_security {
+        sockopt::set_gtsm(&s, peer.is_ipv6())?;
+    }
+    if let Some(local) = n.local_address {
+        s.bind(&SocketAddr::new(local, 0).into())?;
+    }
+    s.set_nonblocking(true)?;
+    let sock = TcpSocket::from_std_stream(s.into());
+    let stream = sock.connect(peer).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keepalive() -> Vec<u8> {
+        let mut v = vec![0xff; 16];
+        v.extend_from_slice(&[0, 19, 4]);
+        v
+    }
+
+    #[test]
+    fn framer_waits_for_the_rest_of_a_message() {
+        let mut f = Framer::default();
+        let ka = keepalive();
+        f.extend(&ka[..10]);
+        assert_eq!(f.next_message(&Codec::default()), Ok(None));
+        f.extend(&ka[10..]);
+        f.extend(&ka);
+        assert_eq!(
+            f.next_message(&Codec::default()),
+            Ok(Some(Message::Keepalive))
+        );
+        assert_eq!(
+            f.next_message(&Codec::default()),
+            Ok(Some(Message::Keepalive))
+        );
+        assert_eq!(f.next_message(&Codec::default()), Ok(None));
+    }
+
+    #[test]
+    fn framer_rejects_a_bad_marker_before_the_message_is_complete() {
+        let mut f = Framer::default();
+        f.extend(&[0xff, 0xff, 0x00]);
+        let e = f.next_message(&Codec::default());
+        let n = e.err().and_then(|e| e.notification());
+        assert_eq!(n.map(|n| (n.code, n.subcode)), Some((1, 1)));
+    }
+
+    #[test]
+    fn framer_rejects_a_length_beyond_4096_without_extended_message() {
+        let mut f = Framer::default();
+        let mut m = vec![0xff; 16];
+        m.extend_from_slice(&[0x10, 0x01, 2]);
+        f.extend(&m);
+        let n = f
+            .next_message(&Codec::default())
+            .err()
+            .and_then(|e| e.notification());
+        assert_eq!(n.map(|n| (n.code, n.subcode)), Some((1, 2)));
+    }
+}

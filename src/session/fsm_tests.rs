@@ -1,0 +1,570 @@
+//! Table tests for the FSM: one row per (state, event) → (actions, next
+//! state) of RFC 4271 §8.2.2, then behaviours named as sentences.
+
+use super::*;
+use crate::wire::{Afi, Capability, GracefulRestart, RouteRefresh, Safi};
+use std::net::Ipv4Addr;
+
+const MAIN: ConnId = ConnId(1);
+const OTHER: ConnId = ConnId(7);
+
+/// What an action is, without connection ids and payloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum K {
+    Connect,
+    SendOpen,
+    SendKeepalive,
+    Notif(u8, u8),
+    Close,
+    Up,
+    Down,
+    Deliver,
+    DeliverRefresh,
+}
+
+fn kinds(actions: &[Action]) -> Vec<K> {
+    actions
+        .iter()
+        .map(|a| match a {
+            Action::Connect(_) => K::Connect,
+            Action::Send(_, Message::Open(_)) => K::SendOpen,
+            Action::Send(_, Message::Keepalive) => K::SendKeepalive,
+            Action::Send(_, Message::Notification(n)) => K::Notif(n.code, n.subcode),
+            Action::Send(_, _) => K::Deliver,
+            Action::Close(_) => K::Close,
+            Action::SessionUp(..) => K::Up,
+            Action::SessionDown { .. } => K::Down,
+            Action::DeliverUpdate(_) => K::Deliver,
+            Action::DeliverRouteRefresh(_) => K::DeliverRefresh,
+        })
+        .collect()
+}
+
+fn cfg() -> FsmConfig {
+    FsmConfig::new(65000, Ipv4Addr::new(10, 0, 0, 1), 64500)
+}
+
+fn peer_open() -> Open {
+    Open {
+        version: 4,
+        my_as: 64500,
+        hold_time: 9,
+        bgp_id: Ipv4Addr::new(10, 0, 0, 2),
+        capabilities: vec![
+            Capability::FourOctetAs(64500),
+            Capability::GracefulRestart(GracefulRestart {
+                restart_state: false,
+                notification: false,
+                restart_time: 120,
+                families: vec![],
+            }),
+        ],
+    }
+}
+
+/// Where a row starts.
+#[derive(Debug, Clone, Copy)]
+enum Start {
+    Idle,
+    Connect,
+    /// Passive start.
+    Active,
+    /// Active after a failed OpenSent, not passive.
+    ActiveAfterFailure,
+    OpenSent,
+    OpenConfirm,
+    Established,
+}
+
+fn setup(from: Start, now: Instant) -> Fsm {
+    let mut f = Fsm::new(cfg());
+    let feed = |f: &mut Fsm, e: Event| {
+        f.handle(now, e);
+    };
+    match from {
+        Start::Idle => {}
+        Start::Active => feed(&mut f, Event::ManualStartPassive),
+        _ => feed(&mut f, Event::ManualStart),
+    }
+    if matches!(
+        from,
+        Start::OpenSent | Start::OpenConfirm | Start::Established | Start::ActiveAfterFailure
+    ) {
+        feed(&mut f, Event::TcpCrAcked(MAIN));
+    }
+    if matches!(from, Start::ActiveAfterFailure) {
+        feed(&mut f, Event::TcpConnectionFails(MAIN));
+    }
+    if matches!(from, Start::OpenConfirm | Start::Established) {
+        feed(&mut f, Event::Open(MAIN, peer_open()));
+    }
+    if matches!(from, Start::Established) {
+        feed(&mut f, Event::Keepalive(MAIN));
+    }
+    f
+}
+
+fn open_with(change: impl Fn(&mut Open)) -> Open {
+    let mut o = peer_open();
+    change(&mut o);
+    o
+}
+
+fn notif(code: u8, sub: u8) -> Notification {
+    Notification::new(code, sub, bytes::Bytes::new())
+}
+
+fn rr() -> RouteRefresh {
+    RouteRefresh {
+        afi: Afi::IPV4,
+        safi: Safi::UNICAST,
+        subtype: 0,
+    }
+}
+
+fn stop() -> Event {
+    Event::ManualStop {
+        communication: "maintenance".into(),
+    }
+}
+
+fn auto_stop() -> Event {
+    Event::AutomaticStop {
+        notification: notif(6, 1),
+        hold_down: None,
+    }
+}
+
+fn upd() -> Event {
+    Event::Update(MAIN, Box::default())
+}
+
+#[test]
+fn every_rfc4271_transition_matches_the_table() {
+    use Start as F;
+    use State as S;
+    #[rustfmt::skip]
+    let rows: Vec<(&str, Start, Event, Vec<K>, State)> = vec![
+        // Idle
+        ("idle: ManualStart connects", F::Idle, Event::ManualStart, vec![K::Connect], S::Connect),
+        ("idle: passive start listens", F::Idle, Event::ManualStartPassive, vec![], S::Active),
+        ("idle: AutomaticStart before any start is ignored", F::Idle, Event::AutomaticStart, vec![], S::Idle),
+        ("idle: ManualStop is ignored", F::Idle, stop(), vec![], S::Idle),
+        ("idle: incoming connection is refused", F::Idle, Event::TcpConnectionConfirmed(OTHER), vec![K::Close], S::Idle),
+        ("idle: hold timer is ignored", F::Idle, Event::HoldTimerExpires, vec![], S::Idle),
+        ("idle: connect retry is ignored", F::Idle, Event::ConnectRetryTimerExpires, vec![], S::Idle),
+        ("idle: keepalive timer is ignored", F::Idle, Event::KeepaliveTimerExpires, vec![], S::Idle),
+        ("idle: messages are ignored", F::Idle, Event::Keepalive(MAIN), vec![], S::Idle),
+        ("idle: BFD down is ignored", F::Idle, Event::BfdDown, vec![], S::Idle),
+        // Connect
+        ("connect: ManualStart is ignored", F::Connect, Event::ManualStart, vec![], S::Connect),
+        ("connect: ManualStop drops the attempt", F::Connect, stop(), vec![K::Close], S::Idle),
+        ("connect: AutomaticStop drops the attempt", F::Connect, auto_stop(), vec![K::Close], S::Idle),
+        ("connect: retry timer retries", F::Connect, Event::ConnectRetryTimerExpires, vec![K::Close, K::Connect], S::Connect),
+        ("connect: connected sends OPEN", F::Connect, Event::TcpCrAcked(MAIN), vec![K::SendOpen], S::OpenSent),
+        ("connect: incoming connection sends OPEN", F::Connect, Event::TcpConnectionConfirmed(OTHER), vec![K::SendOpen], S::OpenSent),
+        ("connect: connect failure goes idle", F::Connect, Event::TcpConnectionFails(MAIN), vec![], S::Idle),
+        ("connect: hold timer goes idle", F::Connect, Event::HoldTimerExpires, vec![K::Close], S::Idle),
+        ("connect: keepalive timer goes idle", F::Connect, Event::KeepaliveTimerExpires, vec![K::Close], S::Idle),
+        ("connect: stale connection success is closed", F::Connect, Event::TcpCrAcked(OTHER), vec![K::Close], S::Connect),
+        // Active
+        ("active: ManualStop goes idle", F::Active, stop(), vec![], S::Idle),
+        ("active: passive retry timer never connects", F::Active, Event::ConnectRetryTimerExpires, vec![], S::Active),
+        ("active: retry timer connects when not passive", F::ActiveAfterFailure, Event::ConnectRetryTimerExpires, vec![K::Connect], S::Connect),
+        ("active: incoming connection sends OPEN", F::Active, Event::TcpConnectionConfirmed(OTHER), vec![K::SendOpen], S::OpenSent),
+        ("active: hold timer goes idle", F::Active, Event::HoldTimerExpires, vec![], S::Idle),
+        ("active: keepalive timer goes idle", F::Active, Event::KeepaliveTimerExpires, vec![], S::Idle),
+        // OpenSent
+        ("opensent: ManualStop sends administrative shutdown", F::OpenSent, stop(), vec![K::Notif(6, 2), K::Close], S::Idle),
+        ("opensent: AutomaticStop sends its notification", F::OpenSent, auto_stop(), vec![K::Notif(6, 1), K::Close], S::Idle),
+        ("opensent: hold timer sends hold timer expired", F::OpenSent, Event::HoldTimerExpires, vec![K::Notif(4, 0), K::Close], S::Idle),
+        ("opensent: valid OPEN sends KEEPALIVE", F::OpenSent, Event::Open(MAIN, peer_open()), vec![K::SendKeepalive], S::OpenConfirm),
+        ("opensent: OPEN version 3 is unsupported version", F::OpenSent, Event::Open(MAIN, open_with(|o| o.version = 3)), vec![K::Notif(2, 1), K::Close], S::Idle),
+        ("opensent: OPEN from the wrong AS is bad peer AS", F::OpenSent, Event::Open(MAIN, open_with(|o| o.capabilities = vec![Capability::FourOctetAs(64999)])), vec![K::Notif(2, 2), K::Close], S::Idle),
+        ("opensent: OPEN with id 0 is bad BGP identifier", F::OpenSent, Event::Open(MAIN, open_with(|o| o.bgp_id = Ipv4Addr::UNSPECIFIED)), vec![K::Notif(2, 3), K::Close], S::Idle),
+        ("opensent: OPEN with hold 2 is unacceptable hold time", F::OpenSent, Event::Open(MAIN, open_with(|o| o.hold_time = 2)), vec![K::Notif(2, 6), K::Close], S::Idle),
+        ("opensent: connection loss goes active", F::OpenSent, Event::TcpConnectionFails(MAIN), vec![K::Close], S::Active),
+        ("opensent: NOTIFICATION goes idle", F::OpenSent, Event::Notification(MAIN, notif(6, 2)), vec![K::Close], S::Idle),
+        ("opensent: header error sends its notification", F::OpenSent, Event::MessageError(MAIN, notif(1, 2)), vec![K::Notif(1, 2), K::Close], S::Idle),
+        ("opensent: KEEPALIVE is an FSM error", F::OpenSent, Event::Keepalive(MAIN), vec![K::Notif(5, 1), K::Close], S::Idle),
+        ("opensent: UPDATE is an FSM error", F::OpenSent, upd(), vec![K::Notif(5, 1), K::Close], S::Idle),
+        ("opensent: ROUTE-REFRESH is an FSM error", F::OpenSent, Event::RouteRefresh(MAIN, rr()), vec![K::Notif(5, 1), K::Close], S::Idle),
+        ("opensent: connect retry is an FSM error", F::OpenSent, Event::ConnectRetryTimerExpires, vec![K::Notif(5, 1), K::Close], S::Idle),
+        ("opensent: keepalive timer is an FSM error", F::OpenSent, Event::KeepaliveTimerExpires, vec![K::Notif(5, 1), K::Close], S::Idle),
+        ("opensent: second connection gets our OPEN", F::OpenSent, Event::TcpConnectionConfirmed(OTHER), vec![K::SendOpen], S::OpenSent),
+        ("opensent: message on an unknown connection is ignored", F::OpenSent, Event::Keepalive(ConnId(99)), vec![], S::OpenSent),
+        // OpenConfirm
+        ("openconfirm: ManualStop sends administrative shutdown", F::OpenConfirm, stop(), vec![K::Notif(6, 2), K::Close], S::Idle),
+        ("openconfirm: hold timer sends hold timer expired", F::OpenConfirm, Event::HoldTimerExpires, vec![K::Notif(4, 0), K::Close], S::Idle),
+        ("openconfirm: keepalive timer sends KEEPALIVE", F::OpenConfirm, Event::KeepaliveTimerExpires, vec![K::SendKeepalive], S::OpenConfirm),
+        ("openconfirm: KEEPALIVE establishes", F::OpenConfirm, Event::Keepalive(MAIN), vec![K::Up], S::Established),
+        ("openconfirm: NOTIFICATION goes idle", F::OpenConfirm, Event::Notification(MAIN, notif(6, 3)), vec![K::Close], S::Idle),
+        ("openconfirm: connection loss goes idle", F::OpenConfirm, Event::TcpConnectionFails(MAIN), vec![K::Close], S::Idle),
+        ("openconfirm: second OPEN is an FSM error", F::OpenConfirm, Event::Open(MAIN, peer_open()), vec![K::Notif(5, 2), K::Close], S::Idle),
+        ("openconfirm: UPDATE is an FSM error", F::OpenConfirm, upd(), vec![K::Notif(5, 2), K::Close], S::Idle),
+        ("openconfirm: header error sends its notification", F::OpenConfirm, Event::MessageError(MAIN, notif(1, 1)), vec![K::Notif(1, 1), K::Close], S::Idle),
+        ("openconfirm: connect retry is an FSM error", F::OpenConfirm, Event::ConnectRetryTimerExpires, vec![K::Notif(5, 2), K::Close], S::Idle),
+        ("openconfirm: colliding connection from a higher id wins", F::OpenConfirm, Event::TcpConnectionConfirmed(OTHER), vec![K::Notif(6, 7), K::Close, K::SendOpen], S::OpenSent),
+        // Established
+        ("established: ManualStop sends administrative shutdown", F::Established, stop(), vec![K::Notif(6, 2), K::Close, K::Down], S::Idle),
+        ("established: AutomaticStop sends its notification", F::Established, auto_stop(), vec![K::Notif(6, 1), K::Close, K::Down], S::Idle),
+        ("established: hold timer sends hold timer expired", F::Established, Event::HoldTimerExpires, vec![K::Notif(4, 0), K::Close, K::Down], S::Idle),
+        ("established: keepalive timer sends KEEPALIVE", F::Established, Event::KeepaliveTimerExpires, vec![K::SendKeepalive], S::Established),
+        ("established: KEEPALIVE keeps the session", F::Established, Event::Keepalive(MAIN), vec![], S::Established),
+        ("established: UPDATE is delivered", F::Established, upd(), vec![K::Deliver], S::Established),
+        ("established: ROUTE-REFRESH is delivered", F::Established, Event::RouteRefresh(MAIN, rr()), vec![K::DeliverRefresh], S::Established),
+        ("established: NOTIFICATION goes idle", F::Established, Event::Notification(MAIN, notif(6, 2)), vec![K::Close, K::Down], S::Idle),
+        ("established: connection loss goes idle", F::Established, Event::TcpConnectionFails(MAIN), vec![K::Close, K::Down], S::Idle),
+        ("established: OPEN is an FSM error", F::Established, Event::Open(MAIN, peer_open()), vec![K::Notif(5, 3), K::Close, K::Down], S::Idle),
+        ("established: UPDATE error sends its notification", F::Established, Event::MessageError(MAIN, notif(3, 1)), vec![K::Notif(3, 1), K::Close, K::Down], S::Idle),
+        ("established: connect retry is an FSM error", F::Established, Event::ConnectRetryTimerExpires, vec![K::Notif(5, 3), K::Close, K::Down], S::Idle),
+        ("established: new connection is closed by collision", F::Established, Event::TcpConnectionConfirmed(OTHER), vec![K::Notif(6, 7), K::Close], S::Established),
+        ("established: BFD down sends Cease/BFD Down", F::Established, Event::BfdDown, vec![K::Notif(6, 10), K::Close, K::Down], S::Idle),
+        ("established: BFD up changes nothing", F::Established, Event::BfdUp, vec![], S::Established),
+    ];
+    let now = Instant::now();
+    let mut failures = Vec::new();
+    for (name, from, ev, want, want_state) in rows {
+        let mut f = setup(from, now);
+        let got = f.handle(now, ev);
+        if kinds(&got) != want || f.state() != want_state {
+            failures.push(format!(
+                "{name}: got {:?} → {:?}, want {want:?} → {want_state:?}",
+                kinds(&got),
+                f.state()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn negotiated_hold_timer_expiry_sends_hold_timer_expired() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::Established, t0);
+    assert_eq!(f.timer(Timer::Hold), Some(t0 + Duration::from_secs(9)));
+    assert_eq!(
+        kinds(&f.poll_timers(t0 + Duration::from_secs(8))),
+        vec![K::SendKeepalive]
+    );
+    let got = f.poll_timers(t0 + Duration::from_secs(9));
+    assert_eq!(kinds(&got), vec![K::Notif(4, 0), K::Close, K::Down]);
+    assert_eq!(f.last_error(), Some("sent NOTIFICATION Hold Timer Expired"));
+}
+
+#[test]
+fn keepalive_timer_runs_at_a_third_of_the_hold_time() {
+    let t0 = Instant::now();
+    let f = setup(Start::OpenConfirm, t0);
+    assert_eq!(f.timer(Timer::Keepalive), Some(t0 + Duration::from_secs(3)));
+}
+
+#[test]
+fn keepalive_restarts_the_hold_timer() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::Established, t0);
+    let t1 = t0 + Duration::from_secs(5);
+    f.handle(t1, Event::Keepalive(MAIN));
+    assert_eq!(f.timer(Timer::Hold), Some(t1 + Duration::from_secs(9)));
+}
+
+#[test]
+fn zero_hold_time_runs_no_hold_or_keepalive_timer() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::OpenSent, t0);
+    f.handle(t0, Event::Open(MAIN, open_with(|o| o.hold_time = 0)));
+    f.handle(t0, Event::Keepalive(MAIN));
+    assert_eq!(f.state(), State::Established);
+    assert_eq!(f.timer(Timer::Hold), None);
+    assert_eq!(f.timer(Timer::Keepalive), None);
+}
+
+#[test]
+fn idle_hold_back_off_doubles_up_to_the_maximum() {
+    let mut t = Instant::now();
+    let mut f = setup(Start::Connect, t);
+    let mut delays = Vec::new();
+    for _ in 0..10 {
+        let id = match f.handle(t, Event::ConnectRetryTimerExpires).last() {
+            Some(Action::Connect(id)) => *id,
+            other => panic!("expected a connect, got {other:?}"),
+        };
+        f.handle(t, Event::TcpConnectionFails(id));
+        assert_eq!(f.state(), State::Idle);
+        let Some(due) = f.timer(Timer::IdleHold) else {
+            panic!("idle hold timer not armed");
+        };
+        delays.push((due - t).as_secs());
+        t = due;
+        assert_eq!(kinds(&f.poll_timers(t)), vec![K::Connect]);
+    }
+    assert_eq!(delays, vec![1, 2, 4, 8, 16, 32, 64, 120, 120, 120]);
+}
+
+#[test]
+fn idle_hold_back_off_resets_after_a_stable_session() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::Established, t0);
+    f.handle(t0, Event::TcpConnectionFails(MAIN)); // 1 s
+    let t1 = t0 + Duration::from_secs(1);
+    f.poll_timers(t1);
+    f.handle(t1, Event::TcpCrAcked(ConnId(2)));
+    assert_eq!(f.state(), State::OpenSent);
+    f.handle(t1, Event::TcpConnectionFails(ConnId(2)));
+    // Failing again quickly doubles the hold...
+    f.handle(t1, Event::HoldTimerExpires);
+    assert_eq!(f.timer(Timer::IdleHold), Some(t1 + Duration::from_secs(2)));
+    // ...but a session that stayed up for a minute starts over at 1 s.
+    let mut g = setup(Start::Established, t0);
+    g.handle(t0, Event::TcpConnectionFails(MAIN));
+    let t2 = t0 + Duration::from_secs(1);
+    g.poll_timers(t2);
+    g.handle(t2, Event::TcpCrAcked(ConnId(2)));
+    g.handle(t2, Event::Open(ConnId(2), peer_open()));
+    g.handle(t2, Event::Keepalive(ConnId(2)));
+    assert_eq!(g.state(), State::Established);
+    let t3 = t2 + Duration::from_secs(61);
+    g.handle(t3, Event::Keepalive(ConnId(2)));
+    g.handle(t3, Event::TcpConnectionFails(ConnId(2)));
+    assert_eq!(g.timer(Timer::IdleHold), Some(t3 + Duration::from_secs(1)));
+}
+
+#[test]
+fn bfd_down_keeps_the_session_idle_until_bfd_is_up() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::Established, t0);
+    f.handle(t0, Event::BfdDown);
+    assert!(f.bfd_blocked());
+    assert_eq!(f.timer(Timer::IdleHold), None, "no automatic restart");
+    assert_eq!(f.handle(t0, Event::AutomaticStart), vec![]);
+    assert_eq!(
+        kinds(&f.handle(t0, Event::TcpConnectionConfirmed(OTHER))),
+        vec![K::Close]
+    );
+    assert_eq!(kinds(&f.handle(t0, Event::BfdUp)), vec![K::Connect]);
+    assert_eq!(f.state(), State::Connect);
+}
+
+#[test]
+fn teardown_hold_down_refuses_connections_until_it_expires() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::Established, t0);
+    f.handle(
+        t0,
+        Event::AutomaticStop {
+            notification: notif(6, 1),
+            hold_down: Some(Duration::from_secs(300)),
+        },
+    );
+    assert_eq!(
+        f.timer(Timer::IdleHold),
+        Some(t0 + Duration::from_secs(300))
+    );
+    let t1 = t0 + Duration::from_secs(299);
+    assert_eq!(f.poll_timers(t1), vec![]);
+    assert_eq!(
+        kinds(&f.handle(t1, Event::TcpConnectionConfirmed(OTHER))),
+        vec![K::Close]
+    );
+    assert_eq!(
+        kinds(&f.poll_timers(t0 + Duration::from_secs(300))),
+        vec![K::Connect]
+    );
+}
+
+#[test]
+fn manual_stop_disables_automatic_restart() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::Established, t0);
+    f.handle(t0, stop());
+    assert_eq!(f.next_deadline(), None);
+    assert_eq!(f.handle(t0, Event::AutomaticStart), vec![]);
+    assert_eq!(f.state(), State::Idle);
+}
+
+#[test]
+fn administrative_shutdown_carries_the_communication() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::Established, t0);
+    let got = f.handle(t0, stop());
+    let Some(Action::Send(id, Message::Notification(n))) = got.first() else {
+        panic!("expected a NOTIFICATION first, got {got:?}");
+    };
+    assert_eq!(*id, MAIN);
+    assert_eq!(&n.data[1..], b"maintenance");
+}
+
+#[test]
+fn received_cease_is_the_last_error_and_disables_graceful_restart() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::Established, t0);
+    let got = f.handle(
+        t0,
+        Event::Notification(MAIN, codes::administrative_shutdown("")),
+    );
+    assert!(got.contains(&Action::SessionDown {
+        reason: "received NOTIFICATION Cease/Administrative Shutdown".into(),
+        graceful_restart: None,
+    }));
+    assert_eq!(
+        f.last_error(),
+        Some("received NOTIFICATION Cease/Administrative Shutdown")
+    );
+}
+
+#[test]
+fn connection_loss_keeps_routes_for_the_peers_restart_time() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::Established, t0);
+    let got = f.handle(t0, Event::TcpConnectionFails(MAIN));
+    assert!(got.contains(&Action::SessionDown {
+        reason: "connection closed".into(),
+        graceful_restart: Some(Duration::from_secs(120)),
+    }));
+}
+
+#[test]
+fn our_notification_ends_the_session_without_graceful_restart() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::Established, t0);
+    let got = f.handle(t0, Event::HoldTimerExpires);
+    assert!(got.iter().any(|a| matches!(
+        a,
+        Action::SessionDown {
+            graceful_restart: None,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn collision_keeps_our_connection_when_our_identifier_is_higher() {
+    let t0 = Instant::now();
+    let mut c = cfg();
+    c.router_id = Ipv4Addr::new(10, 0, 0, 9);
+    let mut f = Fsm::new(c);
+    f.handle(t0, Event::ManualStart);
+    f.handle(t0, Event::TcpCrAcked(MAIN));
+    f.handle(t0, Event::TcpConnectionConfirmed(OTHER));
+    // The peer's OPEN arrives on its own connection first.
+    let got = f.handle(t0, Event::Open(OTHER, peer_open()));
+    assert_eq!(
+        got,
+        vec![
+            Action::Send(
+                OTHER,
+                Message::Notification(codes::cease(CeaseSubcode::ConnectionCollisionResolution))
+            ),
+            Action::Close(OTHER),
+        ]
+    );
+    assert_eq!((f.state(), f.main_conn()), (State::OpenSent, Some(MAIN)));
+    f.handle(t0, Event::Open(MAIN, peer_open()));
+    assert_eq!(f.state(), State::OpenConfirm);
+}
+
+#[test]
+fn collision_keeps_the_peers_connection_when_its_identifier_is_higher() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::OpenSent, t0);
+    f.handle(t0, Event::TcpConnectionConfirmed(OTHER));
+    let got = f.handle(t0, Event::Open(MAIN, peer_open()));
+    assert_eq!(kinds(&got), vec![K::Notif(6, 7), K::Close]);
+    assert_eq!(got[1], Action::Close(MAIN));
+    assert_eq!((f.state(), f.main_conn()), (State::OpenSent, Some(OTHER)));
+    assert_eq!(
+        kinds(&f.handle(t0, Event::Open(OTHER, peer_open()))),
+        vec![K::SendKeepalive]
+    );
+    assert_eq!(kinds(&f.handle(t0, Event::Keepalive(OTHER))), vec![K::Up]);
+}
+
+#[test]
+fn collision_winner_on_the_second_connection_moves_to_openconfirm() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::OpenSent, t0);
+    f.handle(t0, Event::TcpConnectionConfirmed(OTHER));
+    let got = f.handle(t0, Event::Open(OTHER, peer_open()));
+    assert_eq!(
+        kinds(&got),
+        vec![K::Notif(6, 7), K::Close, K::SendKeepalive]
+    );
+    assert_eq!(
+        (f.state(), f.main_conn()),
+        (State::OpenConfirm, Some(OTHER))
+    );
+}
+
+#[test]
+fn passive_neighbor_never_connects() {
+    let t0 = Instant::now();
+    let mut c = cfg();
+    c.passive = true;
+    let mut f = Fsm::new(c);
+    let mut all = f.handle(t0, Event::ManualStart);
+    all.extend(f.handle(t0, Event::ConnectRetryTimerExpires));
+    f.handle(t0, Event::TcpConnectionConfirmed(OTHER));
+    f.handle(t0, Event::TcpConnectionFails(OTHER));
+    all.extend(f.poll_timers(t0 + Duration::from_secs(1000)));
+    assert!(
+        !all.iter().any(|a| matches!(a, Action::Connect(_))),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn events_from_a_dropped_connection_are_ignored() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::Established, t0);
+    assert_eq!(f.handle(t0, Event::TcpConnectionFails(ConnId(42))), vec![]);
+    assert_eq!(
+        f.handle(t0, Event::Notification(ConnId(42), notif(6, 2))),
+        vec![]
+    );
+    assert_eq!(f.state(), State::Established);
+}
+
+#[test]
+fn session_up_carries_the_negotiated_parameters() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::OpenConfirm, t0);
+    let got = f.handle(t0, Event::Keepalive(MAIN));
+    let [Action::SessionUp(id, n)] = got.as_slice() else {
+        panic!("expected SessionUp, got {got:?}");
+    };
+    assert_eq!(*id, MAIN);
+    assert_eq!((n.remote_as, n.hold_time), (64500, 9));
+    assert!(n.codec.four_octet_as);
+}
+
+#[test]
+fn keepalive_polling_alone_never_fires_the_hold_timer() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::Established, t0);
+    let late = t0 + Duration::from_secs(20);
+    assert_eq!(kinds(&f.poll_keepalive(late)), vec![K::SendKeepalive]);
+    assert_eq!(f.state(), State::Established);
+    assert_eq!(
+        kinds(&f.poll_keepalive(late)),
+        vec![],
+        "re-armed, not due again"
+    );
+}
+
+#[test]
+fn bfd_up_does_not_cut_a_teardown_hold_down_short() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::Established, t0);
+    f.handle(t0, Event::BfdDown);
+    f.handle(
+        t0,
+        Event::AutomaticStop {
+            notification: notif(6, 1),
+            hold_down: Some(Duration::from_secs(60)),
+        },
+    );
+    assert_eq!(f.handle(t0, Event::BfdUp), vec![]);
+    assert_eq!(f.state(), State::Idle);
+    let due = t0 + Duration::from_secs(60);
+    assert_eq!(kinds(&f.poll_timers(due)), vec![K::Connect]);
+}

@@ -1,0 +1,266 @@
+//! Two of our own peer tasks on loopback: A (127.0.0.1, passive, behind
+//! our listener) and B (connecting from 127.0.0.2). Sessions establish,
+//! UPDATEs flow from A's engine channel to B's, and administrative
+//! shutdown, BFD Down and max-prefix teardown behave as specified.
+
+#[path = "session_util.rs"]
+mod util;
+
+use coldpotato::engine::messages::{BfdStatus, ToEngine, ToPeer};
+use coldpotato::session::codes::{cease, CeaseSubcode};
+use coldpotato::wire::{AddPathPrefix, AsPath, Origin, PathAttributes, Update};
+use std::net::Ipv4Addr;
+use std::time::Duration;
+use tokio::sync::watch;
+use util::*;
+
+const SECS: fn(u64) -> Duration = Duration::from_secs;
+
+/// A listens passively on 127.0.0.1, B connects to it from 127.0.0.2.
+async fn pair(
+    bfd_a: Option<watch::Receiver<BfdStatus>>,
+) -> Result<Pair, Box<dyn std::error::Error>> {
+    pair_with(bfd_a, "passive = true", "", false).await
+}
+
+fn announcement() -> Result<Update, Box<dyn std::error::Error>> {
+    Ok(Update {
+        attrs: PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::from_sequence(vec![AS_A])),
+            next_hop: Some("127.0.0.1".parse()?),
+            ..PathAttributes::default()
+        },
+        nlri: vec![AddPathPrefix {
+            path_id: None,
+            prefix: "203.0.113.0/24".parse()?,
+        }],
+        ..Update::default()
+    })
+}
+
+#[tokio::test]
+async fn two_peer_tasks_establish_and_exchange_an_update() -> TestResult {
+    let mut p = pair(None).await?;
+    let tx_a = session_up(&mut p.a.engine, SECS(10))
+        .await
+        .ok_or("A never established")?;
+    let _tx_b = session_up(&mut p.b.engine, SECS(10))
+        .await
+        .ok_or("B never established")?;
+
+    let eor = Update::end_of_rib(coldpotato::wire::Afi::IPV4, coldpotato::wire::Safi::UNICAST);
+    tx_a.send(ToPeer::Send(vec![announcement()?, eor])).await?;
+    let got = wait_for(&mut p.b.engine, SECS(5), |m| match m {
+        ToEngine::Update { update, .. } => Some(update),
+        _ => None,
+    })
+    .await
+    .ok_or("no UPDATE at B")?;
+    assert_eq!(got.nlri, announcement()?.nlri);
+    assert_eq!(got.attrs.as_path, Some(AsPath::from_sequence(vec![AS_A])));
+    let eor_seen = wait_for(&mut p.b.engine, SECS(5), |m| match m {
+        ToEngine::Update { update, .. } => Some(update.is_end_of_rib()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(eor_seen, Some(true), "End-of-RIB is forwarded");
+
+    // Administrative shutdown of A's session only: B hears the RFC 9003 text.
+    p.a.handle.shutdown("maintenance window").await;
+    let reason = session_down(&mut p.b.engine, SECS(5))
+        .await
+        .ok_or("B stayed up")?;
+    assert_eq!(
+        reason,
+        "received NOTIFICATION Cease/Administrative Shutdown (\"maintenance window\")"
+    );
+    p.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn bfd_down_tears_the_session_down_until_bfd_is_up_again() -> TestResult {
+    let (bfd_tx, bfd_rx) = watch::channel(BfdStatus::Up);
+    let mut p = pair(Some(bfd_rx)).await?;
+    session_up(&mut p.a.engine, SECS(10))
+        .await
+        .ok_or("A never established")?;
+    session_up(&mut p.b.engine, SECS(10))
+        .await
+        .ok_or("B never established")?;
+
+    bfd_tx.send(BfdStatus::Down)?;
+    let reason = session_down(&mut p.b.engine, SECS(5))
+        .await
+        .ok_or("B stayed up")?;
+    assert_eq!(reason, "received NOTIFICATION Cease/BFD Down");
+    // B keeps retrying every ≤ 1 s; A must refuse while BFD is Down.
+    let seen = states_during(&mut p.a.engine, SECS(3)).await;
+    // Skip what was reported before the teardown.
+    let a_states: Vec<_> = seen.iter().skip_while(|s| **s != "Idle").collect();
+    assert!(!a_states.is_empty(), "A never went Idle: {seen:?}");
+    assert!(
+        !a_states.contains(&&"OpenSent") && !a_states.contains(&&"Established"),
+        "A came back while BFD was down: {a_states:?}"
+    );
+
+    bfd_tx.send(BfdStatus::Up)?;
+    session_up(&mut p.a.engine, SECS(10))
+        .await
+        .ok_or("A did not come back after BFD Up")?;
+    p.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn teardown_keeps_the_session_down_for_the_hold_down() -> TestResult {
+    let mut p = pair(None).await?;
+    let tx_a = session_up(&mut p.a.engine, SECS(10))
+        .await
+        .ok_or("A never established")?;
+    session_up(&mut p.b.engine, SECS(10))
+        .await
+        .ok_or("B never established")?;
+
+    let t0 = tokio::time::Instant::now();
+    tx_a.send(ToPeer::Teardown {
+        notification: cease(CeaseSubcode::MaxPrefixesReached),
+        hold_down: Some(SECS(3)),
+    })
+    .await?;
+    let reason = session_down(&mut p.b.engine, SECS(5))
+        .await
+        .ok_or("B stayed up")?;
+    assert_eq!(
+        reason,
+        "received NOTIFICATION Cease/Maximum Number of Prefixes Reached"
+    );
+    session_up(&mut p.a.engine, SECS(10))
+        .await
+        .ok_or("A did not come back")?;
+    let waited = t0.elapsed();
+    assert!(
+        waited >= SECS(3),
+        "came back after {waited:?}, before the hold-down"
+    );
+    p.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn simultaneous_connects_resolve_the_collision_into_one_stable_session() -> TestResult {
+    let mut p = pair_with(None, "", "", true).await?;
+    session_up(&mut p.a.engine, SECS(10))
+        .await
+        .ok_or("A never established")?;
+    session_up(&mut p.b.engine, SECS(10))
+        .await
+        .ok_or("B never established")?;
+    // Neither side flaps afterwards.
+    assert_eq!(session_down(&mut p.a.engine, SECS(2)).await, None);
+    assert_eq!(
+        session_down(&mut p.b.engine, Duration::from_millis(100)).await,
+        None
+    );
+    p.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_table_of_200k_prefixes_crosses_the_session_complete() -> TestResult {
+    const N: u32 = 200_000;
+    let mut p = pair(None).await?;
+    let tx_a = session_up(&mut p.a.engine, SECS(10))
+        .await
+        .ok_or("A never established")?;
+    session_up(&mut p.b.engine, SECS(10))
+        .await
+        .ok_or("B never established")?;
+    let base = announcement()?;
+    let mut updates = Vec::new();
+    for chunk in 0..N / 10_000 {
+        let nlri = (0..10_000u32)
+            .map(|i| {
+                let n = chunk * 10_000 + i;
+                let a = Ipv4Addr::from(0x0100_0000 + (n << 8));
+                Ok(AddPathPrefix {
+                    path_id: None,
+                    prefix: ipnet::Ipv4Net::new(a, 24)?.into(),
+                })
+            })
+            .collect::<Result<Vec<_>, ipnet::PrefixLenError>>()?;
+        updates.push(Update {
+            nlri,
+            ..base.clone()
+        });
+    }
+    let t0 = std::time::Instant::now();
+    tx_a.send(ToPeer::Send(updates)).await?;
+    let mut got = 0usize;
+    let mut messages = 0usize;
+    while got < N as usize {
+        let n = wait_for(&mut p.b.engine, SECS(60), |m| match m {
+            ToEngine::Update { update, .. } => Some(update.nlri.len()),
+            _ => None,
+        })
+        .await
+        .ok_or(format!("stalled after {got} prefixes"))?;
+        got += n;
+        messages += 1;
+    }
+    let took = t0.elapsed();
+    eprintln!(
+        "{N} prefixes in {messages} UPDATEs in {took:?} ({:.0} prefixes/s, debug build)",
+        f64::from(N) / took.as_secs_f64()
+    );
+    assert_eq!(got, N as usize);
+    // Both sides offer Extended Message (RFC 8654), so 65535 octets per UPDATE.
+    assert!(
+        messages > (N as usize * 4) / 65535,
+        "{messages} UPDATEs cannot hold {N} prefixes"
+    );
+    p.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_stalled_engine_does_not_stop_the_session_writing_what_the_engine_sends() -> TestResult {
+    let mut p = pair(None).await?;
+    let tx_a = session_up(&mut p.a.engine, SECS(10))
+        .await
+        .ok_or("A never established")?;
+    let tx_b = session_up(&mut p.b.engine, SECS(10))
+        .await
+        .ok_or("B never established")?;
+    // B floods A; nobody reads A's engine channel (capacity 64), so A's task
+    // waits for room in it...
+    let flood: Vec<Update> = (0..200).map(|_| announcement()).collect::<Result<_, _>>()?;
+    tx_b.send(ToPeer::Send(flood)).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // ...while "the engine" pushes more than the ToPeer capacity (64) to A.
+    let pushes = async {
+        for _ in 0..200 {
+            tx_a.send(ToPeer::Send(vec![announcement()?])).await?;
+        }
+        Ok::<_, Box<dyn std::error::Error>>(())
+    };
+    tokio::time::timeout(SECS(10), pushes)
+        .await
+        .map_err(|_| "A stopped taking ToPeer messages: deadlock")??;
+    let mut got = 0;
+    while got < 200 {
+        wait_for(&mut p.b.engine, SECS(10), |m| match m {
+            ToEngine::Update { .. } => Some(()),
+            _ => None,
+        })
+        .await
+        .ok_or(format!("B got only {got} of A's 200 UPDATEs"))?;
+        got += 1;
+    }
+    // A's engine channel is still full and unread: shutdown must not hang.
+    tokio::time::timeout(SECS(5), p.stop())
+        .await
+        .map_err(|_| "shutdown hung behind a stalled engine")?;
+    Ok(())
+}
