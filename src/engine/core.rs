@@ -248,10 +248,10 @@ impl EngineCore {
     /// Unix time in milliseconds at `now`.
     pub(crate) fn wall_ms(&self, now: Instant) -> u64 {
         let wall = match now.checked_duration_since(self.anchor.0) {
-            Some(d) => self.anchor.1 + d,
-            None => self.anchor.1 - self.anchor.0.duration_since(now),
+            Some(d) => self.anchor.1.checked_add(d),
+            None => self.anchor.1.checked_sub(self.anchor.0.duration_since(now)),
         };
-        wall.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+        wall.and_then(|w| w.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_millis() as u64)
     }
 
     /// Logs an event.

@@ -120,8 +120,8 @@ impl EngineCore {
                 if let Some(nb) = self.nb(idx) {
                     pass.outputs.push((nb.name.clone(), ToPeer::Send(updates)));
                 }
+                pass.touched.insert(idx);
             }
-            pass.touched.insert(idx);
         }
         self.update_metrics(pass);
     }

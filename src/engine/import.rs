@@ -98,6 +98,9 @@ impl EngineCore {
             }
             self.rib.attrs.release(id);
         }
+        if self.nb(idx).is_some_and(|n| n.tripped) {
+            return;
+        }
         if let Some(m) = &update.mp_reach {
             if !m.nlri.is_empty() {
                 let mut attrs = update.attrs;
@@ -413,6 +416,42 @@ impl EngineCore {
             }
             pass.touched.insert(idx);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::update::MpUnreach;
+    use crate::wire::{Afi, Safi};
+
+    #[test]
+    fn cease_data_carries_afi_safi_and_limit() {
+        let n = max_prefix_notification(&"2001:db8::/32".parse().unwrap(), 1000);
+        assert_eq!((n.code, n.subcode), (6, 1));
+        assert_eq!(&n.data[..], &[0, 2, 1, 0, 0, 0x03, 0xe8]);
+    }
+
+    #[test]
+    fn end_of_rib_is_recognised_for_both_families_and_nothing_else() {
+        assert_eq!(end_of_rib(&Update::default()), Some(1));
+        let v6 = Update {
+            mp_unreach: Some(MpUnreach {
+                afi: Afi::IPV6,
+                safi: Safi::UNICAST,
+                withdrawn: vec![],
+            }),
+            ..Default::default()
+        };
+        assert_eq!(end_of_rib(&v6), Some(2));
+        let not = Update {
+            attrs: PathAttributes {
+                med: Some(1),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert_eq!(end_of_rib(&not), None);
     }
 }
 

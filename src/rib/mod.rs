@@ -4,12 +4,12 @@
 //!
 //! Owned and run by the route engine task only (`crate::engine`); no
 //! channels, no I/O. Layout chosen for memory (goal ≤ 75 bytes per path):
-//! - prefixes are compact keys ([`table::V4Key`]: `u32` address + `u8`
-//!   length packed in a `u64`; [`table::V6Key`]: `u128` + `u8`) in one hash
-//!   table per family;
-//! - each prefix holds a small inline vector of 12-byte [`table::PathEntry`]
+//! - one hash map per family and prefix length, keyed by the bare address
+//!   ([`table::V4Key`]: `u32`; [`table::V6Key`]: two `u64`), so an IPv4
+//!   bucket is 32 bytes and a resize only touches one length;
+//! - each prefix holds up to two 12-byte [`table::PathEntry`] inline
 //!   (neighbor index `u16`, status flags, pre-policy and post-policy
-//!   attribute indices `u32`);
+//!   attribute indices `u32`), longer lists in a spill arena;
 //! - path attributes live once in the [`interner::Interner`], an index table
 //!   with reference counts that frees a set when its last path goes;
 //! - rejection reasons (rare) sit in a side table keyed by neighbor and prefix.

@@ -51,198 +51,225 @@ impl PathEntry {
     }
 }
 
-/// The paths of one prefix: up to two inline (the common case), more boxed.
-#[derive(Debug, Clone)]
+/// The paths of one prefix: up to two inline (the common case), more in the
+/// table's spill arena. 28 bytes, 4-byte aligned, so a bucket of the IPv4
+/// table is 32 bytes.
+#[derive(Debug, Clone, Copy)]
 enum Paths {
     One(PathEntry),
     Two([PathEntry; 2]),
-    Many(Box<Vec<PathEntry>>),
+    /// Index into [`Table::spill`].
+    Many(u32),
 }
 
-impl Paths {
-    fn as_slice(&self) -> &[PathEntry] {
-        match self {
-            Paths::One(e) => std::slice::from_ref(e),
-            Paths::Two(a) => &a[..],
-            Paths::Many(v) => v,
-        }
-    }
-
-    fn as_mut_slice(&mut self) -> &mut [PathEntry] {
-        match self {
-            Paths::One(e) => std::slice::from_mut(e),
-            Paths::Two(a) => &mut a[..],
-            Paths::Many(v) => v,
-        }
-    }
-
-    fn push(&mut self, e: PathEntry) {
-        *self = match std::mem::replace(self, Paths::One(e)) {
-            Paths::One(a) => Paths::Two([a, e]),
-            Paths::Two([a, b]) => Paths::Many(Box::new(vec![a, b, e])),
-            Paths::Many(mut v) => {
-                v.push(e);
-                Paths::Many(v)
-            }
-        };
-    }
-
-    /// Removes entry `i`; `false` when nothing is left.
-    fn remove(&mut self, i: usize) -> bool {
-        let next = match std::mem::replace(self, Paths::Many(Box::default())) {
-            Paths::One(_) => return false,
-            Paths::Two(a) => Paths::One(a[1 - i.min(1)]),
-            Paths::Many(mut v) => {
-                v.remove(i);
-                match v.len() {
-                    2 => Paths::Two([v[0], v[1]]),
-                    _ => Paths::Many(v),
-                }
-            }
-        };
-        *self = next;
-        true
-    }
-}
-
-/// A compact prefix key.
+/// A compact prefix key: the address bits (the length selects the table).
 pub trait PrefixKey: Copy + Eq + Hash {
-    /// The key of `net` (host bits cleared), or `None` for the other family.
-    fn from_net(net: &Prefix) -> Option<Self>;
+    /// Maximum prefix length of the family.
+    const MAX_LEN: u8;
+    /// The length and key of `net` (host bits cleared), or `None` for the other family.
+    fn from_net(net: &Prefix) -> Option<(u8, Self)>;
     /// The prefix back.
-    fn to_net(self) -> Prefix;
+    fn to_net(self, len: u8) -> Prefix;
 }
 
-/// IPv4 prefix packed as `addr << 8 | len`.
+/// IPv4 prefix address (4 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct V4Key(u64);
+pub struct V4Key(u32);
 
 impl PrefixKey for V4Key {
-    fn from_net(net: &Prefix) -> Option<Self> {
+    const MAX_LEN: u8 = 32;
+    fn from_net(net: &Prefix) -> Option<(u8, Self)> {
         match net.trunc() {
-            IpNet::V4(n) => Some(V4Key(((u32::from(n.addr()) as u64) << 8) | n.prefix_len() as u64)),
+            IpNet::V4(n) => Some((n.prefix_len(), V4Key(u32::from(n.addr())))),
             IpNet::V6(_) => None,
         }
     }
-    fn to_net(self) -> Prefix {
-        let addr = Ipv4Addr::from((self.0 >> 8) as u32);
-        let len = (self.0 & 0xff) as u8;
-        Ipv4Net::new(addr, len.min(32)).map_or_else(|_| IpNet::V4(Ipv4Net::default()), IpNet::V4)
+    fn to_net(self, len: u8) -> Prefix {
+        Ipv4Net::new(Ipv4Addr::from(self.0), len.min(32)).map_or_else(|_| IpNet::V4(Ipv4Net::default()), IpNet::V4)
     }
 }
 
-/// IPv6 prefix as two 64-bit halves and a length (8-byte aligned).
+/// IPv6 prefix address as two 64-bit halves (8-byte aligned, not 16).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct V6Key {
     hi: u64,
     lo: u64,
-    len: u8,
 }
 
 impl PrefixKey for V6Key {
-    fn from_net(net: &Prefix) -> Option<Self> {
+    const MAX_LEN: u8 = 128;
+    fn from_net(net: &Prefix) -> Option<(u8, Self)> {
         match net.trunc() {
             IpNet::V6(n) => {
                 let a = u128::from(n.addr());
-                Some(V6Key {
-                    hi: (a >> 64) as u64,
-                    lo: a as u64,
-                    len: n.prefix_len(),
-                })
+                Some((
+                    n.prefix_len(),
+                    V6Key {
+                        hi: (a >> 64) as u64,
+                        lo: a as u64,
+                    },
+                ))
             }
             IpNet::V4(_) => None,
         }
     }
-    fn to_net(self) -> Prefix {
+    fn to_net(self, len: u8) -> Prefix {
         let addr = Ipv6Addr::from(((self.hi as u128) << 64) | self.lo as u128);
-        Ipv6Net::new(addr, self.len.min(128)).map_or_else(|_| IpNet::V6(Ipv6Net::default()), IpNet::V6)
+        Ipv6Net::new(addr, len.min(128)).map_or_else(|_| IpNet::V6(Ipv6Net::default()), IpNet::V6)
     }
 }
 
-/// One family's table: prefix → its paths.
+/// One family's table: one hash map per prefix length (so the key is only
+/// the address and a resize touches one length), address → its paths.
 #[derive(Debug)]
 pub struct Table<K: PrefixKey> {
-    map: HashMap<K, Paths>,
+    by_len: Vec<HashMap<K, Paths>>,
+    /// Path lists longer than two.
+    spill: Vec<Vec<PathEntry>>,
+    free: Vec<u32>,
 }
 
 impl<K: PrefixKey> Default for Table<K> {
     fn default() -> Self {
         Table {
-            map: HashMap::new(),
+            by_len: (0..=K::MAX_LEN).map(|_| HashMap::new()).collect(),
+            spill: Vec::new(),
+            free: Vec::new(),
         }
     }
 }
 
 impl<K: PrefixKey> Table<K> {
-    /// The paths of `key` (empty when unknown).
-    pub fn get(&self, key: &K) -> &[PathEntry] {
-        self.map.get(key).map_or(&[], |p| p.as_slice())
-    }
-
-    /// Mutable access to the paths of `key`.
-    pub fn get_mut(&mut self, key: &K) -> Option<&mut [PathEntry]> {
-        self.map.get_mut(key).map(|p| p.as_mut_slice())
-    }
-
-    /// Inserts or replaces the path of `e.neighbor`; returns the old one.
-    pub fn upsert(&mut self, key: K, e: PathEntry) -> Option<PathEntry> {
-        match self.map.get_mut(&key) {
-            Some(paths) => {
-                let slice = paths.as_mut_slice();
-                if let Some(slot) = slice.iter_mut().find(|p| p.neighbor == e.neighbor) {
-                    return Some(std::mem::replace(slot, e));
-                }
-                paths.push(e);
-                None
-            }
-            None => {
-                self.map.insert(key, Paths::One(e));
-                None
-            }
+    fn slice<'a>(&'a self, p: &'a Paths) -> &'a [PathEntry] {
+        match p {
+            Paths::One(e) => std::slice::from_ref(e),
+            Paths::Two(a) => &a[..],
+            Paths::Many(i) => self.spill.get(*i as usize).map_or(&[], |v| v.as_slice()),
         }
     }
 
+    /// The paths of `net` (empty when unknown or of the other family).
+    pub fn get(&self, net: &Prefix) -> &[PathEntry] {
+        let Some((len, k)) = K::from_net(net) else { return &[] };
+        match self.by_len.get(len as usize).and_then(|m| m.get(&k)) {
+            Some(p) => self.slice(p),
+            None => &[],
+        }
+    }
+
+    /// Mutable access to the paths of `net`.
+    pub fn get_mut(&mut self, net: &Prefix) -> Option<&mut [PathEntry]> {
+        let (len, k) = K::from_net(net)?;
+        let p = self.by_len.get_mut(len as usize)?.get_mut(&k)?;
+        match p {
+            Paths::One(e) => Some(std::slice::from_mut(e)),
+            Paths::Two(a) => Some(&mut a[..]),
+            Paths::Many(i) => self.spill.get_mut(*i as usize).map(|v| v.as_mut_slice()),
+        }
+    }
+
+    /// Inserts or replaces the path of `e.neighbor`; returns the old one.
+    pub fn upsert(&mut self, net: &Prefix, e: PathEntry) -> Option<PathEntry> {
+        if let Some(slot) = self.get_mut(net).and_then(|s| s.iter_mut().find(|p| p.neighbor == e.neighbor)) {
+            return Some(std::mem::replace(slot, e));
+        }
+        let (len, k) = K::from_net(net)?;
+        let map = self.by_len.get_mut(len as usize)?;
+        let next = match map.get(&k).copied() {
+            None => Paths::One(e),
+            Some(Paths::One(a)) => Paths::Two([a, e]),
+            Some(Paths::Two([a, b])) => {
+                let v = vec![a, b, e];
+                match self.free.pop() {
+                    Some(i) => {
+                        self.spill[i as usize] = v;
+                        Paths::Many(i)
+                    }
+                    None => {
+                        self.spill.push(v);
+                        Paths::Many((self.spill.len() - 1) as u32)
+                    }
+                }
+            }
+            Some(Paths::Many(i)) => {
+                if let Some(v) = self.spill.get_mut(i as usize) {
+                    v.push(e);
+                }
+                Paths::Many(i)
+            }
+        };
+        map.insert(k, next);
+        None
+    }
+
     /// Removes the path of `neighbor`; returns it.
-    pub fn remove(&mut self, key: &K, neighbor: NeighborIdx) -> Option<PathEntry> {
-        let paths = self.map.get_mut(key)?;
-        let i = paths.as_slice().iter().position(|p| p.neighbor == neighbor)?;
-        let old = paths.as_slice()[i];
-        if !paths.remove(i) {
-            self.map.remove(key);
+    pub fn remove(&mut self, net: &Prefix, neighbor: NeighborIdx) -> Option<PathEntry> {
+        let (len, k) = K::from_net(net)?;
+        let map = self.by_len.get_mut(len as usize)?;
+        let cur = *map.get(&k)?;
+        let (old, next) = match cur {
+            Paths::One(a) if a.neighbor == neighbor => (a, None),
+            Paths::One(_) => return None,
+            Paths::Two([a, b]) if a.neighbor == neighbor => (a, Some(Paths::One(b))),
+            Paths::Two([a, b]) if b.neighbor == neighbor => (b, Some(Paths::One(a))),
+            Paths::Two(_) => return None,
+            Paths::Many(i) => {
+                let v = self.spill.get_mut(i as usize)?;
+                let pos = v.iter().position(|p| p.neighbor == neighbor)?;
+                let old = v.remove(pos);
+                if v.len() == 2 {
+                    let two = [v[0], v[1]];
+                    self.spill[i as usize] = Vec::new();
+                    self.free.push(i);
+                    (old, Some(Paths::Two(two)))
+                } else {
+                    (old, Some(Paths::Many(i)))
+                }
+            }
+        };
+        match next {
+            Some(n) => {
+                map.insert(k, n);
+            }
+            None => {
+                map.remove(&k);
+            }
         }
         Some(old)
     }
 
     /// Every prefix with its paths.
-    pub fn iter(&self) -> impl Iterator<Item = (K, &[PathEntry])> + '_ {
-        self.map.iter().map(|(k, p)| (*k, p.as_slice()))
+    pub fn iter(&self) -> impl Iterator<Item = (Prefix, &[PathEntry])> + '_ {
+        self.by_len
+            .iter()
+            .enumerate()
+            .flat_map(move |(len, m)| m.iter().map(move |(k, p)| (k.to_net(len as u8), self.slice(p))))
     }
 
     /// Number of prefixes.
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.by_len.iter().map(|m| m.len()).sum()
     }
 
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.by_len.iter().all(|m| m.is_empty())
     }
 
-    /// Removes every path of `neighbor` for which `pred` holds; returns
-    /// the removed (key, entry) pairs.
+    /// Removes every path of `neighbor` for which `pred` holds; returns them.
     pub fn remove_where(
         &mut self,
         neighbor: NeighborIdx,
-        mut pred: impl FnMut(K, &PathEntry) -> bool,
-    ) -> Vec<(K, PathEntry)> {
+        mut pred: impl FnMut(&Prefix, &PathEntry) -> bool,
+    ) -> Vec<(Prefix, PathEntry)> {
         let mut hits = Vec::new();
-        for (k, paths) in self.map.iter() {
-            if let Some(e) = paths.as_slice().iter().find(|p| p.neighbor == neighbor && pred(*k, p)) {
-                hits.push((*k, *e));
+        for (p, paths) in self.iter() {
+            if let Some(e) = paths.iter().find(|e| e.neighbor == neighbor && pred(&p, e)) {
+                hits.push((p, *e));
             }
         }
-        for (k, _) in &hits {
-            self.remove(k, neighbor);
+        for (p, _) in &hits {
+            self.remove(p, neighbor);
         }
         hits
     }
@@ -265,21 +292,17 @@ impl Rib {
 
     /// The paths of `prefix`.
     pub fn paths(&self, prefix: &Prefix) -> &[PathEntry] {
-        if let Some(k) = V4Key::from_net(prefix) {
-            self.v4.get(&k)
-        } else if let Some(k) = V6Key::from_net(prefix) {
-            self.v6.get(&k)
-        } else {
-            &[]
+        match prefix {
+            Prefix::V4(_) => self.v4.get(prefix),
+            Prefix::V6(_) => self.v6.get(prefix),
         }
     }
 
     /// Mutable paths of `prefix`.
     pub fn paths_mut(&mut self, prefix: &Prefix) -> Option<&mut [PathEntry]> {
-        if let Some(k) = V4Key::from_net(prefix) {
-            self.v4.get_mut(&k)
-        } else {
-            V6Key::from_net(prefix).and_then(|k| self.v6.get_mut(&k))
+        match prefix {
+            Prefix::V4(_) => self.v4.get_mut(prefix),
+            Prefix::V6(_) => self.v6.get_mut(prefix),
         }
     }
 
@@ -291,12 +314,9 @@ impl Rib {
     /// Stores a path (the caller has already taken references on its
     /// attribute ids); releases the replaced path's references and returns it.
     pub fn store(&mut self, prefix: &Prefix, e: PathEntry, rejection: Option<Rejection>) -> Option<PathEntry> {
-        let old = if let Some(k) = V4Key::from_net(prefix) {
-            self.v4.upsert(k, e)
-        } else if let Some(k) = V6Key::from_net(prefix) {
-            self.v6.upsert(k, e)
-        } else {
-            None
+        let old = match prefix {
+            Prefix::V4(_) => self.v4.upsert(prefix, e),
+            Prefix::V6(_) => self.v6.upsert(prefix, e),
         };
         match rejection {
             Some(r) => {
@@ -316,10 +336,9 @@ impl Rib {
 
     /// Removes the path of `neighbor` for `prefix` and releases it.
     pub fn remove(&mut self, prefix: &Prefix, neighbor: NeighborIdx) -> Option<PathEntry> {
-        let old = if let Some(k) = V4Key::from_net(prefix) {
-            self.v4.remove(&k, neighbor)
-        } else {
-            V6Key::from_net(prefix).and_then(|k| self.v6.remove(&k, neighbor))
+        let old = match prefix {
+            Prefix::V4(_) => self.v4.remove(prefix, neighbor),
+            Prefix::V6(_) => self.v6.remove(prefix, neighbor),
         };
         if let Some(o) = old {
             if !o.flags.contains(PathFlags::ACCEPTED) {
@@ -336,18 +355,8 @@ impl Rib {
         neighbor: NeighborIdx,
         mut pred: impl FnMut(&Prefix, &PathEntry) -> bool,
     ) -> Vec<(Prefix, PathEntry)> {
-        let mut out: Vec<(Prefix, PathEntry)> = self
-            .v4
-            .remove_where(neighbor, |k, e| pred(&k.to_net(), e))
-            .into_iter()
-            .map(|(k, e)| (k.to_net(), e))
-            .collect();
-        out.extend(
-            self.v6
-                .remove_where(neighbor, |k, e| pred(&k.to_net(), e))
-                .into_iter()
-                .map(|(k, e)| (k.to_net(), e)),
-        );
+        let mut out = self.v4.remove_where(neighbor, &mut pred);
+        out.extend(self.v6.remove_where(neighbor, &mut pred));
         for (p, e) in &out {
             if !e.flags.contains(PathFlags::ACCEPTED) {
                 self.rejections.remove(&(neighbor, *p));
@@ -360,14 +369,9 @@ impl Rib {
     /// Every path of `neighbor` as (prefix, entry).
     pub fn neighbor_paths(&self, neighbor: NeighborIdx) -> Vec<(Prefix, PathEntry)> {
         let mut out = Vec::new();
-        for (k, ps) in self.v4.iter() {
-            if let Some(e) = ps.iter().find(|p| p.neighbor == neighbor) {
-                out.push((k.to_net(), *e));
-            }
-        }
-        for (k, ps) in self.v6.iter() {
-            if let Some(e) = ps.iter().find(|p| p.neighbor == neighbor) {
-                out.push((k.to_net(), *e));
+        for (p, ps) in self.v4.iter().chain(self.v6.iter()) {
+            if let Some(e) = ps.iter().find(|e| e.neighbor == neighbor) {
+                out.push((p, *e));
             }
         }
         out
@@ -375,9 +379,7 @@ impl Rib {
 
     /// Every prefix in the RIB.
     pub fn prefixes(&self) -> Vec<Prefix> {
-        let mut out: Vec<Prefix> = self.v4.iter().map(|(k, _)| k.to_net()).collect();
-        out.extend(self.v6.iter().map(|(k, _)| k.to_net()));
-        out
+        self.v4.iter().chain(self.v6.iter()).map(|(p, _)| p).collect()
     }
 
     /// Why the path of `neighbor` for `prefix` was rejected.
@@ -387,7 +389,7 @@ impl Rib {
 
     /// Total number of paths.
     pub fn path_count(&self) -> usize {
-        self.v4.iter().map(|(_, p)| p.len()).sum::<usize>() + self.v6.iter().map(|(_, p)| p.len()).sum::<usize>()
+        self.v4.iter().chain(self.v6.iter()).map(|(_, p)| p.len()).sum()
     }
 
     fn release_entry(&mut self, e: &PathEntry) {
@@ -412,9 +414,10 @@ mod tests {
     }
 
     #[test]
-    fn path_entries_stay_twelve_bytes() {
+    fn path_entries_stay_twelve_bytes_and_path_lists_28() {
         assert_eq!(std::mem::size_of::<PathEntry>(), 12);
-        assert!(std::mem::size_of::<Paths>() <= 32);
+        assert_eq!(std::mem::size_of::<Paths>(), 28);
+        assert_eq!(std::mem::align_of::<Paths>(), 4);
     }
 
     #[test]
@@ -422,26 +425,40 @@ mod tests {
         for s in ["10.0.0.0/8", "192.0.2.128/25", "0.0.0.0/0", "2001:db8::/32", "::/0"] {
             let p: Prefix = s.parse().unwrap();
             let back = V4Key::from_net(&p)
-                .map(|k| k.to_net())
-                .or_else(|| V6Key::from_net(&p).map(|k| k.to_net()));
+                .map(|(l, k)| k.to_net(l))
+                .or_else(|| V6Key::from_net(&p).map(|(l, k)| k.to_net(l)));
             assert_eq!(back, Some(p));
         }
     }
 
     #[test]
-    fn paths_grow_inline_then_boxed_and_shrink_back() {
+    fn paths_grow_inline_then_spill_and_shrink_back() {
         let mut t: Table<V4Key> = Table::default();
-        let k = V4Key::from_net(&"10.0.0.0/8".parse().unwrap()).unwrap();
+        let k: Prefix = "10.0.0.0/8".parse().unwrap();
         for n in 0..4 {
-            assert!(t.upsert(k, entry(n)).is_none());
+            assert!(t.upsert(&k, entry(n)).is_none());
         }
         assert_eq!(t.get(&k).len(), 4);
-        assert!(t.upsert(k, entry(2)).is_some());
+        assert!(t.upsert(&k, entry(2)).is_some());
         for n in [1, 3, 0] {
             assert!(t.remove(&k, n).is_some());
         }
         assert_eq!(t.get(&k).iter().map(|e| e.neighbor).collect::<Vec<_>>(), vec![2]);
         assert!(t.remove(&k, 2).is_some());
         assert!(t.is_empty());
+        // The spill slot is reused.
+        for n in 0..3 {
+            t.upsert(&k, entry(n));
+        }
+        assert_eq!(t.spill.len(), 1);
+    }
+
+    #[test]
+    fn same_address_with_different_lengths_are_different_prefixes() {
+        let mut t: Table<V4Key> = Table::default();
+        t.upsert(&"10.0.0.0/8".parse().unwrap(), entry(1));
+        t.upsert(&"10.0.0.0/16".parse().unwrap(), entry(2));
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.get(&"10.0.0.0/16".parse().unwrap())[0].neighbor, 2);
     }
 }
