@@ -2,9 +2,210 @@
 //! diff for reload.
 //!
 //! Owned by whoever loads it (the `run`/`check` commands and the SIGHUP
-//! handler); handed to the tasks as `Arc<Config>`. Errors are
-//! `file:line:col: message` lines.
+//! handler); handed to the tasks as `Arc<Config>`. No task or channel of its
+//! own. Errors are `file:line:col: message` lines ([`ConfigErrors`]):
+//! syntax and type errors carry `toml`'s byte span; semantic errors are
+//! placed by looking their key path up in a second, span-keeping parse
+//! (`toml_edit::ImDocument`).
 
+pub mod diff;
+pub mod error;
 pub mod model;
+pub mod policy_model;
+mod validate;
 
+pub use diff::{diff, ConfigDiff, NeighborChange};
+pub use error::{line_col, ConfigError, ConfigErrors, PathSeg};
 pub use model::*;
+pub use validate::{BACKUP_NONE, MAX_MD5_KEY_LEN, MIN_BFD_INTERVAL_MS, MIN_HOLD_TIME_S};
+
+use crate::policy::PolicySet;
+use error::Source;
+use std::path::{Path, PathBuf};
+
+/// Reads, parses and validates the configuration file at `path` (and the
+/// policy file it names), compiling every policy to check it.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let file = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(&text, &file),
+        Err(e) => Err(ConfigErrors(vec![ConfigError {
+            file,
+            position: None,
+            message: format!("cannot read file: {e}"),
+        }])),
+    }
+}
+
+/// Parses and validates configuration `text` named `file` (used in messages,
+/// and to resolve a `policy = "FILE"` path relative to it).
+pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
+    let main = Source::new(file, text.to_string());
+    let mut cfg: Config =
+        toml::from_str(text).map_err(|e| ConfigErrors(vec![serde_error(&main, &e)]))?;
+
+    let mut errors = Vec::new();
+    // Where the policies' key paths are to be looked up.
+    let mut policy_src: Option<Source> = None;
+    // False when the policy file could not be read: references are not checked.
+    let mut policies_known = true;
+    match &cfg.policy {
+        PolicySource::None => {}
+        PolicySource::Inline(map) => cfg.policies = map.clone(),
+        PolicySource::File(rel) => {
+            let resolved = resolve(file, rel);
+            let name = resolved.display().to_string();
+            match std::fs::read_to_string(&resolved) {
+                Ok(ptext) => {
+                    let src = Source::new(&name, ptext);
+                    match toml::from_str::<PolicyFile>(&src.text) {
+                        Ok(pf) => cfg.policies = pf.policy,
+                        Err(e) => {
+                            errors.push(serde_error(&src, &e));
+                            policies_known = false;
+                        }
+                    }
+                    policy_src = Some(src);
+                }
+                Err(e) => {
+                    errors.push(main.at(
+                        &[PathSeg::Key("policy".into())],
+                        format!("cannot read policy file {name}: {e}"),
+                    ));
+                    policies_known = false;
+                }
+            }
+            cfg.policy_file = Some(resolved);
+        }
+    }
+
+    errors.extend(validate::validate(&cfg, &main, policies_known));
+    if let Err(perrs) = PolicySet::compile(&cfg) {
+        for pe in perrs {
+            let in_policy = matches!(pe.path.first(), Some(PathSeg::Key(k)) if k == "policy");
+            let src = match (&policy_src, in_policy) {
+                (Some(s), true) => s,
+                _ => &main,
+            };
+            errors.push(src.at(&pe.path, pe.message));
+        }
+    }
+    if errors.is_empty() {
+        Ok(cfg)
+    } else {
+        // Main file first, then the policy file; each in file order.
+        errors.sort_by(|a, b| {
+            (a.file != main.file, &a.file, a.position).cmp(&(
+                b.file != main.file,
+                &b.file,
+                b.position,
+            ))
+        });
+        errors.dedup();
+        Err(ConfigErrors(errors))
+    }
+}
+
+/// `rel` resolved against the directory of the config file `file`.
+fn resolve(file: &str, rel: &str) -> PathBuf {
+    let rel = Path::new(rel);
+    if rel.is_absolute() {
+        return rel.to_path_buf();
+    }
+    match Path::new(file).parent() {
+        Some(dir) => dir.join(rel),
+        None => rel.to_path_buf(),
+    }
+}
+
+/// A `toml` error at its span, with serde's wording made operator-friendly:
+/// `` unknown field `x`, expected … `` becomes `unknown key "x"`.
+fn serde_error(src: &Source, e: &toml::de::Error) -> ConfigError {
+    let mut msg = rewrite_message(e.message());
+    if msg == "unknown key \"policy\"" {
+        // The top-level key written after a [table] header lands in that table.
+        msg.push_str(" (policy = \"FILE\" is a top-level key: put it before the first [table])");
+    }
+    src.at_span(e.span(), msg)
+}
+
+fn rewrite_message(msg: &str) -> String {
+    let msg = msg.trim().replace('\n', "; ");
+    let quoted = |s: &str| s.replace('`', "\"");
+    for (from, to) in [
+        ("unknown field `", "unknown key \""),
+        ("missing field `", "missing key \""),
+    ] {
+        if let Some(rest) = msg.strip_prefix(from) {
+            if let Some(end) = rest.find('`') {
+                return format!("{to}{}\"", &rest[..end]);
+            }
+        }
+    }
+    if let Some(rest) = msg.strip_prefix("unknown variant `") {
+        return quoted(&format!("unknown value `{rest}"));
+    }
+    let mut msg = quoted(&msg);
+    for (ty, range) in [
+        ("u32", "0..=4294967295"),
+        ("u16", "0..=65535"),
+        ("u8", "0..=255"),
+    ] {
+        if let Some(head) = msg.strip_suffix(&format!("expected {ty}")) {
+            msg = format!("{head}expected an integer in {range}");
+        }
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn serde_messages_are_rewritten_to_operator_wording() {
+        assert_eq!(
+            rewrite_message("unknown field `remte_as`, expected one of `name`, `address`"),
+            "unknown key \"remte_as\""
+        );
+        assert_eq!(
+            rewrite_message("missing field `asn`"),
+            "missing key \"asn\""
+        );
+        assert_eq!(
+            rewrite_message("unknown variant `peer`, expected `transit`"),
+            "unknown value \"peer\", expected \"transit\""
+        );
+        assert_eq!(
+            rewrite_message("invalid type: string \"1\", expected u16"),
+            "invalid type: string \"1\", expected an integer in 0..=65535"
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_reported_at_the_key() {
+        let text =
+            "[router]\nasn = 8075\nrouter_id = \"192.0.2.1\"\nlocation = \"a\"\nlocaton = \"b\"\n";
+        let e = parse(text, "c.toml").err().map(|e| e.to_string());
+        assert_eq!(e.as_deref(), Some("c.toml:5:1: unknown key \"locaton\""));
+    }
+
+    #[test]
+    fn semantic_errors_are_all_collected() {
+        let text = "[router]\nasn = 0\nrouter_id = \"0.0.0.0\"\nlocation = \"a\"\n";
+        let errs = parse(text, "c.toml").err().unwrap_or_default();
+        assert_eq!(errs.0.len(), 3, "{errs}");
+    }
+
+    #[test]
+    fn an_unreadable_file_is_an_error_without_position() {
+        let e = load(Path::new("/nonexistent/coldpotato.toml"))
+            .err()
+            .unwrap_or_default();
+        assert!(
+            e.to_string()
+                .starts_with("/nonexistent/coldpotato.toml: cannot read file"),
+            "{e}"
+        );
+    }
+}

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 
+pub use super::policy_model::*;
+
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -21,12 +23,39 @@ pub struct Config {
     pub originate: Vec<OriginateConfig>,
     #[serde(default)]
     pub rules: RulesConfig,
-    /// Inline named policies (`[policy.NAME]`), merged with the `policy` file's.
-    #[serde(default, rename = "policies")]
-    pub policies: Vec<PolicyConfig>,
-    /// Path of a policy file (relative to the config file).
-    #[serde(default, rename = "policy")]
-    pub policy_file: Option<String>,
+    /// Where the named policies come from: inline `[policy.NAME]` tables or
+    /// `policy = "FILE"` (a path relative to the config file).
+    #[serde(
+        default,
+        rename = "policy",
+        skip_serializing_if = "PolicySource::is_none"
+    )]
+    pub policy: PolicySource,
+    /// The effective named policies (inline or read from the policy file),
+    /// filled in by [`crate::config::parse`]; not a key of the file.
+    #[serde(skip)]
+    pub policies: std::collections::BTreeMap<String, PolicyDef>,
+    /// The policy file as resolved (relative to the config file), when
+    /// `policy = "FILE"`; not a key of the file.
+    #[serde(skip)]
+    pub policy_file: Option<std::path::PathBuf>,
+}
+
+impl Config {
+    /// The named policies: those the loader resolved, or the inline
+    /// `[policy.NAME]` tables of a `Config` deserialized directly with
+    /// `toml::from_str` (as tests do).
+    pub fn policy_defs(&self) -> &std::collections::BTreeMap<String, PolicyDef> {
+        match &self.policy {
+            PolicySource::Inline(m) if self.policies.is_empty() => m,
+            _ => &self.policies,
+        }
+    }
+
+    /// The neighbor named `name`.
+    pub fn neighbor(&self, name: &str) -> Option<&NeighborConfig> {
+        self.neighbors.iter().find(|n| n.name == name)
+    }
 }
 
 /// `[router]`
@@ -43,8 +72,16 @@ pub struct RouterConfig {
     pub hold_time_s: u16,
 }
 
+/// BGP's TCP port (RFC 4271 §8.2.1).
+pub const BGP_PORT: u16 = 179;
+/// Default port of the HTTP API (`[api] listen`).
+pub const DEFAULT_API_PORT: u16 = 9179;
+
 fn default_listen() -> Vec<SocketAddr> {
-    vec!["0.0.0.0:179".parse().expect("literal"), "[::]:179".parse().expect("literal")]
+    vec![
+        SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), BGP_PORT),
+        SocketAddr::new(IpAddr::V6(std::net::Ipv6Addr::UNSPECIFIED), BGP_PORT),
+    ]
 }
 
 fn default_hold_time() -> u16 {
@@ -68,7 +105,7 @@ impl Default for ApiConfig {
 }
 
 fn default_api_listen() -> SocketAddr {
-    "127.0.0.1:9179".parse().expect("literal")
+    SocketAddr::new(IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), DEFAULT_API_PORT)
 }
 
 /// `[[locations]]`: an edge site (POP).
@@ -196,7 +233,7 @@ pub struct NeighborConfig {
 }
 
 fn default_port() -> u16 {
-    179
+    BGP_PORT
 }
 fn default_families() -> Vec<Family> {
     vec![Family::Ipv4, Family::Ipv6]
@@ -238,6 +275,8 @@ pub struct OriginateConfig {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RulesConfig {
+    /// The community every peering-service route must carry (`"a:b"`);
+    /// `"none"` switches the check off.
     #[serde(default = "default_required_community")]
     pub require_community: Option<String>,
     #[serde(default = "default_true")]
@@ -248,6 +287,10 @@ pub struct RulesConfig {
     pub max_as_path_len_longer_than_24: u32,
     #[serde(default = "default_true")]
     pub reject_bogons: bool,
+    /// Exceptions to the bogon check: a route inside one of these prefixes is
+    /// never a bogon (labs and tests use the RFC 5737 / RFC 3849 documentation space).
+    #[serde(default)]
+    pub allow_prefixes: Vec<ipnet::IpNet>,
 }
 
 impl Default for RulesConfig {
@@ -258,6 +301,7 @@ impl Default for RulesConfig {
             reject_reserved_asn: true,
             max_as_path_len_longer_than_24: default_max_as_path_len(),
             reject_bogons: true,
+            allow_prefixes: Vec::new(),
         }
     }
 }
@@ -267,13 +311,4 @@ fn default_required_community() -> Option<String> {
 }
 fn default_max_as_path_len() -> u32 {
     3
-}
-
-/// A named policy: ordered rules, evaluated first match wins
-/// (syntax owned by `policy`; kept as TOML here until compiled).
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-pub struct PolicyConfig {
-    pub name: String,
-    #[serde(flatten)]
-    pub body: toml::Table,
 }

@@ -3,11 +3,18 @@
 //! the rule's name and reason. No I/O and no state: the route engine calls it.
 //!
 //! The built-in peering-service checks (`../shared/DESIGN.md` "Rules") are
-//! named rules an operator switches per neighbor role; general ordered rules
-//! come from TOML (compiled in `config`).
+//! named rules (`builtin`) applied to `peering-service` neighbors; general
+//! ordered rules come from the TOML policy language (`config::PolicyDef`,
+//! compiled by `compiled`). `PolicySet` is built once per (re)load by the
+//! config loader and shared read-only (`Arc`) with the route engine task.
 
-use crate::config::Role;
+pub mod builtin;
+pub mod compiled;
+pub mod parse;
+
+use crate::config::{PathSeg, Role};
 use crate::wire::{PathAttributes, Prefix};
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 /// What policy sees of one route.
@@ -43,33 +50,149 @@ pub enum Verdict {
 /// Every policy of a configuration, compiled, plus the built-in
 /// peering-service checks. Immutable; a reload compiles a new one.
 #[derive(Debug, Default)]
-pub struct PolicySet {}
+pub struct PolicySet {
+    /// Our ASN, prepended by `set.prepend`.
+    asn: u32,
+    builtin: builtin::BuiltinRules,
+    policies: HashMap<String, compiled::Policy>,
+}
 
 /// A policy that does not compile, with where it is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct PolicyError {
     pub message: String,
+    /// Key path of the offending value in the file that holds the policy
+    /// (`policy.NAME.rule.N...`); empty when it has no single place.
+    pub path: Vec<PathSeg>,
 }
+
+/// Built-in import policy name: skip the role's built-in checks, accept all.
+pub const ACCEPT_ALL: &str = "accept-all";
+/// Built-in export policy name: announce nothing.
+pub const EXPORT_NONE: &str = "none";
+/// Rule label of a rejection by `export_policy = "none"`.
+pub const EXPORT_NONE_RULE: &str = "export-none";
+/// Rule label when a neighbor names a policy this set does not have
+/// (validation prevents it; the route is rejected rather than let through).
+pub const UNKNOWN_POLICY_RULE: &str = "unknown-policy";
 
 impl PolicySet {
     /// Compiles the policies and rules of `cfg`.
     pub fn compile(cfg: &crate::config::Config) -> Result<PolicySet, Vec<PolicyError>> {
-        let _ = cfg;
-        Ok(PolicySet {})
+        let mut errors = Vec::new();
+        let builtin = builtin::BuiltinRules::from_config(&cfg.rules).unwrap_or_else(|message| {
+            errors.push(PolicyError {
+                message,
+                path: vec![
+                    PathSeg::Key("rules".into()),
+                    PathSeg::Key("require_community".into()),
+                ],
+            });
+            builtin::BuiltinRules::default()
+        });
+        let neighbors: Vec<String> = cfg.neighbors.iter().map(|n| n.name.clone()).collect();
+        let locations: Vec<String> = cfg.locations.iter().map(|l| l.name.clone()).collect();
+        let known = compiled::KnownNames {
+            neighbors: &neighbors,
+            locations: &locations,
+        };
+        let mut policies = HashMap::new();
+        for (name, def) in cfg.policy_defs() {
+            let base = [PathSeg::Key("policy".into()), PathSeg::Key(name.clone())];
+            if name == ACCEPT_ALL || name == EXPORT_NONE {
+                errors.push(PolicyError {
+                    message: format!("policy name \"{name}\" is reserved for the built-in policy"),
+                    path: base.to_vec(),
+                });
+                continue;
+            }
+            match compiled::Policy::compile(name, def, &base, known) {
+                Ok(p) => {
+                    policies.insert(name.clone(), p);
+                }
+                Err(e) => errors.extend(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(PolicySet {
+                asn: cfg.router.asn,
+                builtin,
+                policies,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// True when `name` is a compiled policy of this set.
+    pub fn has_policy(&self, name: &str) -> bool {
+        self.policies.contains_key(name)
+    }
+
+    /// The built-in peering-service checks alone (for explaining a route).
+    pub fn builtin(&self) -> &builtin::BuiltinRules {
+        &self.builtin
     }
 
     /// Import verdict for a route received from `neighbor`: the role's
     /// built-in checks (unless `import_policy = "accept-all"`), then the
     /// neighbor's named import policy.
     pub fn import(&self, neighbor: &crate::config::NeighborConfig, ctx: &RouteContext) -> Verdict {
-        let _ = (neighbor, ctx);
-        Verdict::Accept(None)
+        let named = neighbor.import_policy.as_deref();
+        if neighbor.role == Role::PeeringService && named != Some(ACCEPT_ALL) {
+            if let Err(r) = self.builtin.check(ctx) {
+                return Verdict::Reject(r);
+            }
+        }
+        match named {
+            None | Some(ACCEPT_ALL) => Verdict::Accept(None),
+            Some(name) => self.named(name, "import", ctx),
+        }
     }
 
-    /// Export verdict for a route about to be sent to `neighbor`.
+    /// Every reason `import` would reject the route for, not only the
+    /// first: each failing built-in check, then the named policy's rejection
+    /// (evaluated as if the built-in checks had passed). Empty = accepted.
+    pub fn explain_import(
+        &self,
+        neighbor: &crate::config::NeighborConfig,
+        ctx: &RouteContext,
+    ) -> Vec<Rejection> {
+        let named = neighbor.import_policy.as_deref();
+        let mut all = Vec::new();
+        if neighbor.role == Role::PeeringService && named != Some(ACCEPT_ALL) {
+            all = self.builtin.failures(ctx);
+        }
+        if let Some(name) = named.filter(|n| *n != ACCEPT_ALL) {
+            if let Verdict::Reject(r) = self.named(name, "import", ctx) {
+                all.push(r);
+            }
+        }
+        all
+    }
+
+    /// Export verdict for a route about to be sent to `neighbor`: the
+    /// neighbor's named export policy (`"none"` rejects everything; no
+    /// policy accepts unchanged).
     pub fn export(&self, neighbor: &crate::config::NeighborConfig, ctx: &RouteContext) -> Verdict {
-        let _ = (neighbor, ctx);
-        Verdict::Accept(None)
+        match neighbor.export_policy.as_deref() {
+            None => Verdict::Accept(None),
+            Some(EXPORT_NONE) => Verdict::Reject(Rejection {
+                rule: EXPORT_NONE_RULE.to_string(),
+                reason: "export policy is \"none\"".to_string(),
+            }),
+            Some(name) => self.named(name, "export", ctx),
+        }
+    }
+
+    fn named(&self, name: &str, dir: &str, ctx: &RouteContext) -> Verdict {
+        match self.policies.get(name) {
+            Some(p) => p.eval(ctx, self.asn),
+            None => Verdict::Reject(Rejection {
+                rule: UNKNOWN_POLICY_RULE.to_string(),
+                reason: format!("unknown {dir} policy \"{name}\""),
+            }),
+        }
     }
 }

@@ -1,0 +1,371 @@
+//! Semantic validation of a deserialized [`Config`]: every rule of the
+//! configuration contract that serde cannot express, all errors collected
+//! (never only the first), each at the key path of the offending value.
+//! Runs inside `config::parse`; pure.
+
+use super::error::{cfg_path, ConfigError, PathSeg, Source};
+use super::model::{Config, Family, Role};
+use crate::policy::builtin::{is_private_asn, is_reserved_asn};
+use crate::policy::parse::{parse_community, parse_large_community};
+use crate::policy::{ACCEPT_ALL, EXPORT_NONE};
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+
+/// Smallest BFD interval accepted (ms): faster is not sustainable in software.
+pub const MIN_BFD_INTERVAL_MS: u32 = 10;
+/// RFC 4271 §4.2: a hold time is 0 or at least 3 seconds.
+pub const MIN_HOLD_TIME_S: u16 = 3;
+/// RFC 2385 keys are limited by the kernel (`TCP_MD5SIG_MAXKEYLEN`).
+pub const MAX_MD5_KEY_LEN: usize = 80;
+/// `backup = "none"`: fail over to the internet.
+pub const BACKUP_NONE: &str = "none";
+
+struct V<'a> {
+    src: &'a Source,
+    out: Vec<ConfigError>,
+}
+
+impl V<'_> {
+    fn err(&mut self, path: Vec<PathSeg>, msg: String) {
+        self.out.push(self.src.at(&path, msg));
+    }
+}
+
+/// Checks `cfg` (parsed from `src`) and returns every error found.
+/// `policies_known` is false when the policy file failed to load (its
+/// references are then not checked, to avoid follow-on errors).
+pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<ConfigError> {
+    let mut v = V {
+        src,
+        out: Vec::new(),
+    };
+    let locations: Vec<&str> = cfg.locations.iter().map(|l| l.name.as_str()).collect();
+    let known_location = |l: &str| locations.contains(&l);
+
+    // [router]
+    let r = &cfg.router;
+    if r.router_id == Ipv4Addr::UNSPECIFIED {
+        v.err(
+            cfg_path!["router", "router_id"],
+            "router_id must not be 0.0.0.0".into(),
+        );
+    }
+    if r.asn == 0 || r.asn == 23456 {
+        v.err(
+            cfg_path!["router", "asn"],
+            format!(
+                "invalid local ASN {} (0 and AS_TRANS 23456 cannot be used)",
+                r.asn
+            ),
+        );
+    }
+    check_hold_time(&mut v, r.hold_time_s, cfg_path!["router", "hold_time_s"]);
+    if !known_location(&r.location) {
+        v.err(
+            cfg_path!["router", "location"],
+            unknown_location(&r.location, &locations),
+        );
+    }
+
+    // [[locations]]
+    let mut seen = HashMap::new();
+    for (i, l) in cfg.locations.iter().enumerate() {
+        if let Some(first) = seen.insert(l.name.as_str(), i) {
+            v.err(
+                cfg_path!["locations", i, "name"],
+                format!(
+                    "duplicate location \"{}\" (also locations #{})",
+                    l.name,
+                    first + 1
+                ),
+            );
+        }
+    }
+
+    // [[neighbors]]
+    let mut names = HashMap::new();
+    let mut addrs = HashMap::new();
+    for (i, n) in cfg.neighbors.iter().enumerate() {
+        let at = |k: &str| cfg_path!["neighbors", i, k];
+        if let Some(first) = names.insert(n.name.as_str(), i) {
+            v.err(
+                at("name"),
+                format!(
+                    "duplicate neighbor name \"{}\" (first defined in neighbors #{})",
+                    n.name,
+                    first + 1
+                ),
+            );
+        }
+        if let Some(first) = addrs.insert((n.address, n.port), i) {
+            v.err(
+                at("address"),
+                format!(
+                    "duplicate neighbor address {} (also neighbor \"{}\")",
+                    n.address,
+                    cfg.neighbors.get(first).map_or("?", |f| f.name.as_str())
+                ),
+            );
+        }
+        if !known_location(&n.location) {
+            v.err(at("location"), unknown_location(&n.location, &locations));
+        }
+        check_remote_as(&mut v, cfg, n.remote_as, n.role, at("remote_as"));
+        if let Some(h) = n.hold_time_s {
+            check_hold_time(&mut v, h, at("hold_time_s"));
+        }
+        if let Some(b) = n.bfd {
+            for (k, ms) in [("min_tx_ms", b.min_tx_ms), ("min_rx_ms", b.min_rx_ms)] {
+                if ms < MIN_BFD_INTERVAL_MS {
+                    v.err(
+                        cfg_path!["neighbors", i, "bfd", k],
+                        format!("BFD {k} must be at least {MIN_BFD_INTERVAL_MS} ms, not {ms}"),
+                    );
+                }
+            }
+            if b.multiplier == 0 {
+                v.err(
+                    cfg_path!["neighbors", i, "bfd", "multiplier"],
+                    "BFD multiplier must be at least 1".into(),
+                );
+            }
+        }
+        if let Some(m) = n.max_prefixes {
+            if m.limit == 0 {
+                v.err(
+                    cfg_path!["neighbors", i, "max_prefixes", "limit"],
+                    "max_prefixes limit must be at least 1".into(),
+                );
+            }
+            if !(1..=100).contains(&m.warn_percent) {
+                v.err(
+                    cfg_path!["neighbors", i, "max_prefixes", "warn_percent"],
+                    format!("warn_percent must be 1..=100, not {}", m.warn_percent),
+                );
+            }
+        }
+        if let Some(la) = n.local_address {
+            if la.is_ipv4() != n.address.is_ipv4() {
+                v.err(
+                    at("local_address"),
+                    format!(
+                        "local_address {la} is not in the same address family as address {}",
+                        n.address
+                    ),
+                );
+            }
+        }
+        if n.families.is_empty() {
+            v.err(
+                at("families"),
+                "families must name at least one address family".into(),
+            );
+        }
+        for (j, f) in n.families.iter().enumerate() {
+            if n.families[..j].contains(f) {
+                v.err(
+                    cfg_path!["neighbors", i, "families", j],
+                    format!("family \"{}\" listed twice", family_name(*f)),
+                );
+            }
+        }
+        if n.port == 0 {
+            v.err(at("port"), "port must not be 0".into());
+        }
+        if let Some(pw) = &n.password {
+            if pw.is_empty() || pw.len() > MAX_MD5_KEY_LEN {
+                v.err(
+                    at("password"),
+                    format!("password must be 1..={MAX_MD5_KEY_LEN} bytes (TCP MD5, RFC 2385)"),
+                );
+            }
+        }
+        if policies_known {
+            check_policy_ref(
+                &mut v,
+                cfg,
+                n.import_policy.as_deref(),
+                ACCEPT_ALL,
+                "import",
+                at("import_policy"),
+            );
+            check_policy_ref(
+                &mut v,
+                cfg,
+                n.export_policy.as_deref(),
+                EXPORT_NONE,
+                "export",
+                at("export_policy"),
+            );
+        }
+    }
+
+    // [[registered_prefixes]]
+    let mut seen_prefixes = HashMap::new();
+    for (i, p) in cfg.registered_prefixes.iter().enumerate() {
+        if let Some(first) = seen_prefixes.insert(p.prefix.trunc(), i) {
+            v.err(
+                cfg_path!["registered_prefixes", i, "prefix"],
+                format!(
+                    "prefix {} is registered twice (also registered_prefixes #{})",
+                    p.prefix,
+                    first + 1
+                ),
+            );
+        }
+        if p.prefix.trunc() != p.prefix {
+            v.err(
+                cfg_path!["registered_prefixes", i, "prefix"],
+                format!(
+                    "registered prefix {} has host bits set (did you mean {}?)",
+                    p.prefix,
+                    p.prefix.trunc()
+                ),
+            );
+        }
+        if let Some(l) = &p.primary {
+            if !known_location(l) {
+                v.err(
+                    cfg_path!["registered_prefixes", i, "primary"],
+                    unknown_location(l, &locations),
+                );
+            }
+        }
+        if let Some(l) = &p.backup {
+            if l != BACKUP_NONE && !known_location(l) {
+                v.err(
+                    cfg_path!["registered_prefixes", i, "backup"],
+                    unknown_location(l, &locations),
+                );
+            } else if p.primary.as_ref() == Some(l) {
+                v.err(
+                    cfg_path!["registered_prefixes", i, "backup"],
+                    format!("backup location \"{l}\" is the primary location"),
+                );
+            }
+        }
+    }
+
+    // [[originate]]
+    let mut seen_prefixes = HashMap::new();
+    for (i, o) in cfg.originate.iter().enumerate() {
+        if let Some(first) = seen_prefixes.insert(o.prefix.trunc(), i) {
+            v.err(
+                cfg_path!["originate", i, "prefix"],
+                format!(
+                    "prefix {} is originated twice (also originate #{})",
+                    o.prefix,
+                    first + 1
+                ),
+            );
+        }
+        if o.prefix.trunc() != o.prefix {
+            v.err(
+                cfg_path!["originate", i, "prefix"],
+                format!(
+                    "originated prefix {} has host bits set (did you mean {}?)",
+                    o.prefix,
+                    o.prefix.trunc()
+                ),
+            );
+        }
+        for (j, c) in o.communities.iter().enumerate() {
+            if let Err(m) = parse_community(c) {
+                v.err(cfg_path!["originate", i, "communities", j], m);
+            }
+        }
+        for (j, c) in o.large_communities.iter().enumerate() {
+            if let Err(m) = parse_large_community(c) {
+                v.err(cfg_path!["originate", i, "large_communities", j], m);
+            }
+        }
+        if let Some(nh) = o.next_hop {
+            if nh.is_unspecified() {
+                v.err(
+                    cfg_path!["originate", i, "next_hop"],
+                    "next_hop must not be the unspecified address".into(),
+                );
+            }
+        }
+    }
+
+    // [rules] (require_community is compiled, and reported, by the policy set)
+    for (i, p) in cfg.rules.allow_prefixes.iter().enumerate() {
+        if p.trunc() != *p {
+            v.err(
+                cfg_path!["rules", "allow_prefixes", i],
+                format!("prefix {p} has host bits set (did you mean {}?)", p.trunc()),
+            );
+        }
+    }
+    v.out
+}
+
+fn family_name(f: Family) -> &'static str {
+    match f {
+        Family::Ipv4 => "ipv4",
+        Family::Ipv6 => "ipv6",
+    }
+}
+
+fn unknown_location(name: &str, known: &[&str]) -> String {
+    if known.is_empty() {
+        format!("unknown location \"{name}\" (no [[locations]] are defined)")
+    } else {
+        format!("unknown location \"{name}\" (known: {})", known.join(", "))
+    }
+}
+
+fn check_hold_time(v: &mut V, h: u16, path: Vec<PathSeg>) {
+    if h != 0 && h < MIN_HOLD_TIME_S {
+        v.err(
+            path,
+            format!("hold time must be 0 or at least {MIN_HOLD_TIME_S} seconds, not {h}"),
+        );
+    }
+}
+
+fn check_remote_as(v: &mut V, cfg: &Config, asn: u32, role: Role, path: Vec<PathSeg>) {
+    if asn == 0 {
+        v.err(
+            path,
+            "remote_as 0 is reserved and cannot be used (RFC 7607)".into(),
+        );
+    } else if is_private_asn(asn) && role != Role::Internal {
+        let role = match role {
+            Role::PeeringService => "peering-service",
+            _ => "transit",
+        };
+        v.err(
+            path,
+            format!(
+                "remote_as {asn} is a private ASN (RFC 6996), not allowed for a {role} neighbor"
+            ),
+        );
+    } else if is_reserved_asn(asn) && cfg.rules.reject_reserved_asn {
+        v.err(path, format!("remote_as {asn} is a reserved ASN (set rules.reject_reserved_asn = false for labs)"));
+    }
+}
+
+fn check_policy_ref(
+    v: &mut V,
+    cfg: &Config,
+    name: Option<&str>,
+    builtin: &str,
+    dir: &str,
+    path: Vec<PathSeg>,
+) {
+    let Some(name) = name else { return };
+    if name == builtin || cfg.policy_defs().contains_key(name) {
+        return;
+    }
+    let mut known: Vec<&str> = vec![builtin];
+    known.extend(cfg.policy_defs().keys().map(String::as_str));
+    v.err(
+        path,
+        format!(
+            "unknown {dir} policy \"{name}\" (known: {})",
+            known.join(", ")
+        ),
+    );
+}

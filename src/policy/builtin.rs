@@ -1,0 +1,262 @@
+//! The built-in peering-service checks (`../shared/DESIGN.md` "Rules"), as
+//! named rules with stable names (metric labels) and exact reasons (the
+//! cloud's own prefix validation uses the same wording). Pure functions,
+//! called by `PolicySet::import` on routes from `peering-service` neighbors.
+
+use super::{Rejection, RouteContext};
+use crate::config::RulesConfig;
+use crate::wire::{Community, Prefix};
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// Rule name: the route lacks `rules.require_community`.
+pub const MISSING_COMMUNITY: &str = "missing-community";
+/// Rule name: a private ASN (RFC 6996) in the AS path.
+pub const PRIVATE_ASN: &str = "private-asn";
+/// Rule name: a reserved ASN in the AS path.
+pub const RESERVED_ASN: &str = "reserved-asn";
+/// Rule name: AS path too long for a prefix longer than /24 (IPv6: /48).
+pub const AS_PATH_TOO_LONG: &str = "as-path-too-long";
+/// Rule name: a bogon prefix.
+pub const BOGON: &str = "bogon";
+
+/// Every built-in rule name, in evaluation order (to pre-register metric labels).
+pub const RULES: [&str; 5] = [
+    MISSING_COMMUNITY,
+    PRIVATE_ASN,
+    RESERVED_ASN,
+    AS_PATH_TOO_LONG,
+    BOGON,
+];
+
+/// RFC 6996 §5: private-use ASNs, 16-bit and 32-bit ranges.
+pub fn is_private_asn(asn: u32) -> bool {
+    (64512..=65534).contains(&asn) || (4_200_000_000..=4_294_967_294).contains(&asn)
+}
+
+/// Reserved ASNs: 0 (RFC 7607), 23456 AS_TRANS (RFC 6793), 65535 (RFC 7300),
+/// 4294967295 (RFC 7300) and the documentation ranges of RFC 5398
+/// (64496–64511 and 65536–65551).
+pub fn is_reserved_asn(asn: u32) -> bool {
+    matches!(asn, 0 | 23456 | 65535 | 4_294_967_295)
+        || (64496..=64511).contains(&asn)
+        || (65536..=65551).contains(&asn)
+}
+
+/// IPv4 bogons: RFC 1122, 1918, 6598, 3927, 6890, 5737, 2544, 5771, 1112.
+const BOGONS_V4: [(Ipv4Addr, u8); 14] = [
+    (Ipv4Addr::new(0, 0, 0, 0), 8),
+    (Ipv4Addr::new(10, 0, 0, 0), 8),
+    (Ipv4Addr::new(100, 64, 0, 0), 10),
+    (Ipv4Addr::new(127, 0, 0, 0), 8),
+    (Ipv4Addr::new(169, 254, 0, 0), 16),
+    (Ipv4Addr::new(172, 16, 0, 0), 12),
+    (Ipv4Addr::new(192, 0, 0, 0), 24),
+    (Ipv4Addr::new(192, 0, 2, 0), 24),
+    (Ipv4Addr::new(192, 168, 0, 0), 16),
+    (Ipv4Addr::new(198, 18, 0, 0), 15),
+    (Ipv4Addr::new(198, 51, 100, 0), 24),
+    (Ipv4Addr::new(203, 0, 113, 0), 24),
+    (Ipv4Addr::new(224, 0, 0, 0), 4),
+    (Ipv4Addr::new(240, 0, 0, 0), 4),
+];
+
+/// IPv6 bogons (RFC 4291, 6666, 5180, 7343, 3849, 3701, 4193, 3879), inside 2000::/3
+/// or overlapping it; anything outside 2000::/3 is a bogon too.
+const BOGONS_V6: [(Ipv6Addr, u8); 10] = [
+    (Ipv6Addr::new(0, 0, 0, 0, 0, 0, 0, 0), 8),
+    (Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 0), 64),
+    (Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 0), 48),
+    (Ipv6Addr::new(0x2001, 0x10, 0, 0, 0, 0, 0, 0), 28),
+    (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0), 32),
+    (Ipv6Addr::new(0x3ffe, 0, 0, 0, 0, 0, 0, 0), 16),
+    (Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0), 7),
+    (Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10),
+    (Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 0), 10),
+    (Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0), 8),
+];
+
+/// Global unicast (RFC 4291 §2.4): IPv6 routes outside it are bogons.
+const GLOBAL_UNICAST_V6: (Ipv6Addr, u8) = (Ipv6Addr::new(0x2000, 0, 0, 0, 0, 0, 0, 0), 3);
+/// Shortest acceptable IPv4 prefix.
+const MIN_LEN_V4: u8 = 8;
+/// Shortest acceptable IPv6 prefix.
+const MIN_LEN_V6: u8 = 16;
+/// Longest acceptable IPv6 prefix.
+const MAX_LEN_V6: u8 = 64;
+/// Longer than this (IPv4) is subject to the AS-path length limit.
+const LONG_PREFIX_V4: u8 = 24;
+/// Longer than this (IPv6) is subject to the AS-path length limit.
+const LONG_PREFIX_V6: u8 = 48;
+
+/// True when `addr/len` lies inside `net/nlen` (integer form of either family).
+fn inside(addr: u128, len: u8, net: u128, nlen: u8, bits: u8) -> bool {
+    let shift = u32::from(bits.saturating_sub(nlen));
+    len >= nlen && (nlen == 0 || addr.checked_shr(shift) == net.checked_shr(shift))
+}
+
+/// Why `prefix` is a bogon (`"bogon prefix P"`, with the range or the length
+/// limit it breaks when that is not obvious), or `None`. Allocation-free
+/// unless it is one.
+pub fn bogon_reason(prefix: &Prefix) -> Option<String> {
+    let p = prefix.trunc();
+    let len = p.prefix_len();
+    let (hit, too_short, too_long, outside) = match p {
+        Prefix::V4(v4) => {
+            let addr = u128::from(u32::from(v4.network()));
+            let hit = BOGONS_V4
+                .iter()
+                .find(|(n, l)| inside(addr, len, u128::from(u32::from(*n)), *l, 32))
+                .map(|(n, l)| format!("{n}/{l}"));
+            (hit, (len < MIN_LEN_V4).then_some(MIN_LEN_V4), None, false)
+        }
+        Prefix::V6(v6) => {
+            let addr = u128::from(v6.network());
+            let hit = BOGONS_V6
+                .iter()
+                .find(|(n, l)| inside(addr, len, u128::from(*n), *l, 128))
+                .map(|(n, l)| format!("{n}/{l}"));
+            let (gu, gl) = GLOBAL_UNICAST_V6;
+            (
+                hit,
+                (len < MIN_LEN_V6).then_some(MIN_LEN_V6),
+                (len > MAX_LEN_V6).then_some(MAX_LEN_V6),
+                !inside(addr, len, u128::from(gu), gl, 128),
+            )
+        }
+    };
+    if let Some(b) = hit {
+        return Some(if b == p.to_string() {
+            format!("bogon prefix {p}")
+        } else {
+            format!("bogon prefix {p} (in {b})")
+        });
+    }
+    if outside {
+        return Some(format!("bogon prefix {p} (outside 2000::/3)"));
+    }
+    if let Some(min) = too_short {
+        return Some(format!("bogon prefix {p} (shorter than /{min})"));
+    }
+    too_long.map(|max| format!("bogon prefix {p} (longer than /{max})"))
+}
+
+/// The built-in checks, compiled from `[rules]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltinRules {
+    pub require_community: Option<Community>,
+    pub reject_private_asn: bool,
+    pub reject_reserved_asn: bool,
+    pub max_as_path_len_longer_than_24: u32,
+    pub reject_bogons: bool,
+    pub allow_prefixes: Vec<Prefix>,
+}
+
+impl Default for BuiltinRules {
+    fn default() -> Self {
+        BuiltinRules {
+            require_community: Some(Community::new(8075, 8007)),
+            reject_private_asn: true,
+            reject_reserved_asn: true,
+            max_as_path_len_longer_than_24: 3,
+            reject_bogons: true,
+            allow_prefixes: Vec::new(),
+        }
+    }
+}
+
+fn rejection(rule: &str, reason: String) -> Rejection {
+    Rejection {
+        rule: rule.to_string(),
+        reason,
+    }
+}
+
+impl BuiltinRules {
+    /// Compiles `[rules]`; the message names the bad key's value.
+    pub fn from_config(rules: &RulesConfig) -> Result<BuiltinRules, String> {
+        let require_community = match rules.require_community.as_deref() {
+            None | Some("none") | Some("") => None,
+            Some(c) => Some(super::parse::parse_community(c)?),
+        };
+        Ok(BuiltinRules {
+            require_community,
+            reject_private_asn: rules.reject_private_asn,
+            reject_reserved_asn: rules.reject_reserved_asn,
+            max_as_path_len_longer_than_24: rules.max_as_path_len_longer_than_24,
+            reject_bogons: rules.reject_bogons,
+            allow_prefixes: rules.allow_prefixes.iter().map(|p| p.trunc()).collect(),
+        })
+    }
+
+    /// Runs every enabled check in order; the first failure rejects.
+    pub fn check(&self, ctx: &RouteContext) -> Result<(), Rejection> {
+        self.run(ctx, &mut |r| Err(r))
+    }
+
+    /// Every enabled check that fails, in order (to explain a route fully,
+    /// e.g. for `show routes --prefix` and the compliance audit).
+    pub fn failures(&self, ctx: &RouteContext) -> Vec<Rejection> {
+        let mut all = Vec::new();
+        let _ = self.run(ctx, &mut |r| {
+            all.push(r);
+            Ok(())
+        });
+        all
+    }
+
+    /// Runs the checks, handing each failure to `fail`; stops when it errs.
+    fn run(
+        &self,
+        ctx: &RouteContext,
+        fail: &mut dyn FnMut(Rejection) -> Result<(), Rejection>,
+    ) -> Result<(), Rejection> {
+        let attrs = ctx.attrs;
+        if let Some(c) = self.require_community {
+            if !attrs.communities.contains(&c) {
+                fail(rejection(
+                    MISSING_COMMUNITY,
+                    format!("missing community {c}"),
+                ))?;
+            }
+        }
+        let path = attrs.as_path.as_ref();
+        let asns = || path.into_iter().flat_map(|p| p.all_asns());
+        if self.reject_private_asn {
+            if let Some(a) = asns().find(|a| is_private_asn(*a)) {
+                fail(rejection(
+                    PRIVATE_ASN,
+                    format!("private ASN {a} in AS path"),
+                ))?;
+            }
+        }
+        if self.reject_reserved_asn {
+            if let Some(a) = asns().find(|a| is_reserved_asn(*a)) {
+                fail(rejection(
+                    RESERVED_ASN,
+                    format!("reserved ASN {a} in AS path"),
+                ))?;
+            }
+        }
+        let long = match ctx.prefix {
+            Prefix::V4(p) => p.prefix_len() > LONG_PREFIX_V4,
+            Prefix::V6(p) => p.prefix_len() > LONG_PREFIX_V6,
+        };
+        let max = self.max_as_path_len_longer_than_24;
+        let len = path.map_or(0, |p| p.path_len());
+        if long && u32::try_from(len).map_or(true, |l| l > max) {
+            fail(rejection(
+                AS_PATH_TOO_LONG,
+                format!("AS path length should be <= {max}"),
+            ))?;
+        }
+        if self.reject_bogons {
+            let p = ctx.prefix.trunc();
+            if !self.allow_prefixes.iter().any(|a| a.contains(&p)) {
+                if let Some(reason) = bogon_reason(&p) {
+                    fail(rejection(BOGON, reason))?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

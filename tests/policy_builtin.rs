@@ -1,0 +1,556 @@
+//! Table-driven tests of the built-in peering-service rules, through
+//! `PolicySet::import` as the route engine calls it: one row per case with the
+//! expected verdict (`None` = accepted, `Some((rule, reason))` = rejected).
+
+use coldpotato::config::{self, Config, NeighborConfig};
+use coldpotato::policy::{PolicySet, RouteContext, Verdict};
+use coldpotato::wire::{AsPath, AsPathSegment, Community, PathAttributes, Prefix, SegmentType};
+
+const BASE: &str = r#"
+[router]
+asn = 8075
+router_id = "198.51.100.1"
+location = "ams"
+
+[[locations]]
+name = "ams"
+
+[[neighbors]]
+name = "peer"
+address = "192.0.2.2"
+remote_as = 8068
+location = "ams"
+role = "peering-service"
+
+[[neighbors]]
+name = "peer-accept-all"
+address = "192.0.2.6"
+remote_as = 8068
+location = "ams"
+role = "peering-service"
+import_policy = "accept-all"
+
+[[neighbors]]
+name = "transit"
+address = "192.0.2.10"
+remote_as = 3356
+location = "ams"
+role = "transit"
+"#;
+
+fn setup(extra: &str) -> (Config, PolicySet) {
+    let cfg = match config::parse(&format!("{BASE}{extra}"), "test.toml") {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    let set = match PolicySet::compile(&cfg) {
+        Ok(s) => s,
+        Err(e) => panic!("{e:?}"),
+    };
+    (cfg, set)
+}
+
+fn pfx(s: &str) -> Prefix {
+    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+const TAG: Community = Community::new(8075, 8007);
+
+fn attrs(path: &[u32], communities: &[Community]) -> PathAttributes {
+    PathAttributes {
+        as_path: Some(AsPath::from_sequence(path.to_vec())),
+        communities: communities.to_vec(),
+        ..PathAttributes::default()
+    }
+}
+
+fn neighbor<'a>(cfg: &'a Config, name: &str) -> &'a NeighborConfig {
+    cfg.neighbors
+        .iter()
+        .find(|n| n.name == name)
+        .unwrap_or_else(|| panic!("no neighbor {name}"))
+}
+
+fn import(
+    cfg: &Config,
+    set: &PolicySet,
+    from: &str,
+    prefix: &str,
+    a: &PathAttributes,
+) -> Option<(String, String)> {
+    let n = neighbor(cfg, from);
+    let ctx = RouteContext {
+        prefix: pfx(prefix),
+        attrs: a,
+        neighbor: &n.name,
+        neighbor_address: n.address,
+        neighbor_as: n.remote_as,
+        role: n.role,
+        location: &n.location,
+    };
+    match set.import(n, &ctx) {
+        Verdict::Accept(_) => None,
+        Verdict::Reject(r) => Some((r.rule, r.reason)),
+    }
+}
+
+type Row<'a> = (
+    &'a str,
+    &'a [u32],
+    &'a [Community],
+    Option<(&'a str, &'a str)>,
+);
+
+fn run_table(extra: &str, rows: &[Row]) {
+    let (cfg, set) = setup(extra);
+    for (prefix, path, comms, want) in rows {
+        let got = import(&cfg, &set, "peer", prefix, &attrs(path, comms));
+        let want = want.map(|(r, s)| (r.to_string(), s.to_string()));
+        assert_eq!(
+            got, want,
+            "prefix {prefix} path {path:?} communities {comms:?}"
+        );
+    }
+}
+
+#[test]
+fn missing_community_rejects_routes_without_the_peering_tag() {
+    run_table(
+        "",
+        &[
+            ("8.8.8.0/24", &[8068], &[TAG], None),
+            (
+                "8.8.8.0/24",
+                &[8068],
+                &[Community::new(8075, 8008)],
+                Some(("missing-community", "missing community 8075:8007")),
+            ),
+            (
+                "8.8.8.0/24",
+                &[8068],
+                &[],
+                Some(("missing-community", "missing community 8075:8007")),
+            ),
+            ("2a01:111::/32", &[8068], &[Community::NO_EXPORT, TAG], None),
+        ],
+    );
+}
+
+#[test]
+fn required_community_is_configurable_and_can_be_switched_off() {
+    let other = Community::new(65000, 1);
+    run_table(
+        "[rules]\nrequire_community = \"65000:1\"\n",
+        &[
+            ("8.8.8.0/24", &[8068], &[other], None),
+            (
+                "8.8.8.0/24",
+                &[8068],
+                &[TAG],
+                Some(("missing-community", "missing community 65000:1")),
+            ),
+        ],
+    );
+    run_table(
+        "[rules]\nrequire_community = \"none\"\n",
+        &[("8.8.8.0/24", &[8068], &[], None)],
+    );
+}
+
+#[test]
+fn private_asn_rejects_rfc6996_ranges_including_4_octet() {
+    let private = |asn: u32| -> Option<(&'static str, &'static str)> {
+        Some((
+            "private-asn",
+            Box::leak(format!("private ASN {asn} in AS path").into_boxed_str()),
+        ))
+    };
+    run_table(
+        "",
+        &[
+            ("8.8.8.0/24", &[8068, 64511 + 1], &[TAG], private(64512)),
+            ("8.8.8.0/24", &[64512, 8068], &[TAG], private(64512)),
+            ("8.8.8.0/24", &[8068, 65534], &[TAG], private(65534)),
+            (
+                "8.8.8.0/24",
+                &[8068, 4_200_000_000],
+                &[TAG],
+                private(4_200_000_000),
+            ),
+            (
+                "8.8.8.0/24",
+                &[8068, 4_294_967_294],
+                &[TAG],
+                private(4_294_967_294),
+            ),
+            ("8.8.8.0/24", &[8068, 4_199_999_999], &[TAG], None),
+            ("8.8.8.0/24", &[8068, 64495], &[TAG], None),
+        ],
+    );
+}
+
+#[test]
+fn private_asn_inside_an_as_set_is_rejected_but_not_in_the_aggregator() {
+    let (cfg, set) = setup("");
+    let mut a = attrs(&[], &[TAG]);
+    a.as_path = Some(AsPath {
+        segments: vec![
+            AsPathSegment {
+                kind: SegmentType::Sequence,
+                asns: vec![8068],
+            },
+            AsPathSegment {
+                kind: SegmentType::Set,
+                asns: vec![3356, 65001],
+            },
+        ],
+    });
+    assert_eq!(
+        import(&cfg, &set, "peer", "8.8.8.0/24", &a),
+        Some(("private-asn".into(), "private ASN 65001 in AS path".into()))
+    );
+    let mut b = attrs(&[8068], &[TAG]);
+    b.aggregator = Some(coldpotato::wire::attr::Aggregator {
+        asn: 65001,
+        address: "192.0.2.1".parse().unwrap_or_else(|e| panic!("{e}")),
+    });
+    assert_eq!(import(&cfg, &set, "peer", "8.8.8.0/24", &b), None);
+}
+
+#[test]
+fn private_asn_check_can_be_switched_off() {
+    run_table(
+        "[rules]\nreject_private_asn = false\n",
+        &[("8.8.8.0/24", &[8068, 64512], &[TAG], None)],
+    );
+}
+
+#[test]
+fn reserved_asn_rejects_special_and_documentation_asns_when_enabled() {
+    let reserved = |asn: u32| -> Option<(&'static str, &'static str)> {
+        Some((
+            "reserved-asn",
+            Box::leak(format!("reserved ASN {asn} in AS path").into_boxed_str()),
+        ))
+    };
+    let rows: Vec<Row> = vec![
+        ("8.8.8.0/24", &[8068, 23456], &[TAG], reserved(23456)),
+        ("8.8.8.0/24", &[8068, 0], &[TAG], reserved(0)),
+        ("8.8.8.0/24", &[8068, 65535], &[TAG], reserved(65535)),
+        (
+            "8.8.8.0/24",
+            &[8068, 4_294_967_295],
+            &[TAG],
+            reserved(4_294_967_295),
+        ),
+        ("8.8.8.0/24", &[8068, 64496], &[TAG], reserved(64496)),
+        ("8.8.8.0/24", &[8068, 64511], &[TAG], reserved(64511)),
+        ("8.8.8.0/24", &[8068, 65536], &[TAG], reserved(65536)),
+        ("8.8.8.0/24", &[8068, 65551], &[TAG], reserved(65551)),
+        ("8.8.8.0/24", &[8068, 65552], &[TAG], None),
+    ];
+    run_table("", &rows);
+    run_table(
+        "[rules]\nreject_reserved_asn = false\n",
+        &[("8.8.8.0/24", &[8068, 23456, 64500], &[TAG], None)],
+    );
+}
+
+#[test]
+fn as_path_limit_applies_only_to_prefixes_longer_than_24_or_48() {
+    let long = Some(("as-path-too-long", "AS path length should be <= 3"));
+    run_table(
+        "",
+        &[
+            ("8.8.8.0/24", &[8068, 3356, 174, 1299, 2914], &[TAG], None),
+            ("8.8.8.0/25", &[8068, 3356, 174], &[TAG], None),
+            ("8.8.8.0/25", &[8068, 3356, 174, 1299], &[TAG], long),
+            ("8.8.8.8/32", &[8068, 3356, 174, 1299], &[TAG], long),
+            ("2a01:111:1::/48", &[8068, 3356, 174, 1299], &[TAG], None),
+            ("2a01:111:1::/49", &[8068, 3356, 174], &[TAG], None),
+            ("2a01:111:1::/49", &[8068, 3356, 174, 1299], &[TAG], long),
+        ],
+    );
+    run_table(
+        "[rules]\nmax_as_path_len_longer_than_24 = 1\n",
+        &[(
+            "8.8.8.0/25",
+            &[8068, 3356],
+            &[TAG],
+            Some(("as-path-too-long", "AS path length should be <= 1")),
+        )],
+    );
+}
+
+#[test]
+fn as_path_length_counts_an_as_set_as_one() {
+    let (cfg, set) = setup("");
+    let mut a = attrs(&[], &[TAG]);
+    a.as_path = Some(AsPath {
+        segments: vec![
+            AsPathSegment {
+                kind: SegmentType::Sequence,
+                asns: vec![8068, 3356],
+            },
+            AsPathSegment {
+                kind: SegmentType::Set,
+                asns: vec![174, 1299, 2914, 6939],
+            },
+        ],
+    });
+    assert_eq!(import(&cfg, &set, "peer", "8.8.8.0/26", &a), None);
+}
+
+#[test]
+fn bogons_are_rejected_for_ipv4_and_ipv6() {
+    let bogon = |r: &'static str| Some(("bogon", r));
+    run_table(
+        "",
+        &[
+            (
+                "10.0.0.0/8",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 10.0.0.0/8"),
+            ),
+            (
+                "10.1.0.0/16",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 10.1.0.0/16 (in 10.0.0.0/8)"),
+            ),
+            (
+                "100.64.0.0/10",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 100.64.0.0/10"),
+            ),
+            (
+                "127.0.0.0/8",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 127.0.0.0/8"),
+            ),
+            (
+                "169.254.0.0/16",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 169.254.0.0/16"),
+            ),
+            (
+                "172.20.0.0/16",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 172.20.0.0/16 (in 172.16.0.0/12)"),
+            ),
+            (
+                "192.0.0.0/24",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 192.0.0.0/24"),
+            ),
+            (
+                "192.0.2.0/24",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 192.0.2.0/24"),
+            ),
+            (
+                "192.168.1.0/24",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 192.168.1.0/24 (in 192.168.0.0/16)"),
+            ),
+            (
+                "198.18.0.0/15",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 198.18.0.0/15"),
+            ),
+            (
+                "198.51.100.0/24",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 198.51.100.0/24"),
+            ),
+            (
+                "203.0.113.0/24",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 203.0.113.0/24"),
+            ),
+            (
+                "224.0.0.0/4",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 224.0.0.0/4"),
+            ),
+            (
+                "240.0.0.0/4",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 240.0.0.0/4"),
+            ),
+            (
+                "0.0.0.0/8",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 0.0.0.0/8"),
+            ),
+            (
+                "8.0.0.0/7",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 8.0.0.0/7 (shorter than /8)"),
+            ),
+            (
+                "0.0.0.0/0",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 0.0.0.0/0 (shorter than /8)"),
+            ),
+            ("8.8.8.8/32", &[8068], &[TAG], None),
+            ("198.0.0.0/8", &[8068], &[TAG], None),
+            ("::/8", &[8068], &[TAG], bogon("bogon prefix ::/8")),
+            ("100::/64", &[8068], &[TAG], bogon("bogon prefix 100::/64")),
+            (
+                "2001:2::/48",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 2001:2::/48"),
+            ),
+            (
+                "2001:10::/28",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 2001:10::/28"),
+            ),
+            (
+                "2001:db8:1::/48",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 2001:db8:1::/48 (in 2001:db8::/32)"),
+            ),
+            (
+                "3ffe::/16",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 3ffe::/16"),
+            ),
+            ("fc00::/7", &[8068], &[TAG], bogon("bogon prefix fc00::/7")),
+            (
+                "fd12:3456::/32",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix fd12:3456::/32 (in fc00::/7)"),
+            ),
+            (
+                "fe80::/10",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix fe80::/10"),
+            ),
+            (
+                "fec0::/10",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix fec0::/10"),
+            ),
+            ("ff00::/8", &[8068], &[TAG], bogon("bogon prefix ff00::/8")),
+            (
+                "4000::/16",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 4000::/16 (outside 2000::/3)"),
+            ),
+            (
+                "2a00::/15",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 2a00::/15 (shorter than /16)"),
+            ),
+            ("2a01:111::/64", &[8068], &[TAG], None),
+            (
+                "2a01:111::/65",
+                &[8068],
+                &[TAG],
+                bogon("bogon prefix 2a01:111::/65 (longer than /64)"),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn documentation_space_is_accepted_with_bogons_off_or_allowed() {
+    let docs: [Row; 4] = [
+        ("192.0.2.0/24", &[8068], &[TAG], None),
+        ("198.51.100.0/24", &[8068], &[TAG], None),
+        ("203.0.113.0/24", &[8068], &[TAG], None),
+        ("2001:db8::/32", &[8068], &[TAG], None),
+    ];
+    run_table("[rules]\nreject_bogons = false\n", &docs);
+    run_table(
+        "[rules]\nallow_prefixes = [\"192.0.2.0/24\", \"198.51.100.0/24\", \"203.0.113.0/24\", \"2001:db8::/32\"]\n",
+        &docs,
+    );
+    run_table(
+        "[rules]\nallow_prefixes = [\"192.0.2.0/24\"]\n",
+        &[(
+            "10.0.0.0/8",
+            &[8068],
+            &[TAG],
+            Some(("bogon", "bogon prefix 10.0.0.0/8")),
+        )],
+    );
+}
+
+#[test]
+fn builtin_rules_apply_only_to_peering_service_without_accept_all() {
+    let (cfg, set) = setup("");
+    let bad = attrs(&[8068, 64512], &[]);
+    assert!(import(&cfg, &set, "peer", "10.0.0.0/8", &bad).is_some());
+    assert_eq!(
+        import(&cfg, &set, "peer-accept-all", "10.0.0.0/8", &bad),
+        None
+    );
+    assert_eq!(import(&cfg, &set, "transit", "10.0.0.0/8", &bad), None);
+}
+
+#[test]
+fn explain_import_lists_every_failing_rule_in_order() {
+    let (cfg, set) = setup("");
+    let n = neighbor(&cfg, "peer");
+    let a = attrs(&[8068, 64512, 23456, 3356], &[]);
+    let ctx = RouteContext {
+        prefix: pfx("10.1.2.0/25"),
+        attrs: &a,
+        neighbor: &n.name,
+        neighbor_address: n.address,
+        neighbor_as: n.remote_as,
+        role: n.role,
+        location: &n.location,
+    };
+    let rules: Vec<String> = set
+        .explain_import(n, &ctx)
+        .into_iter()
+        .map(|r| r.rule)
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "missing-community",
+            "private-asn",
+            "reserved-asn",
+            "as-path-too-long",
+            "bogon"
+        ]
+    );
+    assert_eq!(coldpotato::policy::builtin::RULES.to_vec(), rules);
+    let good = attrs(&[8068], &[TAG]);
+    let ctx = RouteContext {
+        attrs: &good,
+        prefix: pfx("8.8.8.0/24"),
+        ..ctx
+    };
+    assert!(set.explain_import(n, &ctx).is_empty());
+}
