@@ -8,7 +8,9 @@
 use coldpotato::config::Config;
 use coldpotato::engine::messages::{NeighborName, SessionInfo};
 use coldpotato::engine::{EngineCore, Input};
-use coldpotato::wire::{AddPathPrefix, Afi, AsPath, Codec, Community, Origin, PathAttributes, Prefix, Safi, Update};
+use coldpotato::wire::{
+    AddPathPrefix, Afi, AsPath, Codec, Community, Origin, PathAttributes, Prefix, Safi, Update,
+};
 use criterion::Criterion;
 use ipnet::Ipv4Net;
 use std::net::Ipv4Addr;
@@ -83,11 +85,18 @@ const LENGTH_MIX: &[(usize, usize, u8)] = &[
 /// bijection on each length's address space).
 fn prefix(i: usize) -> Prefix {
     let r = i % 100;
-    let &(lo, hi, len) = LENGTH_MIX.iter().find(|(lo, hi, _)| (*lo..=*hi).contains(&r)).unwrap_or(&(0, 99, 24));
+    let &(lo, hi, len) = LENGTH_MIX
+        .iter()
+        .find(|(lo, hi, _)| (*lo..=*hi).contains(&r))
+        .unwrap_or(&(0, 99, 24));
     let j = (i / 100) * (hi - lo + 1) + (r - lo);
     let slot = (j as u64).wrapping_mul(2_654_435_761) & ((1u64 << len) - 1);
     let addr = (slot << (32 - len)) as u32;
-    Prefix::V4(Ipv4Net::new(Ipv4Addr::from(addr), len).unwrap_or_default().trunc())
+    Prefix::V4(
+        Ipv4Net::new(Ipv4Addr::from(addr), len)
+            .unwrap_or_default()
+            .trunc(),
+    )
 }
 
 fn attr_sets(first_as: u32, n: usize, seed: u64) -> Vec<PathAttributes> {
@@ -104,11 +113,21 @@ fn attr_sets(first_as: u32, n: usize, seed: u64) -> Vec<PathAttributes> {
             let mut path = vec![first_as];
             path.extend((0..hops).map(|_| 1 + (rnd() % 64_000) as u32));
             let mut communities = vec![Community::new(8075, 8007)];
-            communities.extend((0..rnd() % 3).map(|_| Community::new(first_as as u16, (rnd() % 1000) as u16)));
+            communities.extend(
+                (0..rnd() % 3).map(|_| Community::new(first_as as u16, (rnd() % 1000) as u16)),
+            );
             PathAttributes {
-                origin: Some(if i % 10 == 0 { Origin::Incomplete } else { Origin::Igp }),
+                origin: Some(if i % 10 == 0 {
+                    Origin::Incomplete
+                } else {
+                    Origin::Igp
+                }),
                 as_path: Some(AsPath::from_sequence(path)),
-                next_hop: Some("192.0.2.2".parse().unwrap_or(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST))),
+                next_hop: Some(
+                    "192.0.2.2"
+                        .parse()
+                        .unwrap_or(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST)),
+                ),
                 med: (i % 3 == 0).then_some(i as u32 % 500),
                 communities,
                 ..Default::default()
@@ -121,8 +140,12 @@ fn session(remote: &str, asn: u32) -> SessionInfo {
     SessionInfo {
         remote_as: asn,
         remote_id: Ipv4Addr::new(192, 0, 2, 9),
-        local_address: "192.0.2.1".parse().unwrap_or(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST)),
-        remote_address: remote.parse().unwrap_or(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        local_address: "192.0.2.1"
+            .parse()
+            .unwrap_or(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        remote_address: remote
+            .parse()
+            .unwrap_or(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST)),
         codec: Codec::default(),
         families: vec![(Afi::IPV4, Safi::UNICAST)],
         route_refresh: true,
@@ -142,7 +165,10 @@ impl Feed {
         let cfg: Config = toml::from_str(CONFIG).unwrap_or_else(|e| panic!("bench config: {e}"));
         Feed {
             cfg: Arc::new(cfg),
-            sets: [attr_sets(3356, sets_per_peer, 0x9e37), attr_sets(1299, sets_per_peer, 0x7f4a)],
+            sets: [
+                attr_sets(3356, sets_per_peer, 0x9e37),
+                attr_sets(1299, sets_per_peer, 0x7f4a),
+            ],
         }
     }
 
@@ -150,7 +176,10 @@ impl Feed {
     fn load(&self, n: usize) -> EngineCore {
         let mut core = EngineCore::new(self.cfg.clone());
         let now = Instant::now();
-        let peers = [("peer-a", "192.0.2.2", 3356u32), ("peer-b", "192.0.2.6", 1299)];
+        let peers = [
+            ("peer-a", "192.0.2.2", 3356u32),
+            ("peer-b", "192.0.2.6", 1299),
+        ];
         for (name, addr, asn) in peers {
             core.handle(
                 Input::SessionUp {
@@ -164,7 +193,11 @@ impl Feed {
             let sets = &self.sets[peer];
             let neighbor = NeighborName::from(*name);
             for (k, start) in (0..n).step_by(PER_UPDATE).enumerate() {
-                let set = if peer == 0 { k % sets.len() } else { (k * 7919) % sets.len() };
+                let set = if peer == 0 {
+                    k % sets.len()
+                } else {
+                    (k * 7919) % sets.len()
+                };
                 let update = Update {
                     attrs: sets[set].clone(),
                     nlri: (start..(start + PER_UPDATE).min(n))
@@ -224,6 +257,8 @@ fn main() {
     memory_report(n);
     let mut c = Criterion::default().configure_from_args().sample_size(10);
     let feed = Feed::new(ATTR_SETS / 10);
-    c.bench_function("load 100k prefixes x 2 peers", |b| b.iter(|| feed.load(100_000)));
+    c.bench_function("load 100k prefixes x 2 peers", |b| {
+        b.iter(|| feed.load(100_000))
+    });
     c.final_summary();
 }

@@ -3,11 +3,14 @@
 
 use coldpotato::api::model::{DecisionView, RouteView};
 use coldpotato::config::Config;
-use coldpotato::engine::messages::{BfdStatus, NeighborName, Query, QueryReply, SessionInfo, ToPeer};
+use coldpotato::engine::messages::{
+    BfdStatus, NeighborName, Query, QueryReply, SessionInfo, ToPeer,
+};
 use coldpotato::engine::{EngineCore, Input, Output};
 use coldpotato::wire::update::{MpReach, MpUnreach};
 use coldpotato::wire::{
-    AddPathPrefix, Afi, AsPath, AttrAction, Codec, Community, Origin, PathAttributes, Prefix, Safi, Update,
+    AddPathPrefix, Afi, AsPath, AttrAction, Codec, Community, Origin, PathAttributes, Prefix, Safi,
+    Update,
 };
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -239,8 +242,13 @@ fn accepted_routes_reach_the_loc_rib_and_are_listed() {
     lab.update("ps-ams-1", ann(&["192.0.2.0/24", REG], &[64500]));
     let r = lab.routes(None, false);
     assert_eq!(r.len(), 2);
-    assert!(r.iter().all(|r| r.status == "accepted" && r.best && r.neighbor == "ps-ams-1"));
-    assert_eq!(r[0].as_path, vec![coldpotato::api::model::AsPathElem::Asn(64500)]);
+    assert!(r
+        .iter()
+        .all(|r| r.status == "accepted" && r.best && r.neighbor == "ps-ams-1"));
+    assert_eq!(
+        r[0].as_path,
+        vec![coldpotato::api::model::AsPathElem::Asn(64500)]
+    );
     lab.update(
         "ps-ams-1",
         Update {
@@ -259,7 +267,10 @@ fn wrong_origin_for_a_registered_prefix_is_rejected_as_origin_mismatch_and_logge
     let mut lab = Lab::new("");
     lab.up("ps-ams-1");
     lab.update("ps-ams-1", ann(&[REG], &[64500, 64666]));
-    assert!(lab.routes(None, false).is_empty(), "a rejected route is not listed by default");
+    assert!(
+        lab.routes(None, false).is_empty(),
+        "a rejected route is not listed by default"
+    );
     let all = lab.routes(Some(REG), true);
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].status, "rejected");
@@ -275,7 +286,9 @@ fn more_specific_of_a_registered_prefix_from_another_origin_is_rejected_and_logg
     lab.update("transit", ann(&["203.0.113.128/25"], &[3356, 64666]));
     let all = lab.routes(Some("203.0.113.128/25"), true);
     assert_eq!(all[0].rule.as_deref(), Some("unexpected-more-specific"));
-    assert!(lab.event_kinds().contains(&"unexpected-more-specific".to_string()));
+    assert!(lab
+        .event_kinds()
+        .contains(&"unexpected-more-specific".to_string()));
     // From the registered origin it is fine.
     lab.update("transit", ann(&["203.0.113.128/25"], &[3356, 64500]));
     assert_eq!(lab.routes(Some("203.0.113.128/25"), false).len(), 1);
@@ -296,17 +309,27 @@ fn treat_as_withdraw_removes_a_previously_accepted_route() {
 fn max_prefix_teardown_sends_cease_with_rfc4486_data_and_hold_down() {
     let mut lab = Lab::new("");
     let mut c = (*lab.core.config().clone()).clone();
-    c.neighbors[0].max_prefixes = toml::from_str("limit = 2\nwarn_percent = 50\nrestart_after_s = 60").ok();
+    c.neighbors[0].max_prefixes =
+        toml::from_str("limit = 2\nwarn_percent = 50\nrestart_after_s = 60").ok();
     lab = Lab {
         core: EngineCore::new(Arc::new(c)),
         now: lab.now,
     };
     lab.up("ps-ams-1");
-    let out = lab.update("ps-ams-1", ann(&["192.0.2.0/24", "192.0.2.0/25", "192.0.2.128/25"], &[64500]));
+    let out = lab.update(
+        "ps-ams-1",
+        ann(
+            &["192.0.2.0/24", "192.0.2.0/25", "192.0.2.128/25"],
+            &[64500],
+        ),
+    );
     let td: Vec<_> = out
         .iter()
         .filter_map(|(n, m)| match m {
-            ToPeer::Teardown { notification, hold_down } if &**n == "ps-ams-1" => Some((notification, hold_down)),
+            ToPeer::Teardown {
+                notification,
+                hold_down,
+            } if &**n == "ps-ams-1" => Some((notification, hold_down)),
             _ => None,
         })
         .collect();
@@ -314,7 +337,10 @@ fn max_prefix_teardown_sends_cease_with_rfc4486_data_and_hold_down() {
     assert_eq!((td[0].0.code, td[0].0.subcode), (6, 1));
     assert_eq!(&td[0].0.data[..], &[0, 1, 1, 0, 0, 0, 2]);
     assert_eq!(*td[0].1, Some(Duration::from_secs(60)));
-    assert!(lab.routes(None, true).is_empty(), "routes of a tripped neighbor are dropped");
+    assert!(
+        lab.routes(None, true).is_empty(),
+        "routes of a tripped neighbor are dropped"
+    );
     let kinds = lab.event_kinds();
     assert!(kinds.contains(&"max-prefix-warning".to_string()));
     assert!(kinds.contains(&"max-prefix-exceeded".to_string()));
@@ -335,16 +361,41 @@ fn limited(action: &str) -> Lab {
 #[test]
 fn max_prefix_warn_logs_once_and_keeps_every_route() {
     let mut lab = limited("warn");
-    let out = lab.update("ps-ams-1", ann(&["192.0.2.0/24", "192.0.2.0/25", "192.0.2.128/25", "192.0.2.0/26"], &[64500]));
-    assert!(out.iter().all(|(_, m)| !matches!(m, ToPeer::Teardown { .. })));
+    let out = lab.update(
+        "ps-ams-1",
+        ann(
+            &[
+                "192.0.2.0/24",
+                "192.0.2.0/25",
+                "192.0.2.128/25",
+                "192.0.2.0/26",
+            ],
+            &[64500],
+        ),
+    );
+    assert!(out
+        .iter()
+        .all(|(_, m)| !matches!(m, ToPeer::Teardown { .. })));
     assert_eq!(lab.routes(None, false).len(), 4);
-    assert_eq!(lab.event_kinds().iter().filter(|k| *k == "max-prefix-exceeded").count(), 1);
+    assert_eq!(
+        lab.event_kinds()
+            .iter()
+            .filter(|k| *k == "max-prefix-exceeded")
+            .count(),
+        1
+    );
 }
 
 #[test]
 fn max_prefix_refuse_rejects_prefixes_beyond_the_limit_with_rule_max_prefix() {
     let mut lab = limited("refuse");
-    lab.update("ps-ams-1", ann(&["192.0.2.0/24", "192.0.2.0/25", "192.0.2.128/25"], &[64500]));
+    lab.update(
+        "ps-ams-1",
+        ann(
+            &["192.0.2.0/24", "192.0.2.0/25", "192.0.2.128/25"],
+            &[64500],
+        ),
+    );
     let all = lab.routes(None, true);
     assert_eq!(all.iter().filter(|r| r.status == "accepted").count(), 2);
     let refused: Vec<_> = all.iter().filter(|r| r.status == "rejected").collect();
@@ -368,15 +419,30 @@ fn peering_service_routes_go_only_to_internal_neighbors_with_local_pref_and_loca
     }
     let out = lab.update("ps-ams-1", ann(&[REG, "192.0.2.0/24"], &[64500]));
     for n in ["ps-ams-1", "ps-fra", "transit"] {
-        assert!(announced(&out, n).is_empty(), "{n} must not receive peering-service routes");
+        assert!(
+            announced(&out, n).is_empty(),
+            "{n} must not receive peering-service routes"
+        );
     }
     let rr = announced(&out, "rr1");
     let reg = rr.iter().find(|(q, _)| *q == p(REG)).unwrap();
     assert_eq!(reg.1.local_pref, Some(300));
     assert!(reg.1.communities.contains(&Community::new(8075, 1001)));
-    assert!(reg.1.large_communities.iter().any(|l| (l.global, l.local1, l.local2) == (8075, 1, 1)));
-    assert_eq!(reg.1.as_path, Some(AsPath::from_sequence(vec![64500])), "no prepend toward iBGP");
-    assert_eq!(reg.1.next_hop, Some("192.0.2.2".parse::<IpAddr>().unwrap()), "iBGP keeps NEXT_HOP");
+    assert!(reg
+        .1
+        .large_communities
+        .iter()
+        .any(|l| (l.global, l.local1, l.local2) == (8075, 1, 1)));
+    assert_eq!(
+        reg.1.as_path,
+        Some(AsPath::from_sequence(vec![64500])),
+        "no prepend toward iBGP"
+    );
+    assert_eq!(
+        reg.1.next_hop,
+        Some("192.0.2.2".parse::<IpAddr>().unwrap()),
+        "iBGP keeps NEXT_HOP"
+    );
     let plain = rr.iter().find(|(q, _)| *q == p("192.0.2.0/24")).unwrap();
     assert_eq!(plain.1.local_pref, Some(100));
     assert!(!plain.1.communities.contains(&Community::new(8075, 1001)));
@@ -404,7 +470,10 @@ fn originated_prefixes_carry_our_as_and_local_next_hop_toward_ebgp_and_lp_toward
     assert_eq!(t.len(), 1);
     assert_eq!(t[0].0, p("198.51.100.0/24"));
     assert_eq!(t[0].1.as_path, Some(AsPath::from_sequence(vec![8075])));
-    assert_eq!(t[0].1.next_hop, Some("192.0.2.13".parse::<IpAddr>().unwrap()));
+    assert_eq!(
+        t[0].1.next_hop,
+        Some("192.0.2.13".parse::<IpAddr>().unwrap())
+    );
     assert_eq!(t[0].1.local_pref, None);
     assert_eq!(t[0].1.communities, vec![Community::new(8075, 100)]);
     let out = lab.up("rr1");
@@ -444,10 +513,17 @@ fn decisions_fail_over_primary_backup_internet_unreachable_and_back() {
     lab.update("ps-ams-1", ann(&[REG], &[64500]));
     lab.update("ps-ams-2", ann(&[REG], &[64500]));
     let d = lab.decision(REG);
-    assert_eq!((d.state.as_str(), d.location.as_deref(), d.local_pref), ("primary", Some("ams"), 300));
+    assert_eq!(
+        (d.state.as_str(), d.location.as_deref(), d.local_pref),
+        ("primary", Some("ams"), 300)
+    );
     let mut ns = d.neighbors.clone();
     ns.sort();
-    assert_eq!(ns, vec!["ps-ams-1", "ps-ams-2"], "active-active at the primary");
+    assert_eq!(
+        ns,
+        vec!["ps-ams-1", "ps-ams-2"],
+        "active-active at the primary"
+    );
     assert_eq!(d.reason, "2 sessions at primary ams");
     assert_eq!(d.community.as_deref(), Some("8075:1001"));
 
@@ -455,7 +531,10 @@ fn decisions_fail_over_primary_backup_internet_unreachable_and_back() {
     assert_eq!(lab.decision(REG).state, "primary");
     let out = lab.down("ps-ams-2", None);
     let d = lab.decision(REG);
-    assert_eq!((d.state.as_str(), d.location.as_deref()), ("backup", Some("fra")));
+    assert_eq!(
+        (d.state.as_str(), d.location.as_deref()),
+        ("backup", Some("fra"))
+    );
     assert_eq!(d.reason, "no session at primary ams; 1 at backup fra");
     let rr = announced(&out, "rr1");
     let reg = rr.iter().find(|(q, _)| *q == p(REG)).unwrap();
@@ -464,9 +543,16 @@ fn decisions_fail_over_primary_backup_internet_unreachable_and_back() {
 
     let out = lab.down("ps-fra", None);
     let d = lab.decision(REG);
-    assert_eq!((d.state.as_str(), d.neighbors.clone()), ("internet", vec!["transit".to_string()]));
+    assert_eq!(
+        (d.state.as_str(), d.neighbors.clone()),
+        ("internet", vec!["transit".to_string()])
+    );
     let rr = sent(&out, "rr1");
-    assert!(rr.iter().any(|u| u.withdrawn.iter().any(|w| w.prefix == p(REG))), "no exact route left: withdrawn");
+    assert!(
+        rr.iter()
+            .any(|u| u.withdrawn.iter().any(|w| w.prefix == p(REG))),
+        "no exact route left: withdrawn"
+    );
 
     lab.down("transit", None);
     assert_eq!(lab.decision(REG).state, "unreachable");
@@ -475,8 +561,17 @@ fn decisions_fail_over_primary_backup_internet_unreachable_and_back() {
     let out = lab.update("ps-ams-2", ann(&[REG], &[64500]));
     assert_eq!(lab.decision(REG).state, "primary");
     let rr = announced(&out, "rr1");
-    assert_eq!(rr.iter().find(|(q, _)| *q == p(REG)).unwrap().1.local_pref, Some(300));
-    assert!(lab.event_kinds().iter().filter(|k| *k == "decision-changed").count() >= 5);
+    assert_eq!(
+        rr.iter().find(|(q, _)| *q == p(REG)).unwrap().1.local_pref,
+        Some(300)
+    );
+    assert!(
+        lab.event_kinds()
+            .iter()
+            .filter(|k| *k == "decision-changed")
+            .count()
+            >= 5
+    );
 }
 
 #[test]
@@ -485,7 +580,9 @@ fn a_prefix_received_only_away_from_its_primary_is_suboptimal() {
     lab.up("ps-fra");
     lab.update("ps-fra", ann(&[REG], &[64500]));
     assert_eq!(lab.decision(REG).state, "backup");
-    assert!(lab.event_kinds().contains(&"suboptimal-routing".to_string()));
+    assert!(lab
+        .event_kinds()
+        .contains(&"suboptimal-routing".to_string()));
 }
 
 #[test]
@@ -510,7 +607,9 @@ fn bfd_gates_routes_until_up_and_bfd_down_removes_them_at_once() {
 
     let out = lab.bfd("ps-ams-1", BfdStatus::Down);
     assert_eq!(lab.decision(REG).state, "unreachable");
-    assert!(sent(&out, "rr1").iter().any(|u| u.withdrawn.iter().any(|w| w.prefix == p(REG))));
+    assert!(sent(&out, "rr1")
+        .iter()
+        .any(|u| u.withdrawn.iter().any(|w| w.prefix == p(REG))));
     let kinds = lab.event_kinds();
     assert!(kinds.contains(&"bfd-up".to_string()) && kinds.contains(&"bfd-down".to_string()));
 }
@@ -522,7 +621,10 @@ fn graceful_restart_keeps_routes_stale_until_end_of_rib_sweeps_the_unannounced()
     lab.up("rr1");
     lab.update("ps-ams-1", ann(&[REG, "192.0.2.0/24"], &[64500]));
     let out = lab.down("ps-ams-1", Some(Duration::from_secs(120)));
-    assert!(sent(&out, "rr1").iter().all(|u| u.withdrawn.is_empty()), "stale routes stay in use");
+    assert!(
+        sent(&out, "rr1").iter().all(|u| u.withdrawn.is_empty()),
+        "stale routes stay in use"
+    );
     assert!(lab.routes(None, true).iter().all(|r| r.status == "stale"));
     assert_eq!(lab.decision(REG).state, "primary");
 
@@ -531,8 +633,13 @@ fn graceful_restart_keeps_routes_stale_until_end_of_rib_sweeps_the_unannounced()
     let out = lab.update("ps-ams-1", Update::default());
     let all = lab.routes(None, true);
     assert_eq!(all.len(), 1);
-    assert_eq!((all[0].prefix.as_str(), all[0].status.as_str()), (REG, "accepted"));
-    assert!(sent(&out, "rr1").iter().any(|u| u.withdrawn.iter().any(|w| w.prefix == p("192.0.2.0/24"))));
+    assert_eq!(
+        (all[0].prefix.as_str(), all[0].status.as_str()),
+        (REG, "accepted")
+    );
+    assert!(sent(&out, "rr1")
+        .iter()
+        .any(|u| u.withdrawn.iter().any(|w| w.prefix == p("192.0.2.0/24"))));
 }
 
 #[test]
@@ -541,7 +648,10 @@ fn graceful_restart_expiry_withdraws_every_stale_route() {
     lab.up("ps-ams-1");
     lab.update("ps-ams-1", ann(&[REG], &[64500]));
     lab.down("ps-ams-1", Some(Duration::from_secs(5)));
-    assert_eq!(lab.core.next_deadline(), Some(lab.now + Duration::from_secs(5)));
+    assert_eq!(
+        lab.core.next_deadline(),
+        Some(lab.now + Duration::from_secs(5))
+    );
     lab.core.tick(lab.now + Duration::from_secs(4));
     assert_eq!(lab.routes(None, true).len(), 1);
     lab.core.tick(lab.now + Duration::from_secs(6));
@@ -569,10 +679,14 @@ fn reload_reapplies_registered_prefix_checks_without_a_session_reset() {
     lab.update("ps-ams-1", ann(&["192.0.2.0/24"], &[64500]));
     let new = cfg("[[registered_prefixes]]\nprefix = \"192.0.2.0/24\"\npeer_asn = 64501\n");
     let out = lab.input(Input::Reload(new));
-    assert!(out.iter().all(|(_, m)| !matches!(m, ToPeer::Teardown { .. })));
+    assert!(out
+        .iter()
+        .all(|(_, m)| !matches!(m, ToPeer::Teardown { .. })));
     let r = lab.routes(Some("192.0.2.0/24"), true);
     assert_eq!(r[0].rule.as_deref(), Some("origin-mismatch"));
-    assert!(sent(&out, "rr1").iter().any(|u| u.withdrawn.iter().any(|w| w.prefix == p("192.0.2.0/24"))));
+    assert!(sent(&out, "rr1")
+        .iter()
+        .any(|u| u.withdrawn.iter().any(|w| w.prefix == p("192.0.2.0/24"))));
     // And back.
     lab.input(Input::Reload(cfg("")));
     assert_eq!(lab.routes(Some("192.0.2.0/24"), false).len(), 1);
@@ -627,7 +741,11 @@ fn ipv6_routes_keep_their_mp_next_hop_toward_ibgp() {
     let mp = rr.iter().find_map(|u| u.mp_reach.as_ref()).unwrap();
     assert_eq!(mp.next_hop, "2001:db8::2".parse::<IpAddr>().unwrap());
     assert_eq!(mp.nlri[0].prefix, p("2001:db8:1::/48"));
-    assert_eq!(lab.routes(Some("2001:db8:1:2::/64"), false)[0].prefix, "2001:db8:1::/48", "longest match");
+    assert_eq!(
+        lab.routes(Some("2001:db8:1:2::/64"), false)[0].prefix,
+        "2001:db8:1::/48",
+        "longest match"
+    );
 }
 
 #[test]
@@ -654,4 +772,50 @@ fn events_since_returns_only_newer_events() {
         }
         other => panic!("unexpected {other:?}"),
     }
+}
+
+#[test]
+fn a_policy_rejection_is_kept_with_its_rule_and_a_reload_that_relaxes_the_rule_accepts_it() {
+    let mut lab = Lab::new("");
+    lab.up("ps-ams-1");
+    let mut u = ann(&["192.0.2.0/24"], &[64500]);
+    u.attrs.communities.clear();
+    lab.update("ps-ams-1", u);
+    let r = lab.routes(Some("192.0.2.0/24"), true);
+    assert_eq!(
+        (r[0].status.as_str(), r[0].rule.as_deref()),
+        ("rejected", Some("missing-community"))
+    );
+    assert!(r[0].reason.as_deref().unwrap_or("").contains("8075:8007"));
+    let mut c: Config = (*cfg("")).clone();
+    c.rules.require_community = None;
+    lab.input(Input::Reload(Arc::new(c)));
+    let r = lab.routes(Some("192.0.2.0/24"), true);
+    assert_eq!(
+        (r[0].status.as_str(), r[0].rule.as_deref()),
+        ("accepted", None)
+    );
+    assert!(!lab.event_kinds().contains(&"session-down".to_string()));
+}
+
+#[test]
+fn active_active_sessions_at_the_primary_are_ordered_by_best_path() {
+    let mut lab = Lab::new("");
+    lab.up("ps-ams-1");
+    lab.up("ps-ams-2");
+    lab.update("ps-ams-1", ann(&[REG], &[64500, 64500, 64500]));
+    lab.update("ps-ams-2", ann(&[REG], &[64500]));
+    let d = lab.decision(REG);
+    assert_eq!(
+        d.neighbors,
+        vec!["ps-ams-2", "ps-ams-1"],
+        "shorter AS path first"
+    );
+    let best: Vec<_> = lab
+        .routes(Some(REG), false)
+        .into_iter()
+        .filter(|r| r.best)
+        .map(|r| r.neighbor)
+        .collect();
+    assert_eq!(best, vec!["ps-ams-2"]);
 }

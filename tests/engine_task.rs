@@ -2,7 +2,9 @@
 //! session's `ToPeer` channel, queries answered over oneshot.
 
 use coldpotato::config::Config;
-use coldpotato::engine::messages::{NeighborName, Query, QueryReply, SessionInfo, ToEngine, ToPeer};
+use coldpotato::engine::messages::{
+    NeighborName, Query, QueryReply, SessionInfo, ToEngine, ToPeer,
+};
 use coldpotato::wire::{Afi, Codec, Safi};
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,20 +55,39 @@ async fn the_task_delivers_the_initial_dump_and_answers_queries() {
     })
     .await
     .unwrap();
-    let msg = tokio::time::timeout(Duration::from_secs(5), peer_rx.recv()).await.unwrap().unwrap();
+    let msg = tokio::time::timeout(Duration::from_secs(5), peer_rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
     match msg {
         ToPeer::Send(updates) => {
-            assert_eq!(updates[0].nlri[0].prefix, "198.51.100.0/24".parse().unwrap());
-            assert_eq!(updates.last().cloned().unwrap_or_default(), Default::default(), "End-of-RIB last");
+            assert_eq!(
+                updates[0].nlri[0].prefix,
+                "198.51.100.0/24".parse().unwrap()
+            );
+            assert_eq!(
+                updates.last().cloned().unwrap_or_default(),
+                Default::default(),
+                "End-of-RIB last"
+            );
         }
         other => panic!("unexpected {other:?}"),
     }
     let (qtx, qrx) = oneshot::channel();
-    tx.send(ToEngine::Query(Query::Neighbors, qtx)).await.unwrap();
-    match tokio::time::timeout(Duration::from_secs(5), qrx).await.unwrap().unwrap() {
+    tx.send(ToEngine::Query(Query::Neighbors, qtx))
+        .await
+        .unwrap();
+    match tokio::time::timeout(Duration::from_secs(5), qrx)
+        .await
+        .unwrap()
+        .unwrap()
+    {
         QueryReply::Neighbors(n) => assert_eq!(n[0].state, "Established"),
         other => panic!("unexpected {other:?}"),
     }
     drop(tx);
-    tokio::time::timeout(Duration::from_secs(5), engine).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(5), engine)
+        .await
+        .unwrap()
+        .unwrap();
 }

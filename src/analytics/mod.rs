@@ -98,8 +98,17 @@ impl EventLog {
         if self.events.len() == self.capacity {
             self.events.pop_front();
         }
-        tracing::info!(seq, kind = kind.as_str(), neighbor, prefix = prefix.as_deref(), "{message}");
-        crate::metrics::METRICS.events_total.with_label_values(&[kind.as_str()]).inc();
+        tracing::info!(
+            seq,
+            kind = kind.as_str(),
+            neighbor,
+            prefix = prefix.as_deref(),
+            "{message}"
+        );
+        crate::metrics::METRICS
+            .events_total
+            .with_label_values(&[kind.as_str()])
+            .inc();
         self.events.push_back(EventView {
             seq,
             time_ms,
@@ -131,7 +140,9 @@ impl EventLog {
 
 /// The first transit-free ASN found after the first hop of `path`, if any.
 pub fn route_leak_asn(path: &AsPath) -> Option<u32> {
-    path.all_asns().skip(1).find(|a| TRANSIT_FREE_ASNS.contains(a))
+    path.all_asns()
+        .skip(1)
+        .find(|a| TRANSIT_FREE_ASNS.contains(a))
 }
 
 #[cfg(test)]
@@ -142,7 +153,14 @@ mod tests {
     fn sequence_numbers_start_at_one_and_since_filters() {
         let mut log = EventLog::with_capacity(10);
         for i in 0..3 {
-            log.push(i, EventKind::BfdUp, Some("n"), None, "up".into(), serde_json::Value::Null);
+            log.push(
+                i,
+                EventKind::BfdUp,
+                Some("n"),
+                None,
+                "up".into(),
+                serde_json::Value::Null,
+            );
         }
         let seqs: Vec<u64> = log.since(1).iter().map(|e| e.seq).collect();
         assert_eq!(seqs, vec![2, 3]);
@@ -153,16 +171,35 @@ mod tests {
     fn ring_buffer_drops_the_oldest_events() {
         let mut log = EventLog::with_capacity(2);
         for i in 0..5 {
-            log.push(i, EventKind::RouteLeak, None, None, String::new(), serde_json::Value::Null);
+            log.push(
+                i,
+                EventKind::RouteLeak,
+                None,
+                None,
+                String::new(),
+                serde_json::Value::Null,
+            );
         }
         assert_eq!(log.len(), 2);
-        assert_eq!(log.since(0).iter().map(|e| e.seq).collect::<Vec<_>>(), vec![4, 5]);
+        assert_eq!(
+            log.since(0).iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![4, 5]
+        );
     }
 
     #[test]
     fn transit_asn_behind_the_first_hop_is_a_leak_but_first_hop_is_not() {
-        assert_eq!(route_leak_asn(&AsPath::from_sequence(vec![64500, 3356, 64501])), Some(3356));
-        assert_eq!(route_leak_asn(&AsPath::from_sequence(vec![3356, 64501])), None);
-        assert_eq!(route_leak_asn(&AsPath::from_sequence(vec![64500, 64501])), None);
+        assert_eq!(
+            route_leak_asn(&AsPath::from_sequence(vec![64500, 3356, 64501])),
+            Some(3356)
+        );
+        assert_eq!(
+            route_leak_asn(&AsPath::from_sequence(vec![3356, 64501])),
+            None
+        );
+        assert_eq!(
+            route_leak_asn(&AsPath::from_sequence(vec![64500, 64501])),
+            None
+        );
     }
 }

@@ -20,6 +20,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub type Output = (NeighborName, ToPeer);
 
 /// An input: `ToEngine` without its channels (the task keeps those).
+/// UPDATE dominates traffic, so it is not boxed.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Input {
     SessionUp {
@@ -157,7 +159,11 @@ impl EngineCore {
                     tracing::warn!(%neighbor, "UPDATE from an unknown neighbor ignored");
                 }
             }
-            Input::RouteRefresh { neighbor, afi, safi } => {
+            Input::RouteRefresh {
+                neighbor,
+                afi,
+                safi,
+            } => {
                 if let Some(&idx) = self.by_name.get(&neighbor) {
                     self.route_refresh(idx, afi, safi, &mut pass);
                 }
@@ -170,9 +176,15 @@ impl EngineCore {
             Input::Reload(cfg) => {
                 if let Err(e) = self.apply_config(cfg, now, &mut pass) {
                     tracing::error!(error = %e, "reload refused; running configuration kept");
-                    METRICS.config_reloads_total.with_label_values(&["failure"]).inc();
+                    METRICS
+                        .config_reloads_total
+                        .with_label_values(&["failure"])
+                        .inc();
                 } else {
-                    METRICS.config_reloads_total.with_label_values(&["success"]).inc();
+                    METRICS
+                        .config_reloads_total
+                        .with_label_values(&["success"])
+                        .inc();
                 }
             }
         }
@@ -204,14 +216,20 @@ impl EngineCore {
 
     /// The earliest pending timer, for the task's sleep.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.neighbors.iter().flatten().filter_map(|n| n.gr_deadline).min()
+        self.neighbors
+            .iter()
+            .flatten()
+            .filter_map(|n| n.gr_deadline)
+            .min()
     }
 
     /// Answers an API question.
     pub fn query(&self, q: &Query, now: Instant) -> QueryReply {
         match q {
             Query::Neighbors => QueryReply::Neighbors(self.neighbor_views(now)),
-            Query::Routes { prefix, all } => QueryReply::Routes(self.route_views(prefix.as_ref(), *all)),
+            Query::Routes { prefix, all } => {
+                QueryReply::Routes(self.route_views(prefix.as_ref(), *all))
+            }
             Query::Decisions => QueryReply::Decisions(self.decision_views()),
             Query::Events { since } => QueryReply::Events(self.events.since(*since)),
         }
@@ -237,7 +255,9 @@ impl EngineCore {
     }
 
     pub(crate) fn nb_mut(&mut self, idx: NeighborIdx) -> Option<&mut Neighbor> {
-        self.neighbors.get_mut(idx as usize).and_then(|n| n.as_mut())
+        self.neighbors
+            .get_mut(idx as usize)
+            .and_then(|n| n.as_mut())
     }
 
     fn neighbor_mut(&mut self, name: &str) -> Option<&mut Neighbor> {
@@ -251,7 +271,8 @@ impl EngineCore {
             Some(d) => self.anchor.1.checked_add(d),
             None => self.anchor.1.checked_sub(self.anchor.0.duration_since(now)),
         };
-        wall.and_then(|w| w.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_millis() as u64)
+        wall.and_then(|w| w.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_millis() as u64)
     }
 
     /// Logs an event.
@@ -265,12 +286,22 @@ impl EngineCore {
         evidence: serde_json::Value,
     ) {
         let t = self.wall_ms(now);
-        self.events.push(t, kind, neighbor, prefix.map(|p| p.to_string()), message, evidence);
+        self.events.push(
+            t,
+            kind,
+            neighbor,
+            prefix.map(|p| p.to_string()),
+            message,
+            evidence,
+        );
     }
 
     fn session_up(&mut self, name: &str, info: SessionInfo, now: Instant, pass: &mut Pass) {
         let Some(&idx) = self.by_name.get(name) else {
-            tracing::warn!(neighbor = name, "session up for an unknown neighbor ignored");
+            tracing::warn!(
+                neighbor = name,
+                "session up for an unknown neighbor ignored"
+            );
             return;
         };
         let families = info.families.clone();
@@ -281,15 +312,28 @@ impl EngineCore {
             nb.state = "Established".to_string();
             nb.tripped = false;
             if let Some(ref loc) = Some(nb.cfg.location.clone()) {
-                METRICS.session_established_total.with_label_values(&[name, loc]).inc();
+                METRICS
+                    .session_established_total
+                    .with_label_values(&[name, loc])
+                    .inc();
             }
         }
         // Stale routes of families the new session does not carry go now (RFC 4724 §4.2).
         let has = |p: &Prefix| {
-            let fam = if matches!(p, Prefix::V4(_)) { Afi::IPV4 } else { Afi::IPV6 };
-            families.iter().any(|(a, s)| *a == fam && *s == Safi::UNICAST)
+            let fam = if matches!(p, Prefix::V4(_)) {
+                Afi::IPV4
+            } else {
+                Afi::IPV6
+            };
+            families
+                .iter()
+                .any(|(a, s)| *a == fam && *s == Safi::UNICAST)
         };
-        self.remove_paths(idx, |p, e| e.flags.contains(PathFlags::STALE) && !has(p), pass);
+        self.remove_paths(
+            idx,
+            |p, e| e.flags.contains(PathFlags::STALE) && !has(p),
+            pass,
+        );
         self.event(
             now,
             EventKind::SessionUp,
@@ -303,7 +347,14 @@ impl EngineCore {
         pass.all_decisions = true;
     }
 
-    fn session_down(&mut self, name: &str, reason: String, gr: Option<Duration>, now: Instant, pass: &mut Pass) {
+    fn session_down(
+        &mut self,
+        name: &str,
+        reason: String,
+        gr: Option<Duration>,
+        now: Instant,
+        pass: &mut Pass,
+    ) {
         let Some(&idx) = self.by_name.get(name) else {
             return;
         };
@@ -364,8 +415,17 @@ impl EngineCore {
         pass.all_decisions = true;
     }
 
-    fn bfd(&mut self, name: &str, status: BfdStatus, diagnostic: u8, now: Instant, pass: &mut Pass) {
-        let Some(&idx) = self.by_name.get(name) else { return };
+    fn bfd(
+        &mut self,
+        name: &str,
+        status: BfdStatus,
+        diagnostic: u8,
+        now: Instant,
+        pass: &mut Pass,
+    ) {
+        let Some(&idx) = self.by_name.get(name) else {
+            return;
+        };
         let Some(nb) = self.nb_mut(idx) else { return };
         if nb.cfg.bfd.is_none() {
             return;
@@ -373,7 +433,10 @@ impl EngineCore {
         let was_up = nb.bfd == BfdStatus::Up;
         nb.bfd = status;
         let loc = nb.cfg.location.clone();
-        METRICS.bfd_last_diagnostic.with_label_values(&[name, &loc]).set(diagnostic as i64);
+        METRICS
+            .bfd_last_diagnostic
+            .with_label_values(&[name, &loc])
+            .set(diagnostic as i64);
         let is_up = status == BfdStatus::Up;
         if was_up == is_up {
             return;
@@ -392,7 +455,10 @@ impl EngineCore {
             kind,
             Some(name),
             None,
-            format!("BFD with {name} {word} ({}, diagnostic {diagnostic})", status.as_str()),
+            format!(
+                "BFD with {name} {word} ({}, diagnostic {diagnostic})",
+                status.as_str()
+            ),
             serde_json::json!({ "state": status.as_str(), "diagnostic": diagnostic }),
         );
     }
@@ -426,7 +492,10 @@ impl EngineCore {
                 }
             }
         }
-        if victims.iter().any(|(_, e)| !e.flags.contains(PathFlags::ACCEPTED)) {
+        if victims
+            .iter()
+            .any(|(_, e)| !e.flags.contains(PathFlags::ACCEPTED))
+        {
             self.recount_rejected(idx);
         }
         pass.touched.insert(idx);
@@ -438,7 +507,10 @@ impl EngineCore {
         let mut counts: BTreeMap<String, u64> = BTreeMap::new();
         for (p, e) in self.rib.neighbor_paths(idx) {
             if !e.flags.contains(PathFlags::ACCEPTED) {
-                let rule = self.rib.rejection(&p, idx).map_or("unknown", |r| r.rule.as_str());
+                let rule = self
+                    .rib
+                    .rejection(&p, idx)
+                    .map_or("unknown", |r| r.rule.as_str());
                 *counts.entry(rule.to_string()).or_default() += 1;
             }
         }

@@ -96,7 +96,13 @@ pub struct Decision {
 
 impl Decision {
     /// A fresh decision, unreachable until computed.
-    pub fn new(prefix: Prefix, peer_asn: u32, primary: String, backup: Option<String>, now_ms: u64) -> Self {
+    pub fn new(
+        prefix: Prefix,
+        peer_asn: u32,
+        primary: String,
+        backup: Option<String>,
+        now_ms: u64,
+    ) -> Self {
         Decision {
             prefix,
             peer_asn,
@@ -125,7 +131,10 @@ impl EngineCore {
             attrs,
             ebgp: nb.ebgp,
             peer_as: nb.cfg.remote_as,
-            router_id: nb.session.as_ref().map_or(Ipv4Addr::UNSPECIFIED, |s| s.remote_id),
+            router_id: nb
+                .session
+                .as_ref()
+                .map_or(Ipv4Addr::UNSPECIFIED, |s| s.remote_id),
             peer_address: nb.cfg.address,
             stale: e.flags.contains(PathFlags::STALE),
         })
@@ -136,7 +145,10 @@ impl EngineCore {
         self.rib
             .paths(prefix)
             .iter()
-            .filter(|e| e.flags.contains(PathFlags::ACCEPTED) && self.nb(e.neighbor).is_some_and(|n| n.usable()))
+            .filter(|e| {
+                e.flags.contains(PathFlags::ACCEPTED)
+                    && self.nb(e.neighbor).is_some_and(|n| n.usable())
+            })
             .copied()
             .collect()
     }
@@ -155,8 +167,9 @@ impl EngineCore {
             .usable(prefix)
             .into_iter()
             .filter(|e| {
-                self.nb(e.neighbor)
-                    .is_some_and(|n| n.cfg.role == Role::PeeringService && n.cfg.location == location)
+                self.nb(e.neighbor).is_some_and(|n| {
+                    n.cfg.role == Role::PeeringService && n.cfg.location == location
+                })
             })
             .collect();
         self.order(&mut v);
@@ -183,20 +196,28 @@ impl EngineCore {
             }
         }
         found.sort_by(|(la, a), (lb, b)| {
-            lb.cmp(la).then_with(|| match (self.candidate(a), self.candidate(b)) {
-                (Some(x), Some(y)) => decision::compare(&x, &y).0,
-                _ => Ordering::Equal,
-            })
+            lb.cmp(la)
+                .then_with(|| match (self.candidate(a), self.candidate(b)) {
+                    (Some(x), Some(y)) => decision::compare(&x, &y).0,
+                    _ => Ordering::Equal,
+                })
         });
         found.into_iter().map(|(_, e)| e.neighbor).collect()
     }
 
     /// Recomputes the decision of `prefix`: (state, location, neighbors, reason).
-    fn evaluate_decision(&self, d: &Decision) -> (DecisionState, Option<String>, Vec<NeighborIdx>, String) {
+    fn evaluate_decision(
+        &self,
+        d: &Decision,
+    ) -> (DecisionState, Option<String>, Vec<NeighborIdx>, String) {
         let p = &d.prefix;
         let prim = self.at_location(p, &d.primary);
         if !prim.is_empty() {
-            let reason = format!("{} at primary {}", plural(prim.len(), "session", "sessions"), d.primary);
+            let reason = format!(
+                "{} at primary {}",
+                plural(prim.len(), "session", "sessions"),
+                d.primary
+            );
             return (
                 DecisionState::Primary,
                 Some(d.primary.clone()),
@@ -223,7 +244,10 @@ impl EngineCore {
         }
         let transit = self.transit_paths(p);
         if !transit.is_empty() {
-            reason.push_str(&format!("; {} via internet", plural(transit.len(), "transit route", "transit routes")));
+            reason.push_str(&format!(
+                "; {} via internet",
+                plural(transit.len(), "transit route", "transit routes")
+            ));
             return (DecisionState::Internet, None, transit, reason);
         }
         reason.push_str("; no transit route");
@@ -247,7 +271,12 @@ impl EngineCore {
                 ) else {
                     continue;
                 };
-                t.extend(self.decisions.range(lo..=hi).map(|(k, _)| *k).filter(|k| p.contains(k)));
+                t.extend(
+                    self.decisions
+                        .range(lo..=hi)
+                        .map(|(k, _)| *k)
+                        .filter(|k| p.contains(k)),
+                );
             }
             t.sort_unstable();
             t.dedup();
@@ -255,7 +284,9 @@ impl EngineCore {
         };
         let mut changed = false;
         for p in targets {
-            let Some(d) = self.decisions.get(&p) else { continue };
+            let Some(d) = self.decisions.get(&p) else {
+                continue;
+            };
             let (state, location, neighbors, reason) = self.evaluate_decision(d);
             let suboptimal_now = state != DecisionState::Primary && self.received_away_only(d);
             let same = d.state == state && d.location == location && d.neighbors == neighbors;
@@ -266,7 +297,9 @@ impl EngineCore {
                 .filter_map(|i| self.nb(*i).map(|n| n.cfg.name.clone()))
                 .collect();
             let t = self.wall_ms(now);
-            let Some(d) = self.decisions.get_mut(&p) else { continue };
+            let Some(d) = self.decisions.get_mut(&p) else {
+                continue;
+            };
             d.reason = reason.clone();
             d.suboptimal = suboptimal_now;
             let primary = d.primary.clone();
@@ -277,13 +310,20 @@ impl EngineCore {
                 d.changed_at = t;
                 changed = true;
                 pass.dirty.insert(p);
-                METRICS.decision_changes_total.with_label_values(&[state.as_str()]).inc();
+                METRICS
+                    .decision_changes_total
+                    .with_label_values(&[state.as_str()])
+                    .inc();
                 self.event(
                     now,
                     EventKind::DecisionChanged,
                     None,
                     Some(&p),
-                    format!("{p}: {} → {} ({reason})", old_state.as_str(), state.as_str()),
+                    format!(
+                        "{p}: {} → {} ({reason})",
+                        old_state.as_str(),
+                        state.as_str()
+                    ),
                     serde_json::json!({
                         "from": old_state.as_str(),
                         "to": state.as_str(),
@@ -329,7 +369,10 @@ impl EngineCore {
         METRICS.decisions.reset();
         for d in self.decisions.values() {
             let loc = d.location.as_deref().unwrap_or("");
-            METRICS.decisions.with_label_values(&[d.state.as_str(), loc]).inc();
+            METRICS
+                .decisions
+                .with_label_values(&[d.state.as_str(), loc])
+                .inc();
         }
     }
 
@@ -339,7 +382,11 @@ impl EngineCore {
         let mut winner: Option<NeighborIdx> = None;
         if let Some(d) = self.decisions.get(prefix) {
             if matches!(d.state, DecisionState::Primary | DecisionState::Backup) {
-                winner = d.neighbors.iter().find(|n| usable.iter().any(|e| e.neighbor == **n)).copied();
+                winner = d
+                    .neighbors
+                    .iter()
+                    .find(|n| usable.iter().any(|e| e.neighbor == **n))
+                    .copied();
             }
         }
         if winner.is_none() {
@@ -356,7 +403,10 @@ impl EngineCore {
     }
 
     /// The location community pair for `location` (`asn:1000+i`, `asn:1:i`).
-    pub(crate) fn location_communities(&self, location: &str) -> (Option<Community>, Option<LargeCommunity>) {
+    pub(crate) fn location_communities(
+        &self,
+        location: &str,
+    ) -> (Option<Community>, Option<LargeCommunity>) {
         let Some(i) = self.cfg.locations.iter().position(|l| l.name == location) else {
             return (None, None);
         };

@@ -22,7 +22,10 @@ use crate::config::Role;
 use crate::policy::{RouteContext, Verdict};
 use crate::rib::{AttrId, NeighborIdx, PathFlags};
 use crate::wire::update::{MpReach, MpUnreach};
-use crate::wire::{AddPathPrefix, Afi, AsPath, Community, LargeCommunity, Origin, PathAttributes, Prefix, Safi, Update};
+use crate::wire::{
+    AddPathPrefix, Afi, AsPath, Community, LargeCommunity, Origin, PathAttributes, Prefix, Safi,
+    Update,
+};
 use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 
@@ -32,16 +35,25 @@ const EXPORT_CHUNK: usize = 4096;
 /// Parses `asn:value` (RFC 1997).
 pub fn parse_community(s: &str) -> Option<Community> {
     let (a, v) = s.split_once(':')?;
-    Some(Community::new(a.trim().parse().ok()?, v.trim().parse().ok()?))
+    Some(Community::new(
+        a.trim().parse().ok()?,
+        v.trim().parse().ok()?,
+    ))
 }
 
 /// Parses `global:local1:local2` (RFC 8092).
 pub fn parse_large_community(s: &str) -> Option<LargeCommunity> {
     let mut it = s.split(':').map(|x| x.trim().parse::<u32>());
-    let (Some(Ok(global)), Some(Ok(local1)), Some(Ok(local2)), None) = (it.next(), it.next(), it.next(), it.next()) else {
+    let (Some(Ok(global)), Some(Ok(local1)), Some(Ok(local2)), None) =
+        (it.next(), it.next(), it.next(), it.next())
+    else {
         return None;
     };
-    Some(LargeCommunity { global, local1, local2 })
+    Some(LargeCommunity {
+        global,
+        local1,
+        local2,
+    })
 }
 
 fn is_v4(p: &Prefix) -> bool {
@@ -130,7 +142,11 @@ impl EngineCore {
     fn desired(&self, to: &Neighbor, prefix: &Prefix) -> Option<PathAttributes> {
         let session = to.session.as_ref()?;
         let afi = if is_v4(prefix) { Afi::IPV4 } else { Afi::IPV6 };
-        if !session.families.iter().any(|(a, s)| *a == afi && *s == Safi::UNICAST) {
+        if !session
+            .families
+            .iter()
+            .any(|(a, s)| *a == afi && *s == Safi::UNICAST)
+        {
             return None;
         }
         let local = session.local_address;
@@ -150,8 +166,16 @@ impl EngineCore {
                     AsPath::default()
                 }),
                 next_hop: Some(self_nh(prefix, o.next_hop)?),
-                communities: o.communities.iter().filter_map(|c| parse_community(c)).collect(),
-                large_communities: o.large_communities.iter().filter_map(|c| parse_large_community(c)).collect(),
+                communities: o
+                    .communities
+                    .iter()
+                    .filter_map(|c| parse_community(c))
+                    .collect(),
+                large_communities: o
+                    .large_communities
+                    .iter()
+                    .filter_map(|c| parse_large_community(c))
+                    .collect(),
                 ..Default::default()
             };
             if !to.ebgp {
@@ -162,7 +186,12 @@ impl EngineCore {
         if to.cfg.role != Role::Internal {
             return None;
         }
-        let best = self.rib.paths(prefix).iter().find(|e| e.flags.contains(PathFlags::BEST)).copied()?;
+        let best = self
+            .rib
+            .paths(prefix)
+            .iter()
+            .find(|e| e.flags.contains(PathFlags::BEST))
+            .copied()?;
         let src = self.nb(best.neighbor)?;
         if src.idx == to.idx || src.cfg.role == Role::Internal {
             return None;
@@ -184,7 +213,11 @@ impl EngineCore {
             }
         }
         if to.ebgp {
-            a.as_path = Some(a.as_path.unwrap_or_default().prepended(self.cfg.router.asn, 1));
+            a.as_path = Some(
+                a.as_path
+                    .unwrap_or_default()
+                    .prepended(self.cfg.router.asn, 1),
+            );
             a.next_hop = Some(self_nh(prefix, None)?);
             a.local_pref = None;
         } else {
@@ -196,7 +229,9 @@ impl EngineCore {
     /// Diffs `prefixes` for neighbor `idx` against its Adj-RIB-Out and
     /// returns the UPDATEs that bring it in line.
     pub(crate) fn export_prefixes(&mut self, idx: NeighborIdx, prefixes: &[Prefix]) -> Vec<Update> {
-        let Some(to) = self.nb(idx) else { return Vec::new() };
+        let Some(to) = self.nb(idx) else {
+            return Vec::new();
+        };
         let mut wanted: Vec<(Prefix, Option<PathAttributes>)> = Vec::with_capacity(prefixes.len());
         for p in prefixes {
             let d = self.desired(to, p).and_then(|a| {
@@ -252,7 +287,12 @@ impl EngineCore {
         let mut out = Vec::new();
         let (v4, v6): (Vec<Prefix>, Vec<Prefix>) = withdraw.iter().partition(|p| is_v4(p));
         let ap = |ps: Vec<Prefix>| -> Vec<AddPathPrefix> {
-            ps.into_iter().map(|prefix| AddPathPrefix { path_id: None, prefix }).collect()
+            ps.into_iter()
+                .map(|prefix| AddPathPrefix {
+                    path_id: None,
+                    prefix,
+                })
+                .collect()
         };
         if !v4.is_empty() {
             out.push(Update {
@@ -275,13 +315,21 @@ impl EngineCore {
 
     /// UPDATEs announcing `prefixes` with attribute set `id`.
     fn announce_updates(&self, id: AttrId, prefixes: &[Prefix]) -> Vec<Update> {
-        let Some(attrs) = self.rib.attrs.get(id) else { return Vec::new() };
+        let Some(attrs) = self.rib.attrs.get(id) else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         let (v4, v6): (Vec<Prefix>, Vec<Prefix>) = prefixes.iter().partition(|p| is_v4(p));
         if !v4.is_empty() {
             out.push(Update {
                 attrs: (**attrs).clone(),
-                nlri: v4.into_iter().map(|prefix| AddPathPrefix { path_id: None, prefix }).collect(),
+                nlri: v4
+                    .into_iter()
+                    .map(|prefix| AddPathPrefix {
+                        path_id: None,
+                        prefix,
+                    })
+                    .collect(),
                 ..Default::default()
             });
         }
@@ -296,7 +344,13 @@ impl EngineCore {
                         safi: Safi::UNICAST,
                         next_hop: nh,
                         link_local_next_hop: None,
-                        nlri: v6.into_iter().map(|prefix| AddPathPrefix { path_id: None, prefix }).collect(),
+                        nlri: v6
+                            .into_iter()
+                            .map(|prefix| AddPathPrefix {
+                                path_id: None,
+                                prefix,
+                            })
+                            .collect(),
                     }),
                     ..Default::default()
                 });
@@ -307,7 +361,13 @@ impl EngineCore {
 
     /// Resends one family of the neighbor's Adj-RIB-Out (RFC 2918). No
     /// BoRR/EoRR demarcation (RFC 7313) is sent.
-    pub(crate) fn route_refresh(&mut self, idx: NeighborIdx, afi: Afi, safi: Safi, pass: &mut Pass) {
+    pub(crate) fn route_refresh(
+        &mut self,
+        idx: NeighborIdx,
+        afi: Afi,
+        safi: Safi,
+        pass: &mut Pass,
+    ) {
         if safi != Safi::UNICAST {
             return;
         }

@@ -29,7 +29,11 @@ pub const RULE_MORE_SPECIFIC: &str = "unexpected-more-specific";
 /// Cease data for Maximum Number of Prefixes Reached: AFI (2), SAFI (1) and
 /// the limit (4) (RFC 4486 §4).
 pub fn max_prefix_notification(prefix: &Prefix, limit: u32) -> Notification {
-    let afi: u16 = if matches!(prefix, Prefix::V4(_)) { 1 } else { 2 };
+    let afi: u16 = if matches!(prefix, Prefix::V4(_)) {
+        1
+    } else {
+        2
+    };
     let mut data = Vec::with_capacity(7);
     data.extend_from_slice(&afi.to_be_bytes());
     data.push(1);
@@ -50,7 +54,13 @@ fn end_of_rib(u: &Update) -> Option<u16> {
 }
 
 impl EngineCore {
-    pub(crate) fn import_update(&mut self, idx: NeighborIdx, update: Update, now: Instant, pass: &mut Pass) {
+    pub(crate) fn import_update(
+        &mut self,
+        idx: NeighborIdx,
+        update: Update,
+        now: Instant,
+        pass: &mut Pass,
+    ) {
         let Some(nb) = self.nb(idx) else { return };
         if nb.tripped {
             return;
@@ -63,7 +73,11 @@ impl EngineCore {
                 |p, e| e.flags.contains(PathFlags::STALE) && matches!(p, Prefix::V4(_)) == v4,
                 pass,
             );
-            let no_stale = self.rib.neighbor_paths(idx).iter().all(|(_, e)| !e.flags.contains(PathFlags::STALE));
+            let no_stale = self
+                .rib
+                .neighbor_paths(idx)
+                .iter()
+                .all(|(_, e)| !e.flags.contains(PathFlags::STALE));
             if let Some(nb) = self.nb_mut(idx) {
                 if no_stale {
                     nb.gr_deadline = None;
@@ -128,7 +142,14 @@ impl EngineCore {
 
     /// Stores one announced route with attribute set `id`; `false` stops the
     /// UPDATE (max-prefix teardown).
-    fn announce(&mut self, idx: NeighborIdx, prefix: Prefix, id: AttrId, now: Instant, pass: &mut Pass) -> bool {
+    fn announce(
+        &mut self,
+        idx: NeighborIdx,
+        prefix: Prefix,
+        id: AttrId,
+        now: Instant,
+        pass: &mut Pass,
+    ) -> bool {
         let prefix = prefix.trunc();
         let old = self.rib.path(&prefix, idx);
         let counted = old.is_some_and(|o| !o.flags.contains(PathFlags::REFUSED));
@@ -220,13 +241,19 @@ impl EngineCore {
         let origin = attrs.as_path.as_ref().and_then(|p| p.origin_as());
         if role == Role::PeeringService && fresh {
             if let Some(leak) = attrs.as_path.as_ref().and_then(route_leak_asn) {
-                let path = attrs.as_path.as_ref().map(|p| p.to_string()).unwrap_or_default();
+                let path = attrs
+                    .as_path
+                    .as_ref()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default();
                 self.event(
                     now,
                     EventKind::RouteLeak,
                     Some(&name),
                     Some(prefix),
-                    format!("possible route leak: transit-free AS{leak} in the AS path from {name}"),
+                    format!(
+                        "possible route leak: transit-free AS{leak} in the AS path from {name}"
+                    ),
                     serde_json::json!({ "as_path": path, "transit_asn": leak }),
                 );
             }
@@ -290,7 +317,9 @@ impl EngineCore {
         if origin == Some(asn) {
             return None;
         }
-        let origin_txt = origin.map_or("none (AS_SET or empty path)".to_string(), |o| format!("AS{o}"));
+        let origin_txt = origin.map_or("none (AS_SET or empty path)".to_string(), |o| {
+            format!("AS{o}")
+        });
         let exact = reg == *prefix;
         let (rule, kind, reason) = if exact {
             (
@@ -306,7 +335,11 @@ impl EngineCore {
             )
         };
         if fresh {
-            let path = attrs.as_path.as_ref().map(|p| p.to_string()).unwrap_or_default();
+            let path = attrs
+                .as_path
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_default();
             self.event(
                 now,
                 kind,
@@ -328,8 +361,16 @@ impl EngineCore {
     }
 
     /// Max-prefix before one more counted prefix.
-    fn check_limit(&mut self, idx: NeighborIdx, prefix: &Prefix, now: Instant, pass: &mut Pass) -> LimitOutcome {
-        let Some(nb) = self.nb(idx) else { return LimitOutcome::Ok };
+    fn check_limit(
+        &mut self,
+        idx: NeighborIdx,
+        prefix: &Prefix,
+        now: Instant,
+        pass: &mut Pass,
+    ) -> LimitOutcome {
+        let Some(nb) = self.nb(idx) else {
+            return LimitOutcome::Ok;
+        };
         let Some(mp) = nb.cfg.max_prefixes else {
             return LimitOutcome::Ok;
         };
@@ -419,6 +460,13 @@ impl EngineCore {
     }
 }
 
+/// What max-prefix says about one more prefix.
+enum LimitOutcome {
+    Ok,
+    Refuse,
+    Teardown,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,10 +501,4 @@ mod tests {
         };
         assert_eq!(end_of_rib(&not), None);
     }
-}
-
-enum LimitOutcome {
-    Ok,
-    Refuse,
-    Teardown,
 }

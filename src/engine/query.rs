@@ -22,7 +22,9 @@ fn as_path_view(a: &PathAttributes) -> Vec<AsPathElem> {
     let mut out = Vec::new();
     for s in a.as_path.iter().flat_map(|p| p.segments.iter()) {
         match s.kind {
-            SegmentType::Sequence | SegmentType::ConfedSequence => out.extend(s.asns.iter().map(|x| AsPathElem::Asn(*x))),
+            SegmentType::Sequence | SegmentType::ConfedSequence => {
+                out.extend(s.asns.iter().map(|x| AsPathElem::Asn(*x)))
+            }
             SegmentType::Set | SegmentType::ConfedSet => out.push(AsPathElem::Set(s.asns.clone())),
         }
     }
@@ -42,10 +44,17 @@ impl EngineCore {
                 role: role_name(n.cfg.role).to_string(),
                 state: n.state.clone(),
                 bfd_state: n.bfd.as_str().to_string(),
-                uptime_s: n.established_at.map_or(0, |t| now.saturating_duration_since(t).as_secs()),
+                uptime_s: n
+                    .established_at
+                    .map_or(0, |t| now.saturating_duration_since(t).as_secs()),
                 prefixes_received: n.received,
                 prefixes_accepted: n.accepted,
-                prefixes_rejected: n.rejected.iter().filter(|(_, v)| **v > 0).map(|(k, v)| (k.clone(), *v)).collect(),
+                prefixes_rejected: n
+                    .rejected
+                    .iter()
+                    .filter(|(_, v)| **v > 0)
+                    .map(|(k, v)| (k.clone(), *v))
+                    .collect(),
                 last_error: n.last_error.clone(),
             })
             .collect()
@@ -54,8 +63,15 @@ impl EngineCore {
     fn route_view(&self, prefix: &Prefix, e: &PathEntry) -> Option<RouteView> {
         let nb = self.nb(e.neighbor)?;
         let accepted = e.flags.contains(PathFlags::ACCEPTED);
-        let attrs = self.rib.attrs.get(if accepted { e.effective() } else { e.attr })?;
-        let rej = if accepted { None } else { self.rib.rejection(prefix, e.neighbor) };
+        let attrs = self
+            .rib
+            .attrs
+            .get(if accepted { e.effective() } else { e.attr })?;
+        let rej = if accepted {
+            None
+        } else {
+            self.rib.rejection(prefix, e.neighbor)
+        };
         let status = if !accepted {
             "rejected"
         } else if e.flags.contains(PathFlags::STALE) {
@@ -76,7 +92,11 @@ impl EngineCore {
             }
             .to_string(),
             communities: attrs.communities.iter().map(|c| c.to_string()).collect(),
-            large_communities: attrs.large_communities.iter().map(|c| c.to_string()).collect(),
+            large_communities: attrs
+                .large_communities
+                .iter()
+                .map(|c| c.to_string())
+                .collect(),
             next_hop: attrs.next_hop.map(|n| n.to_string()),
             local_pref: attrs.local_pref,
             med: attrs.med,
@@ -109,7 +129,9 @@ impl EngineCore {
         let mut out = Vec::new();
         for p in prefixes {
             for e in self.rib.paths(&p) {
-                let shown = all || (e.flags.contains(PathFlags::ACCEPTED) && !e.flags.contains(PathFlags::STALE));
+                let shown = all
+                    || (e.flags.contains(PathFlags::ACCEPTED)
+                        && !e.flags.contains(PathFlags::STALE));
                 if shown {
                     out.extend(self.route_view(&p, e));
                 }
@@ -122,7 +144,10 @@ impl EngineCore {
         self.decisions
             .values()
             .map(|d| {
-                let (c, l) = d.location.as_deref().map_or((None, None), |loc| self.location_communities(loc));
+                let (c, l) = d
+                    .location
+                    .as_deref()
+                    .map_or((None, None), |loc| self.location_communities(loc));
                 DecisionView {
                     prefix: d.prefix.to_string(),
                     peer_asn: d.peer_asn,
@@ -130,9 +155,15 @@ impl EngineCore {
                     location: d.location.clone(),
                     primary: d.primary.clone(),
                     backup: d.backup.clone(),
-                    neighbors: d.neighbors.iter().filter_map(|i| self.nb(*i).map(|n| n.cfg.name.clone())).collect(),
+                    neighbors: d
+                        .neighbors
+                        .iter()
+                        .filter_map(|i| self.nb(*i).map(|n| n.cfg.name.clone()))
+                        .collect(),
                     local_pref: d.state.local_pref(),
-                    community: c.map(|c| c.to_string()).or_else(|| l.map(|l| l.to_string())),
+                    community: c
+                        .map(|c| c.to_string())
+                        .or_else(|| l.map(|l| l.to_string())),
                     reason: d.reason.clone(),
                     changed_at: d.changed_at,
                 }
@@ -154,15 +185,30 @@ impl EngineCore {
                 }
             }
             let l = [n.cfg.name.as_str(), n.cfg.location.as_str()];
-            METRICS.prefixes_received.with_label_values(&l).set(n.received as i64);
-            METRICS.prefixes_accepted.with_label_values(&l).set(n.accepted as i64);
-            METRICS.prefixes_advertised.with_label_values(&l).set(n.out.len() as i64);
+            METRICS
+                .prefixes_received
+                .with_label_values(&l)
+                .set(n.received as i64);
+            METRICS
+                .prefixes_accepted
+                .with_label_values(&l)
+                .set(n.accepted as i64);
+            METRICS
+                .prefixes_advertised
+                .with_label_values(&l)
+                .set(n.out.len() as i64);
             for (rule, v) in &n.rejected {
-                METRICS.prefixes_rejected.with_label_values(&[l[0], l[1], rule]).set(*v as i64);
+                METRICS
+                    .prefixes_rejected
+                    .with_label_values(&[l[0], l[1], rule])
+                    .set(*v as i64);
             }
             if let Some(mp) = n.cfg.max_prefixes {
                 let pct = n.limit_count.saturating_mul(100) / (mp.limit.max(1) as u64);
-                METRICS.max_prefix_utilization_percent.with_label_values(&l).set(pct as i64);
+                METRICS
+                    .max_prefix_utilization_percent
+                    .with_label_values(&l)
+                    .set(pct as i64);
             }
         }
         METRICS.rib_paths.set(self.path_count() as i64);

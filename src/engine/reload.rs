@@ -17,9 +17,19 @@ use std::time::Instant;
 
 impl EngineCore {
     /// Makes `cfg` the running configuration.
-    pub(crate) fn apply_config(&mut self, cfg: Arc<Config>, now: Instant, pass: &mut Pass) -> Result<(), EngineError> {
+    pub(crate) fn apply_config(
+        &mut self,
+        cfg: Arc<Config>,
+        now: Instant,
+        pass: &mut Pass,
+    ) -> Result<(), EngineError> {
         let policy = PolicySet::compile(&cfg).map_err(|errs| {
-            EngineError::Policy(errs.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "))
+            EngineError::Policy(
+                errs.iter()
+                    .map(|e| e.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
         })?;
         let wanted: HashSet<&str> = cfg.neighbors.iter().map(|n| n.name.as_str()).collect();
         let gone: Vec<NeighborIdx> = self
@@ -30,7 +40,11 @@ impl EngineCore {
             .map(|n| n.idx)
             .collect();
         let free_slots = self.neighbors.iter().filter(|n| n.is_none()).count() + gone.len();
-        let new_count = cfg.neighbors.iter().filter(|n| !self.by_name.contains_key(n.name.as_str())).count();
+        let new_count = cfg
+            .neighbors
+            .iter()
+            .filter(|n| !self.by_name.contains_key(n.name.as_str()))
+            .count();
         if self.neighbors.len() + new_count.saturating_sub(free_slots) > u16::MAX as usize {
             return Err(EngineError::TooManyNeighbors);
         }
@@ -66,16 +80,25 @@ impl EngineCore {
                         }
                     } as NeighborIdx;
                     let nb = Neighbor::new(idx, ncfg.clone(), cfg.router.asn);
-                    self.by_name.insert(NeighborName::from(ncfg.name.as_str()), idx);
+                    self.by_name
+                        .insert(NeighborName::from(ncfg.name.as_str()), idx);
                     self.neighbors[idx as usize] = Some(nb);
                 }
             }
         }
-        self.registered = cfg.registered_prefixes.iter().map(|r| (r.prefix.trunc(), r.peer_asn)).collect();
+        self.registered = cfg
+            .registered_prefixes
+            .iter()
+            .map(|r| (r.prefix.trunc(), r.peer_asn))
+            .collect();
         let mut v4: Vec<u8> = Vec::new();
         let mut v6: Vec<u8> = Vec::new();
         for p in self.registered.keys() {
-            let lens = if matches!(p, Prefix::V4(_)) { &mut v4 } else { &mut v6 };
+            let lens = if matches!(p, Prefix::V4(_)) {
+                &mut v4
+            } else {
+                &mut v6
+            };
             if !lens.contains(&p.prefix_len()) {
                 lens.push(p.prefix_len());
             }
@@ -83,16 +106,26 @@ impl EngineCore {
         v4.sort_unstable();
         v6.sort_unstable();
         self.registered_lens = (v4, v6);
-        self.originate = cfg.originate.iter().map(|o| (o.prefix.trunc(), o.clone())).collect();
+        self.originate = cfg
+            .originate
+            .iter()
+            .map(|o| (o.prefix.trunc(), o.clone()))
+            .collect();
         let mut decisions = BTreeMap::new();
         let mut old = std::mem::take(&mut self.decisions);
         let t = self.wall_ms(now);
         for r in &cfg.registered_prefixes {
-            let Some(primary) = r.primary.clone() else { continue };
+            let Some(primary) = r.primary.clone() else {
+                continue;
+            };
             let p = r.prefix.trunc();
             let backup = r.backup.clone().filter(|b| b != "none");
             let d = match old.remove(&p) {
-                Some(d) if d.primary == primary && d.backup == backup && d.peer_asn == r.peer_asn => d,
+                Some(d)
+                    if d.primary == primary && d.backup == backup && d.peer_asn == r.peer_asn =>
+                {
+                    d
+                }
                 _ => Decision::new(p, r.peer_asn, primary, backup, t),
             };
             decisions.insert(p, d);
@@ -108,5 +141,4 @@ impl EngineCore {
         pass.all_decisions = true;
         Ok(())
     }
-
 }

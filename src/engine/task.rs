@@ -88,7 +88,15 @@ fn handle(
                 .observe(started.elapsed().as_secs_f64());
             return out;
         }
-        ToEngine::RouteRefresh { neighbor, afi, safi } => Input::RouteRefresh { neighbor, afi, safi },
+        ToEngine::RouteRefresh {
+            neighbor,
+            afi,
+            safi,
+        } => Input::RouteRefresh {
+            neighbor,
+            afi,
+            safi,
+        },
         ToEngine::Bfd {
             neighbor,
             status,

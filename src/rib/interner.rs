@@ -144,6 +144,11 @@ mod tests {
         assert!(i.is_empty());
         let b = i.intern(attrs(3));
         assert_eq!(a, b);
-        assert_eq!(i.get(b).and_then(|x| x.as_path.as_ref()).and_then(|p| p.origin_as()), Some(3));
+        assert_eq!(
+            i.get(b)
+                .and_then(|x| x.as_path.as_ref())
+                .and_then(|p| p.origin_as()),
+            Some(3)
+        );
     }
 }

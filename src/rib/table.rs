@@ -85,7 +85,8 @@ impl PrefixKey for V4Key {
         }
     }
     fn to_net(self, len: u8) -> Prefix {
-        Ipv4Net::new(Ipv4Addr::from(self.0), len.min(32)).map_or_else(|_| IpNet::V4(Ipv4Net::default()), IpNet::V4)
+        Ipv4Net::new(Ipv4Addr::from(self.0), len.min(32))
+            .map_or_else(|_| IpNet::V4(Ipv4Net::default()), IpNet::V4)
     }
 }
 
@@ -150,7 +151,9 @@ impl<K: PrefixKey> Table<K> {
 
     /// The paths of `net` (empty when unknown or of the other family).
     pub fn get(&self, net: &Prefix) -> &[PathEntry] {
-        let Some((len, k)) = K::from_net(net) else { return &[] };
+        let Some((len, k)) = K::from_net(net) else {
+            return &[];
+        };
         match self.by_len.get(len as usize).and_then(|m| m.get(&k)) {
             Some(p) => self.slice(p),
             None => &[],
@@ -170,7 +173,10 @@ impl<K: PrefixKey> Table<K> {
 
     /// Inserts or replaces the path of `e.neighbor`; returns the old one.
     pub fn upsert(&mut self, net: &Prefix, e: PathEntry) -> Option<PathEntry> {
-        if let Some(slot) = self.get_mut(net).and_then(|s| s.iter_mut().find(|p| p.neighbor == e.neighbor)) {
+        if let Some(slot) = self
+            .get_mut(net)
+            .and_then(|s| s.iter_mut().find(|p| p.neighbor == e.neighbor))
+        {
             return Some(std::mem::replace(slot, e));
         }
         let (len, k) = K::from_net(net)?;
@@ -240,10 +246,10 @@ impl<K: PrefixKey> Table<K> {
 
     /// Every prefix with its paths.
     pub fn iter(&self) -> impl Iterator<Item = (Prefix, &[PathEntry])> + '_ {
-        self.by_len
-            .iter()
-            .enumerate()
-            .flat_map(move |(len, m)| m.iter().map(move |(k, p)| (k.to_net(len as u8), self.slice(p))))
+        self.by_len.iter().enumerate().flat_map(move |(len, m)| {
+            m.iter()
+                .map(move |(k, p)| (k.to_net(len as u8), self.slice(p)))
+        })
     }
 
     /// Number of prefixes.
@@ -308,12 +314,20 @@ impl Rib {
 
     /// The path of `neighbor` for `prefix`.
     pub fn path(&self, prefix: &Prefix, neighbor: NeighborIdx) -> Option<PathEntry> {
-        self.paths(prefix).iter().find(|p| p.neighbor == neighbor).copied()
+        self.paths(prefix)
+            .iter()
+            .find(|p| p.neighbor == neighbor)
+            .copied()
     }
 
     /// Stores a path (the caller has already taken references on its
     /// attribute ids); releases the replaced path's references and returns it.
-    pub fn store(&mut self, prefix: &Prefix, e: PathEntry, rejection: Option<Rejection>) -> Option<PathEntry> {
+    pub fn store(
+        &mut self,
+        prefix: &Prefix,
+        e: PathEntry,
+        rejection: Option<Rejection>,
+    ) -> Option<PathEntry> {
         let old = match prefix {
             Prefix::V4(_) => self.v4.upsert(prefix, e),
             Prefix::V6(_) => self.v6.upsert(prefix, e),
@@ -379,7 +393,11 @@ impl Rib {
 
     /// Every prefix in the RIB.
     pub fn prefixes(&self) -> Vec<Prefix> {
-        self.v4.iter().chain(self.v6.iter()).map(|(p, _)| p).collect()
+        self.v4
+            .iter()
+            .chain(self.v6.iter())
+            .map(|(p, _)| p)
+            .collect()
     }
 
     /// Why the path of `neighbor` for `prefix` was rejected.
@@ -389,7 +407,11 @@ impl Rib {
 
     /// Total number of paths.
     pub fn path_count(&self) -> usize {
-        self.v4.iter().chain(self.v6.iter()).map(|(_, p)| p.len()).sum()
+        self.v4
+            .iter()
+            .chain(self.v6.iter())
+            .map(|(_, p)| p.len())
+            .sum()
     }
 
     fn release_entry(&mut self, e: &PathEntry) {
@@ -422,7 +444,13 @@ mod tests {
 
     #[test]
     fn keys_round_trip_both_families() {
-        for s in ["10.0.0.0/8", "192.0.2.128/25", "0.0.0.0/0", "2001:db8::/32", "::/0"] {
+        for s in [
+            "10.0.0.0/8",
+            "192.0.2.128/25",
+            "0.0.0.0/0",
+            "2001:db8::/32",
+            "::/0",
+        ] {
             let p: Prefix = s.parse().unwrap();
             let back = V4Key::from_net(&p)
                 .map(|(l, k)| k.to_net(l))
@@ -443,7 +471,10 @@ mod tests {
         for n in [1, 3, 0] {
             assert!(t.remove(&k, n).is_some());
         }
-        assert_eq!(t.get(&k).iter().map(|e| e.neighbor).collect::<Vec<_>>(), vec![2]);
+        assert_eq!(
+            t.get(&k).iter().map(|e| e.neighbor).collect::<Vec<_>>(),
+            vec![2]
+        );
         assert!(t.remove(&k, 2).is_some());
         assert!(t.is_empty());
         // The spill slot is reused.
