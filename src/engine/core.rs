@@ -124,7 +124,8 @@ impl EngineCore {
             anchor: (Instant::now(), SystemTime::now()),
         };
         let mut pass = Pass::default();
-        if let Err(e) = core.apply_config(cfg, Instant::now(), &mut pass) {
+        let policy = std::mem::take(&mut core.policy);
+        if let Err(e) = core.apply_config(cfg, policy, Instant::now(), &mut pass) {
             tracing::error!(error = %e, "configuration not applied");
         }
         core
@@ -174,7 +175,17 @@ impl EngineCore {
                 diagnostic,
             } => self.bfd(&neighbor, status, diagnostic, now, &mut pass),
             Input::Reload(cfg) => {
-                if let Err(e) = self.apply_config(cfg, now, &mut pass) {
+                let applied = PolicySet::compile(&cfg)
+                    .map_err(|errs| {
+                        EngineError::Policy(
+                            errs.iter()
+                                .map(|e| e.message.as_str())
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        )
+                    })
+                    .and_then(|policy| self.apply_config(cfg, policy, now, &mut pass));
+                if let Err(e) = applied {
                     tracing::error!(error = %e, "reload refused; running configuration kept");
                     METRICS
                         .config_reloads_total
@@ -311,12 +322,6 @@ impl EngineCore {
             nb.established_at = Some(now);
             nb.state = "Established".to_string();
             nb.tripped = false;
-            if let Some(ref loc) = Some(nb.cfg.location.clone()) {
-                METRICS
-                    .session_established_total
-                    .with_label_values(&[name, loc])
-                    .inc();
-            }
         }
         // Stale routes of families the new session does not carry go now (RFC 4724 §4.2).
         let has = |p: &Prefix| {
@@ -432,11 +437,6 @@ impl EngineCore {
         }
         let was_up = nb.bfd == BfdStatus::Up;
         nb.bfd = status;
-        let loc = nb.cfg.location.clone();
-        METRICS
-            .bfd_last_diagnostic
-            .with_label_values(&[name, &loc])
-            .set(diagnostic as i64);
         let is_up = status == BfdStatus::Up;
         if was_up == is_up {
             return;

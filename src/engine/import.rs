@@ -5,6 +5,9 @@
 //! route is stored pre-policy with its status, so a reload re-applies policy
 //! without a session reset and `show routes` explains a rejection.
 //! End-of-RIB (RFC 4724 §2) from a restarting neighbor sweeps its stale routes.
+//! Registered-prefix checks apply to routes from peering-service and transit
+//! neighbors (internal neighbors carry our own decisions back); the max-prefix
+//! limit counts received (pre-policy) prefixes, not those refused by it.
 
 use super::core::{EngineCore, Pass};
 use crate::analytics::{route_leak_asn, EventKind};

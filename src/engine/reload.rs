@@ -17,20 +17,15 @@ use std::time::Instant;
 
 impl EngineCore {
     /// Makes `cfg` the running configuration.
+    /// `policy` is `cfg`'s, compiled by the caller (a reload whose policy
+    /// does not compile never gets here).
     pub(crate) fn apply_config(
         &mut self,
         cfg: Arc<Config>,
+        policy: PolicySet,
         now: Instant,
         pass: &mut Pass,
     ) -> Result<(), EngineError> {
-        let policy = PolicySet::compile(&cfg).map_err(|errs| {
-            EngineError::Policy(
-                errs.iter()
-                    .map(|e| e.message.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
         let wanted: HashSet<&str> = cfg.neighbors.iter().map(|n| n.name.as_str()).collect();
         let gone: Vec<NeighborIdx> = self
             .neighbors
