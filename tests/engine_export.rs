@@ -333,3 +333,54 @@ fn active_active_sessions_at_the_primary_are_ordered_by_best_path() {
         .collect();
     assert_eq!(best, vec!["ps-ams-2"]);
 }
+
+#[test]
+fn a_covering_transit_route_alone_makes_an_activated_prefix_internet() {
+    let mut lab = Lab::new("");
+    lab.up("transit");
+    lab.up("rr1");
+    let out = lab.update("transit", ann(&["203.0.112.0/22"], &[3356, 64500]));
+    let d = lab.decision(REG);
+    assert_eq!((d.state.as_str(), d.local_pref), ("internet", 100));
+    assert_eq!(d.neighbors, vec!["transit"]);
+    assert_eq!(
+        d.reason,
+        "no session at primary ams; none at backup fra; 1 transit route via internet"
+    );
+    let rr = announced(&out, "rr1");
+    assert!(rr
+        .iter()
+        .any(|(q, a)| *q == p("203.0.112.0/22") && a.local_pref == Some(100)));
+    assert!(
+        announced(&out, "transit")
+            .iter()
+            .all(|(q, _)| *q != p("203.0.112.0/22")),
+        "never back to its source"
+    );
+    lab.update("transit", wd(&["203.0.112.0/22"]));
+    assert_eq!(lab.decision(REG).state, "unreachable");
+}
+
+#[test]
+fn backup_none_fails_over_straight_to_the_internet() {
+    let mut c = (*cfg("")).clone();
+    c.registered_prefixes[0].backup = Some("none".into());
+    let mut lab = Lab {
+        core: EngineCore::new(Arc::new(c)),
+        now: Instant::now(),
+    };
+    lab.up("ps-fra");
+    lab.up("transit");
+    lab.update("ps-fra", ann(&[REG], &[64500]));
+    lab.update("transit", ann(&[REG], &[3356, 64500]));
+    let d = lab.decision(REG);
+    assert_eq!((d.state.as_str(), d.backup.clone()), ("internet", None));
+    assert!(d.reason.contains("no backup"));
+    let best: Vec<_> = lab
+        .routes(Some(REG), false)
+        .into_iter()
+        .filter(|r| r.best)
+        .map(|r| r.neighbor)
+        .collect();
+    assert_eq!(best, vec!["transit"], "the Loc-RIB follows the decision");
+}

@@ -250,3 +250,22 @@ fn a_policy_rejection_is_kept_with_its_rule_and_a_reload_that_relaxes_the_rule_a
     );
     assert!(!lab.event_kinds().contains(&"session-down".to_string()));
 }
+
+#[test]
+fn withdrawals_lower_the_max_prefix_count_so_new_prefixes_fit_again() {
+    let mut lab = limited("refuse");
+    lab.update("ps-ams-1", ann(&["192.0.2.0/24", "192.0.2.0/25"], &[64500]));
+    lab.update("ps-ams-1", wd(&["192.0.2.0/25"]));
+    lab.update("ps-ams-1", ann(&["192.0.2.128/25"], &[64500]));
+    let all = lab.routes(None, true);
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().all(|r| r.status == "accepted"));
+}
+
+#[test]
+fn updates_from_unknown_neighbors_are_ignored() {
+    let mut lab = Lab::new("");
+    let out = lab.update("nobody", ann(&["192.0.2.0/24"], &[64500]));
+    assert!(out.is_empty());
+    assert!(lab.routes(None, true).is_empty());
+}

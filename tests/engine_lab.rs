@@ -145,6 +145,20 @@ pub fn ann(prefixes: &[&str], path: &[u32]) -> Update {
     }
 }
 
+/// An UPDATE withdrawing `prefixes` (IPv4).
+pub fn wd(prefixes: &[&str]) -> Update {
+    Update {
+        withdrawn: prefixes
+            .iter()
+            .map(|s| AddPathPrefix {
+                path_id: None,
+                prefix: p(s),
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
 pub fn sent<'a>(out: &'a [Output], to: &str) -> Vec<&'a Update> {
     out.iter()
         .filter(|(n, _)| &**n == to)

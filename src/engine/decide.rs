@@ -20,7 +20,10 @@
 //! unreachable carry no location community.
 //!
 //! For an activated prefix the Loc-RIB best path is the decision's first
-//! route; elsewhere it is plain `decision::best` among usable routes.
+//! route for that exact prefix (none when the internet decision rests on a
+//! covering transit route only: the covering route carries the traffic);
+//! when unreachable, and for every other prefix, it is plain
+//! `decision::best` among usable routes (any route beats none).
 
 use super::core::{EngineCore, Pass};
 use crate::analytics::EventKind;
@@ -380,8 +383,10 @@ impl EngineCore {
     pub(crate) fn update_best(&mut self, prefix: &Prefix) {
         let usable = self.usable(prefix);
         let mut winner: Option<NeighborIdx> = None;
+        let mut follow_decision = false;
         if let Some(d) = self.decisions.get(prefix) {
-            if matches!(d.state, DecisionState::Primary | DecisionState::Backup) {
+            if d.state != DecisionState::Unreachable {
+                follow_decision = true;
                 winner = d
                     .neighbors
                     .iter()
@@ -389,7 +394,7 @@ impl EngineCore {
                     .copied();
             }
         }
-        if winner.is_none() {
+        if winner.is_none() && !follow_decision {
             let cands: Vec<Candidate> = usable.iter().filter_map(|e| self.candidate(e)).collect();
             if cands.len() == usable.len() {
                 winner = decision::best(&cands).map(|(i, _)| usable[i].neighbor);
