@@ -1,4 +1,27 @@
-//! The route engine: one task that alone owns the RIB. Sessions talk to it
-//! only through [`messages`].
+//! The route engine: one task that alone owns the RIB. Sessions, BFD, the
+//! API and the SIGHUP handler talk to it only through [`messages`]
+//! (`mpsc::Receiver<ToEngine>` in, one `mpsc::Sender<ToPeer>` per
+//! established session out).
+//!
+//! - [`core::EngineCore`] is Sans-IO (no tokio; time passed in): inputs in,
+//!   `(neighbor, ToPeer)` outputs back. Whole scenarios run in tests by
+//!   feeding inputs and asserting outputs.
+//! - [`task::run`] is the thin tokio task around it.
+//!
+//! Pipeline per UPDATE ([`import`]): treat-as-withdraw → Adj-RIB-In store →
+//! max-prefix → registered-prefix checks → import policy → Loc-RIB best and
+//! nearest-edge decisions ([`decide`]) → export by role with Adj-RIB-Out
+//! diffs ([`export`]). Queries are answered in [`query`].
 
+pub mod core;
+pub mod decide;
+pub mod export;
+pub mod import;
 pub mod messages;
+pub mod neighbor;
+pub mod query;
+pub mod reload;
+pub mod task;
+
+pub use self::core::{EngineCore, Input, Output};
+pub use task::run;

@@ -1,1 +1,23 @@
-//! RIBs: Adj-RIB-In (pre-policy), Loc-RIB, Adj-RIB-Out; interned attributes; prefix limits.
+//! RIBs: Adj-RIB-In (pre-policy, with each path's status), the Loc-RIB (a
+//! `BEST` flag on the winning path of each prefix), Adj-RIB-Out (per
+//! neighbor, for export diffs) and the attribute interner they share.
+//!
+//! Owned and run by the route engine task only (`crate::engine`); no
+//! channels, no I/O. Layout chosen for memory (goal ≤ 75 bytes per path):
+//! - one hash map per family and prefix length, keyed by the bare address
+//!   ([`table::V4Key`]: `u32`; [`table::V6Key`]: two `u64`), so an IPv4
+//!   bucket is 32 bytes and a resize only touches one length;
+//! - each prefix holds up to two 12-byte [`table::PathEntry`] inline
+//!   (neighbor index `u16`, status flags, pre-policy and post-policy
+//!   attribute indices `u32`), longer lists in a spill arena;
+//! - path attributes live once in the [`interner::Interner`], an index table
+//!   with reference counts that frees a set when its last path goes;
+//! - rejection reasons (rare) sit in a side table keyed by neighbor and prefix.
+
+pub mod interner;
+pub mod out;
+pub mod table;
+
+pub use interner::{AttrId, Interner};
+pub use out::AdjRibOut;
+pub use table::{NeighborIdx, PathEntry, PathFlags, PrefixKey, Rib, Table, V4Key, V6Key};

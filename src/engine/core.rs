@@ -1,0 +1,524 @@
+//! The Sans-IO route engine: [`EngineCore`] owns the RIB, the neighbors, the
+//! decisions and the event log. Inputs mirror `ToEngine` without channels;
+//! outputs are `(neighbor, ToPeer)` pairs the tokio task (`super::task`)
+//! delivers. Time is passed in (`now`), so whole scenarios replay in tests.
+
+use super::decide::Decision;
+use super::messages::{BfdStatus, NeighborName, Query, QueryReply, SessionInfo, ToPeer};
+use super::neighbor::Neighbor;
+use crate::analytics::{EventKind, EventLog};
+use crate::config::{Config, OriginateConfig};
+use crate::metrics::METRICS;
+use crate::policy::PolicySet;
+use crate::rib::{NeighborIdx, PathFlags, Rib};
+use crate::wire::{Afi, Prefix, Safi, Update};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// One output: a message for the session task of a neighbor.
+pub type Output = (NeighborName, ToPeer);
+
+/// An input: `ToEngine` without its channels (the task keeps those).
+/// UPDATE dominates traffic, so it is not boxed.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Input {
+    SessionUp {
+        neighbor: NeighborName,
+        info: SessionInfo,
+    },
+    SessionDown {
+        neighbor: NeighborName,
+        reason: String,
+        graceful_restart: Option<Duration>,
+    },
+    PeerState {
+        neighbor: NeighborName,
+        state: &'static str,
+        last_error: Option<String>,
+    },
+    Update {
+        neighbor: NeighborName,
+        update: Update,
+    },
+    RouteRefresh {
+        neighbor: NeighborName,
+        afi: Afi,
+        safi: Safi,
+    },
+    Bfd {
+        neighbor: NeighborName,
+        status: BfdStatus,
+        diagnostic: u8,
+    },
+    Reload(Arc<Config>),
+}
+
+/// What one call changed, settled at its end.
+#[derive(Debug, Default)]
+pub(crate) struct Pass {
+    /// Prefixes whose paths changed.
+    pub dirty: HashSet<Prefix>,
+    /// Re-export everything to every established neighbor.
+    pub full: bool,
+    /// Sessions that came up and get the initial dump plus End-of-RIB.
+    pub dumps: Vec<NeighborIdx>,
+    /// Neighbors whose counters changed (metrics).
+    pub touched: HashSet<NeighborIdx>,
+    /// Every decision must be recomputed (sessions, BFD, reload).
+    pub all_decisions: bool,
+    pub outputs: Vec<Output>,
+}
+
+/// The route engine's state machine.
+#[derive(Debug)]
+pub struct EngineCore {
+    pub(crate) cfg: Arc<Config>,
+    pub(crate) policy: PolicySet,
+    pub(crate) rib: Rib,
+    pub(crate) neighbors: Vec<Option<Neighbor>>,
+    pub(crate) by_name: HashMap<NeighborName, NeighborIdx>,
+    /// Activated registered prefixes and their current decision.
+    pub(crate) decisions: BTreeMap<Prefix, Decision>,
+    /// Registered prefixes (activated or not): prefix → (peer ASN).
+    pub(crate) registered: HashMap<Prefix, u32>,
+    /// Prefix lengths present in `registered`, per family (v4, v6).
+    pub(crate) registered_lens: (Vec<u8>, Vec<u8>),
+    pub(crate) originate: HashMap<Prefix, OriginateConfig>,
+    pub(crate) events: EventLog,
+    anchor: (Instant, SystemTime),
+}
+
+/// Why a configuration cannot be used by the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("policy does not compile: {0}")]
+    Policy(String),
+    #[error("more than {max} neighbors", max = u16::MAX)]
+    TooManyNeighbors,
+}
+
+impl EngineCore {
+    /// An engine for `cfg`; compiles its policies. A policy that does not
+    /// compile leaves an empty policy set (the loader validated it already)
+    /// and is logged.
+    pub fn new(cfg: Arc<Config>) -> Self {
+        let policy = PolicySet::compile(&cfg).unwrap_or_else(|errs| {
+            for e in errs {
+                tracing::error!(error = %e, "policy does not compile; using none");
+            }
+            PolicySet::default()
+        });
+        let mut core = EngineCore {
+            cfg: cfg.clone(),
+            policy,
+            rib: Rib::new(),
+            neighbors: Vec::new(),
+            by_name: HashMap::new(),
+            decisions: BTreeMap::new(),
+            registered: HashMap::new(),
+            registered_lens: (Vec::new(), Vec::new()),
+            originate: HashMap::new(),
+            events: EventLog::default(),
+            anchor: (Instant::now(), SystemTime::now()),
+        };
+        let mut pass = Pass::default();
+        let policy = std::mem::take(&mut core.policy);
+        if let Err(e) = core.apply_config(cfg, policy, Instant::now(), &mut pass) {
+            tracing::error!(error = %e, "configuration not applied");
+        }
+        core
+    }
+
+    /// Processes one input and returns the messages for session tasks.
+    pub fn handle(&mut self, input: Input, now: Instant) -> Vec<Output> {
+        let mut pass = Pass::default();
+        match input {
+            Input::SessionUp { neighbor, info } => self.session_up(&neighbor, info, now, &mut pass),
+            Input::SessionDown {
+                neighbor,
+                reason,
+                graceful_restart,
+            } => self.session_down(&neighbor, reason, graceful_restart, now, &mut pass),
+            Input::PeerState {
+                neighbor,
+                state,
+                last_error,
+            } => {
+                if let Some(nb) = self.neighbor_mut(&neighbor) {
+                    nb.state = state.to_string();
+                    if last_error.is_some() {
+                        nb.last_error = last_error;
+                    }
+                }
+            }
+            Input::Update { neighbor, update } => {
+                if let Some(&idx) = self.by_name.get(&neighbor) {
+                    self.import_update(idx, update, now, &mut pass);
+                } else {
+                    tracing::warn!(%neighbor, "UPDATE from an unknown neighbor ignored");
+                }
+            }
+            Input::RouteRefresh {
+                neighbor,
+                afi,
+                safi,
+            } => {
+                if let Some(&idx) = self.by_name.get(&neighbor) {
+                    self.route_refresh(idx, afi, safi, &mut pass);
+                }
+            }
+            Input::Bfd {
+                neighbor,
+                status,
+                diagnostic,
+            } => self.bfd(&neighbor, status, diagnostic, now, &mut pass),
+            Input::Reload(cfg) => {
+                let applied = PolicySet::compile(&cfg)
+                    .map_err(|errs| {
+                        EngineError::Policy(
+                            errs.iter()
+                                .map(|e| e.message.as_str())
+                                .collect::<Vec<_>>()
+                                .join("; "),
+                        )
+                    })
+                    .and_then(|policy| self.apply_config(cfg, policy, now, &mut pass));
+                if let Err(e) = applied {
+                    tracing::error!(error = %e, "reload refused; running configuration kept");
+                    METRICS
+                        .config_reloads_total
+                        .with_label_values(&["failure"])
+                        .inc();
+                } else {
+                    METRICS
+                        .config_reloads_total
+                        .with_label_values(&["success"])
+                        .inc();
+                }
+            }
+        }
+        self.settle(now, &mut pass);
+        pass.outputs
+    }
+
+    /// Timers: withdraws stale routes whose graceful-restart time expired.
+    pub fn tick(&mut self, now: Instant) -> Vec<Output> {
+        let mut pass = Pass::default();
+        let expired: Vec<NeighborIdx> = self
+            .neighbors
+            .iter()
+            .flatten()
+            .filter(|n| n.gr_deadline.is_some_and(|d| d <= now))
+            .map(|n| n.idx)
+            .collect();
+        for idx in expired {
+            if let Some(nb) = self.nb_mut(idx) {
+                nb.gr_deadline = None;
+                tracing::info!(neighbor = %nb.name, "graceful-restart time expired; stale routes withdrawn");
+            }
+            self.remove_paths(idx, |_, e| e.flags.contains(PathFlags::STALE), &mut pass);
+            pass.all_decisions = true;
+        }
+        self.settle(now, &mut pass);
+        pass.outputs
+    }
+
+    /// The earliest pending timer, for the task's sleep.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.neighbors
+            .iter()
+            .flatten()
+            .filter_map(|n| n.gr_deadline)
+            .min()
+    }
+
+    /// Answers an API question.
+    pub fn query(&self, q: &Query, now: Instant) -> QueryReply {
+        match q {
+            Query::Neighbors => QueryReply::Neighbors(self.neighbor_views(now)),
+            Query::Routes { prefix, all } => {
+                QueryReply::Routes(self.route_views(prefix.as_ref(), *all))
+            }
+            Query::Decisions => QueryReply::Decisions(self.decision_views()),
+            Query::Events { since } => QueryReply::Events(self.events.since(*since)),
+        }
+    }
+
+    /// The running configuration.
+    pub fn config(&self) -> &Arc<Config> {
+        &self.cfg
+    }
+
+    /// Number of paths in every Adj-RIB-In.
+    pub fn path_count(&self) -> u64 {
+        self.neighbors.iter().flatten().map(|n| n.received).sum()
+    }
+
+    /// Number of distinct interned attribute sets.
+    pub fn attribute_sets(&self) -> usize {
+        self.rib.attrs.len()
+    }
+
+    pub(crate) fn nb(&self, idx: NeighborIdx) -> Option<&Neighbor> {
+        self.neighbors.get(idx as usize).and_then(|n| n.as_ref())
+    }
+
+    pub(crate) fn nb_mut(&mut self, idx: NeighborIdx) -> Option<&mut Neighbor> {
+        self.neighbors
+            .get_mut(idx as usize)
+            .and_then(|n| n.as_mut())
+    }
+
+    fn neighbor_mut(&mut self, name: &str) -> Option<&mut Neighbor> {
+        let idx = *self.by_name.get(name)?;
+        self.nb_mut(idx)
+    }
+
+    /// Unix time in milliseconds at `now`.
+    pub(crate) fn wall_ms(&self, now: Instant) -> u64 {
+        let wall = match now.checked_duration_since(self.anchor.0) {
+            Some(d) => self.anchor.1.checked_add(d),
+            None => self.anchor.1.checked_sub(self.anchor.0.duration_since(now)),
+        };
+        wall.and_then(|w| w.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_millis() as u64)
+    }
+
+    /// Logs an event.
+    pub(crate) fn event(
+        &mut self,
+        now: Instant,
+        kind: EventKind,
+        neighbor: Option<&str>,
+        prefix: Option<&Prefix>,
+        message: String,
+        evidence: serde_json::Value,
+    ) {
+        let t = self.wall_ms(now);
+        self.events.push(
+            t,
+            kind,
+            neighbor,
+            prefix.map(|p| p.to_string()),
+            message,
+            evidence,
+        );
+    }
+
+    fn session_up(&mut self, name: &str, info: SessionInfo, now: Instant, pass: &mut Pass) {
+        let Some(&idx) = self.by_name.get(name) else {
+            tracing::warn!(
+                neighbor = name,
+                "session up for an unknown neighbor ignored"
+            );
+            return;
+        };
+        let families = info.families.clone();
+        let remote = info.remote_address.to_string();
+        if let Some(nb) = self.nb_mut(idx) {
+            nb.session = Some(info);
+            nb.established_at = Some(now);
+            nb.state = "Established".to_string();
+            nb.tripped = false;
+        }
+        // Stale routes of families the new session does not carry go now (RFC 4724 §4.2).
+        let has = |p: &Prefix| {
+            let fam = if matches!(p, Prefix::V4(_)) {
+                Afi::IPV4
+            } else {
+                Afi::IPV6
+            };
+            families
+                .iter()
+                .any(|(a, s)| *a == fam && *s == Safi::UNICAST)
+        };
+        self.remove_paths(
+            idx,
+            |p, e| e.flags.contains(PathFlags::STALE) && !has(p),
+            pass,
+        );
+        self.event(
+            now,
+            EventKind::SessionUp,
+            Some(name),
+            None,
+            format!("session with {name} established"),
+            serde_json::json!({ "remote_address": remote }),
+        );
+        pass.dumps.push(idx);
+        pass.touched.insert(idx);
+        pass.all_decisions = true;
+    }
+
+    fn session_down(
+        &mut self,
+        name: &str,
+        reason: String,
+        gr: Option<Duration>,
+        now: Instant,
+        pass: &mut Pass,
+    ) {
+        let Some(&idx) = self.by_name.get(name) else {
+            return;
+        };
+        let Some(nb) = self.nb_mut(idx) else { return };
+        nb.session = None;
+        nb.established_at = None;
+        nb.tripped = false;
+        if nb.state == "Established" {
+            nb.state = "Idle".to_string();
+        }
+        nb.last_error = Some(reason.clone());
+        let gr = gr.filter(|_| nb.cfg.graceful_restart);
+        let released = nb.out.clear();
+        for id in released {
+            self.rib.attrs.release(id);
+        }
+        match gr {
+            Some(t) => {
+                let mut stale = 0u64;
+                for (p, _) in self.rib.neighbor_paths(idx) {
+                    if let Some(ps) = self.rib.paths_mut(&p) {
+                        for e in ps.iter_mut().filter(|e| e.neighbor == idx) {
+                            e.flags.insert(PathFlags::STALE);
+                            stale += 1;
+                        }
+                    }
+                    pass.dirty.insert(p);
+                }
+                if let Some(nb) = self.nb_mut(idx) {
+                    nb.gr_deadline = Some(now + t);
+                }
+                self.event(
+                    now,
+                    EventKind::SessionDown,
+                    Some(name),
+                    None,
+                    format!("session with {name} down ({reason}); {stale} routes kept stale for {}s", t.as_secs()),
+                    serde_json::json!({ "reason": reason, "graceful_restart_s": t.as_secs(), "stale_routes": stale }),
+                );
+            }
+            None => {
+                let removed = self.remove_paths(idx, |_, _| true, pass);
+                if let Some(nb) = self.nb_mut(idx) {
+                    nb.gr_deadline = None;
+                    nb.reset_counters();
+                }
+                self.event(
+                    now,
+                    EventKind::SessionDown,
+                    Some(name),
+                    None,
+                    format!("session with {name} down ({reason}); {removed} routes withdrawn"),
+                    serde_json::json!({ "reason": reason, "withdrawn_routes": removed }),
+                );
+            }
+        }
+        pass.touched.insert(idx);
+        pass.all_decisions = true;
+    }
+
+    fn bfd(
+        &mut self,
+        name: &str,
+        status: BfdStatus,
+        diagnostic: u8,
+        now: Instant,
+        pass: &mut Pass,
+    ) {
+        let Some(&idx) = self.by_name.get(name) else {
+            return;
+        };
+        let Some(nb) = self.nb_mut(idx) else { return };
+        if nb.cfg.bfd.is_none() {
+            return;
+        }
+        let was_up = nb.bfd == BfdStatus::Up;
+        nb.bfd = status;
+        let is_up = status == BfdStatus::Up;
+        if was_up == is_up {
+            return;
+        }
+        for (p, _) in self.rib.neighbor_paths(idx) {
+            pass.dirty.insert(p);
+        }
+        pass.all_decisions = true;
+        let (kind, word) = if is_up {
+            (EventKind::BfdUp, "up")
+        } else {
+            (EventKind::BfdDown, "down")
+        };
+        self.event(
+            now,
+            kind,
+            Some(name),
+            None,
+            format!(
+                "BFD with {name} {word} ({}, diagnostic {diagnostic})",
+                status.as_str()
+            ),
+            serde_json::json!({ "state": status.as_str(), "diagnostic": diagnostic }),
+        );
+    }
+
+    /// Removes paths of `idx` matching `pred`, keeping counters right;
+    /// returns how many went.
+    pub(crate) fn remove_paths(
+        &mut self,
+        idx: NeighborIdx,
+        pred: impl FnMut(&Prefix, &crate::rib::PathEntry) -> bool,
+        pass: &mut Pass,
+    ) -> usize {
+        // Rejection rules must be read before the RIB forgets them.
+        let victims = self.rib.remove_where(idx, pred);
+        let n = victims.len();
+        let mut rules: Vec<(PathFlags, Option<String>)> = Vec::with_capacity(n);
+        for (p, e) in &victims {
+            pass.dirty.insert(*p);
+            rules.push((e.flags, None));
+        }
+        if let Some(nb) = self.nb_mut(idx) {
+            for (flags, _) in rules {
+                if flags.contains(PathFlags::ACCEPTED) {
+                    nb.account(flags, None, false);
+                } else {
+                    // The rule is gone with the path: recount rejected by rule below.
+                    nb.received = nb.received.saturating_sub(1);
+                    if !flags.contains(PathFlags::REFUSED) {
+                        nb.limit_count = nb.limit_count.saturating_sub(1);
+                    }
+                }
+            }
+        }
+        if victims
+            .iter()
+            .any(|(_, e)| !e.flags.contains(PathFlags::ACCEPTED))
+        {
+            self.recount_rejected(idx);
+        }
+        pass.touched.insert(idx);
+        n
+    }
+
+    /// Recomputes a neighbor's rejected-by-rule counters from the RIB.
+    pub(crate) fn recount_rejected(&mut self, idx: NeighborIdx) {
+        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        for (p, e) in self.rib.neighbor_paths(idx) {
+            if !e.flags.contains(PathFlags::ACCEPTED) {
+                let rule = self
+                    .rib
+                    .rejection(&p, idx)
+                    .map_or("unknown", |r| r.rule.as_str());
+                *counts.entry(rule.to_string()).or_default() += 1;
+            }
+        }
+        if let Some(nb) = self.nb_mut(idx) {
+            for v in nb.rejected.values_mut() {
+                *v = 0;
+            }
+            nb.rejected.extend(counts);
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! Loc-RIB best paths and nearest-edge decisions, run by the route engine
+//! task after every input that changed paths.
+//!
+//! For each activated prefix (`[[registered_prefixes]]` with `primary`) the
+//! candidates are usable accepted routes from peering-service neighbors for
+//! that exact prefix (usable: BFD Up when configured; graceful-restart stale
+//! routes count, losing to fresh ones). The state is
+//! - `primary`: routes at the primary location (all of them, active-active,
+//!   ordered by `decision::compare`);
+//! - else `backup`: routes at the backup location (unless `backup = "none"`);
+//! - else `internet`: routes from `transit` neighbors for the prefix or a
+//!   covering prefix (longest match per neighbor);
+//! - else `unreachable`.
+//!
+//! Encoding toward `internal` neighbors (the "BGP tag"):
+//! LOCAL_PREF [`LP_PRIMARY`] 300, [`LP_BACKUP`] 200, [`LP_INTERNET`] 100; the
+//! location community `<router.asn>:<1000 + i>` where `i` is the location's
+//! 1-based index in `[[locations]]` (only when router.asn fits 16 bits), and
+//! always the large community `<router.asn>:1:<i>` (RFC 8092). Internet and
+//! unreachable carry no location community.
+//!
+//! For an activated prefix the Loc-RIB best path is the decision's first
+//! route for that exact prefix (none when the internet decision rests on a
+//! covering transit route only: the covering route carries the traffic);
+//! when unreachable, and for every other prefix, it is plain
+//! `decision::best` among usable routes (any route beats none).
+
+use super::core::{EngineCore, Pass};
+use crate::analytics::EventKind;
+use crate::config::Role;
+use crate::decision::{self, Candidate};
+use crate::metrics::METRICS;
+use crate::rib::{NeighborIdx, PathEntry, PathFlags};
+use crate::wire::{Community, LargeCommunity, Prefix};
+use std::cmp::Ordering;
+use std::net::Ipv4Addr;
+use std::time::Instant;
+
+/// LOCAL_PREF toward internal neighbors for a primary-location decision.
+pub const LP_PRIMARY: u32 = 300;
+/// LOCAL_PREF for a backup-location decision.
+pub const LP_BACKUP: u32 = 200;
+/// LOCAL_PREF for an internet (transit) decision and for plain best paths.
+pub const LP_INTERNET: u32 = 100;
+/// Base of the location community value: `asn:(1000 + index)`.
+pub const LOCATION_COMMUNITY_BASE: u32 = 1000;
+/// Local data part 1 of the location large community `asn:1:index`.
+pub const LOCATION_LARGE_FUNCTION: u32 = 1;
+
+/// Where traffic to an activated prefix leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DecisionState {
+    Primary,
+    Backup,
+    Internet,
+    Unreachable,
+}
+
+impl DecisionState {
+    /// The API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionState::Primary => "primary",
+            DecisionState::Backup => "backup",
+            DecisionState::Internet => "internet",
+            DecisionState::Unreachable => "unreachable",
+        }
+    }
+
+    /// LOCAL_PREF toward internal neighbors (0 when unreachable: nothing is sent).
+    pub fn local_pref(self) -> u32 {
+        match self {
+            DecisionState::Primary => LP_PRIMARY,
+            DecisionState::Backup => LP_BACKUP,
+            DecisionState::Internet => LP_INTERNET,
+            DecisionState::Unreachable => 0,
+        }
+    }
+}
+
+/// The current decision for one activated prefix.
+#[derive(Debug, Clone)]
+pub struct Decision {
+    pub prefix: Prefix,
+    pub peer_asn: u32,
+    pub primary: String,
+    /// `None` when `backup` is absent or "none".
+    pub backup: Option<String>,
+    pub state: DecisionState,
+    pub location: Option<String>,
+    /// Neighbors carrying the traffic, best first.
+    pub neighbors: Vec<NeighborIdx>,
+    pub reason: String,
+    /// Unix ms of the last change.
+    pub changed_at: u64,
+    /// A suboptimal-routing event was logged for the current excursion.
+    pub suboptimal: bool,
+}
+
+impl Decision {
+    /// A fresh decision, unreachable until computed.
+    pub fn new(
+        prefix: Prefix,
+        peer_asn: u32,
+        primary: String,
+        backup: Option<String>,
+        now_ms: u64,
+    ) -> Self {
+        Decision {
+            prefix,
+            peer_asn,
+            primary,
+            backup,
+            state: DecisionState::Unreachable,
+            location: None,
+            neighbors: Vec::new(),
+            reason: "not computed yet".into(),
+            changed_at: now_ms,
+            suboptimal: false,
+        }
+    }
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+impl EngineCore {
+    /// A best-path candidate for one stored path.
+    pub(crate) fn candidate(&self, e: &PathEntry) -> Option<Candidate<'_>> {
+        let nb = self.nb(e.neighbor)?;
+        let attrs = self.rib.attrs.get(e.effective())?;
+        Some(Candidate {
+            attrs,
+            ebgp: nb.ebgp,
+            peer_as: nb.cfg.remote_as,
+            router_id: nb
+                .session
+                .as_ref()
+                .map_or(Ipv4Addr::UNSPECIFIED, |s| s.remote_id),
+            peer_address: nb.cfg.address,
+            stale: e.flags.contains(PathFlags::STALE),
+        })
+    }
+
+    /// Usable accepted paths of `prefix`.
+    pub(crate) fn usable(&self, prefix: &Prefix) -> Vec<PathEntry> {
+        self.rib
+            .paths(prefix)
+            .iter()
+            .filter(|e| {
+                e.flags.contains(PathFlags::ACCEPTED)
+                    && self.nb(e.neighbor).is_some_and(|n| n.usable())
+            })
+            .copied()
+            .collect()
+    }
+
+    /// Sorts paths best first by `decision::compare`.
+    fn order(&self, paths: &mut [PathEntry]) {
+        paths.sort_by(|a, b| match (self.candidate(a), self.candidate(b)) {
+            (Some(x), Some(y)) => decision::compare(&x, &y).0,
+            _ => Ordering::Equal,
+        });
+    }
+
+    /// Usable peering-service paths of `prefix` at `location`, best first.
+    fn at_location(&self, prefix: &Prefix, location: &str) -> Vec<PathEntry> {
+        let mut v: Vec<PathEntry> = self
+            .usable(prefix)
+            .into_iter()
+            .filter(|e| {
+                self.nb(e.neighbor).is_some_and(|n| {
+                    n.cfg.role == Role::PeeringService && n.cfg.location == location
+                })
+            })
+            .collect();
+        self.order(&mut v);
+        v
+    }
+
+    /// Transit neighbors with a usable route for `prefix` or a covering one.
+    fn transit_paths(&self, prefix: &Prefix) -> Vec<NeighborIdx> {
+        let mut found: Vec<(u8, PathEntry)> = Vec::new();
+        for nb in self.neighbors.iter().flatten() {
+            if nb.cfg.role != Role::Transit || !nb.usable() {
+                continue;
+            }
+            for len in (0..=prefix.prefix_len()).rev() {
+                let Ok(cover) = Prefix::new(prefix.addr(), len).map(|p| p.trunc()) else {
+                    continue;
+                };
+                if let Some(e) = self.rib.path(&cover, nb.idx) {
+                    if e.flags.contains(PathFlags::ACCEPTED) {
+                        found.push((len, e));
+                        break;
+                    }
+                }
+            }
+        }
+        found.sort_by(|(la, a), (lb, b)| {
+            lb.cmp(la)
+                .then_with(|| match (self.candidate(a), self.candidate(b)) {
+                    (Some(x), Some(y)) => decision::compare(&x, &y).0,
+                    _ => Ordering::Equal,
+                })
+        });
+        found.into_iter().map(|(_, e)| e.neighbor).collect()
+    }
+
+    /// Recomputes the decision of `prefix`: (state, location, neighbors, reason).
+    fn evaluate_decision(
+        &self,
+        d: &Decision,
+    ) -> (DecisionState, Option<String>, Vec<NeighborIdx>, String) {
+        let p = &d.prefix;
+        let prim = self.at_location(p, &d.primary);
+        if !prim.is_empty() {
+            let reason = format!(
+                "{} at primary {}",
+                plural(prim.len(), "session", "sessions"),
+                d.primary
+            );
+            return (
+                DecisionState::Primary,
+                Some(d.primary.clone()),
+                prim.iter().map(|e| e.neighbor).collect(),
+                reason,
+            );
+        }
+        let mut reason = format!("no session at primary {}", d.primary);
+        match &d.backup {
+            Some(b) => {
+                let back = self.at_location(p, b);
+                if !back.is_empty() {
+                    reason.push_str(&format!("; {} at backup {b}", back.len()));
+                    return (
+                        DecisionState::Backup,
+                        Some(b.clone()),
+                        back.iter().map(|e| e.neighbor).collect(),
+                        reason,
+                    );
+                }
+                reason.push_str(&format!("; none at backup {b}"));
+            }
+            None => reason.push_str("; no backup"),
+        }
+        let transit = self.transit_paths(p);
+        if !transit.is_empty() {
+            reason.push_str(&format!(
+                "; {} via internet",
+                plural(transit.len(), "transit route", "transit routes")
+            ));
+            return (DecisionState::Internet, None, transit, reason);
+        }
+        reason.push_str("; no transit route");
+        (DecisionState::Unreachable, None, Vec::new(), reason)
+    }
+
+    /// Decisions that `pass` may have changed, recomputed; changed prefixes
+    /// become dirty (their export changes).
+    pub(crate) fn recompute_decisions(&mut self, now: Instant, pass: &mut Pass) {
+        if self.decisions.is_empty() {
+            return;
+        }
+        let targets: Vec<Prefix> = if pass.all_decisions || pass.full {
+            self.decisions.keys().copied().collect()
+        } else {
+            let mut t = Vec::new();
+            for p in &pass.dirty {
+                let (Ok(lo), Ok(hi)) = (
+                    Prefix::new(p.network(), 0),
+                    Prefix::new(p.broadcast(), p.max_prefix_len()),
+                ) else {
+                    continue;
+                };
+                t.extend(
+                    self.decisions
+                        .range(lo..=hi)
+                        .map(|(k, _)| *k)
+                        .filter(|k| p.contains(k)),
+                );
+            }
+            t.sort_unstable();
+            t.dedup();
+            t
+        };
+        let mut changed = false;
+        for p in targets {
+            let Some(d) = self.decisions.get(&p) else {
+                continue;
+            };
+            let (state, location, neighbors, reason) = self.evaluate_decision(d);
+            let suboptimal_now = state != DecisionState::Primary && self.received_away_only(d);
+            let same = d.state == state && d.location == location && d.neighbors == neighbors;
+            let was_suboptimal = d.suboptimal;
+            let old_state = d.state;
+            let names: Vec<String> = neighbors
+                .iter()
+                .filter_map(|i| self.nb(*i).map(|n| n.cfg.name.clone()))
+                .collect();
+            let t = self.wall_ms(now);
+            let Some(d) = self.decisions.get_mut(&p) else {
+                continue;
+            };
+            d.reason = reason.clone();
+            d.suboptimal = suboptimal_now;
+            let primary = d.primary.clone();
+            if !same {
+                d.state = state;
+                d.location = location.clone();
+                d.neighbors = neighbors;
+                d.changed_at = t;
+                changed = true;
+                pass.dirty.insert(p);
+                METRICS
+                    .decision_changes_total
+                    .with_label_values(&[state.as_str()])
+                    .inc();
+                self.event(
+                    now,
+                    EventKind::DecisionChanged,
+                    None,
+                    Some(&p),
+                    format!(
+                        "{p}: {} → {} ({reason})",
+                        old_state.as_str(),
+                        state.as_str()
+                    ),
+                    serde_json::json!({
+                        "from": old_state.as_str(),
+                        "to": state.as_str(),
+                        "location": location,
+                        "neighbors": names,
+                        "reason": reason,
+                    }),
+                );
+            }
+            if suboptimal_now && !was_suboptimal {
+                self.event(
+                    now,
+                    EventKind::SuboptimalRouting,
+                    None,
+                    Some(&p),
+                    format!("{p} is received only away from its primary {primary}"),
+                    serde_json::json!({ "primary": primary, "state": state.as_str(), "neighbors": names }),
+                );
+            }
+        }
+        if changed || pass.full {
+            self.decision_metrics();
+        }
+    }
+
+    /// The prefix is received from peering-service neighbors, none at its primary.
+    fn received_away_only(&self, d: &Decision) -> bool {
+        let mut away = false;
+        for e in self.rib.paths(&d.prefix) {
+            if let Some(n) = self.nb(e.neighbor) {
+                if n.cfg.role == Role::PeeringService && e.flags.contains(PathFlags::ACCEPTED) {
+                    if n.cfg.location == d.primary {
+                        return false;
+                    }
+                    away = true;
+                }
+            }
+        }
+        away
+    }
+
+    fn decision_metrics(&self) {
+        METRICS.decisions.reset();
+        for d in self.decisions.values() {
+            let loc = d.location.as_deref().unwrap_or("");
+            METRICS
+                .decisions
+                .with_label_values(&[d.state.as_str(), loc])
+                .inc();
+        }
+    }
+
+    /// Sets the Loc-RIB `BEST` flag for `prefix`.
+    pub(crate) fn update_best(&mut self, prefix: &Prefix) {
+        let usable = self.usable(prefix);
+        let mut winner: Option<NeighborIdx> = None;
+        let mut follow_decision = false;
+        if let Some(d) = self.decisions.get(prefix) {
+            if d.state != DecisionState::Unreachable {
+                follow_decision = true;
+                winner = d
+                    .neighbors
+                    .iter()
+                    .find(|n| usable.iter().any(|e| e.neighbor == **n))
+                    .copied();
+            }
+        }
+        if winner.is_none() && !follow_decision {
+            let cands: Vec<Candidate> = usable.iter().filter_map(|e| self.candidate(e)).collect();
+            if cands.len() == usable.len() {
+                winner = decision::best(&cands).map(|(i, _)| usable[i].neighbor);
+            }
+        }
+        if let Some(ps) = self.rib.paths_mut(prefix) {
+            for e in ps.iter_mut() {
+                e.flags.set(PathFlags::BEST, Some(e.neighbor) == winner);
+            }
+        }
+    }
+
+    /// The location community pair for `location` (`asn:1000+i`, `asn:1:i`).
+    pub(crate) fn location_communities(
+        &self,
+        location: &str,
+    ) -> (Option<Community>, Option<LargeCommunity>) {
+        let Some(i) = self.cfg.locations.iter().position(|l| l.name == location) else {
+            return (None, None);
+        };
+        let i = i as u32 + 1;
+        let asn = self.cfg.router.asn;
+        let std = (asn <= u16::MAX as u32 && i + LOCATION_COMMUNITY_BASE <= u16::MAX as u32)
+            .then(|| Community::new(asn as u16, (LOCATION_COMMUNITY_BASE + i) as u16));
+        let large = LargeCommunity {
+            global: asn,
+            local1: LOCATION_LARGE_FUNCTION,
+            local2: i,
+        };
+        (std, Some(large))
+    }
+}

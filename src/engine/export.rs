@@ -1,0 +1,390 @@
+//! Export by role (RFC 4271 §9.1.3, DESIGN.md "On export"), run by the route
+//! engine task at the end of every input:
+//! - `[[originate]]` prefixes go to every neighbor; we build their
+//!   attributes (AS_PATH `[our asn]` toward eBGP, empty toward iBGP; NEXT_HOP
+//!   the session's local address or `originate.next_hop`; LOCAL_PREF only
+//!   toward iBGP);
+//! - learned routes go only to `internal` neighbors: each prefix's Loc-RIB
+//!   best (never back to its source, never internal → internal), iBGP keeps
+//!   NEXT_HOP and gets LOCAL_PREF (the decision's, with the location
+//!   communities, for activated prefixes); peering-service and transit
+//!   neighbors never receive them;
+//! - `PolicySet::export` is applied last;
+//! - the result is diffed against the neighbor's Adj-RIB-Out and sent as
+//!   `ToPeer::Send` (one UPDATE per attribute set), End-of-RIB after the
+//!   initial dump.
+
+use super::core::{EngineCore, Pass};
+use super::decide::{DecisionState, LP_INTERNET};
+use super::messages::ToPeer;
+use super::neighbor::Neighbor;
+use crate::config::Role;
+use crate::policy::{RouteContext, Verdict};
+use crate::rib::{AttrId, NeighborIdx, PathFlags};
+use crate::wire::update::{MpReach, MpUnreach};
+use crate::wire::{
+    AddPathPrefix, Afi, AsPath, Community, LargeCommunity, Origin, PathAttributes, Prefix, Safi,
+    Update,
+};
+use std::collections::{BTreeMap, HashSet};
+use std::net::IpAddr;
+
+/// Prefixes per export batch (bounds the attribute copies held at once).
+const EXPORT_CHUNK: usize = 4096;
+
+/// Parses `asn:value` (RFC 1997).
+pub fn parse_community(s: &str) -> Option<Community> {
+    let (a, v) = s.split_once(':')?;
+    Some(Community::new(
+        a.trim().parse().ok()?,
+        v.trim().parse().ok()?,
+    ))
+}
+
+/// Parses `global:local1:local2` (RFC 8092).
+pub fn parse_large_community(s: &str) -> Option<LargeCommunity> {
+    let mut it = s.split(':').map(|x| x.trim().parse::<u32>());
+    let (Some(Ok(global)), Some(Ok(local1)), Some(Ok(local2)), None) =
+        (it.next(), it.next(), it.next(), it.next())
+    else {
+        return None;
+    };
+    Some(LargeCommunity {
+        global,
+        local1,
+        local2,
+    })
+}
+
+fn is_v4(p: &Prefix) -> bool {
+    matches!(p, Prefix::V4(_))
+}
+
+/// End-of-RIB markers for the families of a session (RFC 4724 §2).
+pub fn end_of_rib(families: &[(Afi, Safi)]) -> Vec<Update> {
+    let mut out = Vec::new();
+    for &(afi, safi) in families {
+        if safi != Safi::UNICAST {
+            continue;
+        }
+        if afi == Afi::IPV4 {
+            out.push(Update::default());
+        } else if afi == Afi::IPV6 {
+            out.push(Update {
+                mp_unreach: Some(MpUnreach {
+                    afi,
+                    safi,
+                    withdrawn: Vec::new(),
+                }),
+                ..Default::default()
+            });
+        }
+    }
+    out
+}
+
+impl EngineCore {
+    /// Settles a pass: decisions, Loc-RIB best paths, exports, metrics.
+    pub(crate) fn settle(&mut self, now: std::time::Instant, pass: &mut Pass) {
+        self.recompute_decisions(now, pass);
+        let prefixes: Vec<Prefix> = if pass.full {
+            let mut all: HashSet<Prefix> = self.rib.prefixes().into_iter().collect();
+            all.extend(pass.dirty.iter().copied());
+            all.into_iter().collect()
+        } else {
+            pass.dirty.iter().copied().collect()
+        };
+        for p in &prefixes {
+            self.update_best(p);
+        }
+        let established: Vec<NeighborIdx> = self
+            .neighbors
+            .iter()
+            .flatten()
+            .filter(|n| n.session.is_some())
+            .map(|n| n.idx)
+            .collect();
+        for idx in established {
+            let dump = pass.dumps.contains(&idx);
+            let targets: Vec<Prefix> = if dump || pass.full {
+                let mut all: HashSet<Prefix> = prefixes.iter().copied().collect();
+                all.extend(self.originate.keys().copied());
+                if let Some(nb) = self.nb(idx) {
+                    all.extend(nb.out.iter().map(|(p, _)| *p));
+                }
+                if dump && !pass.full {
+                    all.extend(self.rib.prefixes());
+                }
+                all.into_iter().collect()
+            } else {
+                prefixes.clone()
+            };
+            let mut updates = Vec::new();
+            for chunk in targets.chunks(EXPORT_CHUNK) {
+                updates.extend(self.export_prefixes(idx, chunk));
+            }
+            if dump {
+                if let Some(s) = self.nb(idx).and_then(|n| n.session.as_ref()) {
+                    updates.extend(end_of_rib(&s.families));
+                }
+            }
+            if !updates.is_empty() {
+                if let Some(nb) = self.nb(idx) {
+                    pass.outputs.push((nb.name.clone(), ToPeer::Send(updates)));
+                }
+                pass.touched.insert(idx);
+            }
+        }
+        self.update_metrics(pass);
+    }
+
+    /// What `to` should have for `prefix` (before export policy).
+    fn desired(&self, to: &Neighbor, prefix: &Prefix) -> Option<PathAttributes> {
+        let session = to.session.as_ref()?;
+        let afi = if is_v4(prefix) { Afi::IPV4 } else { Afi::IPV6 };
+        if !session
+            .families
+            .iter()
+            .any(|(a, s)| *a == afi && *s == Safi::UNICAST)
+        {
+            return None;
+        }
+        let local = session.local_address;
+        let self_nh = |p: &Prefix, fallback: Option<IpAddr>| -> Option<IpAddr> {
+            if local.is_ipv4() == is_v4(p) {
+                Some(local)
+            } else {
+                fallback.filter(|f| f.is_ipv4() == is_v4(p))
+            }
+        };
+        if let Some(o) = self.originate.get(prefix) {
+            let mut a = PathAttributes {
+                origin: Some(Origin::Igp),
+                as_path: Some(if to.ebgp {
+                    AsPath::from_sequence(vec![self.cfg.router.asn])
+                } else {
+                    AsPath::default()
+                }),
+                next_hop: Some(self_nh(prefix, o.next_hop)?),
+                communities: o
+                    .communities
+                    .iter()
+                    .filter_map(|c| parse_community(c))
+                    .collect(),
+                large_communities: o
+                    .large_communities
+                    .iter()
+                    .filter_map(|c| parse_large_community(c))
+                    .collect(),
+                ..Default::default()
+            };
+            if !to.ebgp {
+                a.local_pref = Some(LP_INTERNET);
+            }
+            return Some(a);
+        }
+        if to.cfg.role != Role::Internal {
+            return None;
+        }
+        let best = self
+            .rib
+            .paths(prefix)
+            .iter()
+            .find(|e| e.flags.contains(PathFlags::BEST))
+            .copied()?;
+        let src = self.nb(best.neighbor)?;
+        if src.idx == to.idx || src.cfg.role == Role::Internal {
+            return None;
+        }
+        let mut a = (**self.rib.attrs.get(best.effective())?).clone();
+        let mut lp = LP_INTERNET;
+        if let Some(d) = self.decisions.get(prefix) {
+            if d.state != DecisionState::Unreachable {
+                lp = d.state.local_pref();
+            }
+            if let Some(loc) = d.location.as_deref() {
+                let (c, l) = self.location_communities(loc);
+                if let Some(c) = c.filter(|c| !a.communities.contains(c)) {
+                    a.communities.push(c);
+                }
+                if let Some(l) = l.filter(|l| !a.large_communities.contains(l)) {
+                    a.large_communities.push(l);
+                }
+            }
+        }
+        if to.ebgp {
+            a.as_path = Some(
+                a.as_path
+                    .unwrap_or_default()
+                    .prepended(self.cfg.router.asn, 1),
+            );
+            a.next_hop = Some(self_nh(prefix, None)?);
+            a.local_pref = None;
+        } else {
+            a.local_pref = Some(lp);
+        }
+        Some(a)
+    }
+
+    /// Diffs `prefixes` for neighbor `idx` against its Adj-RIB-Out and
+    /// returns the UPDATEs that bring it in line.
+    pub(crate) fn export_prefixes(&mut self, idx: NeighborIdx, prefixes: &[Prefix]) -> Vec<Update> {
+        let Some(to) = self.nb(idx) else {
+            return Vec::new();
+        };
+        let mut wanted: Vec<(Prefix, Option<PathAttributes>)> = Vec::with_capacity(prefixes.len());
+        for p in prefixes {
+            let d = self.desired(to, p).and_then(|a| {
+                let ctx = RouteContext {
+                    prefix: *p,
+                    attrs: &a,
+                    neighbor: &to.cfg.name,
+                    neighbor_address: to.cfg.address,
+                    neighbor_as: to.cfg.remote_as,
+                    role: to.cfg.role,
+                    location: &to.cfg.location,
+                };
+                match self.policy.export(&to.cfg, &ctx) {
+                    Verdict::Accept(Some(m)) => Some(m),
+                    Verdict::Accept(None) => Some(a),
+                    Verdict::Reject(_) => None,
+                }
+            });
+            wanted.push((*p, d));
+        }
+        let mut announce: BTreeMap<AttrId, Vec<Prefix>> = BTreeMap::new();
+        let mut withdraw: Vec<Prefix> = Vec::new();
+        for (p, d) in wanted {
+            let current = self.nb(idx).and_then(|n| n.out.get(&p));
+            match d {
+                Some(a) => {
+                    let id = self.rib.attrs.intern(a);
+                    if current == Some(id) {
+                        self.rib.attrs.release(id);
+                        continue;
+                    }
+                    if let Some(old) = self.nb_mut(idx).and_then(|n| n.out.insert(p, id)) {
+                        self.rib.attrs.release(old);
+                    }
+                    announce.entry(id).or_default().push(p);
+                }
+                None => {
+                    if let Some(old) = self.nb_mut(idx).and_then(|n| n.out.remove(&p)) {
+                        self.rib.attrs.release(old);
+                        withdraw.push(p);
+                    }
+                }
+            }
+        }
+        let mut updates = self.withdraw_updates(&withdraw);
+        for (id, ps) in announce {
+            updates.extend(self.announce_updates(id, &ps));
+        }
+        updates
+    }
+
+    fn withdraw_updates(&self, withdraw: &[Prefix]) -> Vec<Update> {
+        let mut out = Vec::new();
+        let (v4, v6): (Vec<Prefix>, Vec<Prefix>) = withdraw.iter().partition(|p| is_v4(p));
+        let ap = |ps: Vec<Prefix>| -> Vec<AddPathPrefix> {
+            ps.into_iter()
+                .map(|prefix| AddPathPrefix {
+                    path_id: None,
+                    prefix,
+                })
+                .collect()
+        };
+        if !v4.is_empty() {
+            out.push(Update {
+                withdrawn: ap(v4),
+                ..Default::default()
+            });
+        }
+        if !v6.is_empty() {
+            out.push(Update {
+                mp_unreach: Some(MpUnreach {
+                    afi: Afi::IPV6,
+                    safi: Safi::UNICAST,
+                    withdrawn: ap(v6),
+                }),
+                ..Default::default()
+            });
+        }
+        out
+    }
+
+    /// UPDATEs announcing `prefixes` with attribute set `id`.
+    fn announce_updates(&self, id: AttrId, prefixes: &[Prefix]) -> Vec<Update> {
+        let Some(attrs) = self.rib.attrs.get(id) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let (v4, v6): (Vec<Prefix>, Vec<Prefix>) = prefixes.iter().partition(|p| is_v4(p));
+        if !v4.is_empty() {
+            out.push(Update {
+                attrs: (**attrs).clone(),
+                nlri: v4
+                    .into_iter()
+                    .map(|prefix| AddPathPrefix {
+                        path_id: None,
+                        prefix,
+                    })
+                    .collect(),
+                ..Default::default()
+            });
+        }
+        if !v6.is_empty() {
+            if let Some(nh) = attrs.next_hop {
+                let mut a = (**attrs).clone();
+                a.next_hop = None;
+                out.push(Update {
+                    attrs: a,
+                    mp_reach: Some(MpReach {
+                        afi: Afi::IPV6,
+                        safi: Safi::UNICAST,
+                        next_hop: nh,
+                        link_local_next_hop: None,
+                        nlri: v6
+                            .into_iter()
+                            .map(|prefix| AddPathPrefix {
+                                path_id: None,
+                                prefix,
+                            })
+                            .collect(),
+                    }),
+                    ..Default::default()
+                });
+            }
+        }
+        out
+    }
+
+    /// Resends one family of the neighbor's Adj-RIB-Out (RFC 2918). No
+    /// BoRR/EoRR demarcation (RFC 7313) is sent.
+    pub(crate) fn route_refresh(
+        &mut self,
+        idx: NeighborIdx,
+        afi: Afi,
+        safi: Safi,
+        pass: &mut Pass,
+    ) {
+        if safi != Safi::UNICAST {
+            return;
+        }
+        let Some(nb) = self.nb(idx) else { return };
+        let mut groups: BTreeMap<AttrId, Vec<Prefix>> = BTreeMap::new();
+        for (p, id) in nb.out.iter() {
+            if is_v4(p) == (afi == Afi::IPV4) {
+                groups.entry(*id).or_default().push(*p);
+            }
+        }
+        let name = nb.name.clone();
+        let mut updates = Vec::new();
+        for (id, ps) in groups {
+            updates.extend(self.announce_updates(id, &ps));
+        }
+        if !updates.is_empty() {
+            pass.outputs.push((name, ToPeer::Send(updates)));
+        }
+    }
+}

@@ -1,0 +1,507 @@
+//! The import pipeline for one UPDATE, run by the route engine task:
+//! treat-as-withdraw (RFC 7606) → Adj-RIB-In store → max-prefix (RFC 4486
+//! actions `teardown`, `warn`, `refuse`) → registered-prefix checks
+//! (`origin-mismatch`, `unexpected-more-specific`) → import policy. Every
+//! route is stored pre-policy with its status, so a reload re-applies policy
+//! without a session reset and `show routes` explains a rejection.
+//! End-of-RIB (RFC 4724 §2) from a restarting neighbor sweeps its stale routes.
+//! Registered-prefix checks apply to routes from peering-service and transit
+//! neighbors (internal neighbors carry our own decisions back); the max-prefix
+//! limit counts received (pre-policy) prefixes, not those refused by it.
+
+use super::core::{EngineCore, Pass};
+use crate::analytics::{route_leak_asn, EventKind};
+use crate::config::{MaxPrefixAction, Role};
+use crate::policy::{Rejection, RouteContext, Verdict};
+use crate::rib::interner::NO_ATTR;
+use crate::rib::{AttrId, NeighborIdx, PathEntry, PathFlags};
+use crate::wire::{AttrAction, Notification, PathAttributes, Prefix, Update};
+use std::time::{Duration, Instant};
+
+/// NOTIFICATION Cease (RFC 4271 §4.5).
+pub const CEASE: u8 = 6;
+/// Cease subcode Maximum Number of Prefixes Reached (RFC 4486 §4).
+pub const CEASE_MAX_PREFIXES: u8 = 1;
+/// Rule name of routes refused beyond the limit.
+pub const RULE_MAX_PREFIX: &str = "max-prefix";
+/// Rule name of a registered prefix announced from the wrong origin.
+pub const RULE_ORIGIN_MISMATCH: &str = "origin-mismatch";
+/// Rule name of a more-specific of a registered prefix from another origin.
+pub const RULE_MORE_SPECIFIC: &str = "unexpected-more-specific";
+
+/// Cease data for Maximum Number of Prefixes Reached: AFI (2), SAFI (1) and
+/// the limit (4) (RFC 4486 §4).
+pub fn max_prefix_notification(prefix: &Prefix, limit: u32) -> Notification {
+    let afi: u16 = if matches!(prefix, Prefix::V4(_)) {
+        1
+    } else {
+        2
+    };
+    let mut data = Vec::with_capacity(7);
+    data.extend_from_slice(&afi.to_be_bytes());
+    data.push(1);
+    data.extend_from_slice(&limit.to_be_bytes());
+    Notification::new(CEASE, CEASE_MAX_PREFIXES, data)
+}
+
+/// Is this UPDATE an End-of-RIB marker (RFC 4724 §2)? Returns the AFI.
+fn end_of_rib(u: &Update) -> Option<u16> {
+    let no_v4 = u.withdrawn.is_empty() && u.nlri.is_empty() && u.mp_reach.is_none();
+    if no_v4 && u.mp_unreach.is_none() && u.attrs == PathAttributes::default() {
+        return Some(1);
+    }
+    match &u.mp_unreach {
+        Some(m) if no_v4 && m.withdrawn.is_empty() => Some(m.afi.0),
+        _ => None,
+    }
+}
+
+impl EngineCore {
+    pub(crate) fn import_update(
+        &mut self,
+        idx: NeighborIdx,
+        update: Update,
+        now: Instant,
+        pass: &mut Pass,
+    ) {
+        let Some(nb) = self.nb(idx) else { return };
+        if nb.tripped {
+            return;
+        }
+        pass.touched.insert(idx);
+        if let Some(afi) = end_of_rib(&update) {
+            let v4 = afi == 1;
+            self.remove_paths(
+                idx,
+                |p, e| e.flags.contains(PathFlags::STALE) && matches!(p, Prefix::V4(_)) == v4,
+                pass,
+            );
+            let no_stale = self
+                .rib
+                .neighbor_paths(idx)
+                .iter()
+                .all(|(_, e)| !e.flags.contains(PathFlags::STALE));
+            if let Some(nb) = self.nb_mut(idx) {
+                if no_stale {
+                    nb.gr_deadline = None;
+                }
+            }
+            pass.all_decisions = true;
+            return;
+        }
+        let withdraw_all = matches!(update.attr_error, Some((AttrAction::TreatAsWithdraw, _)));
+        let mut withdrawn: Vec<Prefix> = update.withdrawn.iter().map(|p| p.prefix).collect();
+        if let Some(m) = &update.mp_unreach {
+            withdrawn.extend(m.withdrawn.iter().map(|p| p.prefix));
+        }
+        if withdraw_all {
+            withdrawn.extend(update.nlri.iter().map(|p| p.prefix));
+            if let Some(m) = &update.mp_reach {
+                withdrawn.extend(m.nlri.iter().map(|p| p.prefix));
+            }
+        }
+        for p in withdrawn {
+            self.withdraw(idx, &p, pass);
+        }
+        if withdraw_all {
+            return;
+        }
+        if !update.nlri.is_empty() {
+            let id = self.rib.attrs.intern(update.attrs.clone());
+            for p in &update.nlri {
+                if !self.announce(idx, p.prefix, id, now, pass) {
+                    break;
+                }
+            }
+            self.rib.attrs.release(id);
+        }
+        if self.nb(idx).is_some_and(|n| n.tripped) {
+            return;
+        }
+        if let Some(m) = &update.mp_reach {
+            if !m.nlri.is_empty() {
+                let mut attrs = update.attrs;
+                attrs.next_hop = Some(m.next_hop);
+                let id = self.rib.attrs.intern(attrs);
+                for p in &m.nlri {
+                    if !self.announce(idx, p.prefix, id, now, pass) {
+                        break;
+                    }
+                }
+                self.rib.attrs.release(id);
+            }
+        }
+    }
+
+    fn withdraw(&mut self, idx: NeighborIdx, p: &Prefix, pass: &mut Pass) {
+        let rule = self.rib.rejection(p, idx).map(|r| r.rule.clone());
+        if let Some(old) = self.rib.remove(p, idx) {
+            if let Some(nb) = self.nb_mut(idx) {
+                nb.account(old.flags, rule.as_deref(), false);
+            }
+            pass.dirty.insert(p.trunc());
+        }
+    }
+
+    /// Stores one announced route with attribute set `id`; `false` stops the
+    /// UPDATE (max-prefix teardown).
+    fn announce(
+        &mut self,
+        idx: NeighborIdx,
+        prefix: Prefix,
+        id: AttrId,
+        now: Instant,
+        pass: &mut Pass,
+    ) -> bool {
+        let prefix = prefix.trunc();
+        let old = self.rib.path(&prefix, idx);
+        let counted = old.is_some_and(|o| !o.flags.contains(PathFlags::REFUSED));
+        let mut refused = false;
+        if !counted {
+            match self.check_limit(idx, &prefix, now, pass) {
+                LimitOutcome::Ok => {}
+                LimitOutcome::Refuse => refused = true,
+                LimitOutcome::Teardown => return false,
+            }
+        }
+        let fresh = old.is_none_or(|o| o.attr != id);
+        let verdict = if refused {
+            Err(Rejection {
+                rule: RULE_MAX_PREFIX.to_string(),
+                reason: "beyond the max-prefix limit (action refuse)".to_string(),
+            })
+        } else {
+            self.evaluate(idx, &prefix, id, fresh, now)
+        };
+        self.store(idx, prefix, id, verdict, refused, pass);
+        true
+    }
+
+    /// Stores the evaluated path and keeps the counters right.
+    fn store(
+        &mut self,
+        idx: NeighborIdx,
+        prefix: Prefix,
+        id: AttrId,
+        verdict: Result<Option<PathAttributes>, Rejection>,
+        refused: bool,
+        pass: &mut Pass,
+    ) {
+        let old_rule = self.rib.rejection(&prefix, idx).map(|r| r.rule.clone());
+        self.rib.attrs.acquire(id);
+        let mut flags = PathFlags::empty();
+        if refused {
+            flags |= PathFlags::REFUSED;
+        }
+        let (post, rejection) = match verdict {
+            Ok(None) => {
+                flags |= PathFlags::ACCEPTED;
+                (NO_ATTR, None)
+            }
+            Ok(Some(a)) => {
+                flags |= PathFlags::ACCEPTED;
+                (self.rib.attrs.intern(a), None)
+            }
+            Err(r) => (NO_ATTR, Some(r)),
+        };
+        let new_rule = rejection.as_ref().map(|r| r.rule.clone());
+        let e = PathEntry {
+            attr: id,
+            post,
+            neighbor: idx,
+            flags,
+        };
+        let old = self.rib.store(&prefix, e, rejection);
+        if let Some(nb) = self.nb_mut(idx) {
+            if let Some(o) = old {
+                nb.account(o.flags, old_rule.as_deref(), false);
+            }
+            nb.account(flags, new_rule.as_deref(), true);
+        }
+        pass.dirty.insert(prefix);
+    }
+
+    /// Registered-prefix checks then import policy, for the route of `idx`
+    /// with pre-policy attributes `id`. Events are logged when `fresh`
+    /// (a new route or new attributes).
+    pub(crate) fn evaluate(
+        &mut self,
+        idx: NeighborIdx,
+        prefix: &Prefix,
+        id: AttrId,
+        fresh: bool,
+        now: Instant,
+    ) -> Result<Option<PathAttributes>, Rejection> {
+        let (Some(nb), Some(attrs)) = (self.nb(idx), self.rib.attrs.get(id)) else {
+            return Err(Rejection {
+                rule: "internal".into(),
+                reason: "unknown neighbor or attributes".into(),
+            });
+        };
+        let attrs = attrs.clone();
+        let role = nb.cfg.role;
+        let name = nb.name.clone();
+        let origin = attrs.as_path.as_ref().and_then(|p| p.origin_as());
+        if role == Role::PeeringService && fresh {
+            if let Some(leak) = attrs.as_path.as_ref().and_then(route_leak_asn) {
+                let path = attrs
+                    .as_path
+                    .as_ref()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default();
+                self.event(
+                    now,
+                    EventKind::RouteLeak,
+                    Some(&name),
+                    Some(prefix),
+                    format!(
+                        "possible route leak: transit-free AS{leak} in the AS path from {name}"
+                    ),
+                    serde_json::json!({ "as_path": path, "transit_asn": leak }),
+                );
+            }
+        }
+        if role != Role::Internal {
+            if let Some(rej) = self.check_registered(prefix, origin, &name, &attrs, fresh, now) {
+                return Err(rej);
+            }
+        }
+        let Some(nb) = self.nb(idx) else {
+            return Err(Rejection {
+                rule: "internal".into(),
+                reason: "unknown neighbor".into(),
+            });
+        };
+        let ctx = RouteContext {
+            prefix: *prefix,
+            attrs: &attrs,
+            neighbor: &nb.cfg.name,
+            neighbor_address: nb.cfg.address,
+            neighbor_as: nb.cfg.remote_as,
+            role,
+            location: &nb.cfg.location,
+        };
+        match self.policy.import(&nb.cfg, &ctx) {
+            Verdict::Accept(modified) => Ok(modified),
+            Verdict::Reject(r) => Err(r),
+        }
+    }
+
+    /// Origin check against `[[registered_prefixes]]`: the exact prefix must
+    /// come from its peer ASN; a more-specific of it from anyone else is a
+    /// sub-prefix hijack.
+    fn check_registered(
+        &mut self,
+        prefix: &Prefix,
+        origin: Option<u32>,
+        neighbor: &str,
+        attrs: &PathAttributes,
+        fresh: bool,
+        now: Instant,
+    ) -> Option<Rejection> {
+        let lens = match prefix {
+            Prefix::V4(_) => &self.registered_lens.0,
+            Prefix::V6(_) => &self.registered_lens.1,
+        };
+        let mut hit: Option<(Prefix, u32)> = None;
+        for &len in lens.iter().rev() {
+            if len > prefix.prefix_len() {
+                continue;
+            }
+            let Ok(cover) = Prefix::new(prefix.addr(), len).map(|p| p.trunc()) else {
+                continue;
+            };
+            if let Some(&asn) = self.registered.get(&cover) {
+                hit = Some((cover, asn));
+                break;
+            }
+        }
+        let (reg, asn) = hit?;
+        if origin == Some(asn) {
+            return None;
+        }
+        let origin_txt = origin.map_or("none (AS_SET or empty path)".to_string(), |o| {
+            format!("AS{o}")
+        });
+        let exact = reg == *prefix;
+        let (rule, kind, reason) = if exact {
+            (
+                RULE_ORIGIN_MISMATCH,
+                EventKind::OriginMismatch,
+                format!("origin {origin_txt} but {reg} is registered to AS{asn}"),
+            )
+        } else {
+            (
+                RULE_MORE_SPECIFIC,
+                EventKind::UnexpectedMoreSpecific,
+                format!("more-specific of {reg} (registered to AS{asn}) from origin {origin_txt}"),
+            )
+        };
+        if fresh {
+            let path = attrs
+                .as_path
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_default();
+            self.event(
+                now,
+                kind,
+                Some(neighbor),
+                Some(prefix),
+                format!("possible hijack from {neighbor}: {reason}"),
+                serde_json::json!({
+                    "registered_prefix": reg.to_string(),
+                    "expected_origin": asn,
+                    "origin": origin,
+                    "as_path": path,
+                }),
+            );
+        }
+        Some(Rejection {
+            rule: rule.to_string(),
+            reason,
+        })
+    }
+
+    /// Max-prefix before one more counted prefix.
+    fn check_limit(
+        &mut self,
+        idx: NeighborIdx,
+        prefix: &Prefix,
+        now: Instant,
+        pass: &mut Pass,
+    ) -> LimitOutcome {
+        let Some(nb) = self.nb(idx) else {
+            return LimitOutcome::Ok;
+        };
+        let Some(mp) = nb.cfg.max_prefixes else {
+            return LimitOutcome::Ok;
+        };
+        let name = nb.name.clone();
+        let count = nb.limit_count;
+        let limit = mp.limit as u64;
+        let warn_at = (limit * mp.warn_percent.min(100) as u64).div_ceil(100);
+        if count + 1 >= warn_at && count < limit && !nb.warned {
+            if let Some(nb) = self.nb_mut(idx) {
+                nb.warned = true;
+            }
+            self.event(
+                now,
+                EventKind::MaxPrefixWarning,
+                Some(&name),
+                None,
+                format!("{name} at {} of {limit} prefixes ({}%)", count + 1, mp.warn_percent),
+                serde_json::json!({ "count": count + 1, "limit": limit, "warn_percent": mp.warn_percent }),
+            );
+        }
+        if count < limit {
+            return LimitOutcome::Ok;
+        }
+        let first = !self.nb(idx).is_some_and(|n| n.exceeded);
+        if let Some(nb) = self.nb_mut(idx) {
+            nb.exceeded = true;
+        }
+        let action = match mp.action {
+            MaxPrefixAction::Teardown => "teardown",
+            MaxPrefixAction::Warn => "warn",
+            MaxPrefixAction::Refuse => "refuse",
+        };
+        if first || mp.action == MaxPrefixAction::Teardown {
+            self.event(
+                now,
+                EventKind::MaxPrefixExceeded,
+                Some(&name),
+                Some(prefix),
+                format!("{name} exceeded its limit of {limit} prefixes (action {action})"),
+                serde_json::json!({ "count": count + 1, "limit": limit, "action": action }),
+            );
+        }
+        match mp.action {
+            MaxPrefixAction::Warn => LimitOutcome::Ok,
+            MaxPrefixAction::Refuse => LimitOutcome::Refuse,
+            MaxPrefixAction::Teardown => {
+                pass.outputs.push((
+                    name,
+                    super::messages::ToPeer::Teardown {
+                        notification: max_prefix_notification(prefix, mp.limit),
+                        hold_down: Some(Duration::from_secs(mp.restart_after_s as u64)),
+                    },
+                ));
+                self.remove_paths(idx, |_, _| true, pass);
+                if let Some(nb) = self.nb_mut(idx) {
+                    nb.tripped = true;
+                    nb.reset_counters();
+                }
+                pass.all_decisions = true;
+                LimitOutcome::Teardown
+            }
+        }
+    }
+
+    /// Re-applies registered-prefix checks and policy to every stored route
+    /// (reload). Routes refused by max-prefix stay refused.
+    pub(crate) fn reevaluate_all(&mut self, now: Instant, pass: &mut Pass) {
+        let idxs: Vec<NeighborIdx> = self.neighbors.iter().flatten().map(|n| n.idx).collect();
+        for idx in idxs {
+            for (p, e) in self.rib.neighbor_paths(idx) {
+                if e.flags.contains(PathFlags::REFUSED) {
+                    continue;
+                }
+                let verdict = self.evaluate(idx, &p, e.attr, false, now);
+                let stale = e.flags.contains(PathFlags::STALE);
+                self.store(idx, p, e.attr, verdict, false, pass);
+                if stale {
+                    if let Some(ps) = self.rib.paths_mut(&p) {
+                        for x in ps.iter_mut().filter(|x| x.neighbor == idx) {
+                            x.flags.insert(PathFlags::STALE);
+                        }
+                    }
+                }
+            }
+            pass.touched.insert(idx);
+        }
+    }
+}
+
+/// What max-prefix says about one more prefix.
+enum LimitOutcome {
+    Ok,
+    Refuse,
+    Teardown,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::update::MpUnreach;
+    use crate::wire::{Afi, Safi};
+
+    #[test]
+    fn cease_data_carries_afi_safi_and_limit() {
+        let n = max_prefix_notification(&"2001:db8::/32".parse().unwrap(), 1000);
+        assert_eq!((n.code, n.subcode), (6, 1));
+        assert_eq!(&n.data[..], &[0, 2, 1, 0, 0, 0x03, 0xe8]);
+    }
+
+    #[test]
+    fn end_of_rib_is_recognised_for_both_families_and_nothing_else() {
+        assert_eq!(end_of_rib(&Update::default()), Some(1));
+        let v6 = Update {
+            mp_unreach: Some(MpUnreach {
+                afi: Afi::IPV6,
+                safi: Safi::UNICAST,
+                withdrawn: vec![],
+            }),
+            ..Default::default()
+        };
+        assert_eq!(end_of_rib(&v6), Some(2));
+        let not = Update {
+            attrs: PathAttributes {
+                med: Some(1),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        assert_eq!(end_of_rib(&not), None);
+    }
+}

@@ -1,0 +1,122 @@
+//! Per-neighbor state the route engine keeps: configuration, what the
+//! session and BFD last reported, counters, max-prefix state, graceful
+//! restart deadline and the Adj-RIB-Out. Owned by the route engine task.
+
+use super::messages::{BfdStatus, NeighborName, SessionInfo};
+use crate::config::{NeighborConfig, Role};
+use crate::rib::{AdjRibOut, NeighborIdx, PathFlags};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// One configured neighbor as the engine sees it.
+#[derive(Debug)]
+pub struct Neighbor {
+    pub idx: NeighborIdx,
+    pub name: NeighborName,
+    pub cfg: NeighborConfig,
+    /// `remote_as` differs from our ASN.
+    pub ebgp: bool,
+    /// The negotiated session while Established.
+    pub session: Option<SessionInfo>,
+    pub established_at: Option<Instant>,
+    /// Last RFC 4271 state name reported.
+    pub state: String,
+    pub last_error: Option<String>,
+    pub bfd: BfdStatus,
+    /// Stale routes are withdrawn at this instant (RFC 4724 §4.2).
+    pub gr_deadline: Option<Instant>,
+    /// A max-prefix teardown was sent: ignore its UPDATEs until it returns.
+    pub tripped: bool,
+    /// Warning / exceeded events already logged for the current excursion.
+    pub warned: bool,
+    pub exceeded: bool,
+    pub out: AdjRibOut,
+    /// Paths in the Adj-RIB-In (pre-policy).
+    pub received: u64,
+    /// Paths counted against the max-prefix limit (received minus refused).
+    pub limit_count: u64,
+    pub accepted: u64,
+    /// Rejected paths by rule.
+    pub rejected: BTreeMap<String, u64>,
+}
+
+impl Neighbor {
+    /// A neighbor with no session yet.
+    pub fn new(idx: NeighborIdx, cfg: NeighborConfig, local_asn: u32) -> Self {
+        Neighbor {
+            idx,
+            name: NeighborName::from(cfg.name.as_str()),
+            ebgp: cfg.remote_as != local_asn,
+            bfd: if cfg.bfd.is_some() {
+                BfdStatus::Down
+            } else {
+                BfdStatus::Disabled
+            },
+            cfg,
+            session: None,
+            established_at: None,
+            state: "Idle".to_string(),
+            last_error: None,
+            gr_deadline: None,
+            tripped: false,
+            warned: false,
+            exceeded: false,
+            out: AdjRibOut::new(),
+            received: 0,
+            limit_count: 0,
+            accepted: 0,
+            rejected: BTreeMap::new(),
+        }
+    }
+
+    /// Its routes may be used: BFD (when configured) is Up and no
+    /// max-prefix teardown is pending.
+    pub fn usable(&self) -> bool {
+        !self.tripped && (self.cfg.bfd.is_none() || self.bfd == BfdStatus::Up)
+    }
+
+    /// The role.
+    pub fn role(&self) -> Role {
+        self.cfg.role
+    }
+
+    /// Adds (`add = true`) or removes one path with `flags` (and the rule that
+    /// rejected it) from the counters.
+    pub fn account(&mut self, flags: PathFlags, rule: Option<&str>, add: bool) {
+        let step = |v: &mut u64| {
+            if add {
+                *v += 1
+            } else {
+                *v = v.saturating_sub(1)
+            }
+        };
+        step(&mut self.received);
+        if !flags.contains(PathFlags::REFUSED) {
+            step(&mut self.limit_count);
+        }
+        if flags.contains(PathFlags::ACCEPTED) {
+            step(&mut self.accepted);
+        } else {
+            let rule = rule.unwrap_or("unknown");
+            match self.rejected.get_mut(rule) {
+                Some(v) => step(v),
+                None if add => {
+                    self.rejected.insert(rule.to_string(), 1);
+                }
+                None => {}
+            }
+        }
+    }
+
+    /// Forgets every counted path.
+    pub fn reset_counters(&mut self) {
+        self.received = 0;
+        self.limit_count = 0;
+        self.accepted = 0;
+        for v in self.rejected.values_mut() {
+            *v = 0;
+        }
+        self.warned = false;
+        self.exceeded = false;
+    }
+}

@@ -1,0 +1,139 @@
+//! Applying a configuration to the running engine (start-up and SIGHUP):
+//! neighbors added and removed, registered and originated prefixes,
+//! decisions, and every Adj-RIB-In route re-evaluated without a session
+//! reset. Runs inside the route engine task.
+
+use super::core::{EngineCore, EngineError, Pass};
+use super::decide::Decision;
+use super::messages::{BfdStatus, NeighborName};
+use super::neighbor::Neighbor;
+use crate::config::Config;
+use crate::policy::PolicySet;
+use crate::rib::NeighborIdx;
+use crate::wire::Prefix;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+impl EngineCore {
+    /// Makes `cfg` the running configuration.
+    /// `policy` is `cfg`'s, compiled by the caller (a reload whose policy
+    /// does not compile never gets here).
+    pub(crate) fn apply_config(
+        &mut self,
+        cfg: Arc<Config>,
+        policy: PolicySet,
+        now: Instant,
+        pass: &mut Pass,
+    ) -> Result<(), EngineError> {
+        let wanted: HashSet<&str> = cfg.neighbors.iter().map(|n| n.name.as_str()).collect();
+        let gone: Vec<NeighborIdx> = self
+            .neighbors
+            .iter()
+            .flatten()
+            .filter(|n| !wanted.contains(&*n.name))
+            .map(|n| n.idx)
+            .collect();
+        let free_slots = self.neighbors.iter().filter(|n| n.is_none()).count() + gone.len();
+        let new_count = cfg
+            .neighbors
+            .iter()
+            .filter(|n| !self.by_name.contains_key(n.name.as_str()))
+            .count();
+        if self.neighbors.len() + new_count.saturating_sub(free_slots) > u16::MAX as usize {
+            return Err(EngineError::TooManyNeighbors);
+        }
+        for idx in gone {
+            self.remove_paths(idx, |_, _| true, pass);
+            if let Some(nb) = self.neighbors.get_mut(idx as usize).and_then(Option::take) {
+                for id in nb.out.iter().map(|(_, a)| *a).collect::<Vec<_>>() {
+                    self.rib.attrs.release(id);
+                }
+                self.by_name.remove(&nb.name);
+                tracing::info!(neighbor = %nb.name, "neighbor removed by reload; its routes dropped");
+            }
+        }
+        for ncfg in &cfg.neighbors {
+            match self.by_name.get(ncfg.name.as_str()).copied() {
+                Some(idx) => {
+                    if let Some(nb) = self.nb_mut(idx) {
+                        match (nb.cfg.bfd.is_some(), ncfg.bfd.is_some()) {
+                            (false, true) => nb.bfd = BfdStatus::Down,
+                            (true, false) => nb.bfd = BfdStatus::Disabled,
+                            _ => {}
+                        }
+                        nb.cfg = ncfg.clone();
+                        nb.ebgp = ncfg.remote_as != cfg.router.asn;
+                    }
+                }
+                None => {
+                    let idx = match self.neighbors.iter().position(Option::is_none) {
+                        Some(i) => i,
+                        None => {
+                            self.neighbors.push(None);
+                            self.neighbors.len() - 1
+                        }
+                    } as NeighborIdx;
+                    let nb = Neighbor::new(idx, ncfg.clone(), cfg.router.asn);
+                    self.by_name
+                        .insert(NeighborName::from(ncfg.name.as_str()), idx);
+                    self.neighbors[idx as usize] = Some(nb);
+                }
+            }
+        }
+        self.registered = cfg
+            .registered_prefixes
+            .iter()
+            .map(|r| (r.prefix.trunc(), r.peer_asn))
+            .collect();
+        let mut v4: Vec<u8> = Vec::new();
+        let mut v6: Vec<u8> = Vec::new();
+        for p in self.registered.keys() {
+            let lens = if matches!(p, Prefix::V4(_)) {
+                &mut v4
+            } else {
+                &mut v6
+            };
+            if !lens.contains(&p.prefix_len()) {
+                lens.push(p.prefix_len());
+            }
+        }
+        v4.sort_unstable();
+        v6.sort_unstable();
+        self.registered_lens = (v4, v6);
+        self.originate = cfg
+            .originate
+            .iter()
+            .map(|o| (o.prefix.trunc(), o.clone()))
+            .collect();
+        let mut decisions = BTreeMap::new();
+        let mut old = std::mem::take(&mut self.decisions);
+        let t = self.wall_ms(now);
+        for r in &cfg.registered_prefixes {
+            let Some(primary) = r.primary.clone() else {
+                continue;
+            };
+            let p = r.prefix.trunc();
+            let backup = r.backup.clone().filter(|b| b != "none");
+            let d = match old.remove(&p) {
+                Some(d)
+                    if d.primary == primary && d.backup == backup && d.peer_asn == r.peer_asn =>
+                {
+                    d
+                }
+                _ => Decision::new(p, r.peer_asn, primary, backup, t),
+            };
+            decisions.insert(p, d);
+        }
+        for p in old.keys() {
+            pass.dirty.insert(*p);
+        }
+        self.decisions = decisions;
+        self.cfg = cfg;
+        self.policy = policy;
+        self.reevaluate_all(now, pass);
+        pass.full = true;
+        pass.all_decisions = true;
+        Ok(())
+    }
+}

@@ -1,0 +1,138 @@
+//! The route engine tokio task: receives `ToEngine`, drives the Sans-IO
+//! [`EngineCore`], keeps each established session's `mpsc::Sender<ToPeer>`
+//! and delivers the outputs. A slow session never blocks the engine: its
+//! messages wait in a per-neighbor queue retried every few milliseconds.
+
+use super::core::{EngineCore, Input, Output};
+use super::messages::{NeighborName, ToEngine, ToPeer};
+use crate::config::Config;
+use crate::metrics::METRICS;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Retry period for messages a full session channel did not take.
+const RETRY: Duration = Duration::from_millis(10);
+/// Timer resolution for graceful-restart expiry when nothing else happens.
+const TICK: Duration = Duration::from_secs(1);
+
+/// Runs the route engine until every `ToEngine` sender is dropped.
+pub async fn run(cfg: Arc<Config>, mut rx: mpsc::Receiver<ToEngine>) {
+    let mut core = EngineCore::new(cfg);
+    let mut peers: HashMap<NeighborName, mpsc::Sender<ToPeer>> = HashMap::new();
+    let mut pending: HashMap<NeighborName, VecDeque<ToPeer>> = HashMap::new();
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let retry = !pending.is_empty();
+        let outputs = tokio::select! {
+            msg = rx.recv() => {
+                let Some(msg) = msg else { break };
+                METRICS.engine_queue_depth.set(rx.len() as i64);
+                handle(&mut core, &mut peers, &mut pending, msg)
+            }
+            _ = tick.tick() => core.tick(Instant::now()),
+            _ = tokio::time::sleep(RETRY), if retry => Vec::new(),
+        };
+        deliver(&peers, &mut pending, outputs);
+    }
+    tracing::info!("route engine stopped: every sender is gone");
+}
+
+fn handle(
+    core: &mut EngineCore,
+    peers: &mut HashMap<NeighborName, mpsc::Sender<ToPeer>>,
+    pending: &mut HashMap<NeighborName, VecDeque<ToPeer>>,
+    msg: ToEngine,
+) -> Vec<Output> {
+    let now = Instant::now();
+    let input = match msg {
+        ToEngine::Query(q, reply) => {
+            let _ = reply.send(core.query(&q, now));
+            return Vec::new();
+        }
+        ToEngine::SessionUp { neighbor, info, tx } => {
+            peers.insert(neighbor.clone(), tx);
+            pending.remove(&neighbor);
+            Input::SessionUp { neighbor, info }
+        }
+        ToEngine::SessionDown {
+            neighbor,
+            reason,
+            graceful_restart,
+        } => {
+            peers.remove(&neighbor);
+            pending.remove(&neighbor);
+            Input::SessionDown {
+                neighbor,
+                reason,
+                graceful_restart,
+            }
+        }
+        ToEngine::PeerState {
+            neighbor,
+            state,
+            last_error,
+        } => Input::PeerState {
+            neighbor,
+            state,
+            last_error,
+        },
+        ToEngine::Update { neighbor, update } => {
+            let started = Instant::now();
+            let out = core.handle(Input::Update { neighbor, update }, now);
+            METRICS
+                .engine_update_seconds
+                .with_label_values(&[])
+                .observe(started.elapsed().as_secs_f64());
+            return out;
+        }
+        ToEngine::RouteRefresh {
+            neighbor,
+            afi,
+            safi,
+        } => Input::RouteRefresh {
+            neighbor,
+            afi,
+            safi,
+        },
+        ToEngine::Bfd {
+            neighbor,
+            status,
+            diagnostic,
+        } => Input::Bfd {
+            neighbor,
+            status,
+            diagnostic,
+        },
+        ToEngine::Reload(cfg) => Input::Reload(cfg),
+    };
+    core.handle(input, now)
+}
+
+fn deliver(
+    peers: &HashMap<NeighborName, mpsc::Sender<ToPeer>>,
+    pending: &mut HashMap<NeighborName, VecDeque<ToPeer>>,
+    outputs: Vec<Output>,
+) {
+    for (name, msg) in outputs {
+        pending.entry(name).or_default().push_back(msg);
+    }
+    pending.retain(|name, queue| {
+        let Some(tx) = peers.get(name) else {
+            return false;
+        };
+        while let Some(msg) = queue.pop_front() {
+            match tx.try_send(msg) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(msg)) => {
+                    queue.push_front(msg);
+                    return true;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return false,
+            }
+        }
+        false
+    });
+}

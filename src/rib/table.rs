@@ -1,0 +1,495 @@
+//! Compact per-prefix path storage: the Adj-RIB-In of every neighbor and the
+//! Loc-RIB (the `BEST` flag) in one hash table per address family. Owned by
+//! the route engine task; no channels.
+
+use super::interner::{AttrId, Interner, NO_ATTR};
+use crate::policy::Rejection;
+use crate::wire::Prefix;
+use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// Index of a neighbor in the engine's neighbor table (stable while it exists).
+pub type NeighborIdx = u16;
+
+bitflags::bitflags! {
+    /// Status of one path in the Adj-RIB-In.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub struct PathFlags: u8 {
+        /// Import (max-prefix, registered-prefix checks and policy) accepted it;
+        /// otherwise it is rejected and its [`Rejection`] is in the side table.
+        const ACCEPTED = 1;
+        /// Kept after a graceful restart (RFC 4724 §4.2) and not yet re-announced.
+        const STALE = 2;
+        /// The Loc-RIB winner for its prefix.
+        const BEST = 4;
+        /// Refused by the max-prefix `refuse` action (not counted against the limit).
+        const REFUSED = 8;
+    }
+}
+
+/// One path: 12 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathEntry {
+    /// Attributes as received (pre-policy).
+    pub attr: AttrId,
+    /// Attributes after import policy ([`NO_ATTR`] when unchanged).
+    pub post: AttrId,
+    pub neighbor: NeighborIdx,
+    pub flags: PathFlags,
+}
+
+impl PathEntry {
+    /// The attributes to use for decisions and export (post-policy).
+    pub fn effective(&self) -> AttrId {
+        if self.post == NO_ATTR {
+            self.attr
+        } else {
+            self.post
+        }
+    }
+}
+
+/// The paths of one prefix: up to two inline (the common case), more in the
+/// table's spill arena. 28 bytes, 4-byte aligned, so a bucket of the IPv4
+/// table is 32 bytes.
+#[derive(Debug, Clone, Copy)]
+enum Paths {
+    One(PathEntry),
+    Two([PathEntry; 2]),
+    /// Index into [`Table::spill`].
+    Many(u32),
+}
+
+/// A compact prefix key: the address bits (the length selects the table).
+pub trait PrefixKey: Copy + Eq + Hash {
+    /// Maximum prefix length of the family.
+    const MAX_LEN: u8;
+    /// The length and key of `net` (host bits cleared), or `None` for the other family.
+    fn from_net(net: &Prefix) -> Option<(u8, Self)>;
+    /// The prefix back.
+    fn to_net(self, len: u8) -> Prefix;
+}
+
+/// IPv4 prefix address (4 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct V4Key(u32);
+
+impl PrefixKey for V4Key {
+    const MAX_LEN: u8 = 32;
+    fn from_net(net: &Prefix) -> Option<(u8, Self)> {
+        match net.trunc() {
+            IpNet::V4(n) => Some((n.prefix_len(), V4Key(u32::from(n.addr())))),
+            IpNet::V6(_) => None,
+        }
+    }
+    fn to_net(self, len: u8) -> Prefix {
+        Ipv4Net::new(Ipv4Addr::from(self.0), len.min(32))
+            .map_or_else(|_| IpNet::V4(Ipv4Net::default()), IpNet::V4)
+    }
+}
+
+/// IPv6 prefix address as two 64-bit halves (8-byte aligned, not 16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct V6Key {
+    hi: u64,
+    lo: u64,
+}
+
+impl PrefixKey for V6Key {
+    const MAX_LEN: u8 = 128;
+    fn from_net(net: &Prefix) -> Option<(u8, Self)> {
+        match net.trunc() {
+            IpNet::V6(n) => {
+                let a = u128::from(n.addr());
+                Some((
+                    n.prefix_len(),
+                    V6Key {
+                        hi: (a >> 64) as u64,
+                        lo: a as u64,
+                    },
+                ))
+            }
+            IpNet::V4(_) => None,
+        }
+    }
+    fn to_net(self, len: u8) -> Prefix {
+        let addr = Ipv6Addr::from(((self.hi as u128) << 64) | self.lo as u128);
+        Ipv6Net::new(addr, len.min(128)).map_or_else(|_| IpNet::V6(Ipv6Net::default()), IpNet::V6)
+    }
+}
+
+/// One family's table: one hash map per prefix length (so the key is only
+/// the address and a resize touches one length), address → its paths.
+#[derive(Debug)]
+pub struct Table<K: PrefixKey> {
+    by_len: Vec<HashMap<K, Paths>>,
+    /// Path lists longer than two.
+    spill: Vec<Vec<PathEntry>>,
+    free: Vec<u32>,
+}
+
+impl<K: PrefixKey> Default for Table<K> {
+    fn default() -> Self {
+        Table {
+            by_len: (0..=K::MAX_LEN).map(|_| HashMap::new()).collect(),
+            spill: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<K: PrefixKey> Table<K> {
+    fn slice<'a>(&'a self, p: &'a Paths) -> &'a [PathEntry] {
+        match p {
+            Paths::One(e) => std::slice::from_ref(e),
+            Paths::Two(a) => &a[..],
+            Paths::Many(i) => self.spill.get(*i as usize).map_or(&[], |v| v.as_slice()),
+        }
+    }
+
+    /// The paths of `net` (empty when unknown or of the other family).
+    pub fn get(&self, net: &Prefix) -> &[PathEntry] {
+        let Some((len, k)) = K::from_net(net) else {
+            return &[];
+        };
+        match self.by_len.get(len as usize).and_then(|m| m.get(&k)) {
+            Some(p) => self.slice(p),
+            None => &[],
+        }
+    }
+
+    /// Mutable access to the paths of `net`.
+    pub fn get_mut(&mut self, net: &Prefix) -> Option<&mut [PathEntry]> {
+        let (len, k) = K::from_net(net)?;
+        let p = self.by_len.get_mut(len as usize)?.get_mut(&k)?;
+        match p {
+            Paths::One(e) => Some(std::slice::from_mut(e)),
+            Paths::Two(a) => Some(&mut a[..]),
+            Paths::Many(i) => self.spill.get_mut(*i as usize).map(|v| v.as_mut_slice()),
+        }
+    }
+
+    /// Inserts or replaces the path of `e.neighbor`; returns the old one.
+    pub fn upsert(&mut self, net: &Prefix, e: PathEntry) -> Option<PathEntry> {
+        if let Some(slot) = self
+            .get_mut(net)
+            .and_then(|s| s.iter_mut().find(|p| p.neighbor == e.neighbor))
+        {
+            return Some(std::mem::replace(slot, e));
+        }
+        let (len, k) = K::from_net(net)?;
+        let map = self.by_len.get_mut(len as usize)?;
+        let next = match map.get(&k).copied() {
+            None => Paths::One(e),
+            Some(Paths::One(a)) => Paths::Two([a, e]),
+            Some(Paths::Two([a, b])) => {
+                let v = vec![a, b, e];
+                match self.free.pop() {
+                    Some(i) => {
+                        self.spill[i as usize] = v;
+                        Paths::Many(i)
+                    }
+                    None => {
+                        self.spill.push(v);
+                        Paths::Many((self.spill.len() - 1) as u32)
+                    }
+                }
+            }
+            Some(Paths::Many(i)) => {
+                if let Some(v) = self.spill.get_mut(i as usize) {
+                    v.push(e);
+                }
+                Paths::Many(i)
+            }
+        };
+        map.insert(k, next);
+        None
+    }
+
+    /// Removes the path of `neighbor`; returns it.
+    pub fn remove(&mut self, net: &Prefix, neighbor: NeighborIdx) -> Option<PathEntry> {
+        let (len, k) = K::from_net(net)?;
+        let map = self.by_len.get_mut(len as usize)?;
+        let cur = *map.get(&k)?;
+        let (old, next) = match cur {
+            Paths::One(a) if a.neighbor == neighbor => (a, None),
+            Paths::One(_) => return None,
+            Paths::Two([a, b]) if a.neighbor == neighbor => (a, Some(Paths::One(b))),
+            Paths::Two([a, b]) if b.neighbor == neighbor => (b, Some(Paths::One(a))),
+            Paths::Two(_) => return None,
+            Paths::Many(i) => {
+                let v = self.spill.get_mut(i as usize)?;
+                let pos = v.iter().position(|p| p.neighbor == neighbor)?;
+                let old = v.remove(pos);
+                if v.len() == 2 {
+                    let two = [v[0], v[1]];
+                    self.spill[i as usize] = Vec::new();
+                    self.free.push(i);
+                    (old, Some(Paths::Two(two)))
+                } else {
+                    (old, Some(Paths::Many(i)))
+                }
+            }
+        };
+        match next {
+            Some(n) => {
+                map.insert(k, n);
+            }
+            None => {
+                map.remove(&k);
+            }
+        }
+        Some(old)
+    }
+
+    /// Every prefix with its paths.
+    pub fn iter(&self) -> impl Iterator<Item = (Prefix, &[PathEntry])> + '_ {
+        self.by_len.iter().enumerate().flat_map(move |(len, m)| {
+            m.iter()
+                .map(move |(k, p)| (k.to_net(len as u8), self.slice(p)))
+        })
+    }
+
+    /// Number of prefixes.
+    pub fn len(&self) -> usize {
+        self.by_len.iter().map(|m| m.len()).sum()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.by_len.iter().all(|m| m.is_empty())
+    }
+
+    /// Removes every path of `neighbor` for which `pred` holds; returns them.
+    pub fn remove_where(
+        &mut self,
+        neighbor: NeighborIdx,
+        mut pred: impl FnMut(&Prefix, &PathEntry) -> bool,
+    ) -> Vec<(Prefix, PathEntry)> {
+        let mut hits = Vec::new();
+        for (p, paths) in self.iter() {
+            if let Some(e) = paths.iter().find(|e| e.neighbor == neighbor && pred(&p, e)) {
+                hits.push((p, *e));
+            }
+        }
+        for (p, _) in &hits {
+            self.remove(p, neighbor);
+        }
+        hits
+    }
+}
+
+/// The whole RIB: both families, the interner and the rejection reasons.
+#[derive(Debug, Default)]
+pub struct Rib {
+    pub v4: Table<V4Key>,
+    pub v6: Table<V6Key>,
+    pub attrs: Interner,
+    rejections: HashMap<(NeighborIdx, Prefix), Rejection>,
+}
+
+impl Rib {
+    /// An empty RIB.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The paths of `prefix`.
+    pub fn paths(&self, prefix: &Prefix) -> &[PathEntry] {
+        match prefix {
+            Prefix::V4(_) => self.v4.get(prefix),
+            Prefix::V6(_) => self.v6.get(prefix),
+        }
+    }
+
+    /// Mutable paths of `prefix`.
+    pub fn paths_mut(&mut self, prefix: &Prefix) -> Option<&mut [PathEntry]> {
+        match prefix {
+            Prefix::V4(_) => self.v4.get_mut(prefix),
+            Prefix::V6(_) => self.v6.get_mut(prefix),
+        }
+    }
+
+    /// The path of `neighbor` for `prefix`.
+    pub fn path(&self, prefix: &Prefix, neighbor: NeighborIdx) -> Option<PathEntry> {
+        self.paths(prefix)
+            .iter()
+            .find(|p| p.neighbor == neighbor)
+            .copied()
+    }
+
+    /// Stores a path (the caller has already taken references on its
+    /// attribute ids); releases the replaced path's references and returns it.
+    pub fn store(
+        &mut self,
+        prefix: &Prefix,
+        e: PathEntry,
+        rejection: Option<Rejection>,
+    ) -> Option<PathEntry> {
+        let old = match prefix {
+            Prefix::V4(_) => self.v4.upsert(prefix, e),
+            Prefix::V6(_) => self.v6.upsert(prefix, e),
+        };
+        match rejection {
+            Some(r) => {
+                self.rejections.insert((e.neighbor, prefix.trunc()), r);
+            }
+            None => {
+                if old.is_some_and(|o| !o.flags.contains(PathFlags::ACCEPTED)) {
+                    self.rejections.remove(&(e.neighbor, prefix.trunc()));
+                }
+            }
+        }
+        if let Some(o) = old {
+            self.release_entry(&o);
+        }
+        old
+    }
+
+    /// Removes the path of `neighbor` for `prefix` and releases it.
+    pub fn remove(&mut self, prefix: &Prefix, neighbor: NeighborIdx) -> Option<PathEntry> {
+        let old = match prefix {
+            Prefix::V4(_) => self.v4.remove(prefix, neighbor),
+            Prefix::V6(_) => self.v6.remove(prefix, neighbor),
+        };
+        if let Some(o) = old {
+            if !o.flags.contains(PathFlags::ACCEPTED) {
+                self.rejections.remove(&(neighbor, prefix.trunc()));
+            }
+            self.release_entry(&o);
+        }
+        old
+    }
+
+    /// Removes every path of `neighbor` matching `pred`; returns (prefix, entry).
+    pub fn remove_where(
+        &mut self,
+        neighbor: NeighborIdx,
+        mut pred: impl FnMut(&Prefix, &PathEntry) -> bool,
+    ) -> Vec<(Prefix, PathEntry)> {
+        let mut out = self.v4.remove_where(neighbor, &mut pred);
+        out.extend(self.v6.remove_where(neighbor, &mut pred));
+        for (p, e) in &out {
+            if !e.flags.contains(PathFlags::ACCEPTED) {
+                self.rejections.remove(&(neighbor, *p));
+            }
+            self.release_entry(e);
+        }
+        out
+    }
+
+    /// Every path of `neighbor` as (prefix, entry).
+    pub fn neighbor_paths(&self, neighbor: NeighborIdx) -> Vec<(Prefix, PathEntry)> {
+        let mut out = Vec::new();
+        for (p, ps) in self.v4.iter().chain(self.v6.iter()) {
+            if let Some(e) = ps.iter().find(|e| e.neighbor == neighbor) {
+                out.push((p, *e));
+            }
+        }
+        out
+    }
+
+    /// Every prefix in the RIB.
+    pub fn prefixes(&self) -> Vec<Prefix> {
+        self.v4
+            .iter()
+            .chain(self.v6.iter())
+            .map(|(p, _)| p)
+            .collect()
+    }
+
+    /// Why the path of `neighbor` for `prefix` was rejected.
+    pub fn rejection(&self, prefix: &Prefix, neighbor: NeighborIdx) -> Option<&Rejection> {
+        self.rejections.get(&(neighbor, prefix.trunc()))
+    }
+
+    /// Total number of paths.
+    pub fn path_count(&self) -> usize {
+        self.v4
+            .iter()
+            .chain(self.v6.iter())
+            .map(|(_, p)| p.len())
+            .sum()
+    }
+
+    fn release_entry(&mut self, e: &PathEntry) {
+        self.attrs.release(e.attr);
+        if e.post != NO_ATTR {
+            self.attrs.release(e.post);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: NeighborIdx) -> PathEntry {
+        PathEntry {
+            attr: 0,
+            post: NO_ATTR,
+            neighbor: n,
+            flags: PathFlags::ACCEPTED,
+        }
+    }
+
+    #[test]
+    fn path_entries_stay_twelve_bytes_and_path_lists_28() {
+        assert_eq!(std::mem::size_of::<PathEntry>(), 12);
+        assert_eq!(std::mem::size_of::<Paths>(), 28);
+        assert_eq!(std::mem::align_of::<Paths>(), 4);
+    }
+
+    #[test]
+    fn keys_round_trip_both_families() {
+        for s in [
+            "10.0.0.0/8",
+            "192.0.2.128/25",
+            "0.0.0.0/0",
+            "2001:db8::/32",
+            "::/0",
+        ] {
+            let p: Prefix = s.parse().unwrap();
+            let back = V4Key::from_net(&p)
+                .map(|(l, k)| k.to_net(l))
+                .or_else(|| V6Key::from_net(&p).map(|(l, k)| k.to_net(l)));
+            assert_eq!(back, Some(p));
+        }
+    }
+
+    #[test]
+    fn paths_grow_inline_then_spill_and_shrink_back() {
+        let mut t: Table<V4Key> = Table::default();
+        let k: Prefix = "10.0.0.0/8".parse().unwrap();
+        for n in 0..4 {
+            assert!(t.upsert(&k, entry(n)).is_none());
+        }
+        assert_eq!(t.get(&k).len(), 4);
+        assert!(t.upsert(&k, entry(2)).is_some());
+        for n in [1, 3, 0] {
+            assert!(t.remove(&k, n).is_some());
+        }
+        assert_eq!(
+            t.get(&k).iter().map(|e| e.neighbor).collect::<Vec<_>>(),
+            vec![2]
+        );
+        assert!(t.remove(&k, 2).is_some());
+        assert!(t.is_empty());
+        // The spill slot is reused.
+        for n in 0..3 {
+            t.upsert(&k, entry(n));
+        }
+        assert_eq!(t.spill.len(), 1);
+    }
+
+    #[test]
+    fn same_address_with_different_lengths_are_different_prefixes() {
+        let mut t: Table<V4Key> = Table::default();
+        t.upsert(&"10.0.0.0/8".parse().unwrap(), entry(1));
+        t.upsert(&"10.0.0.0/16".parse().unwrap(), entry(2));
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.get(&"10.0.0.0/16".parse().unwrap())[0].neighbor, 2);
+    }
+}

@@ -1,0 +1,386 @@
+//! Route engine export and decision scenarios without sockets: export by
+//! role, End-of-RIB, nearest-edge failover, BFD gating, graceful restart.
+
+#[path = "engine_lab.rs"]
+mod lab;
+
+use lab::*;
+
+#[test]
+fn peering_service_routes_go_only_to_internal_neighbors_with_local_pref_and_location_community() {
+    let mut lab = Lab::new("");
+    for n in ["ps-ams-1", "ps-fra", "transit", "rr1"] {
+        lab.up(n);
+    }
+    let out = lab.update("ps-ams-1", ann(&[REG, "192.0.2.0/24"], &[64500]));
+    for n in ["ps-ams-1", "ps-fra", "transit"] {
+        assert!(
+            announced(&out, n).is_empty(),
+            "{n} must not receive peering-service routes"
+        );
+    }
+    let rr = announced(&out, "rr1");
+    let reg = rr.iter().find(|(q, _)| *q == p(REG)).unwrap();
+    assert_eq!(reg.1.local_pref, Some(300));
+    assert!(reg.1.communities.contains(&Community::new(8075, 1001)));
+    assert!(reg
+        .1
+        .large_communities
+        .iter()
+        .any(|l| (l.global, l.local1, l.local2) == (8075, 1, 1)));
+    assert_eq!(
+        reg.1.as_path,
+        Some(AsPath::from_sequence(vec![64500])),
+        "no prepend toward iBGP"
+    );
+    assert_eq!(
+        reg.1.next_hop,
+        Some("192.0.2.2".parse::<IpAddr>().unwrap()),
+        "iBGP keeps NEXT_HOP"
+    );
+    let plain = rr.iter().find(|(q, _)| *q == p("192.0.2.0/24")).unwrap();
+    assert_eq!(plain.1.local_pref, Some(100));
+    assert!(!plain.1.communities.contains(&Community::new(8075, 1001)));
+}
+
+#[test]
+fn routes_from_an_internal_neighbor_are_not_sent_to_other_internal_neighbors_or_peers() {
+    let mut lab = Lab::new("");
+    for n in ["rr1", "rr2", "transit"] {
+        lab.up(n);
+    }
+    let mut u = ann(&["192.0.2.0/24"], &[]);
+    u.attrs.local_pref = Some(100);
+    let out = lab.update("rr1", u);
+    assert!(announced(&out, "rr2").is_empty());
+    assert!(announced(&out, "transit").is_empty());
+    assert!(announced(&out, "rr1").is_empty());
+}
+
+#[test]
+fn originated_prefixes_carry_our_as_and_local_next_hop_toward_ebgp_and_lp_toward_ibgp() {
+    let mut lab = Lab::new("");
+    let out = lab.up("transit");
+    let t = announced(&out, "transit");
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].0, p("198.51.100.0/24"));
+    assert_eq!(t[0].1.as_path, Some(AsPath::from_sequence(vec![8075])));
+    assert_eq!(
+        t[0].1.next_hop,
+        Some("192.0.2.13".parse::<IpAddr>().unwrap())
+    );
+    assert_eq!(t[0].1.local_pref, None);
+    assert_eq!(t[0].1.communities, vec![Community::new(8075, 100)]);
+    let out = lab.up("rr1");
+    let r = announced(&out, "rr1");
+    assert_eq!(r[0].1.as_path, Some(AsPath::default()));
+    assert_eq!(r[0].1.local_pref, Some(100));
+}
+
+#[test]
+fn the_initial_dump_ends_with_end_of_rib_for_each_family() {
+    let mut lab = Lab::new("");
+    let out = lab.up("ps-ams-1");
+    let ups = sent(&out, "ps-ams-1");
+    let n = ups.len();
+    assert!(n >= 3);
+    assert_eq!(*ups[n - 2], Update::default());
+    assert_eq!(
+        ups[n - 1].mp_unreach,
+        Some(MpUnreach {
+            afi: Afi::IPV6,
+            safi: Safi::UNICAST,
+            withdrawn: vec![]
+        })
+    );
+    assert!(ups[n - 1].nlri.is_empty() && ups[n - 1].withdrawn.is_empty());
+}
+
+#[test]
+fn decisions_fail_over_primary_backup_internet_unreachable_and_back() {
+    let mut lab = Lab::new("");
+    for n in ["ps-ams-1", "ps-ams-2", "ps-fra", "transit", "rr1"] {
+        lab.up(n);
+    }
+    assert_eq!(lab.decision(REG).state, "unreachable");
+    lab.update("transit", ann(&["203.0.112.0/23"], &[3356, 64500]));
+    lab.update("ps-fra", ann(&[REG], &[64500]));
+    lab.update("ps-ams-1", ann(&[REG], &[64500]));
+    lab.update("ps-ams-2", ann(&[REG], &[64500]));
+    let d = lab.decision(REG);
+    assert_eq!(
+        (d.state.as_str(), d.location.as_deref(), d.local_pref),
+        ("primary", Some("ams"), 300)
+    );
+    let mut ns = d.neighbors.clone();
+    ns.sort();
+    assert_eq!(
+        ns,
+        vec!["ps-ams-1", "ps-ams-2"],
+        "active-active at the primary"
+    );
+    assert_eq!(d.reason, "2 sessions at primary ams");
+    assert_eq!(d.community.as_deref(), Some("8075:1001"));
+
+    lab.down("ps-ams-1", None);
+    assert_eq!(lab.decision(REG).state, "primary");
+    let out = lab.down("ps-ams-2", None);
+    let d = lab.decision(REG);
+    assert_eq!(
+        (d.state.as_str(), d.location.as_deref()),
+        ("backup", Some("fra"))
+    );
+    assert_eq!(d.reason, "no session at primary ams; 1 at backup fra");
+    let rr = announced(&out, "rr1");
+    let reg = rr.iter().find(|(q, _)| *q == p(REG)).unwrap();
+    assert_eq!(reg.1.local_pref, Some(200));
+    assert!(reg.1.communities.contains(&Community::new(8075, 1002)));
+
+    let out = lab.down("ps-fra", None);
+    let d = lab.decision(REG);
+    assert_eq!(
+        (d.state.as_str(), d.neighbors.clone()),
+        ("internet", vec!["transit".to_string()])
+    );
+    let rr = sent(&out, "rr1");
+    assert!(
+        rr.iter()
+            .any(|u| u.withdrawn.iter().any(|w| w.prefix == p(REG))),
+        "no exact route left: withdrawn"
+    );
+
+    lab.down("transit", None);
+    assert_eq!(lab.decision(REG).state, "unreachable");
+
+    lab.up("ps-ams-2");
+    let out = lab.update("ps-ams-2", ann(&[REG], &[64500]));
+    assert_eq!(lab.decision(REG).state, "primary");
+    let rr = announced(&out, "rr1");
+    assert_eq!(
+        rr.iter().find(|(q, _)| *q == p(REG)).unwrap().1.local_pref,
+        Some(300)
+    );
+    assert!(
+        lab.event_kinds()
+            .iter()
+            .filter(|k| *k == "decision-changed")
+            .count()
+            >= 5
+    );
+}
+
+#[test]
+fn a_prefix_received_only_away_from_its_primary_is_suboptimal() {
+    let mut lab = Lab::new("");
+    lab.up("ps-fra");
+    lab.update("ps-fra", ann(&[REG], &[64500]));
+    assert_eq!(lab.decision(REG).state, "backup");
+    assert!(lab
+        .event_kinds()
+        .contains(&"suboptimal-routing".to_string()));
+}
+
+#[test]
+fn bfd_gates_routes_until_up_and_bfd_down_removes_them_at_once() {
+    let mut lab = Lab::new("");
+    let mut c = (*lab.core.config().clone()).clone();
+    c.neighbors[0].bfd = toml::from_str("").ok();
+    lab = Lab {
+        core: EngineCore::new(Arc::new(c)),
+        now: lab.now,
+    };
+    lab.up("ps-ams-1");
+    lab.up("rr1");
+    let out = lab.update("ps-ams-1", ann(&[REG], &[64500]));
+    assert!(announced(&out, "rr1").iter().all(|(q, _)| *q != p(REG)));
+    assert_eq!(lab.decision(REG).state, "unreachable");
+    assert!(!lab.routes(Some(REG), false)[0].best);
+
+    let out = lab.bfd("ps-ams-1", BfdStatus::Up);
+    assert_eq!(lab.decision(REG).state, "primary");
+    assert!(announced(&out, "rr1").iter().any(|(q, _)| *q == p(REG)));
+
+    let out = lab.bfd("ps-ams-1", BfdStatus::Down);
+    assert_eq!(lab.decision(REG).state, "unreachable");
+    assert!(sent(&out, "rr1")
+        .iter()
+        .any(|u| u.withdrawn.iter().any(|w| w.prefix == p(REG))));
+    let kinds = lab.event_kinds();
+    assert!(kinds.contains(&"bfd-up".to_string()) && kinds.contains(&"bfd-down".to_string()));
+}
+
+#[test]
+fn graceful_restart_keeps_routes_stale_until_end_of_rib_sweeps_the_unannounced() {
+    let mut lab = Lab::new("");
+    lab.up("ps-ams-1");
+    lab.up("rr1");
+    lab.update("ps-ams-1", ann(&[REG, "192.0.2.0/24"], &[64500]));
+    let out = lab.down("ps-ams-1", Some(Duration::from_secs(120)));
+    assert!(
+        sent(&out, "rr1").iter().all(|u| u.withdrawn.is_empty()),
+        "stale routes stay in use"
+    );
+    assert!(lab.routes(None, true).iter().all(|r| r.status == "stale"));
+    assert_eq!(lab.decision(REG).state, "primary");
+
+    lab.up("ps-ams-1");
+    lab.update("ps-ams-1", ann(&[REG], &[64500]));
+    let out = lab.update("ps-ams-1", Update::default());
+    let all = lab.routes(None, true);
+    assert_eq!(all.len(), 1);
+    assert_eq!(
+        (all[0].prefix.as_str(), all[0].status.as_str()),
+        (REG, "accepted")
+    );
+    assert!(sent(&out, "rr1")
+        .iter()
+        .any(|u| u.withdrawn.iter().any(|w| w.prefix == p("192.0.2.0/24"))));
+}
+
+#[test]
+fn graceful_restart_expiry_withdraws_every_stale_route() {
+    let mut lab = Lab::new("");
+    lab.up("ps-ams-1");
+    lab.update("ps-ams-1", ann(&[REG], &[64500]));
+    lab.down("ps-ams-1", Some(Duration::from_secs(5)));
+    assert_eq!(
+        lab.core.next_deadline(),
+        Some(lab.now + Duration::from_secs(5))
+    );
+    lab.core.tick(lab.now + Duration::from_secs(4));
+    assert_eq!(lab.routes(None, true).len(), 1);
+    lab.core.tick(lab.now + Duration::from_secs(6));
+    assert!(lab.routes(None, true).is_empty());
+    assert_eq!(lab.decision(REG).state, "unreachable");
+}
+
+#[test]
+fn plain_session_down_withdraws_everything_from_that_neighbor() {
+    let mut lab = Lab::new("");
+    lab.up("ps-ams-1");
+    lab.up("rr1");
+    lab.update("ps-ams-1", ann(&[REG, "192.0.2.0/24"], &[64500]));
+    let out = lab.down("ps-ams-1", None);
+    assert!(lab.routes(None, true).is_empty());
+    let w: usize = sent(&out, "rr1").iter().map(|u| u.withdrawn.len()).sum();
+    assert_eq!(w, 2);
+}
+
+#[test]
+fn ipv6_routes_keep_their_mp_next_hop_toward_ibgp() {
+    let mut lab = Lab::new("");
+    lab.up("ps-ams-1");
+    lab.up("rr1");
+    let u = Update {
+        attrs: PathAttributes {
+            next_hop: None,
+            ..attrs(&[64500])
+        },
+        mp_reach: Some(MpReach {
+            afi: Afi::IPV6,
+            safi: Safi::UNICAST,
+            next_hop: "2001:db8::2".parse().unwrap(),
+            link_local_next_hop: None,
+            nlri: vec![AddPathPrefix {
+                path_id: None,
+                prefix: p("2001:db8:1::/48"),
+            }],
+        }),
+        ..Default::default()
+    };
+    let out = lab.update("ps-ams-1", u);
+    let rr = sent(&out, "rr1");
+    let mp = rr.iter().find_map(|u| u.mp_reach.as_ref()).unwrap();
+    assert_eq!(mp.next_hop, "2001:db8::2".parse::<IpAddr>().unwrap());
+    assert_eq!(mp.nlri[0].prefix, p("2001:db8:1::/48"));
+    assert_eq!(
+        lab.routes(Some("2001:db8:1:2::/64"), false)[0].prefix,
+        "2001:db8:1::/48",
+        "longest match"
+    );
+}
+
+#[test]
+fn route_refresh_resends_the_familys_adj_rib_out() {
+    let mut lab = Lab::new("");
+    lab.up("transit");
+    let out = lab.input(Input::RouteRefresh {
+        neighbor: name("transit"),
+        afi: Afi::IPV4,
+        safi: Safi::UNICAST,
+    });
+    assert_eq!(announced(&out, "transit").len(), 1);
+}
+
+#[test]
+fn active_active_sessions_at_the_primary_are_ordered_by_best_path() {
+    let mut lab = Lab::new("");
+    lab.up("ps-ams-1");
+    lab.up("ps-ams-2");
+    lab.update("ps-ams-1", ann(&[REG], &[64500, 64500, 64500]));
+    lab.update("ps-ams-2", ann(&[REG], &[64500]));
+    let d = lab.decision(REG);
+    assert_eq!(
+        d.neighbors,
+        vec!["ps-ams-2", "ps-ams-1"],
+        "shorter AS path first"
+    );
+    let best: Vec<_> = lab
+        .routes(Some(REG), false)
+        .into_iter()
+        .filter(|r| r.best)
+        .map(|r| r.neighbor)
+        .collect();
+    assert_eq!(best, vec!["ps-ams-2"]);
+}
+
+#[test]
+fn a_covering_transit_route_alone_makes_an_activated_prefix_internet() {
+    let mut lab = Lab::new("");
+    lab.up("transit");
+    lab.up("rr1");
+    let out = lab.update("transit", ann(&["203.0.112.0/22"], &[3356, 64500]));
+    let d = lab.decision(REG);
+    assert_eq!((d.state.as_str(), d.local_pref), ("internet", 100));
+    assert_eq!(d.neighbors, vec!["transit"]);
+    assert_eq!(
+        d.reason,
+        "no session at primary ams; none at backup fra; 1 transit route via internet"
+    );
+    let rr = announced(&out, "rr1");
+    assert!(rr
+        .iter()
+        .any(|(q, a)| *q == p("203.0.112.0/22") && a.local_pref == Some(100)));
+    assert!(
+        announced(&out, "transit")
+            .iter()
+            .all(|(q, _)| *q != p("203.0.112.0/22")),
+        "never back to its source"
+    );
+    lab.update("transit", wd(&["203.0.112.0/22"]));
+    assert_eq!(lab.decision(REG).state, "unreachable");
+}
+
+#[test]
+fn backup_none_fails_over_straight_to_the_internet() {
+    let mut c = (*cfg("")).clone();
+    c.registered_prefixes[0].backup = Some("none".into());
+    let mut lab = Lab {
+        core: EngineCore::new(Arc::new(c)),
+        now: Instant::now(),
+    };
+    lab.up("ps-fra");
+    lab.up("transit");
+    lab.update("ps-fra", ann(&[REG], &[64500]));
+    lab.update("transit", ann(&[REG], &[3356, 64500]));
+    let d = lab.decision(REG);
+    assert_eq!((d.state.as_str(), d.backup.clone()), ("internet", None));
+    assert!(d.reason.contains("no backup"));
+    let best: Vec<_> = lab
+        .routes(Some(REG), false)
+        .into_iter()
+        .filter(|r| r.best)
+        .map(|r| r.neighbor)
+        .collect();
+    assert_eq!(best, vec!["transit"], "the Loc-RIB follows the decision");
+}

@@ -1,0 +1,271 @@
+//! Route engine import scenarios without sockets: routes accepted and
+//! rejected with the right rule, max-prefix actions, route leaks, reload.
+
+#[path = "engine_lab.rs"]
+mod lab;
+
+use lab::*;
+
+#[test]
+fn accepted_routes_reach_the_loc_rib_and_are_listed() {
+    let mut lab = Lab::new("");
+    lab.up("ps-ams-1");
+    lab.update("ps-ams-1", ann(&["192.0.2.0/24", REG], &[64500]));
+    let r = lab.routes(None, false);
+    assert_eq!(r.len(), 2);
+    assert!(r
+        .iter()
+        .all(|r| r.status == "accepted" && r.best && r.neighbor == "ps-ams-1"));
+    assert_eq!(
+        r[0].as_path,
+        vec![coldpotato::api::model::AsPathElem::Asn(64500)]
+    );
+    lab.update(
+        "ps-ams-1",
+        Update {
+            withdrawn: vec![AddPathPrefix {
+                path_id: None,
+                prefix: p("192.0.2.0/24"),
+            }],
+            ..Default::default()
+        },
+    );
+    assert_eq!(lab.routes(None, false).len(), 1);
+}
+
+#[test]
+fn wrong_origin_for_a_registered_prefix_is_rejected_as_origin_mismatch_and_logged() {
+    let mut lab = Lab::new("");
+    lab.up("ps-ams-1");
+    lab.update("ps-ams-1", ann(&[REG], &[64500, 64666]));
+    assert!(
+        lab.routes(None, false).is_empty(),
+        "a rejected route is not listed by default"
+    );
+    let all = lab.routes(Some(REG), true);
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].status, "rejected");
+    assert_eq!(all[0].rule.as_deref(), Some("origin-mismatch"));
+    assert!(all[0].reason.as_deref().unwrap_or("").contains("AS64666"));
+    assert!(lab.event_kinds().contains(&"origin-mismatch".to_string()));
+}
+
+#[test]
+fn more_specific_of_a_registered_prefix_from_another_origin_is_rejected_and_logged() {
+    let mut lab = Lab::new("");
+    lab.up("transit");
+    lab.update("transit", ann(&["203.0.113.128/25"], &[3356, 64666]));
+    let all = lab.routes(Some("203.0.113.128/25"), true);
+    assert_eq!(all[0].rule.as_deref(), Some("unexpected-more-specific"));
+    assert!(lab
+        .event_kinds()
+        .contains(&"unexpected-more-specific".to_string()));
+    // From the registered origin it is fine.
+    lab.update("transit", ann(&["203.0.113.128/25"], &[3356, 64500]));
+    assert_eq!(lab.routes(Some("203.0.113.128/25"), false).len(), 1);
+}
+
+#[test]
+fn treat_as_withdraw_removes_a_previously_accepted_route() {
+    let mut lab = Lab::new("");
+    lab.up("ps-ams-1");
+    lab.update("ps-ams-1", ann(&["192.0.2.0/24"], &[64500]));
+    let mut bad = ann(&["192.0.2.0/24"], &[64500]);
+    bad.attr_error = Some((AttrAction::TreatAsWithdraw, 8));
+    lab.update("ps-ams-1", bad);
+    assert!(lab.routes(None, true).is_empty());
+}
+
+#[test]
+fn max_prefix_teardown_sends_cease_with_rfc4486_data_and_hold_down() {
+    let mut lab = Lab::new("");
+    let mut c = (*lab.core.config().clone()).clone();
+    c.neighbors[0].max_prefixes =
+        toml::from_str("limit = 2\nwarn_percent = 50\nrestart_after_s = 60").ok();
+    lab = Lab {
+        core: EngineCore::new(Arc::new(c)),
+        now: lab.now,
+    };
+    lab.up("ps-ams-1");
+    let out = lab.update(
+        "ps-ams-1",
+        ann(
+            &["192.0.2.0/24", "192.0.2.0/25", "192.0.2.128/25"],
+            &[64500],
+        ),
+    );
+    let td: Vec<_> = out
+        .iter()
+        .filter_map(|(n, m)| match m {
+            ToPeer::Teardown {
+                notification,
+                hold_down,
+            } if &**n == "ps-ams-1" => Some((notification, hold_down)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(td.len(), 1);
+    assert_eq!((td[0].0.code, td[0].0.subcode), (6, 1));
+    assert_eq!(&td[0].0.data[..], &[0, 1, 1, 0, 0, 0, 2]);
+    assert_eq!(*td[0].1, Some(Duration::from_secs(60)));
+    assert!(
+        lab.routes(None, true).is_empty(),
+        "routes of a tripped neighbor are dropped"
+    );
+    let kinds = lab.event_kinds();
+    assert!(kinds.contains(&"max-prefix-warning".to_string()));
+    assert!(kinds.contains(&"max-prefix-exceeded".to_string()));
+}
+
+#[test]
+fn max_prefix_warn_logs_once_and_keeps_every_route() {
+    let mut lab = limited("warn");
+    let out = lab.update(
+        "ps-ams-1",
+        ann(
+            &[
+                "192.0.2.0/24",
+                "192.0.2.0/25",
+                "192.0.2.128/25",
+                "192.0.2.0/26",
+            ],
+            &[64500],
+        ),
+    );
+    assert!(out
+        .iter()
+        .all(|(_, m)| !matches!(m, ToPeer::Teardown { .. })));
+    assert_eq!(lab.routes(None, false).len(), 4);
+    assert_eq!(
+        lab.event_kinds()
+            .iter()
+            .filter(|k| *k == "max-prefix-exceeded")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn max_prefix_refuse_rejects_prefixes_beyond_the_limit_with_rule_max_prefix() {
+    let mut lab = limited("refuse");
+    lab.update(
+        "ps-ams-1",
+        ann(
+            &["192.0.2.0/24", "192.0.2.0/25", "192.0.2.128/25"],
+            &[64500],
+        ),
+    );
+    let all = lab.routes(None, true);
+    assert_eq!(all.iter().filter(|r| r.status == "accepted").count(), 2);
+    let refused: Vec<_> = all.iter().filter(|r| r.status == "rejected").collect();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].rule.as_deref(), Some("max-prefix"));
+    match lab.core.query(&Query::Neighbors, lab.now) {
+        QueryReply::Neighbors(n) => {
+            let n = n.iter().find(|n| n.name == "ps-ams-1").unwrap();
+            assert_eq!((n.prefixes_received, n.prefixes_accepted), (3, 2));
+            assert_eq!(n.prefixes_rejected.get("max-prefix"), Some(&1));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn reload_reapplies_registered_prefix_checks_without_a_session_reset() {
+    let mut lab = Lab::new("");
+    lab.up("ps-ams-1");
+    lab.up("rr1");
+    lab.update("ps-ams-1", ann(&["192.0.2.0/24"], &[64500]));
+    let new = cfg("[[registered_prefixes]]\nprefix = \"192.0.2.0/24\"\npeer_asn = 64501\n");
+    let out = lab.input(Input::Reload(new));
+    assert!(out
+        .iter()
+        .all(|(_, m)| !matches!(m, ToPeer::Teardown { .. })));
+    let r = lab.routes(Some("192.0.2.0/24"), true);
+    assert_eq!(r[0].rule.as_deref(), Some("origin-mismatch"));
+    assert!(sent(&out, "rr1")
+        .iter()
+        .any(|u| u.withdrawn.iter().any(|w| w.prefix == p("192.0.2.0/24"))));
+    // And back.
+    lab.input(Input::Reload(cfg("")));
+    assert_eq!(lab.routes(Some("192.0.2.0/24"), false).len(), 1);
+    assert!(!lab.event_kinds().contains(&"session-down".to_string()));
+}
+
+#[test]
+fn reload_without_a_neighbor_drops_its_routes() {
+    let mut lab = Lab::new("");
+    lab.up("ps-fra");
+    lab.update("ps-fra", ann(&[REG], &[64500]));
+    let mut c = (*cfg("")).clone();
+    c.neighbors.retain(|n| n.name != "ps-fra");
+    lab.input(Input::Reload(Arc::new(c)));
+    assert!(lab.routes(None, true).is_empty());
+    assert_eq!(lab.decision(REG).state, "unreachable");
+}
+
+#[test]
+fn a_transit_asn_behind_a_providers_first_hop_logs_a_route_leak_but_is_accepted() {
+    let mut lab = Lab::new("");
+    lab.up("ps-ams-1");
+    lab.update("ps-ams-1", ann(&["192.0.2.0/24"], &[64500, 1299, 64501]));
+    assert!(lab.event_kinds().contains(&"route-leak".to_string()));
+    assert_eq!(lab.routes(None, false).len(), 1);
+}
+
+#[test]
+fn events_since_returns_only_newer_events() {
+    let mut lab = Lab::new("");
+    lab.up("ps-ams-1");
+    lab.up("ps-fra");
+    match lab.core.query(&Query::Events { since: 1 }, lab.now) {
+        QueryReply::Events(e) => {
+            assert!(e.iter().all(|e| e.seq > 1));
+            assert_eq!(e[0].seq, 2);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn a_policy_rejection_is_kept_with_its_rule_and_a_reload_that_relaxes_the_rule_accepts_it() {
+    let mut lab = Lab::new("");
+    lab.up("ps-ams-1");
+    let mut u = ann(&["192.0.2.0/24"], &[64500]);
+    u.attrs.communities.clear();
+    lab.update("ps-ams-1", u);
+    let r = lab.routes(Some("192.0.2.0/24"), true);
+    assert_eq!(
+        (r[0].status.as_str(), r[0].rule.as_deref()),
+        ("rejected", Some("missing-community"))
+    );
+    assert!(r[0].reason.as_deref().unwrap_or("").contains("8075:8007"));
+    let mut c: Config = (*cfg("")).clone();
+    c.rules.require_community = None;
+    lab.input(Input::Reload(Arc::new(c)));
+    let r = lab.routes(Some("192.0.2.0/24"), true);
+    assert_eq!(
+        (r[0].status.as_str(), r[0].rule.as_deref()),
+        ("accepted", None)
+    );
+    assert!(!lab.event_kinds().contains(&"session-down".to_string()));
+}
+
+#[test]
+fn withdrawals_lower_the_max_prefix_count_so_new_prefixes_fit_again() {
+    let mut lab = limited("refuse");
+    lab.update("ps-ams-1", ann(&["192.0.2.0/24", "192.0.2.0/25"], &[64500]));
+    lab.update("ps-ams-1", wd(&["192.0.2.0/25"]));
+    lab.update("ps-ams-1", ann(&["192.0.2.128/25"], &[64500]));
+    let all = lab.routes(None, true);
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().all(|r| r.status == "accepted"));
+}
+
+#[test]
+fn updates_from_unknown_neighbors_are_ignored() {
+    let mut lab = Lab::new("");
+    let out = lab.update("nobody", ann(&["192.0.2.0/24"], &[64500]));
+    assert!(out.is_empty());
+    assert!(lab.routes(None, true).is_empty());
+}

@@ -1,0 +1,265 @@
+//! Shared harness of the route engine scenario tests (`engine_import`,
+//! `engine_export`): a configuration with two locations and one neighbor per
+//! role, and a `Lab` that feeds `EngineCore` and reads its views.
+
+#![allow(dead_code, unused_imports)]
+
+pub use coldpotato::api::model::{DecisionView, RouteView};
+pub use coldpotato::config::Config;
+pub use coldpotato::engine::messages::{
+    BfdStatus, NeighborName, Query, QueryReply, SessionInfo, ToPeer,
+};
+pub use coldpotato::engine::{EngineCore, Input, Output};
+pub use coldpotato::wire::update::{MpReach, MpUnreach};
+pub use coldpotato::wire::{
+    AddPathPrefix, Afi, AsPath, AttrAction, Codec, Community, Origin, PathAttributes, Prefix, Safi,
+    Update,
+};
+pub use std::net::IpAddr;
+pub use std::sync::Arc;
+pub use std::time::{Duration, Instant};
+
+pub const BASE: &str = r#"
+[router]
+asn = 8075
+router_id = "198.51.100.1"
+location = "ams"
+
+[rules]
+reject_reserved_asn = false
+reject_bogons = false
+
+[[locations]]
+name = "ams"
+[[locations]]
+name = "fra"
+
+[[neighbors]]
+name = "ps-ams-1"
+address = "192.0.2.2"
+remote_as = 64500
+location = "ams"
+role = "peering-service"
+
+[[neighbors]]
+name = "ps-ams-2"
+address = "192.0.2.6"
+remote_as = 64500
+location = "ams"
+role = "peering-service"
+
+[[neighbors]]
+name = "ps-fra"
+address = "192.0.2.10"
+remote_as = 64500
+location = "fra"
+role = "peering-service"
+
+[[neighbors]]
+name = "transit"
+address = "192.0.2.14"
+remote_as = 3356
+location = "ams"
+role = "transit"
+
+[[neighbors]]
+name = "rr1"
+address = "10.0.0.1"
+remote_as = 8075
+location = "ams"
+role = "internal"
+
+[[neighbors]]
+name = "rr2"
+address = "10.0.0.2"
+remote_as = 8075
+location = "ams"
+role = "internal"
+
+[[registered_prefixes]]
+prefix = "203.0.113.0/24"
+peer_asn = 64500
+primary = "ams"
+backup = "fra"
+
+[[originate]]
+prefix = "198.51.100.0/24"
+communities = ["8075:100"]
+"#;
+
+pub const REG: &str = "203.0.113.0/24";
+
+pub fn cfg(extra: &str) -> Arc<Config> {
+    Arc::new(toml::from_str(&format!("{BASE}\n{extra}")).unwrap())
+}
+
+pub struct Lab {
+    pub core: EngineCore,
+    pub now: Instant,
+}
+
+pub fn p(s: &str) -> Prefix {
+    s.parse().unwrap()
+}
+
+pub fn name(s: &str) -> NeighborName {
+    NeighborName::from(s)
+}
+
+pub fn info(local: &str, remote: &str, remote_as: u32) -> SessionInfo {
+    SessionInfo {
+        remote_as,
+        remote_id: "192.0.2.200".parse().unwrap(),
+        local_address: local.parse().unwrap(),
+        remote_address: remote.parse().unwrap(),
+        codec: Codec::default(),
+        families: vec![(Afi::IPV4, Safi::UNICAST), (Afi::IPV6, Safi::UNICAST)],
+        route_refresh: true,
+        enhanced_route_refresh: false,
+        graceful_restart: None,
+        hold_time: 90,
+    }
+}
+
+pub fn attrs(path: &[u32]) -> PathAttributes {
+    PathAttributes {
+        origin: Some(Origin::Igp),
+        as_path: Some(AsPath::from_sequence(path.to_vec())),
+        next_hop: Some("192.0.2.2".parse().unwrap()),
+        communities: vec![Community::new(8075, 8007)],
+        ..Default::default()
+    }
+}
+
+pub fn ann(prefixes: &[&str], path: &[u32]) -> Update {
+    Update {
+        attrs: attrs(path),
+        nlri: prefixes
+            .iter()
+            .map(|s| AddPathPrefix {
+                path_id: None,
+                prefix: p(s),
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// An UPDATE withdrawing `prefixes` (IPv4).
+pub fn wd(prefixes: &[&str]) -> Update {
+    Update {
+        withdrawn: prefixes
+            .iter()
+            .map(|s| AddPathPrefix {
+                path_id: None,
+                prefix: p(s),
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+pub fn sent<'a>(out: &'a [Output], to: &str) -> Vec<&'a Update> {
+    out.iter()
+        .filter(|(n, _)| &**n == to)
+        .flat_map(|(_, m)| match m {
+            ToPeer::Send(u) => u.iter().collect::<Vec<_>>(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+pub fn announced(out: &[Output], to: &str) -> Vec<(Prefix, PathAttributes)> {
+    sent(out, to)
+        .into_iter()
+        .flat_map(|u| u.nlri.iter().map(move |n| (n.prefix, u.attrs.clone())))
+        .collect()
+}
+
+impl Lab {
+    pub fn new(extra: &str) -> Lab {
+        Lab {
+            core: EngineCore::new(cfg(extra)),
+            now: Instant::now(),
+        }
+    }
+
+    pub fn input(&mut self, i: Input) -> Vec<Output> {
+        self.core.handle(i, self.now)
+    }
+
+    pub fn up(&mut self, n: &str) -> Vec<Output> {
+        let (local, remote, asn) = match n {
+            "rr1" => ("10.0.0.100", "10.0.0.1", 8075),
+            "rr2" => ("10.0.0.100", "10.0.0.2", 8075),
+            "transit" => ("192.0.2.13", "192.0.2.14", 3356),
+            _ => ("192.0.2.1", "192.0.2.2", 64500),
+        };
+        self.input(Input::SessionUp {
+            neighbor: name(n),
+            info: info(local, remote, asn),
+        })
+    }
+
+    pub fn down(&mut self, n: &str, gr: Option<Duration>) -> Vec<Output> {
+        self.input(Input::SessionDown {
+            neighbor: name(n),
+            reason: "test".into(),
+            graceful_restart: gr,
+        })
+    }
+
+    pub fn update(&mut self, n: &str, u: Update) -> Vec<Output> {
+        self.input(Input::Update {
+            neighbor: name(n),
+            update: u,
+        })
+    }
+
+    pub fn bfd(&mut self, n: &str, status: BfdStatus) -> Vec<Output> {
+        self.input(Input::Bfd {
+            neighbor: name(n),
+            status,
+            diagnostic: 0,
+        })
+    }
+
+    pub fn routes(&self, prefix: Option<&str>, all: bool) -> Vec<RouteView> {
+        match self.core.query(
+            &Query::Routes {
+                prefix: prefix.map(p),
+                all,
+            },
+            self.now,
+        ) {
+            QueryReply::Routes(r) => r,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    pub fn decision(&self, prefix: &str) -> DecisionView {
+        match self.core.query(&Query::Decisions, self.now) {
+            QueryReply::Decisions(d) => d.into_iter().find(|d| d.prefix == prefix).unwrap(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    pub fn event_kinds(&self) -> Vec<String> {
+        match self.core.query(&Query::Events { since: 0 }, self.now) {
+            QueryReply::Events(e) => e.into_iter().map(|e| e.kind).collect(),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+pub fn limited(action: &str) -> Lab {
+    let base = Lab::new("");
+    let mut c = (*base.core.config().clone()).clone();
+    c.neighbors[0].max_prefixes = toml::from_str(&format!("limit = 2\naction = \"{action}\"")).ok();
+    let mut lab = Lab {
+        core: EngineCore::new(Arc::new(c)),
+        now: base.now,
+    };
+    lab.up("ps-ams-1");
+    lab
+}
