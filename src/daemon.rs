@@ -298,7 +298,7 @@ impl Daemon {
             self.remove_peer(name).await;
         }
         let restart: Vec<String> = diff
-            .reset
+            .neighbors_reset
             .iter()
             .map(|c| c.name.clone())
             .chain(

@@ -10,6 +10,7 @@ pub mod api;
 pub mod bfd;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod decision;
 pub mod engine;
 pub mod lab;
