@@ -203,14 +203,13 @@ fn describe(d: &DecisionView) -> String {
     } else {
         d.neighbors.join(", ")
     };
+    let place = match &d.location {
+        Some(l) => format!("{} {l}", d.state),
+        None => d.state.clone(),
+    };
     format!(
-        "{} -> {} {} via {} (LOCAL_PREF {}; {})",
-        d.prefix,
-        d.state,
-        d.location.as_deref().unwrap_or("-"),
-        via,
-        d.local_pref,
-        d.reason
+        "{} -> {place} via {via} (LOCAL_PREF {}; {})",
+        d.prefix, d.local_pref, d.reason
     )
 }
 
@@ -414,6 +413,18 @@ pub async fn run() -> Result<bool, LabError> {
         }
     }
 
+    // Let the last repaired session finish coming back before the final view.
+    let settle = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < settle {
+        let n = neighbors(&engine).await?;
+        if n.iter()
+            .filter(|v| v.name.starts_with("contoso"))
+            .all(|v| v.state == "Established" && v.bfd_state == "Up")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     println!("\n== sessions ==");
     print!("{}", render::neighbors(&neighbors(&engine).await?));
     println!("\n== decisions ==");
