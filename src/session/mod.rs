@@ -26,3 +26,4 @@ pub mod listen;
 pub mod negotiate;
 pub mod peer;
 pub mod sockopt;
+mod task;
