@@ -47,7 +47,10 @@ fn hex_of(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn check_notifications(cases: Vec<(&str, Vec<u8>, Codec, (u8, u8, Vec<u8>))>) {
+/// Expected NOTIFICATION: code, subcode, data.
+type Expected = (u8, u8, Vec<u8>);
+
+fn check_notifications(cases: Vec<(&str, Vec<u8>, Codec, Expected)>) {
     for (name, bytes, codec, (code, subcode, data)) in cases {
         let err = Message::decode(&bytes, &codec).expect_err(name);
         let n = err

@@ -382,7 +382,7 @@ fn tshark_decodes_everything_we_encode_without_warnings() {
     ])
     .unwrap_or_default();
     let types: Vec<u32> = fields
-        .split(|c: char| c == '\n' || c == ',')
+        .split(['\n', ','])
         .filter_map(|s| s.trim().parse().ok())
         .collect();
     let want: Vec<u32> = msgs.iter().map(|(m, _)| m.message_type() as u32).collect();

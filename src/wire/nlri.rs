@@ -136,14 +136,16 @@ pub fn encode_prefix(p: &AddPathPrefix, add_path: bool, out: &mut BytesMut) {
     }
     let plen = p.prefix.prefix_len();
     let n = (plen as usize).div_ceil(8);
-    out.put_u8(plen);
     match p.prefix {
         IpNet::V4(net) => {
-            let v = u32::from(net.addr()) & mask32(plen);
-            out.put_slice(&v.to_be_bytes()[..n]);
+            // One bounds check and copy for the length octet and the address.
+            let v = (u32::from(net.addr()) & mask32(plen)).to_be_bytes();
+            let entry = [plen, v[0], v[1], v[2], v[3]];
+            out.put_slice(&entry[..1 + n]);
         }
         IpNet::V6(net) => {
             let v = u128::from(net.addr()) & mask128(plen);
+            out.put_u8(plen);
             out.put_slice(&v.to_be_bytes()[..n]);
         }
     }

@@ -248,6 +248,9 @@ pub fn decode_attributes(buf: &[u8], codec: &Codec) -> Result<DecodedAttrs, Deco
     if !codec.four_octet_as {
         merge_as4(&mut out.attrs, as4_path, as4_aggregator);
     }
+    // Canonical order (type code, as encode writes them) so equal attribute
+    // sets compare and hash equal whatever order the peer used.
+    out.attrs.unknown.sort_by_key(|r| r.type_code);
     Ok(out)
 }
 
@@ -520,12 +523,15 @@ pub fn encode_attributes(
 ) -> Result<(), EncodeError> {
     use attr_flags::{OPT_NON_TRANS, OPT_TRANS, WELL_KNOWN};
     let four = codec.four_octet_as;
-    let mut unknown: smallvec::SmallVec<[&RawAttribute; 4]> = a
-        .unknown
-        .iter()
-        .filter(|r| AttrType::from_u8(r.type_code).is_none())
-        .collect();
-    unknown.sort_by_key(|r| r.type_code);
+    let mut unknown: smallvec::SmallVec<[&RawAttribute; 4]> = smallvec::SmallVec::new();
+    if !a.unknown.is_empty() {
+        unknown.extend(
+            a.unknown
+                .iter()
+                .filter(|r| AttrType::from_u8(r.type_code).is_none()),
+        );
+        unknown.sort_by_key(|r| r.type_code);
+    }
     let mut unknown = unknown.into_iter().peekable();
     let flush = flush_unknown;
     if let Some(o) = a.origin {

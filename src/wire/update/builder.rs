@@ -43,13 +43,20 @@ impl UpdateBuilder {
         out: &mut BytesMut,
     ) -> Result<usize, EncodeError> {
         let mut count = 0;
-        if prefixes.iter().any(|p| p.prefix.addr().is_ipv4()) {
+        let (mut has_v4, mut has_v6) = (false, false);
+        for p in prefixes {
+            match p.prefix {
+                ipnet::IpNet::V4(_) => has_v4 = true,
+                ipnet::IpNet::V6(_) => has_v6 = true,
+            }
+        }
+        if has_v4 {
             if !matches!(attrs.next_hop, Some(IpAddr::V4(_))) {
                 return Err(EncodeError::Invalid("IPv4 NLRI need an IPv4 next hop"));
             }
             count += self.announce_v4(attrs, prefixes, out)?;
         }
-        if prefixes.iter().any(|p| p.prefix.addr().is_ipv6()) {
+        if has_v6 {
             let Some(IpAddr::V6(nh)) = attrs.next_hop else {
                 return Err(EncodeError::Invalid("IPv6 NLRI need an IPv6 next hop"));
             };
@@ -66,19 +73,30 @@ impl UpdateBuilder {
     ) -> Result<usize, EncodeError> {
         let max = self.codec.max_message_len();
         let ap = self.codec.add_path_ipv4;
-        let mut attr_bytes = BytesMut::with_capacity(128);
-        encode_attributes(attrs, None, None, &self.codec, &mut attr_bytes)?;
-        let fixed = HEADER_LEN + 4 + attr_bytes.len();
         let mut iter = prefixes
             .iter()
             .filter(|p| p.prefix.addr().is_ipv4())
             .peekable();
+        // The attributes are encoded once, straight into the first message;
+        // later messages (rare: most sets fit one) copy them.
+        let mut attr_copy: Option<BytesMut> = None;
         let mut count = 0;
         while iter.peek().is_some() {
             let start = begin_message(out, MessageType::Update);
             out.put_u16(0);
-            out.put_u16(attr_bytes.len() as u16);
-            out.extend_from_slice(&attr_bytes);
+            out.put_u16(0);
+            let attr_start = out.len();
+            match &attr_copy {
+                Some(a) => out.extend_from_slice(a),
+                None => encode_attributes(attrs, None, None, &self.codec, out)?,
+            }
+            let attr_len = out.len() - attr_start;
+            if attr_len > u16::MAX as usize {
+                out.truncate(start);
+                return Err(EncodeError::TooLong(attr_len, max));
+            }
+            out[attr_start - 2..attr_start].copy_from_slice(&(attr_len as u16).to_be_bytes());
+            let fixed = out.len() - start;
             let mut room = max.saturating_sub(fixed);
             let mut any = false;
             while let Some(p) = iter.next_if(|p| p.wire_len(ap) <= room) {
@@ -89,6 +107,9 @@ impl UpdateBuilder {
             if !any {
                 out.truncate(start);
                 return Err(EncodeError::TooLong(fixed + 6, max));
+            }
+            if attr_copy.is_none() && iter.peek().is_some() {
+                attr_copy = Some(BytesMut::from(&out[attr_start..attr_start + attr_len]));
             }
             finish_message(out, start, max)?;
             count += 1;
