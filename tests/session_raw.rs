@@ -223,3 +223,55 @@ async fn hold_time_of_one_second_is_refused_with_unacceptable_hold_time() -> Tes
     us.handle.join().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn dropped_connection_keeps_routes_for_the_peers_restart_time_and_counts_metrics(
+) -> TestResult {
+    let (l, mut us) = scripted().await?;
+    let (mut s, _) = tokio::time::timeout(Duration::from_secs(5), l.accept()).await??;
+    let mut f = Framer::default();
+    let c = Codec::default();
+    let _ours = read_msg(&mut s, &mut f, &c).await.ok_or("no OPEN")?;
+    let mut open = two_octet_open(90);
+    open.capabilities = vec![
+        Capability::FourOctetAs(THEIR_AS),
+        Capability::GracefulRestart(coldpotato::wire::GracefulRestart {
+            restart_state: false,
+            notification: false,
+            restart_time: 77,
+            families: vec![(Afi::IPV4, Safi::UNICAST, true)],
+        }),
+    ];
+    s.write_all(&encode(&[Message::Open(open), Message::Keepalive], &c)?)
+        .await?;
+    assert_eq!(read_msg(&mut s, &mut f, &c).await, Some(Message::Keepalive));
+    wait_for(&mut us.engine, Duration::from_secs(5), |m| match m {
+        ToEngine::SessionUp { .. } => Some(()),
+        _ => None,
+    })
+    .await
+    .ok_or("no SessionUp")?;
+
+    drop(s); // the peer's control plane "restarts": TCP closes, no NOTIFICATION
+    let down = wait_for(&mut us.engine, Duration::from_secs(5), |m| match m {
+        ToEngine::SessionDown {
+            graceful_restart, ..
+        } => Some(graceful_restart),
+        _ => None,
+    })
+    .await;
+    assert_eq!(down, Some(Some(Duration::from_secs(77))));
+
+    let text = coldpotato::metrics::gather();
+    for want in [
+        r#"coldpotato_session_established_total{location="lab",neighbor="raw"}"#,
+        r#"coldpotato_messages_received_total{location="lab",neighbor="raw",type="open"}"#,
+        r#"coldpotato_messages_sent_total{location="lab",neighbor="raw",type="keepalive"}"#,
+        r#"coldpotato_session_state{location="lab",neighbor="raw",state="Idle"}"#,
+    ] {
+        assert!(text.contains(want), "metrics lack {want}");
+    }
+    let _ = us.shutdown.send(Some("bye".into()));
+    us.handle.join().await;
+    Ok(())
+}
