@@ -80,7 +80,9 @@ impl Framer {
 /// The peer task's side of one connection.
 #[derive(Debug)]
 pub struct ConnIo {
+    /// Our end of the connection.
     pub local: SocketAddr,
+    /// The peer's end.
     pub remote: SocketAddr,
     writer: Option<mpsc::Sender<Bytes>>,
     codec: watch::Sender<Codec>,

@@ -57,6 +57,7 @@ impl Default for Timing {
 
 /// Everything a peer task needs.
 pub struct PeerParams {
+    /// The neighbor's configuration (address, port, passive, MD5, GTSM, …).
     pub neighbor: Arc<NeighborConfig>,
     /// Our ASN (`[router] asn`).
     pub local_as: u32,
@@ -71,6 +72,7 @@ pub struct PeerParams {
     /// Daemon-wide graceful shutdown: `Some(text)` sends Cease /
     /// Administrative Shutdown with that communication and ends the task.
     pub shutdown: watch::Receiver<Option<Arc<str>>>,
+    /// FSM timers; `Timing::default()` in the daemon.
     pub timing: Timing,
 }
 
@@ -114,6 +116,7 @@ pub(super) enum Command {
 /// The daemon's handle on one peer task. Dropping it removes the neighbor
 /// like [`PeerHandle::remove`] (without waiting).
 pub struct PeerHandle {
+    /// The neighbor's name.
     pub name: NeighborName,
     neighbor: Arc<NeighborConfig>,
     accept: mpsc::Sender<TcpStream>,
