@@ -226,6 +226,9 @@ impl Task {
         };
         if let Some(c) = self.conns.get(&id) {
             c.set_codec(n.codec);
+            if n.hold_time > 0 {
+                c.set_stall_limit(Duration::from_secs(u64::from(n.hold_time)));
+            }
             self.codec = n.codec;
         }
     }
@@ -437,7 +440,10 @@ impl Task {
                 if !self.conns.contains_key(&id) {
                     return;
                 }
-                debug!(conn = id.0, error = ?e, "connection closed by peer");
+                match e {
+                    Some(e) => info!(conn = id.0, error = %e, "connection lost"),
+                    None => debug!(conn = id.0, "connection closed by peer"),
+                }
                 Event::TcpConnectionFails(id)
             }
             IoEvent::Invalid(e) => {
