@@ -135,6 +135,24 @@ fn full_table(c: &mut Criterion) {
         table.len(),
         stream.len()
     );
+    // Wall time is noisy on a shared machine: also report prefixes per
+    // second of this thread's CPU time.
+    let runs = 5;
+    let t = thread_cpu_secs();
+    for _ in 0..runs {
+        black_box(decode_all(black_box(&stream), &codec));
+    }
+    let decode_cpu = thread_cpu_secs() - t;
+    let t = thread_cpu_secs();
+    for _ in 0..runs {
+        black_box(encode_all(&builder, black_box(&table), &mut out));
+    }
+    let encode_cpu = thread_cpu_secs() - t;
+    eprintln!(
+        "thread CPU time: decode {:.1} M prefixes/s, encode {:.1} M prefixes/s",
+        (runs * PREFIXES) as f64 / decode_cpu / 1e6,
+        (runs * PREFIXES) as f64 / encode_cpu / 1e6
+    );
     let mut g = c.benchmark_group("full_table");
     g.throughput(Throughput::Elements(PREFIXES as u64));
     g.sample_size(10);
@@ -145,6 +163,16 @@ fn full_table(c: &mut Criterion) {
         b.iter(|| black_box(encode_all(&builder, black_box(&table), &mut out)))
     });
     g.finish();
+}
+
+fn thread_cpu_secs() -> f64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime only writes the timespec we pass it.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
 }
 
 criterion_group!(benches, full_table);

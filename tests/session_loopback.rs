@@ -66,6 +66,22 @@ async fn two_peer_tasks_establish_and_exchange_an_update() -> TestResult {
     .await;
     assert_eq!(eor_seen, Some(true), "End-of-RIB is forwarded");
 
+    // ROUTE-REFRESH (RFC 2918) from A's engine reaches B's.
+    tx_a.send(ToPeer::RequestRefresh {
+        afi: coldpotato::wire::Afi::IPV4,
+        safi: coldpotato::wire::Safi::UNICAST,
+    })
+    .await?;
+    let refresh = wait_for(&mut p.b.engine, SECS(5), |m| match m {
+        ToEngine::RouteRefresh { afi, safi, .. } => Some((afi, safi)),
+        _ => None,
+    })
+    .await;
+    assert_eq!(
+        refresh,
+        Some((coldpotato::wire::Afi::IPV4, coldpotato::wire::Safi::UNICAST))
+    );
+
     // Administrative shutdown of A's session only: B hears the RFC 9003 text.
     p.a.handle.shutdown("maintenance window").await;
     let reason = session_down(&mut p.b.engine, SECS(5))

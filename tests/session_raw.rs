@@ -223,3 +223,141 @@ async fn hold_time_of_one_second_is_refused_with_unacceptable_hold_time() -> Tes
     us.handle.join().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn dropped_connection_keeps_routes_for_the_peers_restart_time_and_counts_metrics(
+) -> TestResult {
+    let (l, mut us) = scripted().await?;
+    let (mut s, _) = tokio::time::timeout(Duration::from_secs(5), l.accept()).await??;
+    let mut f = Framer::default();
+    let c = Codec::default();
+    let _ours = read_msg(&mut s, &mut f, &c).await.ok_or("no OPEN")?;
+    let mut open = two_octet_open(90);
+    open.capabilities = vec![
+        Capability::FourOctetAs(THEIR_AS),
+        Capability::GracefulRestart(coldpotato::wire::GracefulRestart {
+            restart_state: false,
+            notification: false,
+            restart_time: 77,
+            families: vec![(Afi::IPV4, Safi::UNICAST, true)],
+        }),
+    ];
+    s.write_all(&encode(&[Message::Open(open), Message::Keepalive], &c)?)
+        .await?;
+    assert_eq!(read_msg(&mut s, &mut f, &c).await, Some(Message::Keepalive));
+    wait_for(&mut us.engine, Duration::from_secs(5), |m| match m {
+        ToEngine::SessionUp { .. } => Some(()),
+        _ => None,
+    })
+    .await
+    .ok_or("no SessionUp")?;
+
+    drop(s); // the peer's control plane "restarts": TCP closes, no NOTIFICATION
+    let down = wait_for(&mut us.engine, Duration::from_secs(5), |m| match m {
+        ToEngine::SessionDown {
+            graceful_restart, ..
+        } => Some(graceful_restart),
+        _ => None,
+    })
+    .await;
+    assert_eq!(down, Some(Some(Duration::from_secs(77))));
+
+    let text = coldpotato::metrics::gather();
+    for want in [
+        r#"coldpotato_session_established_total{location="lab",neighbor="raw"}"#,
+        r#"coldpotato_messages_received_total{location="lab",neighbor="raw",type="open"}"#,
+        r#"coldpotato_messages_sent_total{location="lab",neighbor="raw",type="keepalive"}"#,
+        r#"coldpotato_session_state{location="lab",neighbor="raw",state="Idle"}"#,
+    ] {
+        assert!(text.contains(want), "metrics lack {want}");
+    }
+    let _ = us.shutdown.send(Some("bye".into()));
+    us.handle.join().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_peer_that_stops_reading_is_dropped_within_the_hold_time() -> TestResult {
+    const N: u32 = 2_500_000;
+    let (l, mut us) = scripted().await?;
+    let (mut s, _) = tokio::time::timeout(Duration::from_secs(5), l.accept()).await??;
+    let mut f = Framer::default();
+    let c = Codec::default();
+    let _ours = read_msg(&mut s, &mut f, &c).await.ok_or("no OPEN")?;
+    s.write_all(&encode(
+        &[Message::Open(two_octet_open(3)), Message::Keepalive],
+        &c,
+    )?)
+    .await?;
+    let tx = wait_for(&mut us.engine, Duration::from_secs(5), |m| match m {
+        ToEngine::SessionUp { tx, .. } => Some(tx),
+        _ => None,
+    })
+    .await
+    .ok_or("no SessionUp")?;
+
+    // The peer keeps sending KEEPALIVEs (so our hold timer never fires) but
+    // reads nothing, while the engine pushes ~10 MB of UPDATEs at it.
+    let (_rd, mut wr) = s.into_split();
+    let keepalives = tokio::spawn(async move {
+        let mut ka = BytesMut::new();
+        if Message::Keepalive
+            .encode(&Codec::default(), &mut ka)
+            .is_err()
+        {
+            return;
+        }
+        for _ in 0..30 {
+            if wr.write_all(&ka).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    });
+    let base = Update {
+        attrs: PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::from_sequence(vec![OUR_AS])),
+            next_hop: Some("127.0.0.1".parse()?),
+            ..PathAttributes::default()
+        },
+        ..Update::default()
+    };
+    let updates = (0..N / 100_000)
+        .map(|chunk| {
+            let nlri = (0..100_000u32)
+                .map(|i| {
+                    let a = Ipv4Addr::from(0x0100_0000 + ((chunk * 100_000 + i) << 8));
+                    Ok(AddPathPrefix {
+                        path_id: None,
+                        prefix: ipnet::Ipv4Net::new(a, 24)?.into(),
+                    })
+                })
+                .collect::<Result<Vec<_>, ipnet::PrefixLenError>>()?;
+            Ok(Update {
+                nlri,
+                ..base.clone()
+            })
+        })
+        .collect::<Result<Vec<_>, ipnet::PrefixLenError>>()?;
+    let t0 = tokio::time::Instant::now();
+    tx.send(coldpotato::engine::messages::ToPeer::Send(updates))
+        .await?;
+    let reason = wait_for(&mut us.engine, Duration::from_secs(15), |m| match m {
+        ToEngine::SessionDown { reason, .. } => Some(reason),
+        _ => None,
+    })
+    .await
+    .ok_or("a peer that reads nothing kept its session")?;
+    let took = t0.elapsed();
+    eprintln!("write stall detected after {took:?}: {reason}");
+    assert_eq!(reason, "connection closed");
+    assert!(
+        took < Duration::from_secs(12),
+        "took {took:?}, not the hold time"
+    );
+    keepalives.abort();
+    let _ = us.shutdown.send(Some("bye".into()));
+    us.handle.join().await;
+    Ok(())
+}

@@ -591,3 +591,18 @@ fn capabilities_from_several_optional_parameters_are_kept_in_order() {
     );
     assert_eq!(o.asn(), 65001);
 }
+
+#[test]
+fn unknown_attributes_decode_in_type_code_order_so_reencoding_is_stable() {
+    // Found by the `message` fuzz target: type 0x3a after 0x21 on the wire.
+    let attrs = format!("{BASE_ATTRS} e0 3a 01 01  e0 21 01 02");
+    let Ok(Message::Update(u)) = Message::decode(&update(&attrs, "08 0a"), &four()) else {
+        panic!("decode")
+    };
+    let types: Vec<u8> = u.attrs.unknown.iter().map(|r| r.type_code).collect();
+    assert_eq!(types, vec![0x21, 0x3a]);
+    let m = Message::Update(u);
+    let mut out = BytesMut::new();
+    m.encode(&four(), &mut out).expect("encode");
+    assert_eq!(Message::decode(&out, &four()), Ok(m));
+}

@@ -15,6 +15,8 @@ use bytes::{Bytes, BytesMut};
 use socket2::{Domain, Protocol, Socket, Type};
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
@@ -25,7 +27,8 @@ use tracing::{debug, Instrument, Span};
 
 /// Encoded chunks queued for one connection's writer.
 const WRITE_QUEUE: usize = 64;
-/// A write that makes no progress for this long ends the connection.
+/// A write that makes no progress for this long ends the connection,
+/// until the negotiated hold time replaces it ([`ConnIo::set_stall_limit`]).
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Read buffer growth step.
 const READ_CHUNK: usize = 16 * 1024;
@@ -80,10 +83,14 @@ impl Framer {
 /// The peer task's side of one connection.
 #[derive(Debug)]
 pub struct ConnIo {
+    /// Our end of the connection.
     pub local: SocketAddr,
+    /// The peer's end.
     pub remote: SocketAddr,
     writer: Option<mpsc::Sender<Bytes>>,
     codec: watch::Sender<Codec>,
+    /// Write stall limit in milliseconds, shared with the writer.
+    stall: Arc<AtomicU64>,
     reader: JoinHandle<()>,
     writer_task: JoinHandle<()>,
 }
@@ -103,12 +110,15 @@ impl ConnIo {
         let span = Span::current();
         let reader =
             tokio::spawn(read_loop(id, rd, codec_rx, events.clone()).instrument(span.clone()));
-        let writer_task = tokio::spawn(write_loop(id, wr, wrx, events).instrument(span));
+        let stall = Arc::new(AtomicU64::new(WRITE_TIMEOUT.as_millis() as u64));
+        let writer_task =
+            tokio::spawn(write_loop(id, wr, wrx, events, stall.clone()).instrument(span));
         Ok(ConnIo {
             local,
             remote,
             writer: Some(wtx),
             codec: codec_tx,
+            stall,
             reader,
             writer_task,
         })
@@ -121,6 +131,15 @@ impl ConnIo {
             *c = codec;
             changed
         });
+    }
+
+    /// A peer that reads nothing for this long is gone: with the hold time
+    /// as the limit, a peer that stops reading while we push a large batch
+    /// (and so also stops reading our KEEPALIVEs) is dropped as fast as a
+    /// silent one.
+    pub fn set_stall_limit(&self, limit: Duration) {
+        self.stall
+            .store(limit.as_millis() as u64, Ordering::Relaxed);
     }
 
     /// Queues bytes; waits while the writer's queue is full. False when the
@@ -185,9 +204,11 @@ async fn write_loop(
     mut wr: OwnedWriteHalf,
     mut queue: mpsc::Receiver<Bytes>,
     events: mpsc::Sender<(ConnId, IoEvent)>,
+    stall: Arc<AtomicU64>,
 ) {
     while let Some(bytes) = queue.recv().await {
-        match tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(&bytes)).await {
+        let limit = Duration::from_millis(stall.load(Ordering::Relaxed));
+        match tokio::time::timeout(limit, wr.write_all(&bytes)).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => {
                 debug!(error = %e, "write failed");

@@ -91,7 +91,7 @@ pub enum Event {
     IdleHoldTimerExpires,
     /// Event 16: our outgoing connection (from [`Action::Connect`]) is up.
     TcpCrAcked(ConnId),
-    /// Event 17: an incoming connection, id from [`Fsm::alloc_conn`].
+    /// Event 17: an incoming connection, id from [`Fsm::alloc_conn`](super::fsm::Fsm::alloc_conn).
     TcpConnectionConfirmed(ConnId),
     /// Event 18: connect failed, or the connection closed or broke.
     TcpConnectionFails(ConnId),

@@ -213,15 +213,15 @@ impl Fsm {
                 match self.state {
                     State::Idle => {}
                     State::Connect | State::Active => {
-                        self.connect_retry_counter = 0;
                         self.go_idle(now, Down::Tcp("stopped".into()), &mut out);
                     }
                     _ => {
-                        self.connect_retry_counter = 0;
                         let n = codes::administrative_shutdown(&communication);
                         self.go_idle(now, Down::Sent(n), &mut out);
                     }
                 }
+                // RFC 4271 §8.2.2: ManualStop sets the ConnectRetryCounter to zero.
+                self.connect_retry_counter = 0;
             }
             Event::AutomaticStop {
                 notification,
@@ -583,7 +583,13 @@ impl Fsm {
         if first.outgoing == second.outgoing {
             return first.id > second.id;
         }
-        let keep_outgoing = u32::from(self.cfg.router_id) > u32::from(remote_id);
+        let (ours, theirs) = (u32::from(self.cfg.router_id), u32::from(remote_id));
+        // RFC 6286 §2.3: equal identifiers (eBGP) fall back to the AS numbers.
+        let keep_outgoing = if ours == theirs {
+            self.cfg.local_as > self.cfg.remote_as
+        } else {
+            ours > theirs
+        };
         first.outgoing == keep_outgoing
     }
 

@@ -568,3 +568,29 @@ fn bfd_up_does_not_cut_a_teardown_hold_down_short() {
     let due = t0 + Duration::from_secs(60);
     assert_eq!(kinds(&f.poll_timers(due)), vec![K::Connect]);
 }
+
+#[test]
+fn collision_with_equal_identifiers_keeps_the_connection_of_the_larger_as() {
+    let t0 = Instant::now();
+    // eBGP with the same identifier on both sides (RFC 6286 §2.3): our AS
+    // 65000 is larger than the peer's 64500, so our connection stays.
+    let mut c = cfg();
+    c.router_id = peer_open().bgp_id;
+    let mut f = Fsm::new(c);
+    f.handle(t0, Event::ManualStart);
+    f.handle(t0, Event::TcpCrAcked(MAIN));
+    f.handle(t0, Event::TcpConnectionConfirmed(OTHER));
+    let got = f.handle(t0, Event::Open(OTHER, peer_open()));
+    assert_eq!(got.last(), Some(&Action::Close(OTHER)));
+    assert_eq!(f.main_conn(), Some(MAIN));
+}
+
+#[test]
+fn manual_stop_resets_the_connect_retry_counter() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::Established, t0);
+    f.handle(t0, Event::HoldTimerExpires);
+    assert_eq!(f.connect_retry_counter(), 1);
+    f.handle(t0, stop());
+    assert_eq!(f.connect_retry_counter(), 0);
+}

@@ -1,7 +1,8 @@
-//! BGP sessions: the Sans-IO FSM (`fsm`, with OPEN negotiation in
-//! `negotiate` and NOTIFICATION codes in `codes`), the per-neighbor tokio
-//! task (`peer`) and the TCP listener with its socket options (`listen`,
-//! `sockopt`).
+//! BGP sessions: the Sans-IO FSM (`fsm`, its vocabulary in `events`, OPEN
+//! negotiation in `negotiate`, NOTIFICATION codes in `codes`), the
+//! per-neighbor tokio task (API in `peer`, loop in `task`, connection I/O
+//! and framing in `conn`, UPDATE packing in `encode`) and the TCP listener
+//! with its socket options (`listen`, `sockopt`).
 //!
 //! Data flow: listener → accepted stream handed to the neighbor's task →
 //! framing → decode → FSM → `ToEngine` on the shared bounded engine channel;
@@ -13,7 +14,8 @@
 //!    then `listener.spawn()`.
 //! 2. Per neighbor: `peer::spawn(peer::PeerParams { .. })` → `PeerHandle`;
 //!    `neighbors.register(addr, handle.registration())`.
-//! 3. Reload: `register`/`unregister` and `PeerHandle::remove`; per-neighbor
+//! 3. Reload: `register`/`unregister` and `PeerHandle::remove` (does not
+//!    wait; dropping the handle does the same); per-neighbor
 //!    admin shutdown with `PeerHandle::shutdown(text)`; SIGTERM sets the
 //!    shared shutdown `watch` to `Some(text)` and joins every handle.
 
@@ -26,3 +28,4 @@ pub mod listen;
 pub mod negotiate;
 pub mod peer;
 pub mod sockopt;
+mod task;

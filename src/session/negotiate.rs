@@ -82,13 +82,19 @@ impl FsmConfig {
 /// What both sides agreed on (RFC 5492 negotiation).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Negotiated {
+    /// The peer's ASN (from the 4-octet AS capability when present).
     pub remote_as: u32,
+    /// The peer's BGP identifier.
     pub remote_id: Ipv4Addr,
     /// min(ours, theirs); 0 means no keepalives and no hold timer.
     pub hold_time: u16,
+    /// How to read and write this session's messages.
     pub codec: Codec,
+    /// Families both sides support.
     pub families: Vec<(Afi, Safi)>,
+    /// Both sent the Route Refresh capability (RFC 2918).
     pub route_refresh: bool,
+    /// Both sent the Enhanced Route Refresh capability (RFC 7313).
     pub enhanced_route_refresh: bool,
     /// The peer's graceful-restart capability, when both sides do GR.
     pub graceful_restart: Option<GracefulRestart>,

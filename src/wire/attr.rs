@@ -252,7 +252,8 @@ pub struct PathAttributes {
     pub large_communities: Vec<LargeCommunity>,
     /// ONLY_TO_CUSTOMER (RFC 9234 §5): the ASN that set it.
     pub only_to_customer: Option<u32>,
-    /// Unknown optional transitive attributes, passed on with Partial set.
+    /// Unknown optional transitive attributes, passed on with Partial set,
+    /// sorted by type code after decoding.
     pub unknown: Vec<RawAttribute>,
 }
 

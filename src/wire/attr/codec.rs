@@ -248,6 +248,9 @@ pub fn decode_attributes(buf: &[u8], codec: &Codec) -> Result<DecodedAttrs, Deco
     if !codec.four_octet_as {
         merge_as4(&mut out.attrs, as4_path, as4_aggregator);
     }
+    // Canonical order (type code, as encode writes them) so equal attribute
+    // sets compare and hash equal whatever order the peer used.
+    out.attrs.unknown.sort_by_key(|r| r.type_code);
     Ok(out)
 }
 

@@ -1,0 +1,671 @@
+//! The body of the per-neighbor task (see `peer` for the API that spawns
+//! it): the select loop over commands, shutdown, timers, BFD, the engine's
+//! `ToPeer` channel, connection reports and handed-over connections; the
+//! execution of FSM actions; `ToEngine` delivery with back-pressure; the
+//! session metrics.
+//!
+//! Runs inside the `peer` span, so every log line carries the neighbor.
+
+use super::codes::{self, CeaseSubcode};
+use super::conn::{self, ConnIo, IoEvent};
+use super::encode::encode_update;
+use super::fsm::{Action, ConnId, Event, Fsm, State, Timer};
+use super::peer::{Command, PeerParams};
+use crate::config::NeighborConfig;
+use crate::engine::messages::{BfdStatus, NeighborName, ToEngine, ToPeer};
+use crate::metrics::METRICS;
+use crate::wire::{Codec, Message, RouteRefresh};
+use bytes::BytesMut;
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+/// Capacity of the engine → session channel handed over in `SessionUp`.
+pub const TO_PEER_CAPACITY: usize = 64;
+/// Encoded UPDATEs are handed to the writer in chunks of about this size.
+const WRITE_CHUNK: usize = 64 * 1024;
+/// How long shutdown waits for queued NOTIFICATIONs to be written.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub(super) struct Task {
+    fsm: Fsm,
+    name: NeighborName,
+    neighbor: Arc<NeighborConfig>,
+    engine: mpsc::Sender<ToEngine>,
+    connect_timeout: Duration,
+    conns: HashMap<ConnId, ConnIo>,
+    connecting: HashMap<ConnId, JoinHandle<()>>,
+    io_tx: mpsc::Sender<(ConnId, IoEvent)>,
+    to_peer: Option<mpsc::Receiver<ToPeer>>,
+    codec: Codec,
+    /// Actions not yet carried out.
+    queue: VecDeque<Action>,
+    /// The state last reported to the engine.
+    reported: Option<State>,
+    /// Writers of closed connections still flushing.
+    flushing: Vec<JoinHandle<()>>,
+    /// Teardowns received while waiting for the engine, run next.
+    deferred: VecDeque<ToPeer>,
+    commands: mpsc::Receiver<Command>,
+    /// Commands received while waiting for the engine, run next.
+    pending_cmds: VecDeque<Command>,
+    shutdown: watch::Receiver<Option<Arc<str>>>,
+    /// False once the daemon dropped the shutdown sender.
+    shutdown_live: bool,
+    /// Shutting down or removed: engine messages are sent without waiting.
+    stopping: bool,
+}
+
+impl Task {
+    pub(super) fn new(
+        params: &PeerParams,
+        name: NeighborName,
+        commands: mpsc::Receiver<Command>,
+        io_tx: mpsc::Sender<(ConnId, IoEvent)>,
+    ) -> Task {
+        Task {
+            fsm: Fsm::new(params.fsm_config()),
+            name,
+            neighbor: params.neighbor.clone(),
+            engine: params.engine.clone(),
+            connect_timeout: params.timing.connect_retry,
+            conns: HashMap::new(),
+            connecting: HashMap::new(),
+            io_tx,
+            to_peer: None,
+            codec: Codec::default(),
+            queue: VecDeque::new(),
+            reported: None,
+            flushing: Vec::new(),
+            deferred: VecDeque::new(),
+            commands,
+            pending_cmds: VecDeque::new(),
+            shutdown: params.shutdown.clone(),
+            shutdown_live: true,
+            stopping: false,
+        }
+    }
+
+    pub(super) async fn run(
+        mut self,
+        mut accept_rx: mpsc::Receiver<TcpStream>,
+        mut io_rx: mpsc::Receiver<(ConnId, IoEvent)>,
+        mut bfd: Option<watch::Receiver<BfdStatus>>,
+    ) {
+        let mut bfd_last = bfd.as_mut().map(|b| *b.borrow_and_update());
+        self.report_state().await;
+        if !self.neighbor.shutdown {
+            self.feed(self.start_event()).await;
+        }
+        info!(state = self.fsm.state().as_str(), "peer task started");
+        loop {
+            let stop = self.shutdown.borrow_and_update().clone();
+            if let Some(text) = stop {
+                self.stopping = true;
+                self.feed(Event::ManualStop {
+                    communication: text.to_string(),
+                })
+                .await;
+                break;
+            }
+            if let Some(cmd) = self.pending_cmds.pop_front() {
+                if self.command(cmd).await {
+                    break;
+                }
+                continue;
+            }
+            let deadline = self.fsm.next_deadline();
+            let established = self.to_peer.is_some();
+            let keepalive = self.fsm.timer(Timer::Keepalive);
+            let shutdown_live = self.shutdown_live;
+            // Order matters (biased): control first; KEEPALIVEs go out even
+            // while the peer floods us; the Hold timer (last) is judged only
+            // once everything that arrived has been read.
+            tokio::select! {
+                biased;
+                cmd = self.commands.recv() => {
+                    if self.command(cmd.unwrap_or(Command::Remove)).await {
+                        break;
+                    }
+                }
+                r = self.shutdown.changed(), if shutdown_live => {
+                    // Err: the daemon dropped the sender; nothing more will come.
+                    self.shutdown_live = r.is_ok();
+                }
+                _ = sleep_until(keepalive), if keepalive.is_some() => {
+                    let actions = self.fsm.poll_keepalive(Instant::now());
+                    self.queue.extend(actions);
+                    self.drain().await;
+                }
+                r = wait_bfd(&mut bfd) => match r {
+                    Some(status) => {
+                        let prev = bfd_last.replace(status);
+                        debug!(bfd = status.as_str(), "BFD status");
+                        if status == BfdStatus::Down && prev == Some(BfdStatus::Up) {
+                            self.feed(Event::BfdDown).await;
+                        } else if status == BfdStatus::Up {
+                            self.feed(Event::BfdUp).await;
+                        }
+                    }
+                    None => bfd = None,
+                },
+                msg = recv_to_peer(&mut self.to_peer), if established => match msg {
+                    Some(m) => self.on_to_peer(m).await,
+                    None => self.to_peer = None,
+                },
+                Some((id, ev)) = io_rx.recv() => self.on_io(id, ev).await,
+                Some(stream) = accept_rx.recv() => {
+                    let id = self.fsm.alloc_conn();
+                    if self.add_conn(id, stream) {
+                        self.feed(Event::TcpConnectionConfirmed(id)).await;
+                    }
+                }
+                _ = sleep_until(deadline), if deadline.is_some() => {
+                    let actions = self.fsm.poll_timers(Instant::now());
+                    self.queue.extend(actions);
+                    self.drain().await;
+                }
+            }
+            while let Some(t) = self.deferred.pop_front() {
+                self.on_to_peer(t).await;
+            }
+            self.update_uptime();
+        }
+        self.finish().await;
+    }
+
+    fn start_event(&self) -> Event {
+        if self.neighbor.passive {
+            Event::ManualStartPassive
+        } else {
+            Event::ManualStart
+        }
+    }
+
+    /// Carries out a command; true when the task must end.
+    async fn command(&mut self, cmd: Command) -> bool {
+        match cmd {
+            Command::Shutdown(text) => {
+                self.feed(Event::ManualStop {
+                    communication: text,
+                })
+                .await
+            }
+            Command::Start => self.feed(self.start_event()).await,
+            Command::Remove => {
+                self.feed(Event::AutomaticStop {
+                    notification: codes::cease(CeaseSubcode::PeerDeconfigured),
+                    hold_down: None,
+                })
+                .await;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Feeds one event and carries out the resulting actions.
+    async fn feed(&mut self, ev: Event) {
+        let actions = self.fsm.handle(Instant::now(), ev);
+        self.sync_codec();
+        self.queue.extend(actions);
+        self.drain().await;
+    }
+
+    /// Once the peer's OPEN is accepted, its connection decodes with the
+    /// negotiated codec. This happens before our KEEPALIVE is queued, and
+    /// the peer sends no UPDATE before it has that KEEPALIVE, so no UPDATE
+    /// is ever decoded with the pre-OPEN defaults.
+    fn sync_codec(&mut self) {
+        let (Some(n), Some(id)) = (self.fsm.negotiated(), self.fsm.main_conn()) else {
+            return;
+        };
+        if let Some(c) = self.conns.get(&id) {
+            c.set_codec(n.codec);
+            if n.hold_time > 0 {
+                c.set_stall_limit(Duration::from_secs(u64::from(n.hold_time)));
+            }
+            self.codec = n.codec;
+        }
+    }
+
+    async fn drain(&mut self) {
+        while let Some(a) = self.queue.pop_front() {
+            self.act(a).await;
+        }
+        self.report_state().await;
+    }
+
+    async fn act(&mut self, a: Action) {
+        match a {
+            Action::Connect(id) => {
+                debug!(conn = id.0, "connecting");
+                let h = conn::connect(id, &self.neighbor, self.connect_timeout, self.io_tx.clone());
+                self.connecting.insert(id, h);
+            }
+            Action::Send(id, msg) => self.send(id, &msg).await,
+            Action::Close(id) => {
+                if let Some(h) = self.connecting.remove(&id) {
+                    h.abort();
+                }
+                if let Some(c) = self.conns.remove(&id) {
+                    debug!(conn = id.0, "closing connection");
+                    self.flushing.push(c.close());
+                }
+                self.flushing.retain(|h| !h.is_finished());
+            }
+            Action::SessionUp(id, neg) => {
+                let Some(c) = self.conns.get(&id) else {
+                    return;
+                };
+                self.codec = neg.codec;
+                c.set_codec(neg.codec);
+                let info = neg.session_info(c.local.ip(), c.remote.ip());
+                let (tx, rx) = mpsc::channel(TO_PEER_CAPACITY);
+                self.to_peer = Some(rx);
+                self.metric_labels(|n, l| {
+                    METRICS
+                        .session_established_total
+                        .with_label_values(&[n, l])
+                        .inc()
+                });
+                info!(
+                    remote_as = info.remote_as,
+                    remote_id = %info.remote_id,
+                    hold_time = info.hold_time,
+                    "session established"
+                );
+                self.tell_engine(ToEngine::SessionUp {
+                    neighbor: self.name.clone(),
+                    info,
+                    tx,
+                })
+                .await;
+            }
+            Action::SessionDown {
+                reason,
+                graceful_restart,
+            } => {
+                self.to_peer = None;
+                self.codec = Codec::default();
+                self.metric_labels(|n, l| {
+                    METRICS
+                        .session_uptime_seconds
+                        .with_label_values(&[n, l])
+                        .set(0)
+                });
+                info!(%reason, "session down");
+                self.tell_engine(ToEngine::SessionDown {
+                    neighbor: self.name.clone(),
+                    reason,
+                    graceful_restart,
+                })
+                .await;
+            }
+            Action::DeliverUpdate(update) => {
+                self.tell_engine(ToEngine::Update {
+                    neighbor: self.name.clone(),
+                    update: *update,
+                })
+                .await;
+            }
+            Action::DeliverRouteRefresh(rr) => {
+                self.tell_engine(ToEngine::RouteRefresh {
+                    neighbor: self.name.clone(),
+                    afi: rr.afi,
+                    safi: rr.safi,
+                })
+                .await;
+            }
+        }
+    }
+
+    /// Sends to the engine, waiting for room (back-pressure). While waiting
+    /// it still sends KEEPALIVEs, so the peer does not time us out, and
+    /// still writes what the engine sends us: an engine blocked on our full
+    /// `ToPeer` channel while we wait for room in its channel would
+    /// otherwise deadlock. Teardowns received meanwhile run afterwards.
+    async fn tell_engine(&mut self, msg: ToEngine) {
+        let engine = self.engine.clone();
+        if self.stopping {
+            // Leaving: never wait for an engine that may be gone or stuck.
+            let _ = engine.try_send(msg);
+            return;
+        }
+        let permit = loop {
+            let keepalive = self.fsm.timer(Timer::Keepalive);
+            let established = self.to_peer.is_some();
+            let shutdown_live = self.shutdown_live;
+            tokio::select! {
+                biased;
+                p = engine.reserve() => break p,
+                r = self.shutdown.changed(), if shutdown_live => {
+                    self.shutdown_live = r.is_ok();
+                    if self.shutdown.borrow().is_some() {
+                        self.stopping = true;
+                        let _ = engine.try_send(msg);
+                        return;
+                    }
+                }
+                cmd = self.commands.recv() => {
+                    let cmd = cmd.unwrap_or(Command::Remove);
+                    let leaving = matches!(cmd, Command::Remove);
+                    self.pending_cmds.push_back(cmd);
+                    if leaving {
+                        self.stopping = true;
+                        let _ = engine.try_send(msg);
+                        return;
+                    }
+                }
+                _ = sleep_until(keepalive), if keepalive.is_some() => {
+                    for a in self.fsm.poll_keepalive(Instant::now()) {
+                        match a {
+                            Action::Send(id, m) => self.send(id, &m).await,
+                            other => self.queue.push_back(other),
+                        }
+                    }
+                }
+                m = recv_to_peer(&mut self.to_peer), if established => match m {
+                    Some(t @ ToPeer::Teardown { .. }) => self.deferred.push_back(t),
+                    Some(m) => self.write_to_peer(m).await,
+                    None => self.to_peer = None,
+                },
+            }
+        };
+        match permit {
+            Ok(p) => p.send(msg),
+            Err(_) => debug!("route engine gone"),
+        }
+    }
+
+    async fn report_state(&mut self) {
+        let state = self.fsm.state();
+        if self.reported == Some(state) {
+            return;
+        }
+        let prev = self.reported.replace(state);
+        self.metric_labels(|n, l| {
+            for s in State::ALL {
+                METRICS
+                    .session_state
+                    .with_label_values(&[n, l, s.as_str()])
+                    .set(i64::from(s == state));
+            }
+        });
+        if let Some(prev) = prev {
+            debug!(from = prev.as_str(), to = state.as_str(), "state change");
+        }
+        let msg = ToEngine::PeerState {
+            neighbor: self.name.clone(),
+            state: state.as_str(),
+            last_error: self.fsm.last_error().map(str::to_string),
+        };
+        self.tell_engine(msg).await;
+    }
+
+    fn add_conn(&mut self, id: ConnId, stream: TcpStream) -> bool {
+        match ConnIo::start(id, stream, self.io_tx.clone()) {
+            Ok(c) => {
+                debug!(conn = id.0, local = %c.local, remote = %c.remote, "connection up");
+                self.conns.insert(id, c);
+                true
+            }
+            Err(e) => {
+                debug!(conn = id.0, error = %e, "connection lost before start");
+                false
+            }
+        }
+    }
+
+    async fn on_io(&mut self, id: ConnId, ev: IoEvent) {
+        let fsm_ev = match ev {
+            IoEvent::Connected(stream) => {
+                self.connecting.remove(&id);
+                if !self.add_conn(id, stream) {
+                    Event::TcpConnectionFails(id)
+                } else {
+                    Event::TcpCrAcked(id)
+                }
+            }
+            IoEvent::ConnectFailed(e) => {
+                self.connecting.remove(&id);
+                debug!(conn = id.0, error = %e, "connect failed");
+                Event::TcpConnectionFails(id)
+            }
+            IoEvent::Closed(e) => {
+                if !self.conns.contains_key(&id) {
+                    return;
+                }
+                match e {
+                    Some(e) => info!(conn = id.0, error = %e, "connection lost"),
+                    None => debug!(conn = id.0, "connection closed by peer"),
+                }
+                Event::TcpConnectionFails(id)
+            }
+            IoEvent::Invalid(e) => {
+                if !self.conns.contains_key(&id) {
+                    return;
+                }
+                warn!(conn = id.0, error = %e, "invalid message");
+                self.count_received("invalid");
+                match e.notification() {
+                    Some(n) => Event::MessageError(id, n),
+                    None => Event::TcpConnectionFails(id),
+                }
+            }
+            IoEvent::Message(m) => {
+                if !self.conns.contains_key(&id) {
+                    return;
+                }
+                self.count_received(type_name(&m));
+                match m {
+                    Message::Open(o) => Event::Open(id, o),
+                    Message::Keepalive => Event::Keepalive(id),
+                    Message::Update(u) => Event::Update(id, Box::new(u)),
+                    Message::RouteRefresh(r) => Event::RouteRefresh(id, r),
+                    Message::Notification(n) => {
+                        self.count_notification("received", n.code, n.subcode);
+                        info!(notification = %codes::describe(&n), "received NOTIFICATION");
+                        Event::Notification(id, n)
+                    }
+                }
+            }
+        };
+        self.feed(fsm_ev).await;
+    }
+
+    async fn on_to_peer(&mut self, msg: ToPeer) {
+        match msg {
+            ToPeer::Teardown {
+                notification,
+                hold_down,
+            } => {
+                if self.fsm.state() != State::Established {
+                    return;
+                }
+                info!(notification = %codes::describe(&notification), ?hold_down, "teardown");
+                self.feed(Event::AutomaticStop {
+                    notification,
+                    hold_down,
+                })
+                .await;
+            }
+            other => self.write_to_peer(other).await,
+        }
+    }
+
+    /// Carries out `Send` and `RequestRefresh` (never re-enters the engine channel).
+    async fn write_to_peer(&mut self, msg: ToPeer) {
+        let Some(id) = self
+            .fsm
+            .main_conn()
+            .filter(|_| self.fsm.state() == State::Established)
+        else {
+            return;
+        };
+        match msg {
+            ToPeer::Send(updates) => {
+                let mut out = BytesMut::new();
+                let mut count = 0u64;
+                for u in &updates {
+                    match encode_update(u, &self.codec, &mut out) {
+                        Ok(n) => count += n as u64,
+                        Err(e) => warn!(error = %e, "cannot encode UPDATE; skipped"),
+                    }
+                    // Hand over in chunks so the writer's bounded queue paces us.
+                    if out.len() >= WRITE_CHUNK {
+                        self.write(id, out.split()).await;
+                    }
+                }
+                if !out.is_empty() {
+                    self.write(id, out).await;
+                }
+                self.metric_labels(|n, l| {
+                    METRICS
+                        .messages_sent_total
+                        .with_label_values(&[n, l, "update"])
+                        .inc_by(count)
+                });
+            }
+            ToPeer::RequestRefresh { afi, safi } => {
+                if self.fsm.negotiated().is_some_and(|n| n.route_refresh) {
+                    let m = Message::RouteRefresh(RouteRefresh {
+                        afi,
+                        safi,
+                        subtype: 0,
+                    });
+                    self.send(id, &m).await;
+                }
+            }
+            ToPeer::Teardown { .. } => {}
+        }
+    }
+
+    async fn send(&mut self, id: ConnId, msg: &Message) {
+        let mut out = BytesMut::new();
+        let codec = if self.fsm.main_conn() == Some(id) {
+            self.codec
+        } else {
+            Codec::default()
+        };
+        if let Err(e) = msg.encode(&codec, &mut out) {
+            warn!(error = %e, "cannot encode message");
+            return;
+        }
+        if let Message::Notification(n) = msg {
+            self.count_notification("sent", n.code, n.subcode);
+            info!(notification = %codes::describe(n), "sending NOTIFICATION");
+        }
+        let t = type_name(msg);
+        self.metric_labels(|n, l| {
+            METRICS
+                .messages_sent_total
+                .with_label_values(&[n, l, t])
+                .inc()
+        });
+        self.write(id, out).await;
+    }
+
+    async fn write(&mut self, id: ConnId, out: BytesMut) {
+        if let Some(c) = self.conns.get(&id) {
+            if !c.write(out.freeze()).await {
+                debug!(conn = id.0, "writer gone");
+            }
+        }
+    }
+
+    fn count_received(&self, t: &str) {
+        self.metric_labels(|n, l| {
+            METRICS
+                .messages_received_total
+                .with_label_values(&[n, l, t])
+                .inc()
+        });
+    }
+
+    fn count_notification(&self, dir: &str, code: u8, sub: u8) {
+        let (c, s) = (code.to_string(), sub.to_string());
+        self.metric_labels(|n, l| {
+            METRICS
+                .notifications_total
+                .with_label_values(&[n, l, dir, &c, &s])
+                .inc()
+        });
+    }
+
+    fn update_uptime(&self) {
+        if self.fsm.state() == State::Established {
+            if let Some(up) = self.fsm.established_for(Instant::now()) {
+                self.metric_labels(|n, l| {
+                    METRICS
+                        .session_uptime_seconds
+                        .with_label_values(&[n, l])
+                        .set(up.as_secs() as i64)
+                });
+            }
+        }
+    }
+
+    fn metric_labels(&self, f: impl FnOnce(&str, &str)) {
+        f(&self.name, &self.neighbor.location)
+    }
+
+    /// Ends the task: closes everything, waits briefly for queued
+    /// NOTIFICATIONs to be written.
+    async fn finish(mut self) {
+        let ids: Vec<ConnId> = self.conns.keys().copied().collect();
+        for id in ids {
+            self.act(Action::Close(id)).await;
+        }
+        for (_, h) in self.connecting.drain() {
+            h.abort();
+        }
+        let flushing = std::mem::take(&mut self.flushing);
+        let _ = tokio::time::timeout(FLUSH_TIMEOUT, async {
+            for h in flushing {
+                let _ = h.await;
+            }
+        })
+        .await;
+        info!("peer task stopped");
+    }
+}
+
+fn type_name(m: &Message) -> &'static str {
+    match m {
+        Message::Open(_) => "open",
+        Message::Update(_) => "update",
+        Message::Notification(_) => "notification",
+        Message::Keepalive => "keepalive",
+        Message::RouteRefresh(_) => "route_refresh",
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn recv_to_peer(rx: &mut Option<mpsc::Receiver<ToPeer>>) -> Option<ToPeer> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next BFD status; `None` when the BFD service dropped its sender.
+async fn wait_bfd(rx: &mut Option<watch::Receiver<BfdStatus>>) -> Option<BfdStatus> {
+    match rx {
+        Some(rx) => match rx.changed().await {
+            Ok(()) => Some(*rx.borrow_and_update()),
+            Err(_) => None,
+        },
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,131 @@
+//! Interop with BIRD 2 on loopback: bird (config in a tempdir, passive,
+//! on 127.0.0.7:<free port>) exports a static route; our peer task connects
+//! from 127.0.0.1, the session establishes and the route arrives as
+//! `ToEngine::Update`; our administrative shutdown reaches BIRD as Cease.
+//!
+//! Skipped (with a message) when `bird` is not installed.
+
+#[path = "session_util.rs"]
+mod util;
+
+use coldpotato::engine::messages::ToEngine;
+use std::net::Ipv4Addr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use util::*;
+
+const BIRD: &str = "/usr/sbin/bird";
+const BIRD_AS: u32 = 64513;
+const OUR_AS: u32 = 65001;
+
+/// Kills bird when dropped.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn bird_config(port: u16) -> String {
+    format!(
+        r#"log stderr all;
+router id 10.0.0.7;
+protocol device {{}}
+protocol static s4 {{ ipv4; route 198.18.9.0/24 blackhole; }}
+protocol bgp cp {{
+  local 127.0.0.7 port {port} as {BIRD_AS};
+  neighbor 127.0.0.1 as {OUR_AS};
+  strict bind on;
+  passive on;
+  multihop;
+  hold time 9;
+  ipv4 {{ import all; export all; }};
+  debug {{ states, events }};
+}}
+"#
+    )
+}
+
+#[tokio::test]
+async fn bird_session_delivers_its_static_route() -> TestResult {
+    if !std::path::Path::new(BIRD).exists() {
+        eprintln!("SKIPPED: {BIRD} not installed");
+        return Ok(());
+    }
+    let dir = tempfile::tempdir()?;
+    let port = free_port("127.0.0.7")?;
+    let cfg = dir.path().join("bird.conf");
+    std::fs::write(&cfg, bird_config(port))?;
+    let log = std::fs::File::create(dir.path().join("bird.log"))?;
+    let _daemon = Daemon(
+        Command::new(BIRD)
+            .arg("-f")
+            .arg("-c")
+            .arg(&cfg)
+            .arg("-s")
+            .arg(dir.path().join("bird.ctl"))
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .spawn()?,
+    );
+
+    let mut us = spawn_peer(
+        neighbor(
+            "bird",
+            "127.0.0.7",
+            BIRD_AS,
+            &format!("port = {port}\nlocal_address = \"127.0.0.1\""),
+        ),
+        OUR_AS,
+        Ipv4Addr::new(10, 0, 0, 1),
+        None,
+    );
+    let info = wait_for(&mut us.engine, Duration::from_secs(20), |m| match m {
+        ToEngine::SessionUp { info, .. } => Some(info),
+        _ => None,
+    })
+    .await;
+    let Some(info) = info else {
+        let log = std::fs::read_to_string(dir.path().join("bird.log")).unwrap_or_default();
+        return Err(format!("no session with bird; its log:\n{log}").into());
+    };
+    assert_eq!((info.remote_as, info.hold_time), (BIRD_AS, 9));
+    assert_eq!(info.remote_id, Ipv4Addr::new(10, 0, 0, 7));
+    assert!(info.codec.four_octet_as && info.route_refresh);
+
+    let prefix: coldpotato::wire::Prefix = "198.18.9.0/24".parse()?;
+    let got = wait_for(&mut us.engine, Duration::from_secs(10), |m| match m {
+        ToEngine::Update { update, .. } if update.nlri.iter().any(|p| p.prefix == prefix) => {
+            Some(update)
+        }
+        _ => None,
+    })
+    .await
+    .ok_or("bird's static route never arrived")?;
+    assert_eq!(got.attrs.as_path.and_then(|p| p.first_as()), Some(BIRD_AS));
+    assert_eq!(got.attrs.next_hop, Some("127.0.0.7".parse()?));
+
+    let _ = us.shutdown.send(Some("test over".into()));
+    us.handle.join().await;
+    // BIRD saw our Cease / Administrative Shutdown and its RFC 9003 text.
+    let ctl = dir.path().join("bird.ctl");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let out = Command::new("/usr/sbin/birdc")
+            .arg("-s")
+            .arg(&ctl)
+            .args(["show", "protocols", "all", "cp"])
+            .output()?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        if text.contains("Administrative shutdown") && text.contains("test over") {
+            break;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(format!("bird did not report our Cease:\n{text}").into());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(())
+}
