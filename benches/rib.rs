@@ -246,6 +246,28 @@ fn memory_report(n: usize) {
         rss.saturating_sub(base) as f64 / paths as f64,
         hwm.saturating_sub(base) as f64 / paths as f64
     );
+    let mut core = core;
+    let started = Instant::now();
+    core.handle(Input::Reload(feed.cfg.clone()), Instant::now());
+    println!(
+        "rib: reload re-evaluating {paths} paths took {:.2}s",
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    core.handle(
+        Input::SessionDown {
+            neighbor: NeighborName::from("peer-a"),
+            reason: "bench".into(),
+            graceful_restart: None,
+        },
+        Instant::now(),
+    );
+    println!(
+        "rib: session down withdrawing {n} paths took {:.2}s; {} paths and {} attribute sets left",
+        started.elapsed().as_secs_f64(),
+        core.path_count(),
+        core.attribute_sets()
+    );
     drop(core);
 }
 

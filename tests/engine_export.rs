@@ -384,3 +384,10 @@ fn backup_none_fails_over_straight_to_the_internet() {
         .collect();
     assert_eq!(best, vec!["transit"], "the Loc-RIB follows the decision");
 }
+
+#[test]
+fn a_second_session_up_without_a_down_gets_the_full_dump_again() {
+    let mut lab = Lab::new("");
+    assert_eq!(announced(&lab.up("transit"), "transit").len(), 1);
+    assert_eq!(announced(&lab.up("transit"), "transit").len(), 1);
+}

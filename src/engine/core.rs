@@ -317,11 +317,18 @@ impl EngineCore {
         };
         let families = info.families.clone();
         let remote = info.remote_address.to_string();
+        let mut released = Vec::new();
         if let Some(nb) = self.nb_mut(idx) {
             nb.session = Some(info);
             nb.established_at = Some(now);
             nb.state = "Established".to_string();
             nb.tripped = false;
+            // A new session starts from an empty Adj-RIB-Out, even when no
+            // SessionDown came first (a collision replaced the session).
+            released = nb.out.clear();
+        }
+        for id in released {
+            self.rib.attrs.release(id);
         }
         // Stale routes of families the new session does not carry go now (RFC 4724 §4.2).
         let has = |p: &Prefix| {

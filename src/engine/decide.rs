@@ -32,6 +32,7 @@ use crate::decision::{self, Candidate};
 use crate::metrics::METRICS;
 use crate::rib::{NeighborIdx, PathEntry, PathFlags};
 use crate::wire::{Community, LargeCommunity, Prefix};
+use smallvec::SmallVec;
 use std::cmp::Ordering;
 use std::net::Ipv4Addr;
 use std::time::Instant;
@@ -144,7 +145,7 @@ impl EngineCore {
     }
 
     /// Usable accepted paths of `prefix`.
-    pub(crate) fn usable(&self, prefix: &Prefix) -> Vec<PathEntry> {
+    pub(crate) fn usable(&self, prefix: &Prefix) -> SmallVec<[PathEntry; 4]> {
         self.rib
             .paths(prefix)
             .iter()
@@ -395,7 +396,8 @@ impl EngineCore {
             }
         }
         if winner.is_none() && !follow_decision {
-            let cands: Vec<Candidate> = usable.iter().filter_map(|e| self.candidate(e)).collect();
+            let cands: SmallVec<[Candidate; 4]> =
+                usable.iter().filter_map(|e| self.candidate(e)).collect();
             if cands.len() == usable.len() {
                 winner = decision::best(&cands).map(|(i, _)| usable[i].neighbor);
             }

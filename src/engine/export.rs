@@ -104,20 +104,39 @@ impl EngineCore {
             .filter(|n| n.session.is_some())
             .map(|n| n.idx)
             .collect();
+        // Every prefix a full or initial export to an internal neighbor
+        // looks at, built once per pass.
+        let mut wide: Option<HashSet<Prefix>> = None;
         for idx in established {
             let dump = pass.dumps.contains(&idx);
-            let targets: Vec<Prefix> = if dump || pass.full {
-                let mut all: HashSet<Prefix> = prefixes.iter().copied().collect();
-                all.extend(self.originate.keys().copied());
-                if let Some(nb) = self.nb(idx) {
-                    all.extend(nb.out.iter().map(|(p, _)| *p));
+            let Some(nb) = self.nb(idx) else { continue };
+            let internal = nb.cfg.role == Role::Internal;
+            let targets: Vec<Prefix> = match (internal, dump || pass.full) {
+                // Peers and transits only ever get originated prefixes.
+                (false, true) => {
+                    let mut t: HashSet<Prefix> = self.originate.keys().copied().collect();
+                    t.extend(nb.out.iter().map(|(p, _)| *p));
+                    t.into_iter().collect()
                 }
-                if dump && !pass.full {
-                    all.extend(self.rib.prefixes());
+                (false, false) => prefixes
+                    .iter()
+                    .filter(|p| self.originate.contains_key(p) || nb.out.get(p).is_some())
+                    .copied()
+                    .collect(),
+                (true, true) => {
+                    let set = wide.get_or_insert_with(|| {
+                        let mut all: HashSet<Prefix> = prefixes.iter().copied().collect();
+                        all.extend(self.originate.keys().copied());
+                        if !pass.full {
+                            all.extend(self.rib.prefixes());
+                        }
+                        all
+                    });
+                    let mut t: Vec<Prefix> = set.iter().copied().collect();
+                    t.extend(nb.out.iter().map(|(p, _)| *p).filter(|p| !set.contains(p)));
+                    t
                 }
-                all.into_iter().collect()
-            } else {
-                prefixes.clone()
+                (true, false) => prefixes.clone(),
             };
             let mut updates = Vec::new();
             for chunk in targets.chunks(EXPORT_CHUNK) {

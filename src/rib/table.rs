@@ -492,4 +492,27 @@ mod tests {
         assert_eq!(t.len(), 2);
         assert_eq!(t.get(&"10.0.0.0/16".parse().unwrap())[0].neighbor, 2);
     }
+
+    proptest::proptest! {
+        /// The compact table behaves like a plain map from (prefix, neighbor) to entry.
+        #[test]
+        fn table_matches_a_plain_map_model(ops in proptest::collection::vec((0u8..3, 0u32..8, 0u8..3, 0u16..5), 1..200)) {
+            let mut t: Table<V4Key> = Table::default();
+            let mut model: std::collections::HashMap<(Prefix, NeighborIdx), PathEntry> = Default::default();
+            for (op, addr, len, n) in ops {
+                let net: Prefix = Ipv4Net::new(Ipv4Addr::from(addr << 24), 8 + len * 8).map(IpNet::V4).unwrap();
+                let e = PathEntry { attr: addr, post: NO_ATTR, neighbor: n, flags: PathFlags::ACCEPTED };
+                if op < 2 {
+                    proptest::prop_assert_eq!(t.upsert(&net, e), model.insert((net, n), e));
+                } else {
+                    proptest::prop_assert_eq!(t.remove(&net, n), model.remove(&(net, n)));
+                }
+            }
+            let mut got: Vec<(Prefix, PathEntry)> = t.iter().flat_map(|(p, es)| es.iter().map(move |e| (p, *e))).collect();
+            let mut want: Vec<(Prefix, PathEntry)> = model.iter().map(|((p, _), e)| (*p, *e)).collect();
+            got.sort_by_key(|(p, e)| (*p, e.neighbor));
+            want.sort_by_key(|(p, e)| (*p, e.neighbor));
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
 }
