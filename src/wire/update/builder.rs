@@ -414,4 +414,30 @@ mod tests {
         let ids: Vec<_> = u.nlri.iter().map(|p| p.path_id).collect();
         assert_eq!(ids, vec![Some(0), Some(42), Some(0)]);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+        #[test]
+        fn any_ipv4_prefix_set_round_trips_through_the_builder(
+            raw in proptest::collection::vec((proptest::prelude::any::<u32>(), 0u8..=32, proptest::option::of(proptest::prelude::any::<u32>())), 1..3000),
+            add_path in proptest::prelude::any::<bool>(),
+            extended in proptest::prelude::any::<bool>(),
+        ) {
+            let codec = Codec { add_path_ipv4: add_path, extended_message: extended, ..Codec::default() };
+            let prefixes: Vec<AddPathPrefix> = raw
+                .iter()
+                .filter_map(|(a, l, id)| {
+                    let net = ipnet::Ipv4Net::new(Ipv4Addr::from(*a), *l).ok()?.trunc();
+                    Some(AddPathPrefix { path_id: if add_path { Some(id.unwrap_or(0)) } else { None }, prefix: net.into() })
+                })
+                .collect();
+            let mut out = BytesMut::new();
+            let a = attrs(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
+            let n = UpdateBuilder::new(codec).announce(&a, None, &prefixes, &mut out).expect("announce");
+            let updates = split(&out, &codec);
+            proptest::prop_assert_eq!(updates.len(), n);
+            let got: Vec<_> = updates.iter().flat_map(|u| u.nlri.iter().copied()).collect();
+            proptest::prop_assert_eq!(got, prefixes);
+        }
+    }
 }
