@@ -435,6 +435,12 @@ fn malformed_attributes_get_their_rfc7606_action() {
             (Taw, 3),
         ),
         (
+            "mp_reach of a family we do not carry",
+            format!("{BASE_ATTRS} 80 0e 09 0019 46 04 01020304 00"),
+            four(),
+            (Discard, 14),
+        ),
+        (
             "duplicate med keeps the first",
             format!("{BASE_ATTRS} 80 04 04 00000001 80 04 04 00000002"),
             four(),

@@ -8,9 +8,10 @@
 use super::{MpReach, MpUnreach};
 use crate::wire::attr::{encode_attributes, PathAttributes};
 use crate::wire::iana::{Afi, MessageType, Safi};
-use crate::wire::nlri::{encode_prefix, AddPathPrefix};
+use crate::wire::nlri::{encode_prefix, write_v4, AddPathPrefix, V4_WRITE_SLACK};
 use crate::wire::{begin_message, finish_message, Codec, EncodeError, HEADER_LEN};
 use bytes::{BufMut, BytesMut};
+use ipnet::IpNet;
 use std::net::{IpAddr, Ipv6Addr};
 
 /// Packs announcements and withdrawals into UPDATE messages for one session.
@@ -46,8 +47,8 @@ impl UpdateBuilder {
         let (mut has_v4, mut has_v6) = (false, false);
         for p in prefixes {
             match p.prefix {
-                ipnet::IpNet::V4(_) => has_v4 = true,
-                ipnet::IpNet::V6(_) => has_v6 = true,
+                IpNet::V4(_) => has_v4 = true,
+                IpNet::V6(_) => has_v6 = true,
             }
         }
         if has_v4 {
@@ -73,15 +74,22 @@ impl UpdateBuilder {
     ) -> Result<usize, EncodeError> {
         let max = self.codec.max_message_len();
         let ap = self.codec.add_path_ipv4;
-        let mut iter = prefixes
-            .iter()
-            .filter(|p| p.prefix.addr().is_ipv4())
-            .peekable();
+        let v4 = |p: &AddPathPrefix| match p.prefix {
+            IpNet::V4(net) => Some(net),
+            IpNet::V6(_) => None,
+        };
         // The attributes are encoded once, straight into the first message;
         // later messages (rare: most sets fit one) copy them.
         let mut attr_copy: Option<BytesMut> = None;
         let mut count = 0;
-        while iter.peek().is_some() {
+        let mut i = 0;
+        loop {
+            while i < prefixes.len() && v4(&prefixes[i]).is_none() {
+                i += 1;
+            }
+            if i == prefixes.len() {
+                return Ok(count);
+            }
             let start = begin_message(out, MessageType::Update);
             out.put_u16(0);
             out.put_u16(0);
@@ -97,24 +105,37 @@ impl UpdateBuilder {
             }
             out[attr_start - 2..attr_start].copy_from_slice(&(attr_len as u16).to_be_bytes());
             let fixed = out.len() - start;
-            let mut room = max.saturating_sub(fixed);
-            let mut any = false;
-            while let Some(p) = iter.next_if(|p| p.wire_len(ap) <= room) {
-                room -= p.wire_len(ap);
-                encode_prefix(p, ap, out);
-                any = true;
+            let room = max.saturating_sub(fixed);
+            // Pass 1: how many prefixes fit; pass 2: write them in place.
+            let (mut j, mut used) = (i, 0);
+            while let Some(p) = prefixes.get(j) {
+                let w = if v4(p).is_some() { p.wire_len(ap) } else { 0 };
+                if used + w > room {
+                    break;
+                }
+                used += w;
+                j += 1;
             }
-            if !any {
+            if used == 0 {
                 out.truncate(start);
                 return Err(EncodeError::TooLong(fixed + 6, max));
             }
-            if attr_copy.is_none() && iter.peek().is_some() {
+            let base = out.len();
+            out.resize(base + used + V4_WRITE_SLACK, 0);
+            let mut pos = base;
+            for p in &prefixes[i..j] {
+                if let Some(net) = v4(p) {
+                    pos += write_v4(&mut out[pos..], &net, p.path_id, ap);
+                }
+            }
+            out.truncate(pos);
+            i = j;
+            if attr_copy.is_none() && prefixes[i..].iter().any(|p| v4(p).is_some()) {
                 attr_copy = Some(BytesMut::from(&out[attr_start..attr_start + attr_len]));
             }
             finish_message(out, start, max)?;
             count += 1;
         }
-        Ok(count)
     }
 
     fn announce_v6(
@@ -392,5 +413,31 @@ mod tests {
         let u = &split(&out, &codec)[0];
         let ids: Vec<_> = u.nlri.iter().map(|p| p.path_id).collect();
         assert_eq!(ids, vec![Some(0), Some(42), Some(0)]);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(32))]
+        #[test]
+        fn any_ipv4_prefix_set_round_trips_through_the_builder(
+            raw in proptest::collection::vec((proptest::prelude::any::<u32>(), 0u8..=32, proptest::option::of(proptest::prelude::any::<u32>())), 1..3000),
+            add_path in proptest::prelude::any::<bool>(),
+            extended in proptest::prelude::any::<bool>(),
+        ) {
+            let codec = Codec { add_path_ipv4: add_path, extended_message: extended, ..Codec::default() };
+            let prefixes: Vec<AddPathPrefix> = raw
+                .iter()
+                .filter_map(|(a, l, id)| {
+                    let net = ipnet::Ipv4Net::new(Ipv4Addr::from(*a), *l).ok()?.trunc();
+                    Some(AddPathPrefix { path_id: if add_path { Some(id.unwrap_or(0)) } else { None }, prefix: net.into() })
+                })
+                .collect();
+            let mut out = BytesMut::new();
+            let a = attrs(IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)));
+            let n = UpdateBuilder::new(codec).announce(&a, None, &prefixes, &mut out).expect("announce");
+            let updates = split(&out, &codec);
+            proptest::prop_assert_eq!(updates.len(), n);
+            let got: Vec<_> = updates.iter().flat_map(|u| u.nlri.iter().copied()).collect();
+            proptest::prop_assert_eq!(got, prefixes);
+        }
     }
 }
