@@ -159,7 +159,9 @@ impl Daemon {
         }
         match &self.bfd {
             Some(b) => Ok(b),
-            None => Err(DaemonError::Bfd(std::io::Error::other("BFD service missing"))),
+            None => Err(DaemonError::Bfd(std::io::Error::other(
+                "BFD service missing",
+            ))),
         }
     }
 
@@ -210,14 +212,8 @@ impl Daemon {
         if let Err(e) = self.neighbors.register(cfg.address, handle.registration()) {
             warn!(neighbor = %cfg.name, "cannot accept connections: {e}");
         }
-        self.peers.insert(
-            cfg.name.clone(),
-            PeerEntry {
-                cfg,
-                handle,
-                bfd,
-            },
-        );
+        self.peers
+            .insert(cfg.name.clone(), PeerEntry { cfg, handle, bfd });
         Ok(())
     }
 
@@ -266,14 +262,20 @@ impl Daemon {
         match config::load(&path) {
             Ok(new) => {
                 self.apply(new).await;
-                METRICS.config_reloads_total.with_label_values(&["success"]).inc();
+                METRICS
+                    .config_reloads_total
+                    .with_label_values(&["success"])
+                    .inc();
                 Ok(())
             }
             Err(errs) => {
                 for e in errs.iter() {
                     error!("reload rejected, keeping the running config: {e}");
                 }
-                METRICS.config_reloads_total.with_label_values(&["failure"]).inc();
+                METRICS
+                    .config_reloads_total
+                    .with_label_values(&["failure"])
+                    .inc();
                 Err(errs)
             }
         }

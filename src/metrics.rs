@@ -6,8 +6,8 @@
 //! and `location` where that applies.
 
 use prometheus::{
-    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 use std::sync::LazyLock;
 
@@ -190,7 +190,9 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
                 NL,
             )
             .expect("valid metric");
-            REGISTRY.register(Box::new(g.clone())).expect("metric registered once");
+            REGISTRY
+                .register(Box::new(g.clone()))
+                .expect("metric registered once");
             g
         },
         bfd_last_diagnostic: gauge_vec(

@@ -272,9 +272,7 @@ pub fn touch_all_metrics(neighbor: &str, location: &str) {
     m.bfd_transitions_total
         .with_label_values(&[neighbor, location, "Up"])
         .inc();
-    m.bfd_detection_time_seconds
-        .with_label_values(&nl)
-        .set(0.9);
+    m.bfd_detection_time_seconds.with_label_values(&nl).set(0.9);
     m.bfd_last_diagnostic.with_label_values(&nl).set(0);
     m.decisions.with_label_values(&["primary", location]).set(5);
     m.decision_changes_total

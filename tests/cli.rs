@@ -19,12 +19,21 @@ fn check_accepts_every_example_in_config() {
     let mut checked = 0;
     for entry in std::fs::read_dir(&dir).expect("config/ exists") {
         let path = entry.expect("entry").path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
         // Policy files are checked through the config that includes them.
         if path.extension().and_then(|e| e.to_str()) != Some("toml") || name.starts_with("policy") {
             continue;
         }
-        let out = bin().arg("check").arg("--config").arg(&path).output().expect("run check");
+        let out = bin()
+            .arg("check")
+            .arg("--config")
+            .arg(&path)
+            .output()
+            .expect("run check");
         assert!(
             out.status.success(),
             "{name}: {}{}",
@@ -45,10 +54,22 @@ fn check_rejects_an_unknown_key_with_file_line_and_column() {
         "[router]\nasn = 8075\nrouter_id = \"192.0.2.1\"\nlocation = \"ams\"\n\n[[locations]]\nname = \"ams\"\n\n[[neighbors]]\nname = \"x\"\naddress = \"192.0.2.2\"\nremte_as = 64500\nlocation = \"ams\"\nrole = \"transit\"\n",
     )
     .expect("write");
-    let out = bin().arg("check").arg("--config").arg(&path).output().expect("run check");
+    let out = bin()
+        .arg("check")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .expect("run check");
     assert_eq!(out.status.code(), Some(1));
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(text.contains("bad.toml:12:1: unknown key \"remte_as\""), "{text}");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("bad.toml:12:1: unknown key \"remte_as\""),
+        "{text}"
+    );
 }
 
 #[test]
@@ -59,7 +80,10 @@ fn run_starts_listens_and_stops_cleanly_on_sigterm() {
         "[router]\nasn = 8075\nrouter_id = \"127.0.0.1\"\nlisten = [\"127.0.0.1:{bgp}\"]\nlocation = \"ams\"\n\n[api]\nlisten = \"127.0.0.1:{api}\"\n\n[[locations]]\nname = \"ams\"\n"
     );
     let mut d = Daemon::start(&cfg, SocketAddr::from(([127, 0, 0, 1], api)));
-    assert!(std::net::TcpStream::connect(("127.0.0.1", bgp)).is_ok(), "BGP port not listening");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", bgp)).is_ok(),
+        "BGP port not listening"
+    );
     let code = d.proc.terminate(Duration::from_secs(10));
     assert_eq!(code, Some(0), "exit code; log:\n{}", d.log());
 }

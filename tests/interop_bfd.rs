@@ -37,14 +37,21 @@ impl Link {
         let subnet = 100 + (n % 100) as u8;
         let ours = format!("198.18.{subnet}.1");
         let peer = format!("198.18.{subnet}.2");
-        let _ = std::process::Command::new("ip").args(["link", "del", &format!("{veth}a")]).output();
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &format!("{veth}a")])
+            .output();
         sh(&format!("ip link add {veth}a type veth peer name {veth}b"));
         sh(&format!("ip link set {veth}b netns {name}"));
         sh(&format!("ip addr add {ours}/24 dev {veth}a"));
         sh(&format!("ip link set {veth}a up"));
         sh(&format!("ip -n {name} addr add {peer}/24 dev {veth}b"));
         sh(&format!("ip -n {name} link set {veth}b up"));
-        Link { ns, ours, peer, veth }
+        Link {
+            ns,
+            ours,
+            peer,
+            veth,
+        }
     }
 
     /// Drops BFD control packets both ways inside the namespace.
@@ -60,18 +67,27 @@ impl Link {
     }
 
     fn undrop_bfd(&self) {
-        sh(&format!("ip netns exec {} nft delete table inet cpdrop", self.ns.name));
+        sh(&format!(
+            "ip netns exec {} nft delete table inet cpdrop",
+            self.ns.name
+        ));
     }
 }
 
 impl Drop for Link {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("ip").args(["link", "del", &format!("{}a", self.veth)]).output();
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &format!("{}a", self.veth)])
+            .output();
     }
 }
 
 fn our_config(link: &Link, api: u16, bfd: bool) -> String {
-    let bfd_line = if bfd { "bfd = { min_tx_ms = 100, min_rx_ms = 100, multiplier = 3 }" } else { "" };
+    let bfd_line = if bfd {
+        "bfd = { min_tx_ms = 100, min_rx_ms = 100, multiplier = 3 }"
+    } else {
+        ""
+    };
     format!(
         r#"
 [router]
@@ -205,11 +221,17 @@ route-map tag permit 10
         procs.push(Proc::spawn(daemon, c, d.join(format!("{daemon}.log"))));
         std::thread::sleep(Duration::from_millis(300));
     }
-    Frr { _procs: procs, _dir: dir }
+    Frr {
+        _procs: procs,
+        _dir: dir,
+    }
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 fn ready() -> bool {
@@ -217,7 +239,13 @@ fn ready() -> bool {
         skip("needs root for network namespaces");
         return false;
     }
-    for b in ["bird", "nft", "/usr/lib/frr/bfdd", "/usr/lib/frr/bgpd", "/usr/lib/frr/zebra"] {
+    for b in [
+        "bird",
+        "nft",
+        "/usr/lib/frr/bfdd",
+        "/usr/lib/frr/bgpd",
+        "/usr/lib/frr/zebra",
+    ] {
         if !have(b) {
             skip(&format!("{b} is not installed"));
             return false;
@@ -238,7 +266,11 @@ fn failover_cycle(name: &str, link: &Link, d: &Daemon) {
         d.neighbor("peer"),
         d.log()
     );
-    let last_seq = d.get("/api/v1/events").as_array().map(|a| a.len()).unwrap_or(0);
+    let last_seq = d
+        .get("/api/v1/events")
+        .as_array()
+        .map(|a| a.len())
+        .unwrap_or(0);
     let _ = last_seq;
     let t0 = now_ms();
     let started = Instant::now();
@@ -250,7 +282,11 @@ fn failover_cycle(name: &str, link: &Link, d: &Daemon) {
     let polled = started.elapsed();
     let n = down.unwrap_or_else(|| panic!("{name}: BGP stayed up with BFD dropped\n{}", d.log()));
     assert!(
-        n["last_error"].as_str().unwrap_or_default().to_lowercase().contains("bfd"),
+        n["last_error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase()
+            .contains("bfd"),
         "{name}: {n}"
     );
     // The event log has the exact time we tore the session down.
@@ -265,14 +301,19 @@ fn failover_cycle(name: &str, link: &Link, d: &Daemon) {
         })
         .unwrap_or(t0 + polled.as_millis() as u64);
     let ms = down_ms.saturating_sub(t0);
-    note(&format!("{name}: BFD drop -> our NOTIFICATION (Cease/BFD Down) in {ms} ms (detection time 300 ms)"));
+    note(&format!(
+        "{name}: BFD drop -> our NOTIFICATION (Cease/BFD Down) in {ms} ms (detection time 300 ms)"
+    ));
     assert!(ms <= 350 + 100, "{name}: took {ms} ms");
 
     // While BFD stays down, BGP must not come back (strict mode).
     let hold = Instant::now();
     while hold.elapsed() < Duration::from_secs(6) {
         let n = d.neighbor("peer").expect("listed");
-        assert_ne!(n["state"], "Established", "{name}: BGP came back while BFD is down");
+        assert_ne!(
+            n["state"], "Established",
+            "{name}: BGP came back while BFD is down"
+        );
         std::thread::sleep(Duration::from_millis(250));
     }
     link.undrop_bfd();
@@ -296,7 +337,10 @@ fn bird_bfd_at_100ms_times_3_comes_up_and_takes_bgp_down_when_dropped() {
     let link = Link::new();
     let _bird = bird_peer(&link, true);
     let api = free_port();
-    let d = Daemon::start(&our_config(&link, api, true), SocketAddr::from(([127, 0, 0, 1], api)));
+    let d = Daemon::start(
+        &our_config(&link, api, true),
+        SocketAddr::from(([127, 0, 0, 1], api)),
+    );
     failover_cycle("BIRD", &link, &d);
 }
 
@@ -308,7 +352,10 @@ fn frr_bfdd_at_100ms_times_3_comes_up_and_takes_bgp_down_when_dropped() {
     let link = Link::new();
     let _frr = frr_peer(&link);
     let api = free_port();
-    let d = Daemon::start(&our_config(&link, api, true), SocketAddr::from(([127, 0, 0, 1], api)));
+    let d = Daemon::start(
+        &our_config(&link, api, true),
+        SocketAddr::from(([127, 0, 0, 1], api)),
+    );
     failover_cycle("FRR", &link, &d);
 }
 
@@ -320,7 +367,10 @@ fn a_peer_whose_bfd_never_comes_up_never_gets_its_routes_used() {
     let link = Link::new();
     let _bird = bird_peer(&link, false);
     let api = free_port();
-    let d = Daemon::start(&our_config(&link, api, true), SocketAddr::from(([127, 0, 0, 1], api)));
+    let d = Daemon::start(
+        &our_config(&link, api, true),
+        SocketAddr::from(([127, 0, 0, 1], api)),
+    );
     // The session may establish, the route may arrive, but it is never used.
     std::thread::sleep(Duration::from_secs(8));
     let n = d.neighbor("peer").expect("listed");
@@ -331,6 +381,9 @@ fn a_peer_whose_bfd_never_comes_up_never_gets_its_routes_used() {
     }
     let dec = d.get("/api/v1/decisions");
     for x in dec.as_array().expect("list") {
-        assert_ne!(x["state"], "primary", "decision used a BFD-less session: {x}");
+        assert_ne!(
+            x["state"], "primary",
+            "decision used a BFD-less session: {x}"
+        );
     }
 }

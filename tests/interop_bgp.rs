@@ -70,7 +70,11 @@ communities = ["8075:100"]
 }
 
 fn routes_from(d: &Daemon, neighbor: &str, all: bool) -> Vec<Value> {
-    let path = if all { "/api/v1/routes?status=all" } else { "/api/v1/routes" };
+    let path = if all {
+        "/api/v1/routes?status=all"
+    } else {
+        "/api/v1/routes"
+    };
     d.get(path)
         .as_array()
         .cloned()
@@ -185,13 +189,21 @@ fn bird_sessions_over_ipv4_and_ipv6_with_four_octet_asns_exchange_routes_both_wa
         let r = routes_from(&d, "bird4", false);
         (route(&r, "45.20.0.0/24").is_some() && route(&r, "45.20.1.0/24").is_some()).then_some(r)
     })
-    .unwrap_or_else(|| panic!("routes from bird4 missing: {:?}", d.get("/api/v1/routes?status=all")));
+    .unwrap_or_else(|| {
+        panic!(
+            "routes from bird4 missing: {:?}",
+            d.get("/api/v1/routes?status=all")
+        )
+    });
     let r = route(&got, "45.20.0.0/24").expect("route");
     assert_eq!(r["as_path"], serde_json::json!([BIRD_AS]));
     assert_eq!(r["next_hop"], "127.0.0.2");
     assert_eq!(r["peer"], "127.0.0.2");
     assert_eq!(r["status"], "accepted");
-    assert!(r["communities"].as_array().expect("list").contains(&"65000:1".into()));
+    assert!(r["communities"]
+        .as_array()
+        .expect("list")
+        .contains(&"65000:1".into()));
     assert!(r["large_communities"]
         .as_array()
         .expect("list")
@@ -209,20 +221,35 @@ fn bird_sessions_over_ipv4_and_ipv6_with_four_octet_asns_exchange_routes_both_wa
         let out = bird.cmd("show route all protocol cp4");
         out.contains("192.0.2.0/24").then_some(out)
     })
-    .unwrap_or_else(|| panic!("bird did not get 192.0.2.0/24: {}", bird.cmd("show route all")));
+    .unwrap_or_else(|| {
+        panic!(
+            "bird did not get 192.0.2.0/24: {}",
+            bird.cmd("show route all")
+        )
+    });
     assert!(seen.contains(&format!("BGP.as_path: {OUR_AS}")), "{seen}");
     assert!(seen.contains("BGP.next_hop: 127.0.0.1"), "{seen}");
     assert!(seen.contains("(8075,100)"), "{seen}");
     assert!(seen.contains("(8075, 100, 1)"), "{seen}");
-    assert!(!seen.contains("BGP.local_pref"), "no LOCAL_PREF toward eBGP: {seen}");
+    assert!(
+        !seen.contains("BGP.local_pref"),
+        "no LOCAL_PREF toward eBGP: {seen}"
+    );
     let seen6 = wait_for(Duration::from_secs(15), || {
         let out = bird.cmd("show route all protocol cp6");
         out.contains("2001:db8:100::/48").then_some(out)
     })
-    .unwrap_or_else(|| panic!("bird did not get our IPv6 prefix: {}", bird.cmd("show route all")));
+    .unwrap_or_else(|| {
+        panic!(
+            "bird did not get our IPv6 prefix: {}",
+            bird.cmd("show route all")
+        )
+    });
     assert!(seen6.contains(&format!("BGP.as_path: {OUR_AS}")), "{seen6}");
     // What BIRD announced is never re-advertised back to it.
-    assert!(!bird.cmd("show route all protocol cp4").contains("45.20.0.0/24"));
+    assert!(!bird
+        .cmd("show route all protocol cp4")
+        .contains("45.20.0.0/24"));
 }
 
 #[test]
@@ -284,21 +311,34 @@ families = ["ipv4"]
     assert_eq!(r["next_hop"], "127.0.0.3");
     assert_eq!(r["origin"], "egp");
     assert_eq!(r["med"], 20);
-    assert!(r["communities"].as_array().expect("list").contains(&"65000:7".into()));
+    assert!(r["communities"]
+        .as_array()
+        .expect("list")
+        .contains(&"65000:7".into()));
 
     let seen = wait_for(Duration::from_secs(15), || {
         let out = gob.cli("global rib -a ipv4");
         out.contains("192.0.2.0/24").then_some(out)
     })
-    .unwrap_or_else(|| panic!("gobgp did not get 192.0.2.0/24: {}", gob.cli("global rib -a ipv4")));
-    let line = seen.lines().find(|l| l.contains("192.0.2.0/24")).unwrap_or_default();
+    .unwrap_or_else(|| {
+        panic!(
+            "gobgp did not get 192.0.2.0/24: {}",
+            gob.cli("global rib -a ipv4")
+        )
+    });
+    let line = seen
+        .lines()
+        .find(|l| l.contains("192.0.2.0/24"))
+        .unwrap_or_default();
     assert!(line.contains("127.0.0.1"), "next hop self: {line}");
     assert!(line.contains(&OUR_AS.to_string()), "AS path: {line}");
 
     // A withdrawal reaches us too.
     gob.cli("global rib del 45.30.0.0/24 -a ipv4");
     let gone = wait_for(Duration::from_secs(15), || {
-        route(&routes_from(&d, "gobgp", true), "45.30.0.0/24").is_none().then_some(())
+        route(&routes_from(&d, "gobgp", true), "45.30.0.0/24")
+            .is_none()
+            .then_some(())
     });
     assert!(gone.is_some(), "withdrawn route still present");
 }
@@ -333,7 +373,10 @@ fn tcp_md5_session_with_bird_comes_up_and_a_wrong_password_does_not() {
     let d2 = Daemon::start(&our_config(&p2, 9, &bad), api_addr(&p2));
     std::thread::sleep(Duration::from_secs(8));
     let n = d2.neighbor("bird4").expect("listed");
-    assert_ne!(n["state"], "Established", "wrong MD5 key must not establish");
+    assert_ne!(
+        n["state"], "Established",
+        "wrong MD5 key must not establish"
+    );
     assert!(!bird2.established("cp4"));
 }
 
@@ -347,7 +390,11 @@ fn a_frozen_peer_gets_hold_timer_expired_and_the_session_returns_when_it_thaws()
     cfg = cfg.replace("hold time 9;", "hold time 3;");
     let bird = Bird::start(&cfg);
     let d = Daemon::start(&our_config(&p, 3, &bird_neighbors(&p, "")), api_addr(&p));
-    assert!(d.wait_state("bird4", "Established", Duration::from_secs(30)), "{}", d.log());
+    assert!(
+        d.wait_state("bird4", "Established", Duration::from_secs(30)),
+        "{}",
+        d.log()
+    );
     let frozen = Instant::now();
     bird.proc.signal(libc::SIGSTOP);
     let down = wait_for(Duration::from_secs(8), || {
@@ -360,7 +407,10 @@ fn a_frozen_peer_gets_hold_timer_expired_and_the_session_returns_when_it_thaws()
     assert!(elapsed <= Duration::from_millis(4_500), "took {elapsed:?}");
     let err = n["last_error"].as_str().unwrap_or_default().to_lowercase();
     assert!(err.contains("hold timer expired"), "last_error: {err}");
-    note(&format!("hold timer expiry detected {} ms after SIGSTOP (hold 3 s)", elapsed.as_millis()));
+    note(&format!(
+        "hold timer expiry detected {} ms after SIGSTOP (hold 3 s)",
+        elapsed.as_millis()
+    ));
     assert!(
         d.wait_state("bird4", "Established", Duration::from_secs(30)),
         "session did not come back after SIGCONT\n{}",
@@ -377,7 +427,11 @@ fn a_gracefully_restarting_peer_keeps_its_routes_stale_until_end_of_rib() {
     let cfg = bird_config(&p, "graceful restart on; graceful restart time 60;", "");
     let bird = Bird::start(&cfg);
     let d = Daemon::start(&our_config(&p, 9, &bird_neighbors(&p, "")), api_addr(&p));
-    assert!(d.wait_state("bird4", "Established", Duration::from_secs(30)), "{}", d.log());
+    assert!(
+        d.wait_state("bird4", "Established", Duration::from_secs(30)),
+        "{}",
+        d.log()
+    );
     assert!(wait_for(Duration::from_secs(15), || {
         route(&routes_from(&d, "bird4", false), "45.20.0.0/24").map(|_| ())
     })
@@ -387,9 +441,15 @@ fn a_gracefully_restarting_peer_keeps_its_routes_stale_until_end_of_rib() {
     bird.cmd("graceful restart");
     let stale = wait_for(Duration::from_secs(15), || {
         let r = routes_from(&d, "bird4", true);
-        route(&r, "45.20.0.0/24").filter(|r| r["status"] == "stale").cloned()
+        route(&r, "45.20.0.0/24")
+            .filter(|r| r["status"] == "stale")
+            .cloned()
     });
-    assert!(stale.is_some(), "routes not kept as stale: {:?}", routes_from(&d, "bird4", true));
+    assert!(
+        stale.is_some(),
+        "routes not kept as stale: {:?}",
+        routes_from(&d, "bird4", true)
+    );
     drop(bird);
     // Restart BIRD announcing only one of the two prefixes: after its
     // End-of-RIB the other must be swept.
@@ -400,18 +460,29 @@ fn a_gracefully_restarting_peer_keeps_its_routes_stale_until_end_of_rib() {
         let fresh = route(&r, "45.20.0.0/24").map(|r| r["status"] == "accepted") == Some(true);
         (fresh && route(&r, "45.20.1.0/24").is_none()).then_some(())
     });
-    assert!(swept.is_some(), "stale routes not refreshed/swept: {:?}", routes_from(&d, "bird4", true));
+    assert!(
+        swept.is_some(),
+        "stale routes not refreshed/swept: {:?}",
+        routes_from(&d, "bird4", true)
+    );
 }
 
 #[test]
 fn a_connection_from_an_unconfigured_address_gets_no_open() {
     let p = ports();
-    let d = Daemon::start(&our_config(&p, 9, &bird_neighbors(&p, "passive = true")), api_addr(&p));
-    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
-    sock.bind(&SocketAddr::from(([127, 0, 0, 99], 0)).into()).expect("bind 127.0.0.99");
-    sock.connect(&SocketAddr::from(([127, 0, 0, 1], p.ours)).into()).expect("connect");
+    let d = Daemon::start(
+        &our_config(&p, 9, &bird_neighbors(&p, "passive = true")),
+        api_addr(&p),
+    );
+    let sock =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    sock.bind(&SocketAddr::from(([127, 0, 0, 99], 0)).into())
+        .expect("bind 127.0.0.99");
+    sock.connect(&SocketAddr::from(([127, 0, 0, 1], p.ours)).into())
+        .expect("connect");
     let mut s: TcpStream = sock.into();
-    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
     let mut buf = [0u8; 64];
     let n = s.read(&mut buf).unwrap_or(0);
     assert_eq!(n, 0, "an unconfigured address was sent {n} bytes");

@@ -49,7 +49,15 @@ fn gobgp_config(asn: u32, addr: &str, port: u16, ours: u16) -> String {
     )
 }
 
-fn neighbor(name: &str, addr: &str, port: u16, asn: u32, loc: &str, role: &str, extra: &str) -> String {
+fn neighbor(
+    name: &str,
+    addr: &str,
+    port: u16,
+    asn: u32,
+    loc: &str,
+    role: &str,
+    extra: &str,
+) -> String {
     format!(
         r#"
 [[neighbors]]
@@ -108,7 +116,10 @@ protocol bgp cp {{
     let mut neighbors = String::new();
     for (name, addr, asn, loc, role, extra) in peers {
         let port = free_port();
-        gobgp.push((name.to_string(), GoBgp::start(&gobgp_config(asn, addr, port, ours))));
+        gobgp.push((
+            name.to_string(),
+            GoBgp::start(&gobgp_config(asn, addr, port, ours)),
+        ));
         neighbors.push_str(&neighbor(name, addr, port, asn, loc, role, extra));
     }
     neighbors.push_str(&format!(
@@ -166,7 +177,11 @@ backup = "none"
             d.log()
         );
     }
-    assert!(d.wait_state("monitor", "Established", Duration::from_secs(40)), "{}", d.log());
+    assert!(
+        d.wait_state("monitor", "Established", Duration::from_secs(40)),
+        "{}",
+        d.log()
+    );
     Some(Lab {
         d,
         monitor,
@@ -182,7 +197,9 @@ impl Lab {
     }
 
     fn announce(&self, name: &str, args: &str) {
-        let out = self.peer(name).cli(&format!("global rib add {args} -a ipv4"));
+        let out = self
+            .peer(name)
+            .cli(&format!("global rib add {args} -a ipv4"));
         assert!(!out.contains("rror"), "{name}: {out}");
     }
 
@@ -228,11 +245,23 @@ fn the_monitor_receives_exactly_what_the_rules_allow_with_the_decision_encoded()
         lab.announce(p, &format!("45.10.0.0/24 {TAG}"));
     }
     lab.announce("contoso-ams-er1", "45.10.1.0/24"); // missing community
-    lab.announce("contoso-ams-er1", &format!("45.10.2.0/24 aspath 64512 {TAG}")); // private ASN
-    lab.announce("contoso-ams-er1", &format!("45.10.3.0/25 aspath 1,2,3 {TAG}")); // 4 hops, /25
-    lab.announce("contoso-ams-er1", &format!("45.10.3.128/25 aspath 1,2 {TAG}")); // 3 hops, /25
+    lab.announce(
+        "contoso-ams-er1",
+        &format!("45.10.2.0/24 aspath 64512 {TAG}"),
+    ); // private ASN
+    lab.announce(
+        "contoso-ams-er1",
+        &format!("45.10.3.0/25 aspath 1,2,3 {TAG}"),
+    ); // 4 hops, /25
+    lab.announce(
+        "contoso-ams-er1",
+        &format!("45.10.3.128/25 aspath 1,2 {TAG}"),
+    ); // 3 hops, /25
     lab.announce("contoso-ams-er1", &format!("10.1.0.0/24 {TAG}")); // bogon
-    lab.announce("contoso-ams-er1", &format!("45.10.4.0/24 aspath 4200000001 {TAG}")); // 4-octet private
+    lab.announce(
+        "contoso-ams-er1",
+        &format!("45.10.4.0/24 aspath 4200000001 {TAG}"),
+    ); // 4-octet private
 
     let d = lab
         .wait_decision("45.10.0.0/24", "primary", 20)
@@ -243,12 +272,18 @@ fn the_monitor_receives_exactly_what_the_rules_allow_with_the_decision_encoded()
         .iter()
         .map(|v| v.as_str().unwrap_or_default().to_string())
         .collect();
-    assert!(via.contains(&"contoso-ams-er1".to_string()) && via.contains(&"contoso-ams-er2".to_string()), "{d}");
+    assert!(
+        via.contains(&"contoso-ams-er1".to_string())
+            && via.contains(&"contoso-ams-er2".to_string()),
+        "{d}"
+    );
     let seen = lab
         .wait_monitor("45.10.0.0/24", "BGP.local_pref: 300", 20)
         .unwrap_or_else(|| panic!("monitor: {}", lab.monitor.cmd("show route all")));
     assert!(seen.contains("(8075,1001)"), "location community: {seen}");
-    assert!(lab.wait_monitor("45.10.3.128/25", "45.10.3.128/25", 10).is_some());
+    assert!(lab
+        .wait_monitor("45.10.3.128/25", "45.10.3.128/25", 10)
+        .is_some());
 
     // Rejected routes never reach the monitor, and say why.
     std::thread::sleep(Duration::from_secs(2));
@@ -259,8 +294,14 @@ fn the_monitor_receives_exactly_what_the_rules_allow_with_the_decision_encoded()
         ("10.1.0.0/24", "bogon"),
         ("45.10.4.0/24", "private-asn"),
     ] {
-        assert_eq!(lab.monitor_route(prefix), "", "{prefix} leaked to the monitor");
-        let routes = lab.d.get(&format!("/api/v1/routes?prefix={prefix}&status=all"));
+        assert_eq!(
+            lab.monitor_route(prefix),
+            "",
+            "{prefix} leaked to the monitor"
+        );
+        let routes = lab
+            .d
+            .get(&format!("/api/v1/routes?prefix={prefix}&status=all"));
         let r = routes
             .as_array()
             .and_then(|a| a.iter().find(|r| r["prefix"] == prefix).cloned())
@@ -270,9 +311,15 @@ fn the_monitor_receives_exactly_what_the_rules_allow_with_the_decision_encoded()
     }
     // Nothing learned from a peering-service neighbor goes to transit.
     let transit_rib = lab.peer("transit-ams").cli("global rib -a ipv4");
-    assert!(!transit_rib.contains("45.10.0.0/24"), "leaked to transit: {transit_rib}");
+    assert!(
+        !transit_rib.contains("45.10.0.0/24"),
+        "leaked to transit: {transit_rib}"
+    );
     let n = lab.d.neighbor("contoso-ams-er1").expect("listed");
-    assert!(n["prefixes_rejected"]["missing-community"].as_u64() >= Some(1), "{n}");
+    assert!(
+        n["prefixes_rejected"]["missing-community"].as_u64() >= Some(1),
+        "{n}"
+    );
 }
 
 #[test]
@@ -283,7 +330,9 @@ fn decisions_fail_over_primary_to_backup_to_internet_and_back() {
     }
     lab.announce("transit-ams", "45.10.0.0/16");
     assert!(lab.wait_decision("45.10.0.0/24", "primary", 20).is_some());
-    assert!(lab.wait_monitor("45.10.0.0/24", "BGP.local_pref: 300", 20).is_some());
+    assert!(lab
+        .wait_monitor("45.10.0.0/24", "BGP.local_pref: 300", 20)
+        .is_some());
 
     let t = Instant::now();
     for p in ["contoso-ams-er1", "contoso-ams-er2"] {
@@ -293,19 +342,32 @@ fn decisions_fail_over_primary_to_backup_to_internet_and_back() {
         .wait_decision("45.10.0.0/24", "backup", 20)
         .unwrap_or_else(|| panic!("no backup decision: {:?}", lab.decision("45.10.0.0/24")));
     assert_eq!(b["location"], "fra");
-    let seen = lab.wait_monitor("45.10.0.0/24", "BGP.local_pref: 200", 20).expect("monitor sees backup");
+    let seen = lab
+        .wait_monitor("45.10.0.0/24", "BGP.local_pref: 200", 20)
+        .expect("monitor sees backup");
     assert!(seen.contains("(8075,1002)"), "{seen}");
-    note(&format!("primary -> backup seen by the monitor in {} ms", t.elapsed().as_millis()));
+    note(&format!(
+        "primary -> backup seen by the monitor in {} ms",
+        t.elapsed().as_millis()
+    ));
 
-    lab.peer("contoso-fra-er1").cli("neighbor 127.0.0.1 disable");
+    lab.peer("contoso-fra-er1")
+        .cli("neighbor 127.0.0.1 disable");
     assert!(lab.wait_decision("45.10.0.0/24", "internet", 20).is_some());
-    assert!(lab.wait_monitor("45.10.0.0/24", "BGP.local_pref: 100", 20).is_some());
+    assert!(lab
+        .wait_monitor("45.10.0.0/24", "BGP.local_pref: 100", 20)
+        .is_some());
 
     for p in ["contoso-ams-er1", "contoso-ams-er2", "contoso-fra-er1"] {
         lab.peer(p).cli("neighbor 127.0.0.1 enable");
     }
-    assert!(lab.wait_decision("45.10.0.0/24", "primary", 40).is_some(), "did not return to primary");
-    assert!(lab.wait_monitor("45.10.0.0/24", "BGP.local_pref: 300", 20).is_some());
+    assert!(
+        lab.wait_decision("45.10.0.0/24", "primary", 40).is_some(),
+        "did not return to primary"
+    );
+    assert!(lab
+        .wait_monitor("45.10.0.0/24", "BGP.local_pref: 300", 20)
+        .is_some());
 }
 
 #[test]
@@ -318,10 +380,21 @@ fn a_max_prefix_trip_sends_cease_and_keeps_the_peer_down_for_the_restart_interva
         let n = lab.d.neighbor("offender-ams")?;
         (n["state"] != "Established").then_some(n)
     })
-    .unwrap_or_else(|| panic!("offender not torn down: {:?}", lab.d.neighbor("offender-ams")));
+    .unwrap_or_else(|| {
+        panic!(
+            "offender not torn down: {:?}",
+            lab.d.neighbor("offender-ams")
+        )
+    });
     let t = Instant::now();
-    let err = tripped["last_error"].as_str().unwrap_or_default().to_lowercase();
-    assert!(err.contains("maximum number of prefixes"), "last_error: {err}");
+    let err = tripped["last_error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_lowercase();
+    assert!(
+        err.contains("maximum number of prefixes"),
+        "last_error: {err}"
+    );
     let theirs = lab.peer("offender-ams").cli("neighbor 127.0.0.1");
     assert!(
         theirs.to_lowercase().contains("maximum number of prefixes") || theirs.contains("Cease"),
@@ -330,14 +403,29 @@ fn a_max_prefix_trip_sends_cease_and_keeps_the_peer_down_for_the_restart_interva
     // Stays down for restart_after_s (15 s) although GoBGP retries every second.
     while t.elapsed() < Duration::from_secs(11) {
         let n = lab.d.neighbor("offender-ams").expect("listed");
-        assert_ne!(n["state"], "Established", "came back after {:?}", t.elapsed());
+        assert_ne!(
+            n["state"],
+            "Established",
+            "came back after {:?}",
+            t.elapsed()
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
     // Other sessions were untouched.
-    assert_eq!(lab.d.neighbor("contoso-ams-er1").expect("listed")["state"], "Established");
-    assert!(lab.d.wait_state("offender-ams", "Established", Duration::from_secs(30)));
+    assert_eq!(
+        lab.d.neighbor("contoso-ams-er1").expect("listed")["state"],
+        "Established"
+    );
+    assert!(lab
+        .d
+        .wait_state("offender-ams", "Established", Duration::from_secs(30)));
     let events = lab.d.get("/api/v1/events");
-    let kinds: Vec<&str> = events.as_array().expect("list").iter().filter_map(|e| e["kind"].as_str()).collect();
+    let kinds: Vec<&str> = events
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
     assert!(kinds.contains(&"max-prefix-exceeded"), "{kinds:?}");
     let _ = lab.api;
     let _ = &lab.text;

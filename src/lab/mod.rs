@@ -54,7 +54,9 @@ struct Router {
 }
 
 fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
 }
 
 async fn query(engine: &mpsc::Sender<ToEngine>, q: Query) -> Result<QueryReply, LabError> {
@@ -109,7 +111,10 @@ fn prefixes(list: &[&str]) -> Vec<IpNet> {
 /// The simulated routers and what each announces.
 fn routers(target: SocketAddr) -> Vec<(SimPeer, bool)> {
     let tag = Community::new(8075, 8007);
-    let nh = |a: &str| a.parse::<IpAddr>().unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let nh = |a: &str| {
+        a.parse::<IpAddr>()
+            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+    };
     let contoso = |name: &str, addr: &str, id: &str| {
         let updates = vec![
             sim::ipv4_update(
@@ -119,7 +124,12 @@ fn routers(target: SocketAddr) -> Vec<(SimPeer, bool)> {
                 nh(addr),
             ),
             // A customer route with a private ASN in its path: rejected, explained.
-            sim::ipv4_update(&prefixes(&["198.51.100.128/25"]), &[64500, 65001], &[tag], nh(addr)),
+            sim::ipv4_update(
+                &prefixes(&["198.51.100.128/25"]),
+                &[64500, 65001],
+                &[tag],
+                nh(addr),
+            ),
         ];
         SimPeer {
             name: name.to_string(),
@@ -243,7 +253,9 @@ pub async fn run() -> Result<bool, LabError> {
     let clock = Clock(Instant::now());
     println!("coldpotato lab: an edge at ams (AS 8075) with backup location fra, and simulated");
     println!("provider routers on 127.0.0.0/8. Contoso (AS 64500) peers twice at ams and once at");
-    println!("fra with BFD at 100 ms x 3; {WATCHED} is registered to it (primary ams, backup fra).");
+    println!(
+        "fra with BFD at 100 ms x 3; {WATCHED} is registered to it (primary ams, backup fra)."
+    );
     println!();
     let timing = Timing {
         connect_retry: Duration::from_secs(1),
@@ -295,8 +307,15 @@ pub async fn run() -> Result<bool, LabError> {
     let up_deadline = Instant::now() + Duration::from_secs(20);
     loop {
         while let Ok(ev) = ev_rx.try_recv() {
-            if let SimEvent::Established { name, sent_prefixes, .. } = ev {
-                clock.say(&format!("{name}: session Established, announced {sent_prefixes} prefixes"));
+            if let SimEvent::Established {
+                name,
+                sent_prefixes,
+                ..
+            } = ev
+            {
+                clock.say(&format!(
+                    "{name}: session Established, announced {sent_prefixes} prefixes"
+                ));
             }
         }
         let n = neighbors(&engine).await?;
@@ -384,7 +403,12 @@ pub async fn run() -> Result<bool, LabError> {
         for e in events(&engine, last_seq).await? {
             last_seq = e.seq;
             if e.kind.starts_with("bfd") || e.kind.starts_with("session") {
-                clock.say(&format!("  event {}: {} {}", e.kind, e.neighbor.as_deref().unwrap_or(""), e.message));
+                clock.say(&format!(
+                    "  event {}: {} {}",
+                    e.kind,
+                    e.neighbor.as_deref().unwrap_or(""),
+                    e.message
+                ));
             }
         }
     }
@@ -401,7 +425,11 @@ pub async fn run() -> Result<bool, LabError> {
     .await?
     {
         Some((d, took)) => {
-            clock.say(&format!("RECOVERED in {} ms: {}", took.as_millis(), describe(&d)));
+            clock.say(&format!(
+                "RECOVERED in {} ms: {}",
+                took.as_millis(),
+                describe(&d)
+            ));
             summary.push(format!(
                 "links restored: back to primary ams on both sessions in {} ms",
                 took.as_millis()
@@ -446,7 +474,14 @@ pub async fn run() -> Result<bool, LabError> {
     println!(
         "  next: write your own config (config/coldpotato.toml), `coldpotato check --config FILE`, `coldpotato run --config FILE`"
     );
-    println!("  result: {}", if ok { "all failovers and the recovery happened" } else { "FAILED" });
+    println!(
+        "  result: {}",
+        if ok {
+            "all failovers and the recovery happened"
+        } else {
+            "FAILED"
+        }
+    );
 
     for r in &fleet {
         let _ = r.mode.send(SimMode::Down);

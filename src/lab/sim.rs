@@ -42,8 +42,15 @@ pub struct SimPeer {
 /// What happened to a simulated session, for the lab's narration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SimEvent {
-    Established { name: String, sent_prefixes: usize, took: Duration },
-    Closed { name: String, reason: String },
+    Established {
+        name: String,
+        sent_prefixes: usize,
+        took: Duration,
+    },
+    Closed {
+        name: String,
+        reason: String,
+    },
 }
 
 /// Runs the simulated peer until `mode` is dropped. Reconnects after a

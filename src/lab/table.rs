@@ -52,8 +52,10 @@ fn draw_len(rng: &mut Rng) -> u8 {
 /// First octets never used for the table (bogons, multicast, reserved, and
 /// the documentation ranges the tests announce by hand).
 fn is_excluded(first: u8, second: u8) -> bool {
-    matches!(first, 0 | 10 | 100 | 127 | 169 | 172 | 192 | 198 | 203 | 224..=255)
-        || (first == 100 && (64..128).contains(&second))
+    matches!(
+        first,
+        0 | 10 | 100 | 127 | 169 | 172 | 192 | 198 | 203 | 224..=255
+    ) || (first == 100 && (64..128).contains(&second))
 }
 
 /// `n` unique public IPv4 prefixes, deterministic for a seed.
@@ -106,7 +108,10 @@ pub fn attribute_sets(n: usize, first_as: u32, next_hop: IpAddr, seed: u64) -> V
             communities.push(Community::new(8075, 8007));
         }
         if rng.below(3) == 0 {
-            communities.push(Community::new((first_as & 0xFFFF) as u16, rng.below(1000) as u16));
+            communities.push(Community::new(
+                (first_as & 0xFFFF) as u16,
+                rng.below(1000) as u16,
+            ));
         }
         let large_communities = if rng.below(10) == 0 {
             vec![LargeCommunity {
@@ -118,7 +123,11 @@ pub fn attribute_sets(n: usize, first_as: u32, next_hop: IpAddr, seed: u64) -> V
             Vec::new()
         };
         out.push(PathAttributes {
-            origin: Some(if rng.below(10) == 0 { Origin::Incomplete } else { Origin::Igp }),
+            origin: Some(if rng.below(10) == 0 {
+                Origin::Incomplete
+            } else {
+                Origin::Igp
+            }),
             as_path: Some(AsPath::from_sequence(path)),
             next_hop: Some(next_hop),
             med: (rng.below(4) == 0).then(|| rng.below(500) as u32),
@@ -169,6 +178,8 @@ mod tests {
         let sets = attribute_sets(5_000, 64500, "127.0.0.2".parse().unwrap(), 1);
         let uniq: HashSet<_> = sets.iter().collect();
         assert_eq!(uniq.len(), sets.len());
-        assert!(sets.iter().all(|s| s.as_path.as_ref().and_then(|p| p.first_as()) == Some(64500)));
+        assert!(sets
+            .iter()
+            .all(|s| s.as_path.as_ref().and_then(|p| p.first_as()) == Some(64500)));
     }
 }

@@ -71,7 +71,9 @@ impl Proc {
     pub fn spawn(name: &str, mut cmd: Command, log: PathBuf) -> Proc {
         let f = std::fs::File::create(&log).expect("create log");
         let f2 = f.try_clone().expect("clone log");
-        cmd.stdout(Stdio::from(f)).stderr(Stdio::from(f2)).stdin(Stdio::null());
+        cmd.stdout(Stdio::from(f))
+            .stderr(Stdio::from(f2))
+            .stdin(Stdio::null());
         let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {name}: {e}"));
         Proc {
             name: name.to_string(),
@@ -169,7 +171,11 @@ impl Daemon {
         let ok = wait_for(Duration::from_secs(20), || {
             (http_get(d.api, "/healthz").map(|(c, _)| c) == Some(200)).then_some(())
         });
-        assert!(ok.is_some(), "daemon did not become healthy:\n{}", d.proc.log_text());
+        assert!(
+            ok.is_some(),
+            "daemon did not become healthy:\n{}",
+            d.proc.log_text()
+        );
         d
     }
 
@@ -265,7 +271,8 @@ impl Bird {
 
     /// Whether protocol `name` is Established.
     pub fn established(&self, name: &str) -> bool {
-        self.cmd(&format!("show protocols {name}")).contains("Established")
+        self.cmd(&format!("show protocols {name}"))
+            .contains("Established")
     }
 }
 
@@ -335,7 +342,10 @@ pub fn netns_cmd(netns: Option<&str>, prog: &str) -> Command {
 
 /// Runs a shell command, panicking with its output when it fails.
 pub fn sh(cmd: &str) -> String {
-    let out = Command::new("sh").args(["-c", cmd]).output().expect("run sh");
+    let out = Command::new("sh")
+        .args(["-c", cmd])
+        .output()
+        .expect("run sh");
     assert!(
         out.status.success(),
         "`{cmd}` failed: {}{}",
@@ -364,12 +374,17 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "pids", &self.name]).output().map(|o| {
-            for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
-                let _ = Command::new("kill").args(["-9", pid]).output();
-            }
-        });
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+        let _ = Command::new("ip")
+            .args(["netns", "pids", &self.name])
+            .output()
+            .map(|o| {
+                for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                    let _ = Command::new("kill").args(["-9", pid]).output();
+                }
+            });
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
     }
 }
 
