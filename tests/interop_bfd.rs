@@ -141,7 +141,7 @@ protocol device {{ }}
 protocol direct {{ ipv4; }}
 {bfd_proto}
 protocol static s4 {{ ipv4; route 45.40.0.0/24 unreachable; }}
-filter tag {{ bgp_community.add((8075,8007)); accept; }}
+filter cp_tag {{ bgp_community.add((8075,8007)); accept; }}
 protocol bgp cp {{
   local {peer} as {PEER_AS};
   neighbor {ours} as {OUR_AS};
@@ -149,7 +149,7 @@ protocol bgp cp {{
   connect retry time 1;
   error wait time 1, 2;
   bfd {onoff};
-  ipv4 {{ import all; export filter tag; }};
+  ipv4 {{ import all; export filter cp_tag; }};
 }}
 "#,
         peer = link.peer,

@@ -254,8 +254,12 @@ impl Bird {
             sock,
             netns: netns.map(str::to_string),
         };
+        let mut b = b;
         let up = wait_for(Duration::from_secs(10), || b.sock.exists().then_some(()));
         assert!(up.is_some(), "bird did not start:\n{}", b.proc.log_text());
+        std::thread::sleep(Duration::from_millis(200));
+        let exited = b.proc.child.try_wait().ok().flatten();
+        assert!(exited.is_none(), "bird exited: {}", b.proc.log_text());
         b
     }
 
