@@ -181,24 +181,9 @@ fn bird_sessions_over_ipv4_and_ipv6_with_four_octet_asns_exchange_routes_both_wa
     let p = ports();
     // IPv6 runs over a veth into a namespace: on loopback both ends would be
     // ::1 and BIRD rightly refuses its own address as a next hop.
-    let ns = Netns::new(&format!("cpbgp6-{}", std::process::id() % 100_000));
-    let veth = format!("cp6v{}", std::process::id() % 100_000);
-    let _ = std::process::Command::new("ip").args(["link", "del", &format!("{veth}a")]).output();
-    sh(&format!("ip link add {veth}a type veth peer name {veth}b"));
-    sh(&format!("ip link set {veth}b netns {}", ns.name));
-    sh(&format!("ip addr add fd00:c0:6::1/64 dev {veth}a nodad"));
-    sh(&format!("ip link set {veth}a up"));
-    sh(&format!("ip -n {} addr add fd00:c0:6::2/64 dev {veth}b nodad", ns.name));
-    sh(&format!("ip -n {} link set {veth}b up", ns.name));
-    struct VethGuard(String);
-    impl Drop for VethGuard {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("ip").args(["link", "del", &self.0]).output();
-        }
-    }
-    let _veth = VethGuard(format!("{veth}a"));
+    let link = VethLink::new("b6", 6, true);
     let bird = Bird::start(&bird_config(&p, "", ""));
-    let bird6 = Bird::start_in(Some(&ns.name), &bird6_config("fd00:c0:6::1", "fd00:c0:6::2"));
+    let bird6 = Bird::start_in(Some(&link.ns.name), &bird6_config(&link.ours, &link.peer));
     let v6 = r#"
 [[neighbors]]
 name = "bird6"
@@ -299,44 +284,55 @@ fn gobgp_session_with_four_octet_asn_exchanges_routes_both_ways() {
     if !prerequisites(&["gobgpd", "gobgp"]) {
         return;
     }
+    if !is_root() {
+        skip("needs root for the namespace");
+        return;
+    }
+    // GoBGP refuses loopback next hops, so it sits across a veth link.
+    let link = VethLink::new("gb", 7, false);
     let p = ports();
-    let gob = GoBgp::start(&format!(
-        r#"
+    let gob = GoBgp::start_in(
+        Some(&link.ns.name),
+        &format!(
+            r#"
 [global.config]
   as = {GOBGP_AS}
-  router-id = "127.0.0.3"
-  port = {peer}
-  local-address-list = ["127.0.0.3"]
+  router-id = "{peer}"
+  port = 179
 [[neighbors]]
   [neighbors.config]
-    neighbor-address = "127.0.0.1"
+    neighbor-address = "{ours}"
     peer-as = {OUR_AS}
   [neighbors.transport.config]
-    remote-port = {ours}
-    local-address = "127.0.0.3"
+    local-address = "{peer}"
   [neighbors.timers.config]
     connect-retry = 1
     hold-time = 9
     keepalive-interval = 3
 "#,
-        peer = p.peer,
-        ours = p.ours
-    ));
+            peer = link.peer,
+            ours = link.ours,
+        ),
+    );
     let neighbors = format!(
         r#"
 [[neighbors]]
 name = "gobgp"
-address = "127.0.0.3"
-port = {peer}
+address = "{peer}"
 remote_as = {GOBGP_AS}
 location = "ams"
 role = "transit"
-local_address = "127.0.0.1"
+local_address = "{ours}"
 families = ["ipv4"]
 "#,
-        peer = p.peer
+        peer = link.peer,
+        ours = link.ours,
     );
-    let d = Daemon::start(&our_config(&p, 9, &neighbors), api_addr(&p));
+    let cfg = our_config(&p, 9, &neighbors).replace(
+        "listen = [\"127.0.0.1:",
+        &format!("listen = [\"{}:179\", \"127.0.0.1:", link.ours),
+    );
+    let d = Daemon::start(&cfg, api_addr(&p));
     assert!(
         d.wait_state("gobgp", "Established", Duration::from_secs(30)),
         "gobgp not Established\nours:\n{}\ngobgp:\n{}",
@@ -350,7 +346,7 @@ families = ["ipv4"]
     })
     .unwrap_or_else(|| panic!("route from gobgp missing\n{}", d.log()));
     assert_eq!(r["as_path"], serde_json::json!([GOBGP_AS]));
-    assert_eq!(r["next_hop"], "127.0.0.3");
+    assert_eq!(r["next_hop"], link.peer.as_str());
     assert_eq!(r["origin"], "egp");
     assert_eq!(r["med"], 20);
     assert!(r["communities"]
@@ -358,22 +354,40 @@ families = ["ipv4"]
         .expect("list")
         .contains(&"65000:7".into()));
 
-    let seen = wait_for(Duration::from_secs(15), || {
-        let out = gob.cli("global rib -a ipv4");
-        out.contains("192.0.2.0/24").then_some(out)
+    // Us → GoBGP, as GoBGP decodes it (JSON): AS path, next hop self,
+    // communities, and no LOCAL_PREF toward eBGP.
+    let path = wait_for(Duration::from_secs(15), || {
+        let out = gob.cli("global rib -a ipv4 192.0.2.0/24 -j");
+        let v: Value = serde_json::from_str(&out).ok()?;
+        v["192.0.2.0/24"].as_array()?.first().cloned()
     })
     .unwrap_or_else(|| {
         panic!(
-            "gobgp did not get 192.0.2.0/24: {}",
-            gob.cli("global rib -a ipv4")
+            "gobgp did not get 192.0.2.0/24: {}\n{}",
+            gob.cli("global rib -a ipv4"),
+            gob.proc.log_text()
         )
     });
-    let line = seen
-        .lines()
-        .find(|l| l.contains("192.0.2.0/24"))
-        .unwrap_or_default();
-    assert!(line.contains("127.0.0.1"), "next hop self: {line}");
-    assert!(line.contains(&OUR_AS.to_string()), "AS path: {line}");
+    let attrs = path["attrs"].as_array().cloned().unwrap_or_default();
+    let attr = |t: u64| attrs.iter().find(|a| a["type"] == t).cloned();
+    let aspath = attr(2).unwrap_or_else(|| panic!("AS_PATH missing: {path}"));
+    assert_eq!(
+        aspath["as_paths"][0]["asns"],
+        serde_json::json!([OUR_AS]),
+        "{path}"
+    );
+    assert_eq!(
+        attr(3).expect("NEXT_HOP")["nexthop"],
+        link.ours.as_str(),
+        "{path}"
+    );
+    assert!(attr(5).is_none(), "no LOCAL_PREF toward eBGP: {path}");
+    let c = (8075u64 << 16) | 100;
+    assert_eq!(
+        attr(8).expect("COMMUNITIES")["communities"],
+        serde_json::json!([c]),
+        "{path}"
+    );
 
     // A withdrawal reaches us too.
     gob.cli("global rib del 45.30.0.0/24 -a ipv4");

@@ -285,15 +285,21 @@ pub struct GoBgp {
     pub proc: Proc,
     pub dir: tempfile::TempDir,
     pub grpc_port: u16,
+    pub netns: Option<String>,
 }
 
 impl GoBgp {
     pub fn start(config: &str) -> GoBgp {
+        Self::start_in(None, config)
+    }
+
+    /// Like [`GoBgp::start`], inside network namespace `netns` when given.
+    pub fn start_in(netns: Option<&str>, config: &str) -> GoBgp {
         let dir = tempfile::tempdir().expect("tempdir");
         let conf = dir.path().join("gobgpd.toml");
         std::fs::write(&conf, config).expect("write gobgpd.toml");
         let grpc_port = free_port();
-        let mut cmd = Command::new("gobgpd");
+        let mut cmd = netns_cmd(netns, "gobgpd");
         cmd.arg("-f")
             .arg(&conf)
             .arg("-t")
@@ -307,6 +313,7 @@ impl GoBgp {
             proc,
             dir,
             grpc_port,
+            netns: netns.map(str::to_string),
         };
         let up = wait_for(Duration::from_secs(10), || {
             let out = g.cli("global");
@@ -318,7 +325,7 @@ impl GoBgp {
 
     /// Runs the `gobgp` CLI against this daemon.
     pub fn cli(&self, args: &str) -> String {
-        Command::new("gobgp")
+        netns_cmd(self.netns.as_deref(), "gobgp")
             .arg("-p")
             .arg(self.grpc_port.to_string())
             .args(args.split_whitespace())
@@ -388,6 +395,66 @@ impl Drop for Netns {
             });
         let _ = Command::new("ip")
             .args(["netns", "del", &self.name])
+            .output();
+    }
+}
+
+/// A veth pair from the root namespace into a fresh namespace: `ours` on the
+/// root side, `peer` inside; both deleted when dropped.
+pub struct VethLink {
+    pub ns: Netns,
+    pub ours: String,
+    pub peer: String,
+    veth: String,
+}
+
+impl VethLink {
+    /// `tag` names the namespace/veth (unique per test); `subnet` picks
+    /// 198.18.SUBNET.0/24 (IPv4) or, with `v6`, fd00:c0:SUBNET::/64.
+    pub fn new(tag: &str, subnet: u8, v6: bool) -> VethLink {
+        let id = std::process::id() % 10_000;
+        let ns = Netns::new(&format!("cp{tag}{id}"));
+        let veth = format!("cp{tag}{id}");
+        let _ = Command::new("ip")
+            .args(["link", "del", &format!("{veth}a")])
+            .output();
+        let (ours, peer, plen, extra) = if v6 {
+            (
+                format!("fd00:c0:{subnet}::1"),
+                format!("fd00:c0:{subnet}::2"),
+                64,
+                " nodad",
+            )
+        } else {
+            (
+                format!("198.18.{subnet}.1"),
+                format!("198.18.{subnet}.2"),
+                24,
+                "",
+            )
+        };
+        sh(&format!("ip link add {veth}a type veth peer name {veth}b"));
+        sh(&format!("ip link set {veth}b netns {}", ns.name));
+        sh(&format!("ip addr add {ours}/{plen} dev {veth}a{extra}"));
+        sh(&format!("ip link set {veth}a up"));
+        sh(&format!(
+            "ip -n {} addr add {peer}/{plen} dev {veth}b{extra}",
+            ns.name
+        ));
+        sh(&format!("ip -n {} link set {veth}b up", ns.name));
+        VethLink {
+            ns,
+            ours,
+            peer,
+            veth,
+        }
+    }
+}
+
+impl Drop for VethLink {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &format!("{}a", self.veth)])
             .output();
     }
 }
