@@ -120,7 +120,11 @@ protocol bgp cp {{
             name.to_string(),
             GoBgp::start(&gobgp_config(asn, addr, port, ours)),
         ));
-        neighbors.push_str(&neighbor(name, addr, port, asn, loc, role, extra));
+        let mut extra = extra.to_string();
+        if role == "peering-service" && extra_config.contains("[policy.peer-in]") {
+            extra.push_str("\nimport_policy = \"peer-in\"");
+        }
+        neighbors.push_str(&neighbor(name, addr, port, asn, loc, role, &extra));
     }
     neighbors.push_str(&format!(
         r#"
@@ -251,11 +255,11 @@ fn the_monitor_receives_exactly_what_the_rules_allow_with_the_decision_encoded()
     ); // private ASN
     lab.announce(
         "contoso-ams-er1",
-        &format!("45.10.3.0/25 aspath 1,2,3 {TAG}"),
+        &format!("45.10.3.0/25 aspath 1,2,{PROVIDER_AS} {TAG}"),
     ); // 4 hops, /25
     lab.announce(
         "contoso-ams-er1",
-        &format!("45.10.3.128/25 aspath 1,2 {TAG}"),
+        &format!("45.10.3.128/25 aspath 1,{PROVIDER_AS} {TAG}"),
     ); // 3 hops, /25
     lab.announce("contoso-ams-er1", &format!("10.1.0.0/24 {TAG}")); // bogon
     lab.announce(
@@ -329,6 +333,7 @@ fn decisions_fail_over_primary_to_backup_to_internet_and_back() {
         lab.announce(p, &format!("45.10.0.0/24 {TAG}"));
     }
     lab.announce("transit-ams", "45.10.0.0/16");
+    lab.announce("transit-ams", &format!("45.10.0.0/24 aspath {PROVIDER_AS}"));
     assert!(lab.wait_decision("45.10.0.0/24", "primary", 20).is_some());
     assert!(lab
         .wait_monitor("45.10.0.0/24", "BGP.local_pref: 300", 20)
@@ -354,9 +359,14 @@ fn decisions_fail_over_primary_to_backup_to_internet_and_back() {
     lab.peer("contoso-fra-er1")
         .cli("neighbor 127.0.0.1 disable");
     assert!(lab.wait_decision("45.10.0.0/24", "internet", 20).is_some());
-    assert!(lab
-        .wait_monitor("45.10.0.0/24", "BGP.local_pref: 100", 20)
-        .is_some());
+    assert!(
+        lab.wait_monitor("45.10.0.0/24", "BGP.local_pref: 100", 20)
+            .is_some(),
+        "monitor: {}\ndecision: {:?}\nroutes: {}",
+        lab.monitor.cmd("show route all"),
+        lab.decision("45.10.0.0/24"),
+        lab.d.get("/api/v1/routes?prefix=45.10.0.0/24&status=all")
+    );
 
     for p in ["contoso-ams-er1", "contoso-ams-er2", "contoso-fra-er1"] {
         lab.peer(p).cli("neighbor 127.0.0.1 enable");
@@ -395,10 +405,20 @@ fn a_max_prefix_trip_sends_cease_and_keeps_the_peer_down_for_the_restart_interva
         err.contains("maximum number of prefixes"),
         "last_error: {err}"
     );
-    let theirs = lab.peer("offender-ams").cli("neighbor 127.0.0.1");
+    // GoBGP logs the NOTIFICATION it received: Cease (6) / Maximum Number
+    // of Prefixes Reached (1).
+    let log = lab.peer("offender-ams").proc.log_text();
+    let got = log.lines().any(|l| {
+        let l = l.to_lowercase();
+        l.contains("notification") && l.contains("\"code\":6") && l.contains("\"subcode\":1")
+    });
     assert!(
-        theirs.to_lowercase().contains("maximum number of prefixes") || theirs.contains("Cease"),
-        "gobgp's view: {theirs}"
+        got,
+        "gobgp did not log Cease/1: {}",
+        log.lines()
+            .filter(|l| l.to_lowercase().contains("notification"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
     // Stays down for restart_after_s (15 s) although GoBGP retries every second.
     while t.elapsed() < Duration::from_secs(11) {
@@ -429,4 +449,110 @@ fn a_max_prefix_trip_sends_cease_and_keeps_the_peer_down_for_the_restart_interva
     assert!(kinds.contains(&"max-prefix-exceeded"), "{kinds:?}");
     let _ = lab.api;
     let _ = &lab.text;
+}
+
+const POLICY_V1: &str = r#"
+[policy.peer-in]
+default = "accept"
+"#;
+
+const POLICY_V2: &str = r#"
+[policy.peer-in]
+default = "accept"
+
+[[policy.peer-in.rule]]
+name = "drop-45-11-0"
+match.prefix = ["45.11.0.0/24"]
+action = "reject"
+reason = "withdrawn from service by the peering team"
+
+[[policy.peer-in.rule]]
+name = "prefer-45-11-1"
+match.prefix = ["45.11.1.0/24"]
+set.local_pref = 250
+action = "accept"
+"#;
+
+#[test]
+fn a_policy_change_on_sighup_changes_what_the_monitor_sees_without_dropping_a_session() {
+    let Some(lab) = setup(POLICY_V1) else { return };
+    lab.announce("contoso-ams-er1", &format!("45.11.0.0/24 {TAG}"));
+    lab.announce("contoso-ams-er1", &format!("45.11.1.0/24 {TAG}"));
+    assert!(lab
+        .wait_monitor("45.11.0.0/24", "45.11.0.0/24", 20)
+        .is_some());
+    let before = lab
+        .wait_monitor("45.11.1.0/24", "45.11.1.0/24", 20)
+        .expect("monitor has it");
+    assert!(!before.contains("BGP.local_pref: 250"), "{before}");
+    let downs_before = lab
+        .d
+        .get("/api/v1/events")
+        .as_array()
+        .map(|a| a.iter().filter(|e| e["kind"] == "session-down").count())
+        .unwrap_or(0);
+    let uptimes: Vec<(String, u64)> = lab
+        .d
+        .get("/api/v1/neighbors")
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|n| n["state"] == "Established")
+        .map(|n| {
+            (
+                n["name"].as_str().unwrap_or_default().to_string(),
+                n["uptime_s"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+
+    lab.d.reload(&lab.text.replace(POLICY_V1, POLICY_V2));
+    let gone = wait_for(Duration::from_secs(20), || {
+        lab.monitor_route("45.11.0.0/24").is_empty().then_some(())
+    });
+    assert!(
+        gone.is_some(),
+        "monitor still has 45.11.0.0/24: {}\n{}",
+        lab.monitor_route("45.11.0.0/24"),
+        lab.d.log()
+    );
+    assert!(
+        lab.wait_monitor("45.11.1.0/24", "BGP.local_pref: 250", 20)
+            .is_some(),
+        "{}",
+        lab.monitor_route("45.11.1.0/24")
+    );
+    let r = lab.d.get("/api/v1/routes?prefix=45.11.0.0/24&status=all");
+    let r = r
+        .as_array()
+        .and_then(|a| a.first().cloned())
+        .expect("kept as rejected");
+    assert_eq!(r["status"], "rejected");
+    assert_eq!(r["rule"], "peer-in/drop-45-11-0", "{r}");
+
+    // No session dropped: no session-down event, every uptime kept growing.
+    let events = lab.d.get("/api/v1/events");
+    let downs = events
+        .as_array()
+        .map(|a| a.iter().filter(|e| e["kind"] == "session-down").count())
+        .unwrap_or(0);
+    assert_eq!(downs, downs_before, "a session dropped on reload: {events}");
+    for (name, up) in uptimes {
+        let n = lab.d.neighbor(&name).expect("listed");
+        assert_eq!(n["state"], "Established", "{name}");
+        assert!(
+            n["uptime_s"].as_u64().unwrap_or(0) >= up,
+            "{name} restarted"
+        );
+    }
+    // A broken file is refused and the running policy stays.
+    lab.d.reload(
+        &lab.text
+            .replace(POLICY_V1, "[policy.peer-in]\ndefault = \"sometimes\"\n"),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(lab.d.log().contains("reload rejected"), "{}", lab.d.log());
+    assert!(lab
+        .monitor_route("45.11.1.0/24")
+        .contains("BGP.local_pref: 250"));
 }

@@ -216,7 +216,9 @@ impl EngineCore {
             return None;
         }
         let mut a = (**self.rib.attrs.get(best.effective())?).clone();
-        let mut lp = LP_INTERNET;
+        // Not activated: the LOCAL_PREF import policy set, else the default.
+        // Activated: the decision's LOCAL_PREF encodes the ranking.
+        let mut lp = a.local_pref.unwrap_or(LP_INTERNET);
         if let Some(d) = self.decisions.get(prefix) {
             if d.state != DecisionState::Unreachable {
                 lp = d.state.local_pref();
