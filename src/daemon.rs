@@ -8,7 +8,7 @@
 //! bad file keeps the running config), SIGTERM/SIGINT shut down gracefully
 //! (Cease / Administrative Shutdown to every peer, then drain).
 
-use crate::bfd::{BfdEvent, BfdHandle, BfdRequest, BfdService, SessionKey};
+use crate::bfd::{BfdEvent, BfdHandle, BfdRequest, BfdService, SessionKey, State as BfdState};
 use crate::config::{self, Config, NeighborConfig};
 use crate::engine::messages::{BfdStatus, ToEngine};
 use crate::metrics::METRICS;
@@ -379,7 +379,13 @@ async fn forward_bfd(
     let mut last: Option<BfdStatus> = None;
     loop {
         let ev = *events.borrow_and_update();
-        let status = ev.status();
+        // A session that went down because the remote set AdminDown is not
+        // a path failure: the client keeps its session (RFC 5882 §3.2).
+        let status = if ev.state == BfdState::Down && ev.remote_state == BfdState::AdminDown {
+            BfdStatus::AdminDown
+        } else {
+            ev.status()
+        };
         if last != Some(status) {
             for s in ["AdminDown", "Down", "Init", "Up"] {
                 METRICS

@@ -72,7 +72,10 @@ impl Neighbor {
     /// Its routes may be used: BFD (when configured) is Up and no
     /// max-prefix teardown is pending.
     pub fn usable(&self) -> bool {
-        !self.tripped && (self.cfg.bfd.is_none() || self.bfd == BfdStatus::Up)
+        !self.tripped
+            && (self.cfg.bfd.is_none()
+                // The remote taking BFD AdminDown is not a failure (RFC 5882 §3.2).
+                || matches!(self.bfd, BfdStatus::Up | BfdStatus::AdminDown))
     }
 
     /// The role.

@@ -244,10 +244,20 @@ impl Fsm {
                 }
             }
             Event::BfdDown => {
-                if self.state == State::Established {
-                    self.bfd_blocked = true;
-                    let n = codes::cease(CeaseSubcode::BfdDown);
-                    self.go_idle(now, Down::Sent(n), &mut out);
+                // A BFD failure blocks the session (neither connect nor
+                // accept) until BFD is Up again, whatever the state: the
+                // peer may have torn the session down first and be
+                // reconnecting over a link BFD still calls dead.
+                self.bfd_blocked = true;
+                match self.state {
+                    State::Established | State::OpenSent | State::OpenConfirm => {
+                        let n = codes::cease(CeaseSubcode::BfdDown);
+                        self.go_idle(now, Down::Sent(n), &mut out);
+                    }
+                    State::Connect | State::Active => {
+                        self.go_idle(now, Down::Tcp("BFD Down".into()), &mut out);
+                    }
+                    State::Idle => {}
                 }
             }
             Event::BfdUp => {
