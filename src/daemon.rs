@@ -167,7 +167,9 @@ impl Daemon {
 
     fn add_peer(&mut self, n: NeighborConfig) -> Result<(), DaemonError> {
         let cfg = Arc::new(n);
-        let (bfd_rx, bfd) = match cfg.bfd {
+        // An administratively shut-down neighbor gets no BFD either: nothing
+        // is sent toward it at all.
+        let (bfd_rx, bfd) = match cfg.bfd.filter(|_| !cfg.shutdown) {
             Some(b) => {
                 let req = BfdRequest {
                     peer: cfg.address,

@@ -89,6 +89,59 @@ fn run_starts_listens_and_stops_cleanly_on_sigterm() {
 }
 
 #[test]
+fn run_starts_on_the_shipped_example_and_stops_cleanly_on_sigterm() {
+    // The example as shipped, with every neighbor administratively shut down
+    // (so nothing is sent to its documentation addresses) and the listeners
+    // moved to free loopback ports.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let text = std::fs::read_to_string(dir.join("coldpotato.toml")).expect("example");
+    let api = free_port();
+    let bgp = free_port();
+    let mut out = String::new();
+    for line in text.lines() {
+        let t = line.trim_start();
+        if t.starts_with("policy = \"policy.toml\"") {
+            out.push_str(&format!("policy = {:?}\n", dir.join("policy.toml")));
+        } else if t.starts_with("listen = [") {
+            out.push_str(&format!("listen = [\"127.0.0.1:{bgp}\"]\n"));
+        } else if t.starts_with("listen = \"") {
+            out.push_str(&format!("listen = \"127.0.0.1:{api}\"\n"));
+        } else {
+            out.push_str(line);
+            out.push('\n');
+            if t == "[[neighbors]]" {
+                out.push_str("shutdown = true\n");
+            }
+        }
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let path = tmp.path().join("coldpotato.toml");
+    std::fs::write(&path, &out).expect("write");
+    let checked = bin()
+        .arg("check")
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .expect("check");
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let mut d = Daemon::start(&out, SocketAddr::from(([127, 0, 0, 1], api)));
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", bgp)).is_ok(),
+        "BGP port not listening"
+    );
+    let n = d.get("/api/v1/neighbors");
+    let list = n.as_array().expect("list");
+    assert!(list.len() >= 4, "{n}");
+    assert!(list.iter().all(|x| x["state"] == "Idle"), "{n}");
+    let code = d.proc.terminate(Duration::from_secs(10));
+    assert_eq!(code, Some(0), "exit code; log:\n{}", d.log());
+}
+
+#[test]
 fn lab_shows_a_failover_and_a_recovery_and_exits_by_itself() {
     let mut cmd = bin();
     cmd.arg("lab");

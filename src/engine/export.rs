@@ -19,42 +19,16 @@ use super::decide::{DecisionState, LP_INTERNET};
 use super::messages::ToPeer;
 use super::neighbor::Neighbor;
 use crate::config::Role;
+use crate::policy::parse::{parse_community, parse_large_community};
 use crate::policy::{RouteContext, Verdict};
 use crate::rib::{AttrId, NeighborIdx, PathFlags};
 use crate::wire::update::{MpReach, MpUnreach};
-use crate::wire::{
-    AddPathPrefix, Afi, AsPath, Community, LargeCommunity, Origin, PathAttributes, Prefix, Safi,
-    Update,
-};
+use crate::wire::{AddPathPrefix, Afi, AsPath, Origin, PathAttributes, Prefix, Safi, Update};
 use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 
 /// Prefixes per export batch (bounds the attribute copies held at once).
 const EXPORT_CHUNK: usize = 4096;
-
-/// Parses `asn:value` (RFC 1997).
-pub fn parse_community(s: &str) -> Option<Community> {
-    let (a, v) = s.split_once(':')?;
-    Some(Community::new(
-        a.trim().parse().ok()?,
-        v.trim().parse().ok()?,
-    ))
-}
-
-/// Parses `global:local1:local2` (RFC 8092).
-pub fn parse_large_community(s: &str) -> Option<LargeCommunity> {
-    let mut it = s.split(':').map(|x| x.trim().parse::<u32>());
-    let (Some(Ok(global)), Some(Ok(local1)), Some(Ok(local2)), None) =
-        (it.next(), it.next(), it.next(), it.next())
-    else {
-        return None;
-    };
-    Some(LargeCommunity {
-        global,
-        local1,
-        local2,
-    })
-}
 
 fn is_v4(p: &Prefix) -> bool {
     matches!(p, Prefix::V4(_))
@@ -188,12 +162,12 @@ impl EngineCore {
                 communities: o
                     .communities
                     .iter()
-                    .filter_map(|c| parse_community(c))
+                    .filter_map(|c| parse_community(c).ok())
                     .collect(),
                 large_communities: o
                     .large_communities
                     .iter()
-                    .filter_map(|c| parse_large_community(c))
+                    .filter_map(|c| parse_large_community(c).ok())
                     .collect(),
                 ..Default::default()
             };
