@@ -89,7 +89,7 @@ async fn two_peer_tasks_establish_and_exchange_an_update() -> TestResult {
         .ok_or("B stayed up")?;
     assert_eq!(
         reason,
-        "received NOTIFICATION Cease/Administrative Shutdown (\"maintenance window\")"
+        "received NOTIFICATION Cease/Administrative Shutdown: \"maintenance window\""
     );
     p.stop().await;
     Ok(())
