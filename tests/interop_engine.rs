@@ -436,9 +436,25 @@ fn a_max_prefix_trip_sends_cease_and_keeps_the_peer_down_for_the_restart_interva
         lab.d.neighbor("contoso-ams-er1").expect("listed")["state"],
         "Established"
     );
-    assert!(lab
-        .d
-        .wait_state("offender-ams", "Established", Duration::from_secs(30)));
+    // The provider cleans up (15 prefixes left, under the limit of 20): after
+    // the restart interval the session returns and stays.
+    for i in 15..25 {
+        let out = lab
+            .peer("offender-ams")
+            .cli(&format!("global rib del 46.0.{i}.0/24 -a ipv4"));
+        assert!(!out.contains("rror"), "{out}");
+    }
+    assert!(
+        lab.d
+            .wait_state("offender-ams", "Established", Duration::from_secs(30)),
+        "offender did not return: {:?}\n{}",
+        lab.d.neighbor("offender-ams"),
+        lab.d.get("/api/v1/events")
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    let n = lab.d.neighbor("offender-ams").expect("listed");
+    assert_eq!(n["state"], "Established", "{n}");
+    assert_eq!(n["prefixes_received"], 15, "{n}");
     let events = lab.d.get("/api/v1/events");
     let kinds: Vec<&str> = events
         .as_array()

@@ -29,5 +29,5 @@ for svc in bird frr gobgpd prometheus; do
 done
 
 cargo fmt --check
-cargo clippy --all-targets --release -- -D warnings
-cargo test --release -- --test-threads=1
+cargo clippy --all-targets -- -D warnings
+cargo test --no-fail-fast -- --test-threads=1

@@ -24,12 +24,24 @@ pub fn wait_for<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Optio
     }
 }
 
-/// A free TCP port on 127.0.0.1 (racy but good enough for sequential tests).
+/// A free TCP port on 127.0.0.1, below the kernel's ephemeral range
+/// (32768+): a port picked from that range can be taken by any outgoing
+/// connection (a CLI talking gRPC, a peer connecting) before the daemon
+/// binds it.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind an ephemeral port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let base = 20_000 + (std::process::id() % 600) * 20;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let port = (base + n % 12_000) as u16;
+        if port >= 32_000 {
+            continue;
+        }
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// Whether `bin` is on PATH (or an absolute path that exists).
