@@ -1,0 +1,283 @@
+//! Whole-daemon memory bench: bytes per path and full-table load time of our
+//! release daemon against BIRD 2 as the baseline in the same run.
+//!
+//! Each speaker (first ours, then BIRD; never both at once) gets two
+//! `transit` neighbors on loopback (127.0.0.2, 127.0.0.3, passive) and two
+//! `coldpotato loadgen` processes announcing 1,000,000 IPv4 prefixes each
+//! (100,000 attribute sets, different seeds and ASNs). Measured from
+//! /proc/PID/status: VmRSS before the load, VmHWM (peak) and VmRSS once both
+//! tables are in (ours: `/api/v1/neighbors` prefixes_received; BIRD: `birdc
+//! show route count`; both polled every [`POLL`]) plus a short settle.
+//! bytes/path = (RSS after − RSS before) / 2,000,000.
+//!
+//! A bench, not a test: it prints numbers and never asserts on them.
+//! Run: `cargo bench --bench daemon_memory` (as root is not needed).
+
+mod common;
+
+use common::*;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// Prefixes per loadgen (the brief: 1M each).
+const PREFIXES: usize = 1_000_000;
+/// Total paths held by the speaker once both tables are in.
+const PATHS: usize = 2 * PREFIXES;
+/// Our ASN on both speakers.
+const OUR_AS: u32 = 8075;
+/// The two simulated providers: (source address, ASN, table seed).
+const PROVIDERS: [(&str, u32, u64); 2] = [("127.0.0.2", 64500, 1), ("127.0.0.3", 64501, 2)];
+/// How often load progress is polled (the same for both speakers).
+const POLL: Duration = Duration::from_millis(500);
+/// Settle time between "all routes in" and the RSS-after sample.
+const SETTLE: Duration = Duration::from_secs(3);
+/// Give up on a load after this long.
+const LOAD_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// What one speaker run measured.
+#[derive(Debug, Clone, Copy)]
+struct Measure {
+    rss_before_kb: u64,
+    peak_kb: u64,
+    rss_after_kb: u64,
+    /// From starting the loadgens to the last route being counted.
+    load_s: f64,
+    /// The loadgens' own "sent ... in S s" figures.
+    sent_s: [f64; 2],
+}
+
+impl Measure {
+    fn bytes_per_path(&self) -> f64 {
+        (self.rss_after_kb.saturating_sub(self.rss_before_kb)) as f64 * 1024.0 / PATHS as f64
+    }
+
+    fn print(&self, who: &str) {
+        println!(
+            "{who:<11} RSS before {:>8.1} MB | peak (VmHWM) {:>8.1} MB | after {:>8.1} MB | \
+             {:>6.1} bytes/path | load {:>6.2} s (loadgens: sent in {:.2} s, {:.2} s)",
+            mb(self.rss_before_kb),
+            mb(self.peak_kb),
+            mb(self.rss_after_kb),
+            self.bytes_per_path(),
+            self.load_s,
+            self.sent_s[0],
+            self.sent_s[1],
+        );
+    }
+}
+
+fn our_config(bgp: u16, api: u16) -> String {
+    let mut cfg = format!(
+        r#"
+[router]
+asn = {OUR_AS}
+router_id = "127.0.0.1"
+listen = ["127.0.0.1:{bgp}"]
+location = "lab"
+hold_time_s = 90
+
+[api]
+listen = "127.0.0.1:{api}"
+
+[[locations]]
+name = "lab"
+
+[rules]
+reject_reserved_asn = false
+"#
+    );
+    for (i, (addr, asn, _)) in PROVIDERS.iter().enumerate() {
+        cfg.push_str(&format!(
+            r#"
+[[neighbors]]
+name = "transit-{i}"
+address = "{addr}"
+remote_as = {asn}
+location = "lab"
+role = "transit"
+families = ["ipv4"]
+passive = true
+"#
+        ));
+    }
+    cfg
+}
+
+fn bird_config(bgp: u16) -> String {
+    let mut cfg = String::from(
+        "router id 127.0.0.1;\nlog stderr { warning, error, fatal };\nprotocol device { }\n",
+    );
+    for (i, (addr, asn, _)) in PROVIDERS.iter().enumerate() {
+        cfg.push_str(&format!(
+            "protocol bgp transit{i} {{\n  local 127.0.0.1 port {bgp} as {OUR_AS};\n  \
+             neighbor {addr} as {asn};\n  passive on;\n  hold time 90;\n  \
+             ipv4 {{ import all; export none; }};\n}}\n"
+        ));
+    }
+    cfg
+}
+
+/// Starts both loadgens against `target`, logs in `dir`.
+fn start_loadgens(dir: &std::path::Path, target: SocketAddr) -> Result<Vec<Proc>> {
+    PROVIDERS
+        .iter()
+        .enumerate()
+        .map(|(i, (local, asn, seed))| {
+            Loadgen {
+                name: &format!("loadgen{i}"),
+                target,
+                local,
+                asn: *asn,
+                prefixes: PREFIXES,
+                seed: *seed,
+                hold_for_s: LOAD_TIMEOUT.as_secs(),
+            }
+            .spawn(dir)
+        })
+        .collect()
+}
+
+/// Polls `loaded` every [`POLL`] until true; fails when a loadgen or the
+/// speaker dies, or after [`LOAD_TIMEOUT`].
+fn wait_loaded(
+    speaker: &mut Proc,
+    gens: &mut [Proc],
+    mut loaded: impl FnMut() -> bool,
+) -> Result<()> {
+    let end = Instant::now() + LOAD_TIMEOUT;
+    while Instant::now() < end {
+        if loaded() {
+            return Ok(());
+        }
+        if speaker.exited() {
+            return Err(BenchError::Timeout(format!(
+                "{} exited during the load:\n{}",
+                speaker.name,
+                speaker.log_tail(20)
+            )));
+        }
+        if let Some(g) = gens.iter_mut().find(|g| g.exited()) {
+            return Err(BenchError::Timeout(format!(
+                "{} exited during the load:\n{}",
+                g.name,
+                g.log_tail(20)
+            )));
+        }
+        std::thread::sleep(POLL);
+    }
+    Err(BenchError::Timeout(format!("{} load", speaker.name)))
+}
+
+/// Samples before/after/peak around a load of `pid`.
+fn measure(
+    pid: i32,
+    speaker: &mut Proc,
+    dir: &std::path::Path,
+    target: SocketAddr,
+    loaded: impl FnMut() -> bool,
+) -> Result<Measure> {
+    std::thread::sleep(SETTLE);
+    let rss_before_kb = status_kb(pid, "VmRSS").unwrap_or(0);
+    let t0 = Instant::now();
+    let mut gens = start_loadgens(dir, target)?;
+    wait_loaded(speaker, &mut gens, loaded)?;
+    let load_s = t0.elapsed().as_secs_f64();
+    std::thread::sleep(SETTLE);
+    Ok(Measure {
+        rss_before_kb,
+        peak_kb: status_kb(pid, "VmHWM").unwrap_or(0),
+        rss_after_kb: status_kb(pid, "VmRSS").unwrap_or(0),
+        load_s,
+        sent_s: [
+            loadgen_seconds(&gens[0]).unwrap_or(f64::NAN),
+            loadgen_seconds(&gens[1]).unwrap_or(f64::NAN),
+        ],
+    })
+}
+
+fn run_ours() -> Result<Measure> {
+    let (bgp, api) = (free_port()?, free_port()?);
+    let api_addr = SocketAddr::from(([127, 0, 0, 1], api));
+    let mut d = Daemon::start(&our_config(bgp, api), api_addr)?;
+    let dir = d.dir.path().to_path_buf();
+    let pid = d.proc.pid();
+    let target = SocketAddr::from(([127, 0, 0, 1], bgp));
+    let m = measure(pid, &mut d.proc, &dir, target, || {
+        let n = api_neighbors(api_addr);
+        n.len() == PROVIDERS.len()
+            && n.iter()
+                .all(|x| x["prefixes_received"].as_u64() >= Some(PREFIXES as u64))
+    })?;
+    let accepted: u64 = d
+        .neighbors()
+        .iter()
+        .filter_map(|x| x["prefixes_accepted"].as_u64())
+        .sum();
+    println!("coldpotato: {accepted} of {PATHS} paths accepted");
+    Ok(m)
+}
+
+/// The first number of `birdc show route count` ("N of M routes for K networks …").
+fn bird_route_count(sock: &std::path::Path) -> Option<u64> {
+    let out = birdc(None, sock, "show route count");
+    let line = out.lines().find(|l| l.contains("routes for"))?;
+    line.split_whitespace().next()?.parse().ok()
+}
+
+fn run_bird() -> Result<Measure> {
+    let bgp = free_port()?;
+    let mut bird = Bird::start_in(None, &bird_config(bgp))?;
+    let dir = bird.dir.path().to_path_buf();
+    let pid = bird.pid();
+    let target = SocketAddr::from(([127, 0, 0, 1], bgp));
+    let sock = bird.sock.clone();
+    let m = measure(pid, &mut bird.proc, &dir, target, || {
+        bird_route_count(&sock) >= Some(PATHS as u64)
+    })?;
+    println!(
+        "bird: {}",
+        bird.cmd("show route count")
+            .lines()
+            .find(|l| l.contains("routes for"))
+            .unwrap_or("?")
+    );
+    Ok(m)
+}
+
+fn main() {
+    if !have("bird") || !have("birdc") {
+        println!("SKIP daemon_memory: bird/birdc not installed");
+        return;
+    }
+    println!(
+        "daemon_memory: 2 loadgens x {PREFIXES} IPv4 prefixes ({LOADGEN_SETS} attribute sets each) \
+         into each speaker, one speaker at a time"
+    );
+    let ours = match run_ours() {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("daemon_memory: our daemon: {e}");
+            std::process::exit(1);
+        }
+    };
+    ours.print("coldpotato");
+    let bird = match run_bird() {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("daemon_memory: bird: {e}");
+            std::process::exit(1);
+        }
+    };
+    bird.print("bird 2");
+    println!(
+        "ratio ours/BIRD: bytes/path {:.2} ({:.1} vs {:.1}; goal for us <= 75), load time {:.2} \
+         ({:.2} s vs {:.2} s), peak RSS {:.2}",
+        ours.bytes_per_path() / bird.bytes_per_path(),
+        ours.bytes_per_path(),
+        bird.bytes_per_path(),
+        ours.load_s / bird.load_s,
+        ours.load_s,
+        bird.load_s,
+        ours.peak_kb as f64 / bird.peak_kb.max(1) as f64,
+    );
+}
