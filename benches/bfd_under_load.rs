@@ -15,7 +15,8 @@
 //! Per phase it prints our `bfd-down` events (`/api/v1/events?since=SEQ`),
 //! Up→not-Up transitions of `bfd_state` seen by polling `/api/v1/neighbors`
 //! every 250 ms, Up→not-Up transitions in BIRD's `show bfd sessions` (polled
-//! every second), the daemon's CPU seconds, and for the load its duration.
+//! every second), the daemon's CPU seconds, and for the load its duration
+//! (loadgen start until the neighbor has 1M prefixes received and accepted).
 //! The namespace, the veth and every process are removed by Drop guards.
 //! A bench, not a test: it prints numbers and never asserts on them.
 //! Run: `cargo bench --bench bfd_under_load` (as root).
@@ -32,9 +33,10 @@ use std::time::{Duration, Instant};
 const SESSIONS: u8 = 20;
 /// The link subnet (RFC 2544 benchmarking space, away from the tests' 198.18.0–199).
 const SUBNET: &str = "198.18.240";
-/// Our ASN and the peers' (peer i has PEER_AS_BASE + i).
+/// Our ASN and the peers' (peer i has PEER_AS_BASE + i = 65536–65555: RFC 5398
+/// documentation and reserved ASNs, allowed by `reject_reserved_asn = false`).
 const OUR_AS: u32 = 8075;
-const PEER_AS_BASE: u32 = 64_600;
+const PEER_AS_BASE: u32 = 65_535;
 /// The loadgen provider.
 const LOADGEN_AS: u32 = 64_500;
 const LOADGEN_ADDR: &str = "127.0.0.2";
@@ -72,7 +74,10 @@ impl Link {
         sh(&format!("ip link set {v}b netns {n}"))?;
         for i in 1..=SESSIONS {
             sh(&format!("ip addr add {SUBNET}.{i}/24 dev {v}a"))?;
-            sh(&format!("ip -n {n} addr add {SUBNET}.{}/24 dev {v}b", 100 + i))?;
+            sh(&format!(
+                "ip -n {n} addr add {SUBNET}.{}/24 dev {v}b",
+                100 + i
+            ))?;
         }
         sh(&format!("ip link set {v}a up"))?;
         sh(&format!("ip -n {n} link set {v}b up"))?;
@@ -193,8 +198,12 @@ fn bird_bfd_states(bird: &Bird) -> HashMap<String, String> {
 fn last_seq(d: &Daemon) -> u64 {
     d.get("/api/v1/events")
         .and_then(|v| {
-            v.as_array()
-                .map(|a| a.iter().filter_map(|e| e["seq"].as_u64()).max().unwrap_or(0))
+            v.as_array().map(|a| {
+                a.iter()
+                    .filter_map(|e| e["seq"].as_u64())
+                    .max()
+                    .unwrap_or(0)
+            })
         })
         .unwrap_or(0)
 }
@@ -286,7 +295,7 @@ fn watch(
     let mut peer = Transitions::default();
     let mut last_bird = Instant::now() - POLL_BIRD;
     let mut load_s = None;
-    let mut bgp_down = 0;
+    let mut bgp_down;
     loop {
         let all = api_neighbors(d.api);
         let states = our_states(&all);
@@ -304,10 +313,13 @@ fn watch(
         }
         if let Some(lg) = loadgen.as_deref_mut() {
             if load_s.is_none() {
-                let got = all
-                    .iter()
-                    .find(|n| n["name"] == "loadgen")
-                    .and_then(|n| n["prefixes_received"].as_u64());
+                let got = all.iter().find(|n| n["name"] == "loadgen").and_then(|n| {
+                    Some(
+                        n["prefixes_received"]
+                            .as_u64()?
+                            .min(n["prefixes_accepted"].as_u64()?),
+                    )
+                });
                 if got >= Some(PREFIXES) {
                     load_s = Some(t0.elapsed().as_secs_f64());
                 } else if lg.exited() {
@@ -355,7 +367,10 @@ fn run() -> Result<()> {
             && s.values().all(|(b, f)| b == "Established" && f == "Up");
         ok.then_some(())
     });
-    let peer_up = bird_bfd_states(&bird).values().filter(|s| *s == "Up").count();
+    let peer_up = bird_bfd_states(&bird)
+        .values()
+        .filter(|s| *s == "Up")
+        .count();
     if up.is_none() {
         let s = our_states(&api_neighbors(api_addr));
         return Err(BenchError::Timeout(format!(
