@@ -35,7 +35,7 @@ const SESSIONS: u8 = 20;
 const SUBNET: &str = "198.18.240";
 /// Our ASN and the peers' (peer i has PEER_AS_BASE + i = 65536–65555: RFC 5398
 /// documentation and reserved ASNs, allowed by `reject_reserved_asn = false`).
-const OUR_AS: u32 = 8075;
+const OUR_AS: u32 = OUR_ASN;
 const PEER_AS_BASE: u32 = 65_535;
 /// The loadgen provider.
 const LOADGEN_AS: u32 = 64_500;

@@ -29,7 +29,7 @@ const PREFIXES: usize = 1_000_000;
 /// Total paths held by the speaker once both tables are in.
 const PATHS: usize = 2 * PREFIXES;
 /// Our ASN on both speakers.
-const OUR_AS: u32 = 8075;
+const OUR_AS: u32 = OUR_ASN;
 /// The two simulated providers: (source address, ASN, table seed).
 const PROVIDERS: [(&str, u32, u64); 2] = [("127.0.0.2", 64500, 1), ("127.0.0.3", 64501, 2)];
 /// How often load progress is polled (the same for both speakers).
@@ -173,14 +173,15 @@ fn wait_loaded(
     Err(BenchError::Timeout(format!("{} load", speaker.name)))
 }
 
-/// Samples before/after/peak around a load of `pid`.
+/// Samples before/after/peak around a load of `pid`; returns the loadgens
+/// still connected, so the caller can look at the loaded speaker.
 fn measure(
     pid: i32,
     speaker: &mut Proc,
     dir: &std::path::Path,
     target: SocketAddr,
     loaded: impl FnMut() -> bool,
-) -> Result<Measure> {
+) -> Result<(Measure, Vec<Proc>)> {
     std::thread::sleep(SETTLE);
     let rss_before_kb = status_kb(pid, "VmRSS").unwrap_or(0);
     let t0 = Instant::now();
@@ -188,7 +189,7 @@ fn measure(
     wait_loaded(speaker, &mut gens, loaded)?;
     let load_s = t0.elapsed().as_secs_f64();
     std::thread::sleep(SETTLE);
-    Ok(Measure {
+    let m = Measure {
         rss_before_kb,
         peak_kb: status_kb(pid, "VmHWM").unwrap_or(0),
         rss_after_kb: status_kb(pid, "VmRSS").unwrap_or(0),
@@ -197,7 +198,8 @@ fn measure(
             loadgen_seconds(&gens[0]).unwrap_or(f64::NAN),
             loadgen_seconds(&gens[1]).unwrap_or(f64::NAN),
         ],
-    })
+    };
+    Ok((m, gens))
 }
 
 fn run_ours() -> Result<Measure> {
@@ -207,7 +209,7 @@ fn run_ours() -> Result<Measure> {
     let dir = d.dir.path().to_path_buf();
     let pid = d.proc.pid();
     let target = SocketAddr::from(([127, 0, 0, 1], bgp));
-    let m = measure(pid, &mut d.proc, &dir, target, || {
+    let (m, _gens) = measure(pid, &mut d.proc, &dir, target, || {
         let n = api_neighbors(api_addr);
         n.len() == PROVIDERS.len()
             && n.iter().all(|x| {
@@ -242,7 +244,7 @@ fn run_bird() -> Result<Measure> {
     let pid = bird.pid();
     let target = SocketAddr::from(([127, 0, 0, 1], bgp));
     let sock = bird.sock.clone();
-    let m = measure(pid, &mut bird.proc, &dir, target, || {
+    let (m, _gens) = measure(pid, &mut bird.proc, &dir, target, || {
         bird_route_count(&sock) >= Some(PATHS as u64)
     })?;
     println!(
@@ -264,22 +266,28 @@ fn main() {
         "daemon_memory: 2 loadgens x {PREFIXES} IPv4 prefixes ({LOADGEN_SETS} attribute sets each) \
          into each speaker, one speaker at a time"
     );
-    let ours = match run_ours() {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("daemon_memory: our daemon: {e}");
-            std::process::exit(1);
+    // DAEMON_MEMORY_ONLY=coldpotato|bird runs one side (for debugging the bench).
+    let only = std::env::var("DAEMON_MEMORY_ONLY").unwrap_or_default();
+    let run = |who: &str, f: fn() -> Result<Measure>| -> Option<Measure> {
+        if !only.is_empty() && only != who {
+            return None;
+        }
+        match f() {
+            Ok(m) => {
+                m.print(who);
+                Some(m)
+            }
+            Err(e) => {
+                eprintln!("daemon_memory: {who}: {e}");
+                std::process::exit(1);
+            }
         }
     };
-    ours.print("coldpotato");
-    let bird = match run_bird() {
-        Ok(m) => m,
-        Err(e) => {
-            eprintln!("daemon_memory: bird: {e}");
-            std::process::exit(1);
-        }
+    let ours = run("coldpotato", run_ours);
+    let bird = run("bird", run_bird);
+    let (Some(ours), Some(bird)) = (ours, bird) else {
+        return;
     };
-    bird.print("bird 2");
     println!(
         "ratio ours/BIRD: bytes/path {:.2} ({:.1} vs {:.1}; goal for us <= 75), load time {:.2} \
          ({:.2} s vs {:.2} s), peak RSS {:.2}",
