@@ -194,6 +194,37 @@ fn bird_bfd_states(bird: &Bird) -> HashMap<String, String> {
         .collect()
 }
 
+/// The "Since" column of BIRD's `show bfd sessions` (peer address → since)
+/// and of its BGP protocols in `show protocols` (name → since): a changed
+/// value means the session changed state, even between two polls.
+fn bird_since(bird: &Bird) -> (HashMap<String, String>, HashMap<String, String>) {
+    let pick = |args: &str, keep: &dyn Fn(&[&str]) -> bool, col: usize| {
+        bird.cmd(args)
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (keep(&f) && f.len() > col).then(|| (f[0].to_string(), f[col].to_string()))
+            })
+            .collect::<HashMap<_, _>>()
+    };
+    (
+        pick("show bfd sessions", &|f| f[0].starts_with(SUBNET), 3),
+        pick("show protocols", &|f| f.get(1) == Some(&"BGP"), 4),
+    )
+}
+
+/// How many keys of `before` have a different value (or vanished) in `after`.
+fn changed(before: &HashMap<String, String>, after: &HashMap<String, String>) -> usize {
+    let mut n = 0;
+    for (k, v) in before {
+        if after.get(k) != Some(v) {
+            println!("  BIRD: {k} since {v} -> {:?}", after.get(k));
+            n += 1;
+        }
+    }
+    n
+}
+
 /// The highest event sequence number so far (0 when none).
 fn last_seq(d: &Daemon) -> u64 {
     d.get("/api/v1/events")
@@ -253,16 +284,20 @@ struct Phase {
     ours: Transitions,
     peer: Transitions,
     bgp_not_established: usize,
+    /// BIRD sessions whose "Since" changed during the phase: (BFD, BGP).
+    peer_changed: (usize, usize),
     cpu_s: f64,
     load_s: Option<f64>,
+    /// Daemon CPU seconds from the phase start until the load was in.
+    load_cpu_s: Option<f64>,
 }
 
 impl Phase {
     fn print(&self, name: &str) {
         println!(
             "{name:<9} {:>5.1} s | bfd-down events {} | our bfd_state Up->down {} ({} polls, {} \
-             failed) | BIRD bfd Up->down {} ({} polls) | BGP not Established at end {} | daemon \
-             CPU {:.2} s{}",
+             failed) | BIRD bfd Up->down {} ({} polls), state changes bfd {} bgp {} | BGP not \
+             Established at end {} | daemon CPU {:.2} s{}",
             self.secs,
             self.events
                 .map_or_else(|| "? (API did not answer)".to_string(), |n| n.to_string()),
@@ -271,15 +306,20 @@ impl Phase {
             self.ours.failed_polls,
             self.peer.downs,
             self.peer.samples,
+            self.peer_changed.0,
+            self.peer_changed.1,
             self.bgp_not_established,
             self.cpu_s,
-            self.load_s
-                .map_or_else(String::new, |s| format!(" | load {s:.2} s")),
+            match (self.load_s, self.load_cpu_s) {
+                (Some(s), Some(c)) => format!(" | load {s:.2} s using {c:.2} s CPU"),
+                _ => String::new(),
+            },
         );
     }
 }
 
-/// Watches for `min` (up to `max` until `done`), sampling both sides.
+/// Watches for `min` (up to `max` while the loadgen's table is not in),
+/// sampling both sides.
 fn watch(
     d: &Daemon,
     bird: &Bird,
@@ -288,6 +328,7 @@ fn watch(
     mut loadgen: Option<&mut Proc>,
 ) -> Phase {
     let since = last_seq(d);
+    let (bfd0, bgp0) = bird_since(bird);
     let pid = d.proc.pid();
     let cpu0 = cpu_seconds(pid).unwrap_or(0.0);
     let t0 = Instant::now();
@@ -295,6 +336,7 @@ fn watch(
     let mut peer = Transitions::default();
     let mut last_bird = Instant::now() - POLL_BIRD;
     let mut load_s = None;
+    let mut load_cpu_s = None;
     let mut bgp_down;
     loop {
         let all = api_neighbors(d.api);
@@ -322,6 +364,7 @@ fn watch(
                 });
                 if got >= Some(PREFIXES) {
                     load_s = Some(t0.elapsed().as_secs_f64());
+                    load_cpu_s = cpu_seconds(pid).map(|c| c - cpu0);
                 } else if lg.exited() {
                     eprintln!("loadgen exited early:\n{}", lg.log_tail(10));
                     loadgen = None;
@@ -335,14 +378,17 @@ fn watch(
         }
         std::thread::sleep(POLL_OURS);
     }
+    let (bfd1, bgp1) = bird_since(bird);
     Phase {
         secs: t0.elapsed().as_secs_f64(),
         events: bfd_down_events(d, since),
         ours,
         peer,
         bgp_not_established: bgp_down,
+        peer_changed: (changed(&bfd0, &bfd1), changed(&bgp0, &bgp1)),
         cpu_s: cpu_seconds(pid).unwrap_or(0.0) - cpu0,
         load_s,
+        load_cpu_s,
     }
 }
 
@@ -397,17 +443,22 @@ fn run() -> Result<()> {
     .spawn(d.dir.path())?;
     let load = watch(&d, &bird, WATCH, WATCH_MAX, Some(&mut lg));
     load.print("1M load");
-    let false_downs = load.events.unwrap_or(0).max(load.ours.downs);
+    let false_downs = |p: &Phase| p.events.unwrap_or(0).max(p.ours.downs);
+    let peer_downs = |p: &Phase| p.peer.downs.max(p.peer_changed.0);
     println!(
-        "false BFD Down under load: {false_downs} (goal 0; idle baseline {}), peer-side {} (idle \
-         {}); load {} ; daemon CPU {:.2} s under load vs {:.2} s idle ({:.1}x per second)",
-        idle.events.unwrap_or(0).max(idle.ours.downs),
-        load.peer.downs,
-        idle.peer.downs,
+        "RESULT false BFD Down under load: ours {} (goal 0; idle baseline {}), BIRD's view {} \
+         (idle {}) | load {} | daemon CPU {:.2} s in {:.0} s under load vs {:.2} s in {:.0} s \
+         idle ({:.1}x per second)",
+        false_downs(&load),
+        false_downs(&idle),
+        peer_downs(&load),
+        peer_downs(&idle),
         load.load_s
             .map_or_else(|| "not finished".to_string(), |s| format!("{s:.2} s")),
         load.cpu_s,
+        load.secs,
         idle.cpu_s,
+        idle.secs,
         (load.cpu_s / load.secs) / (idle.cpu_s / idle.secs).max(1e-9),
     );
     if let Some(s) = loadgen_seconds(&lg) {
