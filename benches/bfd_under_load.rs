@@ -48,6 +48,8 @@ const BFD_MULT: u8 = 3;
 /// Phase lengths.
 const IDLE: Duration = Duration::from_secs(20);
 const WATCH: Duration = Duration::from_secs(60);
+/// Pause between "all up" and the idle phase.
+const SETTLE_UP: Duration = Duration::from_secs(2);
 /// Hard cap of the load phase when the load is slower than [`WATCH`].
 const WATCH_MAX: Duration = Duration::from_secs(300);
 /// Polling periods: our API, BIRD.
@@ -407,28 +409,45 @@ fn run() -> Result<()> {
     let api_addr = SocketAddr::from(([127, 0, 0, 1], api));
     let d = Daemon::start(&our_config(bgp, api), api_addr)?;
     let t_up = Instant::now();
-    let up = wait_for(Duration::from_secs(90), Duration::from_millis(250), || {
+    let all_up = || {
         let s = our_states(&api_neighbors(api_addr));
-        let ok = s.len() == usize::from(SESSIONS)
+        let ours = s.len() == usize::from(SESSIONS)
             && s.values().all(|(b, f)| b == "Established" && f == "Up");
-        ok.then_some(())
+        let peer = bird_bfd_states(&bird)
+            .values()
+            .filter(|s| *s == "Up")
+            .count();
+        (ours, peer)
+    };
+    let up = wait_for(Duration::from_secs(90), Duration::from_millis(250), || {
+        let (ours, peer) = all_up();
+        (ours && peer == usize::from(SESSIONS)).then_some(())
     });
-    let peer_up = bird_bfd_states(&bird)
-        .values()
-        .filter(|s| *s == "Up")
-        .count();
     if up.is_none() {
         let s = our_states(&api_neighbors(api_addr));
         return Err(BenchError::Timeout(format!(
-            "sessions not up: ours {s:?}, BIRD bfd Up {peer_up}\n{}",
+            "sessions not up: ours {s:?}, BIRD bfd Up {}\n{}",
+            all_up().1,
             d.proc.log_tail(20)
         )));
     }
     println!(
         "bfd_under_load: {SESSIONS} BGP sessions Established + BFD Up ({BFD_INTERVAL_MS} ms x \
-         {BFD_MULT}) in {:.1} s; BIRD sees {peer_up} BFD sessions Up",
+         {BFD_MULT}) on both sides in {:.1} s",
         t_up.elapsed().as_secs_f64()
     );
+    // Evidence of the negotiated timers: BIRD's first session line.
+    if let Some(line) = bird
+        .cmd("show bfd sessions")
+        .lines()
+        .find(|l| l.starts_with(SUBNET))
+    {
+        println!(
+            "  BIRD: {}",
+            line.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+    }
+    std::thread::sleep(SETTLE_UP);
     let idle = watch(&d, &bird, IDLE, IDLE, None);
     idle.print("idle");
     let mut lg = Loadgen {
