@@ -6,8 +6,11 @@
 //! `coldpotato loadgen` processes announcing 1,000,000 IPv4 prefixes each
 //! (100,000 attribute sets, different seeds and ASNs). Measured from
 //! /proc/PID/status: VmRSS before the load, VmHWM (peak) and VmRSS once both
-//! tables are in (ours: `/api/v1/neighbors` prefixes_received; BIRD: `birdc
-//! show route count`; both polled every [`POLL`]) plus a short settle.
+//! tables are in (ours: `/api/v1/neighbors` prefixes_received and
+//! prefixes_accepted, i.e. the paths are in the RIB; BIRD: `birdc show route
+//! count`; both polled every [`POLL`]) plus a short settle ([`SETTLE`]).
+//! Load time runs from starting the loadgens (which first build their
+//! table, the same for both speakers) to the last path counted.
 //! bytes/path = (RSS after − RSS before) / 2,000,000.
 //!
 //! BIRD's protocols use `multihop`: BIRD refuses a loopback host address as
@@ -16,7 +19,8 @@
 //! with all its attributes in `master4` (the only table).
 //!
 //! A bench, not a test: it prints numbers and never asserts on them.
-//! Run: `cargo bench --bench daemon_memory` (as root is not needed).
+//! Run: `cargo bench --bench daemon_memory` (root not needed);
+//! `DAEMON_MEMORY_ONLY=coldpotato` (or `bird`) measures one side only.
 
 mod common;
 
