@@ -433,8 +433,9 @@ fn run() -> Result<()> {
     }
     println!(
         "bfd_under_load: {SESSIONS} BGP sessions Established + BFD Up ({BFD_INTERVAL_MS} ms x \
-         {BFD_MULT}) on both sides in {:.1} s",
-        t_up.elapsed().as_secs_f64()
+         {BFD_MULT}) on both sides in {:.1} s; load average {}",
+        t_up.elapsed().as_secs_f64(),
+        loadavg()
     );
     // Evidence of the negotiated timers: BIRD's first session line.
     if let Some(line) = bird
@@ -483,6 +484,7 @@ fn run() -> Result<()> {
     if let Some(s) = loadgen_seconds(&lg) {
         println!("loadgen: sent in {s:.2} s");
     }
+    println!("load average at the end: {}", loadavg());
     drop(lg);
     drop(d);
     drop(bird);

@@ -268,7 +268,8 @@ fn main() {
     }
     println!(
         "daemon_memory: 2 loadgens x {PREFIXES} IPv4 prefixes ({LOADGEN_SETS} attribute sets each) \
-         into each speaker, one speaker at a time"
+         into each speaker, one speaker at a time; load average {}",
+        loadavg()
     );
     // DAEMON_MEMORY_ONLY=coldpotato|bird runs one side (for debugging the bench).
     let only = std::env::var("DAEMON_MEMORY_ONLY").unwrap_or_default();
@@ -292,6 +293,7 @@ fn main() {
     let (Some(ours), Some(bird)) = (ours, bird) else {
         return;
     };
+    println!("load average at the end: {}", loadavg());
     println!(
         "ratio ours/BIRD: bytes/path {:.2} ({:.1} vs {:.1}; goal for us <= 75), load time {:.2} \
          ({:.2} s vs {:.2} s), peak RSS {:.2}",

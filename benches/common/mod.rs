@@ -405,6 +405,14 @@ impl Drop for Netns {
     }
 }
 
+/// The first three fields of /proc/loadavg (machine load, printed with
+/// the results since other work shares the cores).
+pub fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
 /// Megabytes from kB, for printing.
 pub fn mb(kb: u64) -> f64 {
     kb as f64 / 1024.0
