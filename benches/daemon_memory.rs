@@ -1,7 +1,7 @@
 //! Whole-daemon memory bench: bytes per path and full-table load time of our
 //! release daemon against BIRD 2 as the baseline in the same run.
 //!
-//! Each speaker (first ours, then BIRD; never both at once) gets two
+//! Each speaker (ours, then BIRD, for [`ROUNDS`] rounds; never both at once) gets two
 //! `transit` neighbors on loopback (127.0.0.2, 127.0.0.3, passive) and two
 //! `coldpotato loadgen` processes announcing 1,000,000 IPv4 prefixes each
 //! (100,000 attribute sets, different seeds and ASNs). Measured from
@@ -20,7 +20,8 @@
 //!
 //! A bench, not a test: it prints numbers and never asserts on them.
 //! Run: `cargo bench --bench daemon_memory` (root not needed);
-//! `DAEMON_MEMORY_ONLY=coldpotato` (or `bird`) measures one side only.
+//! `DAEMON_MEMORY_ONLY=coldpotato` (or `bird`) measures one side only;
+//! `DAEMON_MEMORY_ROUNDS=N` sets the rounds (default [`ROUNDS`], medians printed).
 
 mod common;
 
@@ -40,6 +41,9 @@ const PROVIDERS: [(&str, u32, u64); 2] = [("127.0.0.2", 64500, 1), ("127.0.0.3",
 const POLL: Duration = Duration::from_millis(500);
 /// Settle time between "all routes in" and the RSS-after sample.
 const SETTLE: Duration = Duration::from_secs(3);
+/// Rounds (ours then BIRD, alternating); medians are reported.
+/// `DAEMON_MEMORY_ROUNDS=N` overrides.
+const ROUNDS: usize = 3;
 /// Give up on a load after this long.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(900);
 
@@ -273,6 +277,11 @@ fn main() {
     );
     // DAEMON_MEMORY_ONLY=coldpotato|bird runs one side (for debugging the bench).
     let only = std::env::var("DAEMON_MEMORY_ONLY").unwrap_or_default();
+    let rounds = std::env::var("DAEMON_MEMORY_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(ROUNDS)
+        .max(1);
     let run = |who: &str, f: fn() -> Result<Measure>| -> Option<Measure> {
         if !only.is_empty() && only != who {
             return None;
@@ -288,21 +297,39 @@ fn main() {
             }
         }
     };
-    let ours = run("coldpotato", run_ours);
-    let bird = run("bird", run_bird);
-    let (Some(ours), Some(bird)) = (ours, bird) else {
+    // Alternate the speakers so slow phases of the shared machine hit both.
+    let (mut ours, mut bird) = (Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        ours.extend(run("coldpotato", run_ours));
+        bird.extend(run("bird", run_bird));
+    }
+    if ours.is_empty() || bird.is_empty() {
         return;
-    };
+    }
     println!("load average at the end: {}", loadavg());
-    println!(
-        "ratio ours/BIRD: bytes/path {:.2} ({:.1} vs {:.1}; goal for us <= 75), load time {:.2} \
-         ({:.2} s vs {:.2} s), peak RSS {:.2}",
-        ours.bytes_per_path() / bird.bytes_per_path(),
-        ours.bytes_per_path(),
-        bird.bytes_per_path(),
-        ours.load_s / bird.load_s,
-        ours.load_s,
-        bird.load_s,
-        ours.peak_kb as f64 / bird.peak_kb.max(1) as f64,
+    let med = |v: &[Measure], f: fn(&Measure) -> f64| median(v.iter().map(f).collect());
+    let (ob, bb) = (
+        med(&ours, Measure::bytes_per_path),
+        med(&bird, Measure::bytes_per_path),
     );
+    let (ol, bl) = (med(&ours, |m| m.load_s), med(&bird, |m| m.load_s));
+    let (op, bp) = (
+        med(&ours, |m| m.peak_kb as f64),
+        med(&bird, |m| m.peak_kb as f64),
+    );
+    println!(
+        "RESULT (median of {rounds}) ours/BIRD: bytes/path {:.2} ({ob:.1} vs {bb:.1}; goal for us \
+         <= 75), load time {:.2} ({ol:.2} s vs {bl:.2} s), peak RSS {:.2} ({:.1} MB vs {:.1} MB)",
+        ob / bb,
+        ol / bl,
+        op / bp.max(1.0),
+        op / 1024.0,
+        bp / 1024.0,
+    );
+}
+
+/// The median (upper middle for an even count); NaN when empty.
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
 }
