@@ -57,6 +57,8 @@ struct Measure {
     load_s: f64,
     /// The loadgens' own "sent ... in S s" figures.
     sent_s: [f64; 2],
+    /// CPU seconds (user + system) the speaker used for the load.
+    cpu_s: f64,
 }
 
 impl Measure {
@@ -67,12 +69,13 @@ impl Measure {
     fn print(&self, who: &str) {
         println!(
             "{who:<11} RSS before {:>8.1} MB | peak (VmHWM) {:>8.1} MB | after {:>8.1} MB | \
-             {:>6.1} bytes/path | load {:>6.2} s (loadgens: sent in {:.2} s, {:.2} s)",
+             {:>6.1} bytes/path | load {:>6.2} s, {:.2} s CPU (loadgens: sent in {:.2} s, {:.2} s)",
             mb(self.rss_before_kb),
             mb(self.peak_kb),
             mb(self.rss_after_kb),
             self.bytes_per_path(),
             self.load_s,
+            self.cpu_s,
             self.sent_s[0],
             self.sent_s[1],
         );
@@ -192,10 +195,12 @@ fn measure(
 ) -> Result<(Measure, Vec<Proc>)> {
     std::thread::sleep(SETTLE);
     let rss_before_kb = status_kb(pid, "VmRSS").unwrap_or(0);
+    let cpu0 = cpu_seconds(pid).unwrap_or(0.0);
     let t0 = Instant::now();
     let mut gens = start_loadgens(dir, target)?;
     wait_loaded(speaker, &mut gens, loaded)?;
     let load_s = t0.elapsed().as_secs_f64();
+    let cpu_s = cpu_seconds(pid).unwrap_or(0.0) - cpu0;
     std::thread::sleep(SETTLE);
     let m = Measure {
         rss_before_kb,
@@ -206,6 +211,7 @@ fn measure(
             loadgen_seconds(&gens[0]).unwrap_or(f64::NAN),
             loadgen_seconds(&gens[1]).unwrap_or(f64::NAN),
         ],
+        cpu_s,
     };
     Ok((m, gens))
 }
@@ -313,15 +319,18 @@ fn main() {
         med(&bird, Measure::bytes_per_path),
     );
     let (ol, bl) = (med(&ours, |m| m.load_s), med(&bird, |m| m.load_s));
+    let (oc, bc) = (med(&ours, |m| m.cpu_s), med(&bird, |m| m.cpu_s));
     let (op, bp) = (
         med(&ours, |m| m.peak_kb as f64),
         med(&bird, |m| m.peak_kb as f64),
     );
     println!(
         "RESULT (median of {rounds}) ours/BIRD: bytes/path {:.2} ({ob:.1} vs {bb:.1}; goal for us \
-         <= 75), load time {:.2} ({ol:.2} s vs {bl:.2} s), peak RSS {:.2} ({:.1} MB vs {:.1} MB)",
+         <= 75), load time {:.2} ({ol:.2} s vs {bl:.2} s), load CPU {:.2} ({oc:.2} s vs \
+         {bc:.2} s), peak RSS {:.2} ({:.1} MB vs {:.1} MB)",
         ob / bb,
         ol / bl,
+        oc / bc,
         op / bp.max(1.0),
         op / 1024.0,
         bp / 1024.0,
