@@ -269,3 +269,19 @@ fn updates_from_unknown_neighbors_are_ignored() {
     assert!(out.is_empty());
     assert!(lab.routes(None, true).is_empty());
 }
+
+#[test]
+fn a_route_whose_path_holds_our_own_as_is_rejected_as_a_loop() {
+    let mut lab = Lab::new("");
+    lab.up("ps-ams-1");
+    lab.update("ps-ams-1", ann(&["45.1.0.0/24"], &[64500, 8075, 64501]));
+    lab.update("ps-ams-1", ann(&["45.1.1.0/24"], &[64500, 64501]));
+    let all = lab.routes(Some("45.1.0.0/24"), true);
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].status, "rejected");
+    assert_eq!(all[0].rule.as_deref(), Some("as-loop"));
+    assert!(!all[0].best);
+    let ok = lab.routes(Some("45.1.1.0/24"), true);
+    assert_eq!(ok.len(), 1);
+    assert_eq!(ok[0].status, "accepted");
+}

@@ -242,6 +242,20 @@ impl EngineCore {
         let role = nb.cfg.role;
         let name = nb.name.clone();
         let origin = attrs.as_path.as_ref().and_then(|p| p.origin_as());
+        // RFC 4271 §9.1.2: a route whose AS_PATH already holds our AS is a
+        // loop and is never used (kept, explained, like every rejection).
+        let own = self.cfg.router.asn;
+        if nb.ebgp
+            && attrs
+                .as_path
+                .as_ref()
+                .is_some_and(|p| p.all_asns().any(|a| a == own))
+        {
+            return Err(Rejection {
+                rule: "as-loop".into(),
+                reason: format!("AS path contains our AS {own} (loop)"),
+            });
+        }
         if role == Role::PeeringService && fresh {
             if let Some(leak) = attrs.as_path.as_ref().and_then(route_leak_asn) {
                 let path = attrs
