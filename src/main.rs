@@ -71,7 +71,19 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
+/// Limits glibc to two malloc arenas: UPDATEs are decoded on the session
+/// threads and freed on the engine's, and one arena per thread turns that
+/// hand-over into fragmentation on a full table.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt is called once, before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     match cli.command {
         Command::Check { config } => match coldpotato::config::load(&config) {

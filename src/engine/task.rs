@@ -17,6 +17,18 @@ const RETRY: Duration = Duration::from_millis(10);
 /// Timer resolution for graceful-restart expiry when nothing else happens.
 const TICK: Duration = Duration::from_secs(1);
 
+/// How many engine messages make a burst worth a `malloc_trim`.
+const TRIM_AFTER: u64 = 1_000;
+
+/// Returns freed heap pages to the OS (glibc `malloc_trim`).
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks the allocator's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Runs the route engine until every `ToEngine` sender is dropped.
 pub async fn run(cfg: Arc<Config>, mut rx: mpsc::Receiver<ToEngine>) {
     let mut core = EngineCore::new(cfg);
@@ -24,15 +36,26 @@ pub async fn run(cfg: Arc<Config>, mut rx: mpsc::Receiver<ToEngine>) {
     let mut pending: HashMap<NeighborName, VecDeque<ToPeer>> = HashMap::new();
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Messages handled since memory was last handed back to the OS.
+    let mut since_trim: u64 = 0;
     loop {
         let retry = !pending.is_empty();
         let outputs = tokio::select! {
             msg = rx.recv() => {
                 let Some(msg) = msg else { break };
                 METRICS.engine_queue_depth.set(rx.len() as i64);
+                since_trim += 1;
                 handle(&mut core, &mut peers, &mut pending, msg)
             }
-            _ = tick.tick() => core.tick(Instant::now()),
+            _ = tick.tick() => {
+                // After a burst (a full table arriving or leaving), hand the
+                // freed decode buffers back: glibc keeps them otherwise.
+                if since_trim >= TRIM_AFTER && rx.is_empty() {
+                    since_trim = 0;
+                    release_free_memory();
+                }
+                core.tick(Instant::now())
+            }
             _ = tokio::time::sleep(RETRY), if retry => Vec::new(),
         };
         deliver(&peers, &mut pending, outputs);
