@@ -190,13 +190,7 @@ impl Daemon {
                     }
                 };
                 let (tx, rx) = watch::channel(BfdStatus::Down);
-                let fwd = tokio::spawn(forward_bfd(
-                    cfg.clone(),
-                    self.cfg.clone(),
-                    events,
-                    tx,
-                    self.engine.clone(),
-                ));
+                let fwd = tokio::spawn(forward_bfd(cfg.clone(), events, tx, self.engine.clone()));
                 (Some(rx), Some((key, fwd)))
             }
             None => (None, None),
@@ -370,12 +364,10 @@ impl Daemon {
 /// (`ToEngine::Bfd`) and the metrics.
 async fn forward_bfd(
     n: Arc<NeighborConfig>,
-    cfg: Arc<Config>,
     mut events: watch::Receiver<BfdEvent>,
     to_peer: watch::Sender<BfdStatus>,
     engine: mpsc::Sender<ToEngine>,
 ) {
-    let _ = cfg;
     let name: Arc<str> = n.name.as_str().into();
     let labels = [n.name.as_str(), n.location.as_str()];
     let mut last: Option<BfdStatus> = None;
