@@ -8,25 +8,14 @@
 #[path = "session_util.rs"]
 mod util;
 
-use coldpotato::engine::messages::ToEngine;
 use std::net::Ipv4Addr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 use util::*;
 
 const BIRD: &str = "/usr/sbin/bird";
 const BIRD_AS: u32 = 64513;
 const OUR_AS: u32 = 65001;
-
-/// Kills bird when dropped.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn bird_config(port: u16) -> String {
     format!(
@@ -82,28 +71,21 @@ async fn bird_session_delivers_its_static_route() -> TestResult {
         Ipv4Addr::new(10, 0, 0, 1),
         None,
     );
-    let info = wait_for(&mut us.engine, Duration::from_secs(20), |m| match m {
-        ToEngine::SessionUp { info, .. } => Some(info),
-        _ => None,
-    })
-    .await;
-    let Some(info) = info else {
-        let log = std::fs::read_to_string(dir.path().join("bird.log")).unwrap_or_default();
-        return Err(format!("no session with bird; its log:\n{log}").into());
-    };
+    let info = established(
+        &mut us.engine,
+        Duration::from_secs(20),
+        "bird",
+        &dir.path().join("bird.log"),
+    )
+    .await?;
     assert_eq!((info.remote_as, info.hold_time), (BIRD_AS, 9));
     assert_eq!(info.remote_id, Ipv4Addr::new(10, 0, 0, 7));
     assert!(info.codec.four_octet_as && info.route_refresh);
 
     let prefix: coldpotato::wire::Prefix = "198.18.9.0/24".parse()?;
-    let got = wait_for(&mut us.engine, Duration::from_secs(10), |m| match m {
-        ToEngine::Update { update, .. } if update.nlri.iter().any(|p| p.prefix == prefix) => {
-            Some(update)
-        }
-        _ => None,
-    })
-    .await
-    .ok_or("bird's static route never arrived")?;
+    let got = update_announcing(&mut us.engine, Duration::from_secs(10), prefix)
+        .await
+        .ok_or("bird's static route never arrived")?;
     assert_eq!(got.attrs.as_path.and_then(|p| p.first_as()), Some(BIRD_AS));
     assert_eq!(got.attrs.next_hop, Some("127.0.0.7".parse()?));
 

@@ -8,25 +8,14 @@
 #[path = "session_util.rs"]
 mod util;
 
-use coldpotato::engine::messages::ToEngine;
 use std::net::Ipv4Addr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 use util::*;
 
 const BGPD: &str = "/usr/lib/frr/bgpd";
 const FRR_AS: u32 = 64514;
 const OUR_AS: u32 = 65001;
-
-/// Kills bgpd when dropped.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn frr_config() -> String {
     format!(
@@ -84,28 +73,21 @@ async fn frr_session_delivers_its_network() -> TestResult {
         Ipv4Addr::new(10, 0, 0, 1),
         None,
     );
-    let info = wait_for(&mut us.engine, Duration::from_secs(20), |m| match m {
-        ToEngine::SessionUp { info, .. } => Some(info),
-        _ => None,
-    })
-    .await;
-    let Some(info) = info else {
-        let log = std::fs::read_to_string(dir.path().join("bgpd.log")).unwrap_or_default();
-        return Err(format!("no session with FRR; its log:\n{log}").into());
-    };
+    let info = established(
+        &mut us.engine,
+        Duration::from_secs(20),
+        "FRR",
+        &dir.path().join("bgpd.log"),
+    )
+    .await?;
     assert_eq!((info.remote_as, info.hold_time), (FRR_AS, 9));
     assert_eq!(info.remote_id, Ipv4Addr::new(10, 0, 0, 8));
     assert!(info.codec.four_octet_as && info.enhanced_route_refresh);
 
     let prefix: coldpotato::wire::Prefix = "198.18.8.0/24".parse()?;
-    let got = wait_for(&mut us.engine, Duration::from_secs(10), |m| match m {
-        ToEngine::Update { update, .. } if update.nlri.iter().any(|p| p.prefix == prefix) => {
-            Some(update)
-        }
-        _ => None,
-    })
-    .await
-    .ok_or("FRR's network never arrived")?;
+    let got = update_announcing(&mut us.engine, Duration::from_secs(10), prefix)
+        .await
+        .ok_or("FRR's network never arrived")?;
     assert_eq!(got.attrs.as_path.and_then(|p| p.first_as()), Some(FRR_AS));
 
     let _ = us.shutdown.send(Some("test over".into()));

@@ -11,7 +11,7 @@ mod util;
 
 use coldpotato::engine::messages::ToEngine;
 use std::net::Ipv4Addr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 use util::*;
 
@@ -19,21 +19,6 @@ const GOBGPD: &str = "/usr/bin/gobgpd";
 const GOBGP: &str = "/usr/bin/gobgp";
 const GOBGP_AS: u32 = 64512;
 const OUR_AS: u32 = 65001;
-
-/// Kills gobgpd (after SIGCONT, in case it is stopped) when dropped.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let pid = self.0.id() as libc::pid_t;
-        // SAFETY: plain kill(2) on our own child.
-        unsafe {
-            libc::kill(pid, libc::SIGCONT);
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn signal(d: &Daemon, sig: libc::c_int) {
     // SAFETY: plain kill(2) on our own child.
@@ -115,29 +100,22 @@ async fn gobgp_session_delivers_updates_and_hold_timer_expires_when_it_freezes()
         Ipv4Addr::new(10, 0, 0, 1),
         None,
     );
-    let info = wait_for(&mut us.engine, Duration::from_secs(20), |m| match m {
-        ToEngine::SessionUp { info, .. } => Some(info),
-        _ => None,
-    })
-    .await;
-    let Some(info) = info else {
-        let log = std::fs::read_to_string(dir.path().join("gobgpd.log")).unwrap_or_default();
-        return Err(format!("no session with gobgpd; its log:\n{log}").into());
-    };
+    let info = established(
+        &mut us.engine,
+        Duration::from_secs(20),
+        "gobgpd",
+        &dir.path().join("gobgpd.log"),
+    )
+    .await?;
     assert_eq!((info.remote_as, info.hold_time), (GOBGP_AS, 3));
     assert_eq!(info.remote_id, Ipv4Addr::new(10, 0, 0, 3));
     assert!(info.codec.four_octet_as);
 
     inject_route(grpc).await?;
     let prefix: coldpotato::wire::Prefix = "198.18.7.0/24".parse()?;
-    let got = wait_for(&mut us.engine, Duration::from_secs(10), |m| match m {
-        ToEngine::Update { update, .. } if update.nlri.iter().any(|p| p.prefix == prefix) => {
-            Some(update)
-        }
-        _ => None,
-    })
-    .await
-    .ok_or("the injected route never arrived")?;
+    let got = update_announcing(&mut us.engine, Duration::from_secs(10), prefix)
+        .await
+        .ok_or("the injected route never arrived")?;
     assert_eq!(got.attrs.as_path.and_then(|p| p.first_as()), Some(GOBGP_AS));
 
     // Freeze gobgpd: no more KEEPALIVEs, so our 3 s hold timer must fire.

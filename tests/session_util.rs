@@ -4,9 +4,12 @@
 #![allow(dead_code)]
 
 use coldpotato::config::NeighborConfig;
-use coldpotato::engine::messages::{BfdStatus, ToEngine};
+use coldpotato::engine::messages::{BfdStatus, SessionInfo, ToEngine};
 use coldpotato::session::peer::{self, PeerHandle, PeerParams, Timing};
+use coldpotato::wire::{Prefix, Update};
 use std::net::Ipv4Addr;
+use std::path::Path;
+use std::process::Child;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -198,6 +201,56 @@ pub async fn session_up(
 pub async fn session_down(rx: &mut mpsc::Receiver<ToEngine>, within: Duration) -> Option<String> {
     wait_for(rx, within, |m| match m {
         ToEngine::SessionDown { reason, .. } => Some(reason),
+        _ => None,
+    })
+    .await
+}
+
+/// A real routing daemon (BIRD, FRR, GoBGP) that is killed when dropped
+/// (continued first, in case a test froze it with SIGSTOP).
+pub struct Daemon(pub Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let pid = self.0.id() as libc::pid_t;
+        // SAFETY: plain kill(2) on our own child.
+        unsafe {
+            libc::kill(pid, libc::SIGCONT);
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits for `ToEngine::SessionUp` and returns what was negotiated; on a
+/// timeout the error carries `who`'s log file.
+pub async fn established(
+    rx: &mut mpsc::Receiver<ToEngine>,
+    within: Duration,
+    who: &str,
+    log: &Path,
+) -> Result<SessionInfo, String> {
+    let info = wait_for(rx, within, |m| match m {
+        ToEngine::SessionUp { info, .. } => Some(info),
+        _ => None,
+    })
+    .await;
+    info.ok_or_else(|| {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        format!("no session with {who}; its log:\n{text}")
+    })
+}
+
+/// Waits for the first `ToEngine::Update` announcing `prefix`.
+pub async fn update_announcing(
+    rx: &mut mpsc::Receiver<ToEngine>,
+    within: Duration,
+    prefix: Prefix,
+) -> Option<Update> {
+    wait_for(rx, within, |m| match m {
+        ToEngine::Update { update, .. } if update.nlri.iter().any(|p| p.prefix == prefix) => {
+            Some(update)
+        }
         _ => None,
     })
     .await
