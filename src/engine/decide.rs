@@ -31,10 +31,11 @@ use crate::config::Role;
 use crate::decision::{self, Candidate};
 use crate::metrics::METRICS;
 use crate::rib::{NeighborIdx, PathEntry, PathFlags};
-use crate::wire::{Community, LargeCommunity, Prefix};
+use crate::wire::{Community, LargeCommunity, PathAttributes, Prefix};
 use smallvec::SmallVec;
 use std::cmp::Ordering;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// LOCAL_PREF toward internal neighbors for a primary-location decision.
@@ -127,10 +128,13 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 impl EngineCore {
-    /// A best-path candidate for one stored path.
-    pub(crate) fn candidate(&self, e: &PathEntry) -> Option<Candidate<'_>> {
+    /// A best-path candidate for one stored path whose attributes are `attrs`.
+    pub(crate) fn candidate<'a>(
+        &self,
+        e: &PathEntry,
+        attrs: &'a PathAttributes,
+    ) -> Option<Candidate<'a>> {
         let nb = self.nb(e.neighbor)?;
-        let attrs = self.rib.attrs.get(e.effective())?;
         Some(Candidate {
             attrs,
             ebgp: nb.ebgp,
@@ -142,6 +146,32 @@ impl EngineCore {
             peer_address: nb.cfg.address,
             stale: e.flags.contains(PathFlags::STALE),
         })
+    }
+
+    /// The (post-policy) attributes of each path, unpacked once.
+    fn attrs_of<'a>(
+        &self,
+        paths: impl IntoIterator<Item = &'a PathEntry>,
+    ) -> SmallVec<[Option<Arc<PathAttributes>>; 4]> {
+        paths
+            .into_iter()
+            .map(|e| self.rib.attrs.get(e.effective()))
+            .collect()
+    }
+
+    /// `decision::compare` of two paths with their attributes (equal when
+    /// either cannot be compared).
+    fn compare_paths(
+        &self,
+        (a, aa): (&PathEntry, &Option<Arc<PathAttributes>>),
+        (b, ba): (&PathEntry, &Option<Arc<PathAttributes>>),
+    ) -> Ordering {
+        let x = aa.as_deref().and_then(|at| self.candidate(a, at));
+        let y = ba.as_deref().and_then(|at| self.candidate(b, at));
+        match (x, y) {
+            (Some(x), Some(y)) => decision::compare(&x, &y).0,
+            _ => Ordering::Equal,
+        }
     }
 
     /// Usable accepted paths of `prefix`.
@@ -157,12 +187,16 @@ impl EngineCore {
             .collect()
     }
 
-    /// Sorts paths best first by `decision::compare`.
+    /// Sorts paths best first by `decision::compare` (stable).
     fn order(&self, paths: &mut [PathEntry]) {
-        paths.sort_by(|a, b| match (self.candidate(a), self.candidate(b)) {
-            (Some(x), Some(y)) => decision::compare(&x, &y).0,
-            _ => Ordering::Equal,
-        });
+        if paths.len() < 2 {
+            return;
+        }
+        let attrs = self.attrs_of(paths.iter());
+        let mut idx: SmallVec<[usize; 4]> = (0..paths.len()).collect();
+        idx.sort_by(|&i, &j| self.compare_paths((&paths[i], &attrs[i]), (&paths[j], &attrs[j])));
+        let sorted: SmallVec<[PathEntry; 4]> = idx.iter().map(|&i| paths[i]).collect();
+        paths.copy_from_slice(&sorted);
     }
 
     /// Usable peering-service paths of `prefix` at `location`, best first.
@@ -199,14 +233,14 @@ impl EngineCore {
                 }
             }
         }
-        found.sort_by(|(la, a), (lb, b)| {
+        let attrs = self.attrs_of(found.iter().map(|(_, e)| e));
+        let mut idx: Vec<usize> = (0..found.len()).collect();
+        idx.sort_by(|&i, &j| {
+            let ((la, a), (lb, b)) = (&found[i], &found[j]);
             lb.cmp(la)
-                .then_with(|| match (self.candidate(a), self.candidate(b)) {
-                    (Some(x), Some(y)) => decision::compare(&x, &y).0,
-                    _ => Ordering::Equal,
-                })
+                .then_with(|| self.compare_paths((a, &attrs[i]), (b, &attrs[j])))
         });
-        found.into_iter().map(|(_, e)| e.neighbor).collect()
+        idx.into_iter().map(|i| found[i].1.neighbor).collect()
     }
 
     /// Recomputes the decision of `prefix`: (state, location, neighbors, reason).
@@ -396,8 +430,12 @@ impl EngineCore {
             }
         }
         if winner.is_none() && !follow_decision {
-            let cands: SmallVec<[Candidate; 4]> =
-                usable.iter().filter_map(|e| self.candidate(e)).collect();
+            let attrs = self.attrs_of(usable.iter());
+            let cands: SmallVec<[Candidate; 4]> = usable
+                .iter()
+                .zip(&attrs)
+                .filter_map(|(e, a)| a.as_deref().and_then(|a| self.candidate(e, a)))
+                .collect();
             if cands.len() == usable.len() {
                 winner = decision::best(&cands).map(|(i, _)| usable[i].neighbor);
             }

@@ -189,7 +189,7 @@ impl EngineCore {
         if src.idx == to.idx || src.cfg.role == Role::Internal {
             return None;
         }
-        let mut a = (**self.rib.attrs.get(best.effective())?).clone();
+        let mut a = (*self.rib.attrs.get(best.effective())?).clone();
         // Not activated: the LOCAL_PREF import policy set, else the default.
         // Activated: the decision's LOCAL_PREF encodes the ranking.
         let mut lp = a.local_pref.unwrap_or(LP_INTERNET);
@@ -317,7 +317,7 @@ impl EngineCore {
         let (v4, v6): (Vec<Prefix>, Vec<Prefix>) = prefixes.iter().partition(|p| is_v4(p));
         if !v4.is_empty() {
             out.push(Update {
-                attrs: (**attrs).clone(),
+                attrs: (*attrs).clone(),
                 nlri: v4
                     .into_iter()
                     .map(|prefix| AddPathPrefix {
@@ -330,7 +330,7 @@ impl EngineCore {
         }
         if !v6.is_empty() {
             if let Some(nh) = attrs.next_hop {
-                let mut a = (**attrs).clone();
+                let mut a = (*attrs).clone();
                 a.next_hop = None;
                 out.push(Update {
                     attrs: a,

@@ -107,7 +107,7 @@ impl EngineCore {
             return;
         }
         if !update.nlri.is_empty() {
-            let id = self.rib.attrs.intern(update.attrs.clone());
+            let id = self.rib.attrs.intern_ref(&update.attrs);
             for p in &update.nlri {
                 if !self.announce(idx, p.prefix, id, now, pass) {
                     break;

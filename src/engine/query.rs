@@ -83,7 +83,7 @@ impl EngineCore {
             prefix: prefix.to_string(),
             neighbor: nb.cfg.name.clone(),
             peer: nb.cfg.address.to_string(),
-            as_path: as_path_view(attrs),
+            as_path: as_path_view(&attrs),
             origin: match attrs.origin {
                 Some(Origin::Igp) => "igp",
                 Some(Origin::Egp) => "egp",

@@ -16,6 +16,7 @@
 
 pub mod interner;
 pub mod out;
+pub mod packed;
 pub mod table;
 
 pub use interner::{AttrId, Interner};

@@ -5,8 +5,8 @@
 use super::interner::{AttrId, Interner, NO_ATTR};
 use crate::policy::Rejection;
 use crate::wire::Prefix;
+use hashbrown::HashMap;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -51,15 +51,30 @@ impl PathEntry {
     }
 }
 
-/// The paths of one prefix: up to two inline (the common case), more in the
-/// table's spill arena. 28 bytes, 4-byte aligned, so a bucket of the IPv4
-/// table is 32 bytes.
-#[derive(Debug, Clone, Copy)]
-enum Paths {
-    One(PathEntry),
-    Two([PathEntry; 2]),
-    /// Index into [`Table::spill`].
-    Many(u32),
+/// Marks a table slot that points at a longer path list instead of holding
+/// a path: never a real neighbor index (the engine stops at `u16::MAX`
+/// neighbors, so indices end at `u16::MAX - 1`).
+const LIST: NeighborIdx = NeighborIdx::MAX;
+/// `post` of a list slot: the list is a pair in [`Table::pairs`].
+const PAIR: u32 = 2;
+/// `post` of a list slot: the list is in [`Table::spill`].
+const SPILL: u32 = 3;
+/// Pairs per chunk of [`Table::pairs`] (no doubling slack, no big copies).
+const PAIR_CHUNK: usize = 4096;
+
+/// One table slot, 12 bytes (an IPv4 bucket is 16): the prefix's only path
+/// inline (the common case when peers' tables differ), or, when
+/// `neighbor == LIST`, `attr` indexes its pair (two paths: the common case
+/// for a full table from two transits) or its spill list (three or more).
+type Slot = PathEntry;
+
+fn list_slot(kind: u32, index: u32) -> Slot {
+    PathEntry {
+        attr: index,
+        post: kind,
+        neighbor: LIST,
+        flags: PathFlags::empty(),
+    }
 }
 
 /// A compact prefix key: the address bits (the length selects the table).
@@ -121,31 +136,81 @@ impl PrefixKey for V6Key {
 }
 
 /// One family's table: one hash map per prefix length (so the key is only
-/// the address and a resize touches one length), address → its paths.
+/// the address and a resize touches one length), address → its slot.
 #[derive(Debug)]
 pub struct Table<K: PrefixKey> {
-    by_len: Vec<HashMap<K, Paths>>,
+    by_len: Vec<HashMap<K, Slot>>,
+    /// Two-path lists, in fixed-size chunks.
+    pairs: Vec<Box<[[PathEntry; 2]]>>,
+    free_pairs: Vec<u32>,
     /// Path lists longer than two.
     spill: Vec<Vec<PathEntry>>,
-    free: Vec<u32>,
+    free_spill: Vec<u32>,
 }
 
 impl<K: PrefixKey> Default for Table<K> {
     fn default() -> Self {
         Table {
-            by_len: (0..=K::MAX_LEN).map(|_| HashMap::new()).collect(),
+            by_len: (0..=K::MAX_LEN).map(|_| HashMap::default()).collect(),
+            pairs: Vec::new(),
+            free_pairs: Vec::new(),
             spill: Vec::new(),
-            free: Vec::new(),
+            free_spill: Vec::new(),
         }
     }
 }
 
 impl<K: PrefixKey> Table<K> {
-    fn slice<'a>(&'a self, p: &'a Paths) -> &'a [PathEntry] {
-        match p {
-            Paths::One(e) => std::slice::from_ref(e),
-            Paths::Two(a) => &a[..],
-            Paths::Many(i) => self.spill.get(*i as usize).map_or(&[], |v| v.as_slice()),
+    fn pair(&self, i: u32) -> Option<&[PathEntry; 2]> {
+        let i = i as usize;
+        self.pairs.get(i / PAIR_CHUNK)?.get(i % PAIR_CHUNK)
+    }
+
+    fn pair_mut(&mut self, i: u32) -> Option<&mut [PathEntry; 2]> {
+        let i = i as usize;
+        self.pairs.get_mut(i / PAIR_CHUNK)?.get_mut(i % PAIR_CHUNK)
+    }
+
+    fn new_pair(&mut self, two: [PathEntry; 2]) -> Slot {
+        let i = match self.free_pairs.pop() {
+            Some(i) => i,
+            None => {
+                let n = self.pairs.len() * PAIR_CHUNK;
+                let empty = [list_slot(0, 0); 2];
+                self.pairs.push(vec![empty; PAIR_CHUNK].into_boxed_slice());
+                self.free_pairs
+                    .extend((n as u32 + 1..(n + PAIR_CHUNK) as u32).rev());
+                n as u32
+            }
+        };
+        if let Some(p) = self.pair_mut(i) {
+            *p = two;
+        }
+        list_slot(PAIR, i)
+    }
+
+    fn new_spill(&mut self, v: Vec<PathEntry>) -> Slot {
+        let i = match self.free_spill.pop() {
+            Some(i) => {
+                self.spill[i as usize] = v;
+                i
+            }
+            None => {
+                self.spill.push(v);
+                (self.spill.len() - 1) as u32
+            }
+        };
+        list_slot(SPILL, i)
+    }
+
+    fn slice<'a>(&'a self, s: &'a Slot) -> &'a [PathEntry] {
+        match (s.neighbor, s.post) {
+            (LIST, PAIR) => self.pair(s.attr).map_or(&[], |p| &p[..]),
+            (LIST, _) => self
+                .spill
+                .get(s.attr as usize)
+                .map_or(&[], |v| v.as_slice()),
+            _ => std::slice::from_ref(s),
         }
     }
 
@@ -155,7 +220,7 @@ impl<K: PrefixKey> Table<K> {
             return &[];
         };
         match self.by_len.get(len as usize).and_then(|m| m.get(&k)) {
-            Some(p) => self.slice(p),
+            Some(s) => self.slice(s),
             None => &[],
         }
     }
@@ -163,16 +228,29 @@ impl<K: PrefixKey> Table<K> {
     /// Mutable access to the paths of `net`.
     pub fn get_mut(&mut self, net: &Prefix) -> Option<&mut [PathEntry]> {
         let (len, k) = K::from_net(net)?;
-        let p = self.by_len.get_mut(len as usize)?.get_mut(&k)?;
-        match p {
-            Paths::One(e) => Some(std::slice::from_mut(e)),
-            Paths::Two(a) => Some(&mut a[..]),
-            Paths::Many(i) => self.spill.get_mut(*i as usize).map(|v| v.as_mut_slice()),
+        let s = self.by_len.get_mut(len as usize)?.get_mut(&k)?;
+        match (s.neighbor, s.post) {
+            (LIST, PAIR) => {
+                let i = s.attr as usize;
+                self.pairs
+                    .get_mut(i / PAIR_CHUNK)
+                    .and_then(|c| c.get_mut(i % PAIR_CHUNK))
+                    .map(|p| &mut p[..])
+            }
+            (LIST, _) => {
+                let i = s.attr as usize;
+                self.spill.get_mut(i).map(|v| v.as_mut_slice())
+            }
+            _ => Some(std::slice::from_mut(s)),
         }
     }
 
     /// Inserts or replaces the path of `e.neighbor`; returns the old one.
+    /// A path of neighbor index `u16::MAX` (never assigned) is not stored.
     pub fn upsert(&mut self, net: &Prefix, e: PathEntry) -> Option<PathEntry> {
+        if e.neighbor == LIST {
+            return None;
+        }
         if let Some(slot) = self
             .get_mut(net)
             .and_then(|s| s.iter_mut().find(|p| p.neighbor == e.neighbor))
@@ -180,59 +258,64 @@ impl<K: PrefixKey> Table<K> {
             return Some(std::mem::replace(slot, e));
         }
         let (len, k) = K::from_net(net)?;
-        let map = self.by_len.get_mut(len as usize)?;
-        let next = match map.get(&k).copied() {
-            None => Paths::One(e),
-            Some(Paths::One(a)) => Paths::Two([a, e]),
-            Some(Paths::Two([a, b])) => {
-                let v = vec![a, b, e];
-                match self.free.pop() {
-                    Some(i) => {
-                        self.spill[i as usize] = v;
-                        Paths::Many(i)
-                    }
-                    None => {
-                        self.spill.push(v);
-                        Paths::Many((self.spill.len() - 1) as u32)
-                    }
+        let cur = self.by_len.get(len as usize)?.get(&k).copied();
+        let next = match cur {
+            None => e,
+            Some(s) => match (s.neighbor, s.post) {
+                (LIST, PAIR) => {
+                    let [a, b] = *self.pair(s.attr)?;
+                    self.free_pairs.push(s.attr);
+                    self.new_spill(vec![a, b, e])
                 }
-            }
-            Some(Paths::Many(i)) => {
-                if let Some(v) = self.spill.get_mut(i as usize) {
-                    v.push(e);
+                (LIST, _) => {
+                    self.spill.get_mut(s.attr as usize)?.push(e);
+                    s
                 }
-                Paths::Many(i)
-            }
+                _ => self.new_pair([s, e]),
+            },
         };
-        map.insert(k, next);
+        self.by_len.get_mut(len as usize)?.insert(k, next);
         None
     }
 
     /// Removes the path of `neighbor`; returns it.
     pub fn remove(&mut self, net: &Prefix, neighbor: NeighborIdx) -> Option<PathEntry> {
+        if neighbor == LIST {
+            return None;
+        }
         let (len, k) = K::from_net(net)?;
-        let map = self.by_len.get_mut(len as usize)?;
-        let cur = *map.get(&k)?;
-        let (old, next) = match cur {
-            Paths::One(a) if a.neighbor == neighbor => (a, None),
-            Paths::One(_) => return None,
-            Paths::Two([a, b]) if a.neighbor == neighbor => (a, Some(Paths::One(b))),
-            Paths::Two([a, b]) if b.neighbor == neighbor => (b, Some(Paths::One(a))),
-            Paths::Two(_) => return None,
-            Paths::Many(i) => {
+        let cur = *self.by_len.get(len as usize)?.get(&k)?;
+        let (old, next) = match (cur.neighbor, cur.post) {
+            (LIST, PAIR) => {
+                let [a, b] = *self.pair(cur.attr)?;
+                let (old, keep) = if a.neighbor == neighbor {
+                    (a, b)
+                } else if b.neighbor == neighbor {
+                    (b, a)
+                } else {
+                    return None;
+                };
+                self.free_pairs.push(cur.attr);
+                (old, Some(keep))
+            }
+            (LIST, _) => {
+                let i = cur.attr;
                 let v = self.spill.get_mut(i as usize)?;
                 let pos = v.iter().position(|p| p.neighbor == neighbor)?;
                 let old = v.remove(pos);
                 if v.len() == 2 {
                     let two = [v[0], v[1]];
                     self.spill[i as usize] = Vec::new();
-                    self.free.push(i);
-                    (old, Some(Paths::Two(two)))
+                    self.free_spill.push(i);
+                    (old, Some(self.new_pair(two)))
                 } else {
-                    (old, Some(Paths::Many(i)))
+                    (old, Some(cur))
                 }
             }
+            _ if cur.neighbor == neighbor => (cur, None),
+            _ => return None,
         };
+        let map = self.by_len.get_mut(len as usize)?;
         match next {
             Some(n) => {
                 map.insert(k, n);
@@ -248,7 +331,7 @@ impl<K: PrefixKey> Table<K> {
     pub fn iter(&self) -> impl Iterator<Item = (Prefix, &[PathEntry])> + '_ {
         self.by_len.iter().enumerate().flat_map(move |(len, m)| {
             m.iter()
-                .map(move |(k, p)| (k.to_net(len as u8), self.slice(p)))
+                .map(move |(k, s)| (k.to_net(len as u8), self.slice(s)))
         })
     }
 
@@ -276,6 +359,11 @@ impl<K: PrefixKey> Table<K> {
         }
         for (p, _) in &hits {
             self.remove(p, neighbor);
+        }
+        for m in &mut self.by_len {
+            if m.len() < m.capacity() / 4 {
+                m.shrink_to_fit();
+            }
         }
         hits
     }
@@ -436,10 +524,10 @@ mod tests {
     }
 
     #[test]
-    fn path_entries_stay_twelve_bytes_and_path_lists_28() {
+    fn path_entries_stay_twelve_bytes_and_ipv4_buckets_16() {
         assert_eq!(std::mem::size_of::<PathEntry>(), 12);
-        assert_eq!(std::mem::size_of::<Paths>(), 28);
-        assert_eq!(std::mem::align_of::<Paths>(), 4);
+        assert_eq!(std::mem::size_of::<(V4Key, Slot)>(), 16);
+        assert_eq!(std::mem::size_of::<(V6Key, Slot)>(), 32);
     }
 
     #[test]
@@ -477,11 +565,12 @@ mod tests {
         );
         assert!(t.remove(&k, 2).is_some());
         assert!(t.is_empty());
-        // The spill slot is reused.
+        // The spill slot is reused, and a pair chunk is allocated once.
         for n in 0..3 {
             t.upsert(&k, entry(n));
         }
         assert_eq!(t.spill.len(), 1);
+        assert_eq!(t.pairs.len(), 1);
     }
 
     #[test]
