@@ -193,6 +193,7 @@ fn route(prefix: &str, status: &str, rule: Option<&str>) -> RouteView {
         rule: rule.map(str::to_string),
         reason: rule.map(|r| format!("rejected by {r}")),
         best: status == "accepted",
+        internet: false,
     }
 }
 

@@ -345,7 +345,7 @@ fn a_covering_transit_route_alone_makes_an_activated_prefix_internet() {
     assert_eq!(d.neighbors, vec!["transit"]);
     assert_eq!(
         d.reason,
-        "no session at primary ams; none at backup fra; 1 transit route via internet"
+        "no session at primary ams; none at backup fra; 1 internet route"
     );
     let rr = announced(&out, "rr1");
     assert!(rr
@@ -390,4 +390,53 @@ fn a_second_session_up_without_a_down_gets_the_full_dump_again() {
     let mut lab = Lab::new("");
     assert_eq!(announced(&lab.up("transit"), "transit").len(), 1);
     assert_eq!(announced(&lab.up("transit"), "transit").len(), 1);
+}
+
+#[test]
+fn an_untagged_route_taken_as_internet_by_policy_is_an_internet_decision_not_a_primary_one() {
+    let mut c = (*cfg(r#"
+[policy.untagged-as-internet]
+default = "accept"
+
+[[policy.untagged-as-internet.rule]]
+name = "untagged"
+match.no_community = ["8075:8007"]
+action = "internet"
+"#))
+    .clone();
+    c.neighbors[0].import_policy = Some("untagged-as-internet".into());
+    let mut lab = Lab {
+        core: EngineCore::new(Arc::new(c)),
+        now: Instant::now(),
+    };
+    lab.up("ps-ams-1");
+    lab.up("rr1");
+    let mut untagged = ann(&[REG], &[64500]);
+    untagged.attrs.communities.clear();
+    let out = lab.update("ps-ams-1", untagged);
+    let r = lab.routes(Some(REG), false);
+    assert_eq!(r.len(), 1);
+    assert!(r[0].internet && r[0].best && r[0].status == "accepted");
+    let d = lab.decision(REG);
+    assert_eq!((d.state.as_str(), d.local_pref), ("internet", 100));
+    assert_eq!(d.neighbors, vec!["ps-ams-1"]);
+    assert!(announced(&out, "rr1")
+        .iter()
+        .any(|(q, a)| *q == p(REG) && a.local_pref == Some(100)));
+    // Tagged again: a peering-service route, and the primary decision.
+    lab.update("ps-ams-1", ann(&[REG], &[64500]));
+    assert!(!lab.routes(Some(REG), false)[0].internet);
+    let d = lab.decision(REG);
+    assert_eq!((d.state.as_str(), d.local_pref), ("primary", 300));
+    // A neighbor without that policy still rejects the untagged route.
+    lab.up("ps-ams-2");
+    let mut untagged = ann(&[REG], &[64500]);
+    untagged.attrs.communities.clear();
+    lab.update("ps-ams-2", untagged);
+    let all = lab.routes(Some(REG), true);
+    let r2 = all.iter().find(|r| r.neighbor == "ps-ams-2").unwrap();
+    assert_eq!(
+        (r2.status.as_str(), r2.rule.as_deref()),
+        ("rejected", Some("missing-community"))
+    );
 }

@@ -89,7 +89,7 @@ fn import(
         location: &n.location,
     };
     match set.import(n, &ctx) {
-        Verdict::Accept(_) => None,
+        Verdict::Accept(_) | Verdict::Internet(_) => None,
         Verdict::Reject(r) => Some((r.rule, r.reason)),
     }
 }
@@ -551,6 +551,114 @@ fn explain_import_lists_every_failing_rule_in_order() {
         attrs: &good,
         prefix: pfx("8.8.8.0/24"),
         ..ctx
+    };
+    assert!(set.explain_import(n, &ctx).is_empty());
+}
+
+/// A peering-service neighbor whose import policy takes routes without the
+/// peering tag as plain internet routes (DESIGN rule 1), and one whose
+/// policy only accepts.
+const INTERNET_POLICY: &str = r#"
+[[neighbors]]
+name = "peer-internet"
+address = "192.0.2.14"
+remote_as = 8068
+location = "ams"
+role = "peering-service"
+import_policy = "untagged-as-internet"
+
+[[neighbors]]
+name = "peer-accepting"
+address = "192.0.2.18"
+remote_as = 8068
+location = "ams"
+role = "peering-service"
+import_policy = "accept-everything"
+
+[policy.untagged-as-internet]
+default = "accept"
+
+[[policy.untagged-as-internet.rule]]
+name = "untagged"
+match.no_community = ["8075:8007"]
+set.local_pref = 50
+action = "internet"
+
+[policy.accept-everything]
+default = "accept"
+
+[[policy.accept-everything.rule]]
+name = "all"
+action = "accept"
+"#;
+
+fn verdict(cfg: &Config, set: &PolicySet, from: &str, prefix: &str, a: &PathAttributes) -> Verdict {
+    let n = neighbor(cfg, from);
+    let ctx = RouteContext {
+        prefix: pfx(prefix),
+        attrs: a,
+        neighbor: &n.name,
+        neighbor_address: n.address,
+        neighbor_as: n.remote_as,
+        role: n.role,
+        location: &n.location,
+    };
+    set.import(n, &ctx)
+}
+
+#[test]
+fn a_policy_takes_untagged_routes_as_internet_routes_and_nothing_else_bypasses_the_tag() {
+    let (cfg, set) = setup(INTERNET_POLICY);
+    let untagged = attrs(&[8068], &[]);
+    // Taken as an internet route, with the rule's changes.
+    match verdict(&cfg, &set, "peer-internet", "8.8.8.0/24", &untagged) {
+        Verdict::Internet(Some(a)) => assert_eq!(a.local_pref, Some(50)),
+        v => panic!("expected an internet route, got {v:?}"),
+    }
+    // Tagged routes are peering-service routes as before.
+    assert_eq!(
+        verdict(
+            &cfg,
+            &set,
+            "peer-internet",
+            "8.8.8.0/24",
+            &attrs(&[8068], &[TAG])
+        ),
+        Verdict::Accept(None)
+    );
+    // The other built-in checks still reject an untagged route.
+    match verdict(
+        &cfg,
+        &set,
+        "peer-internet",
+        "8.8.8.0/24",
+        &attrs(&[8068, 64512], &[]),
+    ) {
+        Verdict::Reject(r) => assert_eq!(r.rule, "private-asn"),
+        v => panic!("expected private-asn, got {v:?}"),
+    }
+    match verdict(&cfg, &set, "peer-internet", "10.0.0.0/8", &untagged) {
+        Verdict::Reject(r) => assert_eq!(r.rule, "bogon"),
+        v => panic!("expected bogon, got {v:?}"),
+    }
+    // A plain `accept` does not override the required community.
+    assert_eq!(
+        import(&cfg, &set, "peer-accepting", "8.8.8.0/24", &untagged),
+        Some((
+            "missing-community".to_string(),
+            "missing community 8075:8007".to_string()
+        ))
+    );
+    // Explaining agrees with the verdict.
+    let n = neighbor(&cfg, "peer-internet");
+    let ctx = RouteContext {
+        prefix: pfx("8.8.8.0/24"),
+        attrs: &untagged,
+        neighbor: &n.name,
+        neighbor_address: n.address,
+        neighbor_as: n.remote_as,
+        role: n.role,
+        location: &n.location,
     };
     assert!(set.explain_import(n, &ctx).is_empty());
 }

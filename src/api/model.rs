@@ -51,6 +51,10 @@ pub struct RouteView {
     /// Why, when rejected.
     pub reason: Option<String>,
     pub best: bool,
+    /// Accepted by import policy as a plain internet route
+    /// (`action = "internet"`): not used for peering-service decisions.
+    #[serde(default)]
+    pub internet: bool,
 }
 
 /// `GET /api/v1/decisions` item: where traffic to an activated prefix leaves.

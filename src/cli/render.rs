@@ -93,7 +93,11 @@ pub fn routes(list: &[RouteView]) -> String {
             r.next_hop.clone().unwrap_or_else(|| NONE.to_string()),
             or_none(as_path(&r.as_path)),
             or_none(communities.join(" ")),
-            r.status.clone(),
+            if r.internet {
+                format!("{} (internet)", r.status)
+            } else {
+                r.status.clone()
+            },
             reason,
         ]);
     }

@@ -57,6 +57,7 @@ pub(super) fn sample_routes() -> Vec<RouteView> {
             rule: None,
             reason: None,
             best: true,
+            internet: false,
         },
         RouteView {
             prefix: "203.0.113.0/24".into(),
@@ -73,6 +74,7 @@ pub(super) fn sample_routes() -> Vec<RouteView> {
             rule: Some("private-asn".into()),
             reason: Some("AS 64512 in AS path is private (RFC 6996)".into()),
             best: false,
+            internet: false,
         },
     ]
 }

@@ -205,20 +205,28 @@ impl EngineCore {
             .usable(prefix)
             .into_iter()
             .filter(|e| {
-                self.nb(e.neighbor).is_some_and(|n| {
-                    n.cfg.role == Role::PeeringService && n.cfg.location == location
-                })
+                !e.flags.contains(PathFlags::INTERNET)
+                    && self.nb(e.neighbor).is_some_and(|n| {
+                        n.cfg.role == Role::PeeringService && n.cfg.location == location
+                    })
             })
             .collect();
         self.order(&mut v);
         v
     }
 
-    /// Transit neighbors with a usable route for `prefix` or a covering one.
+    /// Neighbors with a usable internet route for `prefix` or a covering
+    /// one: transit neighbors, and peering-service neighbors whose route
+    /// import policy took as a plain internet route.
     fn transit_paths(&self, prefix: &Prefix) -> Vec<NeighborIdx> {
         let mut found: Vec<(u8, PathEntry)> = Vec::new();
         for nb in self.neighbors.iter().flatten() {
-            if nb.cfg.role != Role::Transit || !nb.usable() {
+            let internet_only = match nb.cfg.role {
+                Role::Transit => false,
+                Role::PeeringService => true,
+                Role::Internal => continue,
+            };
+            if !nb.usable() {
                 continue;
             }
             for len in (0..=prefix.prefix_len()).rev() {
@@ -226,7 +234,9 @@ impl EngineCore {
                     continue;
                 };
                 if let Some(e) = self.rib.path(&cover, nb.idx) {
-                    if e.flags.contains(PathFlags::ACCEPTED) {
+                    if e.flags.contains(PathFlags::ACCEPTED)
+                        && (!internet_only || e.flags.contains(PathFlags::INTERNET))
+                    {
                         found.push((len, e));
                         break;
                     }
@@ -283,12 +293,12 @@ impl EngineCore {
         let transit = self.transit_paths(p);
         if !transit.is_empty() {
             reason.push_str(&format!(
-                "; {} via internet",
-                plural(transit.len(), "transit route", "transit routes")
+                "; {}",
+                plural(transit.len(), "internet route", "internet routes")
             ));
             return (DecisionState::Internet, None, transit, reason);
         }
-        reason.push_str("; no transit route");
+        reason.push_str("; no internet route");
         (DecisionState::Unreachable, None, Vec::new(), reason)
     }
 

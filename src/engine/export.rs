@@ -240,8 +240,8 @@ impl EngineCore {
                     location: &to.cfg.location,
                 };
                 match self.policy.export(&to.cfg, &ctx) {
-                    Verdict::Accept(Some(m)) => Some(m),
-                    Verdict::Accept(None) => Some(a),
+                    Verdict::Accept(Some(m)) | Verdict::Internet(Some(m)) => Some(m),
+                    Verdict::Accept(None) | Verdict::Internet(None) => Some(a),
                     Verdict::Reject(_) => None,
                 }
             });

@@ -183,7 +183,7 @@ impl EngineCore {
         idx: NeighborIdx,
         prefix: Prefix,
         id: AttrId,
-        verdict: Result<Option<PathAttributes>, Rejection>,
+        verdict: Result<Accepted, Rejection>,
         refused: bool,
         pass: &mut Pass,
     ) {
@@ -194,13 +194,12 @@ impl EngineCore {
             flags |= PathFlags::REFUSED;
         }
         let (post, rejection) = match verdict {
-            Ok(None) => {
+            Ok(ok) => {
                 flags |= PathFlags::ACCEPTED;
-                (NO_ATTR, None)
-            }
-            Ok(Some(a)) => {
-                flags |= PathFlags::ACCEPTED;
-                (self.rib.attrs.intern(a), None)
+                if ok.internet {
+                    flags |= PathFlags::INTERNET;
+                }
+                (ok.attrs.map_or(NO_ATTR, |a| self.rib.attrs.intern(a)), None)
             }
             Err(r) => (NO_ATTR, Some(r)),
         };
@@ -231,7 +230,7 @@ impl EngineCore {
         id: AttrId,
         fresh: bool,
         now: Instant,
-    ) -> Result<Option<PathAttributes>, Rejection> {
+    ) -> Result<Accepted, Rejection> {
         let (Some(nb), Some(attrs)) = (self.nb(idx), self.rib.attrs.get(id)) else {
             return Err(Rejection {
                 rule: "internal".into(),
@@ -296,7 +295,14 @@ impl EngineCore {
             location: &nb.cfg.location,
         };
         match self.policy.import(&nb.cfg, &ctx) {
-            Verdict::Accept(modified) => Ok(modified),
+            Verdict::Accept(attrs) => Ok(Accepted {
+                attrs,
+                internet: false,
+            }),
+            Verdict::Internet(attrs) => Ok(Accepted {
+                attrs,
+                internet: true,
+            }),
             Verdict::Reject(r) => Err(r),
         }
     }
@@ -475,6 +481,13 @@ impl EngineCore {
             pass.touched.insert(idx);
         }
     }
+}
+
+/// An accepted route: the post-policy attributes when policy changed them,
+/// and whether policy took it as a plain internet route.
+pub(crate) struct Accepted {
+    attrs: Option<PathAttributes>,
+    internet: bool,
 }
 
 /// What max-prefix says about one more prefix.

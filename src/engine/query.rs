@@ -104,6 +104,7 @@ impl EngineCore {
             rule: rej.map(|r| r.rule.clone()),
             reason: rej.map(|r| r.reason.clone()),
             best: e.flags.contains(PathFlags::BEST),
+            internet: e.flags.contains(PathFlags::INTERNET),
         })
     }
 

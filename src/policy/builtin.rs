@@ -193,6 +193,18 @@ impl BuiltinRules {
         self.run(ctx, &mut |r| Err(r))
     }
 
+    /// Like [`BuiltinRules::check`], without the required-community check
+    /// (for a route a policy may take as a plain internet route).
+    pub fn check_except_community(&self, ctx: &RouteContext) -> Result<(), Rejection> {
+        self.run(ctx, &mut |r| {
+            if r.rule == MISSING_COMMUNITY {
+                Ok(())
+            } else {
+                Err(r)
+            }
+        })
+    }
+
     /// Every enabled check that fails, in order (to explain a route fully,
     /// e.g. for `show routes --prefix` and the compliance audit).
     pub fn failures(&self, ctx: &RouteContext) -> Vec<Rejection> {

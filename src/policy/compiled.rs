@@ -152,6 +152,7 @@ impl Policy {
             match rule.action {
                 RuleAction::Next => continue,
                 RuleAction::Accept => return Verdict::Accept(changed),
+                RuleAction::Internet => return Verdict::Internet(changed),
                 RuleAction::Reject => {
                     return Verdict::Reject(Rejection {
                         rule: rule.label.clone(),
@@ -257,10 +258,11 @@ fn compile_rule(
             &p(&["set"]),
             "set has no effect when action = \"reject\"".to_string(),
         ),
-        RuleAction::Accept | RuleAction::Next if r.reason.is_some() => errs.push(
-            &p(&["reason"]),
-            "reason is only used with action = \"reject\"".to_string(),
-        ),
+        RuleAction::Accept | RuleAction::Next | RuleAction::Internet if r.reason.is_some() => errs
+            .push(
+                &p(&["reason"]),
+                "reason is only used with action = \"reject\"".to_string(),
+            ),
         _ => {}
     }
     Rule {

@@ -44,6 +44,9 @@ pub struct Rejection {
 pub enum Verdict {
     /// Accept; `Some` when the policy changed attributes.
     Accept(Option<PathAttributes>),
+    /// Accept as a plain internet route (a rule with `action = "internet"`):
+    /// used like a transit route, never for peering-service decisions.
+    Internet(Option<PathAttributes>),
     Reject(Rejection),
 }
 
@@ -137,17 +140,31 @@ impl PolicySet {
 
     /// Import verdict for a route received from `neighbor`: the role's
     /// built-in checks (unless `import_policy = "accept-all"`), then the
-    /// neighbor's named import policy.
+    /// neighbor's named import policy. A route that fails only the
+    /// required-community check is rejected for it unless the named policy
+    /// takes it as a plain internet route (`action = "internet"`).
     pub fn import(&self, neighbor: &crate::config::NeighborConfig, ctx: &RouteContext) -> Verdict {
         let named = neighbor.import_policy.as_deref();
+        let mut missing_community = None;
         if neighbor.role == Role::PeeringService && named != Some(ACCEPT_ALL) {
-            if let Err(r) = self.builtin.check(ctx) {
-                return Verdict::Reject(r);
+            match self.builtin.check(ctx) {
+                Ok(()) => {}
+                Err(r) if r.rule == builtin::MISSING_COMMUNITY => {
+                    if let Err(other) = self.builtin.check_except_community(ctx) {
+                        return Verdict::Reject(other);
+                    }
+                    missing_community = Some(r);
+                }
+                Err(r) => return Verdict::Reject(r),
             }
         }
-        match named {
+        let verdict = match named {
             None | Some(ACCEPT_ALL) => Verdict::Accept(None),
             Some(name) => self.named(name, "import", ctx),
+        };
+        match (missing_community, verdict) {
+            (None, v) | (Some(_), v @ (Verdict::Internet(_) | Verdict::Reject(_))) => v,
+            (Some(r), Verdict::Accept(_)) => Verdict::Reject(r),
         }
     }
 
@@ -165,8 +182,10 @@ impl PolicySet {
             all = self.builtin.failures(ctx);
         }
         if let Some(name) = named.filter(|n| *n != ACCEPT_ALL) {
-            if let Verdict::Reject(r) = self.named(name, "import", ctx) {
-                all.push(r);
+            match self.named(name, "import", ctx) {
+                Verdict::Reject(r) => all.push(r),
+                Verdict::Internet(_) => all.retain(|r| r.rule != builtin::MISSING_COMMUNITY),
+                Verdict::Accept(_) => {}
             }
         }
         all
@@ -182,7 +201,10 @@ impl PolicySet {
                 rule: EXPORT_NONE_RULE.to_string(),
                 reason: "export policy is \"none\"".to_string(),
             }),
-            Some(name) => self.named(name, "export", ctx),
+            Some(name) => match self.named(name, "export", ctx) {
+                Verdict::Internet(m) => Verdict::Accept(m),
+                v => v,
+            },
         }
     }
 

@@ -26,6 +26,9 @@ bitflags::bitflags! {
         const BEST = 4;
         /// Refused by the max-prefix `refuse` action (not counted against the limit).
         const REFUSED = 8;
+        /// Accepted by import policy as a plain internet route
+        /// (`action = "internet"`): never a peering-service decision candidate.
+        const INTERNET = 16;
     }
 }
 
