@@ -12,7 +12,7 @@ use crate::metrics::METRICS;
 use crate::policy::PolicySet;
 use crate::rib::{NeighborIdx, PathFlags, Rib};
 use crate::wire::{Afi, Prefix, Safi, Update};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -59,13 +59,13 @@ pub enum Input {
 #[derive(Debug, Default)]
 pub(crate) struct Pass {
     /// Prefixes whose paths changed.
-    pub dirty: HashSet<Prefix>,
+    pub dirty: hashbrown::HashSet<Prefix>,
     /// Re-export everything to every established neighbor.
     pub full: bool,
     /// Sessions that came up and get the initial dump plus End-of-RIB.
     pub dumps: Vec<NeighborIdx>,
     /// Neighbors whose counters changed (metrics).
-    pub touched: HashSet<NeighborIdx>,
+    pub touched: hashbrown::HashSet<NeighborIdx>,
     /// Every decision must be recomputed (sessions, BFD, reload).
     pub all_decisions: bool,
     pub outputs: Vec<Output>,

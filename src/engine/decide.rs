@@ -439,7 +439,10 @@ impl EngineCore {
                     .copied();
             }
         }
-        if winner.is_none() && !follow_decision {
+        if winner.is_none() && !follow_decision && usable.len() == 1 {
+            // One usable path is the best one; nothing to unpack or compare.
+            winner = Some(usable[0].neighbor);
+        } else if winner.is_none() && !follow_decision {
             let attrs = self.attrs_of(usable.iter());
             let cands: SmallVec<[Candidate; 4]> = usable
                 .iter()

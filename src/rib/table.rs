@@ -5,6 +5,7 @@
 use super::interner::{AttrId, Interner, NO_ATTR};
 use crate::policy::Rejection;
 use crate::wire::Prefix;
+use hashbrown::hash_map::Entry;
 use hashbrown::HashMap;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::hash::Hash;
@@ -250,35 +251,57 @@ impl<K: PrefixKey> Table<K> {
 
     /// Inserts or replaces the path of `e.neighbor`; returns the old one.
     /// A path of neighbor index `u16::MAX` (never assigned) is not stored.
+    /// One hash probe.
     pub fn upsert(&mut self, net: &Prefix, e: PathEntry) -> Option<PathEntry> {
         if e.neighbor == LIST {
             return None;
         }
-        if let Some(slot) = self
-            .get_mut(net)
-            .and_then(|s| s.iter_mut().find(|p| p.neighbor == e.neighbor))
-        {
-            return Some(std::mem::replace(slot, e));
-        }
         let (len, k) = K::from_net(net)?;
-        let cur = self.by_len.get(len as usize)?.get(&k).copied();
-        let next = match cur {
-            None => e,
-            Some(s) => match (s.neighbor, s.post) {
-                (LIST, PAIR) => {
-                    let [a, b] = *self.pair(s.attr)?;
-                    self.free_pairs.push(s.attr);
-                    self.new_spill(vec![a, b, e])
-                }
-                (LIST, _) => {
-                    self.spill.get_mut(s.attr as usize)?.push(e);
-                    s
-                }
-                _ => self.new_pair([s, e]),
-            },
+        let slot = match self.by_len.get_mut(len as usize)?.entry(k) {
+            Entry::Vacant(v) => {
+                v.insert(e);
+                return None;
+            }
+            Entry::Occupied(o) => o.into_mut(),
         };
-        self.by_len.get_mut(len as usize)?.insert(k, next);
-        None
+        let cur = *slot;
+        match (cur.neighbor, cur.post) {
+            (LIST, PAIR) => {
+                let i = cur.attr as usize;
+                let pair = self
+                    .pairs
+                    .get_mut(i / PAIR_CHUNK)
+                    .and_then(|c| c.get_mut(i % PAIR_CHUNK))?;
+                if let Some(p) = pair.iter_mut().find(|p| p.neighbor == e.neighbor) {
+                    return Some(std::mem::replace(p, e));
+                }
+                let [a, b] = *pair;
+                self.free_pairs.push(cur.attr);
+                let spilled = self.new_spill(vec![a, b, e]);
+                self.set_slot(len, k, spilled);
+                None
+            }
+            (LIST, _) => {
+                let v = self.spill.get_mut(cur.attr as usize)?;
+                if let Some(p) = v.iter_mut().find(|p| p.neighbor == e.neighbor) {
+                    return Some(std::mem::replace(p, e));
+                }
+                v.push(e);
+                None
+            }
+            _ if cur.neighbor == e.neighbor => Some(std::mem::replace(slot, e)),
+            _ => {
+                let paired = self.new_pair([cur, e]);
+                self.set_slot(len, k, paired);
+                None
+            }
+        }
+    }
+
+    fn set_slot(&mut self, len: u8, k: K, s: Slot) {
+        if let Some(m) = self.by_len.get_mut(len as usize) {
+            m.insert(k, s);
+        }
     }
 
     /// Removes the path of `neighbor`; returns it.
