@@ -21,7 +21,9 @@
 //! A bench, not a test: it prints numbers and never asserts on them.
 //! Run: `cargo bench --bench daemon_memory` (root not needed);
 //! `DAEMON_MEMORY_ONLY=coldpotato` (or `bird`) measures one side only;
-//! `DAEMON_MEMORY_ROUNDS=N` sets the rounds (default [`ROUNDS`], medians printed).
+//! `DAEMON_MEMORY_ROUNDS=N` sets the rounds (default [`ROUNDS`], medians printed);
+//! `DAEMON_MEMORY_TABLES=shared` has both providers announce the same
+//! prefixes (default: different prefixes).
 
 mod common;
 
@@ -133,6 +135,14 @@ fn bird_config(bgp: u16) -> String {
     cfg
 }
 
+/// `DAEMON_MEMORY_TABLES=shared`: both providers announce the same 1M
+/// prefixes (two full tables of one internet: 1M prefixes with 2 paths
+/// each). Default `distinct`: different prefixes (2M prefixes, 1 path
+/// each, the harder case for per-prefix overhead).
+fn shared_tables() -> bool {
+    std::env::var("DAEMON_MEMORY_TABLES").is_ok_and(|v| v == "shared")
+}
+
 /// Starts both loadgens against `target`, logs in `dir`.
 fn start_loadgens(dir: &std::path::Path, target: SocketAddr) -> Result<Vec<Proc>> {
     PROVIDERS
@@ -145,7 +155,13 @@ fn start_loadgens(dir: &std::path::Path, target: SocketAddr) -> Result<Vec<Proc>
                 local,
                 asn: *asn,
                 prefixes: PREFIXES,
-                seed: *seed,
+                // Shared tables: both providers announce the same prefixes
+                // (with their own attribute sets), as two transits would.
+                seed: if shared_tables() {
+                    PROVIDERS[0].2
+                } else {
+                    *seed
+                },
                 hold_for_s: LOAD_TIMEOUT.as_secs(),
             }
             .spawn(dir)
@@ -277,8 +293,9 @@ fn main() {
         return;
     }
     println!(
-        "daemon_memory: 2 loadgens x {PREFIXES} IPv4 prefixes ({LOADGEN_SETS} attribute sets each) \
-         into each speaker, one speaker at a time; load average {}",
+        "daemon_memory: 2 loadgens x {PREFIXES} IPv4 prefixes ({LOADGEN_SETS} attribute sets each, \
+         {} prefixes) into each speaker, one speaker at a time; load average {}",
+        if shared_tables() { "the same" } else { "different" },
         loadavg()
     );
     // DAEMON_MEMORY_ONLY=coldpotato|bird runs one side (for debugging the bench).
