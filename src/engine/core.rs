@@ -82,10 +82,10 @@ pub struct EngineCore {
     /// Activated registered prefixes and their current decision.
     pub(crate) decisions: BTreeMap<Prefix, Decision>,
     /// Registered prefixes (activated or not): prefix → (peer ASN).
-    pub(crate) registered: HashMap<Prefix, u32>,
+    pub(crate) registered: hashbrown::HashMap<Prefix, u32>,
     /// Prefix lengths present in `registered`, per family (v4, v6).
     pub(crate) registered_lens: (Vec<u8>, Vec<u8>),
-    pub(crate) originate: HashMap<Prefix, OriginateConfig>,
+    pub(crate) originate: hashbrown::HashMap<Prefix, OriginateConfig>,
     pub(crate) events: EventLog,
     anchor: (Instant, SystemTime),
 }
@@ -117,9 +117,9 @@ impl EngineCore {
             neighbors: Vec::new(),
             by_name: HashMap::new(),
             decisions: BTreeMap::new(),
-            registered: HashMap::new(),
+            registered: Default::default(),
             registered_lens: (Vec::new(), Vec::new()),
-            originate: HashMap::new(),
+            originate: Default::default(),
             events: EventLog::default(),
             anchor: (Instant::now(), SystemTime::now()),
         };

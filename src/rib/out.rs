@@ -4,7 +4,7 @@
 
 use super::interner::AttrId;
 use crate::wire::Prefix;
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 /// The routes advertised to one neighbor.
 #[derive(Debug, Default)]
