@@ -545,3 +545,84 @@ fn a_connection_from_an_unconfigured_address_gets_no_open() {
     // The daemon is unaffected.
     assert_eq!(http_get(d.api, "/healthz").map(|x| x.0), Some(200));
 }
+
+/// Our neighbor block for BIRD as a peering-service peer with `extra` keys.
+fn bird_peering_neighbor(p: &Ports, extra: &str) -> String {
+    format!(
+        r#"
+[[neighbors]]
+name = "bird4"
+address = "127.0.0.2"
+port = {peer}
+remote_as = {BIRD_AS}
+location = "ams"
+role = "peering-service"
+local_address = "127.0.0.1"
+{extra}
+"#,
+        peer = p.peer
+    )
+}
+
+#[test]
+fn bgp_roles_with_bird_pair_up_mark_our_routes_only_to_customer_and_a_mismatch_is_refused() {
+    if !prerequisites(&["bird", "birdc"]) {
+        return;
+    }
+    // RFC 9234: BIRD is our peer and requires a role; we are "peer" by
+    // default toward a peering-service neighbor.
+    let p = ports();
+    let bird = Bird::start(&bird_config(&p, "local role peer; require roles on;", ""));
+    let d = Daemon::start(
+        &our_config(&p, 9, &bird_peering_neighbor(&p, "strict_role = true")),
+        api_addr(&p),
+    );
+    assert!(
+        d.wait_state("bird4", "Established", Duration::from_secs(30)),
+        "role peer/peer not Established\n{}\n{}",
+        d.log(),
+        bird.proc.log_text()
+    );
+    // Our own prefix goes to a peer marked "only to customers" with our AS
+    // (RFC 9234 §5 egress), as BIRD decodes it.
+    let shown = wait_for(Duration::from_secs(15), || {
+        let out = bird.cmd("show route 192.0.2.0/24 all");
+        out.contains("192.0.2.0/24").then_some(out)
+    })
+    .unwrap_or_else(|| panic!("BIRD never got 192.0.2.0/24\n{}", d.log()));
+    assert!(
+        shown.contains(&format!("BGP.otc: {OUR_AS}")),
+        "no ONLY_TO_CUSTOMER {OUR_AS} in\n{shown}"
+    );
+    drop(d);
+    drop(bird);
+
+    // BIRD believes it is our customer (so we should be its provider), we
+    // say peer: the session must not come up, with Role Mismatch (2/11).
+    let p2 = ports();
+    let bird2 = Bird::start(&bird_config(&p2, "local role customer;", ""));
+    let d2 = Daemon::start(
+        &our_config(&p2, 9, &bird_peering_neighbor(&p2, "")),
+        api_addr(&p2),
+    );
+    let err = wait_for(Duration::from_secs(20), || {
+        let n = d2.neighbor("bird4")?;
+        let e = n["last_error"].as_str()?.to_string();
+        e.contains("Role Mismatch").then_some(e)
+    });
+    assert!(
+        err.is_some(),
+        "no Role Mismatch\n{}\n{}",
+        d2.log(),
+        bird2.proc.log_text()
+    );
+    note(&format!(
+        "BGP role customer (BIRD) vs peer (us): {}",
+        err.unwrap_or_default()
+    ));
+    assert!(!bird2.established("cp4"));
+    assert_ne!(
+        d2.neighbor("bird4").map(|n| n["state"].clone()),
+        Some(Value::from("Established"))
+    );
+}

@@ -230,6 +230,45 @@ pub struct NeighborConfig {
     /// Administratively shut down: configured but never connects.
     #[serde(default)]
     pub shutdown: bool,
+    /// Our BGP role on this session (RFC 9234), sent in the Role capability
+    /// and used for the ONLY_TO_CUSTOMER route-leak procedures. Default from
+    /// `role`: peering-service → `peer`, transit → `customer`, internal →
+    /// none (roles are for eBGP).
+    #[serde(default)]
+    pub bgp_role: Option<LocalRole>,
+    /// RFC 9234 §4.2 strict mode: refuse a peer that announces no role.
+    #[serde(default)]
+    pub strict_role: bool,
+}
+
+/// `bgp_role` (RFC 9234 §3.1): what we are to this neighbor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LocalRole {
+    Provider,
+    Customer,
+    Peer,
+    /// Route server.
+    Rs,
+    /// Route-server client.
+    RsClient,
+    /// No role: no Role capability, no ONLY_TO_CUSTOMER procedures.
+    None,
+}
+
+impl NeighborConfig {
+    /// Our effective RFC 9234 role toward this neighbor (`None`: no role).
+    pub fn local_role(&self) -> Option<LocalRole> {
+        match self.bgp_role {
+            Some(LocalRole::None) => None,
+            Some(r) => Some(r),
+            None => match self.role {
+                Role::PeeringService => Some(LocalRole::Peer),
+                Role::Transit => Some(LocalRole::Customer),
+                Role::Internal => None,
+            },
+        }
+    }
 }
 
 fn default_port() -> u16 {

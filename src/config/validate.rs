@@ -180,6 +180,21 @@ pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<
                 );
             }
         }
+        if n.remote_as == cfg.router.asn
+            && n.bgp_role
+                .is_some_and(|r| r != crate::config::LocalRole::None)
+        {
+            v.err(
+                at("bgp_role"),
+                "bgp_role is for eBGP sessions (RFC 9234); this neighbor is in our AS".into(),
+            );
+        }
+        if n.strict_role && (n.local_role().is_none() || n.remote_as == cfg.router.asn) {
+            v.err(
+                at("strict_role"),
+                "strict_role needs a BGP role on an eBGP session (set bgp_role)".into(),
+            );
+        }
         if policies_known {
             check_policy_ref(
                 &mut v,

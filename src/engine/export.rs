@@ -174,6 +174,9 @@ impl EngineCore {
             };
             if !to.ebgp {
                 a.local_pref = Some(LP_INTERNET);
+            } else if let Some(local) = to.cfg.local_role() {
+                // RFC 9234 §5: toward a customer or a peer, mark it ours.
+                super::otc::egress(local, self.cfg.router.asn, &mut a).then_some(())?;
             }
             return Some(a);
         }
@@ -191,6 +194,11 @@ impl EngineCore {
             return None;
         }
         let mut a = (*self.rib.attrs.get(best.effective())?).clone();
+        // RFC 9234 §5: a route from a provider or a peer carries on as
+        // "only to customers" (the neighbor's AS) inside our network.
+        if let Some(local) = src.cfg.local_role().filter(|_| src.ebgp) {
+            a.only_to_customer = super::otc::implied(local, src.cfg.remote_as, &a);
+        }
         // Not activated: the LOCAL_PREF import policy set, else the default.
         // Activated: the decision's LOCAL_PREF encodes the ranking.
         let mut lp = a.local_pref.unwrap_or(LP_INTERNET);

@@ -255,6 +255,12 @@ impl EngineCore {
                 reason: format!("AS path contains our AS {own} (loop)"),
             });
         }
+        // RFC 9234 §5: ONLY_TO_CUSTOMER says whether this is a route leak.
+        if let Some(local) = nb.cfg.local_role().filter(|_| nb.ebgp) {
+            if let Some(leak) = super::otc::ingress_leak(local, nb.cfg.remote_as, &attrs) {
+                return Err(leak);
+            }
+        }
         if role == Role::PeeringService && fresh {
             if let Some(leak) = attrs.as_path.as_ref().and_then(route_leak_asn) {
                 let path = attrs

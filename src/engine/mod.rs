@@ -19,6 +19,7 @@ pub mod export;
 pub mod import;
 pub mod messages;
 pub mod neighbor;
+pub mod otc;
 pub mod query;
 pub mod reload;
 pub mod task;

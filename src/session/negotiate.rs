@@ -12,7 +12,10 @@
 
 use super::codes::{self, OpenSubcode, BGP_VERSION};
 use crate::engine::messages::SessionInfo;
-use crate::wire::{AddPathMode, Afi, Capability, Codec, GracefulRestart, Notification, Open, Safi};
+use crate::wire::iana::CapabilityCode;
+use crate::wire::{
+    AddPathMode, Afi, BgpRole, Capability, Codec, GracefulRestart, Notification, Open, Safi,
+};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
@@ -51,6 +54,10 @@ pub struct FsmConfig {
     pub idle_hold_max: Duration,
     /// An Established period at least this long resets the back-off.
     pub stable_after: Duration,
+    /// Our BGP role (RFC 9234), sent in the Role capability; `None` sends none.
+    pub local_role: Option<BgpRole>,
+    /// RFC 9234 §4.2 strict mode: a peer without a Role capability is refused.
+    pub strict_role: bool,
 }
 
 impl FsmConfig {
@@ -64,6 +71,8 @@ impl FsmConfig {
             families: vec![(Afi::IPV4, Safi::UNICAST), (Afi::IPV6, Safi::UNICAST)],
             passive: false,
             graceful_restart: Some(120),
+            local_role: None,
+            strict_role: false,
             add_path_receive: false,
             connect_retry: Duration::from_secs(30),
             open_hold: Duration::from_secs(240),
@@ -98,6 +107,8 @@ pub struct Negotiated {
     pub enhanced_route_refresh: bool,
     /// The peer's graceful-restart capability, when both sides do GR.
     pub graceful_restart: Option<GracefulRestart>,
+    /// The peer's BGP role (RFC 9234), when it sent one.
+    pub remote_role: Option<BgpRole>,
 }
 
 impl Negotiated {
@@ -142,6 +153,9 @@ pub fn build_open(cfg: &FsmConfig) -> Open {
             families: cfg.families.iter().map(|&(a, s)| (a, s, false)).collect(),
         }));
     }
+    if let Some(role) = cfg.local_role {
+        caps.push(Capability::Role(role));
+    }
     if cfg.add_path_receive {
         caps.push(Capability::AddPath(
             cfg.families
@@ -177,6 +191,7 @@ pub fn negotiate(cfg: &FsmConfig, open: &Open) -> Result<Negotiated, Notificatio
     }
 
     let caps = &open.capabilities;
+    let remote_role = check_role(cfg, caps)?;
     let has = |want: &Capability| caps.iter().any(|c| c == want);
     let mut peer_families: Vec<(Afi, Safi)> = caps
         .iter()
@@ -234,7 +249,54 @@ pub fn negotiate(cfg: &FsmConfig, open: &Open) -> Result<Negotiated, Notificatio
         route_refresh: has(&Capability::RouteRefresh),
         enhanced_route_refresh: has(&Capability::EnhancedRouteRefresh),
         graceful_restart,
+        remote_role,
     })
+}
+
+/// The role the peer must announce for ours (RFC 9234 §4.2, Table 2).
+pub fn expected_peer_role(local: BgpRole) -> BgpRole {
+    match local {
+        BgpRole::Provider => BgpRole::Customer,
+        BgpRole::Customer => BgpRole::Provider,
+        BgpRole::RouteServer => BgpRole::RouteServerClient,
+        BgpRole::RouteServerClient => BgpRole::RouteServer,
+        BgpRole::Peer => BgpRole::Peer,
+    }
+}
+
+/// RFC 9234 §4.2: the peer's Role capability against ours. Several Role
+/// capabilities with different values, an unknown role, a role that does
+/// not pair with ours, or (in strict mode) no role at all is a Role
+/// Mismatch. Returns the peer's role.
+fn check_role(cfg: &FsmConfig, caps: &[Capability]) -> Result<Option<BgpRole>, Notification> {
+    let mismatch = || codes::open_error(OpenSubcode::RoleMismatch);
+    let mut remote: Option<BgpRole> = None;
+    let mut unknown = false;
+    for c in caps {
+        match c {
+            Capability::Role(r) => {
+                if remote.is_some_and(|x| x != *r) {
+                    return Err(mismatch());
+                }
+                remote = Some(*r);
+            }
+            Capability::Unknown { code, .. } if *code == CapabilityCode::Role as u8 => {
+                unknown = true;
+            }
+            _ => {}
+        }
+    }
+    let Some(local) = cfg.local_role else {
+        return Ok(remote);
+    };
+    if unknown {
+        return Err(mismatch());
+    }
+    match remote {
+        Some(r) if r != expected_peer_role(local) => Err(mismatch()),
+        None if cfg.strict_role => Err(mismatch()),
+        r => Ok(r),
+    }
 }
 
 #[cfg(test)]
@@ -253,6 +315,81 @@ mod tests {
             bgp_id: Ipv4Addr::new(10, 0, 0, 2),
             capabilities: caps,
         }
+    }
+
+    /// RFC 9234 §4.2 Table 2, plus strict mode and the malformed cases:
+    /// (our role, strict, the peer's Role capabilities) → accepted?
+    #[test]
+    fn role_capability_pairs_follow_rfc9234_table_2() {
+        use BgpRole::*;
+        let role = |r: BgpRole| Capability::Role(r);
+        let unknown = Capability::Unknown {
+            code: CapabilityCode::Role as u8,
+            data: bytes::Bytes::from_static(&[7]),
+        };
+        let rows: Vec<(Option<BgpRole>, bool, Vec<Capability>, bool)> = vec![
+            (Some(Peer), false, vec![role(Peer)], true),
+            (Some(Customer), false, vec![role(Provider)], true),
+            (Some(Provider), false, vec![role(Customer)], true),
+            (
+                Some(RouteServer),
+                false,
+                vec![role(RouteServerClient)],
+                true,
+            ),
+            (
+                Some(RouteServerClient),
+                false,
+                vec![role(RouteServer)],
+                true,
+            ),
+            (Some(Peer), false, vec![role(Customer)], false),
+            (Some(Customer), false, vec![role(Customer)], false),
+            (Some(Provider), false, vec![role(Peer)], false),
+            (Some(Peer), false, vec![], true),
+            (Some(Peer), true, vec![], false),
+            (Some(Peer), false, vec![role(Peer), role(Peer)], true),
+            (Some(Peer), false, vec![role(Peer), role(Provider)], false),
+            (Some(Peer), false, vec![unknown.clone()], false),
+            // No role of ours: nothing to check, but two different roles
+            // are still malformed.
+            (None, false, vec![role(Provider)], true),
+            (None, false, vec![unknown], true),
+            (None, false, vec![role(Peer), role(Customer)], false),
+        ];
+        for (local, strict, caps, ok) in rows {
+            let mut c = cfg();
+            c.local_role = local;
+            c.strict_role = strict;
+            let got = negotiate(&c, &peer_open(caps.clone())).map_err(|n| (n.code, n.subcode));
+            match (ok, got) {
+                (true, Ok(n)) => assert_eq!(
+                    n.remote_role,
+                    caps.iter().find_map(|c| match c {
+                        Capability::Role(r) => Some(*r),
+                        _ => None,
+                    }),
+                    "{local:?} {caps:?}"
+                ),
+                (false, Err(e)) => assert_eq!(e, (2, 11), "{local:?} {caps:?}"),
+                (ok, got) => {
+                    panic!("{local:?} strict={strict} {caps:?}: want ok={ok}, got {got:?}")
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn our_open_carries_our_role() {
+        let mut c = cfg();
+        assert!(!build_open(&c)
+            .capabilities
+            .iter()
+            .any(|x| matches!(x, Capability::Role(_))));
+        c.local_role = Some(BgpRole::Customer);
+        assert!(build_open(&c)
+            .capabilities
+            .contains(&Capability::Role(BgpRole::Customer)));
     }
 
     #[test]

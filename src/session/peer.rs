@@ -16,9 +16,9 @@
 use super::listen::Registration;
 use super::negotiate::FsmConfig;
 use super::task::Task;
-use crate::config::{Family, NeighborConfig};
+use crate::config::{Family, LocalRole, NeighborConfig};
 use crate::engine::messages::{BfdStatus, NeighborName, ToEngine};
-use crate::wire::{Afi, Safi};
+use crate::wire::{Afi, BgpRole, Safi};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -91,6 +91,17 @@ impl PeerParams {
             })
             .collect();
         c.passive = n.passive;
+        if n.remote_as != self.local_as {
+            c.local_role = n.local_role().and_then(|r| match r {
+                LocalRole::Provider => Some(BgpRole::Provider),
+                LocalRole::Customer => Some(BgpRole::Customer),
+                LocalRole::Peer => Some(BgpRole::Peer),
+                LocalRole::Rs => Some(BgpRole::RouteServer),
+                LocalRole::RsClient => Some(BgpRole::RouteServerClient),
+                LocalRole::None => None,
+            });
+            c.strict_role = n.strict_role;
+        }
         if !n.graceful_restart {
             c.graceful_restart = None;
         }
