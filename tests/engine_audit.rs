@@ -169,6 +169,14 @@ fn bfd_down_on_a_session_fails_the_bfd_requirement() {
         "{}",
         lines(&p)
     );
+    // Its routes are not used: traffic is no longer active-active at the primary.
+    let routing = p.checks.iter().find(|c| c.requirement == "routing").unwrap();
+    assert_eq!(routing.status, AuditStatus::Warn, "{}", lines(&p));
+    assert!(
+        routing.message.ends_with("(on 1 of 2 sessions: not active-active)"),
+        "{}",
+        routing.message
+    );
 }
 
 #[test]

@@ -519,7 +519,7 @@ fn prefix_checks(core: &EngineCore, r: &RegisteredPrefix, sessions: &[&Neighbor]
         }
     }
     route_rules(core, &p, sessions, c);
-    routing(core, &p, c);
+    routing(core, &p, primaries.len(), c);
 }
 
 /// A current (not stale) path of `n` for `p` is in the Adj-RIB-In.
@@ -628,8 +628,9 @@ fn route_rules(core: &EngineCore, p: &Prefix, sessions: &[&Neighbor], c: &mut Ch
     }
 }
 
-/// Where traffic toward `p` leaves now.
-fn routing(core: &EngineCore, p: &Prefix, c: &mut Checks) {
+/// Where traffic toward `p` leaves now: passes only at the primary location
+/// over every partner session there (active-active).
+fn routing(core: &EngineCore, p: &Prefix, at_primary: usize, c: &mut Checks) {
     let Some(d) = core.decisions.get(p) else {
         return;
     };
@@ -639,7 +640,17 @@ fn routing(core: &EngineCore, p: &Prefix, c: &mut Checks) {
     };
     let msg = format!("traffic leaves at {}: {}", d.state.as_str(), d.reason);
     match d.state {
-        DecisionState::Primary => c.pass(Requirement::Routing, s, msg),
+        DecisionState::Primary if d.neighbors.len() >= at_primary => {
+            c.pass(Requirement::Routing, s, msg)
+        }
+        DecisionState::Primary => c.warn(
+            Requirement::Routing,
+            s,
+            format!(
+                "{msg} (on {} of {at_primary} sessions: not active-active)",
+                d.neighbors.len()
+            ),
+        ),
         _ => c.warn(Requirement::Routing, s, msg),
     }
 }
