@@ -375,13 +375,30 @@ fn unregistered_prefixes_from_the_partner_are_a_warning() {
         find(
             &p,
             AuditStatus::Warn,
-            "1 received prefixes not registered to AS64500: 192.0.2.0/24"
+            "1 received prefix not registered to AS64500: 192.0.2.0/24"
         )
         .is_some(),
         "{}",
         lines(&p)
     );
     assert!(p.compliant);
+}
+
+#[test]
+fn rejected_routes_on_unregistered_prefixes_fail_with_the_rule_and_an_example() {
+    let mut lab = running(compliant_cfg());
+    lab.update("ps-ams-1", ann(&["192.0.2.0/25", "192.0.2.128/25"], &[PARTNER, 65001]));
+    let p = partner(&lab);
+    assert_fails(
+        &p,
+        "2 routes rejected by private-asn, e.g. 192.0.2.0/25 on session ps-ams-1: private ASN 65001 in AS path",
+    );
+    let check = p
+        .checks
+        .iter()
+        .find(|c| c.message.starts_with("2 routes rejected"))
+        .unwrap();
+    assert_eq!(check.requirement, "as-path");
 }
 
 #[test]

@@ -460,7 +460,11 @@ fn prefix_checks(core: &EngineCore, r: &RegisteredPrefix, sessions: &[&Neighbor]
         c.pass(
             Requirement::PrimaryLocation,
             ps,
-            format!("{} sessions in primary location {primary}", primaries.len()),
+            format!(
+                "{} {} in primary location {primary}",
+                primaries.len(),
+                plural(primaries.len(), "session", "sessions")
+            ),
         );
     }
     match backup {
@@ -485,7 +489,11 @@ fn prefix_checks(core: &EngineCore, r: &RegisteredPrefix, sessions: &[&Neighbor]
                 c.pass(
                     Requirement::BackupLocation,
                     bs,
-                    format!("{} sessions in backup location {b}", backups.len()),
+                    format!(
+                        "{} {} in backup location {b}",
+                        backups.len(),
+                        plural(backups.len(), "session", "sessions")
+                    ),
                 );
                 if !backups.iter().any(|n| received(core, &p, n)) {
                     c.warn(
@@ -583,11 +591,10 @@ fn route_rules(core: &EngineCore, p: &Prefix, sessions: &[&Neighbor], c: &mut Ch
         };
         let failures = builtin.failures(&ctx);
         for f in &failures {
-            let req = match f.rule.as_str() {
-                builtin::MISSING_COMMUNITY => Requirement::CommunityTagging,
+            let req = match rule_requirement(&f.rule) {
                 // The prefix itself is checked once by `publicly_routable`.
-                builtin::BOGON => continue,
-                _ => Requirement::AsPath,
+                Requirement::PubliclyRoutable => continue,
+                r => r,
             };
             community_fail |= req == Requirement::CommunityTagging;
             path_fail |= req == Requirement::AsPath;
@@ -599,7 +606,7 @@ fn route_rules(core: &EngineCore, p: &Prefix, sessions: &[&Neighbor], c: &mut Ch
         if let Some(rej) = core.rib.rejection(p, e.neighbor) {
             if !failures.iter().any(|f| f.rule == rej.rule) {
                 c.fail(
-                    Requirement::Import,
+                    rule_requirement(&rej.rule),
                     ns,
                     format!(
                         "rejected on session {} by {}: {}",
@@ -655,14 +662,48 @@ fn routing(core: &EngineCore, p: &Prefix, at_primary: usize, c: &mut Checks) {
     }
 }
 
-/// Prefixes the partner announces that are not registered to it: they get
-/// no optimized routing.
+/// The requirement a rejection rule of the RIB belongs to.
+fn rule_requirement(rule: &str) -> Requirement {
+    match rule {
+        builtin::MISSING_COMMUNITY => Requirement::CommunityTagging,
+        builtin::PRIVATE_ASN | builtin::RESERVED_ASN | builtin::AS_PATH_TOO_LONG => {
+            Requirement::AsPath
+        }
+        builtin::BOGON => Requirement::PubliclyRoutable,
+        _ => Requirement::Import,
+    }
+}
+
+/// Routes of one rejection rule on unregistered prefixes: how many, and the first.
+struct Rejected {
+    count: usize,
+    example: (Prefix, String, String),
+}
+
+/// Prefixes the partner announces that are not registered to it (they get
+/// no optimized routing), and the rules that rejected any of them.
 fn unregistered(core: &EngineCore, asn: u32, sessions: &[&Neighbor], c: &mut Checks) {
     let mut found: BTreeSet<Prefix> = BTreeSet::new();
+    let mut rejected: BTreeMap<String, Rejected> = BTreeMap::new();
     for n in sessions {
-        for (p, e) in core.rib.neighbor_paths(n.idx) {
-            if !e.flags.contains(PathFlags::STALE) && core.registered.get(&p) != Some(&asn) {
-                found.insert(p);
+        let mut paths = core.rib.neighbor_paths(n.idx);
+        paths.sort_unstable_by_key(|(p, _)| *p);
+        for (p, e) in paths {
+            if e.flags.contains(PathFlags::STALE) || core.registered.get(&p) == Some(&asn) {
+                continue;
+            }
+            found.insert(p);
+            if e.flags.contains(PathFlags::ACCEPTED) {
+                continue;
+            }
+            if let Some(r) = core.rib.rejection(&p, n.idx) {
+                rejected
+                    .entry(r.rule.clone())
+                    .and_modify(|x| x.count += 1)
+                    .or_insert_with(|| Rejected {
+                        count: 1,
+                        example: (p, n.cfg.name.clone(), r.reason.clone()),
+                    });
             }
         }
     }
@@ -681,9 +722,31 @@ fn unregistered(core: &EngineCore, asn: u32, sessions: &[&Neighbor], c: &mut Che
         Requirement::Registration,
         Scope::default(),
         format!(
-            "{} received prefixes not registered to AS{asn}: {}",
+            "{} received {} not registered to AS{asn}: {}",
             found.len(),
+            plural(found.len(), "prefix", "prefixes"),
             examples.join(", ")
         ),
     );
+    for (rule, r) in rejected {
+        let (p, session, reason) = &r.example;
+        c.fail(
+            rule_requirement(&rule),
+            Scope::default(),
+            format!(
+                "{} {} rejected by {rule}, e.g. {p} on session {session}: {reason}",
+                r.count,
+                plural(r.count, "route", "routes"),
+            ),
+        );
+    }
+}
+
+/// `one` for 1, else `many`.
+fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 {
+        one
+    } else {
+        many
+    }
 }
