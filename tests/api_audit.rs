@@ -52,11 +52,19 @@ async fn audit_endpoint_filters_by_peer_asn_and_refuses_a_bad_one() {
     assert_eq!(v["partners"][0]["compliant"], false);
     let (status, _, body) = get(api.url("/api/v1/audit?peer_asn=contoso")).await;
     assert_eq!(status, 400, "{body}");
-    let err = json(&body)["error"].as_str().unwrap_or_default().to_string();
-    assert!(err.contains("\"peer_asn\"") && err.contains("\"contoso\""), "{err}");
+    let err = json(&body)["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        err.contains("\"peer_asn\"") && err.contains("\"contoso\""),
+        "{err}"
+    );
     let queries = api.queries.lock().map(|q| q.clone()).unwrap_or_default();
     assert!(
-        queries.iter().any(|q| q == "Audit { peer_asn: Some(64512) }"),
+        queries
+            .iter()
+            .any(|q| q == "Audit { peer_asn: Some(64512) }"),
         "{queries:?}"
     );
 }
@@ -72,12 +80,22 @@ async fn show_audit_prints_a_report_per_partner_and_json_on_request() {
         Ok(s) => s,
         Err(e) => panic!("{e}"),
     };
-    assert!(out.contains("2 partners, 1 compliant; 2 pass, 0 warn, 1 fail"), "{out}");
-    assert!(out.contains("\nAS64500: COMPLIANT (2 pass, 0 warn, 0 fail)\n"), "{out}");
-    assert!(out.contains("\nAS64512: NOT COMPLIANT"), "{out}");
-    let fail = out.lines().find(|l| l.starts_with("FAIL")).unwrap_or_default();
     assert!(
-        fail.contains("public-asn") && fail.ends_with("partner ASN 64512 is private (RFC 6996); a public ASN is required"),
+        out.contains("2 partners, 1 compliant; 2 pass, 0 warn, 1 fail"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\nAS64500: COMPLIANT (2 pass, 0 warn, 0 fail)\n"),
+        "{out}"
+    );
+    assert!(out.contains("\nAS64512: NOT COMPLIANT"), "{out}");
+    let fail = out
+        .lines()
+        .find(|l| l.starts_with("FAIL"))
+        .unwrap_or_default();
+    assert!(
+        fail.contains("public-asn")
+            && fail.ends_with("partner ASN 64512 is private (RFC 6996); a public ASN is required"),
         "{out}"
     );
     let one = ShowOpts {

@@ -264,7 +264,12 @@ pub fn audit(peer_asn: Option<u32>) -> AuditReport {
             sessions: vec!["contoso-ams-er1".into(), "contoso-ams-er2".into()],
             prefixes: vec!["203.0.113.0/24".into()],
             checks: vec![
-                check("public-asn", AuditStatus::Pass, "partner ASN 64500 is public", None),
+                check(
+                    "public-asn",
+                    AuditStatus::Pass,
+                    "partner ASN 64500 is public",
+                    None,
+                ),
                 check(
                     "local-redundancy",
                     AuditStatus::Pass,

@@ -170,10 +170,16 @@ fn bfd_down_on_a_session_fails_the_bfd_requirement() {
         lines(&p)
     );
     // Its routes are not used: traffic is no longer active-active at the primary.
-    let routing = p.checks.iter().find(|c| c.requirement == "routing").unwrap();
+    let routing = p
+        .checks
+        .iter()
+        .find(|c| c.requirement == "routing")
+        .unwrap();
     assert_eq!(routing.status, AuditStatus::Warn, "{}", lines(&p));
     assert!(
-        routing.message.ends_with("(on 1 of 2 sessions: not active-active)"),
+        routing
+            .message
+            .ends_with("(on 1 of 2 sessions: not active-active)"),
         "{}",
         routing.message
     );
@@ -387,7 +393,10 @@ fn unregistered_prefixes_from_the_partner_are_a_warning() {
 #[test]
 fn rejected_routes_on_unregistered_prefixes_fail_with_the_rule_and_an_example() {
     let mut lab = running(compliant_cfg());
-    lab.update("ps-ams-1", ann(&["192.0.2.0/25", "192.0.2.128/25"], &[PARTNER, 65001]));
+    lab.update(
+        "ps-ams-1",
+        ann(&["192.0.2.0/25", "192.0.2.128/25"], &[PARTNER, 65001]),
+    );
     let p = partner(&lab);
     assert_fails(
         &p,

@@ -323,10 +323,19 @@ mod tests {
     #[test]
     fn audit_peer_asn_is_a_number_with_an_optional_as_prefix() {
         assert_eq!(audit(None), Ok(AuditParams::default()));
-        assert_eq!(audit(Some("peer_asn=64500")).map(|p| p.peer_asn), Ok(Some(64500)));
-        assert_eq!(audit(Some("peer_asn=AS8075")).map(|p| p.peer_asn), Ok(Some(8075)));
+        assert_eq!(
+            audit(Some("peer_asn=64500")).map(|p| p.peer_asn),
+            Ok(Some(64500))
+        );
+        assert_eq!(
+            audit(Some("peer_asn=AS8075")).map(|p| p.peer_asn),
+            Ok(Some(8075))
+        );
         let msg = audit(Some("peer_asn=4294967296")).unwrap_err().to_string();
-        assert!(msg.contains("\"peer_asn\"") && msg.contains("\"4294967296\""), "{msg}");
+        assert!(
+            msg.contains("\"peer_asn\"") && msg.contains("\"4294967296\""),
+            "{msg}"
+        );
         assert!(audit(Some("asn=1")).is_err());
     }
 

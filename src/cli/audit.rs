@@ -122,7 +122,14 @@ mod tests {
     fn sample() -> AuditReport {
         use AuditStatus::{Fail, Pass, Warn};
         let checks = vec![
-            check("public-asn", Pass, "partner ASN 3320 is public", None, None, None),
+            check(
+                "public-asn",
+                Pass,
+                "partner ASN 3320 is public",
+                None,
+                None,
+                None,
+            ),
             check(
                 "local-redundancy",
                 Fail,
@@ -197,7 +204,10 @@ FAIL    prefix-received   203.0.113.0/24 ams dt-ams-2  prefix not received on se
         r.partners.clear();
         r.summary = AuditSummary::default();
         let out = render(&r);
-        assert!(out.ends_with("no partners (no peering-service neighbors or registered prefixes)\n"), "{out}");
+        assert!(
+            out.ends_with("no partners (no peering-service neighbors or registered prefixes)\n"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -213,6 +223,9 @@ FAIL    prefix-received   203.0.113.0/24 ams dt-ams-2  prefix not received on se
         r.partners[0].sessions = vec!["evil\x1b[2J".into()];
         r.partners[0].checks[0].message = "line\nbreak".into();
         let out = render(&r);
-        assert!(!out.contains('\x1b') && out.contains("line\\nbreak"), "{out}");
+        assert!(
+            !out.contains('\x1b') && out.contains("line\\nbreak"),
+            "{out}"
+        );
     }
 }

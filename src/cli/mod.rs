@@ -326,7 +326,10 @@ mod tests {
         let (what, opts) = s
             .map(|s| (s.what, s.opts))
             .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!((what, opts.peer_asn, opts.json), (ShowWhat::Audit, Some(64500), true));
+        assert_eq!(
+            (what, opts.peer_asn, opts.json),
+            (ShowWhat::Audit, Some(64500), true)
+        );
     }
 
     #[test]

@@ -321,7 +321,10 @@ fn location_checks(loc: &str, list: &[&Neighbor], c: &mut Checks) {
             .filter(|n| n.cfg.router.is_none())
             .map(|n| n.cfg.name.as_str())
             .collect();
-        let routers: BTreeSet<&str> = list.iter().filter_map(|n| n.cfg.router.as_deref()).collect();
+        let routers: BTreeSet<&str> = list
+            .iter()
+            .filter_map(|n| n.cfg.router.as_deref())
+            .collect();
         if routers.len() >= MIN_SESSIONS_PER_LOCATION {
             let r = routers.into_iter().collect::<Vec<_>>().join(", ");
             c.pass(
@@ -374,7 +377,9 @@ fn location_checks(loc: &str, list: &[&Neighbor], c: &mut Checks) {
                 s,
                 format!("BFD not configured on session {name}"),
             ),
-            (true, BfdStatus::Up) => c.pass(Requirement::Bfd, s, format!("BFD Up on session {name}")),
+            (true, BfdStatus::Up) => {
+                c.pass(Requirement::Bfd, s, format!("BFD Up on session {name}"))
+            }
             // The remote taking BFD AdminDown is not a failure (RFC 5882 §3.2), but not up either.
             (true, BfdStatus::AdminDown) => c.warn(
                 Requirement::Bfd,
@@ -517,7 +522,9 @@ fn prefix_checks(core: &EngineCore, r: &RegisteredPrefix, sessions: &[&Neighbor]
             Some(e) if e.flags.contains(PathFlags::STALE) => c.warn(
                 Requirement::PrefixReceived,
                 ns,
-                format!("prefix received on session {name} only as a stale route (graceful restart)"),
+                format!(
+                    "prefix received on session {name} only as a stale route (graceful restart)"
+                ),
             ),
             Some(_) => c.pass(
                 Requirement::PrefixReceived,
