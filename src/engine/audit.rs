@@ -27,9 +27,9 @@ use crate::api::model::{AuditCheck, AuditReport, AuditStatus, AuditSummary, Part
 use crate::config::{RegisteredPrefix, Role};
 use crate::policy::builtin::{self, bogon_reason, is_private_asn, is_reserved_asn};
 use crate::policy::RouteContext;
-use crate::rib::PathFlags;
+use crate::rib::{NeighborIdx, PathEntry, PathFlags};
 use crate::wire::Prefix;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Instant;
 
 /// The backup location value that means "fail over to the internet".
@@ -176,11 +176,12 @@ pub fn audit(core: &EngineCore, peer_asn: Option<u32>, now: Instant) -> AuditRep
         .map(|n| n.cfg.remote_as)
         .collect();
     asns.extend(core.cfg.registered_prefixes.iter().map(|r| r.peer_asn));
-    let partners: Vec<PartnerAudit> = asns
+    let asns: Vec<u32> = asns
         .into_iter()
         .filter(|a| peer_asn.is_none_or(|want| want == *a))
-        .map(|a| partner(core, a))
         .collect();
+    let held = partner_paths(core, &asns);
+    let partners: Vec<PartnerAudit> = asns.into_iter().map(|a| partner(core, a, &held)).collect();
     let mut summary = AuditSummary {
         partners: partners.len() as u32,
         ..AuditSummary::default()
@@ -199,6 +200,34 @@ pub fn audit(core: &EngineCore, peer_asn: Option<u32>, now: Instant) -> AuditRep
     }
 }
 
+/// Paths held from each partner session, by neighbor, in prefix order.
+type HeldPaths = HashMap<NeighborIdx, Vec<(Prefix, PathEntry)>>;
+
+/// Every path of the audited partners' sessions, in one pass over the RIB
+/// (a full transit table makes a pass per session too slow for the engine task).
+fn partner_paths(core: &EngineCore, asns: &[u32]) -> HeldPaths {
+    let wanted: HashSet<NeighborIdx> = core
+        .neighbors
+        .iter()
+        .flatten()
+        .filter(|n| n.cfg.role == Role::PeeringService && asns.contains(&n.cfg.remote_as))
+        .map(|n| n.idx)
+        .collect();
+    let mut held = HeldPaths::new();
+    if wanted.is_empty() {
+        return held;
+    }
+    for (p, paths) in core.rib.v4.iter().chain(core.rib.v6.iter()) {
+        for e in paths.iter().filter(|e| wanted.contains(&e.neighbor)) {
+            held.entry(e.neighbor).or_default().push((p, *e));
+        }
+    }
+    for v in held.values_mut() {
+        v.sort_unstable_by_key(|(p, _)| *p);
+    }
+    held
+}
+
 /// Locations in `[[locations]]` order, unknown ones last by name.
 fn location_rank(core: &EngineCore, name: &str) -> (usize, String) {
     let i = core
@@ -210,7 +239,7 @@ fn location_rank(core: &EngineCore, name: &str) -> (usize, String) {
     (i, name.to_string())
 }
 
-fn partner(core: &EngineCore, asn: u32) -> PartnerAudit {
+fn partner(core: &EngineCore, asn: u32, held: &HeldPaths) -> PartnerAudit {
     let sessions: Vec<&Neighbor> = core
         .neighbors
         .iter()
@@ -247,7 +276,7 @@ fn partner(core: &EngineCore, asn: u32) -> PartnerAudit {
     for r in &registered {
         prefix_checks(core, r, &sessions, &mut c);
     }
-    unregistered(core, asn, &sessions, &mut c);
+    unregistered(core, asn, &sessions, held, &mut c);
 
     let count = |s: AuditStatus| c.0.iter().filter(|x| x.status == s).count() as u32;
     let (pass, warn, fail) = (
@@ -689,13 +718,17 @@ struct Rejected {
 
 /// Prefixes the partner announces that are not registered to it (they get
 /// no optimized routing), and the rules that rejected any of them.
-fn unregistered(core: &EngineCore, asn: u32, sessions: &[&Neighbor], c: &mut Checks) {
+fn unregistered(
+    core: &EngineCore,
+    asn: u32,
+    sessions: &[&Neighbor],
+    held: &HeldPaths,
+    c: &mut Checks,
+) {
     let mut found: BTreeSet<Prefix> = BTreeSet::new();
     let mut rejected: BTreeMap<String, Rejected> = BTreeMap::new();
     for n in sessions {
-        let mut paths = core.rib.neighbor_paths(n.idx);
-        paths.sort_unstable_by_key(|(p, _)| *p);
-        for (p, e) in paths {
+        for (p, e) in held.get(&n.idx).into_iter().flatten().copied() {
             if e.flags.contains(PathFlags::STALE) || core.registered.get(&p) == Some(&asn) {
                 continue;
             }
