@@ -231,6 +231,55 @@ fn a_private_asn_in_the_as_path_fails_with_the_rib_reason() {
 }
 
 #[test]
+fn a_long_as_path_on_a_prefix_longer_than_24_fails_the_length_rule() {
+    let mut c = compliant_cfg();
+    let mut long = c.registered_prefixes[0].clone();
+    long.prefix = "198.51.100.128/25".parse().unwrap();
+    c.registered_prefixes.push(long);
+    let mut lab = running(c);
+    lab.update(
+        "ps-ams-2",
+        ann(
+            &["198.51.100.128/25"],
+            &[PARTNER, PARTNER, PARTNER, PARTNER],
+        ),
+    );
+    let p = partner(&lab);
+    assert_eq!(
+        find(&p, AuditStatus::Fail, "AS path length should be <= 3"),
+        Some(Some("ps-ams-2".to_string())),
+        "{}",
+        lines(&p)
+    );
+    let check = p
+        .checks
+        .iter()
+        .find(|c| c.message == "AS path length should be <= 3")
+        .unwrap();
+    assert_eq!(
+        (check.requirement.as_str(), check.prefix.as_deref()),
+        ("as-path", Some("198.51.100.128/25"))
+    );
+}
+
+#[test]
+fn an_administratively_shut_down_session_is_named_as_such() {
+    let mut c = compliant_cfg();
+    for n in &mut c.neighbors {
+        if n.name == "ps-fra-2" {
+            n.shutdown = true;
+        }
+    }
+    let mut lab = running(c);
+    lab.down("ps-fra-2", None);
+    let p = partner(&lab);
+    assert_fails(
+        &p,
+        "session ps-fra-2 is administratively shut down (shutdown = true)",
+    );
+}
+
+#[test]
 fn a_backup_location_without_sessions_fails() {
     let mut c = compliant_cfg();
     c.locations.push(LocationConfig {

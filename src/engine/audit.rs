@@ -389,6 +389,12 @@ fn location_checks(loc: &str, list: &[&Neighbor], c: &mut Checks) {
                 s,
                 format!("session {name} is Established"),
             );
+        } else if n.cfg.shutdown {
+            c.fail(
+                Requirement::ActiveActive,
+                s,
+                format!("session {name} is administratively shut down (shutdown = true)"),
+            );
         } else {
             let why = n
                 .last_error
