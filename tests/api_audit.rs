@@ -161,3 +161,21 @@ async fn audit_endpoint_answers_from_the_real_route_engine() {
         assert!(msgs.contains(&want), "{want:?} not in {msgs:#?}");
     }
 }
+
+#[tokio::test]
+async fn audit_endpoint_is_503_when_the_engine_is_gone_and_405_for_post() {
+    let (tx, rx) = mpsc::channel::<coldpotato::engine::messages::ToEngine>(8);
+    drop(rx);
+    let api = fixture::start_with(
+        tx,
+        std::sync::Arc::new(std::sync::Mutex::new(Vec::new())),
+        None,
+    )
+    .await;
+    let (status, _, body) = get(api.url("/api/v1/audit")).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(json(&body)["error"], "the route engine is not running");
+    let url = api.url("/api/v1/audit");
+    let post = tokio::task::spawn_blocking(move || fixture::request("POST", &url)).await;
+    assert_eq!(post.map(|r| r.0).ok(), Some(405));
+}
