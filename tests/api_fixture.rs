@@ -5,7 +5,10 @@
 //! Cargo also builds this file as an (empty) test target of its own.
 #![allow(dead_code)]
 
-use coldpotato::api::model::{AsPathElem, DecisionView, EventView, NeighborView, RouteView};
+use coldpotato::api::model::{
+    AsPathElem, AuditCheck, AuditReport, AuditStatus, AuditSummary, DecisionView, EventView,
+    NeighborView, PartnerAudit, RouteView,
+};
 use coldpotato::api::ApiServer;
 use coldpotato::engine::messages::{Query, QueryReply, ToEngine};
 use std::collections::BTreeMap;
@@ -120,6 +123,7 @@ pub async fn fake_engine(mut rx: mpsc::Receiver<ToEngine>, log: Arc<Mutex<Vec<St
             Query::Events { since } => {
                 QueryReply::Events(events().into_iter().filter(|e| e.seq > since).collect())
             }
+            Query::Audit { peer_asn } => QueryReply::Audit(audit(peer_asn)),
         };
         let _ = reply.send(answer);
     }
@@ -234,6 +238,82 @@ pub fn events() -> Vec<EventView> {
             evidence: serde_json::json!({ "transitions": seq }),
         })
         .collect()
+}
+
+fn check(req: &str, status: AuditStatus, message: &str, location: Option<&str>) -> AuditCheck {
+    AuditCheck {
+        requirement: req.into(),
+        status,
+        message: message.into(),
+        location: location.map(str::to_string),
+        prefix: None,
+        neighbor: None,
+    }
+}
+
+/// A two-partner audit (AS64500 compliant, AS64512 not), filtered by `peer_asn`.
+pub fn audit(peer_asn: Option<u32>) -> AuditReport {
+    let partners: Vec<PartnerAudit> = vec![
+        PartnerAudit {
+            peer_asn: 64500,
+            compliant: true,
+            pass: 2,
+            warn: 0,
+            fail: 0,
+            locations: vec!["ams".into()],
+            sessions: vec!["contoso-ams-er1".into(), "contoso-ams-er2".into()],
+            prefixes: vec!["203.0.113.0/24".into()],
+            checks: vec![
+                check(
+                    "public-asn",
+                    AuditStatus::Pass,
+                    "partner ASN 64500 is public",
+                    None,
+                ),
+                check(
+                    "local-redundancy",
+                    AuditStatus::Pass,
+                    "2 sessions in location ams on routers ams-er1, ams-er2",
+                    Some("ams"),
+                ),
+            ],
+        },
+        PartnerAudit {
+            peer_asn: 64512,
+            compliant: false,
+            pass: 0,
+            warn: 0,
+            fail: 1,
+            locations: vec![],
+            sessions: vec![],
+            prefixes: vec![],
+            checks: vec![check(
+                "public-asn",
+                AuditStatus::Fail,
+                "partner ASN 64512 is private (RFC 6996); a public ASN is required",
+                None,
+            )],
+        },
+    ]
+    .into_iter()
+    .filter(|p| peer_asn.is_none_or(|a| a == p.peer_asn))
+    .collect();
+    let mut summary = AuditSummary {
+        partners: partners.len() as u32,
+        ..AuditSummary::default()
+    };
+    for p in &partners {
+        summary.compliant += u32::from(p.compliant);
+        summary.pass += p.pass;
+        summary.warn += p.warn;
+        summary.fail += p.fail;
+    }
+    AuditReport {
+        generated_at_ms: 1_795_307_976_000,
+        local_asn: 8075,
+        summary,
+        partners,
+    }
 }
 
 /// Gives every metric family of `coldpotato::metrics` a sample, so that

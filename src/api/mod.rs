@@ -6,7 +6,7 @@
 //!
 //! Task: one tokio task runs [`serve`] (or [`ApiServer::run`]); it sends
 //! `ToEngine::Query` on the engine's `mpsc` channel and awaits a `oneshot`.
-//! Endpoints: `GET /metrics`, `/healthz`, `/api/v1/{neighbors,routes,decisions,events}`.
+//! Endpoints: `GET /metrics`, `/healthz`, `/api/v1/{neighbors,routes,decisions,events,audit}`.
 
 mod error;
 pub mod model;

@@ -90,3 +90,87 @@ pub struct EventView {
     /// Evidence: structured details (AS path, expected origin, counts …).
     pub evidence: serde_json::Value,
 }
+
+/// Outcome of one compliance check (`GET /api/v1/audit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuditStatus {
+    /// The requirement is met.
+    Pass,
+    /// Met only partly, or cannot be verified from config and live state.
+    Warn,
+    /// The requirement is not met.
+    Fail,
+}
+
+impl AuditStatus {
+    /// `PASS`, `WARN` or `FAIL`, as the human report prints it.
+    pub fn label(self) -> &'static str {
+        match self {
+            AuditStatus::Pass => "PASS",
+            AuditStatus::Warn => "WARN",
+            AuditStatus::Fail => "FAIL",
+        }
+    }
+}
+
+/// One checked requirement, with the exact message a partner reads
+/// (e.g. "fewer than two sessions in primary location").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditCheck {
+    /// The partner requirement: `public-asn`, `sessions`, `local-redundancy`,
+    /// `active-active`, `bfd`, `geo-redundancy`, `registration`,
+    /// `activation`, `primary-location`, `backup-location`,
+    /// `prefix-received`, `community-tagging`, `as-path`,
+    /// `publicly-routable`, `import`, `routing`.
+    pub requirement: String,
+    pub status: AuditStatus,
+    pub message: String,
+    /// The location the check is about, when it is about one.
+    pub location: Option<String>,
+    /// The registered prefix the check is about, when it is about one.
+    pub prefix: Option<String>,
+    /// The session (neighbor name) the check is about, when it is about one.
+    pub neighbor: Option<String>,
+}
+
+/// The audit of one partner (a peer ASN).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerAudit {
+    pub peer_asn: u32,
+    /// No check failed.
+    pub compliant: bool,
+    pub pass: u32,
+    pub warn: u32,
+    pub fail: u32,
+    /// Locations where the partner has peering-service sessions.
+    pub locations: Vec<String>,
+    /// The partner's peering-service sessions (neighbor names).
+    pub sessions: Vec<String>,
+    /// Prefixes registered to the partner.
+    pub prefixes: Vec<String>,
+    pub checks: Vec<AuditCheck>,
+}
+
+/// Totals over every audited partner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AuditSummary {
+    pub partners: u32,
+    pub compliant: u32,
+    pub pass: u32,
+    pub warn: u32,
+    pub fail: u32,
+}
+
+/// `GET /api/v1/audit[?peer_asn=N]`: the partner requirements checked
+/// against the configuration and live state (DESIGN.md "Compliance audit").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditReport {
+    /// Unix time in milliseconds when the report was computed.
+    pub generated_at_ms: u64,
+    /// Our ASN (`[router] asn`).
+    pub local_asn: u32,
+    pub summary: AuditSummary,
+    /// One entry per partner, by ascending ASN.
+    pub partners: Vec<PartnerAudit>,
+}

@@ -89,6 +89,31 @@ pub struct EventsParams {
     pub since: u64,
 }
 
+/// Parsed parameters of `GET /api/v1/audit`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AuditParams {
+    /// Only this partner (peer ASN); every partner when absent.
+    pub peer_asn: Option<u32>,
+}
+
+/// Parses `/api/v1/audit` parameters: `peer_asn=N` (`AS` prefix allowed).
+pub fn audit(query: Option<&str>) -> Result<AuditParams, ParamError> {
+    let mut out = AuditParams::default();
+    for (_, value) in pairs(query, &["peer_asn"])? {
+        let v = value.trim();
+        let digits = v
+            .strip_prefix("AS")
+            .or_else(|| v.strip_prefix("as"))
+            .unwrap_or(v);
+        out.peer_asn = Some(digits.parse().map_err(|_| ParamError::Invalid {
+            name: "peer_asn",
+            value,
+            why: "expected an AS number (0..=4294967295, e.g. 64500 or AS64500)",
+        })?);
+    }
+    Ok(out)
+}
+
 /// Parses `/api/v1/routes` parameters: `prefix=P`, `status=accepted|rejected|stale|all`.
 pub fn routes(query: Option<&str>) -> Result<RoutesParams, ParamError> {
     let mut out = RoutesParams::default();
@@ -293,6 +318,25 @@ mod tests {
             msg.contains("\"x\"") && msg.contains("accepts: none"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn audit_peer_asn_is_a_number_with_an_optional_as_prefix() {
+        assert_eq!(audit(None), Ok(AuditParams::default()));
+        assert_eq!(
+            audit(Some("peer_asn=64500")).map(|p| p.peer_asn),
+            Ok(Some(64500))
+        );
+        assert_eq!(
+            audit(Some("peer_asn=AS8075")).map(|p| p.peer_asn),
+            Ok(Some(8075))
+        );
+        let msg = audit(Some("peer_asn=4294967296")).unwrap_err().to_string();
+        assert!(
+            msg.contains("\"peer_asn\"") && msg.contains("\"4294967296\""),
+            "{msg}"
+        );
+        assert!(audit(Some("asn=1")).is_err());
     }
 
     #[test]

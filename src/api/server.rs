@@ -37,7 +37,7 @@ pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4";
 
 /// Every path the API serves (listed in 404 answers).
 pub(super) const PATHS: &str =
-    "/metrics, /healthz, /api/v1/neighbors, /api/v1/routes, /api/v1/decisions, /api/v1/events";
+    "/metrics, /healthz, /api/v1/neighbors, /api/v1/routes, /api/v1/decisions, /api/v1/events, /api/v1/audit";
 
 /// What every handler shares: the way to the engine.
 #[derive(Clone)]
@@ -186,6 +186,7 @@ fn router(state: AppState) -> Router {
             get(decisions).fallback(method_not_allowed),
         )
         .route("/api/v1/events", get(events).fallback(method_not_allowed))
+        .route("/api/v1/audit", get(audit).fallback(method_not_allowed))
         .fallback(not_found)
         .with_state(state)
 }
@@ -263,9 +264,26 @@ async fn events(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Resp
     }
 }
 
+async fn audit(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, HttpError> {
+    let p = params::audit(q.as_deref())?;
+    match s
+        .ask(
+            Query::Audit {
+                peer_asn: p.peer_asn,
+            },
+            s.query_timeout,
+            true,
+        )
+        .await?
+    {
+        QueryReply::Audit(r) => json(r).await,
+        _ => Err(HttpError::WrongReply("audit")),
+    }
+}
+
 /// A JSON answer, serialised on the blocking pool: a full table is tens of
 /// megabytes and must not stall the runtime's workers (and the sessions).
-async fn json<T: Serialize + Send + 'static>(value: Vec<T>) -> Result<Response, HttpError> {
+async fn json<T: Serialize + Send + 'static>(value: T) -> Result<Response, HttpError> {
     let body = tokio::task::spawn_blocking(move || serde_json::to_vec(&value))
         .await
         .map_err(|e| HttpError::Internal(e.to_string()))?

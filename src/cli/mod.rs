@@ -1,4 +1,5 @@
-//! `coldpotato show`: the operator's client of the running daemon's API.
+//! `coldpotato show`: the operator's client of the running daemon's API
+//! (`neighbors|routes|decisions|events|audit`).
 //!
 //! Runs on the CLI's main thread (blocking `ureq`, no tokio, no channels):
 //! one HTTP GET to the API, then either an aligned human table
@@ -6,11 +7,12 @@
 //! `Show { what: ShowWhat, #[command(flatten)] opts: ShowOpts }` and prints
 //! what [`run_show`] returns.
 
+pub mod audit;
 pub mod json;
 pub mod render;
 pub mod table;
 
-use crate::api::model::{DecisionView, EventView, NeighborView, RouteView};
+use crate::api::model::{AuditReport, DecisionView, EventView, NeighborView, RouteView};
 use serde::de::DeserializeOwned;
 use std::io::Read;
 use std::time::Duration;
@@ -38,6 +40,8 @@ pub enum ShowWhat {
     Decisions,
     /// Anomalies, max-prefix, BFD flaps, decision changes.
     Events,
+    /// The partner compliance audit: requirements checked against config and live state.
+    Audit,
 }
 
 impl ShowWhat {
@@ -47,6 +51,7 @@ impl ShowWhat {
             ShowWhat::Routes => "/api/v1/routes",
             ShowWhat::Decisions => "/api/v1/decisions",
             ShowWhat::Events => "/api/v1/events",
+            ShowWhat::Audit => "/api/v1/audit",
         }
     }
 }
@@ -69,6 +74,9 @@ pub struct ShowOpts {
     /// events: only events after this sequence number.
     #[arg(long, value_name = "N")]
     pub since: Option<u64>,
+    /// audit: only the partner with this ASN.
+    #[arg(long, value_name = "N")]
+    pub peer_asn: Option<u32>,
 }
 
 impl Default for ShowOpts {
@@ -79,6 +87,7 @@ impl Default for ShowOpts {
             prefix: None,
             all: false,
             since: None,
+            peer_asn: None,
         }
     }
 }
@@ -131,6 +140,9 @@ pub fn run_show(what: ShowWhat, opts: &ShowOpts) -> Result<String, ShowError> {
     if let Some(n) = opts.since {
         req = req.query("since", &n.to_string());
     }
+    if let Some(n) = opts.peer_asn {
+        req = req.query("peer_asn", &n.to_string());
+    }
     let body = match req.call() {
         Ok(resp) => read_body(resp, &url)?,
         Err(ureq::Error::Status(status, resp)) => {
@@ -166,6 +178,7 @@ pub fn run_show(what: ShowWhat, opts: &ShowOpts) -> Result<String, ShowError> {
         }
         ShowWhat::Decisions => render::decisions(&parse::<Vec<DecisionView>>(&body, &url)?),
         ShowWhat::Events => render::events(&parse::<Vec<EventView>>(&body, &url)?),
+        ShowWhat::Audit => audit::render(&parse::<AuditReport>(&body, &url)?),
     })
 }
 
@@ -176,6 +189,8 @@ fn check_flags(what: ShowWhat, opts: &ShowOpts) -> Result<(), ShowError> {
         Some(("--all", "routes"))
     } else if what != ShowWhat::Events && opts.since.is_some() {
         Some(("--since", "events"))
+    } else if what != ShowWhat::Audit && opts.peer_asn.is_some() {
+        Some(("--peer-asn", "audit"))
     } else {
         None
     };
@@ -307,6 +322,14 @@ mod tests {
         assert_eq!((opts.since, opts.api.as_str()), (Some(7), "[::1]:9180"));
         assert!(Show::try_parse_from(["show", "peers"]).is_err());
         assert!(Show::try_parse_from(["show", "events", "--since", "x"]).is_err());
+        let s = Show::try_parse_from(["show", "audit", "--peer-asn", "64500", "--json"]);
+        let (what, opts) = s
+            .map(|s| (s.what, s.opts))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            (what, opts.peer_asn, opts.json),
+            (ShowWhat::Audit, Some(64500), true)
+        );
     }
 
     #[test]

@@ -243,6 +243,9 @@ impl EngineCore {
             }
             Query::Decisions => QueryReply::Decisions(self.decision_views()),
             Query::Events { since } => QueryReply::Events(self.events.since(*since)),
+            Query::Audit { peer_asn } => {
+                QueryReply::Audit(super::audit::audit(self, *peer_asn, now))
+            }
         }
     }
 

@@ -3,7 +3,7 @@
 //! producer (back-pressure on UPDATE storms); one `mpsc::Sender<ToPeer>` per
 //! established session, handed to the engine in [`ToEngine::SessionUp`].
 
-use crate::api::model::{DecisionView, EventView, NeighborView, RouteView};
+use crate::api::model::{AuditReport, DecisionView, EventView, NeighborView, RouteView};
 use crate::config::Config;
 use crate::wire::{Afi, Codec, GracefulRestart, Notification, Safi, Update};
 use std::net::{IpAddr, Ipv4Addr};
@@ -130,6 +130,10 @@ pub enum Query {
     Events {
         since: u64,
     },
+    /// The compliance audit, of one partner ASN or of all.
+    Audit {
+        peer_asn: Option<u32>,
+    },
 }
 
 /// API answers.
@@ -139,4 +143,5 @@ pub enum QueryReply {
     Routes(Vec<RouteView>),
     Decisions(Vec<DecisionView>),
     Events(Vec<EventView>),
+    Audit(AuditReport),
 }

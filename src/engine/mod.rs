@@ -11,8 +11,10 @@
 //! Pipeline per UPDATE ([`import`]): treat-as-withdraw → Adj-RIB-In store →
 //! max-prefix → registered-prefix checks → import policy → Loc-RIB best and
 //! nearest-edge decisions ([`decide`]) → export by role with Adj-RIB-Out
-//! diffs ([`export`]). Queries are answered in [`query`].
+//! diffs ([`export`]). Queries are answered in [`query`]; the partner
+//! compliance audit in [`audit`].
 
+pub mod audit;
 pub mod core;
 pub mod decide;
 pub mod export;
