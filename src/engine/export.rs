@@ -129,6 +129,9 @@ impl EngineCore {
             }
         }
         self.update_metrics(pass);
+        if !pass.touched.is_empty() {
+            self.rpki_metrics();
+        }
     }
 
     /// What `to` should have for `prefix` (before export policy).
@@ -238,6 +241,9 @@ impl EngineCore {
                     neighbor_as: to.cfg.remote_as,
                     role: to.cfg.role,
                     location: &to.cfg.location,
+                    // As the receiver will validate it (our AS is the
+                    // origin of what we originate).
+                    rpki: self.rpki_state(p, a.as_path.as_ref().and_then(|x| x.origin_as())),
                 };
                 match self.policy.export(&to.cfg, &ctx) {
                     Verdict::Accept(Some(m)) | Verdict::Internet(Some(m)) => Some(m),

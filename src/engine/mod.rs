@@ -21,7 +21,8 @@ pub mod messages;
 pub mod neighbor;
 pub mod query;
 pub mod reload;
+pub mod rpki;
 pub mod task;
 
 pub use self::core::{EngineCore, Input, Output};
-pub use task::run;
+pub use task::{run, run_with_rpki};

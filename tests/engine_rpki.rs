@@ -1,0 +1,135 @@
+//! RPKI origin validation in the route engine without sockets: route
+//! states, the `rpki-invalid` rule, re-evaluation on new VRPs (no session
+//! reset), and RPKI off.
+
+#[path = "engine_lab.rs"]
+mod lab;
+
+use coldpotato::engine::Input;
+use coldpotato::rpki::{Vrp, VrpTable};
+use lab::*;
+
+const RPKI: &str = r#"
+[rpki]
+servers = ["127.0.0.1:3323"]
+reject_invalid = true
+"#;
+
+fn vrps(list: &[(&str, u8, u32)]) -> Input {
+    let v: Vec<Vrp> = list.iter().map(|&(n, m, a)| Vrp::new(p(n), m, a)).collect();
+    Input::Rpki(Some(Arc::new(VrpTable::from_vrps(&v))))
+}
+
+fn state(lab: &Lab, prefix: &str) -> (String, Option<String>, Option<String>) {
+    let r = lab.routes(Some(prefix), true);
+    assert_eq!(r.len(), 1, "{prefix}: {r:?}");
+    (r[0].status.clone(), r[0].rule.clone(), r[0].rpki.clone())
+}
+
+#[test]
+fn routes_are_not_found_until_the_first_vrps_arrive() {
+    let mut lab = Lab::new(RPKI);
+    lab.up("ps-ams-1");
+    lab.update("ps-ams-1", ann(&["192.0.2.0/24"], &[64500]));
+    assert_eq!(
+        state(&lab, "192.0.2.0/24"),
+        ("accepted".into(), None, Some("not-found".into()))
+    );
+}
+
+#[test]
+fn invalid_routes_are_rejected_with_rule_rpki_invalid_and_explained() {
+    let mut lab = Lab::new(RPKI);
+    lab.input(vrps(&[
+        ("192.0.2.0/24", 24, 64500),
+        ("198.18.0.0/15", 16, 64999),
+    ]));
+    lab.up("ps-ams-1");
+    lab.update("ps-ams-1", ann(&["192.0.2.0/24"], &[64500]));
+    lab.update("ps-ams-1", ann(&["198.18.0.0/16"], &[64500]));
+    lab.update("ps-ams-1", ann(&["100.64.0.0/16"], &[64500]));
+    assert_eq!(
+        state(&lab, "192.0.2.0/24"),
+        ("accepted".into(), None, Some("valid".into()))
+    );
+    let (status, rule, rpki) = state(&lab, "198.18.0.0/16");
+    assert_eq!(
+        (status.as_str(), rule.as_deref(), rpki.as_deref()),
+        ("rejected", Some("rpki-invalid"), Some("invalid"))
+    );
+    let r = lab.routes(Some("198.18.0.0/16"), true);
+    assert_eq!(
+        r[0].reason.as_deref(),
+        Some("RPKI invalid: origin AS64500 not authorized for 198.18.0.0/16 (VRP 198.18.0.0/15-16 AS64999)")
+    );
+    assert_eq!(state(&lab, "100.64.0.0/16").2.as_deref(), Some("not-found"));
+}
+
+#[test]
+fn new_vrps_make_an_invalid_route_valid_without_a_session_reset() {
+    let mut lab = Lab::new(RPKI);
+    lab.input(vrps(&[("198.18.0.0/15", 16, 64999)]));
+    lab.up("ps-ams-1");
+    lab.update("ps-ams-1", ann(&["198.18.0.0/16"], &[64500]));
+    assert_eq!(state(&lab, "198.18.0.0/16").0, "rejected");
+    let out = lab.input(vrps(&[
+        ("198.18.0.0/15", 16, 64999),
+        ("198.18.0.0/16", 16, 64500),
+    ]));
+    assert!(
+        !out.iter()
+            .any(|(_, m)| matches!(m, coldpotato::engine::messages::ToPeer::Teardown { .. })),
+        "no session is reset"
+    );
+    assert_eq!(
+        state(&lab, "198.18.0.0/16"),
+        ("accepted".into(), None, Some("valid".into()))
+    );
+    // And back: withdrawn VRP makes it invalid again.
+    lab.input(vrps(&[("198.18.0.0/15", 16, 64999)]));
+    assert_eq!(
+        state(&lab, "198.18.0.0/16").1.as_deref(),
+        Some("rpki-invalid")
+    );
+}
+
+#[test]
+fn internal_routes_and_reject_invalid_off_keep_invalid_routes_with_their_state() {
+    let mut lab = Lab::new(
+        r#"
+[rpki]
+servers = ["127.0.0.1:3323"]
+"#,
+    );
+    lab.input(vrps(&[("198.18.0.0/15", 16, 64999)]));
+    lab.up("ps-ams-1");
+    lab.update("ps-ams-1", ann(&["198.18.0.0/16"], &[64500]));
+    assert_eq!(
+        state(&lab, "198.18.0.0/16"),
+        ("accepted".into(), None, Some("invalid".into()))
+    );
+    let mut lab = Lab::new(RPKI);
+    lab.input(vrps(&[("10.10.0.0/16", 16, 64999)]));
+    lab.up("rr1");
+    lab.update("rr1", ann(&["10.10.0.0/16"], &[]));
+    let (status, rule, rpki) = state(&lab, "10.10.0.0/16");
+    assert_eq!(
+        status, "accepted",
+        "internal routes are not rejected: {rule:?}"
+    );
+    assert_eq!(rpki.as_deref(), Some("invalid"));
+}
+
+#[test]
+fn without_rpki_config_routes_carry_no_state_and_nothing_is_rejected() {
+    let mut lab = Lab::new("");
+    lab.input(vrps(&[("198.18.0.0/15", 16, 64999)]));
+    lab.up("ps-ams-1");
+    lab.update("ps-ams-1", ann(&["198.18.0.0/16"], &[64500]));
+    assert_eq!(
+        state(&lab, "198.18.0.0/16"),
+        ("accepted".into(), None, None)
+    );
+    let json = serde_json::to_string(&lab.routes(None, true)).unwrap();
+    assert!(!json.contains("rpki"), "{json}");
+}
