@@ -18,7 +18,7 @@ const PEER_AS: u32 = 264_700;
 const PEER_ADDR: &str = "127.0.0.61";
 const VALID: &str = "45.20.1.0/24";
 const INVALID: &str = "45.20.2.0/24";
-const NOT_FOUND: &str = "45.20.3.0/24";
+const NOT_FOUND: &str = "45.21.3.0/24";
 
 fn vrps_json(invalid_owner: u32) -> String {
     format!(
