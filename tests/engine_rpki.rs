@@ -133,3 +133,79 @@ fn without_rpki_config_routes_carry_no_state_and_nothing_is_rejected() {
     let json = serde_json::to_string(&lab.routes(None, true)).unwrap();
     assert!(!json.contains("rpki"), "{json}");
 }
+
+#[test]
+fn policy_match_rpki_lowers_local_pref_of_not_found_routes_and_follows_new_vrps() {
+    let mut c = (*cfg(&format!(
+        r#"
+[policy.rpki-pref]
+default = "accept"
+
+[[policy.rpki-pref.rule]]
+name = "not-found-lower"
+match.rpki = ["not-found"]
+set.local_pref = 50
+action = "accept"
+{RPKI}"#
+    )))
+    .clone();
+    c.neighbors[0].import_policy = Some("rpki-pref".into());
+    let mut lab = Lab {
+        core: coldpotato::engine::EngineCore::new(Arc::new(c)),
+        now: Instant::now(),
+    };
+    lab.input(vrps(&[("192.0.2.0/24", 24, 64500)]));
+    lab.up("ps-ams-1");
+    lab.update(
+        "ps-ams-1",
+        ann(&["192.0.2.0/24", "100.64.0.0/16"], &[64500]),
+    );
+    let lp = |lab: &Lab, p: &str| lab.routes(Some(p), true)[0].local_pref;
+    assert_ne!(lp(&lab, "192.0.2.0/24"), Some(50), "valid: untouched");
+    assert_eq!(lp(&lab, "100.64.0.0/16"), Some(50), "not-found: lowered");
+    // A VRP for it arrives: valid now, the rule no longer applies.
+    lab.input(vrps(&[
+        ("192.0.2.0/24", 24, 64500),
+        ("100.64.0.0/10", 16, 64500),
+    ]));
+    assert_ne!(lp(&lab, "100.64.0.0/16"), Some(50));
+    assert_eq!(
+        lab.routes(Some("100.64.0.0/16"), true)[0].rpki.as_deref(),
+        Some("valid")
+    );
+}
+
+#[test]
+fn a_bad_rpki_match_value_is_a_config_error() {
+    let text = format!(
+        "{BASE}\n[policy.p]\ndefault = \"accept\"\n[[policy.p.rule]]\nname = \"r\"\nmatch.rpki = [\"unknown\"]\naction = \"accept\"\n"
+    );
+    let err = coldpotato::config::parse(&text, "x.toml");
+    let msg = err.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        msg.contains("unknown variant") || msg.contains("unknown value"),
+        "{msg}"
+    );
+    assert!(msg.contains("valid") && msg.contains("not-found"), "{msg}");
+}
+
+#[test]
+fn rpki_config_errors_point_at_the_offending_value() {
+    let text = format!(
+        "{BASE}\n[rpki]\nservers = [\"127.0.0.1\", \"127.0.0.1:3323\", \"127.0.0.1:3323\"]\nrefresh_s = 0\nexpire_s = 100\n"
+    );
+    let msg = coldpotato::config::parse(&text, "x.toml")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    for want in [
+        "must be host:port",
+        "duplicate RTR server",
+        "refresh_s must be within 1..=86400",
+        "expire_s must be within 600..=172800",
+    ] {
+        assert!(msg.contains(want), "{want} missing in:\n{msg}");
+    }
+    let line = BASE.lines().count() + 3;
+    assert!(msg.contains(&format!("x.toml:{line}:")), "{msg}");
+}

@@ -65,7 +65,10 @@ impl StayRtr {
 
 fn route(d: &Daemon, prefix: &str) -> Option<serde_json::Value> {
     let v = d.get(&format!("/api/v1/routes?prefix={prefix}&status=all"));
-    v.as_array()?.iter().find(|r| r["prefix"] == prefix).cloned()
+    v.as_array()?
+        .iter()
+        .find(|r| r["prefix"] == prefix)
+        .cloned()
 }
 
 fn wait_route(
@@ -161,7 +164,12 @@ families = ["ipv4"]
     };
     let t = Duration::from_secs(30);
     let valid = wait_route(&d, VALID, t, |r| r["rpki"] == "valid");
-    assert!(valid.is_some(), "{VALID} not valid: {:?}\n{}", route(&d, VALID), ctx());
+    assert!(
+        valid.is_some(),
+        "{VALID} not valid: {:?}\n{}",
+        route(&d, VALID),
+        ctx()
+    );
     assert_eq!(valid.unwrap_or_default()["status"], "accepted");
     let invalid = wait_route(&d, INVALID, t, |r| r["rpki"] == "invalid")
         .unwrap_or_else(|| panic!("{INVALID} not invalid: {:?}\n{}", route(&d, INVALID), ctx()));
@@ -175,8 +183,15 @@ families = ["ipv4"]
         "{reason}"
     );
     let nf = wait_route(&d, NOT_FOUND, t, |r| r["rpki"] == "not-found");
-    assert!(nf.is_some(), "{NOT_FOUND}: {:?}\n{}", route(&d, NOT_FOUND), ctx());
-    let metrics = http_get(d.api, "/metrics").map(|(_, b)| b).unwrap_or_default();
+    assert!(
+        nf.is_some(),
+        "{NOT_FOUND}: {:?}\n{}",
+        route(&d, NOT_FOUND),
+        ctx()
+    );
+    let metrics = http_get(d.api, "/metrics")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
     assert!(
         metrics.contains(&format!(
             "coldpotato_rpki_session_up{{server=\"127.0.0.1:{rtr_port}\"}} 1"
@@ -189,12 +204,19 @@ families = ["ipv4"]
         )),
         "{metrics}"
     );
-    let uptime = d.neighbor("transit").map(|n| n["uptime_s"].as_u64().unwrap_or(0));
+    let uptime = d
+        .neighbor("transit")
+        .map(|n| n["uptime_s"].as_u64().unwrap_or(0));
 
     // The cache now authorizes the peer for the formerly invalid prefix.
     rtr.rewrite(&vrps_json(PEER_AS));
-    let fixed = wait_route(&d, INVALID, t, |r| r["rpki"] == "valid")
-        .unwrap_or_else(|| panic!("{INVALID} did not become valid: {:?}\n{}", route(&d, INVALID), ctx()));
+    let fixed = wait_route(&d, INVALID, t, |r| r["rpki"] == "valid").unwrap_or_else(|| {
+        panic!(
+            "{INVALID} did not become valid: {:?}\n{}",
+            route(&d, INVALID),
+            ctx()
+        )
+    });
     assert_eq!(fixed["status"], "accepted");
     assert!(fixed["rule"].is_null(), "{fixed}");
     let n = d.neighbor("transit").unwrap_or_default();

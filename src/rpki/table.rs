@@ -43,8 +43,12 @@ impl fmt::Display for Vrp {
     }
 }
 
-/// The validation state of a route (RFC 6811 §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The validation state of a route (RFC 6811 §2). In config (policy
+/// `match.rpki`) and the API: `valid`, `invalid`, `not-found`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum RpkiState {
     /// A covering VRP matches the origin AS and length.
     Valid,
