@@ -225,9 +225,33 @@ families = ["ipv4"]
         n["uptime_s"].as_u64().unwrap_or(0) >= uptime.unwrap_or(0),
         "the session was not reset: {n}"
     );
+
+    // Reload without [rpki]: the client stops, routes carry no state.
+    let start = config.find("[rpki]").unwrap_or(0);
+    let end = config.find("[[locations]]").unwrap_or(start);
+    let without = format!("{}{}", &config[..start], &config[end..]);
+    d.reload(&without);
+    let plain = wait_route(&d, VALID, t, |r| r.get("rpki").is_none());
     assert!(
-        !d.log().contains("SessionDown") && !d.log().contains("session down"),
-        "{}",
+        plain.is_some(),
+        "rpki field still there: {:?}\n{}",
+        route(&d, VALID),
+        ctx()
+    );
+    let metrics = http_get(d.api, "/metrics")
+        .map(|(_, b)| b)
+        .unwrap_or_default();
+    assert!(
+        metrics.contains(&format!(
+            "coldpotato_rpki_vrps{{server=\"127.0.0.1:{rtr_port}\"}} 0"
+        )),
+        "{metrics}"
+    );
+    let n = d.neighbor("transit").unwrap_or_default();
+    assert_eq!(n["state"], "Established", "no session reset: {n}");
+    assert!(
+        !d.log().contains("kind=\"session-down\""),
+        "a session went down: {}",
         d.log()
     );
 }

@@ -231,6 +231,9 @@ impl EngineCore {
             return Vec::new();
         };
         let mut wanted: Vec<(Prefix, Option<PathAttributes>)> = Vec::with_capacity(prefixes.len());
+        // Validating every exported prefix costs hash probes: only when some
+        // policy can look at the state.
+        let rpki_matters = self.rpki_in_policies();
         for p in prefixes {
             let d = self.desired(to, p).and_then(|a| {
                 let ctx = RouteContext {
@@ -243,7 +246,11 @@ impl EngineCore {
                     location: &to.cfg.location,
                     // As the receiver will validate it (our AS is the
                     // origin of what we originate).
-                    rpki: self.rpki_state(p, a.as_path.as_ref().and_then(|x| x.origin_as())),
+                    rpki: if rpki_matters {
+                        self.rpki_state(p, a.as_path.as_ref().and_then(|x| x.origin_as()))
+                    } else {
+                        None
+                    },
                 };
                 match self.policy.export(&to.cfg, &ctx) {
                     Verdict::Accept(Some(m)) | Verdict::Internet(Some(m)) => Some(m),

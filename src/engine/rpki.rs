@@ -4,7 +4,7 @@
 //! `rpki-invalid`, re-evaluation of the paths whose state a new snapshot
 //! changes (no session reset), and the `coldpotato_rpki_routes` gauge.
 
-use super::core::{EngineCore, Input, Pass};
+use super::core::{EngineCore, Pass};
 use crate::config::Role;
 use crate::metrics::METRICS;
 use crate::policy::Rejection;
@@ -50,17 +50,20 @@ pub fn counter_slot(flags: PathFlags) -> usize {
     }
 }
 
-impl Input {
-    /// A new VRP snapshot as an engine input.
-    pub fn rpki(snapshot: Snapshot) -> Input {
-        Input::Rpki(snapshot)
-    }
-}
-
 impl EngineCore {
     /// Whether `[rpki]` is configured.
     pub fn rpki_enabled(&self) -> bool {
         self.cfg.rpki.is_some()
+    }
+
+    /// Whether some policy rule matches on `rpki` (export then validates).
+    pub(crate) fn rpki_in_policies(&self) -> bool {
+        self.cfg.rpki.is_some()
+            && self
+                .cfg
+                .policy_defs()
+                .values()
+                .any(|p| p.rules.iter().any(|r| !r.matches.rpki.is_empty()))
     }
 
     /// The validation state of a route, `None` when RPKI is off. Until a

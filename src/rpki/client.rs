@@ -115,8 +115,12 @@ async fn serve(p: &ClientParams, session: &mut Session, stream: TcpStream) -> Du
                 Action::Publish => {
                     refresh_at = Instant::now() + session.timers.refresh;
                     tracing::debug!(server = %p.server, vrps = session.vrps().len(), sync = ?session.sync, "RTR End of Data");
-                    p.hub
-                        .publish(&p.server, Some(Arc::new(session.vrps().clone())));
+                    // Copying and indexing ~500k VRPs is CPU work: not on
+                    // a runtime worker.
+                    let set = Arc::new(session.vrps().clone());
+                    let (hub, server) = (p.hub.clone(), p.server.clone());
+                    let _ =
+                        tokio::task::spawn_blocking(move || hub.publish(&server, Some(set))).await;
                 }
                 Action::Close {
                     report,
