@@ -179,7 +179,7 @@ impl EngineCore {
             Ok(v) => v,
             Err(r) => (Err(r), None),
         };
-        self.store(idx, prefix, id, verdict, rpki, refused, pass);
+        self.store(idx, prefix, id, (verdict, rpki), refused, pass);
         true
     }
 
@@ -189,8 +189,7 @@ impl EngineCore {
         idx: NeighborIdx,
         prefix: Prefix,
         id: AttrId,
-        verdict: Result<Accepted, Rejection>,
-        rpki: Option<RpkiState>,
+        (verdict, rpki): Outcome,
         refused: bool,
         pass: &mut Pass,
     ) {
@@ -239,7 +238,7 @@ impl EngineCore {
         id: AttrId,
         fresh: bool,
         now: Instant,
-    ) -> Result<(Result<Accepted, Rejection>, Option<RpkiState>), Rejection> {
+    ) -> Result<Outcome, Rejection> {
         let (Some(nb), Some(attrs)) = (self.nb(idx), self.rib.attrs.get(id)) else {
             return Err(Rejection {
                 rule: "internal".into(),
@@ -503,7 +502,7 @@ impl EngineCore {
                 Err(r) => (Err(r), None),
             };
             let stale = e.flags.contains(PathFlags::STALE);
-            self.store(idx, p, e.attr, verdict, rpki, false, pass);
+            self.store(idx, p, e.attr, (verdict, rpki), false, pass);
             if stale {
                 if let Some(ps) = self.rib.paths_mut(&p) {
                     for x in ps.iter_mut().filter(|x| x.neighbor == idx) {
@@ -514,6 +513,9 @@ impl EngineCore {
         }
     }
 }
+
+/// The import verdict of a route and its RPKI state (`None`: RPKI off).
+pub(crate) type Outcome = (Result<Accepted, Rejection>, Option<RpkiState>);
 
 /// An accepted route: the post-policy attributes when policy changed them,
 /// and whether policy took it as a plain internet route.
