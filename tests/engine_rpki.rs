@@ -209,3 +209,37 @@ fn rpki_config_errors_point_at_the_offending_value() {
     let line = BASE.lines().count() + 3;
     assert!(msg.contains(&format!("x.toml:{line}:")), "{msg}");
 }
+
+#[test]
+fn a_new_snapshot_over_fifty_thousand_routes_is_applied_in_bounded_time() {
+    let mut lab = Lab::new(RPKI);
+    lab.up("transit");
+    let prefixes: Vec<String> = (0..50_000u32)
+        .map(|i| {
+            let a = std::net::Ipv4Addr::from(0x2d00_0000u32 + (i << 8));
+            format!("{a}/24")
+        })
+        .collect();
+    for chunk in prefixes.chunks(1000) {
+        let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+        lab.update("transit", ann(&refs, &[3356, 64500]));
+    }
+    // Half the routes valid, a quarter invalid, the rest not found.
+    let vrps: Vec<Vrp> = (0..37_500u32)
+        .map(|i| {
+            let a = std::net::Ipv4Addr::from(0x2d00_0000u32 + (i << 8));
+            let asn = if i % 3 == 2 { 64999 } else { 64500 };
+            Vrp::new(p(&format!("{a}/24")), 24, asn)
+        })
+        .collect();
+    let started = Instant::now();
+    lab.input(Input::Rpki(Some(Arc::new(VrpTable::from_vrps(&vrps)))));
+    let elapsed = started.elapsed();
+    eprintln!("RPKI snapshot of {} VRPs over 50000 routes applied in {elapsed:?} (debug build)", vrps.len());
+    let all = lab.routes(None, true);
+    let count = |s: &str| all.iter().filter(|r| r.rpki.as_deref() == Some(s)).count();
+    assert_eq!(count("invalid"), 12_500);
+    assert_eq!(count("valid"), 25_000);
+    assert_eq!(count("not-found"), 12_500);
+    assert!(elapsed < Duration::from_secs(60), "{elapsed:?}");
+}
