@@ -235,7 +235,10 @@ fn a_new_snapshot_over_fifty_thousand_routes_is_applied_in_bounded_time() {
     let started = Instant::now();
     lab.input(Input::Rpki(Some(Arc::new(VrpTable::from_vrps(&vrps)))));
     let elapsed = started.elapsed();
-    eprintln!("RPKI snapshot of {} VRPs over 50000 routes applied in {elapsed:?} (debug build)", vrps.len());
+    eprintln!(
+        "RPKI snapshot of {} VRPs over 50000 routes applied in {elapsed:?} (debug build)",
+        vrps.len()
+    );
     let all = lab.routes(None, true);
     let count = |s: &str| all.iter().filter(|r| r.rpki.as_deref() == Some(s)).count();
     assert_eq!(count("invalid"), 12_500);

@@ -38,6 +38,10 @@ struct StayRtr {
 
 impl StayRtr {
     fn start(port: u16) -> StayRtr {
+        Self::start_with(port, &[])
+    }
+
+    fn start_with(port: u16, extra: &[&str]) -> StayRtr {
         let dir = tempfile::tempdir().expect("tempdir");
         let json = dir.path().join("vrps.json");
         std::fs::write(&json, vrps_json(64_999)).expect("write vrps.json");
@@ -46,7 +50,8 @@ impl StayRtr {
             .arg(&json)
             .args(["-bind", &format!("127.0.0.1:{port}")])
             .args(["-metrics.addr", ""])
-            .args(["-checktime=false", "-refresh", "1"]);
+            .args(["-checktime=false", "-refresh", "1"])
+            .args(extra);
         let proc = Proc::spawn("stayrtr", cmd, dir.path().join("stayrtr.log"));
         StayRtr {
             proc,
@@ -252,6 +257,53 @@ families = ["ipv4"]
     assert!(
         !d.log().contains("kind=\"session-down\""),
         "a session went down: {}",
+        d.log()
+    );
+}
+
+#[test]
+fn a_version_zero_cache_is_spoken_to_in_version_zero() {
+    if !have("stayrtr") {
+        skip("stayrtr is not installed");
+        return;
+    }
+    let rtr_port = free_port();
+    let rtr = StayRtr::start_with(rtr_port, &["-protocol", "0"]);
+    let api = free_port();
+    let ours = free_port();
+    let config = format!(
+        r#"
+[router]
+asn = {OUR_AS}
+router_id = "127.0.0.1"
+listen = ["127.0.0.1:{ours}"]
+location = "ams"
+
+[api]
+listen = "127.0.0.1:{api}"
+
+[rpki]
+servers = ["127.0.0.1:{rtr_port}"]
+retry_s = 2
+
+[[locations]]
+name = "ams"
+"#
+    );
+    let d = Daemon::start(&config, SocketAddr::from(([127, 0, 0, 1], api)));
+    let want = format!("coldpotato_rpki_vrps{{server=\"127.0.0.1:{rtr_port}\"}} 3");
+    let got = wait_for(Duration::from_secs(20), || {
+        http_get(d.api, "/metrics").and_then(|(_, b)| b.contains(&want).then_some(()))
+    });
+    assert!(
+        got.is_some(),
+        "no VRPs from a version 0 cache\n{}\n{}",
+        d.log(),
+        rtr.proc.log_text()
+    );
+    assert!(
+        d.log().contains("cache answered in version 0"),
+        "{}",
         d.log()
     );
 }

@@ -57,8 +57,10 @@ pub struct Session {
     vrps: VrpSet,
     /// A transfer in progress: (is a reset, changes so far).
     transfer: Option<(bool, Vec<(bool, Vrp)>)>,
-    /// A query is outstanding (no Cache Response yet).
+    /// A query is outstanding (no Cache Response yet): is it a reset.
     querying: Option<bool>,
+    /// No answer yet on this connection: version negotiation (RFC 8210 §7).
+    negotiating: bool,
 }
 
 impl Session {
@@ -72,6 +74,7 @@ impl Session {
             vrps: VrpSet::default(),
             transfer: None,
             querying: None,
+            negotiating: false,
         }
     }
 
@@ -83,6 +86,7 @@ impl Session {
     /// The connection is up: ask for everything, or for changes since our serial.
     pub fn connected(&mut self) -> Vec<Action> {
         self.transfer = None;
+        self.negotiating = true;
         vec![Action::Send(self.query())]
     }
 
@@ -140,11 +144,35 @@ impl Session {
 
     /// One PDU from the cache.
     pub fn on_pdu(&mut self, version: Version, pdu: Pdu, now: Instant) -> Vec<Action> {
+        if self.negotiating {
+            // RFC 8210 §7: Serial Notify is ignored during start-up; a
+            // version 0 answer to our version 1 query downgrades us.
+            if matches!(pdu, Pdu::SerialNotify { .. }) {
+                return Vec::new();
+            }
+            self.negotiating = false;
+            if version < self.version && !matches!(pdu, Pdu::ErrorReport { .. }) {
+                tracing::info!("RTR: cache answered in version 0; using version 0");
+                self.version = version;
+                if self.sync.is_some() {
+                    // Our Serial Query was v1; start over in the cache's version.
+                    self.sync = None;
+                    self.querying = None;
+                    return vec![Action::Close {
+                        report: None,
+                        reconnect_after: Duration::ZERO,
+                        why: "cache answered in version 0; reconnecting in version 0".into(),
+                    }];
+                }
+            }
+        }
         if let Pdu::ErrorReport { code, text, .. } = &pdu {
             self.transfer = None;
             self.querying = None;
             let (after, why) = match code {
-                ErrorCode::UnsupportedVersion if self.version == Version::V1 => {
+                ErrorCode::UnsupportedVersion | ErrorCode::UnexpectedVersion
+                    if self.version == Version::V1 =>
+                {
                     // RFC 8210 §7: fall back to version 0 and start over.
                     self.version = Version::V0;
                     self.sync = None;

@@ -92,11 +92,11 @@ fn unsupported_version_falls_back_to_version_zero_at_once() {
 fn a_pdu_of_another_version_is_an_unexpected_version_error() {
     let mut s = Session::new(Timers::default());
     s.connected();
-    let out = s.on_pdu(
-        Version::V0,
-        Pdu::CacheResponse { session_id: 1 },
-        Instant::now(),
-    );
+    let now = Instant::now();
+    assert!(s
+        .on_pdu(Version::V1, Pdu::CacheResponse { session_id: 1 }, now)
+        .is_empty());
+    let out = s.on_pdu(Version::V0, pfx("10.0.0.0/8", 8, 1, true), now);
     assert!(matches!(
         out.as_slice(),
         [Action::Close {
@@ -176,4 +176,39 @@ fn no_data_available_waits_the_retry_interval() {
         [Action::Close { reconnect_after, .. }] if *reconnect_after == Duration::from_secs(600)
     ));
     assert_eq!(s.version, Version::V1);
+}
+
+#[test]
+fn a_version_zero_answer_to_a_version_one_reset_query_downgrades_the_session() {
+    let now = Instant::now();
+    let mut s = Session::new(Timers::default());
+    s.connected();
+    let v0 = Version::V0;
+    let notify = Pdu::SerialNotify {
+        session_id: 1,
+        serial: 1,
+    };
+    assert!(
+        s.on_pdu(v0, notify, now).is_empty(),
+        "ignored during start-up"
+    );
+    assert!(s
+        .on_pdu(v0, Pdu::CacheResponse { session_id: 7 }, now)
+        .is_empty());
+    assert_eq!(s.version, Version::V0);
+    s.on_pdu(v0, pfx("10.0.0.0/8", 8, 1, true), now);
+    assert_eq!(s.on_pdu(v0, eod(1, None), now), vec![Action::Publish]);
+    assert_eq!(s.vrps().len(), 1);
+    // Now negotiated: a version 1 PDU is unexpected.
+    let out = s.on_pdu(Version::V1, Pdu::CacheReset, now);
+    assert!(matches!(
+        out.as_slice(),
+        [Action::Close {
+            report: Some(Pdu::ErrorReport {
+                code: ErrorCode::UnexpectedVersion,
+                ..
+            }),
+            ..
+        }]
+    ));
 }
