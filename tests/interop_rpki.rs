@@ -209,6 +209,12 @@ families = ["ipv4"]
         )),
         "{metrics}"
     );
+    for state in ["valid", "invalid", "not-found"] {
+        assert!(
+            metrics.contains(&format!("coldpotato_rpki_routes{{state=\"{state}\"}} 1")),
+            "{state}: {metrics}"
+        );
+    }
     let uptime = d
         .neighbor("transit")
         .map(|n| n["uptime_s"].as_u64().unwrap_or(0));
