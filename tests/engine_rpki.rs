@@ -245,4 +245,16 @@ fn a_new_snapshot_over_fifty_thousand_routes_is_applied_in_bounded_time() {
     assert_eq!(count("valid"), 25_000);
     assert_eq!(count("not-found"), 12_500);
     assert!(elapsed < Duration::from_secs(60), "{elapsed:?}");
+    // One VRP more: only the prefixes it covers are looked at again.
+    let mut more = vrps.clone();
+    more.push(Vrp::new(p("45.0.200.0/24"), 24, 64500));
+    let started = Instant::now();
+    lab.input(Input::Rpki(Some(Arc::new(VrpTable::from_vrps(&more)))));
+    let incremental = started.elapsed();
+    eprintln!("one more VRP applied in {incremental:?} (debug build)");
+    assert_eq!(
+        lab.routes(Some("45.0.200.0/24"), true)[0].rpki.as_deref(),
+        Some("valid")
+    );
+    assert!(incremental < elapsed, "{incremental:?} vs {elapsed:?}");
 }

@@ -8,9 +8,10 @@ use super::core::{EngineCore, Pass};
 use crate::config::Role;
 use crate::metrics::METRICS;
 use crate::policy::Rejection;
-use crate::rib::{NeighborIdx, PathFlags};
+use crate::rib::{NeighborIdx, PathEntry, PathFlags};
 use crate::rpki::{RpkiState, Snapshot, VrpTable};
 use crate::wire::Prefix;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -114,18 +115,31 @@ impl EngineCore {
         })
     }
 
-    /// A new VRP snapshot: re-evaluates every path whose state changes.
+    /// A new VRP snapshot: re-evaluates the paths whose state changes.
+    /// Only prefixes covered by a VRP that came or went can change, so the
+    /// RIB is scanned against that (usually tiny) difference, and only
+    /// those paths are validated against the whole table.
     pub(crate) fn rpki_update(&mut self, snapshot: Snapshot, now: Instant, pass: &mut Pass) {
-        self.rpki = snapshot;
+        let old = std::mem::replace(&mut self.rpki, snapshot);
         if !self.rpki_enabled() {
             return;
         }
         let started = Instant::now();
-        let idxs: Vec<NeighborIdx> = self.neighbors.iter().flatten().map(|n| n.idx).collect();
+        let diff: Arc<VrpTable> = match (&old, &self.rpki) {
+            (None, None) => return,
+            (None, Some(t)) | (Some(t), None) => t.clone(),
+            (Some(o), Some(n)) => Arc::new(o.changes(n)),
+        };
+        if diff.is_empty() {
+            return;
+        }
+        let mut todo: HashMap<NeighborIdx, Vec<(Prefix, PathEntry)>> = HashMap::new();
         let mut changed = 0usize;
-        for idx in idxs {
-            let mut todo = Vec::new();
-            for (p, e) in self.rib.neighbor_paths(idx) {
+        for p in self.rib.prefixes() {
+            if !diff.covers(&p) {
+                continue;
+            }
+            for &e in self.rib.paths(&p) {
                 if e.flags.contains(PathFlags::REFUSED) {
                     continue;
                 }
@@ -133,21 +147,20 @@ impl EngineCore {
                     .rib
                     .attrs
                     .get(e.attr)
-                    .and_then(|a| a.as_path.as_ref().and_then(|p| p.origin_as()));
-                let state = self.rpki_state(&p, origin);
-                if flags_state(e.flags, true) != state {
-                    todo.push((p, e));
+                    .and_then(|a| a.as_path.as_ref().and_then(|x| x.origin_as()));
+                if flags_state(e.flags, true) != self.rpki_state(&p, origin) {
+                    todo.entry(e.neighbor).or_default().push((p, e));
+                    changed += 1;
                 }
             }
-            if todo.is_empty() {
-                continue;
-            }
-            changed += todo.len();
-            self.reevaluate_paths(idx, todo, now, pass);
+        }
+        for (idx, paths) in todo {
+            self.reevaluate_paths(idx, paths, now, pass);
             pass.touched.insert(idx);
         }
         tracing::info!(
             vrps = self.rpki.as_ref().map_or(0, |t| t.len()),
+            vrps_changed = diff.len(),
             changed,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "RPKI: VRP snapshot applied"

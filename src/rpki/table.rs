@@ -245,6 +245,19 @@ impl VrpTable {
         }
     }
 
+    /// Whether some VRP covers `prefix`.
+    pub fn covers(&self, prefix: &Prefix) -> bool {
+        self.for_covering(prefix, |_| true)
+    }
+
+    /// The VRPs in one table and not the other (both ways): the routes
+    /// whose state can differ between two snapshots are those they cover.
+    pub fn changes(&self, other: &VrpTable) -> VrpTable {
+        let a: HashSet<Vrp> = self.iter().collect();
+        let b: HashSet<Vrp> = other.iter().collect();
+        VrpTable::from_vrps(a.symmetric_difference(&b))
+    }
+
     /// Every VRP covering `prefix` (for explaining a rejection), longest first.
     pub fn covering(&self, prefix: &Prefix) -> Vec<Vrp> {
         let mut out = Vec::new();

@@ -196,3 +196,16 @@ fn half_a_million_vrps_validate_with_hash_probes() {
     // Generous bound for a debug build on a shared machine.
     assert!(started.elapsed() < std::time::Duration::from_secs(10));
 }
+
+#[test]
+fn changes_between_snapshots_are_the_vrps_that_came_or_went() {
+    let old = table(&[("10.0.0.0/8", 8, 1), ("11.0.0.0/8", 8, 2)]);
+    let new = table(&[("10.0.0.0/8", 8, 1), ("12.0.0.0/8", 16, 3)]);
+    let d = old.changes(&new);
+    let mut got: Vec<String> = d.iter().map(|v| v.to_string()).collect();
+    got.sort();
+    assert_eq!(got, vec!["11.0.0.0/8-8 AS2", "12.0.0.0/8-16 AS3"]);
+    assert!(d.covers(&p("12.1.0.0/16")));
+    assert!(!d.covers(&p("10.1.0.0/16")));
+    assert!(old.changes(&old).is_empty());
+}
