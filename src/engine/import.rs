@@ -1,7 +1,9 @@
 //! The import pipeline for one UPDATE, run by the route engine task:
 //! treat-as-withdraw (RFC 7606) → Adj-RIB-In store → max-prefix (RFC 4486
 //! actions `teardown`, `warn`, `refuse`) → registered-prefix checks
-//! (`origin-mismatch`, `unexpected-more-specific`) → import policy. Every
+//! (`origin-mismatch`, `unexpected-more-specific`) → RPKI origin validation
+//! (state in two path flags; `rpki-invalid` with `[rpki] reject_invalid`,
+//! see [`super::rpki`]) → import policy. Every
 //! route is stored pre-policy with its status, so a reload re-applies policy
 //! without a session reset and `show routes` explains a rejection.
 //! End-of-RIB (RFC 4724 §2) from a restarting neighbor sweeps its stale routes.
