@@ -75,13 +75,48 @@ impl Hub {
             return;
         }
         let table = VrpTable::from_vrps(caches.values().flat_map(|s| s.iter()));
-        drop(caches);
         tracing::info!(server, vrps = table.len(), "RPKI: new VRP snapshot");
+        // Sent under the lock: two caches publishing at once cannot
+        // overtake each other with an older merge.
         self.tx.send_replace(Some(Arc::new(table)));
+        drop(caches);
     }
 
     /// The current merged snapshot.
     pub fn snapshot(&self) -> Snapshot {
         self.tx.borrow().clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(vrps: &[(&str, u8, u32)]) -> Arc<VrpSet> {
+        let mut s = VrpSet::default();
+        let changes: Vec<(bool, Vrp)> = vrps
+            .iter()
+            .map(|&(p, m, a)| (true, Vrp::new(p.parse().unwrap(), m, a)))
+            .collect();
+        s.apply(true, &changes).unwrap();
+        Arc::new(s)
+    }
+
+    #[test]
+    fn the_hub_merges_caches_and_drops_a_removed_one() {
+        let (hub, mut rx) = Hub::new();
+        assert!(rx.borrow_and_update().is_none(), "no data before any cache");
+        hub.publish("a:1", Some(set(&[("10.0.0.0/8", 8, 1)])));
+        hub.publish(
+            "b:1",
+            Some(set(&[("10.0.0.0/8", 8, 1), ("11.0.0.0/8", 8, 2)])),
+        );
+        assert!(rx.has_changed().unwrap());
+        let t = rx.borrow_and_update().clone().unwrap();
+        assert_eq!(t.len(), 2, "the union, duplicates once");
+        hub.publish("b:1", None);
+        assert_eq!(hub.snapshot().map(|t| t.len()), Some(1));
+        hub.publish("a:1", None);
+        assert_eq!(hub.snapshot().map(|t| t.len()), Some(0), "empty, not stale");
     }
 }
