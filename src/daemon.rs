@@ -1,7 +1,8 @@
 //! The daemon: wires the tasks together and owns their lifecycles.
 //!
 //! `start` builds, in this order: the route engine task (bounded
-//! `mpsc::Sender<ToEngine>` shared by everyone), the BFD service (its own
+//! `mpsc::Sender<ToEngine>` shared by everyone, plus the RPKI `watch` of
+//! VRP snapshots), one RTR client task per `[rpki] servers` entry, the BFD service (its own
 //! thread, only when some neighbor asks for BFD), the BGP listener, one peer
 //! task per neighbor (with a BFD forwarder task when BFD is configured), and
 //! the HTTP API. `run` adds the signals: SIGHUP reloads (validate first; a
@@ -70,6 +71,10 @@ pub struct Daemon {
     api_stop: Option<tokio::sync::oneshot::Sender<()>>,
     api_task: JoinHandle<std::io::Result<()>>,
     timing: Timing,
+    /// Merges the RTR caches' VRPs for the engine.
+    rpki_hub: Arc<crate::rpki::Hub>,
+    /// One RTR client task per configured cache, by `host:port`.
+    rpki_clients: HashMap<String, JoinHandle<()>>,
 }
 
 impl Daemon {
@@ -86,7 +91,9 @@ impl Daemon {
     ) -> Result<Daemon, DaemonError> {
         let cfg = Arc::new(cfg);
         let (engine, rx) = mpsc::channel(ENGINE_QUEUE);
-        let engine_task = tokio::spawn(crate::engine::run(cfg.clone(), rx));
+        let (rpki_hub, rpki_rx) = crate::rpki::Hub::new();
+        let engine_task =
+            tokio::spawn(crate::engine::run_with_rpki(cfg.clone(), rx, Some(rpki_rx)));
 
         let api = crate::api::ApiServer::bind(cfg.api.listen, engine.clone())
             .await
@@ -118,7 +125,10 @@ impl Daemon {
             api_stop: Some(api_stop),
             api_task,
             timing,
+            rpki_hub,
+            rpki_clients: HashMap::new(),
         };
+        d.sync_rpki_clients(None);
         for n in &cfg.neighbors {
             d.add_peer(n.clone())?;
         }
@@ -151,6 +161,49 @@ impl Daemon {
     /// The running configuration.
     pub fn config(&self) -> &Arc<Config> {
         &self.cfg
+    }
+
+    /// Starts and stops RTR client tasks so that one runs per configured
+    /// cache; `old` is the previous `[rpki]` (a change of intervals restarts
+    /// every client). A removed cache's VRPs are dropped at once.
+    fn sync_rpki_clients(&mut self, old: Option<&config::RpkiConfig>) {
+        let new = self.cfg.rpki.clone();
+        let timers_changed = match (old, new.as_ref()) {
+            (Some(o), Some(n)) => {
+                (o.refresh_s, o.retry_s, o.expire_s) != (n.refresh_s, n.retry_s, n.expire_s)
+            }
+            _ => false,
+        };
+        let wanted: Vec<String> = new.as_ref().map(|r| r.servers.clone()).unwrap_or_default();
+        let running: Vec<String> = self.rpki_clients.keys().cloned().collect();
+        for server in running {
+            if timers_changed || !wanted.contains(&server) {
+                if let Some(task) = self.rpki_clients.remove(&server) {
+                    task.abort();
+                }
+                METRICS.rpki_session_up.with_label_values(&[&server]).set(0);
+                if !wanted.contains(&server) {
+                    info!(server = %server, "RTR cache removed; its VRPs are dropped");
+                    self.rpki_hub.publish(&server, None);
+                }
+            }
+        }
+        let Some(r) = new else { return };
+        let timers = crate::rpki::session::Timers {
+            refresh: Duration::from_secs(r.refresh_s.into()),
+            retry: Duration::from_secs(r.retry_s.into()),
+            expire: Duration::from_secs(r.expire_s.into()),
+        };
+        for server in wanted {
+            if !self.rpki_clients.contains_key(&server) {
+                let task = crate::rpki::client::spawn(crate::rpki::client::ClientParams {
+                    server: server.clone(),
+                    timers,
+                    hub: self.rpki_hub.clone(),
+                });
+                self.rpki_clients.insert(server, task);
+            }
+        }
     }
 
     fn bfd_service(&mut self) -> Result<&BfdHandle, DaemonError> {
@@ -312,7 +365,11 @@ impl Daemon {
         }
         // The engine learns the new neighbor table before any new session.
         let _ = self.engine.send(ToEngine::Reload(new.clone())).await;
-        self.cfg = new.clone();
+        let old = std::mem::replace(&mut self.cfg, new.clone());
+        if diff.rpki_changed {
+            info!("reload: [rpki] changed");
+            self.sync_rpki_clients(old.rpki.as_ref());
+        }
         for n in &new.neighbors {
             if !self.peers.contains_key(&n.name) {
                 if let Err(e) = self.add_peer(n.clone()) {
@@ -347,6 +404,9 @@ impl Daemon {
         }
         for l in &self.listeners {
             l.abort();
+        }
+        for (_, task) in self.rpki_clients.drain() {
+            task.abort();
         }
         if let Some(b) = self.bfd.take() {
             let _ = tokio::task::spawn_blocking(move || b.shutdown()).await;

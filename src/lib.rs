@@ -17,5 +17,6 @@ pub mod lab;
 pub mod metrics;
 pub mod policy;
 pub mod rib;
+pub mod rpki;
 pub mod session;
 pub mod wire;

@@ -99,6 +99,12 @@ pub struct Metrics {
     pub engine_update_seconds: HistogramVec,
     /// Successful and failed config reloads.
     pub config_reloads_total: IntCounterVec,
+    /// VRPs held from each RTR cache (RFC 8210).
+    pub rpki_vrps: IntGaugeVec,
+    /// 1 while the RTR session to the cache is connected.
+    pub rpki_session_up: IntGaugeVec,
+    /// Adj-RIB-In paths by RPKI validation state (RFC 6811), when RPKI is on.
+    pub rpki_routes: IntGaugeVec,
 }
 
 /// The metrics, registered on first use.
@@ -232,6 +238,21 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             "coldpotato_config_reloads_total",
             "Configuration reloads, by result",
             &["result"],
+        ),
+        rpki_vrps: gauge_vec(
+            "coldpotato_rpki_vrps",
+            "VRPs held from the RTR cache",
+            &["server"],
+        ),
+        rpki_session_up: gauge_vec(
+            "coldpotato_rpki_session_up",
+            "1 while the RTR session to the cache is connected",
+            &["server"],
+        ),
+        rpki_routes: gauge_vec(
+            "coldpotato_rpki_routes",
+            "Adj-RIB-In paths by RPKI validation state",
+            &["state"],
         ),
     }
 });

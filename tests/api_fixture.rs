@@ -198,6 +198,7 @@ fn route(prefix: &str, status: &str, rule: Option<&str>) -> RouteView {
         reason: rule.map(|r| format!("rejected by {r}")),
         best: status == "accepted",
         internet: false,
+        rpki: None,
     }
 }
 

@@ -132,6 +132,7 @@ fn example_policies_treat_sample_routes_as_documented() {
             neighbor_as: n.remote_as,
             role: n.role,
             location: &n.location,
+            rpki: None,
         };
         if export {
             set.export(n, &ctx)

@@ -87,6 +87,7 @@ fn import(
         neighbor_as: n.remote_as,
         role: n.role,
         location: &n.location,
+        rpki: None,
     };
     match set.import(n, &ctx) {
         Verdict::Accept(_) | Verdict::Internet(_) => None,
@@ -529,6 +530,7 @@ fn explain_import_lists_every_failing_rule_in_order() {
         neighbor_as: n.remote_as,
         role: n.role,
         location: &n.location,
+        rpki: None,
     };
     let rules: Vec<String> = set
         .explain_import(n, &ctx)
@@ -602,6 +604,7 @@ fn verdict(cfg: &Config, set: &PolicySet, from: &str, prefix: &str, a: &PathAttr
         neighbor_as: n.remote_as,
         role: n.role,
         location: &n.location,
+        rpki: None,
     };
     set.import(n, &ctx)
 }
@@ -659,6 +662,7 @@ fn a_policy_takes_untagged_routes_as_internet_routes_and_nothing_else_bypasses_t
         neighbor_as: n.remote_as,
         role: n.role,
         location: &n.location,
+        rpki: None,
     };
     assert!(set.explain_import(n, &ctx).is_empty());
 }

@@ -88,6 +88,7 @@ impl Lab {
             neighbor_as: n.remote_as,
             role: n.role,
             location: &n.location,
+            rpki: None,
         };
         if export {
             self.set.export(n, &ctx)

@@ -14,6 +14,7 @@ command -v tshark >/dev/null || need+=(tshark)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v nft >/dev/null || need+=(nftables)
 command -v ip >/dev/null || need+=(iproute2)
+command -v stayrtr >/dev/null || need+=(stayrtr)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "tests/run.sh: missing ${need[*]}; run as root (or apt-get install -y ${need[*]})" >&2
@@ -24,7 +25,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 # The Debian packages start their daemons; our tests start their own copies.
-for svc in bird frr gobgpd prometheus; do
+for svc in bird frr gobgpd prometheus stayrtr; do
   systemctl stop "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1 || true
 done
 

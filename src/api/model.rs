@@ -55,6 +55,10 @@ pub struct RouteView {
     /// (`action = "internet"`): not used for peering-service decisions.
     #[serde(default)]
     pub internet: bool,
+    /// RPKI origin validation state (`valid|invalid|not-found`); absent
+    /// when `[rpki]` is not configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpki: Option<String>,
 }
 
 /// `GET /api/v1/decisions` item: where traffic to an activated prefix leaves.

@@ -58,6 +58,7 @@ pub(super) fn sample_routes() -> Vec<RouteView> {
             reason: None,
             best: true,
             internet: false,
+            rpki: None,
         },
         RouteView {
             prefix: "203.0.113.0/24".into(),
@@ -75,6 +76,7 @@ pub(super) fn sample_routes() -> Vec<RouteView> {
             reason: Some("AS 64512 in AS path is private (RFC 6996)".into()),
             best: false,
             internet: false,
+            rpki: None,
         },
     ]
 }

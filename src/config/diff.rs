@@ -38,6 +38,8 @@ pub struct ConfigDiff {
     pub registered_prefixes_changed: bool,
     pub originate_changed: bool,
     pub rules_changed: bool,
+    /// `[rpki]` changed: RTR clients are started/stopped, routes re-evaluated.
+    pub rpki_changed: bool,
 }
 
 impl ConfigDiff {
@@ -154,6 +156,7 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
     }
     let (op, np) = (old.policy_defs(), new.policy_defs());
     let names: BTreeSet<&String> = op.keys().chain(np.keys()).collect();
+    d.rpki_changed = old.rpki != new.rpki;
     d.policies_changed = names
         .into_iter()
         .filter(|k| op.get(*k) != np.get(*k))

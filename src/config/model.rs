@@ -23,6 +23,9 @@ pub struct Config {
     pub originate: Vec<OriginateConfig>,
     #[serde(default)]
     pub rules: RulesConfig,
+    /// `[rpki]`: origin validation over RTR; absent = no validation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpki: Option<RpkiConfig>,
     /// Where the named policies come from: inline `[policy.NAME]` tables or
     /// `policy = "FILE"` (a path relative to the config file).
     #[serde(
@@ -350,4 +353,40 @@ fn default_required_community() -> Option<String> {
 }
 fn default_max_as_path_len() -> u32 {
     3
+}
+
+/// `[rpki]`: RPKI route origin validation (RFC 6811) with VRPs from RTR
+/// caches (RFC 8210). The intervals are the RFC 8210 §6 defaults until a
+/// cache's version-1 End of Data brings its own.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RpkiConfig {
+    /// RTR caches as `host:port` (TCP).
+    #[serde(default)]
+    pub servers: Vec<String>,
+    /// Reject `invalid` routes from peering-service and transit neighbors
+    /// (built-in rule `rpki-invalid`).
+    #[serde(default)]
+    pub reject_invalid: bool,
+    /// Refresh Interval, seconds (RFC 8210 §6: 1..=86400).
+    #[serde(default = "default_rpki_refresh")]
+    pub refresh_s: u32,
+    /// Retry Interval, seconds (RFC 8210 §6: 1..=7200).
+    #[serde(default = "default_rpki_retry")]
+    pub retry_s: u32,
+    /// Expire Interval, seconds (RFC 8210 §6: 600..=172800, above both others).
+    #[serde(default = "default_rpki_expire")]
+    pub expire_s: u32,
+}
+
+fn default_rpki_refresh() -> u32 {
+    3600
+}
+
+fn default_rpki_retry() -> u32 {
+    600
+}
+
+fn default_rpki_expire() -> u32 {
+    7200
 }

@@ -157,6 +157,11 @@ pub struct MatchDef {
     /// The route came from a neighbor at one of these locations.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub location: Vec<String>,
+    /// The route's RPKI origin validation state (RFC 6811) is one of these
+    /// (`"valid"`, `"invalid"`, `"not-found"`). Never matches when `[rpki]`
+    /// is not configured.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rpki: Vec<crate::rpki::RpkiState>,
 }
 
 /// `as_path_len = { min = 1, max = 3 }`; either bound may be left out.

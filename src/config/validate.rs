@@ -313,7 +313,56 @@ pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<
             );
         }
     }
+
+    // [rpki]
+    if let Some(r) = &cfg.rpki {
+        check_rpki(&mut v, r);
+    }
     v.out
+}
+
+/// `[rpki]`: servers are `host:port`, unique; intervals within RFC 8210 §6.
+fn check_rpki(v: &mut V, r: &super::model::RpkiConfig) {
+    let mut seen = HashMap::new();
+    for (i, s) in r.servers.iter().enumerate() {
+        let port_ok = s
+            .rsplit_once(':')
+            .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p != 0));
+        if !port_ok {
+            v.err(
+                cfg_path!["rpki", "servers", i],
+                format!("RTR server \"{s}\" must be host:port (e.g. \"127.0.0.1:3323\")"),
+            );
+        }
+        if let Some(first) = seen.insert(s.as_str(), i) {
+            v.err(
+                cfg_path!["rpki", "servers", i],
+                format!("duplicate RTR server \"{s}\" (also servers #{})", first + 1),
+            );
+        }
+    }
+    let ranges: [(&str, u32, u32, u32); 3] = [
+        ("refresh_s", r.refresh_s, 1, 86_400),
+        ("retry_s", r.retry_s, 1, 7_200),
+        ("expire_s", r.expire_s, 600, 172_800),
+    ];
+    for (key, val, lo, hi) in ranges {
+        if !(lo..=hi).contains(&val) {
+            v.err(
+                cfg_path!["rpki", key],
+                format!("{key} must be within {lo}..={hi} seconds (RFC 8210 §6), not {val}"),
+            );
+        }
+    }
+    if r.expire_s <= r.refresh_s || r.expire_s <= r.retry_s {
+        v.err(
+            cfg_path!["rpki", "expire_s"],
+            format!(
+                "expire_s ({}) must be larger than refresh_s ({}) and retry_s ({}) (RFC 8210 §6)",
+                r.expire_s, r.refresh_s, r.retry_s
+            ),
+        );
+    }
 }
 
 fn family_name(f: Family) -> &'static str {

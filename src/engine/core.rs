@@ -53,6 +53,8 @@ pub enum Input {
         diagnostic: u8,
     },
     Reload(Arc<Config>),
+    /// A new RPKI VRP snapshot from the RTR clients (`None`: no data yet).
+    Rpki(crate::rpki::Snapshot),
 }
 
 /// What one call changed, settled at its end.
@@ -87,6 +89,8 @@ pub struct EngineCore {
     pub(crate) registered_lens: (Vec<u8>, Vec<u8>),
     pub(crate) originate: hashbrown::HashMap<Prefix, OriginateConfig>,
     pub(crate) events: EventLog,
+    /// The current RPKI VRP snapshot (`None`: none yet, or RPKI off).
+    pub(crate) rpki: crate::rpki::Snapshot,
     anchor: (Instant, SystemTime),
 }
 
@@ -121,6 +125,7 @@ impl EngineCore {
             registered_lens: (Vec::new(), Vec::new()),
             originate: Default::default(),
             events: EventLog::default(),
+            rpki: None,
             anchor: (Instant::now(), SystemTime::now()),
         };
         let mut pass = Pass::default();
@@ -174,6 +179,7 @@ impl EngineCore {
                 status,
                 diagnostic,
             } => self.bfd(&neighbor, status, diagnostic, now, &mut pass),
+            Input::Rpki(snapshot) => self.rpki_update(snapshot, now, &mut pass),
             Input::Reload(cfg) => {
                 let applied = PolicySet::compile(&cfg)
                     .map_err(|errs| {

@@ -130,6 +130,9 @@ impl EngineCore {
             }
         }
         self.update_metrics(pass);
+        if !pass.touched.is_empty() {
+            self.rpki_metrics();
+        }
     }
 
     /// What `to` should have for `prefix` (before export policy).
@@ -237,6 +240,9 @@ impl EngineCore {
             return Vec::new();
         };
         let mut wanted: Vec<(Prefix, Option<PathAttributes>)> = Vec::with_capacity(prefixes.len());
+        // Validating every exported prefix costs hash probes: only when some
+        // policy can look at the state.
+        let rpki_matters = self.rpki_in_policies();
         for p in prefixes {
             let d = self.desired(to, p).and_then(|a| {
                 let ctx = RouteContext {
@@ -247,6 +253,13 @@ impl EngineCore {
                     neighbor_as: to.cfg.remote_as,
                     role: to.cfg.role,
                     location: &to.cfg.location,
+                    // As the receiver will validate it (our AS is the
+                    // origin of what we originate).
+                    rpki: if rpki_matters {
+                        self.rpki_state(p, a.as_path.as_ref().and_then(|x| x.origin_as()))
+                    } else {
+                        None
+                    },
                 };
                 match self.policy.export(&to.cfg, &ctx) {
                     Verdict::Accept(Some(m)) | Verdict::Internet(Some(m)) => Some(m),

@@ -1,7 +1,9 @@
 //! The import pipeline for one UPDATE, run by the route engine task:
 //! treat-as-withdraw (RFC 7606) → Adj-RIB-In store → max-prefix (RFC 4486
 //! actions `teardown`, `warn`, `refuse`) → registered-prefix checks
-//! (`origin-mismatch`, `unexpected-more-specific`) → import policy. Every
+//! (`origin-mismatch`, `unexpected-more-specific`) → RPKI origin validation
+//! (state in two path flags; `rpki-invalid` with `[rpki] reject_invalid`,
+//! see [`super::rpki`]) → import policy. Every
 //! route is stored pre-policy with its status, so a reload re-applies policy
 //! without a session reset and `show routes` explains a rejection.
 //! End-of-RIB (RFC 4724 §2) from a restarting neighbor sweeps its stale routes.
@@ -10,11 +12,13 @@
 //! limit counts received (pre-policy) prefixes, not those refused by it.
 
 use super::core::{EngineCore, Pass};
+use super::rpki::state_flags;
 use crate::analytics::{route_leak_asn, EventKind};
 use crate::config::{MaxPrefixAction, Role};
 use crate::policy::{Rejection, RouteContext, Verdict};
 use crate::rib::interner::NO_ATTR;
 use crate::rib::{AttrId, NeighborIdx, PathEntry, PathFlags};
+use crate::rpki::RpkiState;
 use crate::wire::{AttrAction, Notification, PathAttributes, Prefix, Update};
 use std::time::{Duration, Instant};
 
@@ -173,7 +177,11 @@ impl EngineCore {
         } else {
             self.evaluate(idx, &prefix, id, fresh, now)
         };
-        self.store(idx, prefix, id, verdict, refused, pass);
+        let (verdict, rpki) = match verdict {
+            Ok(v) => v,
+            Err(r) => (Err(r), None),
+        };
+        self.store(idx, prefix, id, (verdict, rpki), refused, pass);
         true
     }
 
@@ -183,13 +191,13 @@ impl EngineCore {
         idx: NeighborIdx,
         prefix: Prefix,
         id: AttrId,
-        verdict: Result<Accepted, Rejection>,
+        (verdict, rpki): Outcome,
         refused: bool,
         pass: &mut Pass,
     ) {
         let old_rule = self.rib.rejection(&prefix, idx).map(|r| r.rule.clone());
         self.rib.attrs.acquire(id);
-        let mut flags = PathFlags::empty();
+        let mut flags = state_flags(rpki);
         if refused {
             flags |= PathFlags::REFUSED;
         }
@@ -220,9 +228,11 @@ impl EngineCore {
         pass.dirty.insert(prefix);
     }
 
-    /// Registered-prefix checks then import policy, for the route of `idx`
-    /// with pre-policy attributes `id`. Events are logged when `fresh`
-    /// (a new route or new attributes).
+    /// Registered-prefix checks, RPKI (`rpki-invalid`) then import policy,
+    /// for the route of `idx` with pre-policy attributes `id`, with its RPKI
+    /// state (`None` when RPKI is off). Events are logged when `fresh` (a
+    /// new route or new attributes). The outer `Err` is an internal failure
+    /// (unknown neighbor or attributes), which has no RPKI state.
     pub(crate) fn evaluate(
         &mut self,
         idx: NeighborIdx,
@@ -230,7 +240,7 @@ impl EngineCore {
         id: AttrId,
         fresh: bool,
         now: Instant,
-    ) -> Result<Accepted, Rejection> {
+    ) -> Result<Outcome, Rejection> {
         let (Some(nb), Some(attrs)) = (self.nb(idx), self.rib.attrs.get(id)) else {
             return Err(Rejection {
                 rule: "internal".into(),
@@ -241,6 +251,7 @@ impl EngineCore {
         let role = nb.cfg.role;
         let name = nb.name.clone();
         let origin = attrs.as_path.as_ref().and_then(|p| p.origin_as());
+        let rpki = self.rpki_state(prefix, origin);
         // RFC 4271 §9.1.2: a route whose AS_PATH already holds our AS is a
         // loop and is never used (kept, explained, like every rejection).
         let own = self.cfg.router.asn;
@@ -250,10 +261,11 @@ impl EngineCore {
                 .as_ref()
                 .is_some_and(|p| p.all_asns().any(|a| a == own))
         {
-            return Err(Rejection {
+            let rej = Rejection {
                 rule: "as-loop".into(),
                 reason: format!("AS path contains our AS {own} (loop)"),
-            });
+            };
+            return Ok((Err(rej), rpki));
         }
         // RFC 9234 §5: ONLY_TO_CUSTOMER says whether this is a route leak.
         if let Some(local) = nb.cfg.local_role().filter(|_| nb.ebgp) {
@@ -282,8 +294,11 @@ impl EngineCore {
         }
         if role != Role::Internal {
             if let Some(rej) = self.check_registered(prefix, origin, &name, &attrs, fresh, now) {
-                return Err(rej);
+                return Ok((Err(rej), rpki));
             }
+        }
+        if let Some(rej) = self.rpki_rejection(role, prefix, origin, rpki) {
+            return Ok((Err(rej), rpki));
         }
         let Some(nb) = self.nb(idx) else {
             return Err(Rejection {
@@ -299,8 +314,9 @@ impl EngineCore {
             neighbor_as: nb.cfg.remote_as,
             role,
             location: &nb.cfg.location,
+            rpki,
         };
-        match self.policy.import(&nb.cfg, &ctx) {
+        let verdict = match self.policy.import(&nb.cfg, &ctx) {
             Verdict::Accept(attrs) => Ok(Accepted {
                 attrs,
                 internet: false,
@@ -310,7 +326,8 @@ impl EngineCore {
                 internet: true,
             }),
             Verdict::Reject(r) => Err(r),
-        }
+        };
+        Ok((verdict, rpki))
     }
 
     /// Origin check against `[[registered_prefixes]]`: the exact prefix must
@@ -469,25 +486,44 @@ impl EngineCore {
     pub(crate) fn reevaluate_all(&mut self, now: Instant, pass: &mut Pass) {
         let idxs: Vec<NeighborIdx> = self.neighbors.iter().flatten().map(|n| n.idx).collect();
         for idx in idxs {
-            for (p, e) in self.rib.neighbor_paths(idx) {
-                if e.flags.contains(PathFlags::REFUSED) {
-                    continue;
-                }
-                let verdict = self.evaluate(idx, &p, e.attr, false, now);
-                let stale = e.flags.contains(PathFlags::STALE);
-                self.store(idx, p, e.attr, verdict, false, pass);
-                if stale {
-                    if let Some(ps) = self.rib.paths_mut(&p) {
-                        for x in ps.iter_mut().filter(|x| x.neighbor == idx) {
-                            x.flags.insert(PathFlags::STALE);
-                        }
-                    }
-                }
-            }
+            let paths = self.rib.neighbor_paths(idx);
+            self.reevaluate_paths(idx, paths, now, pass);
             pass.touched.insert(idx);
         }
     }
+
+    /// Re-applies the checks and policy to these stored paths of `idx`
+    /// (reload, new RPKI data). Refused paths stay refused; stale stay stale.
+    pub(crate) fn reevaluate_paths(
+        &mut self,
+        idx: NeighborIdx,
+        paths: Vec<(Prefix, PathEntry)>,
+        now: Instant,
+        pass: &mut Pass,
+    ) {
+        for (p, e) in paths {
+            if e.flags.contains(PathFlags::REFUSED) {
+                continue;
+            }
+            let (verdict, rpki) = match self.evaluate(idx, &p, e.attr, false, now) {
+                Ok(v) => v,
+                Err(r) => (Err(r), None),
+            };
+            let stale = e.flags.contains(PathFlags::STALE);
+            self.store(idx, p, e.attr, (verdict, rpki), false, pass);
+            if stale {
+                if let Some(ps) = self.rib.paths_mut(&p) {
+                    for x in ps.iter_mut().filter(|x| x.neighbor == idx) {
+                        x.flags.insert(PathFlags::STALE);
+                    }
+                }
+            }
+        }
+    }
 }
+
+/// The import verdict of a route and its RPKI state (`None`: RPKI off).
+pub(crate) type Outcome = (Result<Accepted, Rejection>, Option<RpkiState>);
 
 /// An accepted route: the post-policy attributes when policy changed them,
 /// and whether policy took it as a plain internet route.

@@ -24,7 +24,8 @@ pub mod neighbor;
 pub mod otc;
 pub mod query;
 pub mod reload;
+pub mod rpki;
 pub mod task;
 
 pub use self::core::{EngineCore, Input, Output};
-pub use task::run;
+pub use task::{run, run_with_rpki};

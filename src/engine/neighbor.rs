@@ -38,6 +38,8 @@ pub struct Neighbor {
     pub accepted: u64,
     /// Rejected paths by rule.
     pub rejected: BTreeMap<String, u64>,
+    /// Paths by RPKI state flags: valid, invalid, neither (not-found or off).
+    pub rpki: [u64; 3],
 }
 
 impl Neighbor {
@@ -66,6 +68,7 @@ impl Neighbor {
             limit_count: 0,
             accepted: 0,
             rejected: BTreeMap::new(),
+            rpki: [0; 3],
         }
     }
 
@@ -94,6 +97,7 @@ impl Neighbor {
             }
         };
         step(&mut self.received);
+        step(&mut self.rpki[super::rpki::counter_slot(flags)]);
         if !flags.contains(PathFlags::REFUSED) {
             step(&mut self.limit_count);
         }
@@ -116,6 +120,7 @@ impl Neighbor {
         self.received = 0;
         self.limit_count = 0;
         self.accepted = 0;
+        self.rpki = [0; 3];
         for v in self.rejected.values_mut() {
             *v = 0;
         }

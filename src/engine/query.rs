@@ -105,6 +105,8 @@ impl EngineCore {
             reason: rej.map(|r| r.reason.clone()),
             best: e.flags.contains(PathFlags::BEST),
             internet: e.flags.contains(PathFlags::INTERNET),
+            rpki: super::rpki::flags_state(e.flags, self.rpki_enabled())
+                .map(|s| s.as_str().to_string()),
         })
     }
 

@@ -10,7 +10,7 @@ use crate::metrics::METRICS;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// Retry period for messages a full session channel did not take.
 const RETRY: Duration = Duration::from_millis(10);
@@ -30,7 +30,17 @@ fn release_free_memory() {
 }
 
 /// Runs the route engine until every `ToEngine` sender is dropped.
-pub async fn run(cfg: Arc<Config>, mut rx: mpsc::Receiver<ToEngine>) {
+pub async fn run(cfg: Arc<Config>, rx: mpsc::Receiver<ToEngine>) {
+    run_with_rpki(cfg, rx, None).await
+}
+
+/// [`run`] that also applies the RPKI VRP snapshots the RTR clients publish
+/// (`watch`: the latest wins, nobody waits on the engine).
+pub async fn run_with_rpki(
+    cfg: Arc<Config>,
+    mut rx: mpsc::Receiver<ToEngine>,
+    mut rpki: Option<watch::Receiver<crate::rpki::Snapshot>>,
+) {
     let mut core = EngineCore::new(cfg);
     let mut peers: HashMap<NeighborName, mpsc::Sender<ToPeer>> = HashMap::new();
     let mut pending: HashMap<NeighborName, VecDeque<ToPeer>> = HashMap::new();
@@ -57,6 +67,24 @@ pub async fn run(cfg: Arc<Config>, mut rx: mpsc::Receiver<ToEngine>) {
                 core.tick(Instant::now())
             }
             _ = tokio::time::sleep(RETRY), if retry => Vec::new(),
+            changed = async {
+                match rpki.as_mut() {
+                    Some(w) => w.changed().await,
+                    None => std::future::pending().await,
+                }
+            } => {
+                match (changed, rpki.as_mut()) {
+                    (Ok(()), Some(w)) => {
+                        let snapshot = w.borrow_and_update().clone();
+                        core.handle(Input::Rpki(snapshot), Instant::now())
+                    }
+                    _ => {
+                        // Every RTR publisher is gone: keep the last data.
+                        rpki = None;
+                        Vec::new()
+                    }
+                }
+            }
         };
         deliver(&peers, &mut pending, outputs);
     }

@@ -35,6 +35,7 @@ struct Rule {
     neighbor: Vec<String>,
     role: Vec<Role>,
     location: Vec<String>,
+    rpki: Vec<crate::rpki::RpkiState>,
     set: Set,
     action: RuleAction,
 }
@@ -282,6 +283,7 @@ fn compile_rule(
         neighbor: m.neighbor.clone(),
         role: m.role.clone(),
         location: m.location.clone(),
+        rpki: m.rpki.clone(),
         set,
         action: r.action,
     }
@@ -316,6 +318,7 @@ impl Rule {
             && (self.neighbor.is_empty() || self.neighbor.iter().any(|n| n == ctx.neighbor))
             && (self.role.is_empty() || self.role.contains(&ctx.role))
             && (self.location.is_empty() || self.location.iter().any(|l| l == ctx.location))
+            && (self.rpki.is_empty() || ctx.rpki.is_some_and(|s| self.rpki.contains(&s)))
     }
 }
 

@@ -28,6 +28,8 @@ pub struct RouteContext<'a> {
     pub neighbor_as: u32,
     pub role: Role,
     pub location: &'a str,
+    /// RPKI origin validation state (RFC 6811); `None` when RPKI is off.
+    pub rpki: Option<crate::rpki::RpkiState>,
 }
 
 /// Why a route was rejected: the rule that took it and a human reason.

@@ -30,6 +30,11 @@ bitflags::bitflags! {
         /// Accepted by import policy as a plain internet route
         /// (`action = "internet"`): never a peering-service decision candidate.
         const INTERNET = 16;
+        /// RPKI origin validation (RFC 6811) found it `valid`.
+        const RPKI_VALID = 32;
+        /// RPKI origin validation (RFC 6811) found it `invalid`. Neither
+        /// RPKI bit: `not-found`, or RPKI is off.
+        const RPKI_INVALID = 64;
     }
 }
 

@@ -1,0 +1,567 @@
+//! RTR PDU codec (RFC 8210 §5, version 1; RFC 6810 §5, version 0): framing
+//! that tells "incomplete" from "invalid", decode into [`Pdu`], encode into
+//! `BytesMut`, and the Error Report code each malformation maps to (RFC 8210
+//! §12). Pure functions: no task, no channel; the RTR client task
+//! ([`super::client`]) calls [`decode`] on its read buffer and
+//! [`Pdu::encode`] for every PDU it sends. Also the fuzz target `rtr_pdu`.
+
+use bytes::{BufMut, BytesMut};
+use std::fmt;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use thiserror::Error;
+
+/// Length of the common header: version, type, session/error field, length
+/// (RFC 8210 §5.1).
+pub const HEADER_LEN: usize = 8;
+/// Largest PDU we accept. RFC 8210 sets no bound; Router Key and Error
+/// Report are the only variable PDUs and real ones are far below this.
+pub const MAX_PDU_LEN: usize = 64 * 1024;
+
+/// Protocol versions (RFC 6810 is version 0, RFC 8210 is version 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Version {
+    /// RFC 6810.
+    V0 = 0,
+    /// RFC 8210.
+    V1 = 1,
+}
+
+impl Version {
+    /// The version for a header octet, if we speak it.
+    pub fn from_u8(v: u8) -> Option<Self> {
+        match v {
+            0 => Some(Version::V0),
+            1 => Some(Version::V1),
+            _ => None,
+        }
+    }
+}
+
+/// PDU type code points (RFC 8210 §5; IANA "rpki-rtr-pdu").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum PduType {
+    /// RFC 8210 §5.2.
+    SerialNotify = 0,
+    /// RFC 8210 §5.3.
+    SerialQuery = 1,
+    /// RFC 8210 §5.4.
+    ResetQuery = 2,
+    /// RFC 8210 §5.5.
+    CacheResponse = 3,
+    /// RFC 8210 §5.6.
+    Ipv4Prefix = 4,
+    /// RFC 8210 §5.7.
+    Ipv6Prefix = 6,
+    /// RFC 8210 §5.8.
+    EndOfData = 7,
+    /// RFC 8210 §5.9.
+    CacheReset = 8,
+    /// RFC 8210 §5.10 (version 1 only).
+    RouterKey = 9,
+    /// RFC 8210 §5.11.
+    ErrorReport = 10,
+}
+
+impl PduType {
+    fn from_u8(v: u8) -> Option<Self> {
+        Some(match v {
+            0 => PduType::SerialNotify,
+            1 => PduType::SerialQuery,
+            2 => PduType::ResetQuery,
+            3 => PduType::CacheResponse,
+            4 => PduType::Ipv4Prefix,
+            6 => PduType::Ipv6Prefix,
+            7 => PduType::EndOfData,
+            8 => PduType::CacheReset,
+            9 => PduType::RouterKey,
+            10 => PduType::ErrorReport,
+            _ => return None,
+        })
+    }
+}
+
+/// Error Report codes (RFC 8210 §12).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// 0: Corrupt Data (fatal).
+    CorruptData,
+    /// 1: Internal Error (fatal).
+    InternalError,
+    /// 2: No Data Available (not fatal: the cache has nothing yet).
+    NoDataAvailable,
+    /// 3: Invalid Request (fatal).
+    InvalidRequest,
+    /// 4: Unsupported Protocol Version (fatal; drives version negotiation, §7).
+    UnsupportedVersion,
+    /// 5: Unsupported PDU Type (fatal).
+    UnsupportedPduType,
+    /// 6: Withdrawal of Unknown Record (fatal).
+    WithdrawalOfUnknownRecord,
+    /// 7: Duplicate Announcement Received (fatal).
+    DuplicateAnnouncement,
+    /// 8: Unexpected Protocol Version (fatal, RFC 8210 only).
+    UnexpectedVersion,
+    /// A code this implementation does not know.
+    Other(u16),
+}
+
+impl ErrorCode {
+    /// The wire value.
+    pub fn to_u16(self) -> u16 {
+        match self {
+            ErrorCode::CorruptData => 0,
+            ErrorCode::InternalError => 1,
+            ErrorCode::NoDataAvailable => 2,
+            ErrorCode::InvalidRequest => 3,
+            ErrorCode::UnsupportedVersion => 4,
+            ErrorCode::UnsupportedPduType => 5,
+            ErrorCode::WithdrawalOfUnknownRecord => 6,
+            ErrorCode::DuplicateAnnouncement => 7,
+            ErrorCode::UnexpectedVersion => 8,
+            ErrorCode::Other(v) => v,
+        }
+    }
+
+    /// The code for a wire value.
+    pub fn from_u16(v: u16) -> Self {
+        match v {
+            0 => ErrorCode::CorruptData,
+            1 => ErrorCode::InternalError,
+            2 => ErrorCode::NoDataAvailable,
+            3 => ErrorCode::InvalidRequest,
+            4 => ErrorCode::UnsupportedVersion,
+            5 => ErrorCode::UnsupportedPduType,
+            6 => ErrorCode::WithdrawalOfUnknownRecord,
+            7 => ErrorCode::DuplicateAnnouncement,
+            8 => ErrorCode::UnexpectedVersion,
+            other => ErrorCode::Other(other),
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            ErrorCode::CorruptData => "Corrupt Data",
+            ErrorCode::InternalError => "Internal Error",
+            ErrorCode::NoDataAvailable => "No Data Available",
+            ErrorCode::InvalidRequest => "Invalid Request",
+            ErrorCode::UnsupportedVersion => "Unsupported Protocol Version",
+            ErrorCode::UnsupportedPduType => "Unsupported PDU Type",
+            ErrorCode::WithdrawalOfUnknownRecord => "Withdrawal of Unknown Record",
+            ErrorCode::DuplicateAnnouncement => "Duplicate Announcement Received",
+            ErrorCode::UnexpectedVersion => "Unexpected Protocol Version",
+            ErrorCode::Other(v) => return write!(f, "error code {v}"),
+        };
+        f.write_str(s)
+    }
+}
+
+/// Announce/withdraw flag of prefix and router key PDUs (RFC 8210 §5.6).
+pub const FLAG_ANNOUNCE: u8 = 1;
+
+/// One IPv4 or IPv6 Prefix PDU body (RFC 8210 §5.6, §5.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PrefixPdu {
+    /// True for an announcement, false for a withdrawal.
+    pub announce: bool,
+    /// The prefix (host bits may be set on the wire; kept as sent).
+    pub prefix: ipnet::IpNet,
+    /// Max Length: the longest prefix this VRP authorizes.
+    pub max_len: u8,
+    /// The authorized origin AS (0 = AS0, RFC 6483 §4).
+    pub asn: u32,
+}
+
+/// The three timers of a version-1 End of Data (RFC 8210 §5.8, §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Intervals {
+    /// Refresh Interval, seconds (1..=86400).
+    pub refresh: u32,
+    /// Retry Interval, seconds (1..=7200).
+    pub retry: u32,
+    /// Expire Interval, seconds (600..=172800, larger than refresh and retry).
+    pub expire: u32,
+}
+
+impl Intervals {
+    /// The defaults of RFC 8210 §6.
+    pub const DEFAULT: Intervals = Intervals {
+        refresh: 3600,
+        retry: 600,
+        expire: 7200,
+    };
+
+    /// Whether the values are within the ranges of RFC 8210 §6.
+    pub fn is_valid(&self) -> bool {
+        (1..=86_400).contains(&self.refresh)
+            && (1..=7_200).contains(&self.retry)
+            && (600..=172_800).contains(&self.expire)
+            && self.expire > self.refresh
+            && self.expire > self.retry
+    }
+}
+
+/// One RTR PDU (RFC 8210 §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pdu {
+    /// The cache has new data (§5.2).
+    SerialNotify { session_id: u16, serial: u32 },
+    /// The router asks for changes since `serial` (§5.3).
+    SerialQuery { session_id: u16, serial: u32 },
+    /// The router asks for the whole set (§5.4).
+    ResetQuery,
+    /// Start of a data transfer (§5.5).
+    CacheResponse { session_id: u16 },
+    /// One VRP announced or withdrawn (§5.6, §5.7).
+    Prefix(PrefixPdu),
+    /// End of a data transfer; `intervals` only in version 1 (§5.8).
+    EndOfData {
+        session_id: u16,
+        serial: u32,
+        intervals: Option<Intervals>,
+    },
+    /// The cache cannot answer a Serial Query incrementally (§5.9).
+    CacheReset,
+    /// A BGPsec router key (§5.10). We do not do BGPsec: decoded and skipped.
+    RouterKey { announce: bool, asn: u32 },
+    /// An error from either side (§5.11).
+    ErrorReport {
+        code: ErrorCode,
+        /// The offending PDU, possibly empty.
+        pdu: Vec<u8>,
+        /// Diagnostic text (UTF-8 per RFC; decoded lossily).
+        text: String,
+    },
+}
+
+/// A malformed PDU, with the Error Report it calls for (RFC 8210 §12).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum PduError {
+    /// The header carries a version we do not speak.
+    #[error("unsupported protocol version {0}")]
+    UnsupportedVersion(u8),
+    /// The PDU type is not assigned, or not valid in this version.
+    #[error("unsupported PDU type {0}")]
+    UnsupportedType(u8),
+    /// The length field does not fit the PDU type, or exceeds [`MAX_PDU_LEN`].
+    #[error("PDU type {pdu_type}: bad length {len}")]
+    BadLength { pdu_type: u8, len: u32 },
+    /// A field holds an impossible value (prefix length, max length, inner length).
+    #[error("PDU type {pdu_type}: corrupt: {what}")]
+    Corrupt { pdu_type: u8, what: &'static str },
+}
+
+impl PduError {
+    /// The Error Report code to send back (RFC 8210 §12).
+    pub fn error_code(&self) -> ErrorCode {
+        match self {
+            PduError::UnsupportedVersion(_) => ErrorCode::UnsupportedVersion,
+            PduError::UnsupportedType(_) => ErrorCode::UnsupportedPduType,
+            PduError::BadLength { .. } | PduError::Corrupt { .. } => ErrorCode::CorruptData,
+        }
+    }
+}
+
+fn be16(b: &[u8], at: usize) -> u16 {
+    u16::from_be_bytes([b[at], b[at + 1]])
+}
+
+fn be32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+/// The length of the next PDU in `buf` once its header is there: `Ok(None)`
+/// when fewer than [`HEADER_LEN`] octets are buffered, an error when the
+/// length field is below the header or above [`MAX_PDU_LEN`].
+pub fn frame_len(buf: &[u8]) -> Result<Option<usize>, PduError> {
+    if buf.len() < HEADER_LEN {
+        return Ok(None);
+    }
+    let len = be32(buf, 4);
+    if (len as usize) < HEADER_LEN || len as usize > MAX_PDU_LEN {
+        return Err(PduError::BadLength {
+            pdu_type: buf[1],
+            len,
+        });
+    }
+    Ok(Some(len as usize))
+}
+
+/// Decodes the PDU at the start of `buf`: `Ok(None)` when it is not complete
+/// yet, else the version, the PDU and how many octets it took.
+pub fn decode(buf: &[u8]) -> Result<Option<(Version, Pdu, usize)>, PduError> {
+    let Some(len) = frame_len(buf)? else {
+        return Ok(None);
+    };
+    if buf.len() < len {
+        return Ok(None);
+    }
+    let (version, pdu) = decode_one(&buf[..len])?;
+    Ok(Some((version, pdu, len)))
+}
+
+/// Decodes exactly one whole PDU (`b` is header plus body, as framed).
+pub fn decode_one(b: &[u8]) -> Result<(Version, Pdu), PduError> {
+    if b.len() < HEADER_LEN {
+        return Err(PduError::BadLength {
+            pdu_type: b.get(1).copied().unwrap_or(0),
+            len: b.len() as u32,
+        });
+    }
+    let version = Version::from_u8(b[0]).ok_or(PduError::UnsupportedVersion(b[0]))?;
+    let t = b[1];
+    let pdu_type = PduType::from_u8(t).ok_or(PduError::UnsupportedType(t))?;
+    let field = be16(b, 2);
+    let len = be32(b, 4);
+    if len as usize != b.len() {
+        return Err(PduError::BadLength { pdu_type: t, len });
+    }
+    let want = |n: u32| -> Result<(), PduError> {
+        if len == n {
+            Ok(())
+        } else {
+            Err(PduError::BadLength { pdu_type: t, len })
+        }
+    };
+    let pdu = match pdu_type {
+        PduType::SerialNotify => {
+            want(12)?;
+            Pdu::SerialNotify {
+                session_id: field,
+                serial: be32(b, 8),
+            }
+        }
+        PduType::SerialQuery => {
+            want(12)?;
+            Pdu::SerialQuery {
+                session_id: field,
+                serial: be32(b, 8),
+            }
+        }
+        PduType::ResetQuery => {
+            want(8)?;
+            Pdu::ResetQuery
+        }
+        PduType::CacheResponse => {
+            want(8)?;
+            Pdu::CacheResponse { session_id: field }
+        }
+        PduType::Ipv4Prefix => {
+            want(20)?;
+            let (announce, plen, max_len) = prefix_head(b, 32, t)?;
+            let addr = Ipv4Addr::from(be32(b, 12));
+            let net = ipnet::Ipv4Net::new(addr, plen).map_err(|_| PduError::Corrupt {
+                pdu_type: t,
+                what: "prefix length",
+            })?;
+            Pdu::Prefix(PrefixPdu {
+                announce,
+                prefix: net.into(),
+                max_len,
+                asn: be32(b, 16),
+            })
+        }
+        PduType::Ipv6Prefix => {
+            want(32)?;
+            let (announce, plen, max_len) = prefix_head(b, 128, t)?;
+            let mut o = [0u8; 16];
+            o.copy_from_slice(&b[12..28]);
+            let net =
+                ipnet::Ipv6Net::new(Ipv6Addr::from(o), plen).map_err(|_| PduError::Corrupt {
+                    pdu_type: t,
+                    what: "prefix length",
+                })?;
+            Pdu::Prefix(PrefixPdu {
+                announce,
+                prefix: net.into(),
+                max_len,
+                asn: be32(b, 28),
+            })
+        }
+        PduType::EndOfData => match version {
+            Version::V0 => {
+                want(12)?;
+                Pdu::EndOfData {
+                    session_id: field,
+                    serial: be32(b, 8),
+                    intervals: None,
+                }
+            }
+            Version::V1 => {
+                want(24)?;
+                Pdu::EndOfData {
+                    session_id: field,
+                    serial: be32(b, 8),
+                    intervals: Some(Intervals {
+                        refresh: be32(b, 12),
+                        retry: be32(b, 16),
+                        expire: be32(b, 20),
+                    }),
+                }
+            }
+        },
+        PduType::CacheReset => {
+            want(8)?;
+            Pdu::CacheReset
+        }
+        PduType::RouterKey => {
+            if version == Version::V0 {
+                return Err(PduError::UnsupportedType(t));
+            }
+            // Header, SKI (20), ASN (4), then a non-empty SPKI.
+            if len <= 32 {
+                return Err(PduError::BadLength { pdu_type: t, len });
+            }
+            Pdu::RouterKey {
+                announce: b[2] & FLAG_ANNOUNCE != 0,
+                asn: be32(b, 28),
+            }
+        }
+        PduType::ErrorReport => decode_error_report(b, field, t)?,
+    };
+    Ok((version, pdu))
+}
+
+/// Flags, prefix length and max length of a prefix PDU, checked against the
+/// address size (RFC 8210 §5.6: Max Length ≥ Prefix Length, both ≤ size).
+fn prefix_head(b: &[u8], bits: u8, t: u8) -> Result<(bool, u8, u8), PduError> {
+    let (flags, plen, max_len) = (b[8], b[9], b[10]);
+    if plen > bits {
+        return Err(PduError::Corrupt {
+            pdu_type: t,
+            what: "prefix length beyond the address size",
+        });
+    }
+    if max_len > bits || max_len < plen {
+        return Err(PduError::Corrupt {
+            pdu_type: t,
+            what: "max length outside prefix length..=address size",
+        });
+    }
+    Ok((flags & FLAG_ANNOUNCE != 0, plen, max_len))
+}
+
+fn decode_error_report(b: &[u8], code: u16, t: u8) -> Result<Pdu, PduError> {
+    let corrupt = |what| PduError::Corrupt { pdu_type: t, what };
+    if b.len() < 16 {
+        return Err(PduError::BadLength {
+            pdu_type: t,
+            len: b.len() as u32,
+        });
+    }
+    let pdu_len = be32(b, 8) as usize;
+    let text_at = 12usize
+        .checked_add(pdu_len)
+        .filter(|&e| e + 4 <= b.len())
+        .ok_or(corrupt("encapsulated PDU length"))?;
+    let text_len = be32(b, text_at) as usize;
+    if text_at + 4 + text_len != b.len() {
+        return Err(corrupt("error text length"));
+    }
+    Ok(Pdu::ErrorReport {
+        code: ErrorCode::from_u16(code),
+        pdu: b[12..12 + pdu_len].to_vec(),
+        text: String::from_utf8_lossy(&b[text_at + 4..]).into_owned(),
+    })
+}
+
+impl Pdu {
+    /// Appends the PDU in `version` to `out`. A version-1 End of Data without
+    /// intervals is sent with the RFC 8210 §6 defaults; in version 0 the
+    /// intervals are left out and a Router Key is not encodable (skipped).
+    pub fn encode(&self, version: Version, out: &mut BytesMut) {
+        let header = |out: &mut BytesMut, t: PduType, field: u16, len: u32| {
+            out.put_u8(version as u8);
+            out.put_u8(t as u8);
+            out.put_u16(field);
+            out.put_u32(len);
+        };
+        match self {
+            Pdu::SerialNotify { session_id, serial } => {
+                header(out, PduType::SerialNotify, *session_id, 12);
+                out.put_u32(*serial);
+            }
+            Pdu::SerialQuery { session_id, serial } => {
+                header(out, PduType::SerialQuery, *session_id, 12);
+                out.put_u32(*serial);
+            }
+            Pdu::ResetQuery => header(out, PduType::ResetQuery, 0, 8),
+            Pdu::CacheResponse { session_id } => {
+                header(out, PduType::CacheResponse, *session_id, 8)
+            }
+            Pdu::Prefix(p) => {
+                let flags = if p.announce { FLAG_ANNOUNCE } else { 0 };
+                match p.prefix {
+                    ipnet::IpNet::V4(n) => {
+                        header(out, PduType::Ipv4Prefix, 0, 20);
+                        out.put_slice(&[flags, n.prefix_len(), p.max_len, 0]);
+                        out.put_slice(&n.addr().octets());
+                    }
+                    ipnet::IpNet::V6(n) => {
+                        header(out, PduType::Ipv6Prefix, 0, 32);
+                        out.put_slice(&[flags, n.prefix_len(), p.max_len, 0]);
+                        out.put_slice(&n.addr().octets());
+                    }
+                }
+                out.put_u32(p.asn);
+            }
+            Pdu::EndOfData {
+                session_id,
+                serial,
+                intervals,
+            } => match version {
+                Version::V0 => {
+                    header(out, PduType::EndOfData, *session_id, 12);
+                    out.put_u32(*serial);
+                }
+                Version::V1 => {
+                    let i = intervals.unwrap_or(Intervals::DEFAULT);
+                    header(out, PduType::EndOfData, *session_id, 24);
+                    out.put_u32(*serial);
+                    out.put_u32(i.refresh);
+                    out.put_u32(i.retry);
+                    out.put_u32(i.expire);
+                }
+            },
+            Pdu::CacheReset => header(out, PduType::CacheReset, 0, 8),
+            Pdu::RouterKey { announce, asn } => {
+                if version == Version::V0 {
+                    return;
+                }
+                // A placeholder SKI (zeros) and a one-octet SPKI: enough for
+                // tests of the skip path; we never originate router keys.
+                let flags = if *announce { FLAG_ANNOUNCE } else { 0 };
+                header(out, PduType::RouterKey, u16::from(flags) << 8, 33);
+                out.put_slice(&[0u8; 20]);
+                out.put_u32(*asn);
+                out.put_u8(0);
+            }
+            Pdu::ErrorReport { code, pdu, text } => {
+                let len = 16 + pdu.len() + text.len();
+                header(out, PduType::ErrorReport, code.to_u16(), len as u32);
+                out.put_u32(pdu.len() as u32);
+                out.put_slice(pdu);
+                out.put_u32(text.len() as u32);
+                out.put_slice(text.as_bytes());
+            }
+        }
+    }
+
+    /// An Error Report for a decode failure, encapsulating the offending
+    /// bytes (at most [`MAX_PDU_LEN`] / 2 of them).
+    pub fn error_report(err: &PduError, offending: &[u8]) -> Pdu {
+        let keep = offending.len().min(MAX_PDU_LEN / 2);
+        Pdu::ErrorReport {
+            code: err.error_code(),
+            pdu: offending[..keep].to_vec(),
+            text: err.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "pdu_tests.rs"]
+mod tests;
