@@ -203,6 +203,7 @@ fn route_rules(core: &EngineCore, p: &Prefix, sessions: &[&Neighbor], c: &mut Ch
             neighbor_as: n.cfg.remote_as,
             role: n.cfg.role,
             location: &n.cfg.location,
+            rpki: crate::engine::rpki::flags_state(e.flags, core.rpki_enabled()),
         };
         let failures = builtin.failures(&ctx);
         for f in &failures {
