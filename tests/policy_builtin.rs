@@ -71,13 +71,13 @@ fn neighbor<'a>(cfg: &'a Config, name: &str) -> &'a NeighborConfig {
         .unwrap_or_else(|| panic!("no neighbor {name}"))
 }
 
-fn import(
-    cfg: &Config,
-    set: &PolicySet,
+/// The neighbor `from` and the policy context of `a` for `prefix` from it.
+fn context<'a>(
+    cfg: &'a Config,
     from: &str,
     prefix: &str,
-    a: &PathAttributes,
-) -> Option<(String, String)> {
+    a: &'a PathAttributes,
+) -> (&'a NeighborConfig, RouteContext<'a>) {
     let n = neighbor(cfg, from);
     let ctx = RouteContext {
         prefix: pfx(prefix),
@@ -89,7 +89,22 @@ fn import(
         location: &n.location,
         rpki: None,
     };
-    match set.import(n, &ctx) {
+    (n, ctx)
+}
+
+fn verdict(cfg: &Config, set: &PolicySet, from: &str, prefix: &str, a: &PathAttributes) -> Verdict {
+    let (n, ctx) = context(cfg, from, prefix, a);
+    set.import(n, &ctx)
+}
+
+fn import(
+    cfg: &Config,
+    set: &PolicySet,
+    from: &str,
+    prefix: &str,
+    a: &PathAttributes,
+) -> Option<(String, String)> {
+    match verdict(cfg, set, from, prefix, a) {
         Verdict::Accept(_) | Verdict::Internet(_) => None,
         Verdict::Reject(r) => Some((r.rule, r.reason)),
     }
@@ -594,21 +609,6 @@ name = "all"
 action = "accept"
 "#;
 
-fn verdict(cfg: &Config, set: &PolicySet, from: &str, prefix: &str, a: &PathAttributes) -> Verdict {
-    let n = neighbor(cfg, from);
-    let ctx = RouteContext {
-        prefix: pfx(prefix),
-        attrs: a,
-        neighbor: &n.name,
-        neighbor_address: n.address,
-        neighbor_as: n.remote_as,
-        role: n.role,
-        location: &n.location,
-        rpki: None,
-    };
-    set.import(n, &ctx)
-}
-
 #[test]
 fn a_policy_takes_untagged_routes_as_internet_routes_and_nothing_else_bypasses_the_tag() {
     let (cfg, set) = setup(INTERNET_POLICY);
@@ -653,16 +653,6 @@ fn a_policy_takes_untagged_routes_as_internet_routes_and_nothing_else_bypasses_t
         ))
     );
     // Explaining agrees with the verdict.
-    let n = neighbor(&cfg, "peer-internet");
-    let ctx = RouteContext {
-        prefix: pfx("8.8.8.0/24"),
-        attrs: &untagged,
-        neighbor: &n.name,
-        neighbor_address: n.address,
-        neighbor_as: n.remote_as,
-        role: n.role,
-        location: &n.location,
-        rpki: None,
-    };
+    let (n, ctx) = context(&cfg, "peer-internet", "8.8.8.0/24", &untagged);
     assert!(set.explain_import(n, &ctx).is_empty());
 }
