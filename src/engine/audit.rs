@@ -35,8 +35,6 @@ use crate::wire::Prefix;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Instant;
 
-/// The backup location value that means "fail over to the internet".
-const BACKUP_NONE: &str = "none";
 /// Sessions a location needs for local redundancy ("redundant Interconnect
 /// (PNI) at each interconnect location"; "interconnection must support fail
 /// over across two routers").

@@ -363,9 +363,7 @@ impl EngineCore {
         if origin == Some(asn) {
             return None;
         }
-        let origin_txt = origin.map_or("none (AS_SET or empty path)".to_string(), |o| {
-            format!("AS{o}")
-        });
+        let origin_txt = origin_text(origin);
         let exact = reg == *prefix;
         let (rule, kind, reason) = if exact {
             (
@@ -524,6 +522,13 @@ impl EngineCore {
 
 /// The import verdict of a route and its RPKI state (`None`: RPKI off).
 pub(crate) type Outcome = (Result<Accepted, Rejection>, Option<RpkiState>);
+
+/// A route's origin AS for a rejection reason: `AS64500`, or why there is none.
+pub(crate) fn origin_text(origin: Option<u32>) -> String {
+    origin.map_or("none (AS_SET or empty path)".to_string(), |o| {
+        format!("AS{o}")
+    })
+}
 
 /// An accepted route: the post-policy attributes when policy changed them,
 /// and whether policy took it as a plain internet route.

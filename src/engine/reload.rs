@@ -7,7 +7,7 @@ use super::core::{EngineCore, EngineError, Pass};
 use super::decide::Decision;
 use super::messages::{BfdStatus, NeighborName};
 use super::neighbor::Neighbor;
-use crate::config::Config;
+use crate::config::{Config, BACKUP_NONE};
 use crate::policy::PolicySet;
 use crate::rib::NeighborIdx;
 use crate::wire::Prefix;
@@ -114,7 +114,7 @@ impl EngineCore {
                 continue;
             };
             let p = r.prefix.trunc();
-            let backup = r.backup.clone().filter(|b| b != "none");
+            let backup = r.backup.clone().filter(|b| b != BACKUP_NONE);
             let d = match old.remove(&p) {
                 Some(d)
                     if d.primary == primary && d.backup == backup && d.peer_asn == r.peer_asn =>

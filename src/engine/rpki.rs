@@ -102,9 +102,7 @@ impl EngineCore {
         if covering.len() > SHOWN {
             vrps.push(format!("and {} more", covering.len() - SHOWN));
         }
-        let origin = origin.map_or("none (AS_SET or empty path)".to_string(), |o| {
-            format!("AS{o}")
-        });
+        let origin = super::import::origin_text(origin);
         let plural = if covering.len() == 1 { "VRP" } else { "VRPs" };
         Some(Rejection {
             rule: RULE_RPKI_INVALID.to_string(),

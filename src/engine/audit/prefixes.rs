@@ -6,10 +6,9 @@
 //! by [`super::audit`] inside the route engine task.
 
 use super::{
-    Checks, HeldPaths, Requirement, Scope, BACKUP_NONE, MIN_SESSIONS_PER_LOCATION,
-    UNREGISTERED_EXAMPLES,
+    Checks, HeldPaths, Requirement, Scope, MIN_SESSIONS_PER_LOCATION, UNREGISTERED_EXAMPLES,
 };
-use crate::config::RegisteredPrefix;
+use crate::config::{RegisteredPrefix, BACKUP_NONE};
 use crate::engine::core::EngineCore;
 use crate::engine::decide::DecisionState;
 use crate::engine::neighbor::Neighbor;
