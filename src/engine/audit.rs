@@ -218,7 +218,7 @@ fn partner_paths(core: &EngineCore, asns: &[u32]) -> HeldPaths {
     if wanted.is_empty() {
         return held;
     }
-    for (p, paths) in core.rib.v4.iter().chain(core.rib.v6.iter()) {
+    for (p, paths) in core.rib.iter() {
         for e in paths.iter().filter(|e| wanted.contains(&e.neighbor)) {
             held.entry(e.neighbor).or_default().push((p, *e));
         }

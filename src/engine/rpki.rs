@@ -133,11 +133,11 @@ impl EngineCore {
         }
         let mut todo: HashMap<NeighborIdx, Vec<(Prefix, PathEntry)>> = HashMap::new();
         let mut changed = 0usize;
-        for p in self.rib.prefixes() {
+        for (p, paths) in self.rib.iter() {
             if !diff.covers(&p) {
                 continue;
             }
-            for &e in self.rib.paths(&p) {
+            for &e in paths {
                 if e.flags.contains(PathFlags::REFUSED) {
                     continue;
                 }

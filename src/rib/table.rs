@@ -175,9 +175,10 @@ impl<K: PrefixKey> Table<K> {
         self.pairs.get(i / PAIR_CHUNK)?.get(i % PAIR_CHUNK)
     }
 
-    fn pair_mut(&mut self, i: u32) -> Option<&mut [PathEntry; 2]> {
+    /// Pair `i` of `pairs` (a field borrow, so a table slot can be held meanwhile).
+    fn pair_in(pairs: &mut [Box<[[PathEntry; 2]]>], i: u32) -> Option<&mut [PathEntry; 2]> {
         let i = i as usize;
-        self.pairs.get_mut(i / PAIR_CHUNK)?.get_mut(i % PAIR_CHUNK)
+        pairs.get_mut(i / PAIR_CHUNK)?.get_mut(i % PAIR_CHUNK)
     }
 
     fn new_pair(&mut self, two: [PathEntry; 2]) -> Slot {
@@ -192,7 +193,7 @@ impl<K: PrefixKey> Table<K> {
                 n as u32
             }
         };
-        if let Some(p) = self.pair_mut(i) {
+        if let Some(p) = Self::pair_in(&mut self.pairs, i) {
             *p = two;
         }
         list_slot(PAIR, i)
@@ -239,13 +240,7 @@ impl<K: PrefixKey> Table<K> {
         let (len, k) = K::from_net(net)?;
         let s = self.by_len.get_mut(len as usize)?.get_mut(&k)?;
         match (s.neighbor, s.post) {
-            (LIST, PAIR) => {
-                let i = s.attr as usize;
-                self.pairs
-                    .get_mut(i / PAIR_CHUNK)
-                    .and_then(|c| c.get_mut(i % PAIR_CHUNK))
-                    .map(|p| &mut p[..])
-            }
+            (LIST, PAIR) => Self::pair_in(&mut self.pairs, s.attr).map(|p| &mut p[..]),
             (LIST, _) => {
                 let i = s.attr as usize;
                 self.spill.get_mut(i).map(|v| v.as_mut_slice())
@@ -272,11 +267,7 @@ impl<K: PrefixKey> Table<K> {
         let cur = *slot;
         match (cur.neighbor, cur.post) {
             (LIST, PAIR) => {
-                let i = cur.attr as usize;
-                let pair = self
-                    .pairs
-                    .get_mut(i / PAIR_CHUNK)
-                    .and_then(|c| c.get_mut(i % PAIR_CHUNK))?;
+                let pair = Self::pair_in(&mut self.pairs, cur.attr)?;
                 if let Some(p) = pair.iter_mut().find(|p| p.neighbor == e.neighbor) {
                     return Some(std::mem::replace(p, e));
                 }
@@ -499,10 +490,15 @@ impl Rib {
         out
     }
 
+    /// Every prefix with its paths, IPv4 then IPv6.
+    pub fn iter(&self) -> impl Iterator<Item = (Prefix, &[PathEntry])> + '_ {
+        self.v4.iter().chain(self.v6.iter())
+    }
+
     /// Every path of `neighbor` as (prefix, entry).
     pub fn neighbor_paths(&self, neighbor: NeighborIdx) -> Vec<(Prefix, PathEntry)> {
         let mut out = Vec::new();
-        for (p, ps) in self.v4.iter().chain(self.v6.iter()) {
+        for (p, ps) in self.iter() {
             if let Some(e) = ps.iter().find(|e| e.neighbor == neighbor) {
                 out.push((p, *e));
             }
@@ -512,11 +508,7 @@ impl Rib {
 
     /// Every prefix in the RIB.
     pub fn prefixes(&self) -> Vec<Prefix> {
-        self.v4
-            .iter()
-            .chain(self.v6.iter())
-            .map(|(p, _)| p)
-            .collect()
+        self.iter().map(|(p, _)| p).collect()
     }
 
     /// Why the path of `neighbor` for `prefix` was rejected.
@@ -526,11 +518,7 @@ impl Rib {
 
     /// Total number of paths.
     pub fn path_count(&self) -> usize {
-        self.v4
-            .iter()
-            .chain(self.v6.iter())
-            .map(|(_, p)| p.len())
-            .sum()
+        self.iter().map(|(_, p)| p.len()).sum()
     }
 
     fn release_entry(&mut self, e: &PathEntry) {
