@@ -159,19 +159,28 @@ impl EngineCore {
             .collect()
     }
 
-    /// `decision::compare` of two paths with their attributes (equal when
-    /// either cannot be compared).
-    fn compare_paths(
+    /// The indices of `paths` ordered by `first`, then best first by
+    /// `decision::compare` (equal when either cannot be compared); stable,
+    /// each path's attributes unpacked once.
+    fn best_first(
         &self,
-        (a, aa): (&PathEntry, &Option<Arc<PathAttributes>>),
-        (b, ba): (&PathEntry, &Option<Arc<PathAttributes>>),
-    ) -> Ordering {
-        let x = aa.as_deref().and_then(|at| self.candidate(a, at));
-        let y = ba.as_deref().and_then(|at| self.candidate(b, at));
-        match (x, y) {
-            (Some(x), Some(y)) => decision::compare(&x, &y).0,
-            _ => Ordering::Equal,
-        }
+        paths: &[PathEntry],
+        first: impl Fn(usize, usize) -> Ordering,
+    ) -> SmallVec<[usize; 4]> {
+        let attrs = self.attrs_of(paths);
+        let cands: SmallVec<[Option<Candidate>; 4]> = paths
+            .iter()
+            .zip(&attrs)
+            .map(|(e, a)| a.as_deref().and_then(|a| self.candidate(e, a)))
+            .collect();
+        let mut idx: SmallVec<[usize; 4]> = (0..paths.len()).collect();
+        idx.sort_by(|&i, &j| {
+            first(i, j).then_with(|| match (&cands[i], &cands[j]) {
+                (Some(x), Some(y)) => decision::compare(x, y).0,
+                _ => Ordering::Equal,
+            })
+        });
+        idx
     }
 
     /// Usable accepted paths of `prefix`.
@@ -192,9 +201,7 @@ impl EngineCore {
         if paths.len() < 2 {
             return;
         }
-        let attrs = self.attrs_of(paths.iter());
-        let mut idx: SmallVec<[usize; 4]> = (0..paths.len()).collect();
-        idx.sort_by(|&i, &j| self.compare_paths((&paths[i], &attrs[i]), (&paths[j], &attrs[j])));
+        let idx = self.best_first(paths, |_, _| Ordering::Equal);
         let sorted: SmallVec<[PathEntry; 4]> = idx.iter().map(|&i| paths[i]).collect();
         paths.copy_from_slice(&sorted);
     }
@@ -219,7 +226,9 @@ impl EngineCore {
     /// one: transit neighbors, and peering-service neighbors whose route
     /// import policy took as a plain internet route.
     fn transit_paths(&self, prefix: &Prefix) -> Vec<NeighborIdx> {
-        let mut found: Vec<(u8, PathEntry)> = Vec::new();
+        // The matched prefix length and path of each neighbor that has one.
+        let (mut lens, mut found): (SmallVec<[u8; 4]>, SmallVec<[PathEntry; 4]>) =
+            Default::default();
         for nb in self.neighbors.iter().flatten() {
             let internet_only = match nb.cfg.role {
                 Role::Transit => false,
@@ -237,20 +246,18 @@ impl EngineCore {
                     if e.flags.contains(PathFlags::ACCEPTED)
                         && (!internet_only || e.flags.contains(PathFlags::INTERNET))
                     {
-                        found.push((len, e));
+                        lens.push(len);
+                        found.push(e);
                         break;
                     }
                 }
             }
         }
-        let attrs = self.attrs_of(found.iter().map(|(_, e)| e));
-        let mut idx: Vec<usize> = (0..found.len()).collect();
-        idx.sort_by(|&i, &j| {
-            let ((la, a), (lb, b)) = (&found[i], &found[j]);
-            lb.cmp(la)
-                .then_with(|| self.compare_paths((a, &attrs[i]), (b, &attrs[j])))
-        });
-        idx.into_iter().map(|i| found[i].1.neighbor).collect()
+        // Most specific first, then best first.
+        self.best_first(&found, |i, j| lens[j].cmp(&lens[i]))
+            .into_iter()
+            .map(|i| found[i].neighbor)
+            .collect()
     }
 
     /// Recomputes the decision of `prefix`: (state, location, neighbors, reason).
@@ -439,18 +446,20 @@ impl EngineCore {
                     .copied();
             }
         }
-        if winner.is_none() && !follow_decision && usable.len() == 1 {
-            // One usable path is the best one; nothing to unpack or compare.
-            winner = Some(usable[0].neighbor);
-        } else if winner.is_none() && !follow_decision {
-            let attrs = self.attrs_of(usable.iter());
-            let cands: SmallVec<[Candidate; 4]> = usable
-                .iter()
-                .zip(&attrs)
-                .filter_map(|(e, a)| a.as_deref().and_then(|a| self.candidate(e, a)))
-                .collect();
-            if cands.len() == usable.len() {
-                winner = decision::best(&cands).map(|(i, _)| usable[i].neighbor);
+        if winner.is_none() && !follow_decision {
+            if let [only] = usable.as_slice() {
+                // One usable path is the best one; nothing to unpack or compare.
+                winner = Some(only.neighbor);
+            } else {
+                let attrs = self.attrs_of(usable.iter());
+                let cands: SmallVec<[Candidate; 4]> = usable
+                    .iter()
+                    .zip(&attrs)
+                    .filter_map(|(e, a)| a.as_deref().and_then(|a| self.candidate(e, a)))
+                    .collect();
+                if cands.len() == usable.len() {
+                    winner = decision::best(&cands).map(|(i, _)| usable[i].neighbor);
+                }
             }
         }
         if let Some(ps) = self.rib.paths_mut(prefix) {

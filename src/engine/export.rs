@@ -92,7 +92,6 @@ impl EngineCore {
                     t.extend(nb.out.iter().map(|(p, _)| *p));
                     t.into_iter().collect()
                 }
-                (false, false) if self.originate.is_empty() && nb.out.is_empty() => Vec::new(),
                 (false, false) => prefixes
                     .iter()
                     .filter(|p| self.originate.contains_key(*p) || nb.out.get(p).is_some())
