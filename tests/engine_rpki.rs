@@ -258,3 +258,23 @@ fn a_new_snapshot_over_fifty_thousand_routes_is_applied_in_bounded_time() {
     );
     assert!(incremental < elapsed, "{incremental:?} vs {elapsed:?}");
 }
+
+#[test]
+fn a_route_leak_rejected_by_only_to_customer_keeps_its_rpki_state() {
+    let mut lab = Lab::new(RPKI);
+    lab.input(vrps(&[("192.0.2.0/24", 24, 64500)]));
+    lab.up("ps-ams-1");
+    // From a peer (our default role toward peering-service), marked
+    // only-to-customer by another AS: a leak (RFC 9234 §5).
+    let mut leak = ann(&["192.0.2.0/24"], &[64500]);
+    leak.attrs.only_to_customer = Some(3356);
+    lab.update("ps-ams-1", leak);
+    assert_eq!(
+        state(&lab, "192.0.2.0/24"),
+        (
+            "rejected".into(),
+            Some("otc-leak".into()),
+            Some("valid".into())
+        )
+    );
+}

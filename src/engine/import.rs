@@ -169,19 +169,16 @@ impl EngineCore {
             }
         }
         let fresh = old.is_none_or(|o| o.attr != id);
-        let verdict = if refused {
-            Err(Rejection {
+        let outcome = if refused {
+            let rej = Rejection {
                 rule: RULE_MAX_PREFIX.to_string(),
                 reason: "beyond the max-prefix limit (action refuse)".to_string(),
-            })
+            };
+            (Err(rej), None)
         } else {
             self.evaluate(idx, &prefix, id, fresh, now)
         };
-        let (verdict, rpki) = match verdict {
-            Ok(v) => v,
-            Err(r) => (Err(r), None),
-        };
-        self.store(idx, prefix, id, (verdict, rpki), refused, pass);
+        self.store(idx, prefix, id, outcome, refused, pass);
         true
     }
 
@@ -231,8 +228,8 @@ impl EngineCore {
     /// Registered-prefix checks, RPKI (`rpki-invalid`) then import policy,
     /// for the route of `idx` with pre-policy attributes `id`, with its RPKI
     /// state (`None` when RPKI is off). Events are logged when `fresh` (a
-    /// new route or new attributes). The outer `Err` is an internal failure
-    /// (unknown neighbor or attributes), which has no RPKI state.
+    /// new route or new attributes). An internal failure (unknown neighbor
+    /// or attributes) has no RPKI state.
     pub(crate) fn evaluate(
         &mut self,
         idx: NeighborIdx,
@@ -240,12 +237,13 @@ impl EngineCore {
         id: AttrId,
         fresh: bool,
         now: Instant,
-    ) -> Result<Outcome, Rejection> {
+    ) -> Outcome {
         let (Some(nb), Some(attrs)) = (self.nb(idx), self.rib.attrs.get(id)) else {
-            return Err(Rejection {
+            let rej = Rejection {
                 rule: "internal".into(),
                 reason: "unknown neighbor or attributes".into(),
-            });
+            };
+            return (Err(rej), None);
         };
         let attrs = attrs.clone();
         let role = nb.cfg.role;
@@ -265,12 +263,12 @@ impl EngineCore {
                 rule: "as-loop".into(),
                 reason: format!("AS path contains our AS {own} (loop)"),
             };
-            return Ok((Err(rej), rpki));
+            return (Err(rej), rpki);
         }
         // RFC 9234 §5: ONLY_TO_CUSTOMER says whether this is a route leak.
         if let Some(local) = nb.cfg.local_role().filter(|_| nb.ebgp) {
             if let Some(leak) = super::otc::ingress_leak(local, nb.cfg.remote_as, &attrs) {
-                return Err(leak);
+                return (Err(leak), rpki);
             }
         }
         if role == Role::PeeringService && fresh {
@@ -294,17 +292,18 @@ impl EngineCore {
         }
         if role != Role::Internal {
             if let Some(rej) = self.check_registered(prefix, origin, &name, &attrs, fresh, now) {
-                return Ok((Err(rej), rpki));
+                return (Err(rej), rpki);
             }
         }
         if let Some(rej) = self.rpki_rejection(role, prefix, origin, rpki) {
-            return Ok((Err(rej), rpki));
+            return (Err(rej), rpki);
         }
         let Some(nb) = self.nb(idx) else {
-            return Err(Rejection {
+            let rej = Rejection {
                 rule: "internal".into(),
                 reason: "unknown neighbor".into(),
-            });
+            };
+            return (Err(rej), None);
         };
         let ctx = RouteContext {
             prefix: *prefix,
@@ -327,7 +326,7 @@ impl EngineCore {
             }),
             Verdict::Reject(r) => Err(r),
         };
-        Ok((verdict, rpki))
+        (verdict, rpki)
     }
 
     /// Origin check against `[[registered_prefixes]]`: the exact prefix must
@@ -503,12 +502,9 @@ impl EngineCore {
             if e.flags.contains(PathFlags::REFUSED) {
                 continue;
             }
-            let (verdict, rpki) = match self.evaluate(idx, &p, e.attr, false, now) {
-                Ok(v) => v,
-                Err(r) => (Err(r), None),
-            };
+            let outcome = self.evaluate(idx, &p, e.attr, false, now);
             let stale = e.flags.contains(PathFlags::STALE);
-            self.store(idx, p, e.attr, (verdict, rpki), false, pass);
+            self.store(idx, p, e.attr, outcome, false, pass);
             if stale {
                 if let Some(ps) = self.rib.paths_mut(&p) {
                     for x in ps.iter_mut().filter(|x| x.neighbor == idx) {
