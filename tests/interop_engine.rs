@@ -26,29 +26,6 @@ struct Lab {
     text: String,
 }
 
-fn gobgp_config(asn: u32, addr: &str, port: u16, ours: u16) -> String {
-    format!(
-        r#"
-[global.config]
-  as = {asn}
-  router-id = "{addr}"
-  port = {port}
-  local-address-list = ["{addr}"]
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "127.0.0.1"
-    peer-as = {OUR_AS}
-  [neighbors.transport.config]
-    remote-port = {ours}
-    local-address = "{addr}"
-  [neighbors.timers.config]
-    connect-retry = 1
-    hold-time = 9
-    keepalive-interval = 3
-"#
-    )
-}
-
 fn neighbor(
     name: &str,
     addr: &str,
@@ -118,7 +95,7 @@ protocol bgp cp {{
         let port = free_port();
         gobgp.push((
             name.to_string(),
-            GoBgp::start(&gobgp_config(asn, addr, port, ours)),
+            GoBgp::start(&GoBgp::loopback_config(asn, addr, port, OUR_AS, ours)),
         ));
         let mut extra = extra.to_string();
         if role == "peering-service" && extra_config.contains("[policy.peer-in]") {

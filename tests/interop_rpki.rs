@@ -98,25 +98,8 @@ fn stayrtr_vrps_validate_reject_and_revalidate_without_session_reset() {
     let ours = free_port();
     let api = free_port();
     let peer_port = free_port();
-    let gobgp = GoBgp::start(&format!(
-        r#"
-[global.config]
-  as = {PEER_AS}
-  router-id = "{PEER_ADDR}"
-  port = {peer_port}
-  local-address-list = ["{PEER_ADDR}"]
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "127.0.0.1"
-    peer-as = {OUR_AS}
-  [neighbors.transport.config]
-    remote-port = {ours}
-    local-address = "{PEER_ADDR}"
-  [neighbors.timers.config]
-    connect-retry = 1
-    hold-time = 9
-    keepalive-interval = 3
-"#
+    let gobgp = GoBgp::start(&GoBgp::loopback_config(
+        PEER_AS, PEER_ADDR, peer_port, OUR_AS, ours,
     ));
     let config = format!(
         r#"

@@ -301,6 +301,31 @@ pub struct GoBgp {
 }
 
 impl GoBgp {
+    /// A GoBGP speaker (`asn`, on `addr`:`port`) with one neighbor: our
+    /// daemon in `our_as` at 127.0.0.1:`ours`; hold time 9 s, retry 1 s.
+    pub fn loopback_config(asn: u32, addr: &str, port: u16, our_as: u32, ours: u16) -> String {
+        format!(
+            r#"
+[global.config]
+  as = {asn}
+  router-id = "{addr}"
+  port = {port}
+  local-address-list = ["{addr}"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "127.0.0.1"
+    peer-as = {our_as}
+  [neighbors.transport.config]
+    remote-port = {ours}
+    local-address = "{addr}"
+  [neighbors.timers.config]
+    connect-retry = 1
+    hold-time = 9
+    keepalive-interval = 3
+"#
+        )
+    }
+
     pub fn start(config: &str) -> GoBgp {
         Self::start_in(None, config)
     }
