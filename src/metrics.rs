@@ -65,6 +65,9 @@ pub struct Metrics {
     pub messages_sent_total: IntCounterVec,
     /// NOTIFICATIONs sent and received, by direction, code and subcode.
     pub notifications_total: IntCounterVec,
+    /// UPDATEs handled by RFC 7606 (attribute discard or treat-as-withdraw),
+    /// by action and cause (`malformed`, or `as-zero` for RFC 7607).
+    pub update_attribute_errors_total: IntCounterVec,
     /// Prefixes announced by the neighbor (Adj-RIB-In, pre-policy).
     pub prefixes_received: IntGaugeVec,
     /// Prefixes accepted by import policy.
@@ -151,6 +154,11 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             "coldpotato_notifications_total",
             "NOTIFICATION messages by direction, code and subcode",
             &["neighbor", "location", "direction", "code", "subcode"],
+        ),
+        update_attribute_errors_total: counter_vec(
+            "coldpotato_update_attribute_errors_total",
+            "UPDATEs with a malformed attribute handled by RFC 7606, by action and cause",
+            &["neighbor", "location", "action", "cause"],
         ),
         prefixes_received: gauge_vec(
             "coldpotato_prefixes_received",

@@ -71,7 +71,7 @@ fn treat_as_withdraw_removes_a_previously_accepted_route() {
     lab.up("ps-ams-1");
     lab.update("ps-ams-1", ann(&["192.0.2.0/24"], &[64500]));
     let mut bad = ann(&["192.0.2.0/24"], &[64500]);
-    bad.attr_error = Some((AttrAction::TreatAsWithdraw, 8));
+    bad.attr_error = Some(AttrError::malformed(AttrAction::TreatAsWithdraw, 8));
     lab.update("ps-ams-1", bad);
     assert!(lab.routes(None, true).is_empty());
 }
@@ -284,4 +284,89 @@ fn a_route_whose_path_holds_our_own_as_is_rejected_as_a_loop() {
     let ok = lab.routes(Some("45.1.1.0/24"), true);
     assert_eq!(ok.len(), 1);
     assert_eq!(ok[0].status, "accepted");
+}
+
+const OPEN_NEIGHBOR: &str = r#"
+[[neighbors]]
+name = "open"
+address = "192.0.2.18"
+remote_as = 3356
+location = "ams"
+role = "transit"
+import_policy = "accept-all"
+"#;
+
+/// An UPDATE as the decoder leaves it for AS 0 in AS_PATH (RFC 7607).
+fn as_zero(prefixes: &[&str], path: &[u32]) -> Update {
+    let mut u = ann(prefixes, path);
+    u.attr_error = Some(AttrError {
+        action: AttrAction::TreatAsWithdraw,
+        type_code: 2,
+        cause: AttrCause::AsZero,
+    });
+    u
+}
+
+#[test]
+fn as_zero_is_treated_as_withdraw_on_every_role_and_kept_as_rejected_with_rule_as_zero() {
+    let mut lab = Lab::new(OPEN_NEIGHBOR);
+    for (n, path) in [
+        ("ps-ams-1", vec![64500]),
+        ("transit", vec![3356, 64500]),
+        ("open", vec![3356, 64500]),
+        ("rr1", vec![64500]),
+    ] {
+        lab.up(n);
+        lab.update(n, ann(&["192.0.2.0/24", "198.18.0.0/24"], &path));
+        assert!(
+            lab.routes(Some("192.0.2.0/24"), true)
+                .iter()
+                .any(|r| r.neighbor == n && r.status == "accepted"),
+            "{n}: the clean route is accepted first"
+        );
+        let mut zero = path.clone();
+        zero.insert(1.min(zero.len()), 0);
+        lab.update(n, as_zero(&["192.0.2.0/24"], &zero));
+        let mine: Vec<_> = lab
+            .routes(Some("192.0.2.0/24"), true)
+            .into_iter()
+            .filter(|r| r.neighbor == n)
+            .collect();
+        assert_eq!(mine.len(), 1, "{n}: {mine:?}");
+        assert_eq!(mine[0].status, "rejected", "{n}");
+        assert_eq!(mine[0].rule.as_deref(), Some("as-zero"), "{n}");
+        assert!(
+            mine[0].reason.as_deref().unwrap_or("").contains("RFC 7607"),
+            "{n}: {:?}",
+            mine[0].reason
+        );
+        // The neighbor's other route is untouched.
+        assert!(
+            lab.routes(Some("198.18.0.0/24"), false)
+                .iter()
+                .any(|r| r.neighbor == n),
+            "{n}: the other route must stay"
+        );
+    }
+}
+
+#[test]
+fn export_never_carries_as_zero_even_for_a_route_that_escaped_the_decoder() {
+    let mut lab = Lab::new(OPEN_NEIGHBOR);
+    lab.up("rr1");
+    lab.up("open");
+    let out = lab.update("open", ann(&["192.0.2.0/24"], &[3356, 0, 64500]));
+    let out2 = lab.update("open", ann(&["198.18.0.0/24"], &[3356, 64500]));
+    let to_rr1: Vec<_> = announced(&out, "rr1")
+        .into_iter()
+        .chain(announced(&out2, "rr1"))
+        .collect();
+    assert!(
+        to_rr1.iter().any(|(q, _)| *q == p("198.18.0.0/24")),
+        "the clean route is exported: {to_rr1:?}"
+    );
+    assert!(
+        to_rr1.iter().all(|(_, a)| !a.carries_as_zero()),
+        "AS 0 was exported: {to_rr1:?}"
+    );
 }

@@ -12,8 +12,8 @@ pub use coldpotato::engine::messages::{
 pub use coldpotato::engine::{EngineCore, Input, Output};
 pub use coldpotato::wire::update::{MpReach, MpUnreach};
 pub use coldpotato::wire::{
-    AddPathPrefix, Afi, AsPath, AttrAction, Codec, Community, Origin, PathAttributes, Prefix, Safi,
-    Update,
+    AddPathPrefix, Afi, AsPath, AttrAction, AttrCause, AttrError, Codec, Community, Origin,
+    PathAttributes, Prefix, Safi, Update,
 };
 pub use std::net::IpAddr;
 pub use std::sync::Arc;

@@ -451,12 +451,151 @@ fn malformed_attributes_get_their_rfc7606_action() {
         let bytes = update(&attrs, "08 0a");
         match Message::decode(&bytes, &codec) {
             Ok(Message::Update(u)) => {
-                assert_eq!(u.attr_error, Some(want), "{name}: {u:?}");
+                assert_eq!(
+                    u.attr_error.map(|e| (e.action, e.type_code)),
+                    Some(want),
+                    "{name}: {u:?}"
+                );
                 if name.starts_with("duplicate med") {
                     assert_eq!(u.attrs.med, Some(1));
                 }
             }
             other => panic!("{name}: {other:?}"),
+        }
+    }
+}
+
+/// RFC 7607 §2: AS 0 in AS_PATH or AS4_PATH is treat-as-withdraw, in
+/// AGGREGATOR or AS4_AGGREGATOR attribute discard; the cause is `AsZero` so
+/// the engine can explain the rejection. AS4_* attributes count only on a
+/// 2-octet session (RFC 6793 §4.1: a 4-octet speaker ignores them).
+#[test]
+fn as_zero_in_paths_and_aggregators_is_malformed_rfc7607() {
+    use AttrAction::{Discard, TreatAsWithdraw as Taw};
+    const O: &str = "40 01 01 00";
+    const NH: &str = "40 03 04 c0000201";
+    type Case = (&'static str, String, Codec, Option<(AttrAction, u8)>);
+    let cases: Vec<Case> = vec![
+        (
+            "AS_PATH 4-octet, AS 0 in the middle",
+            format!("{O} 40 02 0e 02 03 0000fbf4 00000000 0000fbf0 {NH}"),
+            four(),
+            Some((Taw, 2)),
+        ),
+        (
+            "AS_PATH 4-octet, AS 0 as the origin",
+            format!("{O} 40 02 0a 02 02 0000fbf4 00000000 {NH}"),
+            four(),
+            Some((Taw, 2)),
+        ),
+        (
+            "AS_PATH 4-octet, AS 0 in an AS_SET",
+            format!("{O} 40 02 0a 01 02 0000fbf4 00000000 {NH}"),
+            four(),
+            Some((Taw, 2)),
+        ),
+        (
+            "AS_PATH 2-octet, AS 0 in the middle",
+            format!("{O} 40 02 08 02 03 fbf4 0000 fbf0 {NH}"),
+            two(),
+            Some((Taw, 2)),
+        ),
+        (
+            "AS4_PATH on a 2-octet session holding AS 0",
+            format!("{O} 40 02 06 02 02 fbf4 5ba0 {NH} c0 11 0a 02 02 0000fbf4 00000000"),
+            two(),
+            Some((Taw, 17)),
+        ),
+        (
+            "AS4_PATH with AS 0 from a 4-octet speaker is ignored",
+            format!("{O} 40 02 06 02 01 0000fbf4 {NH} c0 11 0a 02 02 0000fbf4 00000000"),
+            four(),
+            None,
+        ),
+        (
+            "AGGREGATOR 4-octet AS 0",
+            format!("{BASE_ATTRS} c0 07 08 00000000 c0000201"),
+            four(),
+            Some((Discard, 7)),
+        ),
+        (
+            "AGGREGATOR 2-octet AS 0",
+            format!("{O} 40 02 04 02 01 fde9 {NH} c0 07 06 0000 c0000201"),
+            two(),
+            Some((Discard, 7)),
+        ),
+        (
+            "AS4_AGGREGATOR on a 2-octet session with AS 0",
+            format!(
+                "{O} 40 02 04 02 01 fde9 {NH} c0 07 06 5ba0 c0000201 c0 12 08 00000000 c0000201"
+            ),
+            two(),
+            Some((Discard, 18)),
+        ),
+        (
+            "AS 0 in both the path and the aggregator: the withdraw wins",
+            format!("{O} 40 02 0a 02 02 0000fbf4 00000000 {NH} c0 07 08 00000000 c0000201"),
+            four(),
+            Some((Taw, 2)),
+        ),
+    ];
+    for (name, attrs, codec, want) in cases {
+        let bytes = update(&attrs, "18 c00002");
+        let Ok(Message::Update(u)) = Message::decode(&bytes, &codec) else {
+            panic!("{name}: does not decode as an UPDATE");
+        };
+        assert_eq!(
+            u.attr_error.map(|e| (e.action, e.type_code)),
+            want,
+            "{name}: {u:?}"
+        );
+        if want.is_some() {
+            assert_eq!(
+                u.attr_error.map(|e| e.cause),
+                Some(AttrCause::AsZero),
+                "{name}"
+            );
+        }
+        // The route keeps no AGGREGATOR holding AS 0, and a withdrawn route
+        // keeps its path so the rejection shows what was sent.
+        assert!(u.attrs.aggregator.is_none_or(|a| a.asn != 0), "{name}");
+        if want.is_some_and(|(a, _)| a == Taw) {
+            assert!(u.attrs.carries_as_zero(), "{name}: {:?}", u.attrs.as_path);
+        }
+    }
+}
+
+/// RFC 7607 §2: a speaker never sends AS 0; the encoder refuses such a
+/// path or aggregator.
+#[test]
+fn the_encoder_refuses_as_zero_in_a_path_or_aggregator() {
+    let base = PathAttributes {
+        origin: Some(Origin::Igp),
+        as_path: Some(AsPath::from_sequence(vec![64500, 0])),
+        next_hop: Some("192.0.2.1".parse().expect("addr")),
+        ..Default::default()
+    };
+    let agg = PathAttributes {
+        as_path: Some(AsPath::from_sequence(vec![64500])),
+        aggregator: Some(Aggregator {
+            asn: 0,
+            address: "192.0.2.1".parse().expect("addr"),
+        }),
+        ..base.clone()
+    };
+    for (name, attrs) in [("path", base), ("aggregator", agg)] {
+        for codec in [four(), two()] {
+            let u = Update {
+                nlri: vec![AddPathPrefix {
+                    path_id: None,
+                    prefix: "192.0.2.0/24".parse().expect("prefix"),
+                }],
+                attrs: attrs.clone(),
+                ..Default::default()
+            };
+            let mut out = bytes::BytesMut::new();
+            let err = Message::Update(u).encode(&codec, &mut out).expect_err(name);
+            assert!(err.to_string().contains("RFC 7607"), "{name}: {err}");
         }
     }
 }

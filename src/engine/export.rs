@@ -196,6 +196,12 @@ impl EngineCore {
             return None;
         }
         let mut a = (*self.rib.attrs.get(best.effective())?).clone();
+        // RFC 7607 §2: never propagate AS 0. The decoder already treats such
+        // routes as withdrawn; this guards every other way a path is built.
+        if a.carries_as_zero() {
+            tracing::debug!(%prefix, "not exported: AS 0 in its path (RFC 7607)");
+            return None;
+        }
         // RFC 9234 §5: a route from a provider or a peer carries on as
         // "only to customers" (the neighbor's AS) inside our network.
         if let Some(local) = src.cfg.local_role().filter(|_| src.ebgp) {

@@ -19,7 +19,8 @@ use crate::policy::{Rejection, RouteContext, Verdict};
 use crate::rib::interner::NO_ATTR;
 use crate::rib::{AttrId, NeighborIdx, PathEntry, PathFlags};
 use crate::rpki::RpkiState;
-use crate::wire::{AttrAction, Notification, PathAttributes, Prefix, Update};
+use crate::wire::iana::AttrType;
+use crate::wire::{AttrCause, AttrError, Notification, PathAttributes, Prefix, Update};
 use std::time::{Duration, Instant};
 
 /// NOTIFICATION Cease (RFC 4271 §4.5).
@@ -32,6 +33,8 @@ pub const RULE_MAX_PREFIX: &str = "max-prefix";
 pub const RULE_ORIGIN_MISMATCH: &str = "origin-mismatch";
 /// Rule name of a more-specific of a registered prefix from another origin.
 pub const RULE_MORE_SPECIFIC: &str = "unexpected-more-specific";
+/// Rule name of a route treated as withdrawn for AS 0 in its path (RFC 7607).
+pub const RULE_AS_ZERO: &str = "as-zero";
 
 /// Cease data for Maximum Number of Prefixes Reached: AFI (2), SAFI (1) and
 /// the limit (4) (RFC 4486 §4).
@@ -46,6 +49,29 @@ pub fn max_prefix_notification(prefix: &Prefix, limit: u32) -> Notification {
     data.push(1);
     data.extend_from_slice(&limit.to_be_bytes());
     Notification::new(CEASE, CEASE_MAX_PREFIXES, data)
+}
+
+/// The rejection kept for a route treated as withdrawn under RFC 7607.
+fn as_zero_rejection(e: AttrError) -> Rejection {
+    Rejection {
+        rule: RULE_AS_ZERO.to_string(),
+        reason: format!(
+            "AS 0 in {} (RFC 7607): treated as withdrawn",
+            attr_name(e.type_code)
+        ),
+    }
+}
+
+/// The RFC name of a path attribute type code, for logs and reasons.
+fn attr_name(code: u8) -> String {
+    match AttrType::from_u8(code) {
+        Some(AttrType::AsPath) => "AS_PATH".into(),
+        Some(AttrType::As4Path) => "AS4_PATH".into(),
+        Some(AttrType::Aggregator) => "AGGREGATOR".into(),
+        Some(AttrType::As4Aggregator) => "AS4_AGGREGATOR".into(),
+        Some(t) => format!("{t:?}"),
+        None => format!("type {code}"),
+    }
 }
 
 /// Is this UPDATE an End-of-RIB marker (RFC 4724 §2)? Returns the AFI.
@@ -93,7 +119,10 @@ impl EngineCore {
             pass.all_decisions = true;
             return;
         }
-        let withdraw_all = matches!(update.attr_error, Some((AttrAction::TreatAsWithdraw, _)));
+        if let Some(e) = update.attr_error {
+            self.attr_error(idx, e, &update, now);
+        }
+        let withdraw_all = update.attr_error.is_some_and(|e| e.withdraws());
         let mut withdrawn: Vec<Prefix> = update.withdrawn.iter().map(|p| p.prefix).collect();
         if let Some(m) = &update.mp_unreach {
             withdrawn.extend(m.withdrawn.iter().map(|p| p.prefix));
@@ -107,13 +136,18 @@ impl EngineCore {
         for p in withdrawn {
             self.withdraw(idx, &p, pass);
         }
-        if withdraw_all {
-            return;
-        }
+        // RFC 7607: the routes are withdrawn, and kept as rejected paths
+        // (`as-zero`) so `show routes` says why; other RFC 7606 cases carry
+        // attributes that could not be read and are only withdrawn.
+        let forced = match update.attr_error {
+            Some(e) if e.withdraws() && e.cause == AttrCause::AsZero => Some(as_zero_rejection(e)),
+            _ if withdraw_all => return,
+            _ => None,
+        };
         if !update.nlri.is_empty() {
             let id = self.rib.attrs.intern_ref(&update.attrs);
             for p in &update.nlri {
-                if !self.announce(idx, p.prefix, id, now, pass) {
+                if !self.announce(idx, p.prefix, id, now, pass, forced.clone()) {
                     break;
                 }
             }
@@ -128,7 +162,7 @@ impl EngineCore {
                 attrs.next_hop = Some(m.next_hop);
                 let id = self.rib.attrs.intern(attrs);
                 for p in &m.nlri {
-                    if !self.announce(idx, p.prefix, id, now, pass) {
+                    if !self.announce(idx, p.prefix, id, now, pass, forced.clone()) {
                         break;
                     }
                 }
@@ -147,8 +181,41 @@ impl EngineCore {
         }
     }
 
-    /// Stores one announced route with attribute set `id`; `false` stops the
-    /// UPDATE (max-prefix teardown).
+    /// Counts an RFC 7606 outcome and logs it (the first, then at most one
+    /// line a minute per neighbor with the count held back).
+    fn attr_error(&mut self, idx: NeighborIdx, e: AttrError, update: &Update, now: Instant) {
+        let Some(nb) = self.nb_mut(idx) else { return };
+        crate::metrics::METRICS
+            .update_attribute_errors_total
+            .with_label_values(&[
+                &*nb.name,
+                nb.cfg.location.as_str(),
+                e.action.as_str(),
+                e.cause.as_str(),
+            ])
+            .inc();
+        let Some(held_back) = nb.attr_error_log.due(now) else {
+            return;
+        };
+        let prefixes = update.nlri.len() + update.mp_reach.as_ref().map_or(0, |m| m.nlri.len());
+        let rfc = match e.cause {
+            AttrCause::AsZero => "RFC 7607",
+            AttrCause::Malformed => "RFC 7606",
+        };
+        tracing::warn!(
+            neighbor = &*nb.name,
+            attribute = attr_name(e.type_code),
+            action = e.action.as_str(),
+            cause = e.cause.as_str(),
+            prefixes,
+            held_back,
+            "UPDATE with a malformed attribute: {} ({rfc})",
+            e.action.as_str()
+        );
+    }
+
+    /// Stores one announced route with attribute set `id`, rejected with
+    /// `forced` when given; `false` stops the UPDATE (max-prefix teardown).
     fn announce(
         &mut self,
         idx: NeighborIdx,
@@ -156,6 +223,7 @@ impl EngineCore {
         id: AttrId,
         now: Instant,
         pass: &mut Pass,
+        forced: Option<Rejection>,
     ) -> bool {
         let prefix = prefix.trunc();
         let old = self.rib.path(&prefix, idx);
@@ -174,6 +242,8 @@ impl EngineCore {
                 rule: RULE_MAX_PREFIX.to_string(),
                 reason: "beyond the max-prefix limit (action refuse)".to_string(),
             };
+            (Err(rej), None)
+        } else if let Some(rej) = forced {
             (Err(rej), None)
         } else {
             self.evaluate(idx, &prefix, id, fresh, now)

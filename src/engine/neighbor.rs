@@ -6,7 +6,7 @@ use super::messages::{BfdStatus, NeighborName, SessionInfo};
 use crate::config::{NeighborConfig, Role};
 use crate::rib::{AdjRibOut, NeighborIdx, PathFlags};
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// One configured neighbor as the engine sees it.
 #[derive(Debug)]
@@ -40,6 +40,36 @@ pub struct Neighbor {
     pub rejected: BTreeMap<String, u64>,
     /// Paths by RPKI state flags: valid, invalid, neither (not-found or off).
     pub rpki: [u64; 3],
+    /// Log lines for malformed UPDATEs (RFC 7606/7607), which a peer can
+    /// send by the thousand.
+    pub attr_error_log: LogLimit,
+}
+
+/// A log line a peer can trigger once per UPDATE: the first is written,
+/// then at most one per [`LogLimit::EVERY`], saying how many were held back.
+#[derive(Debug, Default)]
+pub struct LogLimit {
+    last: Option<Instant>,
+    held_back: u64,
+}
+
+impl LogLimit {
+    /// The least time between two lines.
+    pub const EVERY: Duration = Duration::from_secs(60);
+
+    /// `Some(n)` when a line is due now, `n` being the occurrences held
+    /// back since the last line; `None` counts this one as held back.
+    pub fn due(&mut self, now: Instant) -> Option<u64> {
+        if self
+            .last
+            .is_some_and(|t| now.saturating_duration_since(t) < Self::EVERY)
+        {
+            self.held_back += 1;
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.held_back))
+    }
 }
 
 impl Neighbor {
@@ -69,6 +99,7 @@ impl Neighbor {
             accepted: 0,
             rejected: BTreeMap::new(),
             rpki: [0; 3],
+            attr_error_log: LogLimit::default(),
         }
     }
 

@@ -98,6 +98,12 @@ impl AsPath {
         self.segments.iter().flat_map(|s| s.asns.iter().copied())
     }
 
+    /// Does any segment hold AS 0? Such a path is malformed (RFC 7607 §2):
+    /// never accepted, never sent.
+    pub fn has_as_zero(&self) -> bool {
+        self.all_asns().any(|a| a == 0)
+    }
+
     /// A copy with `asn` prepended `count` times to the leading AS_SEQUENCE
     /// (a new one is started when the path starts with another segment type
     /// or the first segment is full at 255 ASNs).
@@ -255,6 +261,15 @@ pub struct PathAttributes {
     /// Unknown optional transitive attributes, passed on with Partial set,
     /// sorted by type code after decoding.
     pub unknown: Vec<RawAttribute>,
+}
+
+impl PathAttributes {
+    /// AS 0 in AS_PATH or AGGREGATOR (where AS4_PATH and AS4_AGGREGATOR are
+    /// merged in): malformed by RFC 7607 §2, so never sent.
+    pub fn carries_as_zero(&self) -> bool {
+        self.as_path.as_ref().is_some_and(AsPath::has_as_zero)
+            || self.aggregator.is_some_and(|a| a.asn == 0)
+    }
 }
 
 mod codec;

@@ -30,6 +30,67 @@ impl AttrAction {
     }
 }
 
+/// Why RFC 7606 handling was applied, where the cause matters beyond the
+/// attribute type: the route engine keeps an RFC 7607 route as a rejected
+/// path (rule `as-zero`) so an operator can see it, while a route with
+/// attributes that could not be read is only withdrawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AttrCause {
+    /// Malformed per RFC 7606 (length, flags, value, a missing mandatory attribute).
+    Malformed,
+    /// AS number 0 in AS_PATH, AS4_PATH, AGGREGATOR or AS4_AGGREGATOR
+    /// (RFC 7607 §2): treat-as-withdraw for the paths, attribute discard
+    /// for the aggregators.
+    AsZero,
+}
+
+impl AttrCause {
+    /// The label used in logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttrCause::Malformed => "malformed",
+            AttrCause::AsZero => "as-zero",
+        }
+    }
+}
+
+/// The RFC 7606 outcome recorded on an UPDATE: the most severe action
+/// applied (never `Reset`: that is a [`DecodeError`]), the type code of the
+/// attribute that caused it, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AttrError {
+    pub action: AttrAction,
+    pub type_code: u8,
+    pub cause: AttrCause,
+}
+
+impl AttrError {
+    /// A malformed attribute (RFC 7606).
+    pub fn malformed(action: AttrAction, type_code: u8) -> AttrError {
+        AttrError {
+            action,
+            type_code,
+            cause: AttrCause::Malformed,
+        }
+    }
+
+    /// True when the UPDATE's routes are to be treated as withdrawn.
+    pub fn withdraws(&self) -> bool {
+        self.action == AttrAction::TreatAsWithdraw
+    }
+}
+
+impl AttrAction {
+    /// The label used in logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttrAction::Discard => "discard",
+            AttrAction::TreatAsWithdraw => "treat-as-withdraw",
+            AttrAction::Reset => "session-reset",
+        }
+    }
+}
+
 /// A message that could not be decoded; [`DecodeError::notification`] says
 /// what to send the peer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -22,10 +22,10 @@ pub mod open;
 pub mod update;
 
 pub use attr::{
-    AsPath, AsPathSegment, Community, ExtCommunity, LargeCommunity, Origin, PathAttributes,
-    RawAttribute, SegmentType,
+    Aggregator, AsPath, AsPathSegment, Community, ExtCommunity, LargeCommunity, Origin,
+    PathAttributes, RawAttribute, SegmentType,
 };
-pub use error::{AttrAction, DecodeError};
+pub use error::{AttrAction, AttrCause, AttrError, DecodeError};
 pub use iana::{Afi, CeaseSubcode, Safi};
 pub use nlri::{AddPathPrefix, Prefix};
 pub use notification::Notification;

@@ -10,7 +10,7 @@ mod builder;
 pub use builder::UpdateBuilder;
 
 use super::attr::{decode_attributes, encode_attributes, PathAttributes};
-use super::error::{AttrAction, DecodeError};
+use super::error::{AttrAction, AttrError, DecodeError};
 use super::iana::{Afi, AttrType, Safi, UpdateSubcode};
 use super::nlri::{decode_prefixes, encode_prefix, AddPathPrefix, Family};
 use super::{Codec, EncodeError};
@@ -47,8 +47,9 @@ pub struct Update {
     /// IPv4 NLRI field.
     pub nlri: Vec<AddPathPrefix>,
     /// The most severe RFC 7606 action applied while decoding (never
-    /// `Reset`: that is a decode error), with the attribute type code.
-    pub attr_error: Option<(AttrAction, u8)>,
+    /// `Reset`: that is a decode error), with the attribute type code and
+    /// its cause (RFC 7607 AS 0 apart).
+    pub attr_error: Option<AttrError>,
 }
 
 impl Update {
@@ -144,8 +145,9 @@ impl Update {
             None
         };
         if let Some(t) = missing {
-            if !matches!(update.attr_error, Some((AttrAction::TreatAsWithdraw, _))) {
-                update.attr_error = Some((AttrAction::TreatAsWithdraw, t as u8));
+            if !update.attr_error.is_some_and(|e| e.withdraws()) {
+                update.attr_error =
+                    Some(AttrError::malformed(AttrAction::TreatAsWithdraw, t as u8));
             }
         }
         Ok(update)

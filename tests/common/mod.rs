@@ -4,6 +4,8 @@
 //! stopped by a Drop guard, so a failing test cleans up after itself.
 #![allow(dead_code)]
 
+pub mod speaker;
+
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};

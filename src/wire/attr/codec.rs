@@ -10,7 +10,7 @@ use super::{
     Aggregator, AsPath, AsPathSegment, Community, ExtCommunity, LargeCommunity, Origin,
     PathAttributes, RawAttribute, SegmentType,
 };
-use crate::wire::error::{AttrAction, DecodeError};
+use crate::wire::error::{AttrAction, AttrCause, AttrError, DecodeError};
 use crate::wire::iana::{attr_flags, Afi, AttrType, Safi, UpdateSubcode, AS_TRANS};
 use crate::wire::nlri::{decode_prefixes, encode_prefix, Family};
 use crate::wire::update::{MpReach, MpUnreach};
@@ -24,15 +24,26 @@ pub struct DecodedAttrs {
     pub attrs: PathAttributes,
     pub mp_reach: Option<MpReach>,
     pub mp_unreach: Option<MpUnreach>,
-    /// The most severe RFC 7606 action applied, with the attribute type code.
-    pub action: Option<(AttrAction, u8)>,
+    /// The most severe RFC 7606 action applied, with the attribute type
+    /// code and its cause (the first one of that severity is kept).
+    pub action: Option<AttrError>,
 }
 
 impl DecodedAttrs {
     fn note(&mut self, action: AttrAction, type_code: u8) {
+        self.note_cause(action, type_code, AttrCause::Malformed);
+    }
+
+    fn note_cause(&mut self, action: AttrAction, type_code: u8, cause: AttrCause) {
         match self.action {
-            Some((a, _)) if a.severity() >= action.severity() => {}
-            _ => self.action = Some((action, type_code)),
+            Some(e) if e.action.severity() >= action.severity() => {}
+            _ => {
+                self.action = Some(AttrError {
+                    action,
+                    type_code,
+                    cause,
+                })
+            }
         }
     }
 }
@@ -115,6 +126,7 @@ pub fn decode_attributes(buf: &[u8], codec: &Codec) -> Result<DecodedAttrs, Deco
             out.note(AttrAction::TreatAsWithdraw, type_code);
         }
         let taw = AttrAction::TreatAsWithdraw;
+        let mut as_zero: Option<(AttrAction, u8)> = None;
         let a = &mut out.attrs;
         let bad: Option<AttrAction> = match kind {
             AttrType::Origin => match value {
@@ -124,7 +136,14 @@ pub fn decode_attributes(buf: &[u8], codec: &Codec) -> Result<DecodedAttrs, Deco
                 _ => Some(taw),
             },
             AttrType::AsPath => match decode_as_path(value, codec.four_octet_as) {
-                Some(p) => set(&mut a.as_path, p),
+                // RFC 7607 §2: AS 0 makes the UPDATE malformed (treat-as-withdraw).
+                // The path is kept so the rejected route shows what was sent.
+                Some(p) => {
+                    if p.has_as_zero() {
+                        as_zero = Some((taw, type_code));
+                    }
+                    set(&mut a.as_path, p)
+                }
                 None => Some(taw),
             },
             AttrType::NextHop => match value {
@@ -148,7 +167,12 @@ pub fn decode_attributes(buf: &[u8], codec: &Codec) -> Result<DecodedAttrs, Deco
                     Some(AttrAction::Discard)
                 }
             }
+            // RFC 7607 §2: AS 0 in AGGREGATOR → attribute discard.
             AttrType::Aggregator => match (codec.four_octet_as, value) {
+                (true, [0, 0, 0, 0, _, _, _, _]) | (false, [0, 0, _, _, _, _]) => {
+                    as_zero = Some((AttrAction::Discard, type_code));
+                    None
+                }
                 (true, [a0, a1, a2, a3, i0, i1, i2, i3]) => set(
                     &mut a.aggregator,
                     Aggregator {
@@ -196,6 +220,10 @@ pub fn decode_attributes(buf: &[u8], codec: &Codec) -> Result<DecodedAttrs, Deco
                 } else {
                     match decode_as_path(value, true) {
                         Some(mut p) => {
+                            // RFC 7607 §2: AS 0 in AS4_PATH → treat-as-withdraw.
+                            if p.has_as_zero() {
+                                as_zero = Some((taw, type_code));
+                            }
                             p.segments.retain(|s| {
                                 matches!(s.kind, SegmentType::Sequence | SegmentType::Set)
                             });
@@ -211,6 +239,11 @@ pub fn decode_attributes(buf: &[u8], codec: &Codec) -> Result<DecodedAttrs, Deco
                     None
                 } else {
                     match value {
+                        // RFC 7607 §2: AS 0 in AS4_AGGREGATOR → attribute discard.
+                        [0, 0, 0, 0, _, _, _, _] => {
+                            as_zero = Some((AttrAction::Discard, type_code));
+                            None
+                        }
                         [a0, a1, a2, a3, i0, i1, i2, i3] => {
                             as4_aggregator = Some(Aggregator {
                                 asn: u32::from_be_bytes([*a0, *a1, *a2, *a3]),
@@ -243,6 +276,9 @@ pub fn decode_attributes(buf: &[u8], codec: &Codec) -> Result<DecodedAttrs, Deco
         };
         if let Some(action) = bad {
             out.note(action, type_code);
+        }
+        if let Some((action, code)) = as_zero.take() {
+            out.note_cause(action, code, AttrCause::AsZero);
         }
     }
     if !codec.four_octet_as {
@@ -513,7 +549,8 @@ fn put_as_path(out: &mut BytesMut, path: &AsPath, four: bool, confed: bool) {
 /// Appends the Path Attributes field (without its length) in type-code
 /// order; toward a 2-octet peer (`!codec.four_octet_as`) 4-octet ASNs become
 /// AS_TRANS with AS4_PATH / AS4_AGGREGATOR added (RFC 6793 §4.2.2). A
-/// NEXT_HOP attribute is written only for an IPv4 `next_hop`.
+/// NEXT_HOP attribute is written only for an IPv4 `next_hop`. A path or
+/// aggregator holding AS 0 is refused (RFC 7607 §2: never sent).
 pub fn encode_attributes(
     a: &PathAttributes,
     mp_reach: Option<&MpReach>,
@@ -521,6 +558,11 @@ pub fn encode_attributes(
     codec: &Codec,
     out: &mut BytesMut,
 ) -> Result<(), EncodeError> {
+    if a.carries_as_zero() {
+        return Err(EncodeError::Invalid(
+            "AS 0 in AS_PATH or AGGREGATOR (RFC 7607)",
+        ));
+    }
     use attr_flags::{OPT_NON_TRANS, OPT_TRANS, WELL_KNOWN};
     let four = codec.four_octet_as;
     let mut unknown: smallvec::SmallVec<[&RawAttribute; 4]> = smallvec::SmallVec::new();
