@@ -179,7 +179,9 @@ pub fn negotiate(cfg: &FsmConfig, open: &Open) -> Result<Negotiated, Notificatio
     if open.version != BGP_VERSION {
         return Err(codes::unsupported_version());
     }
-    if open.asn() != cfg.remote_as {
+    // RFC 7607 §2: AS 0 in My Autonomous System (or in the 4-octet AS
+    // capability, which config never matches) is Bad Peer AS.
+    if open.asn() != cfg.remote_as || open.my_as == 0 {
         return Err(codes::open_error(OpenSubcode::BadPeerAs));
     }
     if open.hold_time != 0 && open.hold_time < MIN_HOLD_TIME {
@@ -439,6 +441,21 @@ mod tests {
     fn wrong_peer_as_is_bad_peer_as() {
         let mut o = peer_open(vec![]);
         o.my_as = 64501;
+        assert_eq!(
+            negotiate(&cfg(), &o).map_err(|n| (n.code, n.subcode)),
+            Err((2, 2))
+        );
+    }
+
+    #[test]
+    fn as_zero_in_my_autonomous_system_is_bad_peer_as_even_with_a_matching_capability() {
+        let mut o = peer_open(vec![Capability::FourOctetAs(64500)]);
+        o.my_as = 0;
+        assert_eq!(
+            negotiate(&cfg(), &o).map_err(|n| (n.code, n.subcode)),
+            Err((2, 2))
+        );
+        let o = peer_open(vec![Capability::FourOctetAs(0)]);
         assert_eq!(
             negotiate(&cfg(), &o).map_err(|n| (n.code, n.subcode)),
             Err((2, 2))
