@@ -3,12 +3,12 @@
 //! depth at scrape time. Tests in this file share the global registry, so
 //! they run one at a time under a lock.
 
+mod common;
 #[path = "api_fixture.rs"]
 mod fixture;
 
 use coldpotato::engine::messages::{Query, ToEngine};
 use std::io::Write;
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, oneshot};
@@ -16,15 +16,12 @@ use tokio::sync::{mpsc, oneshot};
 /// Serialises the tests of this file (the metrics registry is global).
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-const PROMTOOL: &str = "/usr/bin/promtool";
+const PROMTOOL: &str = "promtool";
 
 #[tokio::test]
 async fn scraped_metrics_pass_promtool_check_metrics() {
     let _g = SERIAL.lock().await;
-    if !Path::new(PROMTOOL).exists() {
-        eprintln!(
-            "SKIPPED: {PROMTOOL} not installed (apt install prometheus); /metrics NOT linted"
-        );
+    if !common::need(&[PROMTOOL], false) {
         return;
     }
     fixture::touch_all_metrics("promtool-test", "ams");

@@ -4,6 +4,7 @@
 //! of the Grafana dashboard. Bounded to ~30 s; Prometheus is killed
 //! by a drop guard even when the test fails. Everything stays on 127.0.0.1.
 
+mod common;
 #[path = "api_fixture.rs"]
 mod fixture;
 
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const PROMETHEUS: &str = "/usr/bin/prometheus";
+const PROMETHEUS: &str = "prometheus";
 /// The whole exchange (start, first scrapes, query) must finish within this.
 const DEADLINE: Duration = Duration::from_secs(30);
 
@@ -113,8 +114,7 @@ fn first_value(v: &Value) -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn real_prometheus_scrapes_metrics_and_accepts_the_dashboard_queries() {
-    if !Path::new(PROMETHEUS).exists() {
-        eprintln!("SKIPPED: {PROMETHEUS} not installed (apt install prometheus); no real-Prometheus scrape test ran");
+    if !common::need(&[PROMETHEUS], false) {
         return;
     }
     fixture::touch_all_metrics("prom-it", "ams");

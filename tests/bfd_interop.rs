@@ -1,7 +1,7 @@
 //! BFD interop against FRR bfdd and BIRD over veth links into network
 //! namespaces the tests create and always delete (the `Lab` Drop guard).
-//! Runs as root (CI is root); prints `SKIP: ...` otherwise or when a daemon
-//! is missing. Our end lives in the test's namespace and uses one shared
+//! Runs as root with the daemons installed (`common::need`: a failure under
+//! `tests/run.sh`, a `SKIPPED` line elsewhere). Our end lives in the test's namespace and uses one shared
 //! `BfdService` on UDP 3784; each lab has its own /30 of 198.18.0.0/24 and
 //! /126 of fd00:bfd::/64 so the FRR and BIRD tests can run in parallel.
 //!
@@ -12,10 +12,11 @@
 //! (2) and (3) are then repeated dropping input and output, so that our own
 //! detection timer (not the peer's Down) must take the session down.
 
+mod common;
+
 use coldpotato::bfd::{BfdEvent, BfdHandle, BfdRequest, BfdService, State};
 use std::io;
 use std::net::IpAddr;
-use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
@@ -23,7 +24,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 const FRR_BFDD: &str = "/usr/lib/frr/bfdd";
-const BIRD: &str = "/usr/sbin/bird";
+const BIRD: &str = "bird";
 const UP_WITHIN: Duration = Duration::from_secs(15);
 const DOWN_WITHIN: Duration = Duration::from_secs(5);
 /// The goal for drop → Down beyond the detection time.
@@ -39,21 +40,10 @@ fn service() -> Result<&'static BfdHandle, String> {
         .map_err(Clone::clone)
 }
 
-/// Why a test cannot run here, if it cannot.
-fn skip_reason(daemon: &str) -> Option<String> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Some("not root".into());
-    }
-    for binary in [daemon, "/usr/sbin/nft"] {
-        if !Path::new(binary).exists() {
-            return Some(format!("{binary} is missing"));
-        }
-    }
-    if Command::new("ip").arg("-V").output().is_err() {
-        return Some("iproute2 `ip` is missing".into());
-    }
-    None
+/// Whether the test can run here (root, the daemon, nftables, iproute2);
+/// see `common::need`.
+fn ready(daemon: &str) -> bool {
+    common::need(&[daemon, "nft", "ip"], true)
 }
 
 fn run(program: &str, args: &[&str]) -> io::Result<Output> {
@@ -361,8 +351,7 @@ fn frr_config(lab: &Lab) -> String {
 
 #[tokio::test]
 async fn frr_bfdd_comes_up_detects_the_drop_and_recovers() {
-    if let Some(reason) = skip_reason(FRR_BFDD) {
-        println!("SKIP: FRR bfdd interop: {reason}");
+    if !ready(FRR_BFDD) {
         return;
     }
     let result = async {
@@ -426,8 +415,7 @@ fn bird_config(lab: &Lab) -> String {
 
 #[tokio::test]
 async fn bird_comes_up_detects_the_drop_and_recovers() {
-    if let Some(reason) = skip_reason(BIRD) {
-        println!("SKIP: BIRD interop: {reason}");
+    if !ready(BIRD) {
         return;
     }
     let result = async {
@@ -481,8 +469,7 @@ fn bfd_thread_cpu() -> (Duration, Duration) {
 #[tokio::test]
 async fn twenty_frr_sessions_come_up_and_all_detect_the_drop() {
     const PEERS: u32 = 20;
-    if let Some(reason) = skip_reason(FRR_BFDD) {
-        println!("SKIP: FRR 20-session benchmark: {reason}");
+    if !ready(FRR_BFDD) {
         return;
     }
     let result = async {

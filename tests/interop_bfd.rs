@@ -235,23 +235,16 @@ fn now_ms() -> u64 {
 }
 
 fn ready() -> bool {
-    if !is_root() {
-        skip("needs root for network namespaces");
-        return false;
-    }
-    for b in [
-        "bird",
-        "nft",
-        "/usr/lib/frr/bfdd",
-        "/usr/lib/frr/bgpd",
-        "/usr/lib/frr/zebra",
-    ] {
-        if !have(b) {
-            skip(&format!("{b} is not installed"));
-            return false;
-        }
-    }
-    true
+    need(
+        &[
+            "bird",
+            "nft",
+            "/usr/lib/frr/bfdd",
+            "/usr/lib/frr/bgpd",
+            "/usr/lib/frr/zebra",
+        ],
+        true,
+    )
 }
 
 /// Brings the pair up, drops BFD, measures, restores, checks strictness.

@@ -159,23 +159,10 @@ local_address = "127.0.0.1"
     )
 }
 
-fn prerequisites(bins: &[&str]) -> bool {
-    for b in bins {
-        if !have(b) {
-            skip(&format!("{b} is not installed"));
-            return false;
-        }
-    }
-    true
-}
-
 #[test]
 fn bird_sessions_over_ipv4_and_ipv6_with_four_octet_asns_exchange_routes_both_ways() {
-    if !prerequisites(&["bird", "birdc"]) {
-        return;
-    }
-    if !is_root() {
-        skip("needs root for the IPv6 namespace");
+    // Root: the IPv6 side runs in a namespace.
+    if !need(&["bird", "birdc"], true) {
         return;
     }
     let p = ports();
@@ -281,11 +268,7 @@ families = ["ipv6"]
 
 #[test]
 fn gobgp_session_with_four_octet_asn_exchanges_routes_both_ways() {
-    if !prerequisites(&["gobgpd", "gobgp"]) {
-        return;
-    }
-    if !is_root() {
-        skip("needs root for the namespace");
+    if !need(&["gobgpd", "gobgp"], true) {
         return;
     }
     // GoBGP refuses loopback next hops, so it sits across a veth link.
@@ -401,7 +384,7 @@ families = ["ipv4"]
 
 #[test]
 fn tcp_md5_session_with_bird_comes_up_and_a_wrong_password_does_not() {
-    if !prerequisites(&["bird", "birdc"]) {
+    if !need(&["bird", "birdc"], false) {
         return;
     }
     let p = ports();
@@ -438,7 +421,7 @@ fn tcp_md5_session_with_bird_comes_up_and_a_wrong_password_does_not() {
 
 #[test]
 fn a_frozen_peer_gets_hold_timer_expired_and_the_session_returns_when_it_thaws() {
-    if !prerequisites(&["bird", "birdc"]) {
+    if !need(&["bird", "birdc"], false) {
         return;
     }
     let p = ports();
@@ -476,7 +459,7 @@ fn a_frozen_peer_gets_hold_timer_expired_and_the_session_returns_when_it_thaws()
 
 #[test]
 fn a_gracefully_restarting_peer_keeps_its_routes_stale_until_end_of_rib() {
-    if !prerequisites(&["bird", "birdc"]) {
+    if !need(&["bird", "birdc"], false) {
         return;
     }
     let p = ports();
@@ -566,7 +549,7 @@ local_address = "127.0.0.1"
 
 #[test]
 fn bgp_roles_with_bird_pair_up_mark_our_routes_only_to_customer_and_a_mismatch_is_refused() {
-    if !prerequisites(&["bird", "birdc"]) {
+    if !need(&["bird", "birdc"], false) {
         return;
     }
     // RFC 9234: BIRD is our peer and requires a role; we are "peer" by

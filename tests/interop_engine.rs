@@ -52,11 +52,8 @@ families = ["ipv4"]
 }
 
 fn setup(extra_config: &str) -> Option<Lab> {
-    for b in ["bird", "birdc", "gobgpd", "gobgp"] {
-        if !have(b) {
-            skip(&format!("{b} is not installed"));
-            return None;
-        }
+    if !need(&["bird", "birdc", "gobgpd", "gobgp"], false) {
+        return None;
     }
     let ours = free_port();
     let api = free_port();

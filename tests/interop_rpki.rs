@@ -87,11 +87,8 @@ fn wait_route(
 
 #[test]
 fn stayrtr_vrps_validate_reject_and_revalidate_without_session_reset() {
-    for b in ["stayrtr", "gobgpd", "gobgp"] {
-        if !have(b) {
-            skip(&format!("{b} is not installed"));
-            return;
-        }
+    if !need(&["stayrtr", "gobgpd", "gobgp"], false) {
+        return;
     }
     let rtr_port = free_port();
     let rtr = StayRtr::start(rtr_port);
@@ -252,8 +249,7 @@ families = ["ipv4"]
 
 #[test]
 fn a_version_zero_cache_is_spoken_to_in_version_zero() {
-    if !have("stayrtr") {
-        skip("stayrtr is not installed");
+    if !need(&["stayrtr"], false) {
         return;
     }
     let rtr_port = free_port();

@@ -5,6 +5,7 @@
 //!
 //! Skipped (with a message) when `bird` is not installed.
 
+mod common;
 #[path = "session_util.rs"]
 mod util;
 
@@ -13,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 use util::*;
 
-const BIRD: &str = "/usr/sbin/bird";
+const BIRD: &str = "bird";
 const BIRD_AS: u32 = 64513;
 const OUR_AS: u32 = 65001;
 
@@ -39,8 +40,7 @@ protocol bgp cp {{
 
 #[tokio::test]
 async fn bird_session_delivers_its_static_route() -> TestResult {
-    if !std::path::Path::new(BIRD).exists() {
-        eprintln!("SKIPPED: {BIRD} not installed");
+    if !common::need(&[BIRD, "birdc"], false) {
         return Ok(());
     }
     let dir = tempfile::tempdir()?;
@@ -95,7 +95,7 @@ async fn bird_session_delivers_its_static_route() -> TestResult {
     let ctl = dir.path().join("bird.ctl");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let out = Command::new("/usr/sbin/birdc")
+        let out = Command::new("birdc")
             .arg("-s")
             .arg(&ctl)
             .args(["show", "protocols", "all", "cp"])

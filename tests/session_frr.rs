@@ -5,6 +5,7 @@
 //!
 //! Skipped (with a message) when FRR is not installed.
 
+mod common;
 #[path = "session_util.rs"]
 mod util;
 
@@ -37,8 +38,7 @@ router bgp {FRR_AS}
 
 #[tokio::test]
 async fn frr_session_delivers_its_network() -> TestResult {
-    if !std::path::Path::new(BGPD).exists() {
-        eprintln!("SKIPPED: {BGPD} not installed");
+    if !common::need(&[BGPD], false) {
         return Ok(());
     }
     let dir = tempfile::tempdir()?;

@@ -6,6 +6,7 @@
 //!
 //! Skipped (with a message) when `gobgpd` is not installed.
 
+mod common;
 #[path = "session_util.rs"]
 mod util;
 
@@ -15,8 +16,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 use util::*;
 
-const GOBGPD: &str = "/usr/bin/gobgpd";
-const GOBGP: &str = "/usr/bin/gobgp";
+const GOBGPD: &str = "gobgpd";
+const GOBGP: &str = "gobgp";
 const GOBGP_AS: u32 = 64512;
 const OUR_AS: u32 = 65001;
 
@@ -68,8 +69,7 @@ async fn inject_route(grpc: u16) -> TestResult {
 
 #[tokio::test]
 async fn gobgp_session_delivers_updates_and_hold_timer_expires_when_it_freezes() -> TestResult {
-    if !std::path::Path::new(GOBGPD).exists() {
-        eprintln!("SKIPPED: {GOBGPD} not installed");
+    if !common::need(&[GOBGPD, GOBGP], false) {
         return Ok(());
     }
     let dir = tempfile::tempdir()?;

@@ -4,7 +4,9 @@
 //! (Ethernet/IPv4/TCP to port 179) and dissected by `tshark -V -z expert`.
 //! No "Malformed" packet and no expert warning or error may show, and the
 //! fields tshark decodes must match what we encoded. Without tshark the test
-//! prints a loud SKIP (CI installs it).
+//! is skipped through `common::need` (a failure under `tests/run.sh`).
+
+mod common;
 
 use bytes::{Bytes, BytesMut};
 use coldpotato::wire::open::BgpRole;
@@ -283,8 +285,7 @@ fn tshark(args: &[&str]) -> Option<String> {
 
 #[test]
 fn tshark_decodes_everything_we_encode_without_warnings() {
-    if Command::new("tshark").arg("--version").output().is_err() {
-        eprintln!("\n\n*** SKIP wire_tshark: tshark not installed (CI installs it) ***\n\n");
+    if !common::need(&["tshark"], false) {
         return;
     }
     let mut pcap = Pcap::new();
@@ -343,8 +344,7 @@ fn tshark_decodes_everything_we_encode_without_warnings() {
     let file = file.to_str().expect("utf-8 path");
 
     let Some(verbose) = tshark(&["-r", file, "-V", "-o", "tcp.check_checksum:FALSE"]) else {
-        eprintln!("\n\n*** SKIP wire_tshark: tshark could not run ***\n\n");
-        return;
+        panic!("tshark is installed but could not run");
     };
     if std::env::var_os("WIRE_TSHARK_DUMP").is_some() {
         println!("{verbose}");

@@ -65,12 +65,47 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// Prints a loud skip line; CI installs everything, so a skip there is a bug.
-pub fn skip(why: &str) {
-    eprintln!("SKIP: {why}");
-    if std::env::var("CI").is_ok() {
-        panic!("test skipped in CI: {why}");
+/// True under the README's test command (`tests/run.sh` sets
+/// `COLDPOTATO_TESTS_STRICT`) or in CI: there a missing prerequisite is a
+/// failure, never a skip.
+pub fn strict() -> bool {
+    std::env::var_os("COLDPOTATO_TESTS_STRICT").is_some() || std::env::var_os("CI").is_some()
+}
+
+/// The one gate for a test that needs outside tools or root. Tools are
+/// looked up on PATH (FRR's daemons by their path under /usr/lib/frr,
+/// which Debian keeps off PATH). `true`: run the test. `false`: return at
+/// once; a `SKIPPED <test>: <why>` line went to stderr, past libtest's
+/// output capture, and `tests/run.sh` counts those lines. Under
+/// [`strict`] a missing prerequisite fails the test, naming it.
+pub fn need(tools: &[&str], root: bool) -> bool {
+    let mut missing: Vec<String> = tools
+        .iter()
+        .filter(|t| !have(t))
+        .map(|t| format!("{t} is not installed"))
+        .collect();
+    if root && !is_root() {
+        missing.push("needs root".into());
     }
+    if missing.is_empty() {
+        return true;
+    }
+    skip(&missing.join(", "));
+    false
+}
+
+/// Reports a skipped test (see [`need`]): a visible `SKIPPED` line, or a
+/// failure under [`strict`].
+pub fn skip(why: &str) {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("unknown test")
+        .to_string();
+    if strict() {
+        panic!("{test}: cannot run here: {why} (tests/run.sh installs the tools; run it as root)");
+    }
+    let mut e = std::io::stderr();
+    let _ = writeln!(e, "SKIPPED {test}: {why}");
 }
 
 /// A child process killed (SIGTERM, then SIGKILL) when dropped.
