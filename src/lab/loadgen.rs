@@ -1,8 +1,10 @@
 //! `coldpotato loadgen`: one simulated provider router that opens a session
 //! to a BGP speaker (ours, or BIRD/FRR/GoBGP for a baseline in the same run)
-//! and announces a synthetic full table ([`super::table`]), then reports how
-//! long the transfer took and stays up for `--hold-for` seconds (0: until
-//! Ctrl-C). Used by the benches; shipped so operators can load-test too.
+//! and announces a synthetic full table ([`super::table`]) or one peer's
+//! real table from an MRT or `bgpdump -m` dump (`--table`, [`super::dump`]),
+//! then reports how long the transfer took and stays up for `--hold-for`
+//! seconds (0: until Ctrl-C). Used by the benches; shipped so operators can
+//! load-test too.
 
 use super::sim::{self, SimEvent, SimMode, SimPeer};
 use super::table;
@@ -36,6 +38,16 @@ pub struct LoadgenArgs {
     /// Seconds to stay connected after the table is sent (0: until Ctrl-C).
     #[arg(long, default_value_t = 0)]
     pub hold_for: u64,
+    /// Announce a real table instead: an MRT RIB dump (RFC 6396) or
+    /// `bgpdump -m` text, plain or gzip. `--asn`, `--prefixes`, `--sets`
+    /// and `--seed` are then ignored: the peer's own ASN is used, as its
+    /// paths begin with it.
+    #[arg(long)]
+    pub table: Option<std::path::PathBuf>,
+    /// With `--table`: whose table to announce (a peer address in the
+    /// dump); default: the peer with the most routes.
+    #[arg(long)]
+    pub table_peer: Option<IpAddr>,
 }
 
 /// Errors of the load generator.
@@ -45,6 +57,32 @@ pub enum LoadgenError {
     Closed(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Dump(#[from] super::dump::DumpError),
+    #[error("the dump has no table from peer {0}")]
+    NoSuchPeer(String),
+}
+
+/// The UPDATEs and the ASN to announce them from: one peer's table from
+/// `--table`, or the synthetic table.
+fn what_to_send(args: &LoadgenArgs) -> Result<(Vec<Update>, u32), LoadgenError> {
+    let Some(path) = &args.table else {
+        return Ok((table_updates(args), args.asn));
+    };
+    let dump = super::dump::read(path)?;
+    let peer = dump.peer(args.table_peer).ok_or_else(|| {
+        LoadgenError::NoSuchPeer(args.table_peer.map_or("(any)".into(), |a| a.to_string()))
+    })?;
+    println!(
+        "loadgen: {}: peer {} AS{}: {} IPv4 routes in {} attribute sets ({} IPv6 entries skipped)",
+        path.display(),
+        peer.address.map_or("-".into(), |a| a.to_string()),
+        peer.asn,
+        peer.routes,
+        peer.groups.len(),
+        dump.skipped_ipv6
+    );
+    Ok((super::dump::updates(peer, args.local), peer.asn))
 }
 
 /// The table as UPDATEs: one per attribute set, with all its prefixes (the
@@ -76,7 +114,7 @@ pub fn table_updates(args: &LoadgenArgs) -> Vec<Update> {
 
 /// Runs the load generator.
 pub async fn run(args: LoadgenArgs) -> Result<(), LoadgenError> {
-    let updates = table_updates(&args);
+    let (updates, asn) = what_to_send(&args)?;
     let router_id = match args.local {
         IpAddr::V4(a) => a,
         IpAddr::V6(_) => Ipv4Addr::new(192, 0, 2, 1),
@@ -84,7 +122,7 @@ pub async fn run(args: LoadgenArgs) -> Result<(), LoadgenError> {
     let peer = SimPeer {
         name: "loadgen".into(),
         local: args.local,
-        asn: args.asn,
+        asn,
         router_id,
         target: args.target,
         hold_time: 90,

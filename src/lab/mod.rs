@@ -8,6 +8,7 @@
 //! simulated router ([`sim`]) and a second BFD service playing the routers'
 //! side of BFD. Queries go to the engine over its `ToEngine` queue.
 
+pub mod dump;
 pub mod loadgen;
 pub mod sim;
 pub mod table;
