@@ -8,6 +8,7 @@
 pub mod analytics;
 pub mod api;
 pub mod bfd;
+pub mod bmp;
 pub mod cli;
 pub mod config;
 pub mod daemon;

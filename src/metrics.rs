@@ -108,6 +108,13 @@ pub struct Metrics {
     pub rpki_session_up: IntGaugeVec,
     /// Adj-RIB-In paths by RPKI validation state (RFC 6811), when RPKI is on.
     pub rpki_routes: IntGaugeVec,
+    /// 1 while the BMP session to the collector is up (RFC 7854).
+    pub bmp_session_up: IntGaugeVec,
+    /// BMP messages written to the collector.
+    pub bmp_messages_sent_total: IntCounterVec,
+    /// BMP sessions closed and re-synced, by reason (`overflow`: the
+    /// collector read too slowly; `write-failed`).
+    pub bmp_resyncs_total: IntCounterVec,
 }
 
 /// The metrics, registered on first use.
@@ -261,6 +268,21 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             "coldpotato_rpki_routes",
             "Adj-RIB-In paths by RPKI validation state",
             &["state"],
+        ),
+        bmp_session_up: gauge_vec(
+            "coldpotato_bmp_session_up",
+            "1 while the BMP session to the collector is up",
+            &["collector"],
+        ),
+        bmp_messages_sent_total: counter_vec(
+            "coldpotato_bmp_messages_sent_total",
+            "BMP messages written to the collector",
+            &["collector"],
+        ),
+        bmp_resyncs_total: counter_vec(
+            "coldpotato_bmp_resyncs_total",
+            "BMP sessions closed and re-synced, by reason",
+            &["collector", "reason"],
         ),
     }
 });

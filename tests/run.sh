@@ -15,6 +15,7 @@ command -v promtool >/dev/null || need+=(prometheus)
 command -v nft >/dev/null || need+=(nftables)
 command -v ip >/dev/null || need+=(iproute2)
 command -v stayrtr >/dev/null || need+=(stayrtr)
+command -v pmbmpd >/dev/null || need+=(pmacct)
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" -ne 0 ]; then
   # Not root: nothing is installed; every test that needs a missing tool
   # fails below, naming itself and the tool.
