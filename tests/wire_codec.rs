@@ -465,6 +465,15 @@ fn end_of_rib_markers_are_built_and_detected() {
         ..Default::default()
     };
     assert!(!not_eor.is_end_of_rib());
+    // Any attribute makes it an ordinary UPDATE, not a marker.
+    let with_med = Update {
+        attrs: PathAttributes {
+            med: Some(1),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    assert_eq!(with_med.end_of_rib_family(), None);
 }
 
 #[test]

@@ -34,27 +34,13 @@ fn is_v4(p: &Prefix) -> bool {
     matches!(p, Prefix::V4(_))
 }
 
-/// End-of-RIB markers for the families of a session (RFC 4724 §2).
+/// End-of-RIB markers for the unicast families of a session (RFC 4724 §2).
 pub fn end_of_rib(families: &[(Afi, Safi)]) -> Vec<Update> {
-    let mut out = Vec::new();
-    for &(afi, safi) in families {
-        if safi != Safi::UNICAST {
-            continue;
-        }
-        if afi == Afi::IPV4 {
-            out.push(Update::default());
-        } else if afi == Afi::IPV6 {
-            out.push(Update {
-                mp_unreach: Some(MpUnreach {
-                    afi,
-                    safi,
-                    withdrawn: Vec::new(),
-                }),
-                ..Default::default()
-            });
-        }
-    }
-    out
+    families
+        .iter()
+        .filter(|(afi, safi)| *safi == Safi::UNICAST && (*afi == Afi::IPV4 || *afi == Afi::IPV6))
+        .map(|&(afi, safi)| Update::end_of_rib(afi, safi))
+        .collect()
 }
 
 impl EngineCore {

@@ -19,14 +19,10 @@ use crate::policy::{Rejection, RouteContext, Verdict};
 use crate::rib::interner::NO_ATTR;
 use crate::rib::{AttrId, NeighborIdx, PathEntry, PathFlags};
 use crate::rpki::RpkiState;
-use crate::wire::iana::AttrType;
-use crate::wire::{AttrCause, AttrError, Notification, PathAttributes, Prefix, Update};
+use crate::wire::iana::{AttrType, CeaseSubcode, ErrorCode};
+use crate::wire::{Afi, AttrCause, AttrError, Notification, PathAttributes, Prefix, Safi, Update};
 use std::time::{Duration, Instant};
 
-/// NOTIFICATION Cease (RFC 4271 §4.5).
-pub const CEASE: u8 = 6;
-/// Cease subcode Maximum Number of Prefixes Reached (RFC 4486 §4).
-pub const CEASE_MAX_PREFIXES: u8 = 1;
 /// Rule name of routes refused beyond the limit.
 pub const RULE_MAX_PREFIX: &str = "max-prefix";
 /// Rule name of a registered prefix announced from the wrong origin.
@@ -48,7 +44,11 @@ pub fn max_prefix_notification(prefix: &Prefix, limit: u32) -> Notification {
     data.extend_from_slice(&afi.to_be_bytes());
     data.push(1);
     data.extend_from_slice(&limit.to_be_bytes());
-    Notification::new(CEASE, CEASE_MAX_PREFIXES, data)
+    Notification::new(
+        ErrorCode::Cease as u8,
+        CeaseSubcode::MaxPrefixesReached as u8,
+        data,
+    )
 }
 
 /// The rejection kept for a route treated as withdrawn under RFC 7607.
@@ -74,18 +74,6 @@ fn attr_name(code: u8) -> String {
     }
 }
 
-/// Is this UPDATE an End-of-RIB marker (RFC 4724 §2)? Returns the AFI.
-fn end_of_rib(u: &Update) -> Option<u16> {
-    let no_v4 = u.withdrawn.is_empty() && u.nlri.is_empty() && u.mp_reach.is_none();
-    if no_v4 && u.mp_unreach.is_none() && u.attrs == PathAttributes::default() {
-        return Some(1);
-    }
-    match &u.mp_unreach {
-        Some(m) if no_v4 && m.withdrawn.is_empty() => Some(m.afi.0),
-        _ => None,
-    }
-}
-
 impl EngineCore {
     pub(crate) fn import_update(
         &mut self,
@@ -99,8 +87,11 @@ impl EngineCore {
             return;
         }
         pass.touched.insert(idx);
-        if let Some(afi) = end_of_rib(&update) {
-            let v4 = afi == 1;
+        if let Some((afi, safi)) = update.end_of_rib_family() {
+            if safi != Safi::UNICAST {
+                return;
+            }
+            let v4 = afi == Afi::IPV4;
             self.remove_paths(
                 idx,
                 |p, e| e.flags.contains(PathFlags::STALE) && matches!(p, Prefix::V4(_)) == v4,
@@ -613,35 +604,11 @@ enum LimitOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::update::MpUnreach;
-    use crate::wire::{Afi, Safi};
 
     #[test]
     fn cease_data_carries_afi_safi_and_limit() {
         let n = max_prefix_notification(&"2001:db8::/32".parse().unwrap(), 1000);
         assert_eq!((n.code, n.subcode), (6, 1));
         assert_eq!(&n.data[..], &[0, 2, 1, 0, 0, 0x03, 0xe8]);
-    }
-
-    #[test]
-    fn end_of_rib_is_recognised_for_both_families_and_nothing_else() {
-        assert_eq!(end_of_rib(&Update::default()), Some(1));
-        let v6 = Update {
-            mp_unreach: Some(MpUnreach {
-                afi: Afi::IPV6,
-                safi: Safi::UNICAST,
-                withdrawn: vec![],
-            }),
-            ..Default::default()
-        };
-        assert_eq!(end_of_rib(&v6), Some(2));
-        let not = Update {
-            attrs: PathAttributes {
-                med: Some(1),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        assert_eq!(end_of_rib(&not), None);
     }
 }
