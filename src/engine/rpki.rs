@@ -189,9 +189,4 @@ impl EngineCore {
                 .set(v as i64);
         }
     }
-
-    /// The current VRP snapshot (tests, API).
-    pub fn vrp_table(&self) -> Option<&Arc<VrpTable>> {
-        self.rpki.as_ref()
-    }
 }

@@ -169,15 +169,6 @@ impl Interner {
             .filter(|s| s.bytes.is_some())
             .map_or(0, |s| s.refs)
     }
-
-    /// Bytes held by the live packed sets (for the memory metrics).
-    pub fn packed_bytes(&self) -> usize {
-        self.slots
-            .iter()
-            .filter_map(|s| s.bytes.as_ref())
-            .map(|b| b.len())
-            .sum()
-    }
 }
 
 #[cfg(test)]

@@ -71,15 +71,6 @@ impl Notification {
         Notification::new(ErrorCode::Fsm as u8, subcode as u8, Bytes::new())
     }
 
-    /// OPEN Message Error/Bad Peer AS (RFC 4271 §6.2).
-    pub fn bad_peer_as() -> Self {
-        Notification::new(
-            ErrorCode::Open as u8,
-            super::iana::OpenSubcode::BadPeerAs as u8,
-            Bytes::new(),
-        )
-    }
-
     /// The shutdown communication of a Cease/Administrative Shutdown or
     /// Reset (RFC 9003 §2); `None` when absent, truncated or not UTF-8.
     pub fn shutdown_communication(&self) -> Option<String> {
