@@ -1,7 +1,7 @@
 //! The read-only HTTP API and `/metrics`.
 //!
-//! `model` holds the JSON shapes (a contract: `../shared/DESIGN.md`
-//! "Interfaces"); the server answers from snapshots the route engine returns
+//! `model` holds the JSON shapes (a contract with scripts and tests: README,
+//! "Ask it what it sees"); the server answers from snapshots the route engine returns
 //! over a query channel, so it never touches routing state directly.
 //!
 //! Task: one tokio task runs [`serve`] (or [`ApiServer::run`]); it sends

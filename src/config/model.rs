@@ -1,4 +1,4 @@
-//! The configuration data model: the field names of `../shared/DESIGN.md`
+//! The configuration data model: its field names (README, "Write a config")
 //! are a contract. Every table rejects unknown keys.
 
 use serde::{Deserialize, Serialize};

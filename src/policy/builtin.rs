@@ -1,4 +1,4 @@
-//! The built-in peering-service checks (`../shared/DESIGN.md` "Rules"), as
+//! The built-in peering-service checks (README, "The rules and the decisions"), as
 //! named rules with stable names (metric labels) and exact reasons (the
 //! cloud's own prefix validation uses the same wording). Pure functions,
 //! called by `PolicySet::import` on routes from `peering-service` neighbors.

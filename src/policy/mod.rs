@@ -2,7 +2,7 @@
 //! verdict comes out: accept (maybe with modified attributes) or reject with
 //! the rule's name and reason. No I/O and no state: the route engine calls it.
 //!
-//! The built-in peering-service checks (`../shared/DESIGN.md` "Rules") are
+//! The built-in peering-service checks (README, "The rules and the decisions") are
 //! named rules (`builtin`) applied to `peering-service` neighbors; general
 //! ordered rules come from the TOML policy language (`config::PolicyDef`,
 //! compiled by `compiled`). `PolicySet` is built once per (re)load by the
