@@ -108,6 +108,17 @@ pub struct Metrics {
     pub rpki_session_up: IntGaugeVec,
     /// Adj-RIB-In paths by RPKI validation state (RFC 6811), when RPKI is on.
     pub rpki_routes: IntGaugeVec,
+    /// Prefix monitoring, one set per activated registered prefix: 1 for
+    /// its decision state (primary, backup, internet, unreachable).
+    pub registered_prefix_state: IntGaugeVec,
+    /// Established sessions carrying the prefix at its primary and backup
+    /// locations (`site`).
+    pub registered_prefix_sessions: IntGaugeVec,
+    /// When its decision last changed (Unix seconds; alerts use `time() - x`).
+    pub registered_prefix_last_change_timestamp_seconds: IntGaugeVec,
+    /// 1 while what is received for it is as registered, by `check`
+    /// (`origin`: no origin mismatch; `rpki`: no RPKI-invalid route).
+    pub registered_prefix_as_registered: IntGaugeVec,
     /// 1 while the BMP session to the collector is up (RFC 7854).
     pub bmp_session_up: IntGaugeVec,
     /// BMP messages written to the collector.
@@ -268,6 +279,26 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             "coldpotato_rpki_routes",
             "Adj-RIB-In paths by RPKI validation state",
             &["state"],
+        ),
+        registered_prefix_state: gauge_vec(
+            "coldpotato_registered_prefix_state",
+            "1 for the registered prefix's current decision state",
+            &["prefix", "state"],
+        ),
+        registered_prefix_sessions: gauge_vec(
+            "coldpotato_registered_prefix_sessions",
+            "Established sessions carrying the registered prefix at its primary and backup locations",
+            &["prefix", "site"],
+        ),
+        registered_prefix_last_change_timestamp_seconds: gauge_vec(
+            "coldpotato_registered_prefix_last_change_timestamp_seconds",
+            "When the registered prefix's decision last changed, Unix seconds",
+            &["prefix"],
+        ),
+        registered_prefix_as_registered: gauge_vec(
+            "coldpotato_registered_prefix_as_registered",
+            "1 while what is received for the registered prefix matches its registration (origin, rpki)",
+            &["prefix", "check"],
         ),
         bmp_session_up: gauge_vec(
             "coldpotato_bmp_session_up",

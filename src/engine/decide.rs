@@ -206,6 +206,12 @@ impl EngineCore {
         paths.copy_from_slice(&sorted);
     }
 
+    /// Established, usable peering-service sessions carrying `prefix` at
+    /// `location` (prefix monitoring).
+    pub(crate) fn sessions_at(&self, prefix: &Prefix, location: &str) -> usize {
+        self.at_location(prefix, location).len()
+    }
+
     /// Usable peering-service paths of `prefix` at `location`, best first.
     fn at_location(&self, prefix: &Prefix, location: &str) -> Vec<PathEntry> {
         let mut v: Vec<PathEntry> = self
@@ -388,6 +394,7 @@ impl EngineCore {
                     }),
                 );
             }
+            self.prefix_metrics(&p);
             if suboptimal_now && !was_suboptimal {
                 self.event(
                     now,

@@ -22,6 +22,7 @@ pub mod import;
 pub mod messages;
 pub mod neighbor;
 pub mod otc;
+pub mod prefix_metrics;
 pub mod query;
 pub mod reload;
 pub mod rpki;

@@ -127,6 +127,7 @@ impl EngineCore {
         }
         for p in old.keys() {
             pass.dirty.insert(*p);
+            Self::forget_prefix_metrics(p);
         }
         self.decisions = decisions;
         self.cfg = cfg;
