@@ -82,22 +82,35 @@ fn limit_malloc_arenas() {
     }
 }
 
+/// Writes a command's output to stdout. A reader that went away (`| head`,
+/// `| less` quit early) is not an error: the command exits 0 quietly, as
+/// `ls | head` does, instead of panicking like `print!` would.
+fn emit(text: &str) -> ExitCode {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("coldpotato: cannot write the output: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = Cli::parse();
     match cli.command {
         Command::Check { config } => match coldpotato::config::load(&config) {
-            Ok(cfg) => {
-                println!(
-                    "{}: OK ({} neighbors, {} locations, {} registered prefixes, {} policies)",
-                    config.display(),
-                    cfg.neighbors.len(),
-                    cfg.locations.len(),
-                    cfg.registered_prefixes.len(),
-                    cfg.policies.len()
-                );
-                ExitCode::SUCCESS
-            }
+            Ok(cfg) => emit(&format!(
+                "{}: OK ({} neighbors, {} locations, {} registered prefixes, {} policies)\n",
+                config.display(),
+                cfg.neighbors.len(),
+                cfg.locations.len(),
+                cfg.registered_prefixes.len(),
+                cfg.policies.len()
+            )),
             Err(errs) => {
                 eprint!("{errs}");
                 if !errs.to_string().ends_with('\n') {
@@ -107,10 +120,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Show { what, opts } => match run_show(what, &opts) {
-            Ok(s) => {
-                print!("{s}");
-                ExitCode::SUCCESS
-            }
+            Ok(s) => emit(&s),
             Err(e) => {
                 eprintln!("{e}");
                 ExitCode::from(1)
