@@ -15,6 +15,14 @@
 //!   the AutomaticStart event.
 //! - A passive neighbor never connects out: ConnectRetryTimer expiry in
 //!   Active just re-arms the timer.
+//! - A failed outgoing connect waits in Active, not Idle (as BIRD and FRR
+//!   do): inbound connections are accepted meanwhile, and the next connect
+//!   follows the same back-off as the IdleHoldTimer (1 s doubling to
+//!   120 s). So a peer that only initiates (RST on our connects) still
+//!   comes up.
+//! - Idle accepts an inbound connection (and goes through Active) unless the
+//!   neighbor is administratively down (never started, or ManualStop), BFD
+//!   keeps it down, or a max-prefix hold-down (RFC 4486) is being served.
 //! - Connection collision (§6.8): while the session is in OpenSent or
 //!   OpenConfirm a second connection is tracked (our OPEN is sent on it);
 //!   the collision is resolved as soon as the peer's BGP identifier is
@@ -60,8 +68,11 @@ pub struct Fsm {
     passive: bool,
     /// BFD failed this session; stay Idle until BFD is Up.
     bfd_blocked: bool,
-    /// The next IdleHoldTime.
+    /// The next IdleHoldTime (and retry delay after a failed connect).
     idle_hold: Duration,
+    /// A max-prefix hold-down (RFC 4486) lasts until then: no connection
+    /// either way.
+    penalty_until: Option<Instant>,
     established_at: Option<Instant>,
     last_error: Option<String>,
 }
@@ -95,6 +106,7 @@ impl Fsm {
             passive,
             bfd_blocked: false,
             idle_hold,
+            penalty_until: None,
             established_at: None,
             last_error: None,
         }
@@ -236,8 +248,9 @@ impl Fsm {
                     _ => self.go_idle(now, Down::Sent(notification), &mut out),
                 }
                 if let Some(hd) = hold_down {
+                    let until = now + hd;
+                    self.penalty_until = Some(self.penalty_until.map_or(until, |t| t.max(until)));
                     if self.enabled {
-                        let until = now + hd;
                         let t = &mut self.timers[Timer::IdleHold as usize];
                         *t = Some(t.map_or(until, |d| d.max(until)));
                     }
@@ -271,6 +284,9 @@ impl Fsm {
                 }
             }
             Event::IdleHoldTimerExpires => {
+                if self.penalty_until.is_some_and(|t| now >= t) {
+                    self.penalty_until = None;
+                }
                 if self.state == State::Idle {
                     self.stop_timer(Timer::IdleHold);
                     let ev = if self.cfg.passive {
@@ -363,10 +379,27 @@ impl Fsm {
         }
     }
 
+    /// True while a max-prefix hold-down is being served.
+    pub fn penalized(&self, now: Instant) -> bool {
+        self.penalty_until.is_some_and(|t| now < t)
+    }
+
     fn on_new_conn(&mut self, now: Instant, conn: Conn, out: &mut Vec<Action>) {
         match self.state {
-            // Idle refuses connections (RFC 4271 §8.2.2, Idle state).
-            State::Idle => out.push(Action::Close(conn.id)),
+            // RFC 4271 §8.2.2 has Idle refuse connections; we refuse them
+            // only when the neighbor is down on purpose, and otherwise
+            // take the connection through Active (a peer that only
+            // initiates must come up whatever our back-off says).
+            State::Idle => {
+                if !self.enabled || self.bfd_blocked || self.penalized(now) {
+                    out.push(Action::Close(conn.id));
+                    return;
+                }
+                self.stop_timer(Timer::IdleHold);
+                self.passive = self.cfg.passive;
+                self.state = State::Active;
+                self.on_new_conn(now, conn, out);
+            }
             State::Connect | State::Active => {
                 self.stop_timer(Timer::ConnectRetry);
                 self.main = Some(conn);
@@ -411,9 +444,15 @@ impl Fsm {
     fn on_tcp_fails(&mut self, now: Instant, id: ConnId, out: &mut Vec<Action>) {
         if self.pending == Some(id) {
             self.pending = None;
-            // RFC 4271 §8.2.2 Connect, event 18 without DelayOpen: to Idle.
+            // RFC 4271 §8.2.2 Connect, event 18 says Idle; we wait in Active
+            // (inbound accepted) and retry after the back-off delay.
             if self.state == State::Connect && self.main.is_none() {
-                self.go_idle(now, Down::Tcp("connect failed".into()), out);
+                let delay = self.idle_hold;
+                self.idle_hold = (self.idle_hold * 2).min(self.cfg.idle_hold_max);
+                self.connect_retry_counter = self.connect_retry_counter.saturating_add(1);
+                self.last_error = Some("connect failed".into());
+                self.arm(Timer::ConnectRetry, now, delay);
+                self.state = State::Active;
             }
             return;
         }

@@ -71,6 +71,16 @@ enum Start {
     Active,
     /// Active after a failed OpenSent, not passive.
     ActiveAfterFailure,
+    /// Active after our connect was refused.
+    ActiveAfterConnectFailure,
+    /// Idle after an error, the IdleHoldTimer (back-off) running.
+    IdleBackingOff,
+    /// Idle after ManualStop.
+    IdleStopped,
+    /// Idle serving a max-prefix hold-down.
+    IdlePenalized,
+    /// Idle because BFD went Down.
+    IdleBfd,
     OpenSent,
     OpenConfirm,
     Established,
@@ -88,18 +98,46 @@ fn setup(from: Start, now: Instant) -> Fsm {
     }
     if matches!(
         from,
-        Start::OpenSent | Start::OpenConfirm | Start::Established | Start::ActiveAfterFailure
+        Start::OpenSent
+            | Start::OpenConfirm
+            | Start::Established
+            | Start::ActiveAfterFailure
+            | Start::IdlePenalized
+            | Start::IdleBfd
     ) {
         feed(&mut f, Event::TcpCrAcked(MAIN));
     }
     if matches!(from, Start::ActiveAfterFailure) {
         feed(&mut f, Event::TcpConnectionFails(MAIN));
     }
-    if matches!(from, Start::OpenConfirm | Start::Established) {
+    match from {
+        Start::ActiveAfterConnectFailure => feed(&mut f, Event::TcpConnectionFails(MAIN)),
+        Start::IdleBackingOff => feed(&mut f, Event::HoldTimerExpires),
+        Start::IdleStopped => feed(&mut f, stop()),
+        _ => {}
+    }
+    if matches!(
+        from,
+        Start::OpenConfirm | Start::Established | Start::IdlePenalized | Start::IdleBfd
+    ) {
         feed(&mut f, Event::Open(MAIN, peer_open()));
     }
-    if matches!(from, Start::Established) {
+    if matches!(
+        from,
+        Start::Established | Start::IdlePenalized | Start::IdleBfd
+    ) {
         feed(&mut f, Event::Keepalive(MAIN));
+    }
+    match from {
+        Start::IdlePenalized => feed(
+            &mut f,
+            Event::AutomaticStop {
+                notification: notif(6, 1),
+                hold_down: Some(Duration::from_secs(300)),
+            },
+        ),
+        Start::IdleBfd => feed(&mut f, Event::BfdDown),
+        _ => {}
     }
     f
 }
@@ -150,7 +188,11 @@ fn every_rfc4271_transition_matches_the_table() {
         ("idle: passive start listens", F::Idle, Event::ManualStartPassive, vec![], S::Active),
         ("idle: AutomaticStart before any start is ignored", F::Idle, Event::AutomaticStart, vec![], S::Idle),
         ("idle: ManualStop is ignored", F::Idle, stop(), vec![], S::Idle),
-        ("idle: incoming connection is refused", F::Idle, Event::TcpConnectionConfirmed(OTHER), vec![K::Close], S::Idle),
+        ("idle: incoming connection to a neighbor never started is refused", F::Idle, Event::TcpConnectionConfirmed(OTHER), vec![K::Close], S::Idle),
+        ("idle after an error: incoming connection is accepted and gets our OPEN", F::IdleBackingOff, Event::TcpConnectionConfirmed(OTHER), vec![K::SendOpen], S::OpenSent),
+        ("idle after ManualStop: incoming connection is refused", F::IdleStopped, Event::TcpConnectionConfirmed(OTHER), vec![K::Close], S::Idle),
+        ("idle in a max-prefix hold-down: incoming connection is refused", F::IdlePenalized, Event::TcpConnectionConfirmed(OTHER), vec![K::Close], S::Idle),
+        ("idle after BFD down: incoming connection is refused", F::IdleBfd, Event::TcpConnectionConfirmed(OTHER), vec![K::Close], S::Idle),
         ("idle: hold timer is ignored", F::Idle, Event::HoldTimerExpires, vec![], S::Idle),
         ("idle: connect retry is ignored", F::Idle, Event::ConnectRetryTimerExpires, vec![], S::Idle),
         ("idle: keepalive timer is ignored", F::Idle, Event::KeepaliveTimerExpires, vec![], S::Idle),
@@ -163,7 +205,7 @@ fn every_rfc4271_transition_matches_the_table() {
         ("connect: retry timer retries", F::Connect, Event::ConnectRetryTimerExpires, vec![K::Close, K::Connect], S::Connect),
         ("connect: connected sends OPEN", F::Connect, Event::TcpCrAcked(MAIN), vec![K::SendOpen], S::OpenSent),
         ("connect: incoming connection sends OPEN", F::Connect, Event::TcpConnectionConfirmed(OTHER), vec![K::SendOpen], S::OpenSent),
-        ("connect: connect failure goes idle", F::Connect, Event::TcpConnectionFails(MAIN), vec![], S::Idle),
+        ("connect: a refused connect waits in active", F::Connect, Event::TcpConnectionFails(MAIN), vec![], S::Active),
         ("connect: hold timer goes idle", F::Connect, Event::HoldTimerExpires, vec![K::Close], S::Idle),
         ("connect: keepalive timer goes idle", F::Connect, Event::KeepaliveTimerExpires, vec![K::Close], S::Idle),
         ("connect: stale connection success is closed", F::Connect, Event::TcpCrAcked(OTHER), vec![K::Close], S::Connect),
@@ -172,6 +214,8 @@ fn every_rfc4271_transition_matches_the_table() {
         ("active: passive retry timer never connects", F::Active, Event::ConnectRetryTimerExpires, vec![], S::Active),
         ("active: retry timer connects when not passive", F::ActiveAfterFailure, Event::ConnectRetryTimerExpires, vec![K::Connect], S::Connect),
         ("active: incoming connection sends OPEN", F::Active, Event::TcpConnectionConfirmed(OTHER), vec![K::SendOpen], S::OpenSent),
+        ("active after a refused connect: incoming connection sends OPEN", F::ActiveAfterConnectFailure, Event::TcpConnectionConfirmed(OTHER), vec![K::SendOpen], S::OpenSent),
+        ("active after a refused connect: retry timer connects again", F::ActiveAfterConnectFailure, Event::ConnectRetryTimerExpires, vec![K::Connect], S::Connect),
         ("active: hold timer goes idle", F::Active, Event::HoldTimerExpires, vec![], S::Idle),
         ("active: keepalive timer goes idle", F::Active, Event::KeepaliveTimerExpires, vec![], S::Idle),
         // OpenSent
@@ -280,7 +324,7 @@ fn zero_hold_time_runs_no_hold_or_keepalive_timer() {
 }
 
 #[test]
-fn idle_hold_back_off_doubles_up_to_the_maximum() {
+fn refused_connects_back_off_in_active_doubling_up_to_the_maximum() {
     let mut t = Instant::now();
     let mut f = setup(Start::Connect, t);
     let mut delays = Vec::new();
@@ -290,15 +334,57 @@ fn idle_hold_back_off_doubles_up_to_the_maximum() {
             other => panic!("expected a connect, got {other:?}"),
         };
         f.handle(t, Event::TcpConnectionFails(id));
-        assert_eq!(f.state(), State::Idle);
-        let Some(due) = f.timer(Timer::IdleHold) else {
-            panic!("idle hold timer not armed");
+        assert_eq!(
+            f.state(),
+            State::Active,
+            "waits in Active, inbound accepted"
+        );
+        let Some(due) = f.timer(Timer::ConnectRetry) else {
+            panic!("connect retry timer not armed");
         };
         delays.push((due - t).as_secs());
         t = due;
         assert_eq!(kinds(&f.poll_timers(t)), vec![K::Connect]);
     }
     assert_eq!(delays, vec![1, 2, 4, 8, 16, 32, 64, 120, 120, 120]);
+    assert_eq!(f.last_error(), Some("connect failed"));
+}
+
+#[test]
+fn an_active_only_peer_comes_up_while_our_connects_are_refused() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::Connect, t0);
+    f.handle(t0, Event::TcpConnectionFails(MAIN));
+    assert_eq!(f.state(), State::Active);
+    f.handle(t0, Event::TcpConnectionConfirmed(OTHER));
+    f.handle(t0, Event::Open(OTHER, peer_open()));
+    let got = f.handle(t0, Event::Keepalive(OTHER));
+    assert_eq!(kinds(&got), vec![K::Up]);
+    assert_eq!(f.state(), State::Established);
+}
+
+#[test]
+fn a_max_prefix_hold_down_refuses_inbound_until_it_ends() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::IdlePenalized, t0);
+    assert!(f.penalized(t0));
+    let t1 = t0 + Duration::from_secs(299);
+    assert_eq!(
+        kinds(&f.handle(t1, Event::TcpConnectionConfirmed(ConnId(50)))),
+        vec![K::Close]
+    );
+    let t2 = t0 + Duration::from_secs(300);
+    f.poll_timers(t2);
+    assert!(!f.penalized(t2));
+    assert_eq!(
+        f.state(),
+        State::Connect,
+        "restarts when the hold-down ends"
+    );
+    assert_eq!(
+        kinds(&f.handle(t2, Event::TcpConnectionConfirmed(ConnId(51)))),
+        vec![K::SendOpen]
+    );
 }
 
 #[test]
