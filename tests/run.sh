@@ -16,6 +16,7 @@ command -v nft >/dev/null || need+=(nftables)
 command -v ip >/dev/null || need+=(iproute2)
 command -v stayrtr >/dev/null || need+=(stayrtr)
 command -v pmbmpd >/dev/null || need+=(pmacct)
+command -v exabgp >/dev/null || need+=(exabgp)
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" -ne 0 ]; then
   # Not root: nothing is installed; every test that needs a missing tool
   # fails below, naming itself and the tool.
@@ -26,7 +27,7 @@ elif [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 # The Debian packages start their daemons; our tests start their own copies.
-for svc in bird frr gobgpd prometheus stayrtr; do
+for svc in bird frr gobgpd prometheus stayrtr exabgp; do
   systemctl stop "$svc" >/dev/null 2>&1 || service "$svc" stop >/dev/null 2>&1 || true
 done
 

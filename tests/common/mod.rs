@@ -4,6 +4,7 @@
 //! stopped by a Drop guard, so a failing test cleans up after itself.
 #![allow(dead_code)]
 
+pub mod exabgp;
 pub mod speaker;
 
 use std::io::Write;
