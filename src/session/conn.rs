@@ -21,7 +21,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, Instrument, Span};
 
@@ -32,6 +32,11 @@ const WRITE_QUEUE: usize = 64;
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Read buffer growth step.
 const READ_CHUNK: usize = 16 * 1024;
+/// After our last bytes and FIN, how long a closing connection keeps
+/// reading (and discarding) until the peer closes too: closing a socket
+/// with unread data sends RST, and a peer may then lose the NOTIFICATION we
+/// just sent (RFC 4271 §6: the NOTIFICATION must reach it).
+const LINGER: Duration = Duration::from_secs(2);
 
 /// What the connection tasks report. Moved once through a channel, so the
 /// UPDATE inside `Message` is not boxed.
@@ -91,7 +96,10 @@ pub struct ConnIo {
     codec: watch::Sender<Codec>,
     /// Write stall limit in milliseconds, shared with the writer.
     stall: Arc<AtomicU64>,
-    reader: JoinHandle<()>,
+    /// Returns the read half when told to stop (or at EOF / a bad message),
+    /// so a closing connection can drain it.
+    reader: JoinHandle<Option<OwnedReadHalf>>,
+    stop_reader: Option<oneshot::Sender<()>>,
     writer_task: JoinHandle<()>,
 }
 
@@ -108,8 +116,10 @@ impl ConnIo {
         let (codec_tx, codec_rx) = watch::channel(Codec::default());
         let (wtx, wrx) = mpsc::channel(WRITE_QUEUE);
         let span = Span::current();
-        let reader =
-            tokio::spawn(read_loop(id, rd, codec_rx, events.clone()).instrument(span.clone()));
+        let (stop_tx, stop_rx) = oneshot::channel();
+        let reader = tokio::spawn(
+            read_loop(id, rd, codec_rx, events.clone(), stop_rx).instrument(span.clone()),
+        );
         let stall = Arc::new(AtomicU64::new(WRITE_TIMEOUT.as_millis() as u64));
         let writer_task =
             tokio::spawn(write_loop(id, wr, wrx, events, stall.clone()).instrument(span));
@@ -120,6 +130,7 @@ impl ConnIo {
             codec: codec_tx,
             stall,
             reader,
+            stop_reader: Some(stop_tx),
             writer_task,
         })
     }
@@ -151,21 +162,43 @@ impl ConnIo {
         }
     }
 
-    /// Stops reading; the writer flushes what is queued, then closes.
-    /// Returns the writer task so shutdown can wait for the flush.
+    /// Stops reading; the writer flushes what is queued and sends FIN; then
+    /// the connection reads (and discards) until the peer closes too, at
+    /// most [`LINGER`], so it ends without RST and the peer gets our last
+    /// NOTIFICATION. Returns the task doing it, so shutdown can wait.
     pub fn close(mut self) -> JoinHandle<()> {
-        self.reader.abort();
+        if let Some(stop) = self.stop_reader.take() {
+            let _ = stop.send(());
+        }
         self.writer = None;
-        self.writer_task
+        let (reader, writer) = (self.reader, self.writer_task);
+        tokio::spawn(
+            async move {
+                let _ = writer.await;
+                if let Ok(Some(mut rd)) = reader.await {
+                    let mut buf = vec![0u8; READ_CHUNK];
+                    let end = tokio::time::Instant::now() + LINGER;
+                    while let Ok(Ok(n)) = tokio::time::timeout_at(end, rd.read(&mut buf)).await {
+                        if n == 0 {
+                            break;
+                        }
+                    }
+                }
+            }
+            .in_current_span(),
+        )
     }
 }
 
+/// Reads and frames until EOF, an error, a bad message or `stop`; returns
+/// the read half unless the socket broke, for [`ConnIo::close`] to drain.
 async fn read_loop(
     id: ConnId,
     mut rd: OwnedReadHalf,
     codec: watch::Receiver<Codec>,
     events: mpsc::Sender<(ConnId, IoEvent)>,
-) {
+    mut stop: oneshot::Receiver<()>,
+) -> Option<OwnedReadHalf> {
     let mut framer = Framer::default();
     loop {
         loop {
@@ -173,27 +206,38 @@ async fn read_loop(
             match framer.next_message(&c) {
                 Ok(None) => break,
                 Ok(Some(m)) => {
-                    if events.send((id, IoEvent::Message(m))).await.is_err() {
-                        return;
+                    tokio::select! {
+                        biased;
+                        _ = &mut stop => return Some(rd),
+                        r = events.send((id, IoEvent::Message(m))) => {
+                            if r.is_err() {
+                                return Some(rd);
+                            }
+                        }
                     }
                 }
                 Err(e) => {
                     let _ = events.send((id, IoEvent::Invalid(e))).await;
-                    return;
+                    return Some(rd);
                 }
             }
         }
         let buf = framer.buf_mut();
         buf.reserve(READ_CHUNK);
-        match rd.read_buf(buf).await {
+        let r = tokio::select! {
+            biased;
+            _ = &mut stop => return Some(rd),
+            r = rd.read_buf(buf) => r,
+        };
+        match r {
             Ok(0) => {
                 let _ = events.send((id, IoEvent::Closed(None))).await;
-                return;
+                return Some(rd);
             }
             Ok(_) => {}
             Err(e) => {
                 let _ = events.send((id, IoEvent::Closed(Some(e)))).await;
-                return;
+                return None;
             }
         }
     }
