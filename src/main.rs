@@ -50,6 +50,9 @@ enum Command {
     },
     /// Load generator: one simulated provider announcing a full table.
     Loadgen(coldpotato::lab::loadgen::LoadgenArgs),
+    /// Receive-only internal neighbor: counts and checks what a speaker
+    /// exports (the other end of `loadgen`).
+    Sink(coldpotato::lab::sink::SinkArgs),
 }
 
 fn init_logging(format: LogFormat, default: &str) {
@@ -174,6 +177,23 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("loadgen: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+        Command::Sink(args) => {
+            init_logging(cli.log_format, "info");
+            let rt = match runtime() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("cannot start the runtime: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            match rt.block_on(coldpotato::lab::sink::run(args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("sink: {e}");
                     ExitCode::from(1)
                 }
             }

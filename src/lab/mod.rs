@@ -11,6 +11,7 @@
 pub mod dump;
 pub mod loadgen;
 pub mod sim;
+pub mod sink;
 pub mod table;
 
 use crate::api::model::{DecisionView, EventView, NeighborView, RouteView};
