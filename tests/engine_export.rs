@@ -84,7 +84,7 @@ fn the_initial_dump_ends_with_end_of_rib_for_each_family() {
     let ups = sent(&out, "ps-ams-1");
     let n = ups.len();
     assert!(n >= 3);
-    assert_eq!(*ups[n - 2], Update::default());
+    assert_eq!(ups[n - 2], Update::default());
     assert_eq!(
         ups[n - 1].mp_unreach,
         Some(MpUnreach {

@@ -159,11 +159,15 @@ pub fn wd(prefixes: &[&str]) -> Update {
     }
 }
 
-pub fn sent<'a>(out: &'a [Output], to: &str) -> Vec<&'a Update> {
+/// The UPDATEs sent to `to`, decoded back from the wire bytes the engine
+/// produced (IPv6 routes' next hop moved from MP_REACH_NLRI into
+/// `attrs.next_hop`, as the engine holds them).
+pub fn sent(out: &[Output], to: &str) -> Vec<Update> {
     out.iter()
         .filter(|(n, _)| &**n == to)
         .flat_map(|(_, m)| match m {
-            ToPeer::Send(u) => u.iter().collect::<Vec<_>>(),
+            ToPeer::Send(u) => u.clone(),
+            ToPeer::Wire(e) => e.updates().expect("the engine's UPDATEs decode"),
             _ => Vec::new(),
         })
         .collect()
@@ -172,7 +176,22 @@ pub fn sent<'a>(out: &'a [Output], to: &str) -> Vec<&'a Update> {
 pub fn announced(out: &[Output], to: &str) -> Vec<(Prefix, PathAttributes)> {
     sent(out, to)
         .into_iter()
-        .flat_map(|u| u.nlri.iter().map(move |n| (n.prefix, u.attrs.clone())))
+        .flat_map(|u| {
+            let mut v6 = u.attrs.clone();
+            let mp = u.mp_reach.clone();
+            if let Some(m) = &mp {
+                v6.next_hop = Some(m.next_hop);
+            }
+            let v4 = u.attrs.clone();
+            u.nlri
+                .into_iter()
+                .map(move |n| (n.prefix, v4.clone()))
+                .chain(
+                    mp.into_iter()
+                        .flat_map(|m| m.nlri)
+                        .map(move |n| (n.prefix, v6.clone())),
+                )
+        })
         .collect()
 }
 

@@ -60,7 +60,8 @@ async fn the_task_delivers_the_initial_dump_and_answers_queries() {
         .unwrap()
         .unwrap();
     match msg {
-        ToPeer::Send(updates) => {
+        ToPeer::Wire(e) => {
+            let updates = e.updates().unwrap();
             assert_eq!(
                 updates[0].nlri[0].prefix,
                 "198.51.100.0/24".parse().unwrap()

@@ -10,20 +10,26 @@
 //!   communities, for activated prefixes); peering-service and transit
 //!   neighbors never receive them;
 //! - `PolicySet::export` is applied last;
-//! - the result is diffed against the neighbor's Adj-RIB-Out and sent as
-//!   `ToPeer::Send` (one UPDATE per attribute set), End-of-RIB after the
+//! - the result is diffed against the neighbor's Adj-RIB-Out and encoded
+//!   straight from each attribute set into UPDATEs for the session's codec
+//!   ([`Outbox`], sent as one `ToPeer::Wire` a pass), End-of-RIB after the
 //!   initial dump.
 
 use super::core::{EngineCore, Pass};
 use super::decide::{DecisionState, LP_INTERNET};
-use super::messages::ToPeer;
+use super::messages::{Encoded, ToPeer};
 use super::neighbor::Neighbor;
 use crate::config::Role;
 use crate::policy::parse::{parse_community, parse_large_community};
 use crate::policy::{RouteContext, Verdict};
 use crate::rib::{AttrId, NeighborIdx, PathFlags};
-use crate::wire::update::{MpReach, MpUnreach};
-use crate::wire::{AddPathPrefix, Afi, AsPath, Origin, PathAttributes, Prefix, Safi, Update};
+use crate::wire::update::UpdateBuilder;
+use crate::wire::{
+    AddPathPrefix, Afi, AsPath, Codec, EncodeError, Message, Origin, PathAttributes, Prefix, Safi,
+    Update,
+};
+use bytes::BytesMut;
+use hashbrown::HashMap;
 use std::collections::{BTreeMap, HashSet};
 use std::net::IpAddr;
 
@@ -34,13 +40,79 @@ fn is_v4(p: &Prefix) -> bool {
     matches!(p, Prefix::V4(_))
 }
 
-/// End-of-RIB markers for the unicast families of a session (RFC 4724 §2).
-pub fn end_of_rib(families: &[(Afi, Safi)]) -> Vec<Update> {
-    families
-        .iter()
-        .filter(|(afi, safi)| *safi == Safi::UNICAST && (*afi == Afi::IPV4 || *afi == Afi::IPV6))
-        .map(|&(afi, safi)| Update::end_of_rib(afi, safi))
-        .collect()
+/// Where an exported route comes from.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    /// One of our `[[originate]]` prefixes.
+    Originated,
+    /// The Loc-RIB best path: its post-policy attribute set and neighbor.
+    Learned { attr: AttrId, from: NeighborIdx },
+}
+
+/// UPDATEs for one session, encoded as they are produced (no `Update`
+/// values, no attribute copies), handed over as one [`ToPeer::Wire`].
+#[derive(Debug)]
+pub(crate) struct Outbox {
+    builder: UpdateBuilder,
+    codec: Codec,
+    out: BytesMut,
+    messages: u64,
+}
+
+impl Outbox {
+    pub(crate) fn new(codec: Codec) -> Self {
+        Outbox {
+            builder: UpdateBuilder::new(codec),
+            codec,
+            out: BytesMut::new(),
+            messages: 0,
+        }
+    }
+
+    fn count(&mut self, r: Result<usize, EncodeError>) {
+        match r {
+            Ok(n) => self.messages += n as u64,
+            // Only a set the codec cannot carry gets here (e.g. an IPv6
+            // prefix without an IPv6 next hop): skip it, loudly.
+            Err(e) => tracing::warn!(error = %e, "cannot encode UPDATE; skipped"),
+        }
+    }
+
+    /// Announces `prefixes` with `attrs` (IPv4 in NLRI, IPv6 in MP_REACH).
+    pub(crate) fn announce(&mut self, attrs: &PathAttributes, prefixes: &[AddPathPrefix]) {
+        if !prefixes.is_empty() {
+            let r = self.builder.announce(attrs, None, prefixes, &mut self.out);
+            self.count(r);
+        }
+    }
+
+    /// Withdraws `prefixes`.
+    pub(crate) fn withdraw(&mut self, prefixes: &[AddPathPrefix]) {
+        if !prefixes.is_empty() {
+            let r = self.builder.withdraw(prefixes, &mut self.out);
+            self.count(r);
+        }
+    }
+
+    /// End-of-RIB for the unicast families of a session (RFC 4724 §2).
+    pub(crate) fn end_of_rib(&mut self, families: &[(Afi, Safi)]) {
+        for (afi, safi) in families {
+            if *safi == Safi::UNICAST && (*afi == Afi::IPV4 || *afi == Afi::IPV6) {
+                let m = Message::Update(Update::end_of_rib(*afi, *safi));
+                let r = m.encode(&self.codec, &mut self.out).map(|()| 1);
+                self.count(r);
+            }
+        }
+    }
+
+    /// The encoded messages, if any.
+    pub(crate) fn finish(self) -> Option<Encoded> {
+        (self.messages > 0).then(|| Encoded {
+            bytes: self.out.freeze(),
+            messages: self.messages,
+            codec: self.codec,
+        })
+    }
 }
 
 impl EngineCore {
@@ -75,7 +147,7 @@ impl EngineCore {
                 // Peers and transits only ever get originated prefixes.
                 (false, true) => {
                     let mut t: HashSet<Prefix> = self.originate.keys().copied().collect();
-                    t.extend(nb.out.iter().map(|(p, _)| *p));
+                    t.extend(nb.out.iter().map(|(p, _)| p));
                     t.into_iter().collect()
                 }
                 (false, false) => prefixes
@@ -93,23 +165,30 @@ impl EngineCore {
                         all
                     });
                     let mut t: Vec<Prefix> = set.iter().copied().collect();
-                    t.extend(nb.out.iter().map(|(p, _)| *p).filter(|p| !set.contains(p)));
+                    t.extend(nb.out.iter().map(|(p, _)| p).filter(|p| !set.contains(p)));
                     t
                 }
                 (true, false) => prefixes.clone(),
             };
-            let mut updates = Vec::new();
+            let Some(codec) = self
+                .nb(idx)
+                .and_then(|n| n.session.as_ref())
+                .map(|s| s.codec)
+            else {
+                continue;
+            };
+            let mut outbox = Outbox::new(codec);
             for chunk in targets.chunks(EXPORT_CHUNK) {
-                updates.extend(self.export_prefixes(idx, chunk));
+                self.export_prefixes(idx, chunk, &mut outbox);
             }
             if dump {
                 if let Some(s) = self.nb(idx).and_then(|n| n.session.as_ref()) {
-                    updates.extend(end_of_rib(&s.families));
+                    outbox.end_of_rib(&s.families);
                 }
             }
-            if !updates.is_empty() {
+            if let Some(e) = outbox.finish() {
                 if let Some(nb) = self.nb(idx) {
-                    pass.outputs.push((nb.name.clone(), ToPeer::Send(updates)));
+                    pass.outputs.push((nb.name.clone(), ToPeer::Wire(e)));
                 }
                 pass.touched.insert(idx);
             }
@@ -120,8 +199,9 @@ impl EngineCore {
         }
     }
 
-    /// What `to` should have for `prefix` (before export policy).
-    fn desired(&self, to: &Neighbor, prefix: &Prefix) -> Option<PathAttributes> {
+    /// Where what `to` should have for `prefix` comes from, if anything:
+    /// one of our `[[originate]]` prefixes, or the Loc-RIB best path.
+    fn source(&self, to: &Neighbor, prefix: &Prefix) -> Option<Source> {
         let session = to.session.as_ref()?;
         let afi = if is_v4(prefix) { Afi::IPV4 } else { Afi::IPV6 };
         if !session
@@ -131,42 +211,8 @@ impl EngineCore {
         {
             return None;
         }
-        let local = session.local_address;
-        let self_nh = |p: &Prefix, fallback: Option<IpAddr>| -> Option<IpAddr> {
-            if local.is_ipv4() == is_v4(p) {
-                Some(local)
-            } else {
-                fallback.filter(|f| f.is_ipv4() == is_v4(p))
-            }
-        };
-        if let Some(o) = self.originate.get(prefix) {
-            let mut a = PathAttributes {
-                origin: Some(Origin::Igp),
-                as_path: Some(if to.ebgp {
-                    AsPath::from_sequence(vec![self.cfg.router.asn])
-                } else {
-                    AsPath::default()
-                }),
-                next_hop: Some(self_nh(prefix, o.next_hop)?),
-                communities: o
-                    .communities
-                    .iter()
-                    .filter_map(|c| parse_community(c).ok())
-                    .collect(),
-                large_communities: o
-                    .large_communities
-                    .iter()
-                    .filter_map(|c| parse_large_community(c).ok())
-                    .collect(),
-                ..Default::default()
-            };
-            if !to.ebgp {
-                a.local_pref = Some(LP_INTERNET);
-            } else if let Some(local) = to.cfg.local_role() {
-                // RFC 9234 §5: toward a customer or a peer, mark it ours.
-                super::otc::egress(local, self.cfg.router.asn, &mut a).then_some(())?;
-            }
-            return Some(a);
+        if self.originate.contains_key(prefix) {
+            return Some(Source::Originated);
         }
         if to.cfg.role != Role::Internal {
             return None;
@@ -181,7 +227,57 @@ impl EngineCore {
         if src.idx == to.idx || src.cfg.role == Role::Internal {
             return None;
         }
-        let mut a = (*self.rib.attrs.get(best.effective())?).clone();
+        Some(Source::Learned {
+            attr: best.effective(),
+            from: src.idx,
+        })
+    }
+
+    /// What `to` should have for `prefix` from `source` (before export policy).
+    fn build(&self, to: &Neighbor, prefix: &Prefix, source: Source) -> Option<PathAttributes> {
+        let local = to.session.as_ref()?.local_address;
+        let self_nh = |p: &Prefix, fallback: Option<IpAddr>| -> Option<IpAddr> {
+            if local.is_ipv4() == is_v4(p) {
+                Some(local)
+            } else {
+                fallback.filter(|f| f.is_ipv4() == is_v4(p))
+            }
+        };
+        let (attr, from) = match source {
+            Source::Learned { attr, from } => (attr, from),
+            Source::Originated => {
+                let o = self.originate.get(prefix)?;
+                let mut a = PathAttributes {
+                    origin: Some(Origin::Igp),
+                    as_path: Some(if to.ebgp {
+                        AsPath::from_sequence(vec![self.cfg.router.asn])
+                    } else {
+                        AsPath::default()
+                    }),
+                    next_hop: Some(self_nh(prefix, o.next_hop)?),
+                    communities: o
+                        .communities
+                        .iter()
+                        .filter_map(|c| parse_community(c).ok())
+                        .collect(),
+                    large_communities: o
+                        .large_communities
+                        .iter()
+                        .filter_map(|c| parse_large_community(c).ok())
+                        .collect(),
+                    ..Default::default()
+                };
+                if !to.ebgp {
+                    a.local_pref = Some(LP_INTERNET);
+                } else if let Some(local) = to.cfg.local_role() {
+                    // RFC 9234 §5: toward a customer or a peer, mark it ours.
+                    super::otc::egress(local, self.cfg.router.asn, &mut a).then_some(())?;
+                }
+                return Some(a);
+            }
+        };
+        let src = self.nb(from)?;
+        let mut a = (*self.rib.attrs.get(attr)?).clone();
         // RFC 7607 §2: never propagate AS 0. The decoder already treats such
         // routes as withdrawn; this guards every other way a path is built.
         if a.carries_as_zero() {
@@ -225,17 +321,43 @@ impl EngineCore {
     }
 
     /// Diffs `prefixes` for neighbor `idx` against its Adj-RIB-Out and
-    /// returns the UPDATEs that bring it in line.
-    pub(crate) fn export_prefixes(&mut self, idx: NeighborIdx, prefixes: &[Prefix]) -> Vec<Update> {
-        let Some(to) = self.nb(idx) else {
-            return Vec::new();
-        };
-        let mut wanted: Vec<(Prefix, Option<PathAttributes>)> = Vec::with_capacity(prefixes.len());
+    /// encodes the UPDATEs that bring it in line into `outbox`.
+    ///
+    /// Two phases: first, read-only, what the neighbor should have; routes
+    /// whose exported attributes cannot depend on the prefix (learned, no
+    /// decision, no export policy) share one built set per (source set,
+    /// source neighbor), so a full table builds each set once, not once per
+    /// prefix. Then the sets are interned once each and diffed against the
+    /// Adj-RIB-Out, and each set's prefixes are encoded straight from it.
+    pub(crate) fn export_prefixes(
+        &mut self,
+        idx: NeighborIdx,
+        prefixes: &[Prefix],
+        outbox: &mut Outbox,
+    ) {
+        let Some(to) = self.nb(idx) else { return };
         // Validating every exported prefix costs hash probes: only when some
         // policy can look at the state.
         let rpki_matters = self.rpki_in_policies();
+        let shareable = to.cfg.export_policy.is_none();
+        let mut sets: Vec<PathAttributes> = Vec::new();
+        let mut shared: HashMap<(AttrId, NeighborIdx, bool), Option<usize>> = HashMap::new();
+        let mut wanted: Vec<(Prefix, Option<usize>)> = Vec::with_capacity(prefixes.len());
         for p in prefixes {
-            let d = self.desired(to, p).and_then(|a| {
+            let source = self.source(to, p);
+            let key = match source {
+                Some(Source::Learned { attr, from, .. })
+                    if shareable && !self.decisions.contains_key(p) =>
+                {
+                    Some((attr, from, is_v4(p)))
+                }
+                _ => None,
+            };
+            if let Some(&set) = key.as_ref().and_then(|k| shared.get(k)) {
+                wanted.push((*p, set));
+                continue;
+            }
+            let built = source.and_then(|src| self.build(to, p, src)).and_then(|a| {
                 let ctx = RouteContext {
                     prefix: *p,
                     attrs: &a,
@@ -258,113 +380,60 @@ impl EngineCore {
                     Verdict::Reject(_) => None,
                 }
             });
-            wanted.push((*p, d));
+            let set = built.map(|a| {
+                sets.push(a);
+                sets.len() - 1
+            });
+            if let Some(k) = key {
+                shared.insert(k, set);
+            }
+            wanted.push((*p, set));
         }
-        let mut announce: BTreeMap<AttrId, Vec<Prefix>> = BTreeMap::new();
-        let mut withdraw: Vec<Prefix> = Vec::new();
-        for (p, d) in wanted {
-            let current = self.nb(idx).and_then(|n| n.out.get(&p));
-            match d {
-                Some(a) => {
-                    let id = self.rib.attrs.intern(a);
-                    if current == Some(id) {
-                        self.rib.attrs.release(id);
+        // One reference per set while diffing; each Adj-RIB-Out entry takes its own.
+        let ids: Vec<AttrId> = sets.iter().map(|a| self.rib.attrs.intern_ref(a)).collect();
+        let mut announce: Vec<Vec<AddPathPrefix>> = vec![Vec::new(); sets.len()];
+        let mut withdraw: Vec<AddPathPrefix> = Vec::new();
+        let Some(nb) = self
+            .neighbors
+            .get_mut(usize::from(idx))
+            .and_then(Option::as_mut)
+        else {
+            return;
+        };
+        for (prefix, set) in wanted {
+            match set {
+                Some(set) => {
+                    let id = ids[set];
+                    if nb.out.get(&prefix) == Some(id) {
                         continue;
                     }
-                    if let Some(old) = self.nb_mut(idx).and_then(|n| n.out.insert(p, id)) {
+                    self.rib.attrs.acquire(id);
+                    if let Some(old) = nb.out.insert(prefix, id) {
                         self.rib.attrs.release(old);
                     }
-                    announce.entry(id).or_default().push(p);
-                }
-                None => {
-                    if let Some(old) = self.nb_mut(idx).and_then(|n| n.out.remove(&p)) {
-                        self.rib.attrs.release(old);
-                        withdraw.push(p);
-                    }
-                }
-            }
-        }
-        let mut updates = self.withdraw_updates(&withdraw);
-        for (id, ps) in announce {
-            updates.extend(self.announce_updates(id, &ps));
-        }
-        updates
-    }
-
-    fn withdraw_updates(&self, withdraw: &[Prefix]) -> Vec<Update> {
-        let mut out = Vec::new();
-        let (v4, v6): (Vec<Prefix>, Vec<Prefix>) = withdraw.iter().partition(|p| is_v4(p));
-        let ap = |ps: Vec<Prefix>| -> Vec<AddPathPrefix> {
-            ps.into_iter()
-                .map(|prefix| AddPathPrefix {
-                    path_id: None,
-                    prefix,
-                })
-                .collect()
-        };
-        if !v4.is_empty() {
-            out.push(Update {
-                withdrawn: ap(v4),
-                ..Default::default()
-            });
-        }
-        if !v6.is_empty() {
-            out.push(Update {
-                mp_unreach: Some(MpUnreach {
-                    afi: Afi::IPV6,
-                    safi: Safi::UNICAST,
-                    withdrawn: ap(v6),
-                }),
-                ..Default::default()
-            });
-        }
-        out
-    }
-
-    /// UPDATEs announcing `prefixes` with attribute set `id`.
-    fn announce_updates(&self, id: AttrId, prefixes: &[Prefix]) -> Vec<Update> {
-        let Some(attrs) = self.rib.attrs.get(id) else {
-            return Vec::new();
-        };
-        let mut out = Vec::new();
-        let (v4, v6): (Vec<Prefix>, Vec<Prefix>) = prefixes.iter().partition(|p| is_v4(p));
-        if !v4.is_empty() {
-            out.push(Update {
-                attrs: (*attrs).clone(),
-                nlri: v4
-                    .into_iter()
-                    .map(|prefix| AddPathPrefix {
+                    announce[set].push(AddPathPrefix {
                         path_id: None,
                         prefix,
-                    })
-                    .collect(),
-                ..Default::default()
-            });
-        }
-        if !v6.is_empty() {
-            if let Some(nh) = attrs.next_hop {
-                let mut a = (*attrs).clone();
-                a.next_hop = None;
-                out.push(Update {
-                    attrs: a,
-                    mp_reach: Some(MpReach {
-                        afi: Afi::IPV6,
-                        safi: Safi::UNICAST,
-                        next_hop: nh,
-                        link_local_next_hop: None,
-                        nlri: v6
-                            .into_iter()
-                            .map(|prefix| AddPathPrefix {
-                                path_id: None,
-                                prefix,
-                            })
-                            .collect(),
-                    }),
-                    ..Default::default()
-                });
+                    });
+                }
+                None => {
+                    if let Some(old) = nb.out.remove(&prefix) {
+                        self.rib.attrs.release(old);
+                        withdraw.push(AddPathPrefix {
+                            path_id: None,
+                            prefix,
+                        });
+                    }
+                }
             }
         }
-        out
+        for id in ids {
+            self.rib.attrs.release(id);
+        }
+        outbox.withdraw(&withdraw);
+        for (attrs, ps) in sets.iter().zip(&announce) {
+            outbox.announce(attrs, ps);
+        }
     }
 
     /// Resends one family of the neighbor's Adj-RIB-Out (RFC 2918). No
@@ -380,19 +449,27 @@ impl EngineCore {
             return;
         }
         let Some(nb) = self.nb(idx) else { return };
-        let mut groups: BTreeMap<AttrId, Vec<Prefix>> = BTreeMap::new();
-        for (p, id) in nb.out.iter() {
-            if is_v4(p) == (afi == Afi::IPV4) {
-                groups.entry(*id).or_default().push(*p);
+        let Some(codec) = nb.session.as_ref().map(|s| s.codec) else {
+            return;
+        };
+        let mut groups: BTreeMap<AttrId, Vec<AddPathPrefix>> = BTreeMap::new();
+        for (prefix, id) in nb.out.iter() {
+            if is_v4(&prefix) == (afi == Afi::IPV4) {
+                groups.entry(id).or_default().push(AddPathPrefix {
+                    path_id: None,
+                    prefix,
+                });
             }
         }
         let name = nb.name.clone();
-        let mut updates = Vec::new();
+        let mut outbox = Outbox::new(codec);
         for (id, ps) in groups {
-            updates.extend(self.announce_updates(id, &ps));
+            if let Some(attrs) = self.rib.attrs.get(id) {
+                outbox.announce(&attrs, &ps);
+            }
         }
-        if !updates.is_empty() {
-            pass.outputs.push((name, ToPeer::Send(updates)));
+        if let Some(e) = outbox.finish() {
+            pass.outputs.push((name, ToPeer::Wire(e)));
         }
     }
 }

@@ -107,6 +107,9 @@ pub enum ToEngine {
 pub enum ToPeer {
     /// Send these UPDATEs (End-of-RIB included as an empty UPDATE / MP_UNREACH).
     Send(Vec<Update>),
+    /// Send these already encoded UPDATEs: what the engine's exporter
+    /// produces, straight from the attribute sets with no per-prefix copy.
+    Wire(Encoded),
     /// Ask the peer for its routes again (RFC 2918).
     RequestRefresh { afi: Afi, safi: Safi },
     /// Tear the session down with this NOTIFICATION and do not reconnect, in
@@ -115,6 +118,33 @@ pub enum ToPeer {
         notification: Notification,
         hold_down: Option<Duration>,
     },
+}
+
+/// UPDATE messages encoded for one session's negotiated [`Codec`].
+#[derive(Debug, Clone)]
+pub struct Encoded {
+    pub bytes: bytes::Bytes,
+    /// How many messages `bytes` holds.
+    pub messages: u64,
+    /// The codec they were encoded with.
+    pub codec: Codec,
+}
+
+impl Encoded {
+    /// The messages decoded back (tests and diagnostics).
+    pub fn updates(&self) -> Result<Vec<Update>, crate::wire::DecodeError> {
+        let mut rest = &self.bytes[..];
+        let mut out = Vec::new();
+        while let Some(len) = crate::wire::frame_len(rest, &self.codec)? {
+            if let crate::wire::Message::Update(u) =
+                crate::wire::Message::decode(&rest[..len], &self.codec)?
+            {
+                out.push(u);
+            }
+            rest = &rest[len..];
+        }
+        Ok(out)
+    }
 }
 
 /// API questions.

@@ -1,15 +1,45 @@
 //! Adj-RIB-Out: what was last advertised to one neighbor, per prefix, as an
 //! interned attribute id, so exports are sent as diffs. Owned by the route
 //! engine task; no channels.
+//!
+//! Keyed like the Adj-RIB-In ([`super::table`]): one map per family and
+//! prefix length holding the bare address, so an IPv4 entry is 8 bytes
+//! (plus the map's control byte) instead of 24 with a whole `IpNet` key.
 
 use super::interner::AttrId;
+use super::table::{PrefixKey, V4Key, V6Key};
 use crate::wire::Prefix;
 use hashbrown::HashMap;
+
+/// Per-length maps of one family.
+#[derive(Debug)]
+struct ByLen<K> {
+    maps: Vec<HashMap<K, AttrId>>,
+}
+
+impl<K: PrefixKey> Default for ByLen<K> {
+    fn default() -> Self {
+        ByLen {
+            maps: (0..=K::MAX_LEN).map(|_| HashMap::new()).collect(),
+        }
+    }
+}
+
+impl<K: PrefixKey> ByLen<K> {
+    fn iter(&self) -> impl Iterator<Item = (Prefix, AttrId)> + '_ {
+        self.maps
+            .iter()
+            .enumerate()
+            .flat_map(|(len, m)| m.iter().map(move |(k, a)| (k.to_net(len as u8), *a)))
+    }
+}
 
 /// The routes advertised to one neighbor.
 #[derive(Debug, Default)]
 pub struct AdjRibOut {
-    routes: HashMap<Prefix, AttrId>,
+    v4: ByLen<V4Key>,
+    v6: ByLen<V6Key>,
+    len: usize,
 }
 
 impl AdjRibOut {
@@ -20,36 +50,94 @@ impl AdjRibOut {
 
     /// What was advertised for `prefix`.
     pub fn get(&self, prefix: &Prefix) -> Option<AttrId> {
-        self.routes.get(prefix).copied()
+        if let Some((len, k)) = V4Key::from_net(prefix) {
+            return self.v4.maps[usize::from(len)].get(&k).copied();
+        }
+        let (len, k) = V6Key::from_net(prefix)?;
+        self.v6.maps[usize::from(len)].get(&k).copied()
     }
 
     /// Records an advertisement; returns the attribute id it replaces.
     pub fn insert(&mut self, prefix: Prefix, attr: AttrId) -> Option<AttrId> {
-        self.routes.insert(prefix, attr)
+        let old = if let Some((len, k)) = V4Key::from_net(&prefix) {
+            self.v4.maps[usize::from(len)].insert(k, attr)
+        } else {
+            let (len, k) = V6Key::from_net(&prefix)?;
+            self.v6.maps[usize::from(len)].insert(k, attr)
+        };
+        if old.is_none() {
+            self.len += 1;
+        }
+        old
     }
 
     /// Records a withdrawal; returns the attribute id it removes.
     pub fn remove(&mut self, prefix: &Prefix) -> Option<AttrId> {
-        self.routes.remove(prefix)
+        let old = if let Some((len, k)) = V4Key::from_net(prefix) {
+            self.v4.maps[usize::from(len)].remove(&k)
+        } else {
+            let (len, k) = V6Key::from_net(prefix)?;
+            self.v6.maps[usize::from(len)].remove(&k)
+        };
+        if old.is_some() {
+            self.len -= 1;
+        }
+        old
     }
 
     /// Every advertised route.
-    pub fn iter(&self) -> impl Iterator<Item = (&Prefix, &AttrId)> {
-        self.routes.iter()
+    pub fn iter(&self) -> impl Iterator<Item = (Prefix, AttrId)> + '_ {
+        self.v4.iter().chain(self.v6.iter())
     }
 
     /// Number of advertised prefixes.
     pub fn len(&self) -> usize {
-        self.routes.len()
+        self.len
     }
 
     /// True when nothing is advertised.
     pub fn is_empty(&self) -> bool {
-        self.routes.is_empty()
+        self.len == 0
     }
 
     /// Forgets everything (session down); returns the ids to release.
     pub fn clear(&mut self) -> Vec<AttrId> {
-        self.routes.drain().map(|(_, a)| a).collect()
+        let mut ids = Vec::with_capacity(self.len);
+        for m in self.v4.maps.iter_mut() {
+            ids.extend(m.drain().map(|(_, a)| a));
+            m.shrink_to_fit();
+        }
+        for m in self.v6.maps.iter_mut() {
+            ids.extend(m.drain().map(|(_, a)| a));
+            m.shrink_to_fit();
+        }
+        self.len = 0;
+        ids
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_one_entry_per_prefix_of_either_family() {
+        let mut out = AdjRibOut::new();
+        let a: Prefix = "192.0.2.0/24".parse().unwrap_or_default();
+        let a16: Prefix = "192.0.0.0/16".parse().unwrap_or_default();
+        let b: Prefix = "2001:db8::/32".parse().unwrap_or_default();
+        assert_eq!(out.insert(a, 1), None);
+        assert_eq!(out.insert(a16, 2), None);
+        assert_eq!(out.insert(b, 3), None);
+        assert_eq!(out.insert(a, 4), Some(1));
+        assert_eq!((out.len(), out.get(&a), out.get(&b)), (3, Some(4), Some(3)));
+        let mut all: Vec<(Prefix, AttrId)> = out.iter().collect();
+        all.sort();
+        assert_eq!(all, vec![(a16, 2), (a, 4), (b, 3)]);
+        assert_eq!(out.remove(&a16), Some(2));
+        assert_eq!(out.remove(&a16), None);
+        let mut ids = out.clear();
+        ids.sort();
+        assert_eq!((ids, out.len(), out.get(&a)), (vec![3, 4], 0, None));
     }
 }

@@ -531,6 +531,28 @@ impl Task {
                         .inc_by(count)
                 });
             }
+            ToPeer::Wire(e) if e.codec == self.codec => {
+                let mut bytes = e.bytes;
+                // Hand over in chunks so the writer's bounded queue paces us.
+                while !bytes.is_empty() {
+                    let n = bytes.len().min(WRITE_CHUNK);
+                    self.write_bytes(id, bytes.split_to(n)).await;
+                }
+                self.metric_labels(|n, l| {
+                    METRICS
+                        .messages_sent_total
+                        .with_label_values(&[n, l, "update"])
+                        .inc_by(e.messages)
+                });
+            }
+            ToPeer::Wire(e) => {
+                // Encoded for another codec (cannot happen while the engine
+                // gets one channel per session; kept correct regardless).
+                match e.updates() {
+                    Ok(updates) => Box::pin(self.write_to_peer(ToPeer::Send(updates))).await,
+                    Err(err) => warn!(error = %err, "cannot re-encode UPDATEs; skipped"),
+                }
+            }
             ToPeer::RequestRefresh { afi, safi } => {
                 if self.fsm.negotiated().is_some_and(|n| n.route_refresh) {
                     let m = Message::RouteRefresh(RouteRefresh {
@@ -571,8 +593,12 @@ impl Task {
     }
 
     async fn write(&mut self, id: ConnId, out: BytesMut) {
+        self.write_bytes(id, out.freeze()).await
+    }
+
+    async fn write_bytes(&mut self, id: ConnId, out: bytes::Bytes) {
         if let Some(c) = self.conns.get(&id) {
-            if !c.write(out.freeze()).await {
+            if !c.write(out).await {
                 debug!(conn = id.0, "writer gone");
             }
         }
