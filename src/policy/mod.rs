@@ -33,7 +33,7 @@ pub struct RouteContext<'a> {
 }
 
 /// Why a route was rejected: the rule that took it and a human reason.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Rejection {
     /// Stable rule name, used as the metric label (e.g. `missing-community`).
     pub rule: String,

@@ -12,11 +12,13 @@
 //!   attribute indices `u32`), longer lists in a spill arena;
 //! - path attributes live once in the [`interner::Interner`], an index table
 //!   with reference counts that frees a set when its last path goes;
-//! - rejection reasons (rare) sit in a side table keyed by neighbor and prefix.
+//! - rejection reasons sit in a side table keyed by neighbor and prefix,
+//!   each distinct text stored once ([`rejections`]).
 
 pub mod interner;
 pub mod out;
 pub mod packed;
+pub mod rejections;
 pub mod table;
 
 pub use interner::{AttrId, Interner};

@@ -397,7 +397,7 @@ pub struct Rib {
     pub v4: Table<V4Key>,
     pub v6: Table<V6Key>,
     pub attrs: Interner,
-    rejections: HashMap<(NeighborIdx, Prefix), Rejection>,
+    rejections: super::rejections::Rejections,
 }
 
 impl Rib {
@@ -444,11 +444,11 @@ impl Rib {
         };
         match rejection {
             Some(r) => {
-                self.rejections.insert((e.neighbor, prefix.trunc()), r);
+                self.rejections.insert(e.neighbor, prefix, r);
             }
             None => {
                 if old.is_some_and(|o| !o.flags.contains(PathFlags::ACCEPTED)) {
-                    self.rejections.remove(&(e.neighbor, prefix.trunc()));
+                    self.rejections.remove(e.neighbor, prefix);
                 }
             }
         }
@@ -466,7 +466,7 @@ impl Rib {
         };
         if let Some(o) = old {
             if !o.flags.contains(PathFlags::ACCEPTED) {
-                self.rejections.remove(&(neighbor, prefix.trunc()));
+                self.rejections.remove(neighbor, prefix);
             }
             self.release_entry(&o);
         }
@@ -483,7 +483,7 @@ impl Rib {
         out.extend(self.v6.remove_where(neighbor, &mut pred));
         for (p, e) in &out {
             if !e.flags.contains(PathFlags::ACCEPTED) {
-                self.rejections.remove(&(neighbor, *p));
+                self.rejections.remove(neighbor, p);
             }
             self.release_entry(e);
         }
@@ -513,7 +513,7 @@ impl Rib {
 
     /// Why the path of `neighbor` for `prefix` was rejected.
     pub fn rejection(&self, prefix: &Prefix, neighbor: NeighborIdx) -> Option<&Rejection> {
-        self.rejections.get(&(neighbor, prefix.trunc()))
+        self.rejections.get(neighbor, prefix)
     }
 
     /// Total number of paths.
