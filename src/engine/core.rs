@@ -209,6 +209,26 @@ impl EngineCore {
         pass.outputs
     }
 
+    /// Imports a batch of UPDATEs (in order) and settles once: decisions,
+    /// best paths and exports run for everything the batch changed, so a
+    /// full table costs one export pass per batch instead of one per UPDATE.
+    pub fn handle_updates(
+        &mut self,
+        batch: impl IntoIterator<Item = (NeighborName, Update)>,
+        now: Instant,
+    ) -> Vec<Output> {
+        let mut pass = Pass::default();
+        for (neighbor, update) in batch {
+            if let Some(&idx) = self.by_name.get(&neighbor) {
+                self.import_update(idx, update, now, &mut pass);
+            } else {
+                tracing::warn!(%neighbor, "UPDATE from an unknown neighbor ignored");
+            }
+        }
+        self.settle(now, &mut pass);
+        pass.outputs
+    }
+
     /// Timers: withdraws stale routes whose graceful-restart time expired.
     pub fn tick(&mut self, now: Instant) -> Vec<Output> {
         let mut pass = Pass::default();
