@@ -439,7 +439,8 @@ impl EngineCore {
     }
 
     /// Sets the Loc-RIB `BEST` flag for `prefix`.
-    pub(crate) fn update_best(&mut self, prefix: &Prefix) {
+    /// Marks the Loc-RIB winner of `prefix` (the `BEST` flag) and returns it.
+    pub(crate) fn update_best(&mut self, prefix: &Prefix) -> Option<PathEntry> {
         let usable = self.usable(prefix);
         let mut winner: Option<NeighborIdx> = None;
         let mut follow_decision = false;
@@ -469,11 +470,16 @@ impl EngineCore {
                 }
             }
         }
+        let mut best = None;
         if let Some(ps) = self.rib.paths_mut(prefix) {
             for e in ps.iter_mut() {
                 e.flags.set(PathFlags::BEST, Some(e.neighbor) == winner);
+                if Some(e.neighbor) == winner {
+                    best = Some(*e);
+                }
             }
         }
+        best
     }
 
     /// The location community pair for `location` (`asn:1000+i`, `asn:1:i`).

@@ -22,7 +22,7 @@ use super::neighbor::Neighbor;
 use crate::config::Role;
 use crate::policy::parse::{parse_community, parse_large_community};
 use crate::policy::{RouteContext, Verdict};
-use crate::rib::{AttrId, NeighborIdx, PathFlags};
+use crate::rib::{AttrId, NeighborIdx, PathEntry, PathFlags};
 use crate::wire::update::UpdateBuilder;
 use crate::wire::{
     AddPathPrefix, Afi, AsPath, Codec, EncodeError, Message, Origin, PathAttributes, Prefix, Safi,
@@ -126,9 +126,10 @@ impl EngineCore {
         } else {
             pass.dirty.iter().copied().collect()
         };
-        for p in &prefixes {
-            self.update_best(p);
-        }
+        // The winners, aligned with `prefixes`: the export of an internal
+        // neighbor's incremental pass reads them here instead of probing
+        // the RIB again for every prefix.
+        let bests: Vec<Option<PathEntry>> = prefixes.iter().map(|p| self.update_best(p)).collect();
         let established: Vec<NeighborIdx> = self
             .neighbors
             .iter()
@@ -143,6 +144,7 @@ impl EngineCore {
             let dump = pass.dumps.contains(&idx);
             let Some(nb) = self.nb(idx) else { continue };
             let internal = nb.cfg.role == Role::Internal;
+            let aligned = internal && !(dump || pass.full);
             let targets: Vec<Prefix> = match (internal, dump || pass.full) {
                 // Peers and transits only ever get originated prefixes.
                 (false, true) => {
@@ -178,8 +180,9 @@ impl EngineCore {
                 continue;
             };
             let mut outbox = Outbox::new(codec);
-            for chunk in targets.chunks(EXPORT_CHUNK) {
-                self.export_prefixes(idx, chunk, &mut outbox);
+            for (i, chunk) in targets.chunks(EXPORT_CHUNK).enumerate() {
+                let hint = aligned.then(|| &bests[i * EXPORT_CHUNK..][..chunk.len()]);
+                self.export_prefixes(idx, chunk, hint, &mut outbox);
             }
             if dump {
                 if let Some(s) = self.nb(idx).and_then(|n| n.session.as_ref()) {
@@ -201,7 +204,7 @@ impl EngineCore {
 
     /// Where what `to` should have for `prefix` comes from, if anything:
     /// one of our `[[originate]]` prefixes, or the Loc-RIB best path.
-    fn source(&self, to: &Neighbor, prefix: &Prefix) -> Option<Source> {
+    fn source(&self, to: &Neighbor, prefix: &Prefix, best: Option<PathEntry>) -> Option<Source> {
         let session = to.session.as_ref()?;
         let afi = if is_v4(prefix) { Afi::IPV4 } else { Afi::IPV6 };
         if !session
@@ -217,12 +220,7 @@ impl EngineCore {
         if to.cfg.role != Role::Internal {
             return None;
         }
-        let best = self
-            .rib
-            .paths(prefix)
-            .iter()
-            .find(|e| e.flags.contains(PathFlags::BEST))
-            .copied()?;
+        let best = best?;
         let src = self.nb(best.neighbor)?;
         if src.idx == to.idx || src.cfg.role == Role::Internal {
             return None;
@@ -329,10 +327,14 @@ impl EngineCore {
     /// source neighbor), so a full table builds each set once, not once per
     /// prefix. Then the sets are interned once each and diffed against the
     /// Adj-RIB-Out, and each set's prefixes are encoded straight from it.
+    ///
+    /// `bests`, when given, holds each prefix's Loc-RIB winner (aligned
+    /// with `prefixes`), as `settle` just computed them.
     pub(crate) fn export_prefixes(
         &mut self,
         idx: NeighborIdx,
         prefixes: &[Prefix],
+        bests: Option<&[Option<PathEntry>]>,
         outbox: &mut Outbox,
     ) {
         let Some(to) = self.nb(idx) else { return };
@@ -343,8 +345,17 @@ impl EngineCore {
         let mut sets: Vec<PathAttributes> = Vec::new();
         let mut shared: HashMap<(AttrId, NeighborIdx, bool), Option<usize>> = HashMap::new();
         let mut wanted: Vec<(Prefix, Option<usize>)> = Vec::with_capacity(prefixes.len());
-        for p in prefixes {
-            let source = self.source(to, p);
+        for (i, p) in prefixes.iter().enumerate() {
+            let best = match bests {
+                Some(b) => b.get(i).copied().flatten(),
+                None => self
+                    .rib
+                    .paths(p)
+                    .iter()
+                    .find(|e| e.flags.contains(PathFlags::BEST))
+                    .copied(),
+            };
+            let source = self.source(to, p, best);
             let key = match source {
                 Some(Source::Learned { attr, from, .. })
                     if shareable && !self.decisions.contains_key(p) =>

@@ -239,21 +239,28 @@ impl EngineCore {
         } else {
             self.evaluate(idx, &prefix, id, fresh, now)
         };
-        self.store(idx, prefix, id, outcome, refused, pass);
+        self.store(idx, prefix, id, old, outcome, refused, pass);
         true
     }
 
     /// Stores the evaluated path and keeps the counters right.
+    /// `old` is the neighbor's path it replaces, as the caller read it.
+    #[allow(clippy::too_many_arguments)]
     fn store(
         &mut self,
         idx: NeighborIdx,
         prefix: Prefix,
         id: AttrId,
+        old: Option<PathEntry>,
         (verdict, rpki): Outcome,
         refused: bool,
         pass: &mut Pass,
     ) {
-        let old_rule = self.rib.rejection(&prefix, idx).map(|r| r.rule.clone());
+        // Only a rejected path has a reason to look up.
+        let old_rule = old
+            .filter(|o| !o.flags.contains(PathFlags::ACCEPTED))
+            .and_then(|_| self.rib.rejection(&prefix, idx))
+            .map(|r| r.rule.clone());
         self.rib.attrs.acquire(id);
         let mut flags = state_flags(rpki);
         if refused {
@@ -565,7 +572,7 @@ impl EngineCore {
             }
             let outcome = self.evaluate(idx, &p, e.attr, false, now);
             let stale = e.flags.contains(PathFlags::STALE);
-            self.store(idx, p, e.attr, outcome, false, pass);
+            self.store(idx, p, e.attr, Some(e), outcome, false, pass);
             if stale {
                 if let Some(ps) = self.rib.paths_mut(&p) {
                     for x in ps.iter_mut().filter(|x| x.neighbor == idx) {
