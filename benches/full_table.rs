@@ -4,31 +4,44 @@
 //! project's own load generator as the feeder (`coldpotato loadgen`) and a
 //! receive-only internal neighbor that counts what it holds and checks
 //! LOCAL_PREF and the feeder's ASN at the head of the AS path
-//! (`coldpotato sink`).
+//! (`coldpotato sink --first-as`).
 //!
-//! Cases (`FULL_TABLE_CASES=1,2,3,5,real`; default `1,2,3,5`):
+//! Cases (`FULL_TABLE_CASES=1,2,3,4,5,real`; default all):
 //! 1. 1M IPv4 prefixes in 200k attribute sets from one peering-service
-//!    neighbor (policy on: ours the peering-service rules, BIRD an import
-//!    filter on 8075:8007, the same 798,756 routes pass), one internal
-//!    neighbor;
+//!    neighbor (policy on: ours the built-in peering-service rules, BIRD an
+//!    import filter on 8075:8007; both also drop the few paths that hold
+//!    8075 as an AS loop, so the same 798,735 of 1M pass on both), one
+//!    internal neighbor;
 //! 2. the same with four internal neighbors (what each extra one adds);
-//! 3. two peering-service neighbors announcing the same 1M prefixes (2M
-//!    paths), one internal neighbor;
-//! 5. case 1, then the feeder's session drops and returns: seconds from its
-//!    return until the internal neighbor is complete again;
+//! 3. two peering-service neighbors (127.0.0.2 AS 64500, 127.0.0.3 AS
+//!    64501) announcing the same 1M prefixes (2M paths), one internal
+//!    neighbor. The load generator's `--seed` draws both the prefixes and
+//!    the attribute sets, so the two tables differ only in the first AS,
+//!    the next hop and the feeder's own community; both speakers then pick
+//!    127.0.0.2's path (lowest router ID) and the sink checks AS 64500;
+//! 4. churn: case 1's load from a feeder inside the bench ([`Speaker`], the
+//!    same table), then 10,000 UPDATEs a second for 60 s, each one prefix,
+//!    toggling 1% of the table (prefixes the policy accepts, so each one
+//!    changes what the internal neighbor must hold: withdrawn, announced
+//!    again with its attributes); the speaker's CPU over the churn, how far
+//!    the internal neighbor is behind when it stops and how long it takes
+//!    to settle on the final table (`FULL_TABLE_CHURN_RATE`,
+//!    `FULL_TABLE_CHURN_SECS` change the rate and length);
+//! 5. case 1, then the feeder is killed (its session resets): seconds until
+//!    the internal neighbor is empty, then from the feeder's restart until
+//!    it holds the full table again;
 //!
-//! `real`. one peer's table from a public MRT RIB dump (`FULL_TABLE_MRT=FILE`,
-//!    `FULL_TABLE_MRT_PEER=ADDR`), over a transit session that accepts all.
-//!
-//! Case 4 of the issue (churn at 10,000 updates/s) needs a churning feeder
-//! the load generator does not have yet: not measured.
+//! `real`. one peer's table from a public MRT or `bgpdump -m` RIB dump
+//!    (`FULL_TABLE_MRT=FILE`, `FULL_TABLE_MRT_PEER=ADDR`, default the peer
+//!    with the most routes) over a transit session that accepts all
+//!    (skipped with a note when `FULL_TABLE_MRT` is unset).
 //!
 //! Figures per run: seconds from starting the feeders until every internal
-//! neighbor holds every accepted route (the sink's own clock), the
-//! speaker's CPU seconds over that time, and RSS growth per received path
-//! (VmRSS after a 2 s settle minus before the load). Medians of
+//! neighbor holds every accepted route (the sink's own clock on its line),
+//! the speaker's CPU seconds over that time, and RSS growth per received
+//! path (VmRSS after a 2 s settle minus before the load). Medians of
 //! `FULL_TABLE_ROUNDS` (default 3) alternating runs, then one table with
-//! the ratios coldpotato / BIRD.
+//! the ratios coldpotato / BIRD and the load average at each run's start.
 //!
 //! Run: `cargo bench --bench full_table` (no root needed; BIRD from Debian's
 //! `bird2`). `FULL_TABLE_ONLY=coldpotato|bird` runs one side,
@@ -37,30 +50,40 @@
 
 mod common;
 
+use bytes::BytesMut;
 use coldpotato::lab::loadgen::{table_updates, LoadgenArgs};
-use coldpotato::wire::{Community, Prefix};
+use coldpotato::wire::{AddPathPrefix, Community, PathAttributes, Prefix, Update, UpdateBuilder};
 use common::*;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// The peering-service operator's ASN (the 8075:8007 rule is about it).
+/// Both speakers and the sinks use it.
 const OUR_AS: u32 = 8075;
 /// Attribute sets in the synthetic table (the issue: ~200k).
 const SETS: usize = 200_000;
+/// The synthetic table's seed (every feeder uses it: the same prefixes).
+const SEED: u64 = 1;
 /// Give up on one load after this long.
 const LOAD_TIMEOUT: Duration = Duration::from_secs(600);
 /// RSS is sampled this long after the load is complete.
 const SETTLE: Duration = Duration::from_secs(2);
 /// A sink whose table has not changed for this long is settled.
 const QUIET: Duration = Duration::from_millis(1500);
+/// The sinks print a progress line at most this often.
+const SINK_EVERY_MS: u64 = 50;
+/// Case 4: UPDATEs a second (one prefix each) and for how long.
+const CHURN_RATE: u64 = 10_000;
+const CHURN_SECS: u64 = 60;
 
-/// One feeder: a loadgen process from `local`.
+/// One feeder: a loadgen process (or, case 4, the bench's own speaker)
+/// from `local`.
 #[derive(Debug, Clone)]
 struct Feeder {
-    local: String,
+    local: IpAddr,
     asn: u32,
 }
 
@@ -71,6 +94,14 @@ enum Table {
     Mrt { file: PathBuf, peer: Option<IpAddr> },
 }
 
+/// What happens after the load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum After {
+    Nothing,
+    Churn,
+    Flap,
+}
+
 #[derive(Debug, Clone)]
 struct Case {
     id: &'static str,
@@ -78,26 +109,57 @@ struct Case {
     table: Table,
     feeders: Vec<Feeder>,
     sinks: usize,
-    flap: bool,
+    after: After,
     /// Distinct prefixes every internal neighbor must end up holding.
     expect: usize,
     /// Paths the speaker receives in all.
     paths: usize,
+    /// The ASN the sinks expect first in every AS path.
+    first_as: u32,
+}
+
+/// Case 4's figures.
+#[derive(Debug, Clone, Copy, Default)]
+struct Churn {
+    /// UPDATEs sent, and over how many seconds.
+    sent: u64,
+    secs: f64,
+    /// Withdrawals among them.
+    sent_withdrawals: u64,
+    /// Speaker CPU seconds over the churn.
+    cpu: f64,
+    /// Prefixes the internal neighbor should hold when the churn stops.
+    expect_end: usize,
+    /// What it held then (the least of the sinks).
+    held_end: usize,
+    /// Seconds after the churn stopped until it last changed (settled).
+    drain: f64,
+    /// What it held once settled.
+    held_final: usize,
+    /// Withdrawals and UPDATE messages the sink received over the churn.
+    sink_withdrawals: u64,
+    sink_updates: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Measure {
+    /// One-minute load average when the run started.
+    loadavg: f64,
     secs: f64,
     cpu: f64,
     rss_before_kb: u64,
     rss_after_kb: u64,
     hwm_kb: u64,
-    flap_secs: Option<f64>,
-    /// Prefixes each internal neighbor ended up with (the least of them).
+    /// Prefixes each internal neighbor held after the load (the least).
     held: usize,
-    /// Sink counters that must stay 0: prefixes without LOCAL_PREF, and
-    /// with another first AS than a feeder's.
-    bad: u64,
+    /// Sink counters that must stay 0 (sums over the sinks and the run).
+    no_local_pref: u64,
+    wrong_first_as: u64,
+    /// Case 5: seconds from killing the feeder until the sinks are empty,
+    /// and from its restart until they are complete again.
+    flap_down: Option<f64>,
+    flap_up: Option<f64>,
+    churn: Option<Churn>,
 }
 
 impl Measure {
@@ -116,36 +178,67 @@ fn env_or(name: &str, default: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| default.to_string())
 }
 
-/// Prefixes of the synthetic table that carry 8075:8007 (what both
-/// speakers' policies accept).
-fn synthetic_expect(prefixes: usize) -> usize {
-    let args = LoadgenArgs {
+fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Whether both speakers keep a route: with `policy`, it carries 8075:8007
+/// (the peering-service rule, BIRD's filter); always, its AS path does not
+/// hold our ASN (an AS loop, dropped by both).
+fn passes(attrs: &PathAttributes, policy: bool) -> bool {
+    let tagged = !policy || attrs.communities.contains(&Community::new(8075, 8007));
+    let looped = attrs
+        .as_path
+        .as_ref()
+        .is_some_and(|p| p.all_asns().any(|a| a == OUR_AS));
+    tagged && !looped
+}
+
+/// The synthetic table exactly as `coldpotato loadgen --local 127.0.0.2
+/// --asn 64500 --sets SETS --seed SEED` announces it.
+fn synthetic_updates(prefixes: usize, f: &Feeder) -> Vec<Update> {
+    table_updates(&LoadgenArgs {
         target: SocketAddr::from(([127, 0, 0, 1], 179)),
-        local: IpAddr::from([127, 0, 0, 2]),
-        asn: 64500,
+        local: f.local,
+        asn: f.asn,
         prefixes,
         sets: SETS,
-        seed: 1,
+        seed: SEED,
         hold_for: 0,
         table: None,
         table_peer: None,
-    };
-    let ps = Community::new(8075, 8007);
-    let mut set: HashSet<Prefix> = HashSet::new();
-    for u in table_updates(&args) {
-        if u.attrs.communities.contains(&ps) {
-            set.extend(u.nlri.iter().map(|n| n.prefix));
-        }
-    }
-    set.len()
+    })
 }
 
-/// Distinct IPv4 prefixes and ASN of one peer of an MRT dump.
-fn mrt_table(file: &Path, peer: Option<IpAddr>) -> Option<(usize, u32)> {
+/// Distinct prefixes of `updates` that pass (the last announcement of a
+/// prefix counts).
+fn expected(updates: &[Update], policy: bool) -> usize {
+    let mut last: HashMap<Prefix, bool> = HashMap::new();
+    for u in updates {
+        let ok = passes(&u.attrs, policy);
+        for n in &u.nlri {
+            last.insert(n.prefix, ok);
+        }
+    }
+    last.values().filter(|ok| **ok).count()
+}
+
+/// Prefixes that pass, distinct prefixes and ASN of one peer of a dump.
+fn mrt_table(file: &Path, peer: Option<IpAddr>) -> Option<(usize, usize, u32)> {
     let dump = coldpotato::lab::dump::read(file).ok()?;
     let t = dump.peer(peer)?;
-    let n: HashSet<_> = t.groups.iter().flat_map(|(_, ps)| ps.iter()).collect();
-    Some((n.len(), t.asn))
+    let mut last: HashMap<_, bool> = HashMap::new();
+    for (attrs, ps) in &t.groups {
+        let ok = passes(attrs, false);
+        for p in ps {
+            last.insert(*p, ok);
+        }
+    }
+    let pass = last.values().filter(|ok| **ok).count();
+    Some((pass, last.len(), t.asn))
 }
 
 fn spawn_feeder(f: &Feeder, table: &Table, target: SocketAddr, dir: &Path) -> Result<Proc> {
@@ -153,14 +246,14 @@ fn spawn_feeder(f: &Feeder, table: &Table, target: SocketAddr, dir: &Path) -> Re
     cmd.arg("loadgen")
         .arg("--target")
         .arg(target.to_string())
-        .args(["--local", &f.local])
+        .args(["--local", &f.local.to_string()])
         .args(["--hold-for", &LOAD_TIMEOUT.as_secs().to_string()]);
     match table {
         Table::Synthetic { prefixes } => {
             cmd.args(["--asn", &f.asn.to_string()])
                 .args(["--prefixes", &prefixes.to_string()])
                 .args(["--sets", &SETS.to_string()])
-                .args(["--seed", "1"]);
+                .args(["--seed", &SEED.to_string()]);
         }
         Table::Mrt { file, peer } => {
             cmd.arg("--table").arg(file);
@@ -179,57 +272,141 @@ fn sink_addr(i: usize, port: u16) -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 9 + i as u8], port))
 }
 
-fn spawn_sink(i: usize, port: u16, expect: usize, dir: &Path) -> Result<Proc> {
+fn spawn_sink(i: usize, port: u16, c: &Case, dir: &Path) -> Result<Proc> {
     let mut cmd = Command::new(OUR_BIN);
     cmd.arg("sink")
         .args(["--listen", &sink_addr(i, port).to_string()])
         .args(["--asn", &OUR_AS.to_string()])
-        .args(["--expect", &expect.to_string()])
-        .args(["--every-ms", "100"]);
+        .args(["--expect", &c.expect.to_string()])
+        .args(["--first-as", &c.first_as.to_string()])
+        .args(["--every-ms", &SINK_EVERY_MS.to_string()]);
     cmd.env("RUST_LOG", "warn");
     Proc::spawn(&format!("sink{i}"), cmd, dir.join(format!("sink{i}.log")))
 }
 
-/// The last `held=` count a sink printed, with its Unix time, and the sum
-/// of its error counters.
-fn sink_state(p: &Proc) -> Option<(usize, f64, u64)> {
-    let log = p.log_text();
-    let line = log.lines().rev().find(|l| l.contains(" held="))?;
+/// One `sink: KIND held=... unix=...` line.
+#[derive(Debug, Clone, Copy, Default)]
+struct SinkLine {
+    held: usize,
+    updates: u64,
+    withdrawals: u64,
+    no_local_pref: u64,
+    wrong_first_as: u64,
+    unix: f64,
+}
+
+fn parse_sink_line(line: &str) -> Option<SinkLine> {
     let field = |name: &str| -> Option<&str> {
         line.split_whitespace()
             .find_map(|w| w.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
     };
-    let held = field("held")?.parse().ok()?;
-    let unix = field("unix")?.parse().ok()?;
-    let bad = field("no_local_pref")?.parse::<u64>().ok()?
-        + field("wrong_first_as")?.parse::<u64>().ok()?;
-    Some((held, unix, bad))
+    Some(SinkLine {
+        held: field("held")?.parse().ok()?,
+        updates: field("updates")?.parse().ok()?,
+        withdrawals: field("withdrawals")?.parse().ok()?,
+        no_local_pref: field("no_local_pref")?.parse().ok()?,
+        wrong_first_as: field("wrong_first_as")?.parse().ok()?,
+        unix: field("unix")?.parse().ok()?,
+    })
 }
 
-/// Waits until every sink holds (nearly) `expect` prefixes and has not
-/// changed for [`QUIET`]: the speakers' policies may differ by a handful of
-/// routes (ours also applies the bogon and AS-path rules of the peering
-/// service), so "complete" is "arrived and settled". Returns the Unix time
-/// of the last change, the smallest count held and the sinks' error sum.
-fn wait_complete(sinks: &[Proc], expect: usize, speaker: &mut Proc) -> Result<(f64, usize, u64)> {
+/// Every counting line a sink has printed so far.
+fn sink_lines(p: &Proc) -> Vec<SinkLine> {
+    p.log_text()
+        .lines()
+        .filter(|l| l.starts_with("sink: ") && l.contains(" held="))
+        .filter_map(parse_sink_line)
+        .collect()
+}
+
+/// The sinks' latest counters: held is the least of them, the others sums.
+fn sinks_now(sinks: &[Proc]) -> SinkLine {
+    let last: Vec<SinkLine> = sinks
+        .iter()
+        .map(|s| sink_lines(s).last().copied().unwrap_or_default())
+        .collect();
+    SinkLine {
+        held: last.iter().map(|l| l.held).min().unwrap_or(0),
+        updates: last.iter().map(|l| l.updates).sum(),
+        withdrawals: last.iter().map(|l| l.withdrawals).sum(),
+        no_local_pref: last.iter().map(|l| l.no_local_pref).sum(),
+        wrong_first_as: last.iter().map(|l| l.wrong_first_as).sum(),
+        unix: last.iter().map(|l| l.unix).fold(0.0, f64::max),
+    }
+}
+
+/// When a wait is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Until {
+    /// The first line (at or after `since`) holding `target` prefixes.
+    Reached,
+    /// The last change once settled on `target` (after churn, when the
+    /// table passes through the target on the way).
+    Settled,
+    /// The first line (at or after `since`) holding nothing.
+    Empty,
+}
+
+/// Waits until every sink has settled (no line for [`QUIET`]) holding
+/// `target` (or, should the speakers' tables differ, at least 99% of it);
+/// returns the latest Unix time over the sinks as `until` says, and the
+/// sinks' counters then.
+fn wait_sinks(
+    sinks: &[Proc],
+    target: usize,
+    since: f64,
+    until: Until,
+    speaker: &mut Proc,
+    mut feed: Option<&mut Feed>,
+) -> Result<(f64, SinkLine)> {
     let end = Instant::now() + LOAD_TIMEOUT;
-    let floor = expect - expect / 100;
+    let floor = if until == Until::Empty {
+        0
+    } else {
+        target - target / 100
+    };
     loop {
-        let states: Vec<_> = sinks.iter().map(sink_state).collect();
         let now = unix_now();
-        if states
-            .iter()
-            .all(|s| s.is_some_and(|(h, t, _)| h >= floor && now - t >= QUIET.as_secs_f64()))
-        {
-            let t = states.iter().flatten().map(|s| s.1).fold(0.0, f64::max);
-            let held = states.iter().flatten().map(|s| s.0).min().unwrap_or(0);
-            let bad = states.iter().flatten().map(|s| s.2).sum();
-            return Ok((t, held, bad));
+        let mut times = Vec::new();
+        for s in sinks {
+            let lines = sink_lines(s);
+            let Some(last) = lines.last().copied() else {
+                break;
+            };
+            let ok = if until == Until::Empty {
+                last.held == 0
+            } else {
+                last.held >= floor && last.held <= target
+            };
+            if !ok || now - last.unix < QUIET.as_secs_f64() {
+                break;
+            }
+            let hit = |want: fn(&SinkLine, usize) -> bool| {
+                lines
+                    .iter()
+                    .find(|l| l.unix >= since && want(l, target))
+                    .map(|l| l.unix)
+            };
+            times.push(match until {
+                Until::Reached => hit(|l, t| l.held == t).unwrap_or(last.unix),
+                Until::Empty => hit(|l, _| l.held == 0).unwrap_or(last.unix),
+                Until::Settled => last.unix,
+            });
+        }
+        if times.len() == sinks.len() {
+            let t = times.iter().copied().fold(since, f64::max);
+            return Ok((t, sinks_now(sinks)));
+        }
+        if let Some(why) = feed.as_deref_mut().and_then(Feed::failed) {
+            return Err(BenchError::Bgp(why));
         }
         if speaker.exited() || Instant::now() > end {
-            let held: Vec<_> = states.iter().map(|s| s.map_or(0, |x| x.0)).collect();
+            let held: Vec<_> = sinks
+                .iter()
+                .map(|s| sink_lines(s).last().map_or(0, |l| l.held))
+                .collect();
             return Err(BenchError::Timeout(format!(
-                "{}: sinks hold {held:?} of {expect}\n{}",
+                "{}: sinks hold {held:?}, waiting for {target}\n{}",
                 speaker.name,
                 speaker.log_tail(20)
             )));
@@ -254,6 +431,8 @@ listen = "127.0.0.1:{api}"
 [[locations]]
 name = "lab"
 
+# The synthetic feeders' ASNs (64500, 64501) are documentation ASNs (RFC
+# 5398), which the reserved-ASN rule would reject.
 [rules]
 reject_reserved_asn = false
 "#
@@ -301,6 +480,11 @@ fn bird_config(c: &Case, bgp: u16, sink_port: u16) -> String {
         Table::Synthetic { .. } => "import filter peering",
         Table::Mrt { .. } => "import all",
     };
+    // `multihop`: BIRD refuses a loopback host as a directly connected
+    // neighbor. `gateway recursive` over the `direct` routes of lo resolves
+    // the feeders' next hops (127.0.0.x), so the routes are reachable and
+    // exported; `export all` to the internal neighbors sends them on with
+    // the next hop unchanged and LOCAL_PREF 100 (BIRD's default).
     let mut cfg = String::from(
         "router id 127.0.0.1;\nlog stderr { warning, error, fatal };\nprotocol device { }\n\
          protocol direct { ipv4; interface \"lo\"; }\n\
@@ -325,12 +509,162 @@ fn bird_config(c: &Case, bgp: u16, sink_port: u16) -> String {
     cfg
 }
 
-/// Runs one case on one speaker.
-fn run(c: &Case, who: &str) -> Result<Measure> {
+/// What feeds the speaker: loadgen processes, or (case 4) the bench's own
+/// speaker. Dropping it ends the feeders' sessions.
+enum Feed {
+    Loadgens(Vec<Proc>),
+    Own(Speaker),
+}
+
+impl Feed {
+    /// Why a feeder stopped (they stay connected until the bench drops
+    /// them, so any exit is a failure).
+    fn failed(&mut self) -> Option<String> {
+        match self {
+            Feed::Loadgens(gens) => gens
+                .iter_mut()
+                .find_map(|g| g.exited().then(|| format!("{}: {}", g.name, g.log_tail(5)))),
+            Feed::Own(s) => s.ended().map(|why| format!("feeder session ended: {why}")),
+        }
+    }
+}
+
+/// Starts the feeders; case 4 builds its session here and sends the table
+/// (blocking until it is written).
+fn start_feed(c: &Case, updates: &[Update], target: SocketAddr, dir: &Path) -> Result<Feed> {
+    if c.after == After::Churn {
+        let f = &c.feeders[0];
+        let s = Speaker::connect(f.local, f.asn, target)?;
+        s.send_table(updates)?;
+        return Ok(Feed::Own(s));
+    }
+    let gens = c
+        .feeders
+        .iter()
+        .map(|f| spawn_feeder(f, &c.table, target, dir))
+        .collect::<Result<_>>()?;
+    Ok(Feed::Loadgens(gens))
+}
+
+/// Case 4: 1% of the table (prefixes that pass, evenly spread), each with
+/// the attributes the table gave it.
+fn churn_set(updates: &[Update], prefixes: usize) -> Vec<(AddPathPrefix, usize)> {
+    let pool: Vec<(AddPathPrefix, usize)> = updates
+        .iter()
+        .enumerate()
+        .filter(|(_, u)| passes(&u.attrs, true))
+        .flat_map(|(i, u)| u.nlri.iter().map(move |p| (*p, i)))
+        .collect();
+    let n = (prefixes / 100).clamp(1, pool.len().max(1));
+    let step = (pool.len() / n).max(1);
+    pool.into_iter().step_by(step).take(n).collect()
+}
+
+/// Case 4: `rate` UPDATEs a second for `secs`, each toggling one prefix of
+/// the churn set (a withdrawal if the prefix is up, else its announcement),
+/// round-robin over the set, paced every 5 ms.
+fn churn(
+    feed: &Speaker,
+    updates: &[Update],
+    set: &[(AddPathPrefix, usize)],
+    expect: usize,
+    sinks: &[Proc],
+    speaker: &mut Proc,
+) -> Result<Churn> {
+    let rate = env_num("FULL_TABLE_CHURN_RATE", CHURN_RATE).max(1);
+    let secs = env_num("FULL_TABLE_CHURN_SECS", CHURN_SECS).max(1);
+    let total = rate * secs;
+    let builder = UpdateBuilder::new(feed.codec);
+    let mut up = vec![true; set.len()];
+    let mut out = BytesMut::with_capacity(1 << 16);
+    let (mut sent, mut withdrawals) = (0u64, 0u64);
+    let pid = speaker.pid();
+    let before = sinks_now(sinks);
+    let cpu0 = cpu_seconds(pid).unwrap_or(0.0);
+    let start = Instant::now();
+    while sent < total {
+        let due = ((start.elapsed().as_secs_f64() * rate as f64) as u64).min(total);
+        while sent < due {
+            let k = (sent % set.len() as u64) as usize;
+            let (p, attrs) = &set[k];
+            let r = if up[k] {
+                withdrawals += 1;
+                builder.withdraw(std::slice::from_ref(p), &mut out)
+            } else {
+                builder.announce(
+                    &updates[*attrs].attrs,
+                    None,
+                    std::slice::from_ref(p),
+                    &mut out,
+                )
+            };
+            r.map_err(|e| BenchError::Bgp(format!("encode: {e}")))?;
+            up[k] = !up[k];
+            sent += 1;
+        }
+        if !out.is_empty() {
+            feed.send(&out)?;
+            out.clear();
+        }
+        if speaker.exited() {
+            return Err(BenchError::Timeout(format!(
+                "{} exited during the churn:\n{}",
+                speaker.name,
+                speaker.log_tail(20)
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let took = start.elapsed().as_secs_f64();
+    let t_end = unix_now();
+    let cpu = cpu_seconds(pid).unwrap_or(0.0) - cpu0;
+    let at_end = sinks_now(sinks);
+    let expect_end = expect - up.iter().filter(|u| !**u).count();
+    let (t, fin) = wait_sinks(sinks, expect_end, t_end, Until::Settled, speaker, None)?;
+    Ok(Churn {
+        sent,
+        secs: took,
+        sent_withdrawals: withdrawals,
+        cpu,
+        expect_end,
+        held_end: at_end.held,
+        drain: t - t_end,
+        held_final: fin.held,
+        sink_withdrawals: fin.withdrawals - before.withdrawals,
+        sink_updates: fin.updates - before.updates,
+    })
+}
+
+/// Our daemon's view of its feeders, for the per-run line.
+fn our_counts(api: SocketAddr) -> String {
+    api_neighbors(api)
+        .iter()
+        .filter(|n| n["name"].as_str().is_some_and(|s| s.starts_with("feed")))
+        .map(|n| {
+            format!(
+                "{} received {} accepted {} rejected {}",
+                n["name"].as_str().unwrap_or("?"),
+                n["prefixes_received"],
+                n["prefixes_accepted"],
+                n["prefixes_rejected"]
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Runs one case on one speaker. `updates` is feeder 0's synthetic table
+/// (case 4 sends it itself).
+fn run(c: &Case, who: &str, updates: &[Update]) -> Result<Measure> {
+    let loadavg_start = loadavg()
+        .split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN);
     let (bgp, api, sink_port) = (free_port()?, free_port()?, free_port()?);
     let dir = tempfile::tempdir()?;
     let sinks: Vec<Proc> = (0..c.sinks)
-        .map(|i| spawn_sink(i, sink_port, c.expect, dir.path()))
+        .map(|i| spawn_sink(i, sink_port, c, dir.path()))
         .collect::<Result<_>>()?;
     std::thread::sleep(Duration::from_millis(300));
     let (mut ours, mut bird) = (None, None);
@@ -361,52 +695,70 @@ fn run(c: &Case, who: &str) -> Result<Measure> {
     let cpu0 = cpu_seconds(pid).unwrap_or(0.0);
     let target = SocketAddr::from(([127, 0, 0, 1], bgp));
     let t0 = unix_now();
-    let mut feeders: Vec<Proc> = c
-        .feeders
-        .iter()
-        .map(|f| spawn_feeder(f, &c.table, target, dir.path()))
-        .collect::<Result<_>>()?;
-    let (done, held, bad) = wait_complete(&sinks, c.expect, speaker)?;
+    let mut feed = start_feed(c, updates, target, dir.path())?;
+    let (done, s) = wait_sinks(
+        &sinks,
+        c.expect,
+        t0,
+        Until::Reached,
+        speaker,
+        Some(&mut feed),
+    )?;
     let cpu = cpu_seconds(pid).unwrap_or(0.0) - cpu0;
     std::thread::sleep(SETTLE);
     let mut m = Measure {
+        loadavg: loadavg_start,
         secs: done - t0,
         cpu,
         rss_before_kb,
         rss_after_kb: status_kb(pid, "VmRSS").unwrap_or(0),
         hwm_kb: status_kb(pid, "VmHWM").unwrap_or(0),
-        flap_secs: None,
-        held,
-        bad,
+        held: s.held,
+        ..Default::default()
     };
-    if c.flap {
-        // The feeder goes away: wait until the internal neighbor is empty,
-        // then bring it back and time until it is complete again.
-        feeders.clear();
-        let emptied = wait_for(LOAD_TIMEOUT, Duration::from_millis(50), || {
-            sinks
-                .iter()
-                .all(|s| sink_state(s).is_some_and(|(h, _, _)| h == 0))
-                .then_some(())
-        });
-        if emptied.is_none() {
-            return Err(BenchError::Timeout(format!("{who}: routes not withdrawn")));
-        }
-        std::thread::sleep(Duration::from_secs(1));
-        let t1 = unix_now();
-        feeders = c
-            .feeders
-            .iter()
-            .map(|f| spawn_feeder(f, &c.table, target, dir.path()))
-            .collect::<Result<_>>()?;
-        let (again, _, _) = wait_complete(&sinks, c.expect, speaker)?;
-        m.flap_secs = Some(again - t1);
+    if who != "bird" {
+        let api_addr = SocketAddr::from(([127, 0, 0, 1], api));
+        println!("    coldpotato API: {}", our_counts(api_addr));
     }
-    drop(feeders);
+    if c.after == After::Flap {
+        // Kill the feeder (its session resets): time until the internal
+        // neighbors are empty, then bring it back and time until they are
+        // complete again.
+        let t1 = unix_now();
+        drop(feed);
+        let (empty, _) = wait_sinks(&sinks, 0, t1, Until::Empty, speaker, None)?;
+        m.flap_down = Some(empty - t1);
+        std::thread::sleep(Duration::from_secs(1));
+        let t2 = unix_now();
+        feed = start_feed(c, updates, target, dir.path())?;
+        let (again, _) = wait_sinks(
+            &sinks,
+            c.expect,
+            t2,
+            Until::Reached,
+            speaker,
+            Some(&mut feed),
+        )?;
+        m.flap_up = Some(again - t2);
+    }
+    if let (After::Churn, Feed::Own(s)) = (c.after, &feed) {
+        let set = churn_set(updates, c.paths);
+        m.churn = Some(churn(s, updates, &set, c.expect, &sinks, speaker)?);
+        if let Some(why) = s.ended() {
+            return Err(BenchError::Bgp(format!(
+                "{who}: churn session ended: {why}"
+            )));
+        }
+    }
+    let last = sinks_now(&sinks);
+    m.no_local_pref = last.no_local_pref;
+    m.wrong_first_as = last.wrong_first_as;
+    drop(feed);
     Ok(m)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
+    v.retain(|x| !x.is_nan());
     if v.is_empty() {
         return f64::NAN;
     }
@@ -414,65 +766,76 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn cases(prefixes: usize) -> Vec<Case> {
-    let wanted = env_or("FULL_TABLE_CASES", "1,2,3,5");
-    let wanted: Vec<&str> = wanted.split(',').map(str::trim).collect();
-    let feeder = |i: u8| Feeder {
-        local: format!("127.0.0.{}", 2 + i),
+fn feeder(i: u8) -> Feeder {
+    Feeder {
+        local: IpAddr::from([127, 0, 0, 2 + i]),
         asn: 64500 + u32::from(i),
-    };
+    }
+}
+
+fn cases(prefixes: usize, expect: usize) -> Vec<Case> {
+    let wanted = env_or("FULL_TABLE_CASES", "1,2,3,4,5,real");
+    let wanted: Vec<&str> = wanted.split(',').map(str::trim).collect();
     let mut out = Vec::new();
-    let synthetic = Table::Synthetic { prefixes };
-    let expect = if wanted.iter().any(|w| ["1", "2", "3", "5"].contains(w)) {
-        synthetic_expect(prefixes)
-    } else {
-        0
-    };
-    let base = |id, title: String, feeders: Vec<Feeder>, sinks, flap| Case {
+    let base = |id, title: String, feeders: Vec<Feeder>, sinks, after| Case {
         id,
         title,
-        table: synthetic.clone(),
+        table: Table::Synthetic { prefixes },
         paths: prefixes * feeders.len(),
         feeders,
         sinks,
-        flap,
+        after,
         expect,
+        first_as: feeder(0).asn,
     };
-    if wanted.contains(&"1") {
-        out.push(base(
-            "1",
-            format!("{prefixes} prefixes, 1 peering-service feed, 1 iBGP"),
-            vec![feeder(0)],
-            1,
-            false,
-        ));
-    }
-    if wanted.contains(&"2") {
-        out.push(base(
-            "2",
-            format!("{prefixes} prefixes, 1 feed, 4 iBGP"),
-            vec![feeder(0)],
-            4,
-            false,
-        ));
-    }
-    if wanted.contains(&"3") {
-        out.push(base(
-            "3",
-            format!("2 feeds x {prefixes} prefixes, 1 iBGP"),
-            vec![feeder(0), feeder(1)],
-            1,
-            false,
-        ));
-    }
-    if wanted.contains(&"5") {
-        out.push(base(
-            "5",
-            format!("{prefixes} prefixes, feed session flap"),
-            vec![feeder(0)],
-            1,
-            true,
-        ));
+    let one = || vec![feeder(0)];
+    let rate = env_num("FULL_TABLE_CHURN_RATE", CHURN_RATE);
+    let secs = env_num("FULL_TABLE_CHURN_SECS", CHURN_SECS);
+    for id in ["1", "2", "3", "4", "5"] {
+        if !wanted.contains(&id) {
+            continue;
+        }
+        out.push(match id {
+            "1" => base(
+                "1",
+                format!("{prefixes} prefixes, 1 peering-service feed, 1 iBGP"),
+                one(),
+                1,
+                After::Nothing,
+            ),
+            "2" => base(
+                "2",
+                format!("{prefixes} prefixes, 1 feed, 4 iBGP"),
+                one(),
+                4,
+                After::Nothing,
+            ),
+            "3" => base(
+                "3",
+                format!("2 feeds x the same {prefixes} prefixes, 1 iBGP"),
+                vec![feeder(0), feeder(1)],
+                1,
+                After::Nothing,
+            ),
+            "4" => base(
+                "4",
+                format!(
+                    "{prefixes} prefixes from the bench's own feeder, then {rate} \
+                     UPDATEs/s for {secs} s toggling {} prefixes, 1 iBGP",
+                    prefixes / 100
+                ),
+                one(),
+                1,
+                After::Churn,
+            ),
+            _ => base(
+                "5",
+                format!("{prefixes} prefixes, the feed is killed and restarted"),
+                one(),
+                1,
+                After::Flap,
+            ),
+        });
     }
     if wanted.contains(&"real") {
         match std::env::var("FULL_TABLE_MRT") {
@@ -482,31 +845,84 @@ fn cases(prefixes: usize) -> Vec<Case> {
                     .ok()
                     .and_then(|p| p.parse().ok());
                 match mrt_table(&file, peer) {
-                    Some((n, asn)) => out.push(Case {
+                    Some((pass, n, asn)) => out.push(Case {
                         id: "real",
                         title: format!(
-                            "real table ({}), {n} prefixes, transit, 1 iBGP",
+                            "real table ({}, AS{asn}), {n} prefixes, transit, 1 iBGP",
                             file.display()
                         ),
                         table: Table::Mrt { file, peer },
                         feeders: vec![Feeder {
-                            local: "127.0.0.2".into(),
+                            local: IpAddr::from([127, 0, 0, 2]),
                             asn,
                         }],
                         sinks: 1,
-                        flap: false,
-                        expect: n,
+                        after: After::Nothing,
+                        expect: pass,
                         paths: n,
+                        first_as: asn,
                     }),
                     None => println!("full_table: cannot read a table from {}", file.display()),
                 }
             }
-            Err(_) => {
-                println!("full_table: case real skipped: set FULL_TABLE_MRT=FILE (an MRT RIB dump)")
-            }
+            Err(_) => println!(
+                "full_table: case real skipped: set FULL_TABLE_MRT=FILE (an MRT or \
+                 bgpdump -m RIB dump, plain or gzip) [FULL_TABLE_MRT_PEER=ADDR]"
+            ),
         }
     }
     out
+}
+
+fn print_run(c: &Case, who: &str, m: &Measure) {
+    let mut line = format!(
+        "  {who:<10} {:>6.2} s  {:>6.2} s CPU  RSS {:>6.1} -> {:>6.1} MB (peak {:>6.1})  \
+         {:>6.1} B/path  held {}/{}  no_local_pref={} wrong_first_as={}  load {:.2}",
+        m.secs,
+        m.cpu,
+        mb(m.rss_before_kb),
+        mb(m.rss_after_kb),
+        mb(m.hwm_kb),
+        m.bytes_per_path(c.paths),
+        m.held,
+        c.expect,
+        m.no_local_pref,
+        m.wrong_first_as,
+        m.loadavg,
+    );
+    if m.held != c.expect {
+        line.push_str("  HELD != EXPECTED");
+    }
+    if m.no_local_pref + m.wrong_first_as > 0 {
+        line.push_str("  SINK ERRORS");
+    }
+    println!("{line}");
+    if let (Some(d), Some(u)) = (m.flap_down, m.flap_up) {
+        println!("    flap: empty {d:.2} s after the kill, complete {u:.2} s after the restart");
+    }
+    if let Some(ch) = m.churn {
+        println!(
+            "    churn: {} UPDATEs ({} withdrawals) in {:.2} s ({:.0}/s), speaker {:.2} s CPU; \
+             iBGP held {} of {} when it stopped, settled {:.2} s later on {}{}; \
+             the iBGP neighbor got {} UPDATEs, {} withdrawals",
+            ch.sent,
+            ch.sent_withdrawals,
+            ch.secs,
+            ch.sent as f64 / ch.secs.max(1e-9),
+            ch.cpu,
+            ch.held_end,
+            ch.expect_end,
+            ch.drain,
+            ch.held_final,
+            if ch.held_final == ch.expect_end {
+                ""
+            } else {
+                " (WRONG)"
+            },
+            ch.sink_updates,
+            ch.sink_withdrawals,
+        );
+    }
 }
 
 fn main() {
@@ -514,24 +930,35 @@ fn main() {
         println!("SKIP full_table: bird/birdc not installed");
         return;
     }
-    let prefixes: usize = env_or("FULL_TABLE_PREFIXES", "1000000")
-        .parse()
-        .unwrap_or(1_000_000);
-    let rounds: usize = env_or("FULL_TABLE_ROUNDS", "3").parse().unwrap_or(3).max(1);
+    let prefixes: usize = env_num("FULL_TABLE_PREFIXES", 1_000_000).max(100);
+    let rounds: usize = env_num("FULL_TABLE_ROUNDS", 3usize).max(1);
     let only = env_or("FULL_TABLE_ONLY", "");
     let rev = Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
         .unwrap_or_default();
     println!(
-        "full_table: coldpotato {rev} vs BIRD 2, {rounds} rounds alternating; load average {}",
+        "full_table: coldpotato {rev} vs {}, {rounds} rounds alternating; load average {}",
+        Command::new("bird")
+            .arg("--version")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stderr).trim().to_string())
+            .unwrap_or_else(|_| "BIRD".into()),
         loadavg()
     );
+    // Feeder 0's synthetic table: what passes, and case 4's feed.
+    let updates = synthetic_updates(prefixes, &feeder(0));
+    let expect = expected(&updates, true);
+    println!(
+        "synthetic table: {prefixes} prefixes in {SETS} attribute sets, {expect} pass the \
+         policy (8075:8007, no AS 8075 in the path)"
+    );
     let mut rows = Vec::new();
-    for c in cases(prefixes) {
+    for c in cases(prefixes, expect) {
         println!(
-            "case {}: {} (about {} prefixes at each iBGP neighbor)",
+            "case {}: {} ({} prefixes at each iBGP neighbor)",
             c.id, c.title, c.expect
         );
         let (mut ours, mut bird) = (Vec::new(), Vec::new());
@@ -540,35 +967,32 @@ fn main() {
                 if !only.is_empty() && only != who {
                     continue;
                 }
-                match run(&c, who) {
+                match run(&c, who, &updates) {
                     Ok(m) => {
-                        println!(
-                            "  {who:<10} {:>6.2} s  {:>6.2} s CPU  RSS {:>6.1} -> {:>6.1} MB (peak {:>6.1})  {:>6.1} B/path  held {}{}{}",
-                            m.secs,
-                            m.cpu,
-                            mb(m.rss_before_kb),
-                            mb(m.rss_after_kb),
-                            mb(m.hwm_kb),
-                            m.bytes_per_path(c.paths),
-                            m.held,
-                            m.flap_secs.map_or(String::new(), |f| format!("  flap {f:.2} s")),
-                            if m.bad > 0 { format!("  SINK ERRORS {}", m.bad) } else { String::new() },
-                        );
+                        print_run(&c, who, &m);
                         if who == "bird" {
                             bird.push(m)
                         } else {
                             ours.push(m)
                         }
                     }
-                    Err(e) => println!("  {who}: {e}"),
+                    Err(e) => println!("  {who}: FAILED: {e}"),
                 }
             }
         }
         rows.push((c, ours, bird));
     }
-    println!("\n| case | figure | coldpotato | BIRD 2 | ratio |\n|---|---|---|---|---|");
-    let mut case1_rss: Option<(f64, f64)> = None;
-    for (c, ours, bird) in &rows {
+    print_table(&rows, rounds);
+}
+
+fn print_table(rows: &[(Case, Vec<Measure>, Vec<Measure>)], rounds: usize) {
+    println!(
+        "\nmedians of {rounds} round(s), load average at the end {}\n\n\
+         | case | figure | coldpotato | BIRD 2 | ratio |\n|---|---|---|---|---|",
+        loadavg()
+    );
+    let mut case1: Option<(f64, f64)> = None;
+    for (c, ours, bird) in rows {
         let fig = |name: &str, f: &dyn Fn(&Measure) -> f64| {
             let (a, b) = (
                 median(ours.iter().map(f).collect()),
@@ -577,27 +1001,58 @@ fn main() {
             println!("| {} | {name} | {a:.2} | {b:.2} | {:.2} |", c.id, a / b);
             (a, b)
         };
+        fig("load average (1 min) at the runs' start", &|m| m.loadavg);
+        fig("prefixes held by each iBGP neighbor", &|m| m.held as f64);
+        if c.after == After::Churn {
+            fig("churn: speaker CPU seconds over it", &|m| {
+                m.churn.map_or(f64::NAN, |x| x.cpu)
+            });
+            fig("churn: UPDATEs/s sent", &|m| {
+                m.churn.map_or(f64::NAN, |x| x.sent as f64 / x.secs)
+            });
+            fig(
+                "churn: prefixes the iBGP neighbor is off by when it stops",
+                &|m| {
+                    m.churn
+                        .map_or(f64::NAN, |x| x.held_end.abs_diff(x.expect_end) as f64)
+                },
+            );
+            fig(
+                "churn: seconds after it stops until the iBGP neighbor is settled",
+                &|m| m.churn.map_or(f64::NAN, |x| x.drain),
+            );
+            fig("churn: withdrawals the iBGP neighbor received", &|m| {
+                m.churn.map_or(f64::NAN, |x| x.sink_withdrawals as f64)
+            });
+            continue;
+        }
         fig("seconds until the iBGP neighbors are complete", &|m| m.secs);
-        fig("speaker CPU seconds", &|m| m.cpu);
+        fig("speaker CPU seconds over the load", &|m| m.cpu);
         let rss = fig("RSS growth, bytes per received path", &|m| {
             m.bytes_per_path(c.paths)
         });
         if c.id == "1" {
-            case1_rss = Some(rss);
+            case1 = Some(rss);
         }
         if c.id == "2" {
-            if let Some((o1, b1)) = case1_rss {
+            if let Some((o1, b1)) = case1 {
                 let (o4, b4) = rss;
                 let (eo, eb) = ((o4 - o1) / 3.0, (b4 - b1) / 3.0);
-                println!("| 2 | bytes per path each extra iBGP neighbor adds | {eo:.1} | {eb:.1} | {:.2} |", eo / eb);
+                println!(
+                    "| 2 | bytes per path each extra iBGP neighbor adds | {eo:.1} | {eb:.1} | {:.2} |",
+                    eo / eb
+                );
             }
         }
-        if c.flap {
+        if c.after == After::Flap {
             fig(
-                "seconds until complete again after the feed's session returns",
-                &|m| m.flap_secs.unwrap_or(f64::NAN),
+                "seconds from the feed's kill until the iBGP neighbor is empty",
+                &|m| m.flap_down.unwrap_or(f64::NAN),
+            );
+            fig(
+                "seconds from the feed's restart until the iBGP neighbor is complete",
+                &|m| m.flap_up.unwrap_or(f64::NAN),
             );
         }
     }
-    println!("| 4 | churn, 10,000 updates/s | not measured (no churning feeder yet) | | |");
 }

@@ -1,13 +1,20 @@
 //! Shared harness of the whole-daemon benches (`daemon_memory`,
-//! `bfd_under_load`): child processes killed on drop, our release daemon,
-//! BIRD 2 with its control socket, the `coldpotato loadgen` process, a
-//! network namespace deleted on drop, and /proc readers (RSS, peak RSS, CPU
-//! time). Trimmed from `tests/common`; no tasks or channels, plain threads.
+//! `bfd_under_load`, `full_table`): child processes killed on drop, our
+//! release daemon, BIRD 2 with its control socket, the `coldpotato loadgen`
+//! process, a minimal blocking BGP speaker ([`Speaker`], for feeds the
+//! load generator cannot send), a network namespace deleted on drop, and
+//! /proc readers (RSS, peak RSS, CPU time). Trimmed from `tests/common`; no
+//! tasks or channels, plain threads.
 #![allow(dead_code)]
 
-use std::net::{SocketAddr, TcpListener};
+use bytes::{Buf, BytesMut};
+use coldpotato::wire::{self, Capability, Codec, Message, Open, Update, UpdateBuilder};
+use std::io::{Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Our binary, built by `cargo bench` with the release-like `bench` profile
@@ -31,6 +38,8 @@ pub enum BenchError {
     Timeout(String),
     #[error("missing tool or permission: {0}")]
     Missing(String),
+    #[error("BGP: {0}")]
+    Bgp(String),
 }
 
 /// Result alias of the benches.
@@ -416,4 +425,237 @@ pub fn loadavg() -> String {
 /// Megabytes from kB, for printing.
 pub fn mb(kb: u64) -> f64 {
     kb as f64 / 1024.0
+}
+
+/// A minimal blocking BGP speaker, after `src/lab/sim.rs`: it connects from
+/// its own loopback address to a speaker under test, opens a session with
+/// the crate's wire codec and then sends whatever bytes the bench builds
+/// (with [`coldpotato::wire::UpdateBuilder`]). A reader thread drains and
+/// checks what the other side sends (a NOTIFICATION or a close ends the
+/// session, see [`Speaker::ended`]) and a keepalive thread keeps it up.
+/// Dropping it closes the connection and joins both threads.
+pub struct Speaker {
+    writer: Arc<Mutex<TcpStream>>,
+    /// Another handle of the socket, to shut it down without the lock.
+    ctl: TcpStream,
+    /// The negotiated codec (4-octet ASNs), for building UPDATEs.
+    pub codec: Codec,
+    stop: Arc<AtomicBool>,
+    ended: Arc<Mutex<Option<String>>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Connects from `local` (port chosen by the kernel) to `target`, retrying
+/// for up to 10 s while the speaker under test is not listening yet.
+fn connect_from(local: IpAddr, target: SocketAddr) -> Result<TcpStream> {
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let sock = socket2::Socket::new(
+            socket2::Domain::for_address(target),
+            socket2::Type::STREAM,
+            None,
+        )?;
+        sock.set_reuse_address(true)?;
+        sock.bind(&SocketAddr::new(local, 0).into())?;
+        match sock.connect_timeout(&target.into(), Duration::from_secs(3)) {
+            Ok(()) => return Ok(sock.into()),
+            Err(e) if Instant::now() > end => return Err(e.into()),
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    }
+}
+
+/// Encodes one message.
+fn encode(codec: &Codec, msg: &Message) -> Result<BytesMut> {
+    let mut out = BytesMut::with_capacity(64);
+    msg.encode(codec, &mut out)
+        .map_err(|e| BenchError::Bgp(format!("encode: {e}")))?;
+    Ok(out)
+}
+
+/// Reads the next whole message from `stream` into `buf`; `Ok(None)` when
+/// the read timed out with no whole message buffered.
+fn read_msg(stream: &mut TcpStream, buf: &mut BytesMut, codec: &Codec) -> Result<Option<Message>> {
+    loop {
+        let len = wire::frame_len(buf, codec).map_err(|e| BenchError::Bgp(format!("{e}")))?;
+        if let Some(len) = len {
+            let msg =
+                Message::decode(&buf[..len], codec).map_err(|e| BenchError::Bgp(format!("{e}")))?;
+            buf.advance(len);
+            return Ok(Some(msg));
+        }
+        let mut chunk = [0u8; 16 * 1024];
+        match stream.read(&mut chunk) {
+            Ok(0) => return Err(BenchError::Bgp("connection closed by the speaker".into())),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Ok(None)
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+impl Speaker {
+    /// Opens a session as `asn` from `local` to `target` (hold time 90 s)
+    /// and returns once it is Established.
+    pub fn connect(local: IpAddr, asn: u32, target: SocketAddr) -> Result<Speaker> {
+        let stream = connect_from(local, target)?;
+        stream.set_nodelay(true)?;
+        // A speaker that stops reading fails the bench instead of hanging it.
+        stream.set_write_timeout(Some(Duration::from_secs(120)))?;
+        let ctl = stream.try_clone()?;
+        let mut codec = Codec::default();
+        let router_id = match local {
+            IpAddr::V4(a) => a,
+            IpAddr::V6(_) => Ipv4Addr::new(192, 0, 2, 1),
+        };
+        let open = Open {
+            version: 4,
+            my_as: u16::try_from(asn).unwrap_or(23456),
+            hold_time: 90,
+            bgp_id: router_id,
+            capabilities: vec![
+                Capability::Multiprotocol {
+                    afi: wire::Afi::IPV4,
+                    safi: wire::Safi::UNICAST,
+                },
+                Capability::RouteRefresh,
+                Capability::FourOctetAs(asn),
+            ],
+        };
+        let mut w = stream.try_clone()?;
+        w.write_all(&encode(&codec, &Message::Open(open))?)?;
+        let mut r = stream.try_clone()?;
+        r.set_read_timeout(Some(Duration::from_millis(500)))?;
+        let mut buf = BytesMut::with_capacity(8192);
+        let mut hold = 90u16;
+        let mut opened = false;
+        let end = Instant::now() + Duration::from_secs(15);
+        loop {
+            if Instant::now() > end {
+                return Err(BenchError::Timeout(format!(
+                    "session from {local} to {target}"
+                )));
+            }
+            match read_msg(&mut r, &mut buf, &codec)? {
+                Some(Message::Open(o)) => {
+                    codec.four_octet_as = o
+                        .capabilities
+                        .iter()
+                        .any(|c| matches!(c, Capability::FourOctetAs(_)));
+                    if o.hold_time > 0 {
+                        hold = hold.min(o.hold_time);
+                    }
+                    w.write_all(&encode(&codec, &Message::Keepalive)?)?;
+                    opened = true;
+                }
+                Some(Message::Keepalive) if opened => break,
+                Some(Message::Notification(n)) => {
+                    return Err(BenchError::Bgp(format!("NOTIFICATION {n:?} from {target}")))
+                }
+                _ => {}
+            }
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let ended = Arc::new(Mutex::new(None));
+        let writer = Arc::new(Mutex::new(stream));
+        let reader = {
+            let (stop, ended) = (stop.clone(), ended.clone());
+            std::thread::spawn(move || {
+                let why = loop {
+                    if stop.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    match read_msg(&mut r, &mut buf, &codec) {
+                        Ok(Some(Message::Notification(n))) => break format!("NOTIFICATION {n:?}"),
+                        Ok(_) => {}
+                        Err(e) => break e.to_string(),
+                    }
+                };
+                if !stop.load(Ordering::Relaxed) {
+                    *ended.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+                }
+            })
+        };
+        let keepalive = {
+            let (stop, writer) = (stop.clone(), writer.clone());
+            let ka = encode(&codec, &Message::Keepalive)?;
+            let every = Duration::from_secs(u64::from(hold / 3).clamp(1, 30));
+            std::thread::spawn(move || {
+                let mut last = Instant::now();
+                while !stop.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(200));
+                    if last.elapsed() >= every {
+                        let mut w = writer.lock().unwrap_or_else(|e| e.into_inner());
+                        if w.write_all(&ka).is_err() {
+                            return;
+                        }
+                        last = Instant::now();
+                    }
+                }
+            })
+        };
+        Ok(Speaker {
+            writer,
+            ctl,
+            codec,
+            stop,
+            ended,
+            threads: vec![reader, keepalive],
+        })
+    }
+
+    /// Writes already encoded messages (blocks while the other side does
+    /// not read: TCP back-pressure).
+    pub fn send(&self, bytes: &[u8]) -> Result<()> {
+        if let Some(why) = self.ended() {
+            return Err(BenchError::Bgp(format!("session ended: {why}")));
+        }
+        let mut w = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        w.write_all(bytes)?;
+        Ok(())
+    }
+
+    /// Announces every update (split into messages that fit, written in
+    /// 1 MB chunks, as the load generator does), then End-of-RIB for IPv4
+    /// unicast; returns the number of prefixes sent.
+    pub fn send_table(&self, updates: &[Update]) -> Result<usize> {
+        let builder = UpdateBuilder::new(self.codec);
+        let mut out = BytesMut::with_capacity(1 << 20);
+        let mut n = 0;
+        for u in updates {
+            n += u.nlri.len();
+            builder
+                .announce(&u.attrs, None, &u.nlri, &mut out)
+                .map_err(|e| BenchError::Bgp(format!("encode: {e}")))?;
+            if out.len() >= 1 << 20 {
+                self.send(&out)?;
+                out.clear();
+            }
+        }
+        out.extend_from_slice(&encode(&self.codec, &Message::Update(Update::default()))?);
+        self.send(&out)?;
+        Ok(n)
+    }
+
+    /// Why the session ended (a NOTIFICATION, a close), if it has.
+    pub fn ended(&self) -> Option<String> {
+        self.ended.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+impl Drop for Speaker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.ctl.shutdown(std::net::Shutdown::Both);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
 }
