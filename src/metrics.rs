@@ -94,6 +94,14 @@ pub struct Metrics {
     pub events_total: IntCounterVec,
     /// Messages waiting in the route engine's queue.
     pub engine_queue_depth: IntGauge,
+    /// Encoded UPDATE bytes the engine holds for a session that has not
+    /// taken them yet (beyond the session's own channel).
+    pub export_backlog_bytes: IntGaugeVec,
+    /// BFD datagrams dropped unread because the BFD loop was behind.
+    pub bfd_datagrams_dropped_total: IntCounterVec,
+    /// Times a session fell so far behind that the engine dropped its
+    /// backlog and resent the affected prefixes from the Adj-RIB-Out.
+    pub export_resyncs_total: IntCounterVec,
     /// Paths held in all Adj-RIB-In tables.
     pub rib_paths: IntGauge,
     /// Distinct interned attribute sets.
@@ -250,6 +258,21 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         engine_queue_depth: gauge(
             "coldpotato_engine_queue_depth",
             "Messages waiting in the route engine's queue",
+        ),
+        export_backlog_bytes: gauge_vec(
+            "coldpotato_export_backlog_bytes",
+            "Encoded UPDATE bytes waiting in the engine for a session that has not taken them",
+            &["neighbor"],
+        ),
+        bfd_datagrams_dropped_total: counter_vec(
+            "coldpotato_bfd_datagrams_dropped_total",
+            "BFD datagrams dropped unread because the BFD loop was behind (a flood)",
+            &[],
+        ),
+        export_resyncs_total: counter_vec(
+            "coldpotato_export_resyncs_total",
+            "Backlogs dropped because a session fell too far behind, then resent from its Adj-RIB-Out",
+            &["neighbor"],
         ),
         rib_paths: gauge(
             "coldpotato_rib_paths",

@@ -313,6 +313,42 @@ fn route_refresh_resends_the_familys_adj_rib_out() {
 }
 
 #[test]
+fn resend_after_a_dropped_backlog_announces_what_the_adj_rib_out_holds_and_withdraws_the_rest() {
+    let mut lab = Lab::new("");
+    lab.up("ps-ams-1");
+    lab.up("rr1");
+    lab.update("ps-ams-1", ann(&[REG, "192.0.2.0/24"], &[64500]));
+    lab.update("ps-ams-1", wd(&["192.0.2.0/24"]));
+    // What the engine task resends for prefixes whose UPDATEs it dropped.
+    let out = lab.input(Input::Resend {
+        neighbor: name("rr1"),
+        prefixes: vec![p(REG), p("192.0.2.0/24")],
+        end_of_rib: true,
+    });
+    let a = announced(&out, "rr1");
+    assert_eq!(a.len(), 1, "only the route still held: {a:?}");
+    assert_eq!(a[0].0, p(REG));
+    assert_eq!(a[0].1.local_pref, Some(300), "with its exported attributes");
+    let ups = sent(&out, "rr1");
+    assert!(
+        ups.iter()
+            .any(|u| u.withdrawn.iter().any(|w| w.prefix == p("192.0.2.0/24"))),
+        "the withdrawn route is withdrawn again"
+    );
+    assert!(
+        ups.iter().any(|u| u.nlri.is_empty()
+            && u.withdrawn.is_empty()
+            && u.mp_reach.is_none()
+            && u.mp_unreach.as_ref().is_none_or(|m| m.withdrawn.is_empty())),
+        "End-of-RIB follows when one was dropped"
+    );
+    assert!(
+        sent(&out, "ps-ams-1").is_empty(),
+        "only the neighbor behind gets the resend"
+    );
+}
+
+#[test]
 fn active_active_sessions_at_the_primary_are_ordered_by_best_path() {
     let mut lab = Lab::new("");
     lab.up("ps-ams-1");

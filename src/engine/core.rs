@@ -55,6 +55,14 @@ pub enum Input {
     Reload(Arc<Config>),
     /// A new RPKI VRP snapshot from the RTR clients (`None`: no data yet).
     Rpki(crate::rpki::Snapshot),
+    /// Send `prefixes` to the neighbor again as its Adj-RIB-Out holds them
+    /// now, then End-of-RIB when `end_of_rib`: the engine task dropped UPDATEs
+    /// queued for a session that fell too far behind (see `task`).
+    Resend {
+        neighbor: NeighborName,
+        prefixes: Vec<Prefix>,
+        end_of_rib: bool,
+    },
 }
 
 /// What one call changed, settled at its end.
@@ -180,6 +188,15 @@ impl EngineCore {
                 diagnostic,
             } => self.bfd(&neighbor, status, diagnostic, now, &mut pass),
             Input::Rpki(snapshot) => self.rpki_update(snapshot, now, &mut pass),
+            Input::Resend {
+                neighbor,
+                prefixes,
+                end_of_rib,
+            } => {
+                if let Some(&idx) = self.by_name.get(&neighbor) {
+                    self.resend(idx, &prefixes, end_of_rib, &mut pass);
+                }
+            }
             Input::Reload(cfg) => {
                 let applied = PolicySet::compile(&cfg)
                     .map_err(|errs| {

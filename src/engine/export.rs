@@ -49,14 +49,21 @@ enum Source {
     Learned { attr: AttrId, from: NeighborIdx },
 }
 
+/// An [`Outbox`] hands its bytes over in pieces of about this size, so a
+/// full-table dump is many bounded [`ToPeer::Wire`] messages (paced by the
+/// session's channel) rather than one buffer of tens of megabytes.
+const WIRE_PIECE: usize = 256 * 1024;
+
 /// UPDATEs for one session, encoded as they are produced (no `Update`
-/// values, no attribute copies), handed over as one [`ToPeer::Wire`].
+/// values, no attribute copies), handed over as [`ToPeer::Wire`] pieces
+/// of whole messages, about [`WIRE_PIECE`] bytes each.
 #[derive(Debug)]
 pub(crate) struct Outbox {
     builder: UpdateBuilder,
     codec: Codec,
     out: BytesMut,
     messages: u64,
+    done: Vec<Encoded>,
 }
 
 impl Outbox {
@@ -66,6 +73,7 @@ impl Outbox {
             codec,
             out: BytesMut::new(),
             messages: 0,
+            done: Vec::new(),
         }
     }
 
@@ -75,6 +83,21 @@ impl Outbox {
             // Only a set the codec cannot carry gets here (e.g. an IPv6
             // prefix without an IPv6 next hop): skip it, loudly.
             Err(e) => tracing::warn!(error = %e, "cannot encode UPDATE; skipped"),
+        }
+        if self.out.len() >= WIRE_PIECE {
+            self.cut();
+        }
+    }
+
+    /// Ends the current piece (it holds whole messages only).
+    fn cut(&mut self) {
+        if self.messages > 0 {
+            self.done.push(Encoded {
+                bytes: self.out.split().freeze(),
+                messages: self.messages,
+                codec: self.codec,
+            });
+            self.messages = 0;
         }
     }
 
@@ -105,13 +128,10 @@ impl Outbox {
         }
     }
 
-    /// The encoded messages, if any.
-    pub(crate) fn finish(self) -> Option<Encoded> {
-        (self.messages > 0).then(|| Encoded {
-            bytes: self.out.freeze(),
-            messages: self.messages,
-            codec: self.codec,
-        })
+    /// The encoded messages in pieces, none when nothing was encoded.
+    pub(crate) fn finish(mut self) -> Vec<Encoded> {
+        self.cut();
+        self.done
     }
 }
 
@@ -189,9 +209,12 @@ impl EngineCore {
                     outbox.end_of_rib(&s.families);
                 }
             }
-            if let Some(e) = outbox.finish() {
+            let pieces = outbox.finish();
+            if !pieces.is_empty() {
                 if let Some(nb) = self.nb(idx) {
-                    pass.outputs.push((nb.name.clone(), ToPeer::Wire(e)));
+                    let name = &nb.name;
+                    pass.outputs
+                        .extend(pieces.into_iter().map(|e| (name.clone(), ToPeer::Wire(e))));
                 }
                 pass.touched.insert(idx);
             }
@@ -447,6 +470,53 @@ impl EngineCore {
         }
     }
 
+    /// Sends `prefixes` to the neighbor again as its Adj-RIB-Out holds them
+    /// now: announced with their attributes, withdrawn when absent; then
+    /// End-of-RIB when `end_of_rib`. The resync after the engine task
+    /// dropped UPDATEs queued for a session that fell too far behind.
+    pub(crate) fn resend(
+        &mut self,
+        idx: NeighborIdx,
+        prefixes: &[Prefix],
+        end_of_rib: bool,
+        pass: &mut Pass,
+    ) {
+        let Some(nb) = self.nb(idx) else { return };
+        let Some(session) = nb.session.as_ref() else {
+            return;
+        };
+        let (codec, families) = (session.codec, session.families.clone());
+        let mut groups: BTreeMap<AttrId, Vec<AddPathPrefix>> = BTreeMap::new();
+        let mut withdraw = Vec::new();
+        for &prefix in prefixes {
+            let p = AddPathPrefix {
+                path_id: None,
+                prefix,
+            };
+            match nb.out.get(&prefix) {
+                Some(id) => groups.entry(id).or_default().push(p),
+                None => withdraw.push(p),
+            }
+        }
+        let name = nb.name.clone();
+        let mut outbox = Outbox::new(codec);
+        outbox.withdraw(&withdraw);
+        for (id, ps) in groups {
+            if let Some(attrs) = self.rib.attrs.get(id) {
+                outbox.announce(&attrs, &ps);
+            }
+        }
+        if end_of_rib {
+            outbox.end_of_rib(&families);
+        }
+        pass.outputs.extend(
+            outbox
+                .finish()
+                .into_iter()
+                .map(|e| (name.clone(), ToPeer::Wire(e))),
+        );
+    }
+
     /// Resends one family of the neighbor's Adj-RIB-Out (RFC 2918). No
     /// BoRR/EoRR demarcation (RFC 7313) is sent.
     pub(crate) fn route_refresh(
@@ -479,8 +549,11 @@ impl EngineCore {
                 outbox.announce(&attrs, &ps);
             }
         }
-        if let Some(e) = outbox.finish() {
-            pass.outputs.push((name, ToPeer::Wire(e)));
-        }
+        pass.outputs.extend(
+            outbox
+                .finish()
+                .into_iter()
+                .map(|e| (name.clone(), ToPeer::Wire(e))),
+        );
     }
 }

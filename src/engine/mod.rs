@@ -6,7 +6,9 @@
 //! - [`core::EngineCore`] is Sans-IO (no tokio; time passed in): inputs in,
 //!   `(neighbor, ToPeer)` outputs back. Whole scenarios run in tests by
 //!   feeding inputs and asserting outputs.
-//! - [`task::run`] is the thin tokio task around it.
+//! - [`task::run`] is the thin tokio task around it; [`backlog`] holds what
+//!   a session has not taken yet, bounded (drop and resend from the
+//!   Adj-RIB-Out).
 //!
 //! Pipeline per UPDATE ([`import`]): treat-as-withdraw → Adj-RIB-In store →
 //! max-prefix → registered-prefix checks → import policy → Loc-RIB best and
@@ -15,6 +17,7 @@
 //! compliance audit in [`audit`].
 
 pub mod audit;
+pub mod backlog;
 pub mod core;
 pub mod decide;
 pub mod export;

@@ -1,13 +1,15 @@
 //! The route engine tokio task: receives `ToEngine`, drives the Sans-IO
 //! [`EngineCore`], keeps each established session's `mpsc::Sender<ToPeer>`
 //! and delivers the outputs. A slow session never blocks the engine: its
-//! messages wait in a per-neighbor queue retried every few milliseconds.
+//! messages wait in a bounded per-session backlog ([`Backlogs`]) retried
+//! every few milliseconds, and resent from the Adj-RIB-Out when dropped.
 
+use super::backlog::{Backlogs, BACKLOG_LIMIT};
 use super::core::{EngineCore, Input, Output};
 use super::messages::{NeighborName, ToEngine, ToPeer};
 use crate::config::Config;
 use crate::metrics::METRICS;
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
@@ -47,7 +49,7 @@ pub async fn run_with_rpki(
 ) {
     let mut core = EngineCore::new(cfg);
     let mut peers: HashMap<NeighborName, mpsc::Sender<ToPeer>> = HashMap::new();
-    let mut pending: HashMap<NeighborName, VecDeque<ToPeer>> = HashMap::new();
+    let mut pending = Backlogs::new(BACKLOG_LIMIT);
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Messages handled since memory was last handed back to the OS.
@@ -123,7 +125,12 @@ pub async fn run_with_rpki(
                 }
             }
         };
-        deliver(&peers, &mut pending, outputs);
+        pending.deliver(&peers, outputs);
+        let now = Instant::now();
+        for input in pending.ready_resyncs(&peers) {
+            let out = core.handle(input, now);
+            pending.deliver(&peers, out);
+        }
     }
     tracing::info!("route engine stopped: every sender is gone");
 }
@@ -131,7 +138,7 @@ pub async fn run_with_rpki(
 fn handle(
     core: &mut EngineCore,
     peers: &mut HashMap<NeighborName, mpsc::Sender<ToPeer>>,
-    pending: &mut HashMap<NeighborName, VecDeque<ToPeer>>,
+    pending: &mut Backlogs,
     msg: ToEngine,
 ) -> Vec<Output> {
     let now = Instant::now();
@@ -197,30 +204,4 @@ fn handle(
         ToEngine::Reload(cfg) => Input::Reload(cfg),
     };
     core.handle(input, now)
-}
-
-fn deliver(
-    peers: &HashMap<NeighborName, mpsc::Sender<ToPeer>>,
-    pending: &mut HashMap<NeighborName, VecDeque<ToPeer>>,
-    outputs: Vec<Output>,
-) {
-    for (name, msg) in outputs {
-        pending.entry(name).or_default().push_back(msg);
-    }
-    pending.retain(|name, queue| {
-        let Some(tx) = peers.get(name) else {
-            return false;
-        };
-        while let Some(msg) = queue.pop_front() {
-            match tx.try_send(msg) {
-                Ok(()) => {}
-                Err(mpsc::error::TrySendError::Full(msg)) => {
-                    queue.push_front(msg);
-                    return true;
-                }
-                Err(mpsc::error::TrySendError::Closed(_)) => return false,
-            }
-        }
-        false
-    });
 }

@@ -20,6 +20,13 @@ use tokio::sync::{mpsc, watch};
 const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
 /// Largest datagram read (a Control packet is at most 255 octets).
 const RECV_BUFFER: usize = 512;
+/// Datagrams read but not yet handled by the loop; beyond this (a flood on
+/// UDP 3784) new ones are dropped and counted, so memory stays bounded.
+const DATAGRAM_QUEUE: usize = 1024;
+/// A reader yields to the loop (timers, transmissions) after this many
+/// datagrams in a row, so a flood cannot starve the sessions' timers on
+/// this single-threaded runtime.
+const READ_BURST: usize = 32;
 
 /// One session on the service thread.
 struct Entry {
@@ -236,7 +243,7 @@ struct Datagram {
 
 /// Reads one receive socket until the service loop goes away, forwarding
 /// each datagram (with its arrival time) to the loop.
-async fn receive_task(socket: std::net::UdpSocket, out: mpsc::UnboundedSender<Datagram>) {
+async fn receive_task(socket: std::net::UdpSocket, out: mpsc::Sender<Datagram>) {
     let socket = match UdpSocket::from_std(socket) {
         Ok(s) => s,
         Err(e) => {
@@ -250,11 +257,14 @@ async fn receive_task(socket: std::net::UdpSocket, out: mpsc::UnboundedSender<Da
         .map(|a| a.ip())
         .filter(|ip| !ip.is_unspecified());
     let mut buf = [0u8; RECV_BUFFER];
+    let dropped = crate::metrics::METRICS
+        .bfd_datagrams_dropped_total
+        .with_label_values(&[]);
     loop {
         if socket.readable().await.is_err() {
             return;
         }
-        loop {
+        for _ in 0..READ_BURST {
             match socket.try_io(Interest::READABLE, || recv_with_ttl(&socket, &mut buf)) {
                 Ok(r) => {
                     let datagram = Datagram {
@@ -264,8 +274,10 @@ async fn receive_task(socket: std::net::UdpSocket, out: mpsc::UnboundedSender<Da
                         local,
                         at: Instant::now(),
                     };
-                    if out.send(datagram).is_err() {
-                        return;
+                    match out.try_send(datagram) {
+                        Ok(()) => {}
+                        Err(mpsc::error::TrySendError::Full(_)) => dropped.inc(),
+                        Err(mpsc::error::TrySendError::Closed(_)) => return,
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
@@ -275,6 +287,7 @@ async fn receive_task(socket: std::net::UdpSocket, out: mpsc::UnboundedSender<Da
                 }
             }
         }
+        tokio::task::yield_now().await;
     }
 }
 
@@ -284,7 +297,7 @@ pub(super) async fn run(
     listeners: Vec<std::net::UdpSocket>,
     registry: Registry,
 ) {
-    let (datagram_tx, mut datagrams) = mpsc::unbounded_channel();
+    let (datagram_tx, mut datagrams) = mpsc::channel(DATAGRAM_QUEUE);
     let mut readers = Vec::new();
     for listener in listeners {
         readers.push(tokio::spawn(receive_task(listener, datagram_tx.clone())));
