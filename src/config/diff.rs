@@ -85,6 +85,7 @@ fn reset_fields(
         o.hold_time_s != n.hold_time_s || (n.hold_time_s.is_none() && default_hold_changed),
         "hold_time_s",
     );
+    chk(o.send_hold_time_s != n.send_hold_time_s, "send_hold_time_s");
     chk(o.passive != n.passive, "passive");
     chk(o.ttl_security != n.ttl_security, "ttl_security");
     chk(o.graceful_restart != n.graceful_restart, "graceful_restart");

@@ -217,6 +217,11 @@ pub struct NeighborConfig {
     pub passive: bool,
     #[serde(default)]
     pub hold_time_s: Option<u16>,
+    /// RFC 9687 send hold time: a peer that takes none of our bytes for
+    /// this long is torn down (NOTIFICATION 8). Default: twice the
+    /// negotiated hold time, at least 480 s.
+    #[serde(default)]
+    pub send_hold_time_s: Option<u32>,
     #[serde(default)]
     pub import_policy: Option<String>,
     #[serde(default)]

@@ -114,6 +114,12 @@ pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<
         if let Some(h) = n.hold_time_s {
             check_hold_time(&mut v, h, at("hold_time_s"));
         }
+        if n.send_hold_time_s == Some(0) {
+            v.err(
+                at("send_hold_time_s"),
+                "send hold time must be at least 1 second (RFC 9687)".to_string(),
+            );
+        }
         if let Some(b) = n.bfd {
             for (k, ms) in [("min_tx_ms", b.min_tx_ms), ("min_rx_ms", b.min_rx_ms)] {
                 if ms < MIN_BFD_INTERVAL_MS {

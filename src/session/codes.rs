@@ -30,6 +30,11 @@ pub fn hold_timer_expired() -> Notification {
     Notification::hold_timer_expired()
 }
 
+/// Send Hold Timer Expired (RFC 9687 §3).
+pub fn send_hold_timer_expired() -> Notification {
+    Notification::send_hold_timer_expired()
+}
+
 /// Finite State Machine Error with the RFC 6608 subcode.
 pub fn fsm_error(sub: FsmSubcode) -> Notification {
     Notification::fsm_error(sub)

@@ -28,7 +28,8 @@ use tracing::{debug, Instrument, Span};
 /// Encoded chunks queued for one connection's writer.
 const WRITE_QUEUE: usize = 64;
 /// A write that makes no progress for this long ends the connection,
-/// until the negotiated hold time replaces it ([`ConnIo::set_stall_limit`]).
+/// until the session's send hold time replaces it
+/// ([`ConnIo::set_stall_limit`]).
 const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Read buffer growth step.
 const READ_CHUNK: usize = 16 * 1024;
@@ -53,6 +54,11 @@ pub enum IoEvent {
     Invalid(DecodeError),
     /// The peer closed the connection, or it broke.
     Closed(Option<io::Error>),
+    /// A write made no progress for the stall limit (the send hold time
+    /// once the session is negotiated, RFC 9687): the peer stopped
+    /// reading. The writer has stopped and set the socket to reset on
+    /// close, so the kernel frees what is queued for the peer.
+    WriteStalled,
 }
 
 /// Reassembles BGP messages from a byte stream: tells "need more bytes"
@@ -144,10 +150,9 @@ impl ConnIo {
         });
     }
 
-    /// A peer that reads nothing for this long is gone: with the hold time
-    /// as the limit, a peer that stops reading while we push a large batch
-    /// (and so also stops reading our KEEPALIVEs) is dropped as fast as a
-    /// silent one.
+    /// A peer that takes none of our bytes for this long is gone (the
+    /// RFC 9687 send hold time once the session is negotiated): the
+    /// writer reports [`IoEvent::WriteStalled`].
     pub fn set_stall_limit(&self, limit: Duration) {
         self.stall
             .store(limit.as_millis() as u64, Ordering::Relaxed);
@@ -260,13 +265,22 @@ async fn write_loop(
                 return;
             }
             Err(_) => {
-                let e = io::Error::new(io::ErrorKind::TimedOut, "write stalled");
-                let _ = events.try_send((id, IoEvent::Closed(Some(e))));
+                give_up(&wr);
+                let _ = events.send((id, IoEvent::WriteStalled)).await;
                 return;
             }
         }
     }
     let _ = tokio::time::timeout(WRITE_TIMEOUT, wr.shutdown()).await;
+}
+
+/// A peer that stopped reading: makes the close a reset (`SO_LINGER` 0)
+/// so the kernel drops the bytes the peer never read. No NOTIFICATION can
+/// follow them: the socket buffer is full, and the last write may have
+/// stopped in the middle of a message (RFC 9687 §4 accepts that the Send
+/// Hold Timer Expired NOTIFICATION is usually lost).
+fn give_up(wr: &OwnedWriteHalf) {
+    let _ = socket2::SockRef::from(wr.as_ref()).set_linger(Some(Duration::ZERO));
 }
 
 /// Starts an outgoing connection to the neighbor (its `port`, from its

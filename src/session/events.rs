@@ -107,6 +107,9 @@ pub enum Event {
     Notification(ConnId, Notification),
     /// Events 21/22/28: a message could not be decoded; send this NOTIFICATION.
     MessageError(ConnId, Notification),
+    /// RFC 9687 event 29: this connection's writer made no progress for
+    /// the send hold time (the peer stopped reading).
+    SendHoldTimerExpires(ConnId),
     /// The neighbor's BFD session went from Up to Down (RFC 9384).
     BfdDown,
     /// The neighbor's BFD session is Up (again).

@@ -305,6 +305,15 @@ impl Fsm {
                 }
                 _ => self.go_idle(now, Down::Sent(codes::hold_timer_expired()), &mut out),
             },
+            Event::SendHoldTimerExpires(id) => {
+                if self.main.is_some_and(|c| c.id == id) {
+                    let n = codes::send_hold_timer_expired();
+                    self.go_idle(now, Down::Sent(n), &mut out)
+                } else if self.second.is_some_and(|c| c.id == id) {
+                    self.second = None;
+                    out.push(Action::Close(id));
+                }
+            }
             Event::KeepaliveTimerExpires => match self.state {
                 State::Idle => {}
                 State::OpenConfirm | State::Established => {

@@ -28,6 +28,8 @@ use tracing::{debug, info, warn};
 pub const TO_PEER_CAPACITY: usize = 64;
 /// Encoded UPDATEs are handed to the writer in chunks of about this size.
 const WRITE_CHUNK: usize = 64 * 1024;
+/// The RFC 9687 §4 floor of the default send hold time.
+const DEFAULT_SEND_HOLD: Duration = Duration::from_secs(8 * 60);
 /// How long shutdown waits for queued NOTIFICATIONs to be written.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -224,13 +226,19 @@ impl Task {
         let (Some(n), Some(id)) = (self.fsm.negotiated(), self.fsm.main_conn()) else {
             return;
         };
+        let limit = self.send_hold_time();
         if let Some(c) = self.conns.get(&id) {
             c.set_codec(n.codec);
-            if n.hold_time > 0 {
-                c.set_stall_limit(Duration::from_secs(u64::from(n.hold_time)));
-            }
+            c.set_stall_limit(limit);
             self.codec = n.codec;
         }
+    }
+
+    /// The RFC 9687 send hold time: the neighbor's `send_hold_time_s`, or
+    /// by default twice the negotiated hold time and at least 8 minutes.
+    fn send_hold_time(&self) -> Duration {
+        let hold = self.fsm.negotiated().map_or(0, |n| n.hold_time);
+        send_hold_time(self.neighbor.send_hold_time_s, hold)
     }
 
     async fn drain(&mut self) {
@@ -446,6 +454,18 @@ impl Task {
                 }
                 Event::TcpConnectionFails(id)
             }
+            IoEvent::WriteStalled => {
+                if !self.conns.contains_key(&id) {
+                    return;
+                }
+                let limit = self.send_hold_time();
+                warn!(
+                    conn = id.0,
+                    send_hold_time_s = limit.as_secs(),
+                    "peer has taken none of our bytes for the send hold time (RFC 9687)"
+                );
+                Event::SendHoldTimerExpires(id)
+            }
             IoEvent::Invalid(e) => {
                 if !self.conns.contains_key(&id) {
                     return;
@@ -658,6 +678,15 @@ impl Task {
         })
         .await;
         info!("peer task stopped");
+    }
+}
+
+/// RFC 9687 §4: the configured send hold time, or by default the larger of
+/// 8 minutes and twice the negotiated hold time.
+pub(crate) fn send_hold_time(configured: Option<u32>, hold_time: u16) -> Duration {
+    match configured {
+        Some(s) => Duration::from_secs(u64::from(s)),
+        None => DEFAULT_SEND_HOLD.max(Duration::from_secs(2 * u64::from(hold_time))),
     }
 }
 

@@ -92,6 +92,8 @@ pub enum ErrorCode {
     Cease = 6,
     /// RFC 7313 §5
     RouteRefresh = 7,
+    /// RFC 9687 §3
+    SendHoldTimerExpired = 8,
 }
 
 impl ErrorCode {
@@ -105,6 +107,7 @@ impl ErrorCode {
             5 => ErrorCode::Fsm,
             6 => ErrorCode::Cease,
             7 => ErrorCode::RouteRefresh,
+            8 => ErrorCode::SendHoldTimerExpired,
             _ => return None,
         })
     }
@@ -119,6 +122,7 @@ impl ErrorCode {
             ErrorCode::Fsm => "Finite State Machine Error",
             ErrorCode::Cease => "Cease",
             ErrorCode::RouteRefresh => "ROUTE-REFRESH Message Error",
+            ErrorCode::SendHoldTimerExpired => "Send Hold Timer Expired",
         }
     }
 }

@@ -66,6 +66,11 @@ impl Notification {
         Notification::new(ErrorCode::HoldTimerExpired as u8, 0, Bytes::new())
     }
 
+    /// Send Hold Timer Expired (RFC 9687 §3): the peer stopped reading.
+    pub fn send_hold_timer_expired() -> Self {
+        Notification::new(ErrorCode::SendHoldTimerExpired as u8, 0, Bytes::new())
+    }
+
     /// Finite State Machine Error (RFC 6608) with the given subcode.
     pub fn fsm_error(subcode: super::iana::FsmSubcode) -> Self {
         Notification::new(ErrorCode::Fsm as u8, subcode as u8, Bytes::new())
