@@ -17,6 +17,7 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v stayrtr >/dev/null || need+=(stayrtr)
 command -v pmbmpd >/dev/null || need+=(pmacct)
 command -v exabgp >/dev/null || need+=(exabgp)
+command -v systemd-analyze >/dev/null || need+=(systemd)
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" -ne 0 ]; then
   # Not root: nothing is installed; every test that needs a missing tool
   # fails below, naming itself and the tool.
