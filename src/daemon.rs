@@ -310,6 +310,7 @@ impl Daemon {
         };
         match config::load(&path) {
             Ok(new) => {
+                log_warnings(&new);
                 self.apply(new).await;
                 METRICS
                     .config_reloads_total
@@ -480,11 +481,19 @@ async fn forward_bfd(
     }
 }
 
+/// Logs what the loader warned about (also what `check` prints).
+fn log_warnings(cfg: &Config) {
+    for w in &cfg.warnings {
+        warn!("config: {w}");
+    }
+}
+
 /// `coldpotato run`: loads `path`, starts, and serves until SIGTERM/SIGINT;
 /// SIGHUP reloads.
 pub async fn run(path: &Path) -> Result<(), DaemonError> {
     use tokio::signal::unix::{signal, SignalKind};
     let cfg = config::load(path)?;
+    log_warnings(&cfg);
     let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;

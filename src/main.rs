@@ -106,14 +106,19 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { config } => match coldpotato::config::load(&config) {
-            Ok(cfg) => emit(&format!(
-                "{}: OK ({} neighbors, {} locations, {} registered prefixes, {} policies)\n",
-                config.display(),
-                cfg.neighbors.len(),
-                cfg.locations.len(),
-                cfg.registered_prefixes.len(),
-                cfg.policies.len()
-            )),
+            Ok(cfg) => {
+                for w in &cfg.warnings {
+                    eprintln!("{w}");
+                }
+                emit(&format!(
+                    "{}: OK ({} neighbors, {} locations, {} registered prefixes, {} policies)\n",
+                    config.display(),
+                    cfg.neighbors.len(),
+                    cfg.locations.len(),
+                    cfg.registered_prefixes.len(),
+                    cfg.policies.len()
+                ))
+            }
             Err(errs) => {
                 eprint!("{errs}");
                 if !errs.to_string().ends_with('\n') {

@@ -97,21 +97,6 @@ fn example_policy_file_compiles_every_referenced_policy() {
 }
 
 #[test]
-fn systemd_unit_runs_the_daemon_with_the_needed_capabilities() {
-    let unit = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/coldpotato.service"),
-    )
-    .unwrap_or_default();
-    assert!(unit.contains(
-        "ExecStart=/usr/local/bin/coldpotato run --config /etc/coldpotato/coldpotato.toml"
-    ));
-    assert!(unit.contains("ExecReload=/bin/kill -HUP $MAINPID"));
-    for cap in ["CAP_NET_BIND_SERVICE", "CAP_NET_RAW", "CAP_NET_ADMIN"] {
-        assert!(unit.contains(cap), "{cap}");
-    }
-}
-
-#[test]
 fn example_policies_treat_sample_routes_as_documented() {
     use coldpotato::policy::{RouteContext, Verdict};
     use coldpotato::wire::{AsPath, Community, LargeCommunity, PathAttributes};

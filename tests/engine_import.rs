@@ -4,6 +4,7 @@
 #[path = "engine_lab.rs"]
 mod lab;
 
+use coldpotato::wire::{AsPathSegment, SegmentType};
 use lab::*;
 
 #[test]
@@ -60,9 +61,11 @@ fn more_specific_of_a_registered_prefix_from_another_origin_is_rejected_and_logg
     assert!(lab
         .event_kinds()
         .contains(&"unexpected-more-specific".to_string()));
-    // From the registered origin it is fine.
+    // From the registered origin the origin check passes; transit hygiene
+    // still refuses a /25.
     lab.update("transit", ann(&["203.0.113.128/25"], &[3356, 64500]));
-    assert_eq!(lab.routes(Some("203.0.113.128/25"), false).len(), 1);
+    let all = lab.routes(Some("203.0.113.128/25"), true);
+    assert_eq!(all[0].rule.as_deref(), Some("too-specific"));
 }
 
 #[test]
@@ -369,4 +372,50 @@ fn export_never_carries_as_zero_even_for_a_route_that_escaped_the_decoder() {
         to_rr1.iter().all(|(_, a)| !a.carries_as_zero()),
         "AS 0 was exported: {to_rr1:?}"
     );
+}
+
+/// `ann` with an AS_SET after the sequence (an aggregate's path).
+fn ann_with_set(prefix: &str, seq: &[u32], set: &[u32]) -> Update {
+    let mut u = ann(&[prefix], seq);
+    if let Some(path) = u.attrs.as_path.as_mut() {
+        path.segments.push(AsPathSegment {
+            kind: SegmentType::Set,
+            asns: set.to_vec(),
+        });
+    }
+    u
+}
+
+#[test]
+fn an_as_set_from_an_ebgp_neighbor_is_treated_as_withdrawn_unless_allowed() {
+    let mut lab = Lab::new("");
+    lab.up("transit");
+    lab.up("rr1");
+    lab.update("transit", ann(&["8.8.8.0/24"], &[3356, 15169]));
+    assert_eq!(lab.routes(Some("8.8.8.0/24"), false).len(), 1);
+    // The same prefix again with an AS_SET: the accepted route is gone.
+    let out = lab.update(
+        "transit",
+        ann_with_set("8.8.8.0/24", &[3356], &[15169, 15170]),
+    );
+    assert!(lab.routes(Some("8.8.8.0/24"), false).is_empty());
+    let all = lab.routes(Some("8.8.8.0/24"), true);
+    assert_eq!(all[0].rule.as_deref(), Some("as-set"));
+    assert!(all[0].reason.as_deref().unwrap_or("").contains("RFC 9774"));
+    assert!(
+        sent(&out, "rr1")
+            .iter()
+            .any(|u| u.withdrawn.iter().any(|w| w.prefix == p("8.8.8.0/24"))),
+        "the internal neighbor loses it"
+    );
+    // From an internal neighbor an AS_SET is not ours to judge.
+    let mut u = ann_with_set("9.9.9.0/24", &[], &[15169, 15170]);
+    u.attrs.local_pref = Some(100);
+    lab.update("rr1", u);
+    assert_eq!(lab.routes(Some("9.9.9.0/24"), false).len(), 1);
+    // `[rules] allow_as_sets = true` takes it back on reload.
+    let mut c = (*cfg("")).clone();
+    c.rules.allow_as_sets = true;
+    lab.input(Input::Reload(Arc::new(c)));
+    assert_eq!(lab.routes(Some("8.8.8.0/24"), false).len(), 1);
 }

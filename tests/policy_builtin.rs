@@ -521,7 +521,7 @@ fn documentation_space_is_accepted_with_bogons_off_or_allowed() {
 }
 
 #[test]
-fn builtin_rules_apply_only_to_peering_service_without_accept_all() {
+fn builtin_rules_apply_by_role_unless_accept_all() {
     let (cfg, set) = setup("");
     let bad = attrs(&[8068, 64512], &[]);
     assert!(import(&cfg, &set, "peer", "10.0.0.0/8", &bad).is_some());
@@ -529,7 +529,117 @@ fn builtin_rules_apply_only_to_peering_service_without_accept_all() {
         import(&cfg, &set, "peer-accept-all", "10.0.0.0/8", &bad),
         None
     );
-    assert_eq!(import(&cfg, &set, "transit", "10.0.0.0/8", &bad), None);
+    // Transit hygiene: the bogon prefix first.
+    assert_eq!(
+        import(&cfg, &set, "transit", "10.0.0.0/8", &bad),
+        Some(("bogon".into(), "bogon prefix 10.0.0.0/8".into()))
+    );
+}
+
+#[test]
+fn transit_hygiene_takes_bogons_bogon_asns_long_paths_and_too_specifics() {
+    let (cfg, set) = setup("");
+    let long: Vec<u32> = (0..101).map(|i| 3356 + (i % 2)).collect();
+    type TransitRow<'a> = (&'a str, Vec<u32>, Option<(&'a str, &'a str)>);
+    let rows: &[TransitRow] = &[
+        ("8.8.8.0/24", vec![3356, 15169], None),
+        ("2a00:1450::/32", vec![3356, 15169], None),
+        (
+            "100.64.0.0/10",
+            vec![3356],
+            Some(("bogon", "bogon prefix 100.64.0.0/10")),
+        ),
+        (
+            "192.88.99.0/24",
+            vec![3356],
+            Some(("bogon", "bogon prefix 192.88.99.0/24")),
+        ),
+        (
+            "198.18.0.0/15",
+            vec![3356],
+            Some(("bogon", "bogon prefix 198.18.0.0/15")),
+        ),
+        (
+            "8.8.8.0/24",
+            vec![3356, 65001, 15169],
+            Some(("private-asn", "private ASN 65001 in AS path")),
+        ),
+        (
+            "8.8.8.0/24",
+            vec![3356, 23456],
+            Some(("reserved-asn", "reserved ASN 23456 in AS path")),
+        ),
+        (
+            "8.8.8.0/24",
+            long,
+            Some(("as-path-too-long", "AS path length 101 is over 100")),
+        ),
+        (
+            "8.8.8.0/25",
+            vec![3356, 15169],
+            Some(("too-specific", "prefix longer than /24 from a transit")),
+        ),
+        (
+            "2a00:1450:4001::/49",
+            vec![3356, 15169],
+            Some(("too-specific", "prefix longer than /48 from a transit")),
+        ),
+    ];
+    for (prefix, path, want) in rows {
+        let got = import(&cfg, &set, "transit", prefix, &attrs(path, &[]));
+        let want = want.map(|(r, w)| (r.to_string(), w.to_string()));
+        assert_eq!(got, want, "{prefix} {path:?}");
+    }
+}
+
+#[test]
+fn transit_hygiene_follows_the_rules_table() {
+    let (cfg, set) = setup("[rules]\nmax_as_path_len = 3\nreject_private_asn = false\nallow_prefixes = [\"100.64.0.0/10\"]\n");
+    let ok = |prefix: &str, path: &[u32]| import(&cfg, &set, "transit", prefix, &attrs(path, &[]));
+    assert_eq!(ok("100.64.0.0/10", &[3356]), None, "allowed");
+    assert_eq!(
+        ok("8.8.8.0/24", &[3356, 65001, 15169]),
+        None,
+        "private ASNs allowed"
+    );
+    assert_eq!(
+        ok("8.8.8.0/24", &[3356, 1, 2, 15169]).map(|r| r.0),
+        Some("as-path-too-long".to_string())
+    );
+}
+
+#[test]
+fn an_ebgp_neighbor_without_rules_or_policy_imports_and_exports_nothing() {
+    let extra = r#"
+[[neighbors]]
+name = "bare"
+address = "192.0.2.14"
+remote_as = 174
+location = "ams"
+role = "transit"
+builtin_rules = false
+"#;
+    let (cfg, set) = setup(extra);
+    let a = attrs(&[174, 15169], &[]);
+    let got = import(&cfg, &set, "bare", "8.8.8.0/24", &a);
+    assert_eq!(got.as_ref().map(|r| r.0.as_str()), Some("no-policy"));
+    assert!(got.map(|r| r.1).unwrap_or_default().contains("RFC 8212"));
+    let (n, ctx) = context(&cfg, "bare", "8.8.8.0/24", &a);
+    assert!(matches!(set.export(n, &ctx), Verdict::Reject(r) if r.rule == "no-policy"));
+    // `check` warns, at the key.
+    assert_eq!(cfg.warnings.len(), 1, "{:?}", cfg.warnings);
+    let w = cfg.warnings[0].to_string();
+    assert!(
+        w.contains("warning: eBGP neighbor \"bare\"") && w.contains("RFC 8212"),
+        "{w}"
+    );
+    // With an import policy it imports by that policy alone.
+    let (cfg, set) = setup(&format!("{extra}import_policy = \"accept-all\"\n"));
+    assert_eq!(import(&cfg, &set, "bare", "10.0.0.0/8", &a), None);
+    assert_eq!(cfg.warnings.len(), 1, "still nothing to export");
+    // Built-in rules on (the default): no warning.
+    let (cfg, _) = setup("");
+    assert!(cfg.warnings.is_empty());
 }
 
 #[test]
@@ -562,7 +672,7 @@ fn explain_import_lists_every_failing_rule_in_order() {
             "bogon"
         ]
     );
-    assert_eq!(coldpotato::policy::builtin::RULES.to_vec(), rules);
+    assert_eq!(coldpotato::policy::builtin::RULES[..5].to_vec(), rules);
     let good = attrs(&[8068], &[TAG]);
     let ctx = RouteContext {
         attrs: &good,

@@ -26,6 +26,8 @@ address = "192.0.2.2"
 remote_as = 3356
 location = "ams"
 role = "transit"
+# The policy language alone: no transit hygiene in front of it.
+builtin_rules = false
 import_policy = "p"
 export_policy = "p"
 

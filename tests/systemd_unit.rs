@@ -63,6 +63,11 @@ fn the_unit_scores_ok_in_systemd_analyze_security() {
         assert!(directive(key).iter().any(|v| v == want), "{key}={want}");
     }
     assert!(!directive("RestrictAddressFamilies").is_empty());
+    let unit = std::fs::read_to_string(UNIT).expect("the unit file");
+    assert!(unit.contains(
+        "ExecStart=/usr/local/bin/coldpotato run --config /etc/coldpotato/coldpotato.toml"
+    ));
+    assert!(unit.contains("ExecReload=/bin/kill -HUP $MAINPID"));
 }
 
 /// A free port below 1024 (binding it needs CAP_NET_BIND_SERVICE).

@@ -103,6 +103,7 @@ fn update_fields(o: &NeighborConfig, n: &NeighborConfig) -> Vec<&'static str> {
     };
     chk(o.import_policy != n.import_policy, "import_policy");
     chk(o.export_policy != n.export_policy, "export_policy");
+    chk(o.builtin_rules != n.builtin_rules, "builtin_rules");
     chk(o.max_prefixes != n.max_prefixes, "max_prefixes");
     chk(o.location != n.location, "location");
     chk(o.router != n.router, "router");

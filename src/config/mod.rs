@@ -91,6 +91,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
         }
     }
     if errors.is_empty() {
+        cfg.warnings = validate::warnings(&cfg, &main);
         Ok(cfg)
     } else {
         // Main file first, then the policy file; each in file order.

@@ -42,6 +42,11 @@ pub struct Config {
     /// `policy = "FILE"`; not a key of the file.
     #[serde(skip)]
     pub policy_file: Option<std::path::PathBuf>,
+    /// What the loader warns about (valid, but probably not meant, e.g. an
+    /// eBGP neighbor that RFC 8212 leaves with nothing to import or
+    /// export); `check` prints them, the daemon logs them. Not a key.
+    #[serde(skip)]
+    pub warnings: Vec<crate::config::ConfigError>,
 }
 
 impl Config {
@@ -238,6 +243,12 @@ pub struct NeighborConfig {
     /// Administratively shut down: configured but never connects.
     #[serde(default)]
     pub shutdown: bool,
+    /// The role's built-in rules (peering-service checks, transit
+    /// hygiene). `false` switches them off; an eBGP neighbor with neither
+    /// these rules nor an import (export) policy then imports (exports)
+    /// nothing (RFC 8212).
+    #[serde(default = "default_true")]
+    pub builtin_rules: bool,
     /// Our BGP role on this session (RFC 9234), sent in the Role capability
     /// and used for the ONLY_TO_CUSTOMER route-leak procedures. Default from
     /// `role`: peering-service → `peer`, transit → `customer`, internal →
@@ -338,6 +349,17 @@ pub struct RulesConfig {
     /// never a bogon (labs and tests use the RFC 5737 / RFC 3849 documentation space).
     #[serde(default)]
     pub allow_prefixes: Vec<ipnet::IpNet>,
+    /// Longest AS path accepted from a `transit` neighbor.
+    #[serde(default = "default_transit_max_as_path_len")]
+    pub max_as_path_len: u32,
+    /// Accept AS_SET / AS_CONFED_SET paths on eBGP sessions (RFC 9774
+    /// treats them as withdrawn: off by default).
+    #[serde(default)]
+    pub allow_as_sets: bool,
+}
+
+fn default_transit_max_as_path_len() -> u32 {
+    100
 }
 
 impl Default for RulesConfig {
@@ -349,6 +371,8 @@ impl Default for RulesConfig {
             max_as_path_len_longer_than_24: default_max_as_path_len(),
             reject_bogons: true,
             allow_prefixes: Vec::new(),
+            max_as_path_len: default_transit_max_as_path_len(),
+            allow_as_sets: false,
         }
     }
 }

@@ -31,6 +31,41 @@ impl V<'_> {
     }
 }
 
+/// What is valid but probably not meant, each at its key: an eBGP
+/// neighbor that RFC 8212 leaves with nothing to import or export
+/// (`builtin_rules = false` and no policy for that direction).
+pub(crate) fn warnings(cfg: &Config, src: &Source) -> Vec<ConfigError> {
+    let mut out = Vec::new();
+    for (i, n) in cfg.neighbors.iter().enumerate() {
+        if n.role == Role::Internal || n.builtin_rules {
+            continue;
+        }
+        let missing: Vec<&str> = [
+            ("import", n.import_policy.is_none()),
+            ("export", n.export_policy.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(d, none)| none.then_some(d))
+        .collect();
+        if !missing.is_empty() {
+            let what = missing.join(" or ");
+            out.push(src.at(
+                &[
+                    PathSeg::Key("neighbors".into()),
+                    PathSeg::Index(i),
+                    PathSeg::Key("builtin_rules".into()),
+                ],
+                format!(
+                    "warning: eBGP neighbor \"{}\" has builtin_rules = false and no {what} policy: \
+                     it will {what} nothing (RFC 8212)",
+                    n.name
+                ),
+            ));
+        }
+    }
+    out
+}
+
 /// Checks `cfg` (parsed from `src`) and returns every error found.
 /// `policies_known` is false when the policy file failed to load (its
 /// references are then not checked, to avoid follow-on errors).
@@ -311,6 +346,12 @@ pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<
     }
 
     // [rules] (require_community is compiled, and reported, by the policy set)
+    if cfg.rules.max_as_path_len == 0 {
+        v.err(
+            cfg_path!["rules", "max_as_path_len"],
+            "max_as_path_len must be at least 1".to_string(),
+        );
+    }
     for (i, p) in cfg.rules.allow_prefixes.iter().enumerate() {
         if p.trunc() != *p {
             v.err(

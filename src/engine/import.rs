@@ -31,6 +31,9 @@ pub const RULE_ORIGIN_MISMATCH: &str = "origin-mismatch";
 pub const RULE_MORE_SPECIFIC: &str = "unexpected-more-specific";
 /// Rule name of a route treated as withdrawn for AS 0 in its path (RFC 7607).
 pub const RULE_AS_ZERO: &str = "as-zero";
+/// Rule name of an eBGP route treated as withdrawn for an AS_SET or
+/// AS_CONFED_SET in its path (RFC 9774), unless `[rules] allow_as_sets`.
+pub const RULE_AS_SET: &str = "as-set";
 
 /// Cease data for Maximum Number of Prefixes Reached: AFI (2), SAFI (1) and
 /// the limit (4) (RFC 4486 §4).
@@ -330,6 +333,18 @@ impl EngineCore {
             let rej = Rejection {
                 rule: "as-loop".into(),
                 reason: format!("AS path contains our AS {own} (loop)"),
+            };
+            return (Err(rej), rpki);
+        }
+        // RFC 9774 §3: an AS_SET or AS_CONFED_SET from an eBGP neighbor is
+        // treated as withdrawn (kept, explained, like every rejection).
+        if nb.ebgp
+            && !self.cfg.rules.allow_as_sets
+            && attrs.as_path.as_ref().is_some_and(|p| p.has_set())
+        {
+            let rej = Rejection {
+                rule: RULE_AS_SET.into(),
+                reason: "AS_SET in AS_PATH (RFC 9774): treated as withdrawn".into(),
             };
             return (Err(rej), rpki);
         }

@@ -1,7 +1,10 @@
-//! The built-in peering-service checks (README, "The rules and the decisions"), as
-//! named rules with stable names (metric labels) and exact reasons (the
-//! cloud's own prefix validation uses the same wording). Pure functions,
-//! called by `PolicySet::import` on routes from `peering-service` neighbors.
+//! The built-in rules (README, "The rules and the decisions"), as named
+//! rules with stable names (metric labels) and exact reasons (the cloud's
+//! own prefix validation uses the same wording). Pure functions, called by
+//! `PolicySet::import`: the peering-service checks on routes from
+//! `peering-service` neighbors, transit hygiene (bogon prefixes and ASNs,
+//! AS-path length, too-specific prefixes: the MANRS / NLNOG baseline) on
+//! routes from `transit` neighbors.
 
 use super::{Rejection, RouteContext};
 use crate::config::RulesConfig;
@@ -18,14 +21,21 @@ pub const RESERVED_ASN: &str = "reserved-asn";
 pub const AS_PATH_TOO_LONG: &str = "as-path-too-long";
 /// Rule name: a bogon prefix.
 pub const BOGON: &str = "bogon";
+/// Rule name: a transit route more specific than /24 (IPv6: /48).
+pub const TOO_SPECIFIC: &str = "too-specific";
+/// Rule name: an eBGP route with neither built-in rules nor an import
+/// policy, or toward such a neighbor with no export policy (RFC 8212).
+pub const NO_POLICY: &str = "no-policy";
 
 /// Every built-in rule name, in evaluation order (to pre-register metric labels).
-pub const RULES: [&str; 5] = [
+pub const RULES: [&str; 7] = [
     MISSING_COMMUNITY,
     PRIVATE_ASN,
     RESERVED_ASN,
     AS_PATH_TOO_LONG,
     BOGON,
+    TOO_SPECIFIC,
+    NO_POLICY,
 ];
 
 /// RFC 6996 §5: private-use ASNs, 16-bit and 32-bit ranges.
@@ -42,8 +52,8 @@ pub fn is_reserved_asn(asn: u32) -> bool {
         || (65536..=65551).contains(&asn)
 }
 
-/// IPv4 bogons: RFC 1122, 1918, 6598, 3927, 6890, 5737, 2544, 5771, 1112.
-const BOGONS_V4: [(Ipv4Addr, u8); 14] = [
+/// IPv4 bogons: RFC 1122, 1918, 6598, 3927, 6890, 5737, 7526, 2544, 5771, 1112.
+const BOGONS_V4: [(Ipv4Addr, u8); 15] = [
     (Ipv4Addr::new(0, 0, 0, 0), 8),
     (Ipv4Addr::new(10, 0, 0, 0), 8),
     (Ipv4Addr::new(100, 64, 0, 0), 10),
@@ -52,6 +62,7 @@ const BOGONS_V4: [(Ipv4Addr, u8); 14] = [
     (Ipv4Addr::new(172, 16, 0, 0), 12),
     (Ipv4Addr::new(192, 0, 0, 0), 24),
     (Ipv4Addr::new(192, 0, 2, 0), 24),
+    (Ipv4Addr::new(192, 88, 99, 0), 24),
     (Ipv4Addr::new(192, 168, 0, 0), 16),
     (Ipv4Addr::new(198, 18, 0, 0), 15),
     (Ipv4Addr::new(198, 51, 100, 0), 24),
@@ -149,6 +160,8 @@ pub struct BuiltinRules {
     pub max_as_path_len_longer_than_24: u32,
     pub reject_bogons: bool,
     pub allow_prefixes: Vec<Prefix>,
+    /// Longest AS path from a transit neighbor.
+    pub transit_max_as_path_len: u32,
 }
 
 impl Default for BuiltinRules {
@@ -160,6 +173,7 @@ impl Default for BuiltinRules {
             max_as_path_len_longer_than_24: 3,
             reject_bogons: true,
             allow_prefixes: Vec::new(),
+            transit_max_as_path_len: 100,
         }
     }
 }
@@ -185,7 +199,100 @@ impl BuiltinRules {
             max_as_path_len_longer_than_24: rules.max_as_path_len_longer_than_24,
             reject_bogons: rules.reject_bogons,
             allow_prefixes: rules.allow_prefixes.iter().map(|p| p.trunc()).collect(),
+            transit_max_as_path_len: rules.max_as_path_len,
         })
+    }
+
+    /// Transit hygiene on a route from a `transit` neighbor: bogon prefix
+    /// (`reject_bogons`, `allow_prefixes`), private and reserved ASNs
+    /// (`reject_private_asn`, `reject_reserved_asn`), an AS path longer
+    /// than `max_as_path_len`, IPv4 longer than /24, IPv6 longer than /48.
+    /// The first failure rejects.
+    pub fn check_transit(&self, ctx: &RouteContext) -> Result<(), Rejection> {
+        self.run_transit(ctx, &mut |r| Err(r))
+    }
+
+    /// Every transit check that fails, in order.
+    pub fn transit_failures(&self, ctx: &RouteContext) -> Vec<Rejection> {
+        let mut all = Vec::new();
+        let _ = self.run_transit(ctx, &mut |r| {
+            all.push(r);
+            Ok(())
+        });
+        all
+    }
+
+    fn run_transit(
+        &self,
+        ctx: &RouteContext,
+        fail: &mut dyn FnMut(Rejection) -> Result<(), Rejection>,
+    ) -> Result<(), Rejection> {
+        self.bogon(ctx, fail)?;
+        self.asns(ctx, fail)?;
+        let path = ctx.attrs.as_path.as_ref();
+        let len = path.map_or(0, |p| p.path_len());
+        let max = self.transit_max_as_path_len;
+        if u32::try_from(len).map_or(true, |l| l > max) {
+            fail(rejection(
+                AS_PATH_TOO_LONG,
+                format!("AS path length {len} is over {max}"),
+            ))?;
+        }
+        let (len, max) = match ctx.prefix {
+            Prefix::V4(p) => (p.prefix_len(), LONG_PREFIX_V4),
+            Prefix::V6(p) => (p.prefix_len(), LONG_PREFIX_V6),
+        };
+        if len > max {
+            fail(rejection(
+                TOO_SPECIFIC,
+                format!("prefix longer than /{max} from a transit"),
+            ))?;
+        }
+        Ok(())
+    }
+
+    /// The bogon-prefix check (unless allowed).
+    fn bogon(
+        &self,
+        ctx: &RouteContext,
+        fail: &mut dyn FnMut(Rejection) -> Result<(), Rejection>,
+    ) -> Result<(), Rejection> {
+        if self.reject_bogons {
+            let p = ctx.prefix.trunc();
+            if !self.allow_prefixes.iter().any(|a| a.contains(&p)) {
+                if let Some(reason) = bogon_reason(&p) {
+                    fail(rejection(BOGON, reason))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The private- and reserved-ASN checks.
+    fn asns(
+        &self,
+        ctx: &RouteContext,
+        fail: &mut dyn FnMut(Rejection) -> Result<(), Rejection>,
+    ) -> Result<(), Rejection> {
+        let path = ctx.attrs.as_path.as_ref();
+        let asns = || path.into_iter().flat_map(|p| p.all_asns());
+        if self.reject_private_asn {
+            if let Some(a) = asns().find(|a| is_private_asn(*a)) {
+                fail(rejection(
+                    PRIVATE_ASN,
+                    format!("private ASN {a} in AS path"),
+                ))?;
+            }
+        }
+        if self.reject_reserved_asn {
+            if let Some(a) = asns().find(|a| is_reserved_asn(*a)) {
+                fail(rejection(
+                    RESERVED_ASN,
+                    format!("reserved ASN {a} in AS path"),
+                ))?;
+            }
+        }
+        Ok(())
     }
 
     /// Runs every enabled check in order; the first failure rejects.
@@ -231,24 +338,8 @@ impl BuiltinRules {
                 ))?;
             }
         }
+        self.asns(ctx, fail)?;
         let path = attrs.as_path.as_ref();
-        let asns = || path.into_iter().flat_map(|p| p.all_asns());
-        if self.reject_private_asn {
-            if let Some(a) = asns().find(|a| is_private_asn(*a)) {
-                fail(rejection(
-                    PRIVATE_ASN,
-                    format!("private ASN {a} in AS path"),
-                ))?;
-            }
-        }
-        if self.reject_reserved_asn {
-            if let Some(a) = asns().find(|a| is_reserved_asn(*a)) {
-                fail(rejection(
-                    RESERVED_ASN,
-                    format!("reserved ASN {a} in AS path"),
-                ))?;
-            }
-        }
         let long = match ctx.prefix {
             Prefix::V4(p) => p.prefix_len() > LONG_PREFIX_V4,
             Prefix::V6(p) => p.prefix_len() > LONG_PREFIX_V6,
@@ -261,14 +352,6 @@ impl BuiltinRules {
                 format!("AS path length should be <= {max}"),
             ))?;
         }
-        if self.reject_bogons {
-            let p = ctx.prefix.trunc();
-            if !self.allow_prefixes.iter().any(|a| a.contains(&p)) {
-                if let Some(reason) = bogon_reason(&p) {
-                    fail(rejection(BOGON, reason))?;
-                }
-            }
-        }
-        Ok(())
+        self.bogon(ctx, fail)
     }
 }

@@ -141,14 +141,26 @@ impl PolicySet {
     }
 
     /// Import verdict for a route received from `neighbor`: the role's
-    /// built-in checks (unless `import_policy = "accept-all"`), then the
-    /// neighbor's named import policy. A route that fails only the
+    /// built-in rules (unless `import_policy = "accept-all"` or
+    /// `builtin_rules = false`: peering-service checks, transit hygiene),
+    /// then the neighbor's named import policy. A route that fails only the
     /// required-community check is rejected for it unless the named policy
-    /// takes it as a plain internet route (`action = "internet"`).
+    /// takes it as a plain internet route (`action = "internet"`). An eBGP
+    /// neighbor with neither built-in rules nor an import policy imports
+    /// nothing (RFC 8212).
     pub fn import(&self, neighbor: &crate::config::NeighborConfig, ctx: &RouteContext) -> Verdict {
         let named = neighbor.import_policy.as_deref();
+        if let Some(r) = no_policy(neighbor, named, "import") {
+            return Verdict::Reject(r);
+        }
+        let rules = neighbor.builtin_rules && named != Some(ACCEPT_ALL);
         let mut missing_community = None;
-        if neighbor.role == Role::PeeringService && named != Some(ACCEPT_ALL) {
+        if rules && neighbor.role == Role::Transit {
+            if let Err(r) = self.builtin.check_transit(ctx) {
+                return Verdict::Reject(r);
+            }
+        }
+        if rules && neighbor.role == Role::PeeringService {
             match self.builtin.check(ctx) {
                 Ok(()) => {}
                 Err(r) if r.rule == builtin::MISSING_COMMUNITY => {
@@ -179,9 +191,16 @@ impl PolicySet {
         ctx: &RouteContext,
     ) -> Vec<Rejection> {
         let named = neighbor.import_policy.as_deref();
+        if let Some(r) = no_policy(neighbor, named, "import") {
+            return vec![r];
+        }
+        let rules = neighbor.builtin_rules && named != Some(ACCEPT_ALL);
         let mut all = Vec::new();
-        if neighbor.role == Role::PeeringService && named != Some(ACCEPT_ALL) {
+        if rules && neighbor.role == Role::PeeringService {
             all = self.builtin.failures(ctx);
+        }
+        if rules && neighbor.role == Role::Transit {
+            all = self.builtin.transit_failures(ctx);
         }
         if let Some(name) = named.filter(|n| *n != ACCEPT_ALL) {
             match self.named(name, "import", ctx) {
@@ -197,6 +216,9 @@ impl PolicySet {
     /// neighbor's named export policy (`"none"` rejects everything; no
     /// policy accepts unchanged).
     pub fn export(&self, neighbor: &crate::config::NeighborConfig, ctx: &RouteContext) -> Verdict {
+        if let Some(r) = no_policy(neighbor, neighbor.export_policy.as_deref(), "export") {
+            return Verdict::Reject(r);
+        }
         match neighbor.export_policy.as_deref() {
             None => Verdict::Accept(None),
             Some(EXPORT_NONE) => Verdict::Reject(Rejection {
@@ -219,4 +241,21 @@ impl PolicySet {
             }),
         }
     }
+}
+
+/// RFC 8212: an eBGP neighbor with neither built-in rules nor a policy for
+/// this direction gets the `no-policy` rejection.
+fn no_policy(
+    neighbor: &crate::config::NeighborConfig,
+    named: Option<&str>,
+    dir: &str,
+) -> Option<Rejection> {
+    (neighbor.role != Role::Internal && !neighbor.builtin_rules && named.is_none()).then(|| {
+        Rejection {
+            rule: builtin::NO_POLICY.to_string(),
+            reason: format!(
+                "eBGP neighbor with no built-in rules and no {dir} policy: nothing is {dir}ed (RFC 8212)"
+            ),
+        }
+    })
 }

@@ -93,6 +93,14 @@ impl AsPath {
         }
     }
 
+    /// True when the path holds an AS_SET or AS_CONFED_SET (RFC 9774
+    /// deprecates both).
+    pub fn has_set(&self) -> bool {
+        self.segments
+            .iter()
+            .any(|s| matches!(s.kind, SegmentType::Set | SegmentType::ConfedSet))
+    }
+
     /// Every ASN in the path, in every kind of segment.
     pub fn all_asns(&self) -> impl Iterator<Item = u32> + '_ {
         self.segments.iter().flat_map(|s| s.asns.iter().copied())
