@@ -146,6 +146,43 @@ pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<
             v.err(at("location"), unknown_location(&n.location, &locations));
         }
         check_remote_as(&mut v, cfg, n.remote_as, n.role, at("remote_as"));
+        if n.name.trim().is_empty() {
+            v.err(at("name"), "neighbor name must not be empty".into());
+        }
+        let ours = cfg.router.asn;
+        if n.role == Role::Internal && n.remote_as != ours && n.remote_as != 0 {
+            v.err(
+                at("remote_as"),
+                format!(
+                    "an internal neighbor is iBGP: remote_as must be our own ASN {ours}, not {}",
+                    n.remote_as
+                ),
+            );
+        }
+        if n.role != Role::Internal && n.remote_as == ours {
+            v.err(
+                at("remote_as"),
+                format!(
+                    "remote_as {ours} is our own ASN: a {} neighbor is eBGP (use role = \"internal\" for iBGP)",
+                    role_name(n.role)
+                ),
+            );
+        }
+        if cfg
+            .router
+            .listen
+            .iter()
+            .any(|l| l.ip() == n.address && l.port() == n.port)
+            || n.local_address == Some(n.address)
+        {
+            v.err(
+                at("address"),
+                format!(
+                    "neighbor address {} port {} is our own (a session with ourselves)",
+                    n.address, n.port
+                ),
+            );
+        }
         if let Some(h) = n.hold_time_s {
             check_hold_time(&mut v, h, at("hold_time_s"));
         }
@@ -442,11 +479,15 @@ fn check_remote_as(v: &mut V, cfg: &Config, asn: u32, role: Role, path: Vec<Path
             path,
             "remote_as 0 is reserved and cannot be used (RFC 7607)".into(),
         );
+    } else if asn == 23456 {
+        v.err(
+            path,
+            "remote_as 23456 is AS_TRANS, a placeholder that is never a real peer's ASN (RFC 6793); \
+             use the peer's 4-octet ASN"
+                .into(),
+        );
     } else if is_private_asn(asn) && role != Role::Internal {
-        let role = match role {
-            Role::PeeringService => "peering-service",
-            _ => "transit",
-        };
+        let role = role_name(role);
         v.err(
             path,
             format!(
@@ -455,6 +496,14 @@ fn check_remote_as(v: &mut V, cfg: &Config, asn: u32, role: Role, path: Vec<Path
         );
     } else if is_reserved_asn(asn) && cfg.rules.reject_reserved_asn {
         v.err(path, format!("remote_as {asn} is a reserved ASN (set rules.reject_reserved_asn = false for labs)"));
+    }
+}
+
+fn role_name(role: Role) -> &'static str {
+    match role {
+        Role::PeeringService => "peering-service",
+        Role::Transit => "transit",
+        Role::Internal => "internal",
     }
 }
 
