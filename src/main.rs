@@ -120,9 +120,18 @@ fn main() -> ExitCode {
                 ))
             }
             Err(errs) => {
-                eprint!("{errs}");
-                if !errs.to_string().ends_with('\n') {
-                    eprintln!();
+                // Every error up to a screenful; beyond, how many more.
+                const SHOWN: usize = 100;
+                for e in errs.iter().take(SHOWN) {
+                    eprintln!("{e}");
+                }
+                if errs.0.len() > SHOWN {
+                    eprintln!(
+                        "{}: ... and {} more errors ({} in all)",
+                        config.display(),
+                        errs.0.len() - SHOWN,
+                        errs.0.len()
+                    );
                 }
                 ExitCode::from(1)
             }

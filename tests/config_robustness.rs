@@ -61,3 +61,44 @@ proptest! {
         check_positions(&text, "x.toml");
     }
 }
+
+/// A config with 20,000 errors: every one is found, each at its own line,
+/// and `check` prints the first 100 and how many more (the time it takes
+/// is a figure in the closing note, not an assertion here).
+#[test]
+fn twenty_thousand_errors_are_all_placed_and_check_prints_a_screenful() {
+    let mut text = String::from(
+        "[router]\nasn = 8075\nrouter_id = \"198.51.100.1\"\nlocation = \"ams\"\n\n[[locations]]\nname = \"ams\"\n",
+    );
+    for i in 0..20_000u32 {
+        text.push_str(&format!(
+            "\n[[neighbors]]\nname = \"n{i}\"\naddress = \"10.{}.{}.{}\"\nremote_as = 3356\nlocation = \"nowhere\"\nrole = \"transit\"\n",
+            (i >> 16) & 255,
+            (i >> 8) & 255,
+            i & 255
+        ));
+    }
+    let errs = config::parse(&text, "big.toml").err().unwrap_or_default();
+    assert_eq!(errs.0.len(), 20_000);
+    for (i, e) in errs.iter().enumerate() {
+        // Neighbor i's `location` is on line 13 + 7 i, after `location = `.
+        assert_eq!(e.position, Some((13 + 7 * i, 12)), "{e}");
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("big.toml");
+    std::fs::write(&path, &text).expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_coldpotato"))
+        .args(["check", "--config"])
+        .arg(&path)
+        .output()
+        .expect("check runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 101, "{}", lines.last().unwrap_or(&""));
+    assert!(
+        lines[100].ends_with("... and 19900 more errors (20000 in all)"),
+        "{}",
+        lines[100]
+    );
+}

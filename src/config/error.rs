@@ -100,6 +100,10 @@ pub(crate) struct Source {
     pub file: String,
     pub text: String,
     doc: Option<ImDocument<String>>,
+    /// Byte offset of the start of each line, so placing an error costs a
+    /// binary search rather than a scan of the text (20,000 errors in a
+    /// 3 MB file would otherwise be quadratic).
+    line_starts: Vec<usize>,
 }
 
 /// A node of the span tree while walking a key path.
@@ -132,20 +136,42 @@ impl Source {
     /// parse has none: its syntax error is reported by the first parse).
     pub fn new(file: &str, text: String) -> Source {
         let doc = ImDocument::parse(text.clone()).ok();
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .collect();
         Source {
             file: file.to_string(),
             text,
             doc,
+            line_starts,
         }
+    }
+
+    /// [`line_col`] of a byte offset, by binary search over the line starts.
+    fn line_col(&self, offset: usize) -> (usize, usize) {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.line_starts.partition_point(|&s| s <= offset);
+        let start = self.line_starts[line.saturating_sub(1)];
+        (line, self.text[start..offset].chars().count() + 1)
     }
 
     /// An error at a byte span (or without a position).
     pub fn at_span(&self, span: Option<Range<usize>>, message: impl Into<String>) -> ConfigError {
         ConfigError {
             file: self.file.clone(),
-            position: span.map(|s| line_col(&self.text, s.start)),
+            position: span.map(|s| self.line_col(s.start)),
             message: message.into(),
         }
+    }
+
+    /// The source text of a span, when it is short enough to quote.
+    pub fn snippet(&self, span: Option<Range<usize>>) -> Option<&str> {
+        let s = span?;
+        let t = self.text.get(s)?.trim();
+        (!t.is_empty() && t.len() <= 80 && !t.contains('\n')).then_some(t)
     }
 
     /// An error at the value under `path` (or at its key, or at the nearest
@@ -204,6 +230,10 @@ mod tests {
         let x = text.find(" x").map_or(0, |i| i + 1);
         assert_eq!(line_col(text, x), (2, 17));
         assert_eq!(line_col(text, 10_000), (3, 1));
+        let src = Source::new("f.toml", text.to_string());
+        for offset in [0, 5, 6, 10, x, text.len(), 10_000] {
+            assert_eq!(src.line_col(offset), line_col(text, offset), "{offset}");
+        }
     }
 
     #[test]

@@ -123,6 +123,12 @@ fn resolve(file: &str, rel: &str) -> PathBuf {
 /// `` unknown field `x`, expected … `` becomes `unknown key "x"`.
 fn serde_error(src: &Source, e: &toml::de::Error) -> ConfigError {
     let mut msg = rewrite_message(e.message());
+    if msg.starts_with("invalid IP address syntax") {
+        // The parser's message does not say which value: quote it.
+        if let Some(v) = src.snippet(e.span()) {
+            msg = format!("invalid IP address or prefix {v}");
+        }
+    }
     if msg == "unknown key \"policy\"" {
         // The top-level key written after a [table] header lands in that table.
         msg.push_str(" (policy = \"FILE\" is a top-level key: put it before the first [table])");
