@@ -266,10 +266,16 @@ impl Daemon {
         Ok(())
     }
 
-    async fn remove_peer(&mut self, name: &str) {
+    /// Ends a neighbor's task: Cease / Peer De-configured when it is gone
+    /// from the config, Other Configuration Change when it is replaced.
+    async fn remove_peer(&mut self, name: &str, replaced: bool) {
         if let Some(e) = self.peers.remove(name) {
             self.neighbors.unregister(e.cfg.address);
-            e.handle.remove().await;
+            if replaced {
+                e.handle.reconfigure().await;
+            } else {
+                e.handle.remove().await;
+            }
             if let Some((key, fwd)) = e.bfd {
                 if let Some(b) = &self.bfd {
                     b.release(&key);
@@ -347,7 +353,7 @@ impl Daemon {
         let new = Arc::new(new);
         for name in &diff.neighbors_removed {
             info!(neighbor = %name, "reload: neighbor removed");
-            self.remove_peer(name).await;
+            self.remove_peer(name, false).await;
         }
         let restart: Vec<String> = diff
             .neighbors_reset
@@ -362,7 +368,7 @@ impl Daemon {
             .collect();
         for name in &restart {
             info!(neighbor = %name, "reload: session reset required");
-            self.remove_peer(name).await;
+            self.remove_peer(name, true).await;
         }
         // The engine learns the new neighbor table before any new session.
         let _ = self.engine.send(ToEngine::Reload(new.clone())).await;

@@ -122,6 +122,10 @@ pub(super) enum Command {
     /// The neighbor was removed from the configuration: Cease / Peer
     /// De-configured, then the task ends.
     Remove,
+    /// The neighbor's configuration changed in a way that needs a new
+    /// session: Cease / Other Configuration Change, then the task ends
+    /// (the daemon starts a new one with the new configuration).
+    Reconfigure,
 }
 
 /// The daemon's handle on one peer task. Dropping it removes the neighbor
@@ -170,6 +174,13 @@ impl PeerHandle {
     /// talking to); use [`PeerHandle::join`] for that.
     pub async fn remove(&self) {
         let _ = self.commands.send(Command::Remove).await;
+    }
+
+    /// Ends the session for a configuration change that needs a new one:
+    /// Cease / Other Configuration Change (RFC 4486 §4), then the task
+    /// ends. Does not wait.
+    pub async fn reconfigure(&self) {
+        let _ = self.commands.send(Command::Reconfigure).await;
     }
 
     /// Waits for the task to end (after the daemon-wide shutdown signal).

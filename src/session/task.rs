@@ -198,9 +198,14 @@ impl Task {
                 .await
             }
             Command::Start => self.feed(self.start_event()).await,
-            Command::Remove => {
+            Command::Remove | Command::Reconfigure => {
+                let sub = if matches!(cmd, Command::Remove) {
+                    CeaseSubcode::PeerDeconfigured
+                } else {
+                    CeaseSubcode::OtherConfigurationChange
+                };
                 self.feed(Event::AutomaticStop {
-                    notification: codes::cease(CeaseSubcode::PeerDeconfigured),
+                    notification: codes::cease(sub),
                     hold_down: None,
                 })
                 .await;
@@ -361,7 +366,7 @@ impl Task {
                 }
                 cmd = self.commands.recv() => {
                     let cmd = cmd.unwrap_or(Command::Remove);
-                    let leaving = matches!(cmd, Command::Remove);
+                    let leaving = matches!(cmd, Command::Remove | Command::Reconfigure);
                     self.pending_cmds.push_back(cmd);
                     if leaving {
                         self.stopping = true;
