@@ -65,8 +65,32 @@ async fn show_routes_with_prefix_includes_rejected_routes_and_their_rule() {
     let q = api.queries.lock().map(|q| q.clone()).unwrap_or_default();
     assert_eq!(
         q,
-        vec!["Routes { prefix: Some(203.0.113.0/24), all: true }".to_string()]
+        vec!["Routes { prefix: Some(203.0.113.0/24), all: true, longest: false }".to_string()]
     );
+}
+
+#[tokio::test]
+async fn longest_match_is_asked_for_only_with_the_flag() {
+    let api = start().await;
+    let o = ShowOpts {
+        prefix: Some("203.0.113.7".into()),
+        longest_match: true,
+        ..opts(&api)
+    };
+    if let Err(e) = show(ShowWhat::Routes, o).await {
+        panic!("{e}");
+    }
+    let q = api.queries.lock().map(|q| q.clone()).unwrap_or_default();
+    assert_eq!(
+        q,
+        vec!["Routes { prefix: Some(203.0.113.7/32), all: true, longest: true }".to_string()]
+    );
+    let bare = ShowOpts {
+        longest_match: true,
+        ..opts(&api)
+    };
+    let e = show(ShowWhat::Routes, bare).await.map(|_| ()).unwrap_err();
+    assert!(e.to_string().contains("--longest-match"), "{e}");
 }
 
 #[tokio::test]

@@ -112,7 +112,7 @@ pub async fn fake_engine(mut rx: mpsc::Receiver<ToEngine>, log: Arc<Mutex<Vec<St
         }
         let answer = match q {
             Query::Neighbors => QueryReply::Neighbors(neighbors()),
-            Query::Routes { prefix, all } => QueryReply::Routes(
+            Query::Routes { prefix, all, .. } => QueryReply::Routes(
                 routes()
                     .into_iter()
                     .filter(|r| prefix.is_none_or(|p| r.prefix == p.to_string()))

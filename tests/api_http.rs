@@ -159,7 +159,7 @@ async fn routes_endpoint_lists_accepted_routes_by_default() {
     );
     assert_eq!(
         api.queries.lock().map(|q| q.clone()).unwrap_or_default(),
-        vec!["Routes { prefix: None, all: false }".to_string()]
+        vec!["Routes { prefix: None, all: false, longest: false }".to_string()]
     );
 }
 
@@ -191,7 +191,7 @@ async fn routes_prefix_and_status_filters_reach_the_engine_and_the_answer() {
     let q = api.queries.lock().map(|q| q.clone()).unwrap_or_default();
     assert_eq!(
         q,
-        vec!["Routes { prefix: Some(203.0.113.0/24), all: true }".to_string()]
+        vec!["Routes { prefix: Some(203.0.113.0/24), all: true, longest: false }".to_string()]
     );
 }
 

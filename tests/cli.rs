@@ -243,3 +243,28 @@ families = ["ipv4"]
         "head printed one line"
     );
 }
+
+/// An API that accepts the connection and never answers: `show` gives up
+/// after `--timeout` seconds and says so (it used to wait 60 s).
+#[test]
+fn show_gives_up_on_a_silent_api_after_its_timeout() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let hold = std::thread::spawn(move || {
+        let conn = listener.accept();
+        std::thread::sleep(std::time::Duration::from_secs(4));
+        drop(conn);
+    });
+    let out = bin()
+        .args(["show", "neighbors", "--timeout", "1", "--api"])
+        .arg(addr.to_string())
+        .output()
+        .expect("show runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("did not answer within 1 s (--timeout 1)"),
+        "{stderr}"
+    );
+    let _ = hold.join();
+}

@@ -293,8 +293,12 @@ fn ipv6_routes_keep_their_mp_next_hop_toward_ibgp() {
     let mp = rr.iter().find_map(|u| u.mp_reach.as_ref()).unwrap();
     assert_eq!(mp.next_hop, "2001:db8::2".parse::<IpAddr>().unwrap());
     assert_eq!(mp.nlri[0].prefix, p("2001:db8:1::/48"));
+    assert!(
+        lab.routes(Some("2001:db8:1:2::/64"), false).is_empty(),
+        "exact match by default"
+    );
     assert_eq!(
-        lab.routes(Some("2001:db8:1:2::/64"), false)[0].prefix,
+        lab.routes_matching(Some("2001:db8:1:2::/64"), false, true)[0].prefix,
         "2001:db8:1::/48",
         "longest match"
     );

@@ -244,10 +244,21 @@ impl Lab {
     }
 
     pub fn routes(&self, prefix: Option<&str>, all: bool) -> Vec<RouteView> {
+        self.routes_matching(prefix, all, false)
+    }
+
+    /// Like [`Lab::routes`], by longest match when `longest`.
+    pub fn routes_matching(
+        &self,
+        prefix: Option<&str>,
+        all: bool,
+        longest: bool,
+    ) -> Vec<RouteView> {
         match self.core.query(
             &Query::Routes {
                 prefix: prefix.map(p),
                 all,
+                longest,
             },
             self.now,
         ) {

@@ -80,6 +80,9 @@ pub struct RoutesParams {
     /// Only routes for this prefix (host bits cleared).
     pub prefix: Option<IpNet>,
     pub status: StatusFilter,
+    /// `match=longest`: the most specific route covering `prefix`
+    /// (default `match=exact`).
+    pub longest: bool,
 }
 
 /// Parsed parameters of `GET /api/v1/events`.
@@ -117,9 +120,22 @@ pub fn audit(query: Option<&str>) -> Result<AuditParams, ParamError> {
 /// Parses `/api/v1/routes` parameters: `prefix=P`, `status=accepted|rejected|stale|all`.
 pub fn routes(query: Option<&str>) -> Result<RoutesParams, ParamError> {
     let mut out = RoutesParams::default();
-    for (name, value) in pairs(query, &["prefix", "status"])? {
+    for (name, value) in pairs(query, &["prefix", "status", "match"])? {
         match name.as_str() {
             "prefix" => out.prefix = Some(parse_prefix(&value)?),
+            "match" => {
+                out.longest = match value.as_str() {
+                    "exact" => false,
+                    "longest" => true,
+                    _ => {
+                        return Err(ParamError::Invalid {
+                            name: "match",
+                            value,
+                            why: "expected exact or longest",
+                        })
+                    }
+                }
+            }
             _ => {
                 out.status = StatusFilter::parse(&value).ok_or(ParamError::Invalid {
                     name: "status",
@@ -261,13 +277,26 @@ mod tests {
     }
 
     #[test]
+    fn match_selects_exact_or_longest() {
+        assert_eq!(
+            routes(Some("prefix=10.0.0.0/8")).map(|p| p.longest),
+            Ok(false)
+        );
+        assert_eq!(
+            routes(Some("prefix=10.0.0.0/8&match=longest")).map(|p| p.longest),
+            Ok(true)
+        );
+        assert!(routes(Some("match=nearest")).is_err());
+    }
+
+    #[test]
     fn unknown_parameter_is_refused_by_name() {
         let e = routes(Some("prefx=10.0.0.0/8")).map(|_| ()).unwrap_err();
         assert_eq!(
             e,
             ParamError::Unknown {
                 name: "prefx".into(),
-                accepted: "prefix, status".into()
+                accepted: "prefix, status, match".into()
             }
         );
     }

@@ -232,6 +232,7 @@ async fn routes(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Resp
     let query = Query::Routes {
         prefix: p.prefix,
         all: p.status.needs_all(),
+        longest: p.longest,
     };
     match s.ask(query, s.query_timeout, true).await? {
         QueryReply::Routes(mut v) => {

@@ -22,10 +22,8 @@ use thiserror::Error;
 pub const DEFAULT_API: &str = "127.0.0.1:9179";
 /// The default API port, added when `--api` names only a host.
 const DEFAULT_PORT: u16 = 9179;
-/// Give up connecting after this long.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-/// Give up on the whole request after this long (full tables are large).
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Default `--timeout`: how long `show` waits for the daemon, in seconds.
+pub const DEFAULT_TIMEOUT_S: u64 = 5;
 /// Largest answer read (a full IPv4+IPv6 table with `status=all` fits).
 const MAX_BODY_BYTES: u64 = 2 << 30;
 
@@ -68,6 +66,10 @@ pub struct ShowOpts {
     /// routes: only this prefix, including rejected routes with the rule that rejected them.
     #[arg(long, value_name = "P")]
     pub prefix: Option<String>,
+    /// routes: with --prefix, the most specific route covering P (an
+    /// address or a longer prefix) instead of exactly P.
+    #[arg(long)]
+    pub longest_match: bool,
     /// routes: include rejected and stale routes.
     #[arg(long)]
     pub all: bool,
@@ -77,6 +79,10 @@ pub struct ShowOpts {
     /// audit: only the partner with this ASN.
     #[arg(long, value_name = "N")]
     pub peer_asn: Option<u32>,
+    /// Give up when the daemon does not answer (connect, or a pause in its
+    /// answer) for this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT_S)]
+    pub timeout: u64,
 }
 
 impl Default for ShowOpts {
@@ -85,9 +91,11 @@ impl Default for ShowOpts {
             json: false,
             api: DEFAULT_API.to_string(),
             prefix: None,
+            longest_match: false,
             all: false,
             since: None,
             peer_asn: None,
+            timeout: DEFAULT_TIMEOUT_S,
         }
     }
 }
@@ -107,6 +115,9 @@ pub enum ShowError {
     /// Nothing answered at the address.
     #[error("cannot reach the coldpotato API at {addr} ({detail}).\nIs the daemon running? Point --api ADDR at its [api] listen address (default {DEFAULT_API}).")]
     Connect { addr: String, detail: String },
+    /// Something answered at the address, then fell silent.
+    #[error("the coldpotato API at {addr} did not answer within {secs} s (--timeout {secs})")]
+    Timeout { addr: String, secs: u64 },
     /// The API answered with an error status.
     #[error("the API at {addr} answered {status}: {message}")]
     Api {
@@ -126,12 +137,19 @@ pub fn run_show(what: ShowWhat, opts: &ShowOpts) -> Result<String, ShowError> {
     let base = base_url(&opts.api)?;
     let url = format!("{base}{}", what.path());
     let agent = ureq::AgentBuilder::new()
-        .timeout_connect(CONNECT_TIMEOUT)
-        .timeout(REQUEST_TIMEOUT)
+        // Per step (connect, each read, each write), not for the whole
+        // answer: a daemon that does not answer fails fast, a full table
+        // that takes a while to stream does not.
+        .timeout_connect(Duration::from_secs(opts.timeout.max(1)))
+        .timeout_read(Duration::from_secs(opts.timeout.max(1)))
+        .timeout_write(Duration::from_secs(opts.timeout.max(1)))
         .build();
     let mut req = agent.get(&url);
     if let Some(p) = &opts.prefix {
         req = req.query("prefix", p);
+        if opts.longest_match {
+            req = req.query("match", "longest");
+        }
     }
     // With a prefix the operator is asking "what happened to P": show every path.
     if opts.all || opts.prefix.is_some() {
@@ -156,6 +174,12 @@ pub fn run_show(what: ShowWhat, opts: &ShowOpts) -> Result<String, ShowError> {
                 status,
                 message,
             });
+        }
+        Err(ureq::Error::Transport(t)) if transport_detail(&t).contains("timed out") => {
+            return Err(ShowError::Timeout {
+                addr: base,
+                secs: opts.timeout.max(1),
+            })
         }
         Err(ureq::Error::Transport(t)) => {
             return Err(ShowError::Connect {
@@ -185,6 +209,8 @@ pub fn run_show(what: ShowWhat, opts: &ShowOpts) -> Result<String, ShowError> {
 fn check_flags(what: ShowWhat, opts: &ShowOpts) -> Result<(), ShowError> {
     let misplaced = if what != ShowWhat::Routes && opts.prefix.is_some() {
         Some(("--prefix", "routes"))
+    } else if opts.longest_match && opts.prefix.is_none() {
+        Some(("--longest-match", "routes --prefix P"))
     } else if what != ShowWhat::Routes && opts.all {
         Some(("--all", "routes"))
     } else if what != ShowWhat::Events && opts.since.is_some() {

@@ -281,9 +281,11 @@ impl EngineCore {
     pub fn query(&self, q: &Query, now: Instant) -> QueryReply {
         match q {
             Query::Neighbors => QueryReply::Neighbors(self.neighbor_views(now)),
-            Query::Routes { prefix, all } => {
-                QueryReply::Routes(self.route_views(prefix.as_ref(), *all))
-            }
+            Query::Routes {
+                prefix,
+                all,
+                longest,
+            } => QueryReply::Routes(self.route_views(prefix.as_ref(), *all, *longest)),
             Query::Decisions => QueryReply::Decisions(self.decision_views()),
             Query::Events { since } => QueryReply::Events(self.events.since(*since)),
             Query::Audit { peer_asn } => {

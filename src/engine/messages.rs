@@ -152,9 +152,13 @@ impl Encoded {
 pub enum Query {
     Neighbors,
     Routes {
+        /// Only this prefix (exact), or with `longest` the most specific
+        /// prefix that covers it and has paths.
         prefix: Option<ipnet::IpNet>,
         /// Include rejected and stale routes.
         all: bool,
+        /// Longest match for `prefix` instead of the exact prefix.
+        longest: bool,
     },
     Decisions,
     Events {

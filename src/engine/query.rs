@@ -110,10 +110,16 @@ impl EngineCore {
         })
     }
 
-    /// Routes: all (or those of `prefix`: exact match, else longest match);
-    /// accepted only unless `all`.
-    pub(crate) fn route_views(&self, prefix: Option<&Prefix>, all: bool) -> Vec<RouteView> {
+    /// Routes: all, or those of exactly `prefix`, or with `longest` those
+    /// of the most specific prefix covering it; accepted only unless `all`.
+    pub(crate) fn route_views(
+        &self,
+        prefix: Option<&Prefix>,
+        all: bool,
+        longest: bool,
+    ) -> Vec<RouteView> {
         let prefixes: Vec<Prefix> = match prefix {
+            Some(p) if !longest => vec![p.trunc()],
             Some(p) => {
                 let p = p.trunc();
                 (0..=p.prefix_len())

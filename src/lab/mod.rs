@@ -97,6 +97,7 @@ async fn rejected(engine: &mpsc::Sender<ToEngine>) -> Result<Vec<RouteView>, Lab
         Query::Routes {
             prefix: None,
             all: true,
+            longest: false,
         },
     )
     .await?
