@@ -178,6 +178,8 @@ pub fn neighbors() -> Vec<NeighborView> {
         prefixes_accepted: 2,
         prefixes_rejected: BTreeMap::from([("private-asn".to_string(), 1)]),
         last_error: None,
+        state_since_s: 0,
+        last_error_age_s: None,
     }]
 }
 

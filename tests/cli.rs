@@ -242,6 +242,32 @@ families = ["ipv4"]
         1,
         "head printed one line"
     );
+
+    // `show neighbors` fits a terminal; `--wide` has the rest.
+    let narrow = bin()
+        .args(["show", "neighbors", "--api", &format!("127.0.0.1:{api}")])
+        .output()
+        .expect("show runs");
+    let text = String::from_utf8_lossy(&narrow.stdout);
+    assert!(text.contains("SINCE") && text.contains("feed"), "{text}");
+    for l in text.lines() {
+        assert!(
+            l.chars().count() <= 80,
+            "{} columns: {l}",
+            l.chars().count()
+        );
+    }
+    let wide = bin()
+        .args([
+            "show",
+            "neighbors",
+            "--wide",
+            "--api",
+            &format!("127.0.0.1:{api}"),
+        ])
+        .output()
+        .expect("show runs");
+    assert!(String::from_utf8_lossy(&wide.stdout).contains("ADDRESS"));
 }
 
 /// An API that accepts the connection and never answers: `show` gives up

@@ -419,3 +419,56 @@ fn an_as_set_from_an_ebgp_neighbor_is_treated_as_withdrawn_unless_allowed() {
     lab.input(Input::Reload(Arc::new(c)));
     assert_eq!(lab.routes(Some("8.8.8.0/24"), false).len(), 1);
 }
+
+#[test]
+fn neighbor_state_has_its_age_and_the_last_error_clears_once_established() {
+    let mut lab = Lab::new("");
+    let state = |lab: &mut Lab, s: &'static str, err: Option<&str>| {
+        lab.input(Input::PeerState {
+            neighbor: name("transit"),
+            state: s,
+            last_error: err.map(str::to_string),
+        });
+    };
+    let view = |lab: &Lab| match lab
+        .core
+        .query(&coldpotato::engine::messages::Query::Neighbors, lab.now)
+    {
+        coldpotato::engine::messages::QueryReply::Neighbors(v) => v
+            .into_iter()
+            .find(|n| n.name == "transit")
+            .expect("transit"),
+        other => panic!("{other:?}"),
+    };
+    state(
+        &mut lab,
+        "Idle",
+        Some("sent NOTIFICATION Hold Timer Expired"),
+    );
+    lab.now += Duration::from_secs(30);
+    state(
+        &mut lab,
+        "Active",
+        Some("sent NOTIFICATION Hold Timer Expired"),
+    );
+    lab.now += Duration::from_secs(5);
+    let v = view(&lab);
+    assert_eq!((v.state.as_str(), v.state_since_s), ("Active", 5));
+    assert_eq!(
+        v.last_error_age_s,
+        Some(35),
+        "the repeat does not reset its age"
+    );
+    state(
+        &mut lab,
+        "Established",
+        Some("sent NOTIFICATION Hold Timer Expired"),
+    );
+    let v = view(&lab);
+    assert_eq!((v.last_error, v.last_error_age_s), (None, None));
+    lab.now += Duration::from_secs(7);
+    state(&mut lab, "Idle", Some("received NOTIFICATION Cease"));
+    let v = view(&lab);
+    assert_eq!(v.last_error.as_deref(), Some("received NOTIFICATION Cease"));
+    assert_eq!((v.state_since_s, v.last_error_age_s), (0, Some(0)));
+}

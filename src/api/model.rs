@@ -20,7 +20,14 @@ pub struct NeighborView {
     pub prefixes_accepted: u64,
     /// Rejected prefixes by rule name.
     pub prefixes_rejected: BTreeMap<String, u64>,
+    /// Why the session last went down; `None` once it is Established again.
     pub last_error: Option<String>,
+    /// Seconds in the current state.
+    #[serde(default)]
+    pub state_since_s: u64,
+    /// Seconds since `last_error` happened.
+    #[serde(default)]
+    pub last_error_age_s: Option<u64>,
 }
 
 /// An AS_PATH element: an ASN of a sequence, or an AS_SET as a nested list.

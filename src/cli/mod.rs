@@ -79,6 +79,10 @@ pub struct ShowOpts {
     /// audit: only the partner with this ASN.
     #[arg(long, value_name = "N")]
     pub peer_asn: Option<u32>,
+    /// neighbors: every column (address, location, uptime, rejections by
+    /// rule, the whole last error), wider than 80 columns.
+    #[arg(long)]
+    pub wide: bool,
     /// Give up when the daemon does not answer (connect, or a pause in its
     /// answer) for this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = DEFAULT_TIMEOUT_S)]
@@ -96,6 +100,7 @@ impl Default for ShowOpts {
             since: None,
             peer_asn: None,
             timeout: DEFAULT_TIMEOUT_S,
+            wide: false,
         }
     }
 }
@@ -192,7 +197,9 @@ pub fn run_show(what: ShowWhat, opts: &ShowOpts) -> Result<String, ShowError> {
         return json::pretty(&body).map_err(|e| bad(&url, e));
     }
     Ok(match what {
-        ShowWhat::Neighbors => render::neighbors(&parse::<Vec<NeighborView>>(&body, &url)?),
+        ShowWhat::Neighbors => {
+            render::neighbors(&parse::<Vec<NeighborView>>(&body, &url)?, opts.wide)
+        }
         ShowWhat::Routes => {
             let routes = parse::<Vec<RouteView>>(&body, &url)?;
             match (&opts.prefix, routes.is_empty()) {
@@ -209,6 +216,8 @@ pub fn run_show(what: ShowWhat, opts: &ShowOpts) -> Result<String, ShowError> {
 fn check_flags(what: ShowWhat, opts: &ShowOpts) -> Result<(), ShowError> {
     let misplaced = if what != ShowWhat::Routes && opts.prefix.is_some() {
         Some(("--prefix", "routes"))
+    } else if what != ShowWhat::Neighbors && opts.wide {
+        Some(("--wide", "neighbors"))
     } else if opts.longest_match && opts.prefix.is_none() {
         Some(("--longest-match", "routes --prefix P"))
     } else if what != ShowWhat::Routes && opts.all {

@@ -9,17 +9,74 @@ use crate::api::model::{AsPathElem, DecisionView, EventView, NeighborView, Route
 /// Placeholder for an absent value.
 const NONE: &str = "-";
 
-/// `show neighbors`: one row per configured neighbor.
-pub fn neighbors(list: &[NeighborView]) -> String {
+/// Width the default `show neighbors` keeps to (a terminal's).
+pub const NARROW: usize = 80;
+
+/// `show neighbors`: one row per configured neighbor, in 80 columns: name,
+/// AS, state and for how long, BFD and prefix counts; below the table, each
+/// neighbor's last error with its age (cut to fit). `wide` adds address,
+/// location, uptime, rejections by rule and the whole last error.
+pub fn neighbors(list: &[NeighborView], wide: bool) -> String {
     if list.is_empty() {
         return "no neighbors configured\n".to_string();
     }
+    if wide {
+        return neighbors_wide(list);
+    }
+    let mut t = Table::new(&[
+        ("NAME", Align::Left),
+        ("AS", Align::Right),
+        ("STATE", Align::Left),
+        ("SINCE", Align::Right),
+        ("BFD", Align::Left),
+        ("RECV", Align::Right),
+        ("ACPT", Align::Right),
+        ("REJ", Align::Right),
+    ]);
+    let mut errors = Vec::new();
+    for n in list {
+        let rejected: u64 = n.prefixes_rejected.values().sum();
+        let bfd = if n.bfd_state == "disabled" {
+            NONE.to_string()
+        } else {
+            n.bfd_state.clone()
+        };
+        t.row(vec![
+            n.name.clone(),
+            n.remote_as.to_string(),
+            n.state.clone(),
+            since(n.state_since_s),
+            bfd,
+            n.prefixes_received.to_string(),
+            n.prefixes_accepted.to_string(),
+            rejected.to_string(),
+        ]);
+        if let Some(e) = &n.last_error {
+            errors.push(fit(
+                &format!("{}: {}{}", n.name, e, ago(n.last_error_age_s)),
+                NARROW,
+            ));
+        }
+    }
+    let mut out = t.render();
+    if !errors.is_empty() {
+        out.push_str("\nlast errors:\n");
+        for e in errors {
+            out.push_str(&e);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+fn neighbors_wide(list: &[NeighborView]) -> String {
     let mut t = Table::new(&[
         ("NAME", Align::Left),
         ("ADDRESS", Align::Left),
         ("AS", Align::Right),
         ("LOCATION", Align::Left),
         ("STATE", Align::Left),
+        ("SINCE", Align::Right),
         ("BFD", Align::Left),
         ("UPTIME", Align::Right),
         ("RECEIVED", Align::Right),
@@ -47,16 +104,50 @@ pub fn neighbors(list: &[NeighborView]) -> String {
             n.remote_as.to_string(),
             n.location.clone(),
             n.state.clone(),
+            since(n.state_since_s),
             n.bfd_state.clone(),
             uptime,
             n.prefixes_received.to_string(),
             n.prefixes_accepted.to_string(),
             rejected.to_string(),
             or_none(by_rule.join(", ")),
-            n.last_error.clone().unwrap_or_else(|| NONE.to_string()),
+            n.last_error.as_ref().map_or_else(
+                || NONE.to_string(),
+                |e| format!("{e}{}", ago(n.last_error_age_s)),
+            ),
         ]);
     }
     t.render()
+}
+
+/// A short age: `45s`, `12m05s`, `3h04m`, `2d03h`.
+pub fn since(secs: u64) -> String {
+    const MIN: u64 = 60;
+    const HOUR: u64 = 60 * MIN;
+    const DAY: u64 = 24 * HOUR;
+    if secs < MIN {
+        format!("{secs}s")
+    } else if secs < HOUR {
+        format!("{}m{:02}s", secs / MIN, secs % MIN)
+    } else if secs < DAY {
+        format!("{}h{:02}m", secs / HOUR, secs % HOUR / MIN)
+    } else {
+        format!("{}d{:02}h", secs / DAY, secs % DAY / HOUR)
+    }
+}
+
+fn ago(age: Option<u64>) -> String {
+    age.map_or_else(String::new, |a| format!(" ({} ago)", since(a)))
+}
+
+/// `s` cut to `width` characters, ending in `…` when cut.
+fn fit(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
 }
 
 /// `show routes`: one row per path; `*` marks the best path of a prefix.

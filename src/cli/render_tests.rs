@@ -22,6 +22,8 @@ pub(super) fn sample_neighbors() -> Vec<NeighborView> {
                 ("private-asn".to_string(), 0),
             ]),
             last_error: None,
+            state_since_s: 93_784,
+            last_error_age_s: None,
         },
         NeighborView {
             name: "fabrikam-fra-er2".into(),
@@ -35,7 +37,9 @@ pub(super) fn sample_neighbors() -> Vec<NeighborView> {
             prefixes_received: 0,
             prefixes_accepted: 0,
             prefixes_rejected: BTreeMap::new(),
-            last_error: Some("hold timer expired".into()),
+            last_error: Some("sent NOTIFICATION Hold Timer Expired".into()),
+            state_since_s: 125,
+            last_error_age_s: Some(3_725),
         },
     ]
 }
@@ -136,13 +140,31 @@ pub(super) fn sample_events() -> Vec<EventView> {
 }
 
 #[test]
-fn neighbors_table_shows_state_uptime_and_rejections_by_rule() {
+fn neighbors_table_fits_80_columns_with_state_age_and_errors_below() {
     let want = "\
-NAME              ADDRESS         AS  LOCATION  STATE        BFD     UPTIME  RECEIVED  ACCEPTED  REJECTED  REJECTED BY RULE              LAST ERROR
-contoso-ams-er1   192.0.2.2    64500  ams       Established  Up    1d02h03m       120       117         3  bogon=1, missing-community=2  -
-fabrikam-fra-er2  2001:db8::2  64511  fra       Active       Down         -         0         0         0  -                             hold timer expired
+NAME                 AS  STATE        SINCE  BFD   RECV  ACPT  REJ
+contoso-ams-er1   64500  Established  1d02h  Up     120   117    3
+fabrikam-fra-er2  64511  Active       2m05s  Down     0     0    0
+
+last errors:
+fabrikam-fra-er2: sent NOTIFICATION Hold Timer Expired (1h02m ago)
 ";
-    assert_eq!(neighbors(&sample_neighbors()), want);
+    assert_eq!(neighbors(&sample_neighbors(), false), want);
+    let mut long = sample_neighbors();
+    long[1].last_error = Some("x".repeat(200));
+    for l in neighbors(&long, false).lines() {
+        assert!(l.chars().count() <= NARROW, "{l}");
+    }
+}
+
+#[test]
+fn neighbors_wide_shows_every_column() {
+    let want = "\
+NAME              ADDRESS         AS  LOCATION  STATE        SINCE  BFD     UPTIME  RECEIVED  ACCEPTED  REJECTED  REJECTED BY RULE              LAST ERROR
+contoso-ams-er1   192.0.2.2    64500  ams       Established  1d02h  Up    1d02h03m       120       117         3  bogon=1, missing-community=2  -
+fabrikam-fra-er2  2001:db8::2  64511  fra       Active       2m05s  Down         -         0         0         0  -                             sent NOTIFICATION Hold Timer Expired (1h02m ago)
+";
+    assert_eq!(neighbors(&sample_neighbors(), true), want);
 }
 
 #[test]
@@ -177,7 +199,7 @@ SEQ  TIME (UTC)               KIND             NEIGHBOR          PREFIX         
 
 #[test]
 fn empty_views_say_so_instead_of_printing_a_bare_header() {
-    assert_eq!(neighbors(&[]), "no neighbors configured\n");
+    assert_eq!(neighbors(&[], false), "no neighbors configured\n");
     assert_eq!(routes(&[]), "no routes\n");
     assert_eq!(decisions(&[]), "no activated prefixes\n");
     assert_eq!(events(&[]), "no events\n");

@@ -160,9 +160,20 @@ impl EngineCore {
                 last_error,
             } => {
                 if let Some(nb) = self.neighbor_mut(&neighbor) {
-                    nb.state = state.to_string();
-                    if last_error.is_some() {
+                    let changed = nb.state != state;
+                    // The FSM records an error as it drops to Idle; its
+                    // later reports repeat it unchanged.
+                    let went_down = changed && state == "Idle";
+                    if changed || nb.state_since.is_none() {
+                        nb.state = state.to_string();
+                        nb.state_since = Some(now);
+                    }
+                    if state == "Established" {
+                        nb.last_error = None;
+                        nb.last_error_at = None;
+                    } else if last_error.is_some() && (went_down || last_error != nb.last_error) {
                         nb.last_error = last_error;
+                        nb.last_error_at = Some(now);
                     }
                 }
             }

@@ -21,7 +21,12 @@ pub struct Neighbor {
     pub established_at: Option<Instant>,
     /// Last RFC 4271 state name reported.
     pub state: String,
+    /// When `state` was entered (`None`: never reported).
+    pub state_since: Option<Instant>,
+    /// Why the session last went down; cleared once it is Established again.
     pub last_error: Option<String>,
+    /// When `last_error` happened.
+    pub last_error_at: Option<Instant>,
     pub bfd: BfdStatus,
     /// Stale routes are withdrawn at this instant (RFC 4724 §4.2).
     pub gr_deadline: Option<Instant>,
@@ -88,7 +93,9 @@ impl Neighbor {
             session: None,
             established_at: None,
             state: "Idle".to_string(),
+            state_since: None,
             last_error: None,
+            last_error_at: None,
             gr_deadline: None,
             tripped: false,
             warned: false,

@@ -56,6 +56,12 @@ impl EngineCore {
                     .map(|(k, v)| (k.clone(), *v))
                     .collect(),
                 last_error: n.last_error.clone(),
+                state_since_s: n
+                    .state_since
+                    .map_or(0, |t| now.saturating_duration_since(t).as_secs()),
+                last_error_age_s: n
+                    .last_error_at
+                    .map(|t| now.saturating_duration_since(t).as_secs()),
             })
             .collect()
     }

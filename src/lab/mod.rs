@@ -332,7 +332,7 @@ pub async fn run() -> Result<bool, LabError> {
             break;
         }
         if Instant::now() > up_deadline {
-            println!("{}", render::neighbors(&n));
+            println!("{}", render::neighbors(&n, true));
             println!("{}", render::decisions(&d));
             clock.say("FAILED: the sessions did not all come up within 20 s");
             bfd.shutdown();
@@ -343,7 +343,7 @@ pub async fn run() -> Result<bool, LabError> {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     println!("\n== sessions ==");
-    print!("{}", render::neighbors(&neighbors(&engine).await?));
+    print!("{}", render::neighbors(&neighbors(&engine).await?, true));
     println!("\n== decisions ==");
     print!("{}", render::decisions(&decisions(&engine).await?));
     println!("\n== rejected routes (kept, with the rule that took them) ==");
@@ -457,7 +457,7 @@ pub async fn run() -> Result<bool, LabError> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     println!("\n== sessions ==");
-    print!("{}", render::neighbors(&neighbors(&engine).await?));
+    print!("{}", render::neighbors(&neighbors(&engine).await?, true));
     println!("\n== decisions ==");
     print!("{}", render::decisions(&decisions(&engine).await?));
     let all = events(&engine, 0).await?;
