@@ -90,6 +90,9 @@ impl Daemon {
         timing: Timing,
     ) -> Result<Daemon, DaemonError> {
         let cfg = Arc::new(cfg);
+        crate::metrics::set_build_info();
+        crate::metrics::register_neighbors(&cfg);
+        crate::metrics::config_loaded(true);
         let (engine, rx) = mpsc::channel(ENGINE_QUEUE);
         let (rpki_hub, rpki_rx) = crate::rpki::Hub::new();
         let engine_task =
@@ -317,6 +320,8 @@ impl Daemon {
         match config::load(&path) {
             Ok(new) => {
                 log_warnings(&new);
+                crate::metrics::register_neighbors(&new);
+                crate::metrics::config_loaded(true);
                 self.apply(new).await;
                 METRICS
                     .config_reloads_total
@@ -328,6 +333,7 @@ impl Daemon {
                 for e in errs.iter() {
                     error!("reload rejected, keeping the running config: {e}");
                 }
+                crate::metrics::config_loaded(false);
                 METRICS
                     .config_reloads_total
                     .with_label_values(&["failure"])

@@ -16,10 +16,8 @@ pub static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
     let r = Registry::new();
     #[cfg(target_os = "linux")]
     {
-        let pc = prometheus::process_collector::ProcessCollector::new(
-            std::process::id() as i32,
-            "coldpotato".to_string(),
-        );
+        // The standard `process_*` names (no namespace), as every exporter.
+        let pc = prometheus::process_collector::ProcessCollector::for_self();
         let _ = r.register(Box::new(pc));
     }
     r
@@ -39,6 +37,14 @@ fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
         .register(Box::new(c.clone()))
         .expect("metric registered once");
     c
+}
+
+fn float_gauge_vec(name: &str, help: &str, labels: &[&str]) -> GaugeVec {
+    let g = GaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
+    REGISTRY
+        .register(Box::new(g.clone()))
+        .expect("metric registered once");
+    g
 }
 
 fn gauge(name: &str, help: &str) -> IntGauge {
@@ -76,8 +82,8 @@ pub struct Metrics {
     pub prefixes_rejected: IntGaugeVec,
     /// Prefixes advertised to the neighbor (Adj-RIB-Out).
     pub prefixes_advertised: IntGaugeVec,
-    /// Prefix count divided by the max-prefix limit, in percent.
-    pub max_prefix_utilization_percent: IntGaugeVec,
+    /// Prefix count divided by the max-prefix limit (1 = at the limit).
+    pub max_prefix_utilization_ratio: GaugeVec,
     /// 1 for the neighbor's current BFD state.
     pub bfd_state: IntGaugeVec,
     /// BFD state changes, by new state.
@@ -110,6 +116,15 @@ pub struct Metrics {
     pub engine_update_seconds: HistogramVec,
     /// Successful and failed config reloads.
     pub config_reloads_total: IntCounterVec,
+    /// 1 when the last reload was applied, 0 when it was refused.
+    pub config_last_reload_successful: IntGauge,
+    /// When the running config was loaded (start or last applied reload).
+    pub config_last_reload_success_timestamp_seconds: IntGauge,
+    /// Always 1; the labels say which build runs.
+    pub build_info: IntGaugeVec,
+    /// Always 1 per configured neighbor; the labels describe it (join on
+    /// `neighbor` to add address, ASN, role or location to a query).
+    pub neighbor_info: IntGaugeVec,
     /// VRPs held from each RTR cache (RFC 8210).
     pub rpki_vrps: IntGaugeVec,
     /// 1 while the RTR session to the cache is connected.
@@ -206,9 +221,9 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             "Prefixes in the neighbor's Adj-RIB-Out",
             NL,
         ),
-        max_prefix_utilization_percent: gauge_vec(
-            "coldpotato_max_prefix_utilization_percent",
-            "Received prefixes as a percentage of the max-prefix limit",
+        max_prefix_utilization_ratio: float_gauge_vec(
+            "coldpotato_max_prefix_utilization_ratio",
+            "Prefixes counted against the max-prefix limit divided by the limit (1 = at the limit)",
             NL,
         ),
         bfd_state: gauge_vec(
@@ -283,6 +298,24 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             "Distinct interned path attribute sets",
         ),
         engine_update_seconds: h,
+        config_last_reload_successful: gauge(
+            "coldpotato_config_last_reload_successful",
+            "1 when the last configuration reload was applied, 0 when it was refused",
+        ),
+        config_last_reload_success_timestamp_seconds: gauge(
+            "coldpotato_config_last_reload_success_timestamp_seconds",
+            "Unix time the running configuration was loaded",
+        ),
+        build_info: gauge_vec(
+            "coldpotato_build_info",
+            "Always 1; version and commit of the running build",
+            &["version", "commit"],
+        ),
+        neighbor_info: gauge_vec(
+            "coldpotato_neighbor_info",
+            "Always 1 per configured neighbor, labelled with its configuration",
+            &["neighbor", "address", "remote_as", "role", "location"],
+        ),
         config_reloads_total: counter_vec(
             "coldpotato_config_reloads_total",
             "Configuration reloads, by result",
@@ -350,4 +383,72 @@ pub fn gather() -> String {
         return String::new();
     }
     String::from_utf8(buf).unwrap_or_default()
+}
+
+/// The build's version and commit (`COLDPOTATO_COMMIT`, set by `build.rs`).
+pub fn set_build_info() {
+    let commit = option_env!("COLDPOTATO_COMMIT").unwrap_or("unknown");
+    METRICS
+        .build_info
+        .with_label_values(&[env!("CARGO_PKG_VERSION"), commit])
+        .set(1);
+}
+
+/// Per-neighbor series present from the start: `neighbor_info`, and zero
+/// values for every labelled family a neighbor has, so a dashboard or an
+/// alert never sees a series appear only when something first happens.
+/// Called at start and on each applied reload (the removed neighbors' info
+/// goes away).
+pub fn register_neighbors(cfg: &crate::config::Config) {
+    let m = &*METRICS;
+    m.neighbor_info.reset();
+    for n in &cfg.neighbors {
+        let role = match n.role {
+            crate::config::Role::PeeringService => "peering-service",
+            crate::config::Role::Transit => "transit",
+            crate::config::Role::Internal => "internal",
+        };
+        let asn = n.remote_as.to_string();
+        let addr = n.address.to_string();
+        m.neighbor_info
+            .with_label_values(&[&n.name, &addr, &asn, role, &n.location])
+            .set(1);
+        let l = [n.name.as_str(), n.location.as_str()];
+        m.session_established_total.with_label_values(&l).inc_by(0);
+        m.session_uptime_seconds.with_label_values(&l).add(0);
+        m.prefixes_received.with_label_values(&l).add(0);
+        m.prefixes_accepted.with_label_values(&l).add(0);
+        m.prefixes_advertised.with_label_values(&l).add(0);
+        for t in [
+            "open",
+            "update",
+            "notification",
+            "keepalive",
+            "route_refresh",
+        ] {
+            let lt = [l[0], l[1], t];
+            m.messages_received_total.with_label_values(&lt).inc_by(0);
+            m.messages_sent_total.with_label_values(&lt).inc_by(0);
+        }
+        if n.max_prefixes.is_some() {
+            m.max_prefix_utilization_ratio
+                .with_label_values(&l)
+                .add(0.0);
+        }
+    }
+}
+
+/// Records a reload's outcome (and the load time when it was applied).
+pub fn config_loaded(applied: bool) {
+    METRICS
+        .config_last_reload_successful
+        .set(i64::from(applied));
+    if applied {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        METRICS
+            .config_last_reload_success_timestamp_seconds
+            .set(now as i64);
+    }
 }

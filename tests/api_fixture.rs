@@ -347,9 +347,14 @@ pub fn touch_all_metrics(neighbor: &str, location: &str) {
         .with_label_values(&[neighbor, location, "private-asn"])
         .set(3);
     m.prefixes_advertised.with_label_values(&nl).set(250);
-    m.max_prefix_utilization_percent
+    m.max_prefix_utilization_ratio
         .with_label_values(&nl)
-        .set(24);
+        .set(0.24);
+    coldpotato::metrics::set_build_info();
+    coldpotato::metrics::config_loaded(true);
+    m.neighbor_info
+        .with_label_values(&[neighbor, "192.0.2.2", "64500", "peering-service", location])
+        .set(1);
     m.bfd_state
         .with_label_values(&[neighbor, location, "Up"])
         .set(1);
@@ -411,14 +416,23 @@ pub fn dashboard_exprs(v: &serde_json::Value) -> Vec<String> {
 /// The `coldpotato_*` metric names an expression mentions.
 pub fn metric_names(expr: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let mut rest = expr;
-    while let Some(i) = rest.find("coldpotato_") {
-        let tail = &rest[i..];
-        let end = tail
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(tail.len());
-        out.push(tail[..end].to_string());
-        rest = &tail[end..];
+    for prefix in ["coldpotato_", "process_"] {
+        let mut rest = expr;
+        while let Some(i) = rest.find(prefix) {
+            // `process_` inside another name (or a label) is not a metric.
+            let inside = rest[..i]
+                .chars()
+                .last()
+                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '"');
+            let tail = &rest[i..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(tail.len());
+            if !inside {
+                out.push(tail[..end].to_string());
+            }
+            rest = &tail[end..];
+        }
     }
     out
 }

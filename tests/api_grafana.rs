@@ -53,13 +53,13 @@ fn dashboard_uses_only_metrics_that_gather_exposes() {
         "coldpotato_prefixes_received",
         "coldpotato_prefixes_accepted",
         "coldpotato_prefixes_rejected",
-        "coldpotato_max_prefix_utilization_percent",
+        "coldpotato_max_prefix_utilization_ratio",
         "coldpotato_bfd_state",
         "coldpotato_bfd_transitions_total",
         "coldpotato_decisions",
         "coldpotato_events_total",
         "coldpotato_engine_queue_depth",
-        "coldpotato_process_resident_memory_bytes",
+        "process_resident_memory_bytes",
     ] {
         assert!(
             used.contains(required),

@@ -28,10 +28,7 @@ async fn scraped_metrics_pass_promtool_check_metrics() {
     let api = fixture::start().await;
     let (status, _, body) = fixture::get(api.url("/metrics")).await;
     assert_eq!(status, 200);
-    assert!(
-        body.contains("coldpotato_process_resident_memory_bytes"),
-        "{body}"
-    );
+    assert!(body.contains("process_resident_memory_bytes"), "{body}");
 
     let mut child = match Command::new(PROMTOOL)
         .args(["check", "metrics"])

@@ -219,11 +219,11 @@ impl EngineCore {
                     .set(*v as i64);
             }
             if let Some(mp) = n.cfg.max_prefixes {
-                let pct = n.limit_count.saturating_mul(100) / (mp.limit.max(1) as u64);
+                let ratio = n.limit_count as f64 / f64::from(mp.limit.max(1));
                 METRICS
-                    .max_prefix_utilization_percent
+                    .max_prefix_utilization_ratio
                     .with_label_values(&l)
-                    .set(pct as i64);
+                    .set(ratio);
             }
         }
         METRICS.rib_paths.set(self.path_count() as i64);
