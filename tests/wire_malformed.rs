@@ -599,3 +599,28 @@ fn the_encoder_refuses_as_zero_in_a_path_or_aggregator() {
         }
     }
 }
+
+/// A 4,096-octet BoRR (RFC 7313 §5): the NOTIFICATION carries the message
+/// back, cut so that it still fits in 4,096 octets and can be sent.
+#[test]
+fn a_maximal_bad_route_refresh_gets_a_notification_that_fits() {
+    use coldpotato::wire::{Codec, Message};
+    let mut m = vec![0xff; 16];
+    m.extend_from_slice(&4096u16.to_be_bytes());
+    m.push(5);
+    m.extend_from_slice(&[0, 1, 1, 1]);
+    m.resize(4096, 0);
+    let e = Message::decode(&m, &Codec::default()).expect_err("bad length");
+    let n = e.notification().expect("a NOTIFICATION");
+    assert_eq!((n.code, n.subcode, n.data.len()), (7, 1, 4096));
+    let mut out = bytes::BytesMut::new();
+    Message::Notification(n)
+        .encode(&Codec::default(), &mut out)
+        .expect("it fits once cut");
+    assert_eq!(out.len(), 4096);
+    assert_eq!(
+        &out[21..],
+        &m[..4096 - 21],
+        "the data is the message's start"
+    );
+}

@@ -181,12 +181,26 @@ impl Message {
     /// Appends this message, header included, to `out`. On error `out` is
     /// left as it was.
     pub fn encode(&self, codec: &Codec, out: &mut bytes::BytesMut) -> Result<(), EncodeError> {
+        let max = match self {
+            Message::Open(_) | Message::Keepalive => MAX_MESSAGE_LEN,
+            _ => codec.max_message_len(),
+        };
         let start = begin_message(out, self.message_type());
         let res = match self {
             Message::Open(o) => o.encode_body(out),
             Message::Update(u) => u.encode_body(codec, out),
             Message::Notification(n) => {
-                n.encode_body(out);
+                // Data that would not fit (a whole received message sent
+                // back, RFC 7313 §5) is cut to the largest message: the
+                // NOTIFICATION itself must go out (RFC 8654 §5).
+                let room = max.saturating_sub(HEADER_LEN + 2);
+                if n.data.len() > room {
+                    let mut cut = n.clone();
+                    cut.data.truncate(room);
+                    cut.encode_body(out);
+                } else {
+                    n.encode_body(out);
+                }
                 Ok(())
             }
             Message::Keepalive => Ok(()),
@@ -196,10 +210,6 @@ impl Message {
                 out.put_u8(r.safi.0);
                 Ok(())
             }
-        };
-        let max = match self {
-            Message::Open(_) | Message::Keepalive => MAX_MESSAGE_LEN,
-            _ => codec.max_message_len(),
         };
         let res = res.and_then(|()| finish_message(out, start, max));
         if res.is_err() {
