@@ -472,3 +472,27 @@ fn neighbor_state_has_its_age_and_the_last_error_clears_once_established() {
     assert_eq!(v.last_error.as_deref(), Some("received NOTIFICATION Cease"));
     assert_eq!((v.state_since_s, v.last_error_age_s), (0, Some(0)));
 }
+
+#[test]
+fn a_table_of_leaks_is_one_route_leak_event_per_neighbor_and_minute() {
+    let mut lab = Lab::new("");
+    lab.up("ps-ams-1");
+    lab.up("ps-fra");
+    // Every route carries a transit-free ASN (3356) behind the first hop.
+    for i in 0..2_000u32 {
+        let prefix = format!("45.{}.{}.0/24", i / 256, i % 256);
+        lab.update("ps-ams-1", ann(&[prefix.as_str()], &[64500, 3356, 15169]));
+    }
+    lab.update("ps-fra", ann(&["46.0.0.0/24"], &[64500, 174, 15169]));
+    let leaks: Vec<String> = lab
+        .event_kinds()
+        .into_iter()
+        .filter(|k| k == "route-leak")
+        .collect();
+    assert_eq!(leaks.len(), 2, "one per neighbor: {leaks:?}");
+    let metrics = coldpotato::metrics::METRICS
+        .events_total
+        .with_label_values(&["route-leak"])
+        .get();
+    assert!(metrics >= 2_001, "the metric counts every route: {metrics}");
+}

@@ -9,7 +9,14 @@
 
 use crate::api::model::EventView;
 use crate::wire::AsPath;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
+
+/// Per-route events of one kind from one neighbor are one event per this
+/// window (milliseconds): the first is logged as it happens, the rest of
+/// the window only counted into it.
+pub const FLOOD_WINDOW_MS: u64 = 60_000;
+/// Example prefixes kept in a summarised event.
+pub const FLOOD_EXAMPLES: usize = 10;
 
 /// Events kept before the oldest are dropped.
 pub const EVENT_LOG_CAPACITY: usize = 10_000;
@@ -41,6 +48,15 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Kinds raised once per route, which a bad table raises by the
+    /// thousand: summarised per neighbor and window.
+    pub fn per_route(self) -> bool {
+        matches!(
+            self,
+            EventKind::RouteLeak | EventKind::OriginMismatch | EventKind::UnexpectedMoreSpecific
+        )
+    }
+
     /// The name used in the API and metrics.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -65,6 +81,18 @@ pub struct EventLog {
     events: VecDeque<EventView>,
     next_seq: u64,
     capacity: usize,
+    /// Open windows of per-route events, by (neighbor, kind).
+    floods: HashMap<(String, EventKind), Flood>,
+}
+
+/// One window of per-route events of one kind from one neighbor.
+#[derive(Debug)]
+struct Flood {
+    start_ms: u64,
+    /// The window's event (updated in place as routes add to it).
+    seq: u64,
+    count: u64,
+    examples: Vec<String>,
 }
 
 impl Default for EventLog {
@@ -80,6 +108,110 @@ impl EventLog {
             events: VecDeque::new(),
             next_seq: 1,
             capacity: capacity.max(1),
+            floods: HashMap::new(),
+        }
+    }
+
+    /// A per-route event ([`EventKind::per_route`]): the first of its
+    /// (neighbor, kind) in a [`FLOOD_WINDOW_MS`] window is logged and kept
+    /// as an event; the rest of the window are counted into that event
+    /// (`evidence.routes`, `evidence.examples`, a suffix on its message)
+    /// and into the metric, without a log line each. Returns the event's
+    /// sequence number.
+    #[allow(clippy::too_many_arguments)]
+    pub fn push_route(
+        &mut self,
+        time_ms: u64,
+        kind: EventKind,
+        neighbor: &str,
+        prefix: Option<String>,
+        message: String,
+        evidence: serde_json::Value,
+    ) -> u64 {
+        let key = (neighbor.to_string(), kind);
+        let open = self
+            .floods
+            .get(&key)
+            .is_some_and(|f| time_ms.saturating_sub(f.start_ms) < FLOOD_WINDOW_MS);
+        if !open {
+            self.close(&key);
+            let seq = self.push(
+                time_ms,
+                kind,
+                Some(neighbor),
+                prefix.clone(),
+                message,
+                evidence,
+            );
+            self.floods.insert(
+                key,
+                Flood {
+                    start_ms: time_ms,
+                    seq,
+                    count: 1,
+                    examples: prefix.into_iter().collect(),
+                },
+            );
+            return seq;
+        }
+        crate::metrics::METRICS
+            .events_total
+            .with_label_values(&[kind.as_str()])
+            .inc();
+        let Some(f) = self.floods.get_mut(&key) else {
+            return 0;
+        };
+        f.count += 1;
+        if f.examples.len() < FLOOD_EXAMPLES {
+            f.examples.extend(prefix);
+        }
+        let (seq, count, examples) = (f.seq, f.count, f.examples.clone());
+        let start = self.events.partition_point(|e| e.seq < seq);
+        if let Some(e) = self.events.get_mut(start).filter(|e| e.seq == seq) {
+            let base = e.message.split(" [").next().unwrap_or("").to_string();
+            e.message = format!(
+                "{base} [{count} routes from {neighbor} within a minute, e.g. {}]",
+                examples.join(", ")
+            );
+            if let Some(obj) = e.evidence.as_object_mut() {
+                obj.insert("routes".into(), count.into());
+                obj.insert("examples".into(), examples.into());
+            }
+        }
+        seq
+    }
+
+    /// Closes the windows older than [`FLOOD_WINDOW_MS`] at `time_ms`,
+    /// logging one summary line for each that counted more than its first
+    /// route (the engine calls this every second).
+    pub fn close_windows(&mut self, time_ms: u64) {
+        let old: Vec<(String, EventKind)> = self
+            .floods
+            .iter()
+            .filter(|(_, f)| time_ms.saturating_sub(f.start_ms) >= FLOOD_WINDOW_MS)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in old {
+            self.close(&k);
+        }
+    }
+
+    fn close(&mut self, key: &(String, EventKind)) {
+        if let Some(f) = self.floods.remove(key) {
+            if f.count > 1 {
+                tracing::warn!(
+                    neighbor = %key.0,
+                    kind = key.1.as_str(),
+                    routes = f.count,
+                    seq = f.seq,
+                    "{} {} routes from {} within a minute (event {}), e.g. {}",
+                    f.count,
+                    key.1.as_str(),
+                    key.0,
+                    f.seq,
+                    f.examples.join(", ")
+                );
+            }
         }
     }
 
@@ -148,6 +280,43 @@ pub fn route_leak_asn(path: &AsPath) -> Option<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn per_route_events_are_one_event_per_neighbor_kind_and_minute() {
+        let mut log = EventLog::default();
+        let leak = |log: &mut EventLog, t: u64, n: &str, p: &str| {
+            log.push_route(
+                t,
+                EventKind::RouteLeak,
+                n,
+                Some(p.to_string()),
+                format!("leak {p}"),
+                serde_json::json!({ "transit_asn": 174 }),
+            )
+        };
+        let first = leak(&mut log, 1_000, "a", "10.0.0.0/24");
+        for i in 1..500u64 {
+            assert_eq!(
+                leak(&mut log, 1_000 + i * 10, "a", &format!("10.0.{i}.0/24")),
+                first
+            );
+        }
+        let other = leak(&mut log, 2_000, "b", "10.9.0.0/24");
+        assert_ne!(other, first, "another neighbor has its own event");
+        assert_eq!(log.len(), 2);
+        let e = &log.since(0)[0];
+        assert_eq!(e.evidence["routes"], 500);
+        assert_eq!(
+            e.evidence["examples"].as_array().map(Vec::len),
+            Some(FLOOD_EXAMPLES)
+        );
+        assert!(e.message.starts_with("leak 10.0.0.0/24 [500 routes from a within a minute, e.g. 10.0.0.0/24, 10.0.1.0/24"), "{}", e.message);
+        // The next minute opens a new event.
+        log.close_windows(61_000);
+        let next = leak(&mut log, 61_500, "a", "10.1.0.0/24");
+        assert!(next > other);
+        assert_eq!(log.len(), 3);
+    }
 
     #[test]
     fn sequence_numbers_start_at_one_and_since_filters() {

@@ -260,6 +260,8 @@ impl EngineCore {
     /// Timers: withdraws stale routes whose graceful-restart time expired.
     pub fn tick(&mut self, now: Instant) -> Vec<Output> {
         let mut pass = Pass::default();
+        let t = self.wall_ms(now);
+        self.events.close_windows(t);
         let expired: Vec<NeighborIdx> = self
             .neighbors
             .iter()
@@ -356,14 +358,19 @@ impl EngineCore {
         evidence: serde_json::Value,
     ) {
         let t = self.wall_ms(now);
-        self.events.push(
-            t,
-            kind,
-            neighbor,
-            prefix.map(|p| p.to_string()),
-            message,
-            evidence,
-        );
+        let prefix = prefix.map(|p| p.to_string());
+        match neighbor {
+            // A table can raise these by the thousand: one event a
+            // neighbor, kind and minute, counting the rest.
+            Some(n) if kind.per_route() => {
+                self.events
+                    .push_route(t, kind, n, prefix, message, evidence);
+            }
+            _ => {
+                self.events
+                    .push(t, kind, neighbor, prefix, message, evidence);
+            }
+        }
     }
 
     fn session_up(&mut self, name: &str, info: SessionInfo, now: Instant, pass: &mut Pass) {
@@ -380,7 +387,12 @@ impl EngineCore {
         if let Some(nb) = self.nb_mut(idx) {
             nb.session = Some(info);
             nb.established_at = Some(now);
+            if nb.state != "Established" {
+                nb.state_since = Some(now);
+            }
             nb.state = "Established".to_string();
+            nb.last_error = None;
+            nb.last_error_at = None;
             nb.tripped = false;
             // A new session starts from an empty Adj-RIB-Out, even when no
             // SessionDown came first (a collision replaced the session).
