@@ -121,7 +121,7 @@ fn main() -> ExitCode {
             }
             Err(errs) => {
                 // Every error up to a screenful; beyond, how many more.
-                const SHOWN: usize = 100;
+                const SHOWN: usize = 50;
                 for e in errs.iter().take(SHOWN) {
                     eprintln!("{e}");
                 }

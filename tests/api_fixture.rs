@@ -180,6 +180,7 @@ pub fn neighbors() -> Vec<NeighborView> {
         last_error: None,
         state_since_s: 0,
         last_error_age_s: None,
+        rfc8212: None,
     }]
 }
 

@@ -1,10 +1,10 @@
-//! `config/REFERENCE.md` names every configuration key: each field of the
+//! `docs/config.md` names every configuration key: each field of the
 //! deserialized config structs (`src/config/model.rs`, `policy_model.rs`),
 //! as the file spells it (serde renames applied, skipped fields left out),
 //! must appear there in backquotes. A key added to the code and not to the
 //! reference fails here.
 
-const REFERENCE: &str = include_str!("../config/REFERENCE.md");
+const REFERENCE: &str = include_str!("../docs/config.md");
 const SOURCES: [&str; 2] = [
     include_str!("../src/config/model.rs"),
     include_str!("../src/config/policy_model.rs"),
@@ -90,6 +90,6 @@ fn every_configuration_key_is_in_the_reference() {
         .collect();
     assert!(
         missing.is_empty(),
-        "keys missing from config/REFERENCE.md: {missing:?}"
+        "keys missing from docs/config.md: {missing:?}"
     );
 }

@@ -584,6 +584,16 @@ fn transit_hygiene_takes_bogons_bogon_asns_long_paths_and_too_specifics() {
             vec![3356, 15169],
             Some(("too-specific", "prefix longer than /48 from a transit")),
         ),
+        (
+            "8.8.8.0/24",
+            vec![174, 15169],
+            Some(("first-as", "first AS 174, not the neighbor's AS 3356")),
+        ),
+        (
+            "8.8.8.0/24",
+            vec![],
+            Some(("first-as", "an empty AS path, not the neighbor's AS 3356")),
+        ),
     ];
     for (prefix, path, want) in rows {
         let got = import(&cfg, &set, "transit", prefix, &attrs(path, &[]));
@@ -627,8 +637,14 @@ builtin_rules = false
     let (n, ctx) = context(&cfg, "bare", "8.8.8.0/24", &a);
     assert!(matches!(set.export(n, &ctx), Verdict::Reject(r) if r.rule == "no-policy"));
     // `check` warns, at the key.
-    assert_eq!(cfg.warnings.len(), 1, "{:?}", cfg.warnings);
-    let w = cfg.warnings[0].to_string();
+    let rfc8212: Vec<String> = cfg
+        .warnings
+        .iter()
+        .map(|w| w.to_string())
+        .filter(|w| w.contains("RFC 8212"))
+        .collect();
+    assert_eq!(rfc8212.len(), 1, "{:?}", cfg.warnings);
+    let w = &rfc8212[0];
     assert!(
         w.contains("warning: eBGP neighbor \"bare\"") && w.contains("RFC 8212"),
         "{w}"
@@ -636,10 +652,21 @@ builtin_rules = false
     // With an import policy it imports by that policy alone.
     let (cfg, set) = setup(&format!("{extra}import_policy = \"accept-all\"\n"));
     assert_eq!(import(&cfg, &set, "bare", "10.0.0.0/8", &a), None);
-    assert_eq!(cfg.warnings.len(), 1, "still nothing to export");
-    // Built-in rules on (the default): no warning.
+    let rfc8212 = |c: &Config| {
+        c.warnings
+            .iter()
+            .filter(|w| w.to_string().contains("RFC 8212"))
+            .count()
+    };
+    assert_eq!(rfc8212(&cfg), 1, "still nothing to export");
+    // Built-in rules on (the default): no RFC 8212 warning, but one for
+    // each eBGP neighbor without a max-prefix limit.
     let (cfg, _) = setup("");
-    assert!(cfg.warnings.is_empty());
+    assert_eq!(rfc8212(&cfg), 0);
+    assert_eq!(cfg.warnings.len(), 3, "{:?}", cfg.warnings);
+    assert!(cfg.warnings[0]
+        .to_string()
+        .contains("no max_prefixes limit"));
 }
 
 #[test]

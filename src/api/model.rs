@@ -28,6 +28,10 @@ pub struct NeighborView {
     /// Seconds since `last_error` happened.
     #[serde(default)]
     pub last_error_age_s: Option<u64>,
+    /// Set when RFC 8212 leaves this eBGP neighbor with nothing to import
+    /// or export (no built-in rules, no policy for that direction).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rfc8212: Option<String>,
 }
 
 /// An AS_PATH element: an ASN of a sequence, or an AS_SET as a nested list.

@@ -34,6 +34,7 @@ pub fn neighbors(list: &[NeighborView], wide: bool) -> String {
         ("REJ", Align::Right),
     ]);
     let mut errors = Vec::new();
+    let mut notes = Vec::new();
     for n in list {
         let rejected: u64 = n.prefixes_rejected.values().sum();
         let bfd = if n.bfd_state == "disabled" {
@@ -57,13 +58,18 @@ pub fn neighbors(list: &[NeighborView], wide: bool) -> String {
                 NARROW,
             ));
         }
+        if let Some(w) = &n.rfc8212 {
+            notes.push(fit(&format!("{}: {w}", n.name), NARROW));
+        }
     }
     let mut out = t.render();
-    if !errors.is_empty() {
-        out.push_str("\nlast errors:\n");
-        for e in errors {
-            out.push_str(&e);
-            out.push('\n');
+    for (title, lines) in [("last errors", errors), ("policy", notes)] {
+        if !lines.is_empty() {
+            out.push_str(&format!("\n{title}:\n"));
+            for l in lines {
+                out.push_str(&l);
+                out.push('\n');
+            }
         }
     }
     out

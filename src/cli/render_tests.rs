@@ -24,6 +24,7 @@ pub(super) fn sample_neighbors() -> Vec<NeighborView> {
             last_error: None,
             state_since_s: 93_784,
             last_error_age_s: None,
+            rfc8212: None,
         },
         NeighborView {
             name: "fabrikam-fra-er2".into(),
@@ -40,6 +41,9 @@ pub(super) fn sample_neighbors() -> Vec<NeighborView> {
             last_error: Some("sent NOTIFICATION Hold Timer Expired".into()),
             state_since_s: 125,
             last_error_age_s: Some(3_725),
+            rfc8212: Some(
+                "imports and exports nothing: no built-in rules and no policy (RFC 8212)".into(),
+            ),
         },
     ]
 }
@@ -148,6 +152,9 @@ fabrikam-fra-er2  64511  Active       2m05s  Down     0     0    0
 
 last errors:
 fabrikam-fra-er2: sent NOTIFICATION Hold Timer Expired (1h02m ago)
+
+policy:
+fabrikam-fra-er2: imports and exports nothing: no built-in rules and no policy …
 ";
     assert_eq!(neighbors(&sample_neighbors(), false), want);
     let mut long = sample_neighbors();

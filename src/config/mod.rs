@@ -145,7 +145,11 @@ fn rewrite_message(msg: &str) -> String {
     ] {
         if let Some(rest) = msg.strip_prefix(from) {
             if let Some(end) = rest.find('`') {
-                return format!("{to}{}\"", &rest[..end]);
+                let key = &rest[..end];
+                let hint = nearest(key, rest[end..].split('`').skip(2).step_by(2))
+                    .map(|k| format!(" (did you mean \"{k}\"?)"))
+                    .unwrap_or_default();
+                return format!("{to}{key}\"{hint}");
             }
         }
     }
@@ -165,9 +169,52 @@ fn rewrite_message(msg: &str) -> String {
     msg
 }
 
+/// The candidate closest to `key` by edit distance, when close enough to
+/// be a typo (at most 2 edits, or a third of the key).
+fn nearest<'a>(key: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (key.chars().count() / 3).max(2);
+    candidates
+        .map(|c| (edit_distance(key, c), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unknown_key_suggests_the_nearest_known_one() {
+        assert_eq!(
+            rewrite_message(
+                "unknown field `remte_as`, expected one of `name`, `remote_as`, `role`"
+            ),
+            "unknown key \"remte_as\" (did you mean \"remote_as\"?)"
+        );
+        assert_eq!(
+            rewrite_message("unknown field `colour`, expected one of `name`, `remote_as`"),
+            "unknown key \"colour\"",
+            "nothing close: no guess"
+        );
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
 
     #[test]
     fn serde_messages_are_rewritten_to_operator_wording() {
@@ -194,7 +241,10 @@ mod tests {
         let text =
             "[router]\nasn = 8075\nrouter_id = \"192.0.2.1\"\nlocation = \"a\"\nlocaton = \"b\"\n";
         let e = parse(text, "c.toml").err().map(|e| e.to_string());
-        assert_eq!(e.as_deref(), Some("c.toml:5:1: unknown key \"locaton\""));
+        assert_eq!(
+            e.as_deref(),
+            Some("c.toml:5:1: unknown key \"locaton\" (did you mean \"location\"?)")
+        );
     }
 
     #[test]

@@ -32,12 +32,26 @@ impl V<'_> {
 }
 
 /// What is valid but probably not meant, each at its key: an eBGP
-/// neighbor that RFC 8212 leaves with nothing to import or export
-/// (`builtin_rules = false` and no policy for that direction).
+/// neighbor with no max-prefix limit, and one that RFC 8212 leaves with
+/// nothing to import or export (`builtin_rules = false` and no policy for
+/// that direction).
 pub(crate) fn warnings(cfg: &Config, src: &Source) -> Vec<ConfigError> {
     let mut out = Vec::new();
     for (i, n) in cfg.neighbors.iter().enumerate() {
-        if n.role == Role::Internal || n.builtin_rules {
+        if n.role == Role::Internal {
+            continue;
+        }
+        if n.max_prefixes.is_none() && !n.shutdown {
+            out.push(src.at(
+                &[PathSeg::Key("neighbors".into()), PathSeg::Index(i)],
+                format!(
+                    "warning: eBGP neighbor \"{}\" has no max_prefixes limit: a leaked full table \
+                     would be taken whole",
+                    n.name
+                ),
+            ));
+        }
+        if n.builtin_rules {
             continue;
         }
         let missing: Vec<&str> = [

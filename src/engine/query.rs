@@ -62,6 +62,7 @@ impl EngineCore {
                 last_error_age_s: n
                     .last_error_at
                     .map(|t| now.saturating_duration_since(t).as_secs()),
+                rfc8212: rfc8212(&n.cfg),
             })
             .collect()
     }
@@ -229,4 +230,25 @@ impl EngineCore {
         METRICS.rib_paths.set(self.path_count() as i64);
         METRICS.rib_attribute_sets.set(self.attribute_sets() as i64);
     }
+}
+
+/// What RFC 8212 denies a neighbor: `"imports and exports nothing"` and the
+/// like, for an eBGP neighbor without built-in rules and without a policy.
+fn rfc8212(cfg: &crate::config::NeighborConfig) -> Option<String> {
+    if cfg.role == crate::config::Role::Internal || cfg.builtin_rules {
+        return None;
+    }
+    let dirs: Vec<&str> = [
+        ("imports", cfg.import_policy.is_none()),
+        ("exports", cfg.export_policy.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(d, none)| none.then_some(d))
+    .collect();
+    (!dirs.is_empty()).then(|| {
+        format!(
+            "{} nothing: no built-in rules and no policy (RFC 8212)",
+            dirs.join(" and ")
+        )
+    })
 }

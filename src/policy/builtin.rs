@@ -23,18 +23,22 @@ pub const AS_PATH_TOO_LONG: &str = "as-path-too-long";
 pub const BOGON: &str = "bogon";
 /// Rule name: a transit route more specific than /24 (IPv6: /48).
 pub const TOO_SPECIFIC: &str = "too-specific";
+/// Rule name: a transit route whose AS path does not start with the
+/// neighbor's AS.
+pub const FIRST_AS: &str = "first-as";
 /// Rule name: an eBGP route with neither built-in rules nor an import
 /// policy, or toward such a neighbor with no export policy (RFC 8212).
 pub const NO_POLICY: &str = "no-policy";
 
 /// Every built-in rule name, in evaluation order (to pre-register metric labels).
-pub const RULES: [&str; 7] = [
+pub const RULES: [&str; 8] = [
     MISSING_COMMUNITY,
     PRIVATE_ASN,
     RESERVED_ASN,
     AS_PATH_TOO_LONG,
     BOGON,
     TOO_SPECIFIC,
+    FIRST_AS,
     NO_POLICY,
 ];
 
@@ -206,8 +210,9 @@ impl BuiltinRules {
     /// Transit hygiene on a route from a `transit` neighbor: bogon prefix
     /// (`reject_bogons`, `allow_prefixes`), private and reserved ASNs
     /// (`reject_private_asn`, `reject_reserved_asn`), an AS path longer
-    /// than `max_as_path_len`, IPv4 longer than /24, IPv6 longer than /48.
-    /// The first failure rejects.
+    /// than `max_as_path_len`, IPv4 longer than /24, IPv6 longer than /48,
+    /// a path that does not start with the neighbor's AS. The first
+    /// failure rejects.
     pub fn check_transit(&self, ctx: &RouteContext) -> Result<(), Rejection> {
         self.run_transit(ctx, &mut |r| Err(r))
     }
@@ -246,6 +251,14 @@ impl BuiltinRules {
             fail(rejection(
                 TOO_SPECIFIC,
                 format!("prefix longer than /{max} from a transit"),
+            ))?;
+        }
+        let first = path.and_then(|p| p.first_as());
+        if first != Some(ctx.neighbor_as) {
+            let what = first.map_or("an empty AS path".to_string(), |a| format!("first AS {a}"));
+            fail(rejection(
+                FIRST_AS,
+                format!("{what}, not the neighbor's AS {}", ctx.neighbor_as),
             ))?;
         }
         Ok(())
