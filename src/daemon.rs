@@ -475,7 +475,11 @@ async fn forward_bfd(
                     .set(t.as_secs_f64());
             }
             if last.is_some() || status != BfdStatus::Down {
-                info!(neighbor = %name, "BFD {} (diag {})", status.as_str(), ev.diag.code());
+                if status == BfdStatus::Down {
+                    warn!(neighbor = %name, "BFD {} (diag {})", status.as_str(), ev.diag.code());
+                } else {
+                    info!(neighbor = %name, "BFD {} (diag {})", status.as_str(), ev.diag.code());
+                }
             }
             last = Some(status);
             let _ = to_peer.send(status);

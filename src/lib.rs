@@ -15,6 +15,7 @@ pub mod daemon;
 pub mod decision;
 pub mod engine;
 pub mod lab;
+pub mod logging;
 pub mod metrics;
 pub mod policy;
 pub mod rib;

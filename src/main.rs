@@ -13,6 +13,11 @@ struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
     log_format: LogFormat,
+    /// Log level: error, warn, info, debug, trace, or a `RUST_LOG`
+    /// directive such as `info,coldpotato::session=debug`. Without it,
+    /// `RUST_LOG`, else `info` (the lab: `error`).
+    #[arg(long, global = true, value_name = "LEVEL")]
+    log_level: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -55,17 +60,12 @@ enum Command {
     Sink(coldpotato::lab::sink::SinkArgs),
 }
 
-fn init_logging(format: LogFormat, default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let b = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    let _ = match format {
-        LogFormat::Human => b.try_init(),
-        LogFormat::Json => b.json().flatten_event(true).try_init(),
+fn init_logging((format, level): &(LogFormat, Option<String>), default: &str) {
+    let format = match format {
+        LogFormat::Human => coldpotato::logging::Format::Human,
+        LogFormat::Json => coldpotato::logging::Format::Json,
     };
+    coldpotato::logging::init(format, level.as_deref(), default);
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
@@ -104,6 +104,7 @@ fn emit(text: &str) -> ExitCode {
 fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = Cli::parse();
+    let log = (cli.log_format, cli.log_level.clone());
     match cli.command {
         Command::Check { config } => match coldpotato::config::load(&config) {
             Ok(cfg) => {
@@ -144,24 +145,26 @@ fn main() -> ExitCode {
             }
         },
         Command::Run { config } => {
-            init_logging(cli.log_format, "info");
+            // From here on, even a fatal error is a log line in the chosen
+            // format (a JSON collector sees why the daemon did not start).
+            init_logging(&log, "info");
             let rt = match runtime() {
                 Ok(rt) => rt,
                 Err(e) => {
-                    eprintln!("cannot start the runtime: {e}");
+                    tracing::error!("cannot start the runtime: {e}");
                     return ExitCode::from(1);
                 }
             };
             match rt.block_on(coldpotato::daemon::run(&config)) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("coldpotato: {e}");
+                    tracing::error!("coldpotato cannot run: {e}");
                     ExitCode::from(1)
                 }
             }
         }
         Command::Lab { verbose } => {
-            init_logging(cli.log_format, if verbose { "info" } else { "error" });
+            init_logging(&log, if verbose { "info" } else { "error" });
             let rt = match runtime() {
                 Ok(rt) => rt,
                 Err(e) => {
@@ -179,7 +182,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Loadgen(args) => {
-            init_logging(cli.log_format, "info");
+            init_logging(&log, "info");
             let rt = match runtime() {
                 Ok(rt) => rt,
                 Err(e) => {
@@ -196,7 +199,7 @@ fn main() -> ExitCode {
             }
         }
         Command::Sink(args) => {
-            init_logging(cli.log_format, "info");
+            init_logging(&log, "info");
             let rt = match runtime() {
                 Ok(rt) => rt,
                 Err(e) => {

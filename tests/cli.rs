@@ -294,3 +294,77 @@ fn show_gives_up_on_a_silent_api_after_its_timeout() {
     );
     let _ = hold.join();
 }
+
+/// `--log-format json`: every line is one JSON object, fields top-level
+/// (the neighbor of a session line is `neighbor`, not inside a span), a
+/// failed connect says when it retries, and a fatal start-up error is a
+/// JSON line too. `--log-level` sets the level.
+#[test]
+fn json_logs_are_flat_and_say_everything_in_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fatal = bin()
+        .args(["--log-format", "json", "run", "--config"])
+        .arg(dir.path().join("missing.toml"))
+        .output()
+        .expect("run");
+    assert_eq!(fatal.status.code(), Some(1));
+    let line = String::from_utf8_lossy(&fatal.stderr).trim().to_string();
+    let v: serde_json::Value =
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    assert_eq!(v["level"], "ERROR");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("cannot read file"),
+        "{v}"
+    );
+
+    let (port, api, closed) = (free_port(), free_port(), free_port());
+    let cfg = format!(
+        "[router]\nasn = 8075\nrouter_id = \"127.0.0.1\"\nlisten = [\"127.0.0.1:{port}\"]\nlocation = \"ams\"\n\
+         [api]\nlisten = \"127.0.0.1:{api}\"\n[[locations]]\nname = \"ams\"\n\
+         [[neighbors]]\nname = \"gone\"\naddress = \"127.0.0.1\"\nport = {closed}\nremote_as = 3356\n\
+         location = \"ams\"\nrole = \"transit\"\nmax_prefixes = {{ limit = 10 }}\n"
+    );
+    let path = dir.path().join("c.toml");
+    std::fs::write(&path, cfg).expect("write");
+    let mut cmd = bin();
+    cmd.args([
+        "--log-format",
+        "json",
+        "--log-level",
+        "info",
+        "run",
+        "--config",
+    ])
+    .arg(&path);
+    let log = dir.path().join("log");
+    let mut d = Proc::spawn("coldpotato", cmd, log.clone());
+    let seen = wait_for(Duration::from_secs(20), || {
+        let text = std::fs::read_to_string(&log).ok()?;
+        text.contains("connect failed; retrying in").then_some(text)
+    });
+    let _ = d.terminate(Duration::from_secs(5));
+    let text = seen.unwrap_or_else(|| panic!("{}", d.log_text()));
+    let mut session_lines = 0;
+    for l in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"));
+        assert!(v.get("span").is_none() && v.get("spans").is_none(), "{l}");
+        assert_ne!(v["level"], "DEBUG", "--log-level info: {l}");
+        if v["target"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("coldpotato::session"))
+        {
+            assert_eq!(v["neighbor"], "gone", "{l}");
+            session_lines += 1;
+        }
+        if v["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("connect failed"))
+        {
+            assert!(v["retry_in_s"].is_u64(), "{l}");
+        }
+    }
+    assert!(session_lines > 0, "{text}");
+}

@@ -57,6 +57,20 @@ impl EventKind {
         )
     }
 
+    /// Logged at WARN: something an operator should look at.
+    pub fn is_warning(self) -> bool {
+        matches!(
+            self,
+            EventKind::SessionDown
+                | EventKind::BfdDown
+                | EventKind::OriginMismatch
+                | EventKind::UnexpectedMoreSpecific
+                | EventKind::RouteLeak
+                | EventKind::MaxPrefixWarning
+                | EventKind::MaxPrefixExceeded
+        )
+    }
+
     /// The name used in the API and metrics.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -230,13 +244,23 @@ impl EventLog {
         if self.events.len() == self.capacity {
             self.events.pop_front();
         }
-        tracing::info!(
-            seq,
-            kind = kind.as_str(),
-            neighbor,
-            prefix = prefix.as_deref(),
-            "{message}"
-        );
+        if kind.is_warning() {
+            tracing::warn!(
+                seq,
+                kind = kind.as_str(),
+                neighbor,
+                prefix = prefix.as_deref(),
+                "{message}"
+            );
+        } else {
+            tracing::info!(
+                seq,
+                kind = kind.as_str(),
+                neighbor,
+                prefix = prefix.as_deref(),
+                "{message}"
+            );
+        }
         crate::metrics::METRICS
             .events_total
             .with_label_values(&[kind.as_str()])

@@ -311,7 +311,7 @@ impl Task {
                         .with_label_values(&[n, l])
                         .set(0)
                 });
-                info!(%reason, "session down");
+                warn!(%reason, "session down");
                 self.tell_engine(ToEngine::SessionDown {
                     neighbor: self.name.clone(),
                     reason,
@@ -446,8 +446,23 @@ impl Task {
             }
             IoEvent::ConnectFailed(e) => {
                 self.connecting.remove(&id);
-                debug!(conn = id.0, error = %e, "connect failed");
-                Event::TcpConnectionFails(id)
+                self.feed(Event::TcpConnectionFails(id)).await;
+                // Once per attempt, i.e. once per back-off step.
+                let retry = self
+                    .fsm
+                    .next_deadline()
+                    .map(|d| d.saturating_duration_since(Instant::now()).as_secs());
+                let address = self.neighbor.address;
+                let port = self.neighbor.port;
+                match retry {
+                    Some(s) => {
+                        info!(%address, port, error = %e, retry_in_s = s, "connect failed; retrying in {s} s")
+                    }
+                    None => {
+                        info!(%address, port, error = %e, "connect failed; waiting for the peer to connect")
+                    }
+                }
+                return;
             }
             IoEvent::Closed(e) => {
                 if !self.conns.contains_key(&id) {
