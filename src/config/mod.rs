@@ -124,9 +124,10 @@ fn resolve(file: &str, rel: &str) -> PathBuf {
 fn serde_error(src: &Source, e: &toml::de::Error) -> ConfigError {
     let mut msg = rewrite_message(e.message());
     if msg.starts_with("invalid IP address syntax") {
-        // The parser's message does not say which value: quote it.
+        // The parser's message does not say which value: quote it, and
+        // what was expected.
         if let Some(v) = src.snippet(e.span()) {
-            msg = format!("invalid IP address or prefix {v}");
+            msg = format!("invalid IP address or prefix {v}: {}", ip_expectation(v));
         }
     }
     if msg == "unknown key \"policy\"" {
@@ -167,6 +168,21 @@ fn rewrite_message(msg: &str) -> String {
         }
     }
     msg
+}
+
+/// What is wrong with a quoted address or prefix that did not parse.
+fn ip_expectation(quoted: &str) -> String {
+    let v = quoted.trim_matches('"');
+    if let Some((addr, len)) = v.split_once('/') {
+        let max = if addr.contains(':') { 128 } else { 32 };
+        if addr.parse::<std::net::IpAddr>().is_ok() {
+            return match len.parse::<u32>() {
+                Ok(n) if n > max => format!("length {n} > {max}"),
+                _ => format!("expected a prefix length 0..={max} after the /"),
+            };
+        }
+    }
+    "expected an address such as 192.0.2.1 or 2001:db8::1, or a prefix such as 192.0.2.0/24".into()
 }
 
 /// The candidate closest to `key` by edit distance, when close enough to
