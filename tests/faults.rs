@@ -193,28 +193,12 @@ impl Rig {
     }
 
     fn ups(&self, name: &str) -> f64 {
-        let (_, body) = http_get(self.d.api, "/metrics").unwrap_or_default();
-        body.lines()
-            .filter(|l| {
-                l.starts_with("coldpotato_session_established_total")
-                    && l.contains(&format!("neighbor=\"{name}\""))
-            })
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+        metric_sum(
+            self.d.api,
+            "coldpotato_session_established_total",
+            &[&format!("neighbor=\"{name}\"")],
+        )
     }
-}
-
-fn proc_status(pid: i32, key: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
-}
-
-fn fds(pid: i32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
 }
 
 #[test]
@@ -330,14 +314,14 @@ fn sighup_during_a_load_and_100_sighups_reset_nothing_and_leak_nothing() {
     // 100 SIGHUPs in 10 s, alternating two configs.
     let pid = rig.d.proc.pid();
     std::thread::sleep(Duration::from_secs(2));
-    let (fds0, rss0) = (fds(pid), proc_status(pid, "VmRSS:"));
+    let (fds0, rss0) = (open_fds(pid), proc_status_kb(pid, "VmRSS:"));
     let plain = config(port, api, bird_port, sink_port, "");
     for i in 0..100 {
         rig.d.reload(if i % 2 == 0 { &plain } else { &changed });
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_secs(3));
-    let (fds1, rss1) = (fds(pid), proc_status(pid, "VmRSS:"));
+    let (fds1, rss1) = (open_fds(pid), proc_status_kb(pid, "VmRSS:"));
     assert_eq!((rig.ups("bird"), rig.ups("sink")), (1.0, 1.0), "no reset");
     assert_eq!(
         rig.held(),

@@ -79,33 +79,12 @@ families = ["ipv4"]
     c
 }
 
-fn status(pid: i32, key: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
-}
-
-fn fds(pid: i32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
-}
-
-fn metric(d: &Daemon, name: &str, labels: &[&str]) -> f64 {
-    let (_, body) = http_get(d.api, "/metrics").unwrap_or_default();
-    body.lines()
-        .filter(|l| l.starts_with(name) && labels.iter().all(|x| l.contains(x)))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
 /// The configured `good` session is up, came up once and got no NOTIFICATION.
 fn undisturbed(d: &Daemon, good: &Speaker) {
     let n = d.neighbor("good").expect("good");
     assert_eq!(n["state"], "Established", "{n:?}");
-    let ups = metric(
-        d,
+    let ups = metric_sum(
+        d.api,
         "coldpotato_session_established_total",
         &["neighbor=\"good\""],
     );
@@ -187,7 +166,7 @@ fn floods_slowloris_and_bad_opens_leave_the_other_sessions_alone() {
     let pid = d.proc.pid();
     let good = Speaker::connect(Ipv4Addr::new(127, 0, 0, 51), daemon, PEER_AS).expect("good");
     assert!(d.wait_state("good", "Established", Duration::from_secs(20)));
-    let fds_before = fds(pid);
+    let fds_before = open_fds(pid);
 
     // 1. Connect flood from unconfigured addresses.
     let secs = if full() { 30 } else { 5 };
@@ -216,8 +195,8 @@ fn floods_slowloris_and_bad_opens_leave_the_other_sessions_alone() {
         "hostile connect flood: {ok} connects ({failed} failed) in {secs} s = {achieved:.0}/s \
          from 250 unconfigured addresses; good session undisturbed; fds {fds_before} -> {}, \
          peak RSS {} kB",
-        fds(pid),
-        status(pid, "VmHWM:")
+        open_fds(pid),
+        proc_status_kb(pid, "VmHWM:")
     ));
 
     // 2. Slowloris: 200 silent connections from unconfigured addresses and
@@ -235,7 +214,7 @@ fn floods_slowloris_and_bad_opens_leave_the_other_sessions_alone() {
         }
     }
     std::thread::sleep(Duration::from_secs(2));
-    let fds_during = fds(pid);
+    let fds_during = open_fds(pid);
     // Meanwhile a real neighbor still gets in.
     let late = try_open(
         Ipv4Addr::new(127, 0, 0, 55),
@@ -248,19 +227,19 @@ fn floods_slowloris_and_bad_opens_leave_the_other_sessions_alone() {
     );
     drop(idle);
     let settled = wait_for(Duration::from_secs(10), || {
-        (fds(pid) <= fds_before + 4).then_some(())
+        (open_fds(pid) <= fds_before + 4).then_some(())
     });
     undisturbed(&d, &good);
     note(&format!(
         "hostile slowloris: 220 silent connections: daemon fds {fds_before} -> {fds_during} \
          while open -> {} after ({}); good session undisturbed; peak RSS {} kB",
-        fds(pid),
+        open_fds(pid),
         if settled.is_some() {
             "released"
         } else {
             "NOT released"
         },
-        status(pid, "VmHWM:")
+        proc_status_kb(pid, "VmHWM:")
     ));
     assert!(settled.is_some(), "file descriptors not released");
 
@@ -412,6 +391,6 @@ fn huge_paths_and_updates_are_taken_and_passed_on_correctly() {
         "hostile UPDATEs: a 1,000-ASN path and a 1,000-community UPDATE re-exported intact; \
          {sets} distinct attribute sets taken in {sets_secs:.1} s; peak RSS {} kB; good \
          session undisturbed",
-        status(pid, "VmHWM:")
+        proc_status_kb(pid, "VmHWM:")
     ));
 }

@@ -99,14 +99,11 @@ fn exabgp(port: u16) -> ExaBgp {
 }
 
 fn advertised(d: &Daemon, neighbor: &str) -> f64 {
-    let (_, body) = http_get(d.api, "/metrics").unwrap_or_default();
-    body.lines()
-        .filter(|l| {
-            l.starts_with("coldpotato_prefixes_advertised{")
-                && l.contains(&format!("neighbor=\"{neighbor}\""))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+    metric_sum(
+        d.api,
+        "coldpotato_prefixes_advertised",
+        &[&format!("neighbor=\"{neighbor}\"")],
+    )
 }
 
 fn show_routes(d: &Daemon, prefix: &str) -> String {

@@ -18,6 +18,7 @@ command -v stayrtr >/dev/null || need+=(stayrtr)
 command -v pmbmpd >/dev/null || need+=(pmacct)
 command -v exabgp >/dev/null || need+=(exabgp)
 command -v systemd-analyze >/dev/null || need+=(systemd)
+command -v c++ >/dev/null || need+=(g++)   # libFuzzer, for fuzz/smoke.sh
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" -ne 0 ]; then
   # Not root: nothing is installed; every test that needs a missing tool
   # fails below, naming itself and the tool.
@@ -44,6 +45,11 @@ set +e
 cargo test --no-fail-fast -- --test-threads=1 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 set -e
+# Every fuzz target for 30 s on its kept corpus (installs nightly and
+# cargo-fuzz when missing); a crash fails the run.
+if ! bash fuzz/smoke.sh; then
+  rc=1
+fi
 grep '^SKIPPED ' "$log" || true
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      /^SKIPPED / { s++ }

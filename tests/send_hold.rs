@@ -78,23 +78,6 @@ fn stuck_peer(source: Ipv4Addr, daemon: SocketAddr) -> TcpStream {
     stream
 }
 
-fn metric(api: SocketAddr, name: &str, labels: &[&str]) -> f64 {
-    let (_, body) = http_get(api, "/metrics").unwrap_or_default();
-    body.lines()
-        .filter(|l| l.starts_with(name) && labels.iter().all(|x| l.contains(x)))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
-
-fn rss_kb(pid: i32, key: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
-}
-
 #[test]
 fn a_peer_that_stops_reading_is_torn_down_by_the_send_hold_timer_and_nobody_else_waits() {
     let n = prefixes();
@@ -169,7 +152,7 @@ families = ["ipv4"]
         "{:?}",
         d.neighbor("rr-stuck")
     );
-    let rss_before = rss_kb(d.proc.pid(), "VmRSS:");
+    let rss_before = proc_status_kb(d.proc.pid(), "VmRSS:");
 
     let started = Instant::now();
     let mut feed = Command::new(bin);
@@ -240,7 +223,7 @@ families = ["ipv4"]
         last_error.contains("Send Hold Timer Expired"),
         "last error: {last_error}"
     );
-    let sent8 = metric(
+    let sent8 = metric_sum(
         d.api,
         "coldpotato_notifications_total",
         &["neighbor=\"rr-stuck\"", "direction=\"sent\"", "code=\"8\""],
@@ -248,7 +231,7 @@ families = ["ipv4"]
     assert_eq!(sent8, 1.0, "one NOTIFICATION 8 counted");
     // What it held for the stuck neighbor is gone with the session.
     assert_eq!(
-        metric(
+        metric_sum(
             d.api,
             "coldpotato_export_backlog_bytes",
             &["neighbor=\"rr-stuck\""]
@@ -260,7 +243,7 @@ families = ["ipv4"]
     for name in ["feed", "rr-ok"] {
         let nb = d.neighbor(name).expect("neighbor");
         assert_eq!(nb["state"], "Established", "{name}: {nb:?}");
-        let ups = metric(
+        let ups = metric_sum(
             d.api,
             "coldpotato_session_established_total",
             &[&format!("neighbor=\"{name}\"")],
@@ -273,8 +256,8 @@ families = ["ipv4"]
          stuck neighbor down after {down_secs:.1} s (send hold time {SEND_HOLD_S} s) with \
          \"{last_error}\"; RSS {} -> {} kB, peak {} kB; sessions disturbed: 0",
         rss_before,
-        rss_kb(pid, "VmRSS:"),
-        rss_kb(pid, "VmHWM:"),
+        proc_status_kb(pid, "VmRSS:"),
+        proc_status_kb(pid, "VmHWM:"),
     ));
     drop(stuck);
 }

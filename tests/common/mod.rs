@@ -539,3 +539,32 @@ pub fn note(line: &str) {
     let mut e = std::io::stderr();
     let _ = writeln!(e, "NOTE: {line}");
 }
+
+/// A field of `/proc/PID/status` in kB (`VmRSS:`, `VmHWM:`), 0 when absent.
+pub fn proc_status_kb(pid: i32, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Open file descriptors of a process.
+pub fn open_fds(pid: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// The sum of the `/metrics` series of family `name` whose line contains
+/// every one of `labels` (e.g. `neighbor="rr1"`).
+pub fn metric_sum(api: SocketAddr, name: &str, labels: &[&str]) -> f64 {
+    let (_, body) = http_get(api, "/metrics").unwrap_or_default();
+    body.lines()
+        .filter(|l| {
+            l.starts_with(name)
+                && l[name.len()..].starts_with(['{', ' '])
+                && labels.iter().all(|x| l.contains(x))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
