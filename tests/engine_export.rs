@@ -480,3 +480,26 @@ action = "internet"
         ("rejected", Some("missing-community"))
     );
 }
+
+#[test]
+fn a_route_grown_too_big_for_a_neighbor_is_withdrawn_from_it() {
+    let mut lab = Lab::new("");
+    lab.up("ps-ams-1");
+    lab.up("rr1");
+    let out = lab.update("ps-ams-1", ann(&[REG], &[64500]));
+    assert_eq!(announced(&out, "rr1").len(), 1);
+    // The same route again with 1,100 communities: 4,400 octets of them
+    // alone, more than a 4,096-octet message can carry.
+    let mut big = ann(&[REG], &[64500]);
+    big.attrs
+        .communities
+        .extend((0..1100u16).map(|i| Community::new(64500, i)));
+    let out = lab.update("ps-ams-1", big);
+    assert!(announced(&out, "rr1").is_empty());
+    assert!(
+        sent(&out, "rr1")
+            .iter()
+            .any(|u| u.withdrawn.iter().any(|w| w.prefix == p(REG))),
+        "withdrawn from the neighbor that cannot take it (RFC 8654 §4)"
+    );
+}

@@ -102,10 +102,25 @@ impl Outbox {
     }
 
     /// Announces `prefixes` with `attrs` (IPv4 in NLRI, IPv6 in MP_REACH).
+    /// A route whose attributes do not fit this session's largest message
+    /// is withdrawn instead (RFC 8654 §4): the neighbor must not keep an
+    /// older version of it.
     pub(crate) fn announce(&mut self, attrs: &PathAttributes, prefixes: &[AddPathPrefix]) {
-        if !prefixes.is_empty() {
-            let r = self.builder.announce(attrs, None, prefixes, &mut self.out);
-            self.count(r);
+        if prefixes.is_empty() {
+            return;
+        }
+        match self.builder.announce(attrs, None, prefixes, &mut self.out) {
+            Err(EncodeError::TooLong(len, max)) => {
+                tracing::warn!(
+                    len,
+                    max,
+                    prefixes = prefixes.len(),
+                    "route too big for this neighbor's messages: withdrawn instead (RFC 8654 §4)"
+                );
+                let r = self.builder.withdraw(prefixes, &mut self.out);
+                self.count(r);
+            }
+            r => self.count(r),
         }
     }
 
