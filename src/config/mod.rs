@@ -123,6 +123,11 @@ fn resolve(file: &str, rel: &str) -> PathBuf {
 /// `` unknown field `x`, expected … `` becomes `unknown key "x"`.
 fn serde_error(src: &Source, e: &toml::de::Error) -> ConfigError {
     let mut msg = rewrite_message(e.message());
+    if msg.is_empty() {
+        // `toml` gives no text for some syntax errors (a control character
+        // in a comment): never print an empty message.
+        msg = "invalid TOML here (a control character, or a syntax error)".to_string();
+    }
     if msg.starts_with("invalid IP address syntax") {
         // The parser's message does not say which value: quote it, and
         // what was expected.
@@ -215,6 +220,15 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_syntax_error_without_text_still_says_something() {
+        let e = parse("# a\u{1}b\n[router]\n", "c.toml")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.starts_with("c.toml:1:") && !e.ends_with(": "), "{e}");
+    }
 
     #[test]
     fn an_unknown_key_suggests_the_nearest_known_one() {
