@@ -24,7 +24,11 @@ fn opts(api: &fixture::Api) -> ShowOpts {
 #[tokio::test]
 async fn show_neighbors_prints_an_aligned_table() {
     let api = start().await;
-    let out = match show(ShowWhat::Neighbors, opts(&api)).await {
+    let wide = ShowOpts {
+        wide: true,
+        ..opts(&api)
+    };
+    let out = match show(ShowWhat::Neighbors, wide).await {
         Ok(s) => s,
         Err(e) => panic!("{e}"),
     };
