@@ -322,11 +322,9 @@ impl Daemon {
                 log_warnings(&new);
                 crate::metrics::register_neighbors(&new);
                 crate::metrics::config_loaded(true);
+                // Counted once: here when nothing changed, else by the
+                // engine, which may still refuse it (policy).
                 self.apply(new).await;
-                METRICS
-                    .config_reloads_total
-                    .with_label_values(&["success"])
-                    .inc();
                 Ok(())
             }
             Err(errs) => {
@@ -351,6 +349,10 @@ impl Daemon {
         let diff = config::diff(&self.cfg, &new);
         if diff.is_empty() {
             info!("reload: no changes");
+            METRICS
+                .config_reloads_total
+                .with_label_values(&["success"])
+                .inc();
             return;
         }
         if diff.listen_changed || diff.api_changed {

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod exabgp;
+pub mod peers;
 pub mod speaker;
 
 use std::io::Write;
