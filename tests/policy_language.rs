@@ -37,6 +37,7 @@ address = "192.0.2.6"
 remote_as = 174
 location = "fra"
 role = "transit"
+builtin_rules = false
 import_policy = "p"
 export_policy = "none"
 
