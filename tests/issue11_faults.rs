@@ -394,8 +394,8 @@ fn f1_kill_9_and_restart_brings_every_session_and_the_whole_rib_back() {
          RSS {} kB, peak {} kB, fds {}",
         rig.rr.sessions(),
         bird_back.is_some(),
-        peers::status_kb(pid, "VmRSS:"),
-        peers::status_kb(pid, "VmHWM:"),
+        proc_status_kb(pid, "VmRSS:"),
+        proc_status_kb(pid, "VmHWM:"),
         peers::fd_count(pid),
     ));
     assert!(
@@ -460,7 +460,7 @@ fn f2_feed_restarting_mid_load_without_graceful_restart_leaves_exactly_the_new_t
          sessions disturbed: {}; peak RSS {} kB",
         want.len(),
         u64::from(rig.rr.sessions() != 1),
-        peers::status_kb(pid, "VmHWM:"),
+        proc_status_kb(pid, "VmHWM:"),
     ));
     assert!(
         emptied,
@@ -564,7 +564,7 @@ fn f2_bird_restarting_mid_load_with_graceful_restart_leaves_exactly_the_new_tabl
         want.len(),
         n / 2,
         u64::from(rig.rr.sessions() != 1),
-        peers::status_kb(pid, "VmHWM:"),
+        proc_status_kb(pid, "VmHWM:"),
     ));
     let _ = eor;
     assert!(
@@ -705,7 +705,7 @@ fn f2_graceful_restart_stale_routes_stay_until_end_of_rib_when_forwarding_state_
         "F2 graceful restart, F bit set: stale routes kept until End-of-RIB: {before_eor}; swept at \
          End-of-RIB, exact table: {after_eor}; sessions disturbed: {}; peak RSS {} kB",
         u64::from(rig.rr.sessions() != 1),
-        peers::status_kb(rig.d.proc.pid(), "VmHWM:")
+        proc_status_kb(rig.d.proc.pid(), "VmHWM:")
     ));
     assert!(before_eor, "before End-of-RIB: {} held", rig.rr.len());
     assert!(
@@ -742,7 +742,7 @@ fn f2_graceful_restart_stale_routes_go_at_once_when_the_peer_returns_without_for
             .chain([originated()])
             .collect();
         let exact = wait_exact(&rig.rr, &want, Duration::from_secs(10));
-        let peak = peers::status_kb(rig.d.proc.pid(), "VmHWM:");
+        let peak = proc_status_kb(rig.d.proc.pid(), "VmHWM:");
         outcomes.push(format!(
             "{case} (peak RSS {peak} kB): {}",
             if exact {
@@ -826,7 +826,7 @@ backup = "none"
          peak RSS {} kB",
         after,
         u64::from(ups(&rig.d, "feed") != 1.0) + u64::from(rig.rr.sessions() != 1),
-        peers::status_kb(pid, "VmHWM:"),
+        proc_status_kb(pid, "VmHWM:"),
     ));
     assert!(exact, "{}", table_diff(&rig.rr, &want));
     assert_eq!(ups(&rig.d, "feed"), 1.0, "the feed session was reset");
@@ -900,7 +900,7 @@ backup = "none"
     settle();
     let fds_before = peers::fd_count(pid);
     let fd_list_before = peers::fd_targets(pid);
-    let rss_before = peers::status_kb(pid, "VmRSS:");
+    let rss_before = proc_status_kb(pid, "VmRSS:");
     let reloads_before = reloads(&rig.d).0;
     // The API, sampled every 50 ms from the first SIGHUP until the last
     // config is in force.
@@ -952,7 +952,7 @@ backup = "none"
         (peers::fd_count(pid) <= fds_before).then_some(())
     });
     let fds_after = peers::fd_count(pid);
-    let rss_after = peers::status_kb(pid, "VmRSS:");
+    let rss_after = proc_status_kb(pid, "VmRSS:");
     let table_ok = wait_exact(&rig.rr, &want, Duration::from_secs(30));
     let disturbed: Vec<&str> = ["bird", "feed", "rr"]
         .into_iter()
@@ -966,7 +966,7 @@ backup = "none"
          {fds_after}; RSS {rss_before} -> {rss_after} kB, peak {} kB; table exact: {table_ok}",
         disturbed.len(),
         bird_state_changes(&bird) - bird_changes,
-        peers::status_kb(pid, "VmHWM:"),
+        proc_status_kb(pid, "VmHWM:"),
     ));
     assert!(last_applied.is_some(), "the last config was not applied");
     assert!(disturbed.is_empty(), "sessions reset: {disturbed:?}");

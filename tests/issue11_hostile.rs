@@ -402,7 +402,7 @@ fn h1_connection_flood_slowloris_and_bad_opens_leave_an_established_bird_session
     );
     let bird_changes_before = bird_state_changes(&bird);
     let fds_before = peers::fd_count(pid);
-    let rss_before = peers::status_kb(pid, "VmRSS:");
+    let rss_before = proc_status_kb(pid, "VmRSS:");
     assert_eq!(ups(&d, "bird"), 1.0);
 
     // Watch the BIRD session from our side every 100 ms for the whole run.
@@ -619,8 +619,8 @@ fn h1_connection_flood_slowloris_and_bad_opens_leave_an_established_bird_session
         connected as f64 / flood_took,
         stats.connect_failed.load(Ordering::Relaxed),
         verdicts.join(", "),
-        peers::status_kb(pid, "VmRSS:"),
-        peers::status_kb(pid, "VmHWM:"),
+        proc_status_kb(pid, "VmRSS:"),
+        proc_status_kb(pid, "VmHWM:"),
     ));
 }
 
@@ -827,7 +827,7 @@ fn h2_a_flapping_peer_at_full_speed_disturbs_no_bfd_session_and_no_api_answer() 
         )
     };
     let received_before = received(&d);
-    let rss_before = peers::status_kb(pid, "VmRSS:");
+    let rss_before = proc_status_kb(pid, "VmRSS:");
     counting.store(true, Ordering::Relaxed);
 
     // Sample the API every 50 ms while the peer flaps.
@@ -935,8 +935,8 @@ fn h2_a_flapping_peer_at_full_speed_disturbs_no_bfd_session_and_no_api_answer() 
         processed / flap_took,
         api_p99_limit_ms(),
         disturbed.len(),
-        peers::status_kb(pid, "VmRSS:"),
-        peers::status_kb(pid, "VmHWM:"),
+        proc_status_kb(pid, "VmRSS:"),
+        proc_status_kb(pid, "VmHWM:"),
     ));
     bfd.shutdown();
     let _ = watchers.join();
@@ -1138,7 +1138,7 @@ fn h3_huge_paths_huge_updates_and_a_million_attribute_sets_are_handled_and_re_en
             d.neighbor(n)
         );
     }
-    let rss_before = peers::status_kb(pid, "VmRSS:");
+    let rss_before = proc_status_kb(pid, "VmRSS:");
 
     // A path of 1,000 ASNs, from an accept-all feed and from a transit
     // with the default rules (max_as_path_len 100).
@@ -1222,8 +1222,8 @@ fn h3_huge_paths_huge_updates_and_a_million_attribute_sets_are_handled_and_re_en
     });
     let (ext_done, std_done) = outcome.unwrap_or((false, false));
     let bulk_secs = bulk_started.elapsed().as_secs_f64();
-    let rss_after = peers::status_kb(pid, "VmRSS:");
-    let peak = peers::status_kb(pid, "VmHWM:");
+    let rss_after = proc_status_kb(pid, "VmRSS:");
+    let peak = proc_status_kb(pid, "VmHWM:");
     let accepted = d
         .neighbor("bulk")
         .and_then(|n| n["prefixes_accepted"].as_u64())

@@ -290,6 +290,24 @@ impl NeighborConfig {
     }
 }
 
+impl NeighborConfig {
+    /// RFC 8212: the directions (`"import"`, `"export"`) in which this
+    /// neighbor passes nothing: an eBGP neighbor with `builtin_rules =
+    /// false` and no policy for that direction. Empty for every other.
+    pub fn rfc8212_closed(&self) -> Vec<&'static str> {
+        if self.role == Role::Internal || self.builtin_rules {
+            return Vec::new();
+        }
+        [
+            ("import", self.import_policy.is_none()),
+            ("export", self.export_policy.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(d, none)| none.then_some(d))
+        .collect()
+    }
+}
+
 fn default_port() -> u16 {
     BGP_PORT
 }

@@ -51,16 +51,7 @@ pub(crate) fn warnings(cfg: &Config, src: &Source) -> Vec<ConfigError> {
                 ),
             ));
         }
-        if n.builtin_rules {
-            continue;
-        }
-        let missing: Vec<&str> = [
-            ("import", n.import_policy.is_none()),
-            ("export", n.export_policy.is_none()),
-        ]
-        .into_iter()
-        .filter_map(|(d, none)| none.then_some(d))
-        .collect();
+        let missing = n.rfc8212_closed();
         if !missing.is_empty() {
             let what = missing.join(" or ");
             out.push(src.at(

@@ -232,19 +232,14 @@ impl EngineCore {
     }
 }
 
-/// What RFC 8212 denies a neighbor: `"imports and exports nothing"` and the
-/// like, for an eBGP neighbor without built-in rules and without a policy.
+/// What RFC 8212 denies a neighbor (`"imports and exports nothing: …"`),
+/// for `show neighbors`.
 fn rfc8212(cfg: &crate::config::NeighborConfig) -> Option<String> {
-    if cfg.role == crate::config::Role::Internal || cfg.builtin_rules {
-        return None;
-    }
-    let dirs: Vec<&str> = [
-        ("imports", cfg.import_policy.is_none()),
-        ("exports", cfg.export_policy.is_none()),
-    ]
-    .into_iter()
-    .filter_map(|(d, none)| none.then_some(d))
-    .collect();
+    let dirs: Vec<String> = cfg
+        .rfc8212_closed()
+        .iter()
+        .map(|d| format!("{d}s"))
+        .collect();
     (!dirs.is_empty()).then(|| {
         format!(
             "{} nothing: no built-in rules and no policy (RFC 8212)",

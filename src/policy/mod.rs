@@ -150,7 +150,7 @@ impl PolicySet {
     /// nothing (RFC 8212).
     pub fn import(&self, neighbor: &crate::config::NeighborConfig, ctx: &RouteContext) -> Verdict {
         let named = neighbor.import_policy.as_deref();
-        if let Some(r) = no_policy(neighbor, named, "import") {
+        if let Some(r) = no_policy(neighbor, "import") {
             return Verdict::Reject(r);
         }
         let rules = neighbor.builtin_rules && named != Some(ACCEPT_ALL);
@@ -191,7 +191,7 @@ impl PolicySet {
         ctx: &RouteContext,
     ) -> Vec<Rejection> {
         let named = neighbor.import_policy.as_deref();
-        if let Some(r) = no_policy(neighbor, named, "import") {
+        if let Some(r) = no_policy(neighbor, "import") {
             return vec![r];
         }
         let rules = neighbor.builtin_rules && named != Some(ACCEPT_ALL);
@@ -216,7 +216,7 @@ impl PolicySet {
     /// neighbor's named export policy (`"none"` rejects everything; no
     /// policy accepts unchanged).
     pub fn export(&self, neighbor: &crate::config::NeighborConfig, ctx: &RouteContext) -> Verdict {
-        if let Some(r) = no_policy(neighbor, neighbor.export_policy.as_deref(), "export") {
+        if let Some(r) = no_policy(neighbor, "export") {
             return Verdict::Reject(r);
         }
         match neighbor.export_policy.as_deref() {
@@ -244,18 +244,12 @@ impl PolicySet {
 }
 
 /// RFC 8212: an eBGP neighbor with neither built-in rules nor a policy for
-/// this direction gets the `no-policy` rejection.
-fn no_policy(
-    neighbor: &crate::config::NeighborConfig,
-    named: Option<&str>,
-    dir: &str,
-) -> Option<Rejection> {
-    (neighbor.role != Role::Internal && !neighbor.builtin_rules && named.is_none()).then(|| {
-        Rejection {
-            rule: builtin::NO_POLICY.to_string(),
-            reason: format!(
-                "eBGP neighbor with no built-in rules and no {dir} policy: nothing is {dir}ed (RFC 8212)"
-            ),
-        }
+/// this direction (`"import"`, `"export"`) gets the `no-policy` rejection.
+fn no_policy(neighbor: &crate::config::NeighborConfig, dir: &str) -> Option<Rejection> {
+    neighbor.rfc8212_closed().contains(&dir).then(|| Rejection {
+        rule: builtin::NO_POLICY.to_string(),
+        reason: format!(
+            "eBGP neighbor with no built-in rules and no {dir} policy: nothing is {dir}ed (RFC 8212)"
+        ),
     })
 }

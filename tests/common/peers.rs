@@ -930,16 +930,6 @@ fn apply(inner: &RibInner, opts: &RibOpts, u: &wire::Update, len: usize) {
     *lock(&inner.last_change) = Some(Instant::now());
 }
 
-/// A `/proc/PID/status` field in kB (`VmRSS:`, `VmHWM:`).
-pub fn status_kb(pid: i32, key: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
-}
-
 /// Open file descriptors of a process.
 pub fn fd_count(pid: i32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
