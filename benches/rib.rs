@@ -6,15 +6,16 @@
 //! `cargo bench --bench rib` (set `RIB_BENCH_PREFIXES` to change the size).
 
 use coldpotato::config::Config;
-use coldpotato::engine::messages::{NeighborName, SessionInfo};
-use coldpotato::engine::{EngineCore, Input};
+use coldpotato::engine::EngineCore;
+use coldpotato::messages::Input;
+use coldpotato::messages::{NeighborName, SessionInfo};
+use coldpotato::running::Running;
 use coldpotato::wire::{
     AddPathPrefix, Afi, AsPath, Codec, Community, Origin, PathAttributes, Prefix, Safi, Update,
 };
 use criterion::Criterion;
 use ipnet::Ipv4Net;
 use std::net::Ipv4Addr;
-use std::sync::Arc;
 use std::time::Instant;
 
 const PREFIXES: usize = 1_000_000;
@@ -156,7 +157,7 @@ fn session(remote: &str, asn: u32) -> SessionInfo {
 }
 
 struct Feed {
-    cfg: Arc<Config>,
+    cfg: Running,
     sets: [Vec<PathAttributes>; 2],
 }
 
@@ -164,7 +165,7 @@ impl Feed {
     fn new(sets_per_peer: usize) -> Feed {
         let cfg: Config = toml::from_str(CONFIG).unwrap_or_else(|e| panic!("bench config: {e}"));
         Feed {
-            cfg: Arc::new(cfg),
+            cfg: Running::new(cfg).unwrap_or_else(|e| panic!("bench config: {e}")),
             sets: [
                 attr_sets(3356, sets_per_peer, 0x9e37),
                 attr_sets(1299, sets_per_peer, 0x7f4a),

@@ -11,8 +11,9 @@
 
 use crate::bfd::{BfdEvent, BfdHandle, BfdRequest, BfdService, SessionKey, State as BfdState};
 use crate::config::{self, Config, NeighborConfig};
-use crate::engine::messages::{BfdStatus, ToEngine};
+use crate::messages::{BfdStatus, Input, ToEngine};
 use crate::metrics::METRICS;
+use crate::running::Running;
 use crate::session::listen::{Listener, Neighbors};
 use crate::session::peer::{self, PeerHandle, PeerParams, Timing};
 use std::collections::HashMap;
@@ -57,7 +58,7 @@ struct PeerEntry {
 
 /// A running daemon.
 pub struct Daemon {
-    cfg: Arc<Config>,
+    cfg: Running,
     path: Option<PathBuf>,
     engine: mpsc::Sender<ToEngine>,
     engine_task: JoinHandle<()>,
@@ -79,19 +80,18 @@ pub struct Daemon {
 
 impl Daemon {
     /// Starts every task for `cfg`. `path` is where SIGHUP re-reads it.
-    pub async fn start(cfg: Config, path: Option<PathBuf>) -> Result<Daemon, DaemonError> {
+    pub async fn start(cfg: Running, path: Option<PathBuf>) -> Result<Daemon, DaemonError> {
         Self::start_with(cfg, path, Timing::default()).await
     }
 
     /// Like [`Daemon::start`] with FSM timing (the lab shortens it).
     pub async fn start_with(
-        cfg: Config,
+        cfg: Running,
         path: Option<PathBuf>,
         timing: Timing,
     ) -> Result<Daemon, DaemonError> {
-        let cfg = Arc::new(cfg);
         crate::metrics::set_build_info();
-        crate::metrics::register_neighbors(&cfg);
+        register_metrics(&cfg);
         crate::metrics::config_loaded(true);
         let (engine, rx) = mpsc::channel(ENGINE_QUEUE);
         let (rpki_hub, rpki_rx) = crate::rpki::Hub::new();
@@ -163,7 +163,7 @@ impl Daemon {
 
     /// The running configuration.
     pub fn config(&self) -> &Arc<Config> {
-        &self.cfg
+        &self.cfg.config
     }
 
     /// Starts and stops RTR client tasks so that one runs per configured
@@ -317,10 +317,10 @@ impl Daemon {
         let Some(path) = self.path.clone() else {
             return Ok(());
         };
-        match config::load(&path) {
+        match crate::running::load(&path) {
             Ok(new) => {
                 log_warnings(&new);
-                crate::metrics::register_neighbors(&new);
+                register_metrics(&new);
                 crate::metrics::config_loaded(true);
                 // Counted once: here when nothing changed, else by the
                 // engine, which may still refuse it (policy).
@@ -345,7 +345,7 @@ impl Daemon {
     /// diff says; everything else (policy, rules, registered prefixes,
     /// originate, max-prefix) goes to the engine, which re-applies it from
     /// the Adj-RIB-In without touching the sessions.
-    pub async fn apply(&mut self, new: Config) {
+    pub async fn apply(&mut self, new: Running) {
         let diff = config::diff(&self.cfg, &new);
         if diff.is_empty() {
             info!("reload: no changes");
@@ -358,7 +358,6 @@ impl Daemon {
         if diff.listen_changed || diff.api_changed {
             warn!("reload: listen addresses changed; they take effect at the next restart");
         }
-        let new = Arc::new(new);
         for name in &diff.neighbors_removed {
             info!(neighbor = %name, "reload: neighbor removed");
             self.remove_peer(name, false).await;
@@ -379,7 +378,7 @@ impl Daemon {
             self.remove_peer(name, true).await;
         }
         // The engine learns the new neighbor table before any new session.
-        let _ = self.engine.send(ToEngine::Reload(new.clone())).await;
+        let _ = self.engine.send(Input::Reload(new.clone()).into()).await;
         let old = std::mem::replace(&mut self.cfg, new.clone());
         if diff.rpki_changed {
             info!("reload: [rpki] changed");
@@ -486,17 +485,34 @@ async fn forward_bfd(
             last = Some(status);
             let _ = to_peer.send(status);
             let _ = engine
-                .send(ToEngine::Bfd {
-                    neighbor: name.clone(),
-                    status,
-                    diagnostic: ev.diag.code(),
-                })
+                .send(
+                    Input::Bfd {
+                        neighbor: name.clone(),
+                        status,
+                        diagnostic: ev.diag.code(),
+                    }
+                    .into(),
+                )
                 .await;
         }
         if events.changed().await.is_err() {
             return;
         }
     }
+}
+
+/// Every configured neighbor's series, present from the start.
+fn register_metrics(cfg: &Config) {
+    crate::metrics::register_neighbors(cfg.neighbors.iter().map(|n| {
+        crate::metrics::NeighborLabels {
+            name: &n.name,
+            address: n.address,
+            remote_as: n.remote_as,
+            role: n.role.as_str(),
+            location: &n.location,
+            max_prefixes: n.max_prefixes.is_some(),
+        }
+    }));
 }
 
 /// Logs what the loader warned about (also what `check` prints).
@@ -510,7 +526,7 @@ fn log_warnings(cfg: &Config) {
 /// SIGHUP reloads.
 pub async fn run(path: &Path) -> Result<(), DaemonError> {
     use tokio::signal::unix::{signal, SignalKind};
-    let cfg = config::load(path)?;
+    let cfg = crate::running::load(path)?;
     log_warnings(&cfg);
     let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;

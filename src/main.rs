@@ -106,7 +106,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let log = (cli.log_format, cli.log_level.clone());
     match cli.command {
-        Command::Check { config } => match coldpotato::config::load(&config) {
+        Command::Check { config } => match coldpotato::running::load(&config) {
             Ok(cfg) => {
                 for w in &cfg.warnings {
                     eprintln!("{w}");

@@ -394,26 +394,34 @@ pub fn set_build_info() {
         .set(1);
 }
 
+/// What `neighbor_info` says of one configured neighbor.
+#[derive(Debug, Clone, Copy)]
+pub struct NeighborLabels<'a> {
+    pub name: &'a str,
+    pub address: std::net::IpAddr,
+    pub remote_as: u32,
+    /// `peering-service`, `transit` or `internal`.
+    pub role: &'static str,
+    pub location: &'a str,
+    /// A `max_prefixes` limit is configured.
+    pub max_prefixes: bool,
+}
+
 /// Per-neighbor series present from the start: `neighbor_info`, and zero
 /// values for every labelled family a neighbor has, so a dashboard or an
 /// alert never sees a series appear only when something first happens.
 /// Called at start and on each applied reload (the removed neighbors' info
 /// goes away).
-pub fn register_neighbors(cfg: &crate::config::Config) {
+pub fn register_neighbors<'a>(neighbors: impl IntoIterator<Item = NeighborLabels<'a>>) {
     let m = &*METRICS;
     m.neighbor_info.reset();
-    for n in &cfg.neighbors {
-        let role = match n.role {
-            crate::config::Role::PeeringService => "peering-service",
-            crate::config::Role::Transit => "transit",
-            crate::config::Role::Internal => "internal",
-        };
+    for n in neighbors {
         let asn = n.remote_as.to_string();
         let addr = n.address.to_string();
         m.neighbor_info
-            .with_label_values(&[&n.name, &addr, &asn, role, &n.location])
+            .with_label_values(&[n.name, &addr, &asn, n.role, n.location])
             .set(1);
-        let l = [n.name.as_str(), n.location.as_str()];
+        let l = [n.name, n.location];
         m.session_established_total.with_label_values(&l).inc_by(0);
         m.session_uptime_seconds.with_label_values(&l).add(0);
         m.prefixes_received.with_label_values(&l).add(0);
@@ -430,7 +438,7 @@ pub fn register_neighbors(cfg: &crate::config::Config) {
             m.messages_received_total.with_label_values(&lt).inc_by(0);
             m.messages_sent_total.with_label_values(&lt).inc_by(0);
         }
-        if n.max_prefixes.is_some() {
+        if n.max_prefixes {
             m.max_prefix_utilization_ratio
                 .with_label_values(&l)
                 .add(0.0);

@@ -7,9 +7,9 @@ mod fixture;
 #[path = "engine_lab.rs"]
 mod lab;
 
-use coldpotato::api::model::AuditReport;
 use coldpotato::api::ApiServer;
 use coldpotato::cli::{run_show, ShowError, ShowOpts, ShowWhat};
+use coldpotato::messages::views::AuditReport;
 use fixture::{get, json, start};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -129,7 +129,7 @@ async fn peer_asn_flag_only_applies_to_show_audit() {
 #[tokio::test]
 async fn audit_endpoint_answers_from_the_real_route_engine() {
     let (tx, rx) = mpsc::channel(64);
-    let engine = tokio::spawn(coldpotato::engine::run(lab::cfg(""), rx));
+    let engine = tokio::spawn(coldpotato::engine::run(lab::running(lab::cfg("")), rx));
     let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
     let server = match ApiServer::bind(addr, tx).await {
         Ok(s) => s,
@@ -164,7 +164,7 @@ async fn audit_endpoint_answers_from_the_real_route_engine() {
 
 #[tokio::test]
 async fn audit_endpoint_is_503_when_the_engine_is_gone_and_405_for_post() {
-    let (tx, rx) = mpsc::channel::<coldpotato::engine::messages::ToEngine>(8);
+    let (tx, rx) = mpsc::channel::<coldpotato::messages::ToEngine>(8);
     drop(rx);
     let api = fixture::start_with(
         tx,

@@ -5,12 +5,12 @@
 //! Cargo also builds this file as an (empty) test target of its own.
 #![allow(dead_code)]
 
-use coldpotato::api::model::{
+use coldpotato::api::ApiServer;
+use coldpotato::messages::views::{
     AsPathElem, AuditCheck, AuditReport, AuditStatus, AuditSummary, DecisionView, EventView,
     NeighborView, PartnerAudit, RouteView,
 };
-use coldpotato::api::ApiServer;
-use coldpotato::engine::messages::{Query, QueryReply, ToEngine};
+use coldpotato::messages::{Query, QueryReply, ToEngine};
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;

@@ -6,7 +6,7 @@
 mod fixture;
 
 use coldpotato::api::ApiServer;
-use coldpotato::engine::messages::ToEngine;
+use coldpotato::messages::ToEngine;
 use fixture::{get, json, start, start_with};
 use serde_json::Value;
 use std::sync::{Arc, Mutex};
@@ -380,7 +380,7 @@ async fn server_stops_when_shutdown_completes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_most_max_inflight_queries_wait_on_the_engine_and_healthz_bypasses_the_limit() {
-    use coldpotato::engine::messages::{Query, QueryReply};
+    use coldpotato::messages::{Query, QueryReply};
     let (tx, mut rx) = mpsc::channel::<ToEngine>(64);
     let held = Arc::new(Mutex::new(0usize));
     let held2 = held.clone();

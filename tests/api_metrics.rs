@@ -7,7 +7,7 @@ mod common;
 #[path = "api_fixture.rs"]
 mod fixture;
 
-use coldpotato::engine::messages::{Query, ToEngine};
+use coldpotato::messages::{Query, ToEngine};
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};

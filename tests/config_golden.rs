@@ -3,7 +3,7 @@
 //! the `.err` file beside it; a file without errors must have an empty `.err`.
 //! `UPDATE_GOLDEN=1 cargo test --test config_golden` rewrites the `.err` files.
 
-use coldpotato::config;
+use coldpotato::running;
 use std::path::{Path, PathBuf};
 
 fn golden_dir() -> PathBuf {
@@ -12,7 +12,7 @@ fn golden_dir() -> PathBuf {
 
 fn actual(path: &Path) -> String {
     let dir = format!("{}/", golden_dir().display());
-    match config::load(path) {
+    match running::load(path) {
         Ok(_) => String::new(),
         Err(e) => format!("{e}\n").replace(&dir, ""),
     }

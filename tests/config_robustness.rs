@@ -2,7 +2,7 @@
 //! (and random text) give either a config or well-formed `file:line:col:`
 //! errors whose positions lie inside the file.
 
-use coldpotato::config;
+use coldpotato::running;
 use proptest::prelude::*;
 
 const EXAMPLE: &str = include_str!("../config/coldpotato.toml");
@@ -10,7 +10,7 @@ const POLICY: &str = include_str!("../config/policy.toml");
 
 fn check_positions(text: &str, file: &str) {
     let lines = text.split('\n').count();
-    if let Err(errs) = config::parse(text, file) {
+    if let Err(errs) = running::parse(text, file) {
         assert!(!errs.is_empty());
         for e in errs.iter() {
             if e.file != file {
@@ -78,7 +78,7 @@ fn twenty_thousand_errors_are_all_placed_and_check_prints_a_screenful() {
             i & 255
         ));
     }
-    let errs = config::parse(&text, "big.toml").err().unwrap_or_default();
+    let errs = running::parse(&text, "big.toml").err().unwrap_or_default();
     assert_eq!(errs.0.len(), 20_000);
     for (i, e) in errs.iter().enumerate() {
         // Neighbor i's `location` is on line 13 + 7 i, after `location = `.

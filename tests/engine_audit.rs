@@ -7,8 +7,9 @@
 #[path = "engine_lab.rs"]
 mod lab;
 
-use coldpotato::api::model::{AuditReport, AuditStatus, PartnerAudit};
 use coldpotato::config::{BfdConfig, LocationConfig, NeighborConfig};
+use coldpotato::messages::views::{AuditReport, AuditStatus, PartnerAudit};
+use coldpotato::running::Running;
 use lab::*;
 
 /// The partner of the lab configuration.
@@ -50,7 +51,7 @@ const PARTNER_SESSIONS: [&str; 4] = ["ps-ams-1", "ps-ams-2", "ps-fra", "ps-fra-2
 /// Every partner session up with BFD Up, `REG` announced on each.
 fn running(c: Config) -> Lab {
     let mut lab = Lab {
-        core: EngineCore::new(Arc::new(c)),
+        core: EngineCore::new(Running::new(c).expect("policies compile")),
         now: Instant::now(),
     };
     for n in PARTNER_SESSIONS {
@@ -304,7 +305,7 @@ fn a_backup_location_without_sessions_fails() {
 #[test]
 fn backup_none_passes_as_internet_failover() {
     let mut c = compliant_cfg();
-    c.registered_prefixes[0].backup = Some("none".into());
+    c.registered_prefixes[0].backup = None; // backup = "none"
     let p = partner(&running(c));
     assert!(p.compliant, "{}", lines(&p));
     assert!(find(
@@ -362,7 +363,7 @@ fn two_sessions_on_one_router_are_not_redundant_interconnect() {
 fn sessions_in_one_location_only_fail_geo_redundancy() {
     let mut c = compliant_cfg();
     c.neighbors.retain(|n| !n.name.starts_with("ps-fra"));
-    c.registered_prefixes[0].backup = Some("none".into());
+    c.registered_prefixes[0].backup = None; // backup = "none"
     let p = partner(&running(c));
     assert_fails(
         &p,
@@ -380,7 +381,7 @@ fn a_private_partner_asn_in_the_configuration_fails_public_asn() {
         }
     }
     c.registered_prefixes[0].peer_asn = 64512;
-    lab.input(Input::Reload(Arc::new(c)));
+    lab.input(Input::Reload(Running::new(c).expect("policies compile")));
     let r = report(&lab, Some(64512));
     let p = &r.partners[0];
     assert_fails(

@@ -186,7 +186,7 @@ fn bfd_gates_routes_until_up_and_bfd_down_removes_them_at_once() {
     let mut c = (*lab.core.config().clone()).clone();
     c.neighbors[0].bfd = toml::from_str("").ok();
     lab = Lab {
-        core: EngineCore::new(Arc::new(c)),
+        core: EngineCore::new(Running::new(c).expect("policies compile")),
         now: lab.now,
     };
     lab.up("ps-ams-1");
@@ -404,9 +404,9 @@ fn a_covering_transit_route_alone_makes_an_activated_prefix_internet() {
 #[test]
 fn backup_none_fails_over_straight_to_the_internet() {
     let mut c = (*cfg("")).clone();
-    c.registered_prefixes[0].backup = Some("none".into());
+    c.registered_prefixes[0].backup = None; // backup = "none"
     let mut lab = Lab {
-        core: EngineCore::new(Arc::new(c)),
+        core: EngineCore::new(Running::new(c).expect("policies compile")),
         now: Instant::now(),
     };
     lab.up("ps-fra");
@@ -446,7 +446,7 @@ action = "internet"
     .clone();
     c.neighbors[0].import_policy = Some("untagged-as-internet".into());
     let mut lab = Lab {
-        core: EngineCore::new(Arc::new(c)),
+        core: EngineCore::new(Running::new(c).expect("policies compile")),
         now: Instant::now(),
     };
     lab.up("ps-ams-1");

@@ -4,6 +4,7 @@
 #[path = "engine_lab.rs"]
 mod lab;
 
+use coldpotato::running::Running;
 use coldpotato::wire::{AsPathSegment, SegmentType};
 use lab::*;
 
@@ -19,7 +20,7 @@ fn accepted_routes_reach_the_loc_rib_and_are_listed() {
         .all(|r| r.status == "accepted" && r.best && r.neighbor == "ps-ams-1"));
     assert_eq!(
         r[0].as_path,
-        vec![coldpotato::api::model::AsPathElem::Asn(64500)]
+        vec![coldpotato::messages::views::AsPathElem::Asn(64500)]
     );
     lab.update(
         "ps-ams-1",
@@ -86,7 +87,7 @@ fn max_prefix_teardown_sends_cease_with_rfc4486_data_and_hold_down() {
     c.neighbors[0].max_prefixes =
         toml::from_str("limit = 2\nwarn_percent = 50\nrestart_after_s = 60").ok();
     lab = Lab {
-        core: EngineCore::new(Arc::new(c)),
+        core: EngineCore::new(Running::new(c).expect("policies compile")),
         now: lab.now,
     };
     lab.up("ps-ams-1");
@@ -180,7 +181,7 @@ fn reload_reapplies_registered_prefix_checks_without_a_session_reset() {
     lab.up("rr1");
     lab.update("ps-ams-1", ann(&["192.0.2.0/24"], &[64500]));
     let new = cfg("[[registered_prefixes]]\nprefix = \"192.0.2.0/24\"\npeer_asn = 64501\n");
-    let out = lab.input(Input::Reload(new));
+    let out = lab.input(Input::Reload(running(new)));
     assert!(out
         .iter()
         .all(|(_, m)| !matches!(m, ToPeer::Teardown { .. })));
@@ -190,7 +191,7 @@ fn reload_reapplies_registered_prefix_checks_without_a_session_reset() {
         .iter()
         .any(|u| u.withdrawn.iter().any(|w| w.prefix == p("192.0.2.0/24"))));
     // And back.
-    lab.input(Input::Reload(cfg("")));
+    lab.input(Input::Reload(running(cfg(""))));
     assert_eq!(lab.routes(Some("192.0.2.0/24"), false).len(), 1);
     assert!(!lab.event_kinds().contains(&"session-down".to_string()));
 }
@@ -202,7 +203,7 @@ fn reload_without_a_neighbor_drops_its_routes() {
     lab.update("ps-fra", ann(&[REG], &[64500]));
     let mut c = (*cfg("")).clone();
     c.neighbors.retain(|n| n.name != "ps-fra");
-    lab.input(Input::Reload(Arc::new(c)));
+    lab.input(Input::Reload(running(Arc::new(c))));
     assert!(lab.routes(None, true).is_empty());
     assert_eq!(lab.decision(REG).state, "unreachable");
 }
@@ -245,7 +246,7 @@ fn a_policy_rejection_is_kept_with_its_rule_and_a_reload_that_relaxes_the_rule_a
     assert!(r[0].reason.as_deref().unwrap_or("").contains("8075:8007"));
     let mut c: Config = (*cfg("")).clone();
     c.rules.require_community = None;
-    lab.input(Input::Reload(Arc::new(c)));
+    lab.input(Input::Reload(running(Arc::new(c))));
     let r = lab.routes(Some("192.0.2.0/24"), true);
     assert_eq!(
         (r[0].status.as_str(), r[0].rule.as_deref()),
@@ -416,7 +417,7 @@ fn an_as_set_from_an_ebgp_neighbor_is_treated_as_withdrawn_unless_allowed() {
     // `[rules] allow_as_sets = true` takes it back on reload.
     let mut c = (*cfg("")).clone();
     c.rules.allow_as_sets = true;
-    lab.input(Input::Reload(Arc::new(c)));
+    lab.input(Input::Reload(running(Arc::new(c))));
     assert_eq!(lab.routes(Some("8.8.8.0/24"), false).len(), 1);
 }
 
@@ -432,9 +433,9 @@ fn neighbor_state_has_its_age_and_the_last_error_clears_once_established() {
     };
     let view = |lab: &Lab| match lab
         .core
-        .query(&coldpotato::engine::messages::Query::Neighbors, lab.now)
+        .query(&coldpotato::messages::Query::Neighbors, lab.now)
     {
-        coldpotato::engine::messages::QueryReply::Neighbors(v) => v
+        coldpotato::messages::QueryReply::Neighbors(v) => v
             .into_iter()
             .find(|n| n.name == "transit")
             .expect("transit"),

@@ -4,12 +4,12 @@
 
 #![allow(dead_code, unused_imports)]
 
-pub use coldpotato::api::model::{DecisionView, RouteView};
 pub use coldpotato::config::Config;
-pub use coldpotato::engine::messages::{
-    BfdStatus, NeighborName, Query, QueryReply, SessionInfo, ToPeer,
-};
-pub use coldpotato::engine::{EngineCore, Input, Output};
+pub use coldpotato::engine::{EngineCore, Output};
+pub use coldpotato::messages::views::{DecisionView, RouteView};
+pub use coldpotato::messages::Input;
+pub use coldpotato::messages::{BfdStatus, NeighborName, Query, QueryReply, SessionInfo, ToPeer};
+pub use coldpotato::running::Running;
 pub use coldpotato::wire::update::{MpReach, MpUnreach};
 pub use coldpotato::wire::{
     AddPathPrefix, Afi, AsPath, AttrAction, AttrCause, AttrError, Codec, Community, Origin,
@@ -91,6 +91,11 @@ pub const REG: &str = "203.0.113.0/24";
 
 pub fn cfg(extra: &str) -> Arc<Config> {
     Arc::new(toml::from_str(&format!("{BASE}\n{extra}")).unwrap())
+}
+
+/// `c` with its policies compiled, as the engine runs it.
+pub fn running(c: Arc<Config>) -> Running {
+    Running::new((*c).clone()).expect("policies compile")
 }
 
 pub struct Lab {
@@ -198,7 +203,7 @@ pub fn announced(out: &[Output], to: &str) -> Vec<(Prefix, PathAttributes)> {
 impl Lab {
     pub fn new(extra: &str) -> Lab {
         Lab {
-            core: EngineCore::new(cfg(extra)),
+            core: EngineCore::new(running(cfg(extra))),
             now: Instant::now(),
         }
     }
@@ -287,7 +292,7 @@ pub fn limited(action: &str) -> Lab {
     let mut c = (*base.core.config().clone()).clone();
     c.neighbors[0].max_prefixes = toml::from_str(&format!("limit = 2\naction = \"{action}\"")).ok();
     let mut lab = Lab {
-        core: EngineCore::new(Arc::new(c)),
+        core: EngineCore::new(Running::new(c).expect("policies compile")),
         now: base.now,
     };
     lab.up("ps-ams-1");

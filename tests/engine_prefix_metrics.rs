@@ -94,7 +94,7 @@ fn registered_prefix_gauges_follow_the_decision_and_go_with_the_registration() {
     );
     assert_ne!(text, BASE, "the registration was found in the base config");
     let cfg: Config = toml::from_str(&text).expect("config");
-    lab.input(Input::Reload(Arc::new(cfg)));
+    lab.input(Input::Reload(running(Arc::new(cfg))));
     assert_eq!(
         state("primary"),
         None,

@@ -5,8 +5,9 @@
 #[path = "engine_lab.rs"]
 mod lab;
 
-use coldpotato::engine::Input;
+use coldpotato::messages::Input;
 use coldpotato::rpki::{Vrp, VrpTable};
+use coldpotato::running::Running;
 use lab::*;
 
 const RPKI: &str = r#"
@@ -78,7 +79,7 @@ fn new_vrps_make_an_invalid_route_valid_without_a_session_reset() {
     ]));
     assert!(
         !out.iter()
-            .any(|(_, m)| matches!(m, coldpotato::engine::messages::ToPeer::Teardown { .. })),
+            .any(|(_, m)| matches!(m, coldpotato::messages::ToPeer::Teardown { .. })),
         "no session is reset"
     );
     assert_eq!(
@@ -151,7 +152,7 @@ action = "accept"
     .clone();
     c.neighbors[0].import_policy = Some("rpki-pref".into());
     let mut lab = Lab {
-        core: coldpotato::engine::EngineCore::new(Arc::new(c)),
+        core: coldpotato::engine::EngineCore::new(Running::new(c).expect("policies compile")),
         now: Instant::now(),
     };
     lab.input(vrps(&[("192.0.2.0/24", 24, 64500)]));
@@ -180,7 +181,7 @@ fn a_bad_rpki_match_value_is_a_config_error() {
     let text = format!(
         "{BASE}\n[policy.p]\ndefault = \"accept\"\n[[policy.p.rule]]\nname = \"r\"\nmatch.rpki = [\"unknown\"]\naction = \"accept\"\n"
     );
-    let err = coldpotato::config::parse(&text, "x.toml");
+    let err = coldpotato::running::parse(&text, "x.toml");
     let msg = err.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(
         msg.contains("unknown variant") || msg.contains("unknown value"),
@@ -194,7 +195,7 @@ fn rpki_config_errors_point_at_the_offending_value() {
     let text = format!(
         "{BASE}\n[rpki]\nservers = [\"127.0.0.1\", \"127.0.0.1:3323\", \"127.0.0.1:3323\"]\nrefresh_s = 0\nexpire_s = 100\n"
     );
-    let msg = coldpotato::config::parse(&text, "x.toml")
+    let msg = coldpotato::running::parse(&text, "x.toml")
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();

@@ -2,11 +2,8 @@
 //! session's `ToPeer` channel, queries answered over oneshot.
 
 use coldpotato::config::Config;
-use coldpotato::engine::messages::{
-    NeighborName, Query, QueryReply, SessionInfo, ToEngine, ToPeer,
-};
+use coldpotato::messages::{NeighborName, Query, QueryReply, SessionInfo, ToEngine, ToPeer};
 use coldpotato::wire::{Afi, Codec, Safi};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -32,7 +29,8 @@ prefix = "198.51.100.0/24"
 
 #[tokio::test]
 async fn the_task_delivers_the_initial_dump_and_answers_queries() {
-    let cfg: Arc<Config> = Arc::new(toml::from_str(CONFIG).unwrap());
+    let cfg: Config = toml::from_str(CONFIG).unwrap();
+    let cfg = coldpotato::running::Running::new(cfg).expect("policies compile");
     let (tx, rx) = mpsc::channel(16);
     let engine = tokio::spawn(coldpotato::engine::run(cfg, rx));
     let (peer_tx, mut peer_rx) = mpsc::channel(4);
@@ -48,13 +46,9 @@ async fn the_task_delivers_the_initial_dump_and_answers_queries() {
         graceful_restart: None,
         hold_time: 90,
     };
-    tx.send(ToEngine::SessionUp {
-        neighbor: NeighborName::from("transit"),
-        info,
-        tx: peer_tx,
-    })
-    .await
-    .unwrap();
+    for m in ToEngine::session_up(NeighborName::from("transit"), info, peer_tx) {
+        tx.send(m).await.unwrap();
+    }
     let msg = tokio::time::timeout(Duration::from_secs(5), peer_rx.recv())
         .await
         .unwrap()

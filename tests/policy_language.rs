@@ -367,7 +367,7 @@ fn a_policy_file_is_resolved_relative_to_the_config_file() {
         format!("policy = \"pol.toml\"\n{BASE}"),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let cfg = config::load(&sub.join("main.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let cfg = coldpotato::running::load(&sub.join("main.toml")).unwrap_or_else(|e| panic!("{e}"));
     assert!(cfg.policies.contains_key("p"));
     assert_eq!(
         cfg.policy_file.as_deref(),

@@ -10,7 +10,7 @@ mod common;
 #[path = "session_util.rs"]
 mod util;
 
-use coldpotato::engine::messages::ToEngine;
+use coldpotato::messages::{Input, ToEngine};
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -122,7 +122,7 @@ async fn gobgp_session_delivers_updates_and_hold_timer_expires_when_it_freezes()
     let t0 = tokio::time::Instant::now();
     signal(&daemon, libc::SIGSTOP);
     let reason = wait_for(&mut us.engine, Duration::from_secs(6), |m| match m {
-        ToEngine::SessionDown { reason, .. } => Some(reason),
+        ToEngine::Input(Input::SessionDown { reason, .. }) => Some(reason),
         _ => None,
     })
     .await

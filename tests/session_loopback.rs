@@ -6,7 +6,7 @@
 #[path = "session_util.rs"]
 mod util;
 
-use coldpotato::engine::messages::{BfdStatus, ToEngine, ToPeer};
+use coldpotato::messages::{BfdStatus, Input, ToEngine, ToPeer};
 use coldpotato::session::codes::{cease, CeaseSubcode};
 use coldpotato::wire::{AddPathPrefix, AsPath, Origin, PathAttributes, Update};
 use std::net::Ipv4Addr;
@@ -52,7 +52,7 @@ async fn two_peer_tasks_establish_and_exchange_an_update() -> TestResult {
     let eor = Update::end_of_rib(coldpotato::wire::Afi::IPV4, coldpotato::wire::Safi::UNICAST);
     tx_a.send(ToPeer::Send(vec![announcement()?, eor])).await?;
     let got = wait_for(&mut p.b.engine, SECS(5), |m| match m {
-        ToEngine::Update { update, .. } => Some(update),
+        ToEngine::Input(Input::Update { update, .. }) => Some(update),
         _ => None,
     })
     .await
@@ -60,7 +60,7 @@ async fn two_peer_tasks_establish_and_exchange_an_update() -> TestResult {
     assert_eq!(got.nlri, announcement()?.nlri);
     assert_eq!(got.attrs.as_path, Some(AsPath::from_sequence(vec![AS_A])));
     let eor_seen = wait_for(&mut p.b.engine, SECS(5), |m| match m {
-        ToEngine::Update { update, .. } => Some(update.is_end_of_rib()),
+        ToEngine::Input(Input::Update { update, .. }) => Some(update.is_end_of_rib()),
         _ => None,
     })
     .await;
@@ -73,7 +73,7 @@ async fn two_peer_tasks_establish_and_exchange_an_update() -> TestResult {
     })
     .await?;
     let refresh = wait_for(&mut p.b.engine, SECS(5), |m| match m {
-        ToEngine::RouteRefresh { afi, safi, .. } => Some((afi, safi)),
+        ToEngine::Input(Input::RouteRefresh { afi, safi, .. }) => Some((afi, safi)),
         _ => None,
     })
     .await;
@@ -217,7 +217,7 @@ async fn a_table_of_200k_prefixes_crosses_the_session_complete() -> TestResult {
     let mut messages = 0usize;
     while got < N as usize {
         let n = wait_for(&mut p.b.engine, SECS(60), |m| match m {
-            ToEngine::Update { update, .. } => Some(update.nlri.len()),
+            ToEngine::Input(Input::Update { update, .. }) => Some(update.nlri.len()),
             _ => None,
         })
         .await
@@ -267,7 +267,7 @@ async fn a_stalled_engine_does_not_stop_the_session_writing_what_the_engine_send
     let mut got = 0;
     while got < 200 {
         wait_for(&mut p.b.engine, SECS(10), |m| match m {
-            ToEngine::Update { .. } => Some(()),
+            ToEngine::Input(Input::Update { .. }) => Some(()),
             _ => None,
         })
         .await

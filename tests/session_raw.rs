@@ -7,7 +7,7 @@
 mod util;
 
 use bytes::BytesMut;
-use coldpotato::engine::messages::ToEngine;
+use coldpotato::messages::{Input, ToEngine};
 use coldpotato::session::conn::Framer;
 use coldpotato::wire::{
     AddPathPrefix, Afi, AsPath, Capability, Codec, Message, Open, Origin, PathAttributes, Safi,
@@ -145,7 +145,7 @@ async fn two_octet_peer_gets_our_open_and_its_update_is_decoded_with_two_octet_p
     .await?;
 
     let info = wait_for(&mut us.engine, Duration::from_secs(5), |m| match m {
-        ToEngine::SessionUp { info, .. } => Some(info),
+        ToEngine::Input(Input::SessionUp { info, .. }) => Some(info),
         _ => None,
     })
     .await
@@ -158,7 +158,7 @@ async fn two_octet_peer_gets_our_open_and_its_update_is_decoded_with_two_octet_p
     );
     assert_eq!(info.hold_time, 30);
     let got = wait_for(&mut us.engine, Duration::from_secs(5), |m| match m {
-        ToEngine::Update { update, .. } => Some(update),
+        ToEngine::Input(Input::Update { update, .. }) => Some(update),
         _ => None,
     })
     .await
@@ -174,11 +174,11 @@ async fn two_octet_peer_gets_our_open_and_its_update_is_decoded_with_two_octet_p
     };
     assert_eq!((n.code, n.subcode), (1, 1));
     let down = wait_for(&mut us.engine, Duration::from_secs(5), |m| match m {
-        ToEngine::SessionDown {
+        ToEngine::Input(Input::SessionDown {
             reason,
             graceful_restart,
             ..
-        } => Some((reason, graceful_restart)),
+        }) => Some((reason, graceful_restart)),
         _ => None,
     })
     .await;
@@ -209,11 +209,11 @@ async fn hold_time_of_one_second_is_refused_with_unacceptable_hold_time() -> Tes
     };
     assert_eq!((n.code, n.subcode), (2, 6));
     let state = wait_for(&mut us.engine, Duration::from_secs(5), |m| match m {
-        ToEngine::PeerState {
+        ToEngine::Input(Input::PeerState {
             state: "Idle",
             last_error,
             ..
-        } => last_error,
+        }) => last_error,
         _ => None,
     })
     .await;
@@ -248,7 +248,7 @@ async fn dropped_connection_keeps_routes_for_the_peers_restart_time_and_counts_m
         .await?;
     assert_eq!(read_msg(&mut s, &mut f, &c).await, Some(Message::Keepalive));
     wait_for(&mut us.engine, Duration::from_secs(5), |m| match m {
-        ToEngine::SessionUp { .. } => Some(()),
+        ToEngine::Input(Input::SessionUp { .. }) => Some(()),
         _ => None,
     })
     .await
@@ -256,9 +256,9 @@ async fn dropped_connection_keeps_routes_for_the_peers_restart_time_and_counts_m
 
     drop(s); // the peer's control plane "restarts": TCP closes, no NOTIFICATION
     let down = wait_for(&mut us.engine, Duration::from_secs(5), |m| match m {
-        ToEngine::SessionDown {
+        ToEngine::Input(Input::SessionDown {
             graceful_restart, ..
-        } => Some(graceful_restart),
+        }) => Some(graceful_restart),
         _ => None,
     })
     .await;
@@ -292,7 +292,7 @@ async fn a_peer_that_stops_reading_is_dropped_by_the_send_hold_timer() -> TestRe
     )?)
     .await?;
     let tx = wait_for(&mut us.engine, Duration::from_secs(5), |m| match m {
-        ToEngine::SessionUp { tx, .. } => Some(tx),
+        ToEngine::Attach { tx, .. } => Some(tx),
         _ => None,
     })
     .await
@@ -343,10 +343,9 @@ async fn a_peer_that_stops_reading_is_dropped_by_the_send_hold_timer() -> TestRe
         })
         .collect::<Result<Vec<_>, ipnet::PrefixLenError>>()?;
     let t0 = tokio::time::Instant::now();
-    tx.send(coldpotato::engine::messages::ToPeer::Send(updates))
-        .await?;
+    tx.send(coldpotato::messages::ToPeer::Send(updates)).await?;
     let reason = wait_for(&mut us.engine, Duration::from_secs(15), |m| match m {
-        ToEngine::SessionDown { reason, .. } => Some(reason),
+        ToEngine::Input(Input::SessionDown { reason, .. }) => Some(reason),
         _ => None,
     })
     .await

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use coldpotato::config::NeighborConfig;
-use coldpotato::engine::messages::{BfdStatus, SessionInfo, ToEngine};
+use coldpotato::messages::{BfdStatus, Input, SessionInfo, ToEngine};
 use coldpotato::session::peer::{self, PeerHandle, PeerParams, Timing};
 use coldpotato::wire::{Prefix, Update};
 use std::net::Ipv4Addr;
@@ -95,7 +95,7 @@ pub async fn states_during(rx: &mut mpsc::Receiver<ToEngine>, d: Duration) -> Ve
     let mut seen = Vec::new();
     let deadline = tokio::time::Instant::now() + d;
     while let Ok(Some(m)) = tokio::time::timeout_at(deadline, rx.recv()).await {
-        if let ToEngine::PeerState { state, .. } = m {
+        if let ToEngine::Input(Input::PeerState { state, .. }) = m {
             seen.push(state);
         }
     }
@@ -189,9 +189,9 @@ impl Pair {
 pub async fn session_up(
     rx: &mut mpsc::Receiver<ToEngine>,
     within: Duration,
-) -> Option<mpsc::Sender<coldpotato::engine::messages::ToPeer>> {
+) -> Option<mpsc::Sender<coldpotato::messages::ToPeer>> {
     wait_for(rx, within, |m| match m {
-        ToEngine::SessionUp { tx, .. } => Some(tx),
+        ToEngine::Attach { tx, .. } => Some(tx),
         _ => None,
     })
     .await
@@ -200,7 +200,7 @@ pub async fn session_up(
 /// Waits for `ToEngine::SessionDown`, returning its reason.
 pub async fn session_down(rx: &mut mpsc::Receiver<ToEngine>, within: Duration) -> Option<String> {
     wait_for(rx, within, |m| match m {
-        ToEngine::SessionDown { reason, .. } => Some(reason),
+        ToEngine::Input(Input::SessionDown { reason, .. }) => Some(reason),
         _ => None,
     })
     .await
@@ -231,7 +231,7 @@ pub async fn established(
     log: &Path,
 ) -> Result<SessionInfo, String> {
     let info = wait_for(rx, within, |m| match m {
-        ToEngine::SessionUp { info, .. } => Some(info),
+        ToEngine::Input(Input::SessionUp { info, .. }) => Some(info),
         _ => None,
     })
     .await;
@@ -248,7 +248,9 @@ pub async fn update_announcing(
     prefix: Prefix,
 ) -> Option<Update> {
     wait_for(rx, within, |m| match m {
-        ToEngine::Update { update, .. } if update.nlri.iter().any(|p| p.prefix == prefix) => {
+        ToEngine::Input(Input::Update { update, .. })
+            if update.nlri.iter().any(|p| p.prefix == prefix) =>
+        {
             Some(update)
         }
         _ => None,

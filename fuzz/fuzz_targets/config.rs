@@ -1,5 +1,5 @@
 //! Fuzz target `config`: the configuration loader `coldpotato check` and
-//! `run` use (`config::load` → [`coldpotato::config::parse`]: TOML, serde,
+//! `run` use (`running::load` → [`coldpotato::running::parse`]: TOML, serde,
 //! semantic validation, policy compilation, `file:line:col` placement),
 //! with the policy file it may name.
 //!
@@ -24,7 +24,8 @@
 //! itself (a reload of an unchanged file changes nothing).
 #![no_main]
 
-use coldpotato::config::{diff, parse, ConfigError};
+use coldpotato::config::{diff, ConfigError};
+use coldpotato::running::parse;
 use libfuzzer_sys::fuzz_target;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};

@@ -7,7 +7,7 @@
 //! [`route_leak_asn`] is the route-leak detector (a peering-service path
 //! that carries a transit-free ASN after the first hop).
 
-use crate::api::model::EventView;
+use crate::messages::views::EventView;
 use crate::wire::AsPath;
 use std::collections::{HashMap, VecDeque};
 

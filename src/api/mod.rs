@@ -1,6 +1,6 @@
 //! The read-only HTTP API and `/metrics`.
 //!
-//! `model` holds the JSON shapes (a contract with scripts and tests: README,
+//! `crate::messages::views` holds the JSON shapes (a contract with scripts and tests: README,
 //! "Ask it what it sees"); the server answers from snapshots the route engine returns
 //! over a query channel, so it never touches routing state directly.
 //!
@@ -9,7 +9,6 @@
 //! Endpoints: `GET /metrics`, `/healthz`, `/api/v1/{neighbors,routes,decisions,events,audit}`.
 
 mod error;
-pub mod model;
 pub mod params;
 mod server;
 

@@ -8,7 +8,7 @@
 
 use super::error::HttpError;
 use super::params;
-use crate::engine::messages::{Query, QueryReply, ToEngine};
+use crate::messages::{Query, QueryReply, ToEngine};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};

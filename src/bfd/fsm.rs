@@ -169,16 +169,6 @@ impl Session {
         self.local_diag
     }
 
-    /// bfd.LocalDiscr.
-    pub fn local_discriminator(&self) -> u32 {
-        self.local_discr
-    }
-
-    /// bfd.RemoteDiscr (0 until the remote system is heard).
-    pub fn remote_discriminator(&self) -> u32 {
-        self.remote_discr
-    }
-
     /// A Poll Sequence is in progress.
     pub fn polling(&self) -> bool {
         self.polling

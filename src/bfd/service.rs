@@ -13,7 +13,7 @@
 use super::fsm::{Session, SessionConfig, Timer};
 use super::packet::{Diagnostic, State};
 use super::socket::{self, CONTROL_PORT, SINGLE_HOP_TTL};
-use crate::engine::messages::BfdStatus;
+use crate::messages::BfdStatus;
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};

@@ -6,7 +6,7 @@
 
 use super::render::utc_time;
 use super::table::{sanitize, Align, Table};
-use crate::api::model::{AuditCheck, AuditReport, PartnerAudit};
+use crate::messages::views::{AuditCheck, AuditReport, PartnerAudit};
 
 /// Placeholder for a check that applies to the partner as a whole.
 const NONE: &str = "-";
@@ -99,7 +99,7 @@ fn list(v: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::model::{AuditStatus, AuditSummary};
+    use crate::messages::views::{AuditStatus, AuditSummary};
 
     fn check(
         requirement: &str,

@@ -12,7 +12,7 @@ pub mod json;
 pub mod render;
 pub mod table;
 
-use crate::api::model::{AuditReport, DecisionView, EventView, NeighborView, RouteView};
+use crate::messages::views::{AuditReport, DecisionView, EventView, NeighborView, RouteView};
 use serde::de::DeserializeOwned;
 use std::io::Read;
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! lab` to print decisions); no tasks, channels or I/O.
 
 use super::table::{Align, Table};
-use crate::api::model::{AsPathElem, DecisionView, EventView, NeighborView, RouteView};
+use crate::messages::views::{AsPathElem, DecisionView, EventView, NeighborView, RouteView};
 
 /// Placeholder for an absent value.
 const NONE: &str = "-";

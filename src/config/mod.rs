@@ -1,5 +1,7 @@
-//! Configuration: TOML → validated, immutable [`Config`]; policy compilation;
-//! diff for reload.
+//! Configuration: TOML → validated, immutable [`Config`] (the file's
+//! model); diff for reload. The typed running configuration, with the
+//! policies compiled, is `crate::running`, built on [`parse_with`]: this
+//! module knows nothing of the policy compiler.
 //!
 //! Owned by whoever loads it (the `run`/`check` commands and the SIGHUP
 //! handler); handed to the tasks as `Arc<Config>`. No task or channel of its
@@ -13,22 +15,33 @@ pub mod error;
 pub mod model;
 pub mod policy_model;
 mod validate;
+pub mod values;
 
 pub use diff::{diff, ConfigDiff, NeighborChange};
 pub use error::{line_col, ConfigError, ConfigErrors, PathSeg};
 pub use model::*;
-pub use validate::{BACKUP_NONE, MAX_MD5_KEY_LEN, MIN_BFD_INTERVAL_MS, MIN_HOLD_TIME_S};
+pub use validate::{MAX_MD5_KEY_LEN, MIN_BFD_INTERVAL_MS, MIN_HOLD_TIME_S};
+pub use values::BACKUP_NONE;
 
-use crate::policy::PolicySet;
 use error::Source;
 use std::path::{Path, PathBuf};
 
-/// Reads, parses and validates the configuration file at `path` (and the
-/// policy file it names), compiling every policy to check it.
+/// A check run on the parsed configuration after validation (the policy
+/// compiler): what it finds wrong, by key path (`policy.NAME...` paths are
+/// placed in the policy file when there is one).
+pub type Check<'a> = Box<dyn FnOnce(&Config) -> Vec<(Vec<PathSeg>, String)> + 'a>;
+
+/// Reads and validates the configuration file at `path` (and the policy
+/// file it names), without compiling the policies (`crate::running::load`).
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    load_with(path, Box::new(|_| Vec::new()))
+}
+
+/// Reads the configuration file at `path` and [`parse_with`]s it.
+pub fn load_with(path: &Path, check: Check<'_>) -> Result<Config, ConfigErrors> {
     let file = path.display().to_string();
     match std::fs::read_to_string(path) {
-        Ok(text) => parse(&text, &file),
+        Ok(text) => parse_with(&text, &file, check),
         Err(e) => Err(ConfigErrors(vec![ConfigError {
             file,
             position: None,
@@ -37,9 +50,17 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     }
 }
 
-/// Parses and validates configuration `text` named `file` (used in messages,
-/// and to resolve a `policy = "FILE"` path relative to it).
+/// Parses and validates configuration `text` (and the policy file it
+/// names) without compiling the policies: `crate::running::parse` does
+/// both.
 pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
+    parse_with(text, file, Box::new(|_| Vec::new()))
+}
+
+/// Parses and validates configuration `text` named `file` (used in messages,
+/// and to resolve a `policy = "FILE"` path relative to it), then runs
+/// `check` on it; every error of both is placed at its `file:line:col`.
+pub fn parse_with(text: &str, file: &str, check: Check<'_>) -> Result<Config, ConfigErrors> {
     let main = Source::new(file, text.to_string());
     let mut cfg: Config =
         toml::from_str(text).map_err(|e| ConfigErrors(vec![serde_error(&main, &e)]))?;
@@ -80,15 +101,13 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigErrors> {
     }
 
     errors.extend(validate::validate(&cfg, &main, policies_known));
-    if let Err(perrs) = PolicySet::compile(&cfg) {
-        for pe in perrs {
-            let in_policy = matches!(pe.path.first(), Some(PathSeg::Key(k)) if k == "policy");
-            let src = match (&policy_src, in_policy) {
-                (Some(s), true) => s,
-                _ => &main,
-            };
-            errors.push(src.at(&pe.path, pe.message));
-        }
+    for (path, message) in check(&cfg) {
+        let in_policy = matches!(path.first(), Some(PathSeg::Key(k)) if k == "policy");
+        let src = match (&policy_src, in_policy) {
+            (Some(s), true) => s,
+            _ => &main,
+        };
+        errors.push(src.at(&path, message));
     }
     if errors.is_empty() {
         cfg.warnings = validate::warnings(&cfg, &main);

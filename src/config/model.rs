@@ -49,7 +49,25 @@ pub struct Config {
     pub warnings: Vec<crate::config::ConfigError>,
 }
 
+/// A `[[locations]]` entry by its position in the file: what the engine
+/// compares and keys on (names are for people: [`Config::location_name`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LocationId(pub u16);
+
 impl Config {
+    /// The id of the location named `name`.
+    pub fn location_id(&self, name: &str) -> Option<LocationId> {
+        let i = self.locations.iter().position(|l| l.name == name)?;
+        u16::try_from(i).ok().map(LocationId)
+    }
+
+    /// The name of location `id` (empty when it has none).
+    pub fn location_name(&self, id: LocationId) -> &str {
+        self.locations
+            .get(usize::from(id.0))
+            .map_or("", |l| l.name.as_str())
+    }
+
     /// The named policies: those the loader resolved, or the inline
     /// `[policy.NAME]` tables of a `Config` deserialized directly with
     /// `toml::from_str` (as tests do).
@@ -132,6 +150,17 @@ pub enum Role {
     PeeringService,
     Transit,
     Internal,
+}
+
+impl Role {
+    /// The name written in the file and shown by the API and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::PeeringService => "peering-service",
+            Role::Transit => "transit",
+            Role::Internal => "internal",
+        }
+    }
 }
 
 /// Address families a neighbor offers.
@@ -328,8 +357,13 @@ pub struct RegisteredPrefix {
     /// Primary location; a registered prefix without one is not activated.
     #[serde(default)]
     pub primary: Option<String>,
-    /// Backup location, or "none" to fail over to the internet.
-    #[serde(default)]
+    /// Backup location; `None` (no key, or `"none"`) fails over to the
+    /// internet.
+    #[serde(
+        default,
+        deserialize_with = "super::values::backup",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub backup: Option<String>,
 }
 

@@ -5,9 +5,8 @@
 
 use super::error::{cfg_path, ConfigError, PathSeg, Source};
 use super::model::{Config, Family, Role};
-use crate::policy::builtin::{is_private_asn, is_reserved_asn};
-use crate::policy::parse::{parse_community, parse_large_community};
-use crate::policy::{ACCEPT_ALL, EXPORT_NONE};
+use super::values::{parse_community, parse_large_community, ACCEPT_ALL, EXPORT_NONE};
+use crate::wire::iana::{is_private_asn, is_reserved_asn};
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
@@ -17,9 +16,6 @@ pub const MIN_BFD_INTERVAL_MS: u32 = 10;
 pub const MIN_HOLD_TIME_S: u16 = 3;
 /// RFC 2385 keys are limited by the kernel (`TCP_MD5SIG_MAXKEYLEN`).
 pub const MAX_MD5_KEY_LEN: usize = 80;
-/// `backup = "none"`: fail over to the internet.
-pub const BACKUP_NONE: &str = "none";
-
 struct V<'a> {
     src: &'a Source,
     out: Vec<ConfigError>,
@@ -169,7 +165,7 @@ pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<
                 at("remote_as"),
                 format!(
                     "remote_as {ours} is our own ASN: a {} neighbor is eBGP (use role = \"internal\" for iBGP)",
-                    role_name(n.role)
+                    n.role.as_str()
                 ),
             );
         }
@@ -330,7 +326,7 @@ pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<
             }
         }
         if let Some(l) = &p.backup {
-            if l != BACKUP_NONE && !known_location(l) {
+            if !known_location(l) {
                 v.err(
                     cfg_path!["registered_prefixes", i, "backup"],
                     unknown_location(l, &locations),
@@ -492,7 +488,7 @@ fn check_remote_as(v: &mut V, cfg: &Config, asn: u32, role: Role, path: Vec<Path
                 .into(),
         );
     } else if is_private_asn(asn) && role != Role::Internal {
-        let role = role_name(role);
+        let role = role.as_str();
         v.err(
             path,
             format!(
@@ -501,14 +497,6 @@ fn check_remote_as(v: &mut V, cfg: &Config, asn: u32, role: Role, path: Vec<Path
         );
     } else if is_reserved_asn(asn) && cfg.rules.reject_reserved_asn {
         v.err(path, format!("remote_as {asn} is a reserved ASN (set rules.reject_reserved_asn = false for labs)"));
-    }
-}
-
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::PeeringService => "peering-service",
-        Role::Transit => "transit",
-        Role::Internal => "internal",
     }
 }
 

@@ -25,12 +25,12 @@
 mod prefixes;
 
 use super::core::EngineCore;
-use super::messages::BfdStatus;
 use super::neighbor::Neighbor;
-use crate::api::model::{AuditCheck, AuditReport, AuditStatus, AuditSummary, PartnerAudit};
 use crate::config::{RegisteredPrefix, Role};
-use crate::policy::builtin::{is_private_asn, is_reserved_asn};
+use crate::messages::views::{AuditCheck, AuditReport, AuditStatus, AuditSummary, PartnerAudit};
+use crate::messages::BfdStatus;
 use crate::rib::{NeighborIdx, PathEntry};
+use crate::wire::iana::{is_private_asn, is_reserved_asn};
 use crate::wire::Prefix;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::Instant;

@@ -13,8 +13,9 @@
 //! reading altogether is torn down by the session's send hold timer
 //! (RFC 9687), which drops the backlog with the session.
 
-use super::core::{Input, Output};
-use super::messages::{Encoded, NeighborName, ToPeer};
+use super::core::Output;
+use crate::messages::Input;
+use crate::messages::{Encoded, NeighborName, ToPeer};
 use crate::metrics::METRICS;
 use crate::wire::Prefix;
 use std::collections::{HashMap, HashSet, VecDeque};

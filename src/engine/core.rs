@@ -1,16 +1,17 @@
 //! The Sans-IO route engine: [`EngineCore`] owns the RIB, the neighbors, the
-//! decisions and the event log. Inputs mirror `ToEngine` without channels;
+//! decisions and the event log. Inputs are `messages::Input` (no channels);
 //! outputs are `(neighbor, ToPeer)` pairs the tokio task (`super::task`)
 //! delivers. Time is passed in (`now`), so whole scenarios replay in tests.
 
 use super::decide::Decision;
-use super::messages::{BfdStatus, NeighborName, Query, QueryReply, SessionInfo, ToPeer};
 use super::neighbor::Neighbor;
 use crate::analytics::{EventKind, EventLog};
-use crate::config::{Config, OriginateConfig};
+use crate::config::Config;
+use crate::messages::{BfdStatus, Input, NeighborName, Query, QueryReply, SessionInfo, ToPeer};
 use crate::metrics::METRICS;
 use crate::policy::PolicySet;
 use crate::rib::{NeighborIdx, PathFlags, Rib};
+use crate::running::{Originate, Running};
 use crate::wire::{Afi, Prefix, Safi, Update};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -18,52 +19,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// One output: a message for the session task of a neighbor.
 pub type Output = (NeighborName, ToPeer);
-
-/// An input: `ToEngine` without its channels (the task keeps those).
-/// UPDATE dominates traffic, so it is not boxed.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug)]
-pub enum Input {
-    SessionUp {
-        neighbor: NeighborName,
-        info: SessionInfo,
-    },
-    SessionDown {
-        neighbor: NeighborName,
-        reason: String,
-        graceful_restart: Option<Duration>,
-    },
-    PeerState {
-        neighbor: NeighborName,
-        state: &'static str,
-        last_error: Option<String>,
-    },
-    Update {
-        neighbor: NeighborName,
-        update: Update,
-    },
-    RouteRefresh {
-        neighbor: NeighborName,
-        afi: Afi,
-        safi: Safi,
-    },
-    Bfd {
-        neighbor: NeighborName,
-        status: BfdStatus,
-        diagnostic: u8,
-    },
-    Reload(Arc<Config>),
-    /// A new RPKI VRP snapshot from the RTR clients (`None`: no data yet).
-    Rpki(crate::rpki::Snapshot),
-    /// Send `prefixes` to the neighbor again as its Adj-RIB-Out holds them
-    /// now, then End-of-RIB when `end_of_rib`: the engine task dropped UPDATEs
-    /// queued for a session that fell too far behind (see `task`).
-    Resend {
-        neighbor: NeighborName,
-        prefixes: Vec<Prefix>,
-        end_of_rib: bool,
-    },
-}
 
 /// What one call changed, settled at its end.
 #[derive(Debug, Default)]
@@ -85,7 +40,7 @@ pub(crate) struct Pass {
 #[derive(Debug)]
 pub struct EngineCore {
     pub(crate) cfg: Arc<Config>,
-    pub(crate) policy: PolicySet,
+    pub(crate) policy: Arc<PolicySet>,
     pub(crate) rib: Rib,
     pub(crate) neighbors: Vec<Option<Neighbor>>,
     pub(crate) by_name: HashMap<NeighborName, NeighborIdx>,
@@ -95,7 +50,7 @@ pub struct EngineCore {
     pub(crate) registered: hashbrown::HashMap<Prefix, u32>,
     /// Prefix lengths present in `registered`, per family (v4, v6).
     pub(crate) registered_lens: (Vec<u8>, Vec<u8>),
-    pub(crate) originate: hashbrown::HashMap<Prefix, OriginateConfig>,
+    pub(crate) originate: hashbrown::HashMap<Prefix, Originate>,
     pub(crate) events: EventLog,
     /// The current RPKI VRP snapshot (`None`: none yet, or RPKI off).
     pub(crate) rpki: crate::rpki::Snapshot,
@@ -112,19 +67,11 @@ pub enum EngineError {
 }
 
 impl EngineCore {
-    /// An engine for `cfg`; compiles its policies. A policy that does not
-    /// compile leaves an empty policy set (the loader validated it already)
-    /// and is logged.
-    pub fn new(cfg: Arc<Config>) -> Self {
-        let policy = PolicySet::compile(&cfg).unwrap_or_else(|errs| {
-            for e in errs {
-                tracing::error!(error = %e, "policy does not compile; using none");
-            }
-            PolicySet::default()
-        });
+    /// An engine for the running configuration `running`.
+    pub fn new(running: Running) -> Self {
         let mut core = EngineCore {
-            cfg: cfg.clone(),
-            policy,
+            cfg: running.config.clone(),
+            policy: running.policy.clone(),
             rib: Rib::new(),
             neighbors: Vec::new(),
             by_name: HashMap::new(),
@@ -137,8 +84,7 @@ impl EngineCore {
             anchor: (Instant::now(), SystemTime::now()),
         };
         let mut pass = Pass::default();
-        let policy = std::mem::take(&mut core.policy);
-        if let Err(e) = core.apply_config(cfg, policy, Instant::now(), &mut pass) {
+        if let Err(e) = core.apply_config(running, Instant::now(), &mut pass) {
             tracing::error!(error = %e, "configuration not applied");
         }
         core
@@ -208,17 +154,8 @@ impl EngineCore {
                     self.resend(idx, &prefixes, end_of_rib, &mut pass);
                 }
             }
-            Input::Reload(cfg) => {
-                let applied = PolicySet::compile(&cfg)
-                    .map_err(|errs| {
-                        EngineError::Policy(
-                            errs.iter()
-                                .map(|e| e.message.as_str())
-                                .collect::<Vec<_>>()
-                                .join("; "),
-                        )
-                    })
-                    .and_then(|policy| self.apply_config(cfg, policy, now, &mut pass));
+            Input::Reload(running) => {
+                let applied = self.apply_config(running, now, &mut pass);
                 if let Err(e) = applied {
                     tracing::error!(error = %e, "reload refused; running configuration kept");
                     METRICS

@@ -27,7 +27,7 @@
 
 use super::core::{EngineCore, Pass};
 use crate::analytics::EventKind;
-use crate::config::Role;
+use crate::config::{LocationId, Role};
 use crate::decision::{self, Candidate};
 use crate::metrics::METRICS;
 use crate::rib::{NeighborIdx, PathEntry, PathFlags};
@@ -85,11 +85,11 @@ impl DecisionState {
 pub struct Decision {
     pub prefix: Prefix,
     pub peer_asn: u32,
-    pub primary: String,
+    pub primary: LocationId,
     /// `None` when `backup` is absent or "none".
-    pub backup: Option<String>,
+    pub backup: Option<LocationId>,
     pub state: DecisionState,
-    pub location: Option<String>,
+    pub location: Option<LocationId>,
     /// Neighbors carrying the traffic, best first.
     pub neighbors: Vec<NeighborIdx>,
     pub reason: String,
@@ -104,8 +104,8 @@ impl Decision {
     pub fn new(
         prefix: Prefix,
         peer_asn: u32,
-        primary: String,
-        backup: Option<String>,
+        primary: LocationId,
+        backup: Option<LocationId>,
         now_ms: u64,
     ) -> Self {
         Decision {
@@ -208,19 +208,19 @@ impl EngineCore {
 
     /// Established, usable peering-service sessions carrying `prefix` at
     /// `location` (prefix monitoring).
-    pub(crate) fn sessions_at(&self, prefix: &Prefix, location: &str) -> usize {
+    pub(crate) fn sessions_at(&self, prefix: &Prefix, location: LocationId) -> usize {
         self.at_location(prefix, location).len()
     }
 
     /// Usable peering-service paths of `prefix` at `location`, best first.
-    fn at_location(&self, prefix: &Prefix, location: &str) -> Vec<PathEntry> {
+    fn at_location(&self, prefix: &Prefix, location: LocationId) -> Vec<PathEntry> {
         let mut v: Vec<PathEntry> = self
             .usable(prefix)
             .into_iter()
             .filter(|e| {
                 !e.flags.contains(PathFlags::INTERNET)
                     && self.nb(e.neighbor).is_some_and(|n| {
-                        n.cfg.role == Role::PeeringService && n.cfg.location == location
+                        n.cfg.role == Role::PeeringService && n.location == Some(location)
                     })
             })
             .collect();
@@ -270,31 +270,32 @@ impl EngineCore {
     fn evaluate_decision(
         &self,
         d: &Decision,
-    ) -> (DecisionState, Option<String>, Vec<NeighborIdx>, String) {
+    ) -> (DecisionState, Option<LocationId>, Vec<NeighborIdx>, String) {
         let p = &d.prefix;
-        let prim = self.at_location(p, &d.primary);
+        let primary = self.cfg.location_name(d.primary);
+        let prim = self.at_location(p, d.primary);
         if !prim.is_empty() {
             let reason = format!(
-                "{} at primary {}",
+                "{} at primary {primary}",
                 plural(prim.len(), "session", "sessions"),
-                d.primary
             );
             return (
                 DecisionState::Primary,
-                Some(d.primary.clone()),
+                Some(d.primary),
                 prim.iter().map(|e| e.neighbor).collect(),
                 reason,
             );
         }
-        let mut reason = format!("no session at primary {}", d.primary);
-        match &d.backup {
-            Some(b) => {
-                let back = self.at_location(p, b);
+        let mut reason = format!("no session at primary {primary}");
+        match d.backup {
+            Some(id) => {
+                let b = self.cfg.location_name(id);
+                let back = self.at_location(p, id);
                 if !back.is_empty() {
                     reason.push_str(&format!("; {} at backup {b}", back.len()));
                     return (
                         DecisionState::Backup,
-                        Some(b.clone()),
+                        Some(id),
                         back.iter().map(|e| e.neighbor).collect(),
                         reason,
                     );
@@ -363,10 +364,10 @@ impl EngineCore {
             };
             d.reason = reason.clone();
             d.suboptimal = suboptimal_now;
-            let primary = d.primary.clone();
+            let primary = self.cfg.location_name(d.primary).to_string();
             if !same {
                 d.state = state;
-                d.location = location.clone();
+                d.location = location;
                 d.neighbors = neighbors;
                 d.changed_at = t;
                 changed = true;
@@ -388,7 +389,7 @@ impl EngineCore {
                     serde_json::json!({
                         "from": old_state.as_str(),
                         "to": state.as_str(),
-                        "location": location,
+                        "location": location.map(|l| self.cfg.location_name(l)),
                         "neighbors": names,
                         "reason": reason,
                     }),
@@ -417,7 +418,7 @@ impl EngineCore {
         for e in self.rib.paths(&d.prefix) {
             if let Some(n) = self.nb(e.neighbor) {
                 if n.cfg.role == Role::PeeringService && e.flags.contains(PathFlags::ACCEPTED) {
-                    if n.cfg.location == d.primary {
+                    if n.location == Some(d.primary) {
                         return false;
                     }
                     away = true;
@@ -430,7 +431,7 @@ impl EngineCore {
     fn decision_metrics(&self) {
         METRICS.decisions.reset();
         for d in self.decisions.values() {
-            let loc = d.location.as_deref().unwrap_or("");
+            let loc = d.location.map_or("", |l| self.cfg.location_name(l));
             METRICS
                 .decisions
                 .with_label_values(&[d.state.as_str(), loc])
@@ -485,12 +486,9 @@ impl EngineCore {
     /// The location community pair for `location` (`asn:1000+i`, `asn:1:i`).
     pub(crate) fn location_communities(
         &self,
-        location: &str,
+        location: LocationId,
     ) -> (Option<Community>, Option<LargeCommunity>) {
-        let Some(i) = self.cfg.locations.iter().position(|l| l.name == location) else {
-            return (None, None);
-        };
-        let i = i as u32 + 1;
+        let i = u32::from(location.0) + 1;
         let asn = self.cfg.router.asn;
         let std = (asn <= u16::MAX as u32 && i + LOCATION_COMMUNITY_BASE <= u16::MAX as u32)
             .then(|| Community::new(asn as u16, (LOCATION_COMMUNITY_BASE + i) as u16));

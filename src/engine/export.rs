@@ -17,10 +17,9 @@
 
 use super::core::{EngineCore, Pass};
 use super::decide::{DecisionState, LP_INTERNET};
-use super::messages::{Encoded, ToPeer};
 use super::neighbor::Neighbor;
 use crate::config::Role;
-use crate::policy::parse::{parse_community, parse_large_community};
+use crate::messages::{Encoded, ToPeer};
 use crate::policy::{RouteContext, Verdict};
 use crate::rib::{AttrId, NeighborIdx, PathEntry, PathFlags};
 use crate::wire::update::UpdateBuilder;
@@ -291,16 +290,8 @@ impl EngineCore {
                         AsPath::default()
                     }),
                     next_hop: Some(self_nh(prefix, o.next_hop)?),
-                    communities: o
-                        .communities
-                        .iter()
-                        .filter_map(|c| parse_community(c).ok())
-                        .collect(),
-                    large_communities: o
-                        .large_communities
-                        .iter()
-                        .filter_map(|c| parse_large_community(c).ok())
-                        .collect(),
+                    communities: o.communities.clone(),
+                    large_communities: o.large_communities.clone(),
                     ..Default::default()
                 };
                 if !to.ebgp {
@@ -332,7 +323,7 @@ impl EngineCore {
             if d.state != DecisionState::Unreachable {
                 lp = d.state.local_pref();
             }
-            if let Some(loc) = d.location.as_deref() {
+            if let Some(loc) = d.location {
                 let (c, l) = self.location_communities(loc);
                 if let Some(c) = c.filter(|c| !a.communities.contains(c)) {
                     a.communities.push(c);
@@ -407,22 +398,14 @@ impl EngineCore {
                 continue;
             }
             let built = source.and_then(|src| self.build(to, p, src)).and_then(|a| {
-                let ctx = RouteContext {
-                    prefix: *p,
-                    attrs: &a,
-                    neighbor: &to.cfg.name,
-                    neighbor_address: to.cfg.address,
-                    neighbor_as: to.cfg.remote_as,
-                    role: to.cfg.role,
-                    location: &to.cfg.location,
-                    // As the receiver will validate it (our AS is the
-                    // origin of what we originate).
-                    rpki: if rpki_matters {
-                        self.rpki_state(p, a.as_path.as_ref().and_then(|x| x.origin_as()))
-                    } else {
-                        None
-                    },
+                // As the receiver will validate it (our AS is the origin
+                // of what we originate).
+                let rpki = if rpki_matters {
+                    self.rpki_state(p, a.as_path.as_ref().and_then(|x| x.origin_as()))
+                } else {
+                    None
                 };
+                let ctx = RouteContext::new(*p, &a, &to.cfg, rpki);
                 match self.policy.export(&to.cfg, &ctx) {
                     Verdict::Accept(Some(m)) | Verdict::Internet(Some(m)) => Some(m),
                     Verdict::Accept(None) | Verdict::Internet(None) => Some(a),

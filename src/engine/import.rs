@@ -388,16 +388,7 @@ impl EngineCore {
             };
             return (Err(rej), None);
         };
-        let ctx = RouteContext {
-            prefix: *prefix,
-            attrs: &attrs,
-            neighbor: &nb.cfg.name,
-            neighbor_address: nb.cfg.address,
-            neighbor_as: nb.cfg.remote_as,
-            role,
-            location: &nb.cfg.location,
-            rpki,
-        };
+        let ctx = RouteContext::new(*prefix, &attrs, &nb.cfg, rpki);
         let verdict = match self.policy.import(&nb.cfg, &ctx) {
             Verdict::Accept(attrs) => Ok(Accepted {
                 attrs,
@@ -545,7 +536,7 @@ impl EngineCore {
             MaxPrefixAction::Teardown => {
                 pass.outputs.push((
                     name,
-                    super::messages::ToPeer::Teardown {
+                    crate::messages::ToPeer::Teardown {
                         notification: max_prefix_notification(prefix, mp.limit),
                         hold_down: Some(Duration::from_secs(mp.restart_after_s as u64)),
                     },

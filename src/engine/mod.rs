@@ -1,5 +1,5 @@
 //! The route engine: one task that alone owns the RIB. Sessions, BFD, the
-//! API and the SIGHUP handler talk to it only through [`messages`]
+//! API and the SIGHUP handler talk to it only through [`crate::messages`]
 //! (`mpsc::Receiver<ToEngine>` in, one `mpsc::Sender<ToPeer>` per
 //! established session out).
 //!
@@ -22,7 +22,6 @@ pub mod core;
 pub mod decide;
 pub mod export;
 pub mod import;
-pub mod messages;
 pub mod neighbor;
 pub mod otc;
 pub mod prefix_metrics;
@@ -31,5 +30,5 @@ pub mod reload;
 pub mod rpki;
 pub mod task;
 
-pub use self::core::{EngineCore, Input, Output};
+pub use self::core::{EngineCore, Output};
 pub use task::{run, run_with_rpki};

@@ -2,8 +2,8 @@
 //! session and BFD last reported, counters, max-prefix state, graceful
 //! restart deadline and the Adj-RIB-Out. Owned by the route engine task.
 
-use super::messages::{BfdStatus, NeighborName, SessionInfo};
-use crate::config::{NeighborConfig, Role};
+use crate::config::{LocationId, NeighborConfig, Role};
+use crate::messages::{BfdStatus, NeighborName, SessionInfo};
 use crate::rib::{AdjRibOut, NeighborIdx, PathFlags};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -14,6 +14,8 @@ pub struct Neighbor {
     pub idx: NeighborIdx,
     pub name: NeighborName,
     pub cfg: NeighborConfig,
+    /// `cfg.location`, resolved (set by the reload that adds or updates it).
+    pub location: Option<LocationId>,
     /// `remote_as` differs from our ASN.
     pub ebgp: bool,
     /// The negotiated session while Established.
@@ -90,6 +92,7 @@ impl Neighbor {
                 BfdStatus::Disabled
             },
             cfg,
+            location: None,
             session: None,
             established_at: None,
             state: "Idle".to_string(),

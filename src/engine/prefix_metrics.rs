@@ -33,8 +33,8 @@ impl EngineCore {
                 .with_label_values(&[&label, s.as_str()])
                 .set(i64::from(d.state == s));
         }
-        let primary = self.sessions_at(p, &d.primary);
-        let backup = d.backup.as_deref().map_or(0, |b| self.sessions_at(p, b));
+        let primary = self.sessions_at(p, d.primary);
+        let backup = d.backup.map_or(0, |b| self.sessions_at(p, b));
         for (site, n) in [("primary", primary), ("backup", backup)] {
             METRICS
                 .registered_prefix_sessions

@@ -3,20 +3,12 @@
 //! task from its own state.
 
 use super::core::{EngineCore, Pass};
-use crate::api::model::{AsPathElem, DecisionView, NeighborView, RouteView};
-use crate::config::Role;
+use crate::config::LocationId;
+use crate::messages::views::{AsPathElem, DecisionView, NeighborView, RouteView};
 use crate::metrics::METRICS;
 use crate::rib::{PathEntry, PathFlags};
 use crate::wire::{Origin, PathAttributes, Prefix, SegmentType};
 use std::time::Instant;
-
-fn role_name(r: Role) -> &'static str {
-    match r {
-        Role::PeeringService => "peering-service",
-        Role::Transit => "transit",
-        Role::Internal => "internal",
-    }
-}
 
 fn as_path_view(a: &PathAttributes) -> Vec<AsPathElem> {
     let mut out = Vec::new();
@@ -41,7 +33,7 @@ impl EngineCore {
                 address: n.cfg.address.to_string(),
                 remote_as: n.cfg.remote_as,
                 location: n.cfg.location.clone(),
-                role: role_name(n.cfg.role).to_string(),
+                role: n.cfg.role.as_str().to_string(),
                 state: n.state.clone(),
                 bfd_state: n.bfd.as_str().to_string(),
                 uptime_s: n
@@ -162,15 +154,15 @@ impl EngineCore {
             .map(|d| {
                 let (c, l) = d
                     .location
-                    .as_deref()
                     .map_or((None, None), |loc| self.location_communities(loc));
+                let name = |l: LocationId| self.cfg.location_name(l).to_string();
                 DecisionView {
                     prefix: d.prefix.to_string(),
                     peer_asn: d.peer_asn,
                     state: d.state.as_str().to_string(),
-                    location: d.location.clone(),
-                    primary: d.primary.clone(),
-                    backup: d.backup.clone(),
+                    location: d.location.map(name),
+                    primary: name(d.primary),
+                    backup: d.backup.map(name),
                     neighbors: d
                         .neighbors
                         .iter()

@@ -5,27 +5,25 @@
 
 use super::core::{EngineCore, EngineError, Pass};
 use super::decide::Decision;
-use super::messages::{BfdStatus, NeighborName};
 use super::neighbor::Neighbor;
-use crate::config::{Config, BACKUP_NONE};
-use crate::policy::PolicySet;
+use crate::messages::{BfdStatus, NeighborName};
 use crate::rib::NeighborIdx;
+use crate::running::Running;
 use crate::wire::Prefix;
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
 use std::time::Instant;
 
 impl EngineCore {
-    /// Makes `cfg` the running configuration.
-    /// `policy` is `cfg`'s, compiled by the caller (a reload whose policy
-    /// does not compile never gets here).
+    /// Makes `running` the running configuration (its policies compiled
+    /// by the loader: a reload whose policy does not compile never gets
+    /// here).
     pub(crate) fn apply_config(
         &mut self,
-        cfg: Arc<Config>,
-        policy: PolicySet,
+        running: Running,
         now: Instant,
         pass: &mut Pass,
     ) -> Result<(), EngineError> {
+        let cfg = running.config.clone();
         let wanted: HashSet<&str> = cfg.neighbors.iter().map(|n| n.name.as_str()).collect();
         let gone: Vec<NeighborIdx> = self
             .neighbors
@@ -64,6 +62,7 @@ impl EngineCore {
                         }
                         nb.cfg = ncfg.clone();
                         nb.ebgp = ncfg.remote_as != cfg.router.asn;
+                        nb.location = cfg.location_id(&ncfg.location);
                     }
                 }
                 None => {
@@ -74,7 +73,8 @@ impl EngineCore {
                             self.neighbors.len() - 1
                         }
                     } as NeighborIdx;
-                    let nb = Neighbor::new(idx, ncfg.clone(), cfg.router.asn);
+                    let mut nb = Neighbor::new(idx, ncfg.clone(), cfg.router.asn);
+                    nb.location = cfg.location_id(&ncfg.location);
                     self.by_name
                         .insert(NeighborName::from(ncfg.name.as_str()), idx);
                     self.neighbors[idx as usize] = Some(nb);
@@ -101,20 +101,21 @@ impl EngineCore {
         v4.sort_unstable();
         v6.sort_unstable();
         self.registered_lens = (v4, v6);
-        self.originate = cfg
+        self.originate = running
             .originate
             .iter()
-            .map(|o| (o.prefix.trunc(), o.clone()))
+            .map(|o| (o.prefix, o.clone()))
             .collect();
         let mut decisions = BTreeMap::new();
         let mut old = std::mem::take(&mut self.decisions);
         let t = self.wall_ms(now);
         for r in &cfg.registered_prefixes {
-            let Some(primary) = r.primary.clone() else {
+            // Validation checked the names: an unknown one is no location.
+            let Some(primary) = r.primary.as_deref().and_then(|l| cfg.location_id(l)) else {
                 continue;
             };
             let p = r.prefix.trunc();
-            let backup = r.backup.clone().filter(|b| b != BACKUP_NONE);
+            let backup = r.backup.as_deref().and_then(|l| cfg.location_id(l));
             let d = match old.remove(&p) {
                 Some(d)
                     if d.primary == primary && d.backup == backup && d.peer_asn == r.peer_asn =>
@@ -131,7 +132,7 @@ impl EngineCore {
         }
         self.decisions = decisions;
         self.cfg = cfg;
-        self.policy = policy;
+        self.policy = running.policy.clone();
         self.reevaluate_all(now, pass);
         pass.full = true;
         pass.all_decisions = true;

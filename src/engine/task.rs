@@ -5,12 +5,11 @@
 //! every few milliseconds, and resent from the Adj-RIB-Out when dropped.
 
 use super::backlog::{Backlogs, BACKLOG_LIMIT};
-use super::core::{EngineCore, Input, Output};
-use super::messages::{NeighborName, ToEngine, ToPeer};
-use crate::config::Config;
+use super::core::{EngineCore, Output};
+use crate::messages::{Input, NeighborName, ToEngine, ToPeer};
 use crate::metrics::METRICS;
+use crate::running::Running;
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
@@ -36,14 +35,14 @@ fn release_free_memory() {
 }
 
 /// Runs the route engine until every `ToEngine` sender is dropped.
-pub async fn run(cfg: Arc<Config>, rx: mpsc::Receiver<ToEngine>) {
+pub async fn run(cfg: Running, rx: mpsc::Receiver<ToEngine>) {
     run_with_rpki(cfg, rx, None).await
 }
 
 /// [`run`] that also applies the RPKI VRP snapshots the RTR clients publish
 /// (`watch`: the latest wins, nobody waits on the engine).
 pub async fn run_with_rpki(
-    cfg: Arc<Config>,
+    cfg: Running,
     mut rx: mpsc::Receiver<ToEngine>,
     mut rpki: Option<watch::Receiver<crate::rpki::Snapshot>>,
 ) {
@@ -62,14 +61,14 @@ pub async fn run_with_rpki(
                 METRICS.engine_queue_depth.set(rx.len() as i64);
                 since_trim += 1;
                 match msg {
-                    ToEngine::Update { neighbor, update } => {
+                    ToEngine::Input(Input::Update { neighbor, update }) => {
                         // Take the UPDATEs already queued behind it (up to
                         // BATCH) and settle once for all of them.
                         let mut batch = vec![(neighbor, update)];
                         let mut next = None;
                         while batch.len() < BATCH {
                             match rx.try_recv() {
-                                Ok(ToEngine::Update { neighbor, update }) => {
+                                Ok(ToEngine::Input(Input::Update { neighbor, update })) => {
                                     batch.push((neighbor, update))
                                 }
                                 Ok(other) => {
@@ -142,66 +141,31 @@ fn handle(
     msg: ToEngine,
 ) -> Vec<Output> {
     let now = Instant::now();
-    let input = match msg {
+    match msg {
         ToEngine::Query(q, reply) => {
             let _ = reply.send(core.query(&q, now));
-            return Vec::new();
+            Vec::new()
         }
-        ToEngine::SessionUp { neighbor, info, tx } => {
-            peers.insert(neighbor.clone(), tx);
+        ToEngine::Attach { neighbor, tx } => {
             pending.remove(&neighbor);
-            Input::SessionUp { neighbor, info }
+            peers.insert(neighbor, tx);
+            Vec::new()
         }
-        ToEngine::SessionDown {
-            neighbor,
-            reason,
-            graceful_restart,
-        } => {
-            peers.remove(&neighbor);
-            pending.remove(&neighbor);
-            Input::SessionDown {
-                neighbor,
-                reason,
-                graceful_restart,
+        ToEngine::Input(input) => {
+            if let Input::SessionDown { neighbor, .. } = &input {
+                peers.remove(neighbor);
+                pending.remove(neighbor);
             }
-        }
-        ToEngine::PeerState {
-            neighbor,
-            state,
-            last_error,
-        } => Input::PeerState {
-            neighbor,
-            state,
-            last_error,
-        },
-        ToEngine::Update { neighbor, update } => {
             let started = Instant::now();
-            let out = core.handle(Input::Update { neighbor, update }, now);
-            METRICS
-                .engine_update_seconds
-                .with_label_values(&[])
-                .observe(started.elapsed().as_secs_f64());
-            return out;
+            let update = matches!(input, Input::Update { .. });
+            let out = core.handle(input, now);
+            if update {
+                METRICS
+                    .engine_update_seconds
+                    .with_label_values(&[])
+                    .observe(started.elapsed().as_secs_f64());
+            }
+            out
         }
-        ToEngine::RouteRefresh {
-            neighbor,
-            afi,
-            safi,
-        } => Input::RouteRefresh {
-            neighbor,
-            afi,
-            safi,
-        },
-        ToEngine::Bfd {
-            neighbor,
-            status,
-            diagnostic,
-        } => Input::Bfd {
-            neighbor,
-            status,
-            diagnostic,
-        },
-        ToEngine::Reload(cfg) => Input::Reload(cfg),
-    };
-    core.handle(input, now)
+    }
 }

@@ -14,11 +14,11 @@ pub mod sim;
 pub mod sink;
 pub mod table;
 
-use crate::api::model::{DecisionView, EventView, NeighborView, RouteView};
 use crate::bfd::{BfdHandle, BfdRequest, BfdService, SessionKey};
 use crate::cli::render;
 use crate::daemon::{Daemon, DaemonError};
-use crate::engine::messages::{Query, QueryReply, ToEngine};
+use crate::messages::views::{DecisionView, EventView, NeighborView, RouteView};
+use crate::messages::{Query, QueryReply, ToEngine};
 use crate::session::peer::Timing;
 use crate::wire::Community;
 use ipnet::IpNet;
@@ -252,7 +252,7 @@ pub async fn run() -> Result<bool, LabError> {
     let text = LAB_CONFIG
         .replace("@BGP_PORT@", &bgp_port.to_string())
         .replace("@API_PORT@", &api_port.to_string());
-    let cfg = crate::config::parse(&text, "lab.toml")?;
+    let cfg = crate::running::parse(&text, "lab.toml")?;
     let clock = Clock(Instant::now());
     println!("coldpotato lab: an edge at ams (AS 8075) with backup location fra, and simulated");
     println!("provider routers on 127.0.0.0/8. Contoso (AS 64500) peers twice at ams and once at");

@@ -8,6 +8,7 @@
 
 use super::{Rejection, RouteContext};
 use crate::config::RulesConfig;
+use crate::wire::iana::{is_private_asn, is_reserved_asn};
 use crate::wire::{Community, Prefix};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -41,20 +42,6 @@ pub const RULES: [&str; 8] = [
     FIRST_AS,
     NO_POLICY,
 ];
-
-/// RFC 6996 §5: private-use ASNs, 16-bit and 32-bit ranges.
-pub fn is_private_asn(asn: u32) -> bool {
-    (64512..=65534).contains(&asn) || (4_200_000_000..=4_294_967_294).contains(&asn)
-}
-
-/// Reserved ASNs: 0 (RFC 7607), 23456 AS_TRANS (RFC 6793), 65535 (RFC 7300),
-/// 4294967295 (RFC 7300) and the documentation ranges of RFC 5398
-/// (64496–64511 and 65536–65551).
-pub fn is_reserved_asn(asn: u32) -> bool {
-    matches!(asn, 0 | 23456 | 65535 | 4_294_967_295)
-        || (64496..=64511).contains(&asn)
-        || (65536..=65551).contains(&asn)
-}
 
 /// IPv4 bogons: RFC 1122, 1918, 6598, 3927, 6890, 5737, 7526, 2544, 5771, 1112.
 const BOGONS_V4: [(Ipv4Addr, u8); 15] = [
@@ -194,7 +181,7 @@ impl BuiltinRules {
     pub fn from_config(rules: &RulesConfig) -> Result<BuiltinRules, String> {
         let require_community = match rules.require_community.as_deref() {
             None | Some("none") | Some("") => None,
-            Some(c) => Some(super::parse::parse_community(c)?),
+            Some(c) => Some(crate::config::values::parse_community(c)?),
         };
         Ok(BuiltinRules {
             require_community,

@@ -2,8 +2,9 @@
 //! their evaluation on one route. Pure; errors carry the key path of the
 //! offending value so `config` can point at it.
 
-use super::parse::{parse_community, parse_large_community, parse_prefix_entry, PrefixEntry};
+use super::parse::{parse_prefix_entry, PrefixEntry};
 use super::{PolicyError, Rejection, RouteContext, Verdict};
+use crate::config::values::{parse_community, parse_large_community};
 use crate::config::{DefaultAction, PathSeg, PolicyDef, Role, RuleAction, RuleDef};
 use crate::wire::{AsPath, Community, LargeCommunity, PathAttributes};
 use std::collections::HashSet;

@@ -32,6 +32,28 @@ pub struct RouteContext<'a> {
     pub rpki: Option<crate::rpki::RpkiState>,
 }
 
+impl<'a> RouteContext<'a> {
+    /// The context of `prefix` with `attrs` to or from `neighbor` (the one
+    /// place it is built: import, export and the audit).
+    pub fn new(
+        prefix: Prefix,
+        attrs: &'a PathAttributes,
+        neighbor: &'a crate::config::NeighborConfig,
+        rpki: Option<crate::rpki::RpkiState>,
+    ) -> Self {
+        RouteContext {
+            prefix,
+            attrs,
+            neighbor: &neighbor.name,
+            neighbor_address: neighbor.address,
+            neighbor_as: neighbor.remote_as,
+            role: neighbor.role,
+            location: &neighbor.location,
+            rpki,
+        }
+    }
+}
+
 /// Why a route was rejected: the rule that took it and a human reason.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Rejection {
@@ -72,10 +94,7 @@ pub struct PolicyError {
     pub path: Vec<PathSeg>,
 }
 
-/// Built-in import policy name: skip the role's built-in checks, accept all.
-pub const ACCEPT_ALL: &str = "accept-all";
-/// Built-in export policy name: announce nothing.
-pub const EXPORT_NONE: &str = "none";
+pub use crate::config::values::{ACCEPT_ALL, EXPORT_NONE};
 /// Rule label of a rejection by `export_policy = "none"`.
 pub const EXPORT_NONE_RULE: &str = "export-none";
 /// Rule label when a neighbor names a policy this set does not have

@@ -11,7 +11,7 @@
 //! (RFC 4760 §8 via RFC 5492 §3).
 
 use super::codes::{self, OpenSubcode, BGP_VERSION};
-use crate::engine::messages::SessionInfo;
+use crate::messages::SessionInfo;
 use crate::wire::iana::CapabilityCode;
 use crate::wire::{
     AddPathMode, Afi, BgpRole, Capability, Codec, GracefulRestart, Notification, Open, Safi,

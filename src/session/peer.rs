@@ -17,7 +17,7 @@ use super::listen::Registration;
 use super::negotiate::FsmConfig;
 use super::task::Task;
 use crate::config::{Family, LocalRole, NeighborConfig};
-use crate::engine::messages::{BfdStatus, NeighborName, ToEngine};
+use crate::messages::{BfdStatus, NeighborName, ToEngine};
 use crate::wire::{Afi, BgpRole, Safi};
 use std::net::Ipv4Addr;
 use std::sync::Arc;

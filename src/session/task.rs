@@ -12,7 +12,7 @@ use super::encode::encode_update;
 use super::fsm::{Action, ConnId, Event, Fsm, State, Timer};
 use super::peer::{Command, PeerParams};
 use crate::config::NeighborConfig;
-use crate::engine::messages::{BfdStatus, NeighborName, ToEngine, ToPeer};
+use crate::messages::{BfdStatus, Input, NeighborName, ToEngine, ToPeer};
 use crate::metrics::METRICS;
 use crate::wire::{Codec, Message, RouteRefresh};
 use bytes::BytesMut;
@@ -292,12 +292,9 @@ impl Task {
                     hold_time = info.hold_time,
                     "session established"
                 );
-                self.tell_engine(ToEngine::SessionUp {
-                    neighbor: self.name.clone(),
-                    info,
-                    tx,
-                })
-                .await;
+                for msg in ToEngine::session_up(self.name.clone(), info, tx) {
+                    self.tell_engine(msg).await;
+                }
             }
             Action::SessionDown {
                 reason,
@@ -312,7 +309,7 @@ impl Task {
                         .set(0)
                 });
                 warn!(%reason, "session down");
-                self.tell_engine(ToEngine::SessionDown {
+                self.tell_engine(Input::SessionDown {
                     neighbor: self.name.clone(),
                     reason,
                     graceful_restart,
@@ -320,14 +317,14 @@ impl Task {
                 .await;
             }
             Action::DeliverUpdate(update) => {
-                self.tell_engine(ToEngine::Update {
+                self.tell_engine(Input::Update {
                     neighbor: self.name.clone(),
                     update: *update,
                 })
                 .await;
             }
             Action::DeliverRouteRefresh(rr) => {
-                self.tell_engine(ToEngine::RouteRefresh {
+                self.tell_engine(Input::RouteRefresh {
                     neighbor: self.name.clone(),
                     afi: rr.afi,
                     safi: rr.safi,
@@ -342,7 +339,8 @@ impl Task {
     /// still writes what the engine sends us: an engine blocked on our full
     /// `ToPeer` channel while we wait for room in its channel would
     /// otherwise deadlock. Teardowns received meanwhile run afterwards.
-    async fn tell_engine(&mut self, msg: ToEngine) {
+    async fn tell_engine(&mut self, msg: impl Into<ToEngine>) {
+        let msg = msg.into();
         let engine = self.engine.clone();
         if self.stopping {
             // Leaving: never wait for an engine that may be gone or stuck.
@@ -412,7 +410,7 @@ impl Task {
         if let Some(prev) = prev {
             debug!(from = prev.as_str(), to = state.as_str(), "state change");
         }
-        let msg = ToEngine::PeerState {
+        let msg = Input::PeerState {
             neighbor: self.name.clone(),
             state: state.as_str(),
             last_error: self.fsm.last_error().map(str::to_string),

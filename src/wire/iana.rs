@@ -380,3 +380,17 @@ impl AttrType {
         }
     }
 }
+
+/// RFC 6996 §5: private-use ASNs, 16-bit and 32-bit ranges.
+pub fn is_private_asn(asn: u32) -> bool {
+    (64512..=65534).contains(&asn) || (4_200_000_000..=4_294_967_294).contains(&asn)
+}
+
+/// Reserved ASNs: 0 (RFC 7607), 23456 AS_TRANS (RFC 6793), 65535 (RFC 7300),
+/// 4294967295 (RFC 7300) and the documentation ranges of RFC 5398
+/// (64496–64511 and 65536–65551).
+pub fn is_reserved_asn(asn: u32) -> bool {
+    matches!(asn, 0 | 23456 | 65535 | 4_294_967_295)
+        || (64496..=64511).contains(&asn)
+        || (65536..=65551).contains(&asn)
+}

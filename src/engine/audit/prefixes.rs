@@ -41,7 +41,7 @@ pub(super) fn prefix_checks(
         );
         return;
     };
-    let backup = r.backup.as_deref().filter(|b| *b != BACKUP_NONE);
+    let backup = r.backup.as_deref();
     c.pass(
         Requirement::Activation,
         s,
@@ -194,16 +194,8 @@ fn route_rules(core: &EngineCore, p: &Prefix, sessions: &[&Neighbor], c: &mut Ch
         };
         seen += 1;
         let ns = s.session(n);
-        let ctx = RouteContext {
-            prefix: *p,
-            attrs: &attrs,
-            neighbor: &n.cfg.name,
-            neighbor_address: n.cfg.address,
-            neighbor_as: n.cfg.remote_as,
-            role: n.cfg.role,
-            location: &n.cfg.location,
-            rpki: crate::engine::rpki::flags_state(e.flags, core.rpki_enabled()),
-        };
+        let rpki = crate::engine::rpki::flags_state(e.flags, core.rpki_enabled());
+        let ctx = RouteContext::new(*p, &attrs, &n.cfg, rpki);
         let failures = builtin.failures(&ctx);
         for f in &failures {
             let req = match rule_requirement(&f.rule) {
@@ -257,7 +249,7 @@ fn routing(core: &EngineCore, p: &Prefix, at_primary: usize, c: &mut Checks) {
         return;
     };
     let s = Scope {
-        location: d.location.as_deref(),
+        location: d.location.map(|l| core.cfg.location_name(l)),
         ..Scope::prefix(p)
     };
     let msg = format!("traffic leaves at {}: {}", d.state.as_str(), d.reason);

@@ -1,15 +1,24 @@
-//! The typed messages between session tasks, BFD, the API and the route
-//! engine. Channels: one bounded `mpsc::Sender<ToEngine>` shared by every
-//! producer (back-pressure on UPDATE storms); one `mpsc::Sender<ToPeer>` per
-//! established session, handed to the engine in [`ToEngine::SessionUp`].
+//! What crosses tasks: the messages between session tasks, BFD, the RTR
+//! clients, the API and the route engine, and the views the engine answers
+//! with ([`views`], the API's JSON shapes). A neutral module: `engine`,
+//! `session`, `bfd`, `api`, `analytics` and `cli` depend on it, and it on
+//! none of them (see ARCHITECTURE.md, "Tasks and channels").
+//!
+//! Channels: one bounded `mpsc::Sender<ToEngine>` shared by every producer
+//! (back-pressure on UPDATE storms); one `mpsc::Sender<ToPeer>` per
+//! established session, handed to the engine in [`ToEngine::Attach`] just
+//! before its [`Input::SessionUp`]. The engine core sees [`Input`] only: the
+//! channels (session outputs, query replies) stay with the engine task.
 
-use crate::api::model::{AuditReport, DecisionView, EventView, NeighborView, RouteView};
-use crate::config::Config;
-use crate::wire::{Afi, Codec, GracefulRestart, Notification, Safi, Update};
+pub mod views;
+
+use crate::running::Running;
+use crate::wire::{Afi, Codec, GracefulRestart, Notification, Prefix, Safi, Update};
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
+use views::{AuditReport, DecisionView, EventView, NeighborView, RouteView};
 
 /// A neighbor is named by its configured `name` (unique, stable across reloads).
 pub type NeighborName = Arc<str>;
@@ -55,15 +64,57 @@ impl BfdStatus {
     }
 }
 
-/// To the route engine. UPDATE dominates traffic, so it is not boxed.
+/// To the route engine task. UPDATE (inside `Input`) dominates traffic, so
+/// it is not boxed.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum ToEngine {
-    /// The session reached Established; `tx` carries the engine's output to it.
-    SessionUp {
+    /// Something that happened, for the engine core.
+    Input(Input),
+    /// A session reached Established: `tx` carries the engine's output to
+    /// it. Sent just before that session's [`Input::SessionUp`] on the same
+    /// channel (see [`ToEngine::session_up`]).
+    Attach {
+        neighbor: NeighborName,
+        tx: mpsc::Sender<ToPeer>,
+    },
+    /// A read-only question from the API, answered on `reply`.
+    Query(Query, oneshot::Sender<QueryReply>),
+}
+
+impl ToEngine {
+    /// The two messages that announce an established session, in order.
+    pub fn session_up(
         neighbor: NeighborName,
         info: SessionInfo,
         tx: mpsc::Sender<ToPeer>,
+    ) -> [ToEngine; 2] {
+        [
+            ToEngine::Attach {
+                neighbor: neighbor.clone(),
+                tx,
+            },
+            ToEngine::Input(Input::SessionUp { neighbor, info }),
+        ]
+    }
+}
+
+impl From<Input> for ToEngine {
+    fn from(input: Input) -> Self {
+        ToEngine::Input(input)
+    }
+}
+
+/// The engine core's one input (no channels: the task keeps those). UPDATE
+/// dominates traffic, so it is not boxed.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum Input {
+    /// The session reached Established (its channel came in
+    /// [`ToEngine::Attach`]).
+    SessionUp {
+        neighbor: NeighborName,
+        info: SessionInfo,
     },
     /// The session left Established. With `graceful_restart` the routes are
     /// kept as stale for that long (RFC 4724 §4.2) instead of withdrawn.
@@ -96,10 +147,18 @@ pub enum ToEngine {
         status: BfdStatus,
         diagnostic: u8,
     },
-    /// A new, validated configuration (SIGHUP).
-    Reload(Arc<Config>),
-    /// A read-only question from the API.
-    Query(Query, oneshot::Sender<QueryReply>),
+    /// A new, validated and compiled configuration (SIGHUP).
+    Reload(Running),
+    /// A new RPKI VRP snapshot from the RTR clients (`None`: no data yet).
+    Rpki(crate::rpki::Snapshot),
+    /// Send `prefixes` to the neighbor again as its Adj-RIB-Out holds them
+    /// now, then End-of-RIB when `end_of_rib`: the engine task dropped UPDATEs
+    /// queued for a session that fell too far behind (`engine::backlog`).
+    Resend {
+        neighbor: NeighborName,
+        prefixes: Vec<Prefix>,
+        end_of_rib: bool,
+    },
 }
 
 /// From the route engine to one session task.
