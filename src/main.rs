@@ -74,6 +74,31 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
+/// Runs `job` on a new runtime; a failure is printed as `what: error`
+/// (`eprintln!`, or through the logger when `logged`) and exits 1.
+fn run_job<T, E: std::fmt::Display>(
+    what: &str,
+    logged: bool,
+    job: impl std::future::Future<Output = Result<T, E>>,
+    ok: impl FnOnce(T) -> ExitCode,
+) -> ExitCode {
+    let report = |msg: String| {
+        if logged {
+            tracing::error!("{msg}");
+        } else {
+            eprintln!("{msg}");
+        }
+        ExitCode::from(1)
+    };
+    match runtime() {
+        Ok(rt) => match rt.block_on(job) {
+            Ok(v) => ok(v),
+            Err(e) => report(format!("{what}: {e}")),
+        },
+        Err(e) => report(format!("cannot start the runtime: {e}")),
+    }
+}
+
 /// Limits glibc to two malloc arenas: UPDATEs are decoded on the session
 /// threads and freed on the engine's, and one arena per thread turns that
 /// hand-over into fragmentation on a full table.
@@ -148,72 +173,37 @@ fn main() -> ExitCode {
             // From here on, even a fatal error is a log line in the chosen
             // format (a JSON collector sees why the daemon did not start).
             init_logging(&log, "info");
-            let rt = match runtime() {
-                Ok(rt) => rt,
-                Err(e) => {
-                    tracing::error!("cannot start the runtime: {e}");
-                    return ExitCode::from(1);
-                }
-            };
-            match rt.block_on(coldpotato::daemon::run(&config)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    tracing::error!("coldpotato cannot run: {e}");
-                    ExitCode::from(1)
-                }
-            }
+            run_job(
+                "coldpotato cannot run",
+                true,
+                coldpotato::daemon::run(&config),
+                |()| ExitCode::SUCCESS,
+            )
         }
         Command::Lab { verbose } => {
             init_logging(&log, if verbose { "info" } else { "error" });
-            let rt = match runtime() {
-                Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("cannot start the runtime: {e}");
-                    return ExitCode::from(1);
-                }
-            };
-            match rt.block_on(coldpotato::lab::run()) {
-                Ok(true) => ExitCode::SUCCESS,
-                Ok(false) => ExitCode::from(1),
-                Err(e) => {
-                    eprintln!("lab: {e}");
+            run_job("lab", false, coldpotato::lab::run(), |passed| {
+                if passed {
+                    ExitCode::SUCCESS
+                } else {
                     ExitCode::from(1)
                 }
-            }
+            })
         }
         Command::Loadgen(args) => {
             init_logging(&log, "info");
-            let rt = match runtime() {
-                Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("cannot start the runtime: {e}");
-                    return ExitCode::from(1);
-                }
-            };
-            match rt.block_on(coldpotato::lab::loadgen::run(args)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("loadgen: {e}");
-                    ExitCode::from(1)
-                }
-            }
+            run_job(
+                "loadgen",
+                false,
+                coldpotato::lab::loadgen::run(args),
+                |()| ExitCode::SUCCESS,
+            )
         }
         Command::Sink(args) => {
             init_logging(&log, "info");
-            let rt = match runtime() {
-                Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("cannot start the runtime: {e}");
-                    return ExitCode::from(1);
-                }
-            };
-            match rt.block_on(coldpotato::lab::sink::run(args)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("sink: {e}");
-                    ExitCode::from(1)
-                }
-            }
+            run_job("sink", false, coldpotato::lab::sink::run(args), |()| {
+                ExitCode::SUCCESS
+            })
         }
     }
 }

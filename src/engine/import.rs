@@ -356,11 +356,7 @@ impl EngineCore {
         }
         if role == Role::PeeringService && fresh {
             if let Some(leak) = attrs.as_path.as_ref().and_then(route_leak_asn) {
-                let path = attrs
-                    .as_path
-                    .as_ref()
-                    .map(|p| p.to_string())
-                    .unwrap_or_default();
+                let path = as_path_text(&attrs);
                 self.event(
                     now,
                     EventKind::RouteLeak,
@@ -452,11 +448,7 @@ impl EngineCore {
             )
         };
         if fresh {
-            let path = attrs
-                .as_path
-                .as_ref()
-                .map(|p| p.to_string())
-                .unwrap_or_default();
+            let path = as_path_text(&attrs);
             self.event(
                 now,
                 kind,
@@ -612,6 +604,16 @@ enum LimitOutcome {
     Ok,
     Refuse,
     Teardown,
+}
+
+
+/// The AS path as text for an event (empty when there is none).
+fn as_path_text(attrs: &PathAttributes) -> String {
+    attrs
+        .as_path
+        .as_ref()
+        .map(|p| p.to_string())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

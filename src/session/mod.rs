@@ -7,7 +7,7 @@
 //! Data flow: listener → accepted stream handed to the neighbor's task →
 //! framing → decode → FSM → `ToEngine` on the shared bounded engine channel;
 //! the engine answers through the per-session `ToPeer` channel it receives
-//! in `ToEngine::SessionUp`.
+//! in `ToEngine::Attach`, just before `Input::SessionUp`.
 //!
 //! How the daemon wires it up:
 //! 1. `listen::Listener::bind(&router.listen)`, keep `listener.neighbors()`,
