@@ -448,7 +448,7 @@ impl EngineCore {
             )
         };
         if fresh {
-            let path = as_path_text(&attrs);
+            let path = as_path_text(attrs);
             self.event(
                 now,
                 kind,
