@@ -291,7 +291,8 @@ pub fn statistics(out: &mut BytesMut, view: View, peer: &Peer, at: SystemTime, s
 }
 
 /// The length of the whole BMP message at the front of `buf`, once its
-/// common header is there (for tests and a collector-side reader).
+/// common header is there (the tests' collector-side reader).
+#[cfg(test)]
 pub fn message_len(buf: &[u8]) -> Option<usize> {
     match buf {
         [VERSION, a, b, c, d, _, ..] => Some(u32::from_be_bytes([*a, *b, *c, *d]) as usize),

@@ -110,7 +110,8 @@ impl Rejections {
         self.reasons.get(*id?)
     }
 
-    /// Number of distinct reason texts held.
+    /// Number of distinct reason texts held (the tests' view of sharing).
+    #[cfg(test)]
     pub fn distinct_reasons(&self) -> usize {
         self.reasons.index.len()
     }
