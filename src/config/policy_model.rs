@@ -99,8 +99,8 @@ pub enum RuleAction {
     /// Import only: accept the route as a plain internet route. It is used
     /// and sent to `internal` neighbors like a transit route, never for a
     /// peering-service decision, and it is the one way to take a route from
-    /// a peering-service neighbor that lacks the required community (DESIGN
-    /// rule 1); the other built-in checks still apply. In an export policy
+    /// a peering-service neighbor that lacks the required community (README,
+    /// "The rules and the decisions"); the other built-in checks still apply. In an export policy
     /// it accepts.
     Internet,
 }

@@ -1,4 +1,4 @@
-//! The partner compliance audit (DESIGN.md "Compliance audit"): the
+//! The partner compliance audit (README, "Compliance audit"): the
 //! peering-service partner requirements checked against the configuration
 //! and the route engine's live state (sessions, BFD, Adj-RIB-In with its
 //! rejection reasons, decisions), as a report an operator can hand to a
@@ -301,8 +301,8 @@ fn partner(core: &EngineCore, asn: u32, held: &HeldPaths) -> PartnerAudit {
     }
 }
 
-/// DESIGN rule 5: the partner's ASN is public; a reserved one only while
-/// `reject_reserved_asn` is off (labs).
+/// The reserved- and private-ASN rules on the partner's own ASN: it is
+/// public; a reserved one only while `reject_reserved_asn` is off (labs).
 fn public_asn(core: &EngineCore, asn: u32, c: &mut Checks) {
     let s = Scope::default();
     if is_private_asn(asn) {

@@ -1,4 +1,4 @@
-//! Export by role (RFC 4271 §9.1.3, DESIGN.md "On export"), run by the route
+//! Export by role (RFC 4271 §9.1.3; README, "The rules and the decisions"), run by the route
 //! engine task at the end of every input:
 //! - `[[originate]]` prefixes go to every neighbor; we build their
 //!   attributes (AS_PATH `[our asn]` toward eBGP, empty toward iBGP; NEXT_HOP

@@ -178,7 +178,7 @@ pub struct AuditSummary {
 }
 
 /// `GET /api/v1/audit[?peer_asn=N]`: the partner requirements checked
-/// against the configuration and live state (DESIGN.md "Compliance audit").
+/// against the configuration and live state (README, "Compliance audit").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditReport {
     /// Unix time in milliseconds when the report was computed.

@@ -151,7 +151,8 @@ fn received(core: &EngineCore, p: &Prefix, n: &Neighbor) -> bool {
         .is_some_and(|e| !e.flags.contains(PathFlags::STALE))
 }
 
-/// DESIGN rule 4 on the registered prefix itself.
+/// The bogon rule (README, "The rules and the decisions") on the
+/// registered prefix itself.
 fn publicly_routable(core: &EngineCore, p: &Prefix, c: &mut Checks) {
     let s = Scope::prefix(p);
     let rules = &core.cfg.rules;
