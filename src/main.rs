@@ -2,7 +2,7 @@
 //! for the daemon, the lab and the load generator.
 
 use clap::{Parser, Subcommand, ValueEnum};
-use coldpotato::cli::{run_show, ShowOpts, ShowWhat};
+use coldpotato::cli::{show, ShowOpts, ShowWhat};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -162,8 +162,11 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
-        Command::Show { what, opts } => match run_show(what, &opts) {
-            Ok(s) => emit(&s),
+        Command::Show { what, opts } => match show(what, &opts) {
+            Ok(s) => match emit(&s.text) {
+                ok if ok == ExitCode::SUCCESS => ExitCode::from(s.status),
+                failed => failed,
+            },
             Err(e) => {
                 eprintln!("{e}");
                 ExitCode::from(1)

@@ -142,6 +142,9 @@ pub struct Metrics {
     /// 1 while what is received for it is as registered, by `check`
     /// (`origin`: no origin mismatch; `rpki`: no RPKI-invalid route).
     pub registered_prefix_as_registered: IntGaugeVec,
+    /// Checks of the last full compliance audit, by partner, requirement
+    /// and result (`pass`, `warn`, `fail`).
+    pub audit_checks: IntGaugeVec,
     /// 1 while the BMP session to the collector is up (RFC 7854).
     pub bmp_session_up: IntGaugeVec,
     /// BMP messages written to the collector.
@@ -355,6 +358,11 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             "coldpotato_registered_prefix_as_registered",
             "1 while what is received for the registered prefix matches its registration (origin, rpki)",
             &["prefix", "check"],
+        ),
+        audit_checks: gauge_vec(
+            "coldpotato_audit_checks",
+            "Checks of the last full partner compliance audit, by partner ASN, requirement and result",
+            &["partner", "check", "result"],
         ),
         bmp_session_up: gauge_vec(
             "coldpotato_bmp_session_up",

@@ -11,6 +11,7 @@ use coldpotato::config::{BfdConfig, LocationConfig, NeighborConfig};
 use coldpotato::messages::views::{AuditReport, AuditStatus, PartnerAudit};
 use coldpotato::running::Running;
 use lab::*;
+use std::net::SocketAddr;
 
 /// The partner of the lab configuration.
 const PARTNER: u32 = 64500;
@@ -468,4 +469,238 @@ fn the_report_serializes_statuses_in_lowercase() {
     assert!(checks.iter().any(|c| c["status"] == "pass"));
     assert!(checks.iter().all(|c| c["requirement"].is_string()));
     assert_eq!(v["summary"]["partners"], 1);
+}
+
+/// `REG` from `n` with `path` and `med` (the partner's announcement made
+/// less preferred on one session).
+fn ann_with(n: &str, lab: &mut Lab, path: &[u32], med: Option<u32>) {
+    let mut u = ann(&[REG], path);
+    u.attrs.med = med;
+    lab.update(n, u);
+}
+
+#[test]
+fn sessions_at_the_primary_announcing_alike_are_active_active() {
+    let lab = running(compliant_cfg());
+    let p = partner(&lab);
+    assert!(
+        find(
+            &p,
+            AuditStatus::Pass,
+            "203.0.113.0/24 announced alike (AS path length, MED) on the 2 sessions at the primary location"
+        )
+        .is_some(),
+        "{}",
+        lines(&p)
+    );
+}
+
+#[test]
+fn prepending_on_one_primary_session_is_not_active_active() {
+    let mut lab = running(compliant_cfg());
+    ann_with("ps-ams-2", &mut lab, &[PARTNER, PARTNER, PARTNER], None);
+    let p = partner(&lab);
+    assert_fails(
+        &p,
+        "session ps-ams-2 announces 203.0.113.0/24 with a longer AS path (3 vs 1: prepended), so it only backs up the others: not active-active",
+    );
+    let who = find(&p, AuditStatus::Fail, "session ps-ams-2 announces 203.0.113.0/24 with a longer AS path (3 vs 1: prepended), so it only backs up the others: not active-active");
+    assert_eq!(who, Some(Some("ps-ams-2".to_string())));
+}
+
+#[test]
+fn a_higher_med_on_one_primary_session_is_not_active_active() {
+    let mut lab = running(compliant_cfg());
+    ann_with("ps-ams-1", &mut lab, &[PARTNER], Some(100));
+    ann_with("ps-ams-2", &mut lab, &[PARTNER], Some(10));
+    let p = partner(&lab);
+    assert_fails(
+        &p,
+        "session ps-ams-1 announces 203.0.113.0/24 with a higher MED (100 vs 10), so it only backs up the others: not active-active",
+    );
+    // The backup location is not held to it: prepending there is the partner's choice.
+    let mut lab = running(compliant_cfg());
+    ann_with("ps-fra", &mut lab, &[PARTNER, PARTNER], None);
+    assert!(partner(&lab).compliant, "{}", lines(&partner(&lab)));
+}
+
+#[test]
+fn the_report_names_what_a_daemon_cannot_check() {
+    let lab = running(compliant_cfg());
+    let r = report(&lab, None);
+    let all = r.not_checked.join("; ");
+    for what in ["LACP", "firewall", "routers to circuits"] {
+        assert!(all.contains(what), "{what} not in {all}");
+    }
+}
+
+#[test]
+fn a_full_audit_publishes_its_checks_as_gauges() {
+    let mut lab = running(compliant_cfg());
+    ann_with("ps-ams-2", &mut lab, &[PARTNER, PARTNER], None);
+    let _ = report(&lab, None);
+    let g = |check: &str, result: &str| {
+        coldpotato::metrics::METRICS
+            .audit_checks
+            .with_label_values(&["64500", check, result])
+            .get()
+    };
+    assert_eq!(g("active-active", "fail"), 1);
+    assert!(
+        g("active-active", "pass") >= 4,
+        "one per Established session"
+    );
+    assert_eq!(g("public-asn", "fail"), 0, "zeros are published too");
+}
+
+#[test]
+fn a_registered_prefix_without_a_primary_gets_no_decision() {
+    let mut c = compliant_cfg();
+    c.registered_prefixes
+        .push(toml::from_str("prefix = \"198.51.100.0/24\"\npeer_asn = 64500").expect("toml"));
+    let mut lab = running(c);
+    lab.update("ps-ams-1", ann(&["198.51.100.0/24"], &[PARTNER]));
+    let decisions = match lab.core.query(&Query::Decisions, lab.now) {
+        QueryReply::Decisions(d) => d,
+        other => panic!("unexpected {other:?}"),
+    };
+    let prefixes: Vec<&str> = decisions.iter().map(|d| d.prefix.as_str()).collect();
+    assert_eq!(prefixes, [REG], "only the activated prefix has a decision");
+    let p = partner(&lab);
+    assert_fails(
+        &p,
+        "prefix 198.51.100.0/24 not activated (no primary location)",
+    );
+}
+
+#[test]
+fn suboptimal_routing_fires_once_per_excursion_from_the_primary() {
+    let count = |lab: &Lab| {
+        lab.event_kinds()
+            .iter()
+            .filter(|k| *k == "suboptimal-routing")
+            .count()
+    };
+    let mut lab = running(compliant_cfg());
+    assert_eq!(lab.decision(REG).state, "primary");
+    assert_eq!(count(&lab), 0, "the primary carries it");
+    // Away: both primary sessions down, the prefix only at the backup.
+    lab.down("ps-ams-1", None);
+    lab.down("ps-ams-2", None);
+    assert_eq!(lab.decision(REG).state, "backup");
+    assert_eq!(count(&lab), 1);
+    // Still away: the same excursion fires nothing more.
+    lab.update("ps-fra", ann(&[REG], &[PARTNER]));
+    assert_eq!(count(&lab), 1);
+    // Back at the primary: nothing fires.
+    for n in ["ps-ams-1", "ps-ams-2"] {
+        lab.up(n);
+        lab.bfd(n, BfdStatus::Up);
+        lab.update(n, ann(&[REG], &[PARTNER]));
+    }
+    assert_eq!(lab.decision(REG).state, "primary");
+    assert_eq!(count(&lab), 1);
+    // A new excursion fires again.
+    lab.down("ps-ams-1", None);
+    lab.down("ps-ams-2", None);
+    assert_eq!(count(&lab), 2);
+}
+
+/// `coldpotato show audit` against the API in front of the real engine task.
+fn show_audit(api: SocketAddr, strict: bool) -> (i32, String) {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_coldpotato"));
+    cmd.args([
+        "show",
+        "audit",
+        "--api",
+        &api.to_string(),
+        "--peer-asn",
+        "64500",
+    ]);
+    if strict {
+        cmd.arg("--strict");
+    }
+    let out = cmd.output().expect("the binary runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.code().unwrap_or(-1), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn show_audit_exits_1_with_a_session_per_location_down_and_2_on_a_warning_with_strict() {
+    use coldpotato::messages::ToEngine;
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    let running = Running::new(compliant_cfg()).expect("policies compile");
+    let engine = tokio::spawn(coldpotato::engine::run(running, rx));
+    let server = coldpotato::api::ApiServer::bind(([127, 0, 0, 1], 0).into(), tx.clone())
+        .await
+        .expect("bind");
+    let api = server.local_addr().expect("bound");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    // The sessions' outputs are kept (and never read: a few UPDATEs fit).
+    let mut outputs = Vec::new();
+    let send = |m: Input| {
+        let tx = tx.clone();
+        async move { tx.send(ToEngine::Input(m)).await.expect("engine runs") }
+    };
+    for n in PARTNER_SESSIONS {
+        let (ptx, prx) = tokio::sync::mpsc::channel(64);
+        outputs.push(prx);
+        for m in ToEngine::session_up(name(n), info("192.0.2.1", "192.0.2.2", PARTNER), ptx) {
+            tx.send(m).await.expect("engine runs");
+        }
+        send(Input::Bfd {
+            neighbor: name(n),
+            status: BfdStatus::Up,
+            diagnostic: 0,
+        })
+        .await;
+        send(Input::Update {
+            neighbor: name(n),
+            update: ann(&[REG], &[PARTNER]),
+        })
+        .await;
+    }
+    let check = |strict| tokio::task::spawn_blocking(move || show_audit(api, strict));
+    let (code, text) = check(false).await.expect("show runs");
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("AS64500: COMPLIANT"), "{text}");
+    assert!(
+        text.contains("Not checked (a BGP speaker cannot see it): LACP"),
+        "{text}"
+    );
+
+    // The remote takes BFD AdminDown on one session: a warning only.
+    send(Input::Bfd {
+        neighbor: name("ps-fra-2"),
+        status: BfdStatus::AdminDown,
+        diagnostic: 0,
+    })
+    .await;
+    let (code, text) = check(false).await.expect("show runs");
+    assert_eq!(code, 0, "a warning alone passes without --strict:\n{text}");
+    let (code, text) = check(true).await.expect("show runs");
+    assert_eq!(code, 2, "--strict fails on a warning:\n{text}");
+
+    // One session per location down: not compliant, exit 1 (with --strict too).
+    for n in ["ps-ams-2", "ps-fra-2"] {
+        send(Input::SessionDown {
+            neighbor: name(n),
+            reason: "test".into(),
+            graceful_restart: None,
+        })
+        .await;
+    }
+    let (code, text) = check(false).await.expect("show runs");
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("AS64500: NOT COMPLIANT"), "{text}");
+    assert!(text.contains("session ps-ams-2 is"), "{text}");
+    assert_eq!(check(true).await.expect("show runs").0, 1);
+
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(5), serving).await;
+    engine.abort();
+    drop(outputs);
 }

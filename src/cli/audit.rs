@@ -36,7 +36,24 @@ pub fn render(r: &AuditReport) -> String {
         out.push('\n');
         out.push_str(&partner(p));
     }
+    if !r.not_checked.is_empty() {
+        out.push_str("\nNot checked (a BGP speaker cannot see it): ");
+        out.push_str(&r.not_checked.join("; "));
+        out.push('\n');
+    }
     out
+}
+
+/// `show audit`'s exit status: 1 when any check fails, else 2 with
+/// `strict` when any warns, else 0.
+pub fn exit_status(r: &AuditReport, strict: bool) -> u8 {
+    let fail = r.partners.iter().any(|p| p.fail > 0 || !p.compliant);
+    let warn = r.partners.iter().any(|p| p.warn > 0);
+    match (fail, warn && strict) {
+        (true, _) => 1,
+        (false, true) => 2,
+        (false, false) => 0,
+    }
 }
 
 /// One partner: heading, what it has, then its checks as an aligned table.
@@ -176,6 +193,7 @@ mod tests {
                 prefixes: vec!["203.0.113.0/24".into()],
                 checks,
             }],
+            not_checked: Vec::new(),
         }
     }
 
@@ -196,6 +214,21 @@ WARN    bfd               fra dt-fra-1                 BFD AdminDown on session 
 FAIL    prefix-received   203.0.113.0/24 ams dt-ams-2  prefix not received on session dt-ams-2
 ";
         assert_eq!(render(&sample()), want);
+    }
+
+    #[test]
+    fn the_exit_status_is_1_on_a_failure_and_2_on_a_warning_with_strict() {
+        let mut r = sample();
+        assert_eq!((exit_status(&r, false), exit_status(&r, true)), (1, 1));
+        let p = &mut r.partners[0];
+        (p.fail, p.compliant) = (0, true);
+        assert_eq!((exit_status(&r, false), exit_status(&r, true)), (0, 2));
+        r.partners[0].warn = 0;
+        assert_eq!((exit_status(&r, false), exit_status(&r, true)), (0, 0));
+        r.not_checked = vec!["LACP".into(), "firewalls".into()];
+        assert!(
+            render(&r).ends_with("\nNot checked (a BGP speaker cannot see it): LACP; firewalls\n")
+        );
     }
 
     #[test]

@@ -79,6 +79,9 @@ pub struct ShowOpts {
     /// audit: only the partner with this ASN.
     #[arg(long, value_name = "N")]
     pub peer_asn: Option<u32>,
+    /// audit: exit 2 when a check warns (a failed check exits 1 always).
+    #[arg(long)]
+    pub strict: bool,
     /// neighbors: every column (address, location, uptime, rejections by
     /// rule, the whole last error), wider than 80 columns.
     #[arg(long)]
@@ -99,6 +102,7 @@ impl Default for ShowOpts {
             all: false,
             since: None,
             peer_asn: None,
+            strict: false,
             timeout: DEFAULT_TIMEOUT_S,
             wide: false,
         }
@@ -135,9 +139,40 @@ pub enum ShowError {
     BadResponse { url: String, detail: String },
 }
 
+/// What `coldpotato show` prints and the status it exits with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    pub text: String,
+    /// 0; for `show audit`: 1 when a partner fails a check, 2 with
+    /// `--strict` when one only warns.
+    pub status: u8,
+}
+
 /// Fetches one view from the API at `opts.api` and renders it: an aligned
 /// table, or the API's JSON pretty-printed with `--json`.
 pub fn run_show(what: ShowWhat, opts: &ShowOpts) -> Result<String, ShowError> {
+    show(what, opts).map(|s| s.text)
+}
+
+/// [`run_show`] with the exit status: `show audit` is a check a script or
+/// a monitoring job can run.
+pub fn show(what: ShowWhat, opts: &ShowOpts) -> Result<Shown, ShowError> {
+    let body = fetch(what, opts)?;
+    let url = format!("{}{}", base_url(&opts.api)?, what.path());
+    let status = match what {
+        ShowWhat::Audit => audit::exit_status(&parse::<AuditReport>(&body, &url)?, opts.strict),
+        _ => 0,
+    };
+    let text = if opts.json {
+        json::pretty(&body).map_err(|e| bad(&url, e))?
+    } else {
+        render_view(what, opts, &body, &url)?
+    };
+    Ok(Shown { text, status })
+}
+
+/// The body of one view, as the API answered it.
+fn fetch(what: ShowWhat, opts: &ShowOpts) -> Result<String, ShowError> {
     check_flags(what, opts)?;
     let base = base_url(&opts.api)?;
     let url = format!("{base}{}", what.path());
@@ -193,9 +228,17 @@ pub fn run_show(what: ShowWhat, opts: &ShowOpts) -> Result<String, ShowError> {
             })
         }
     };
-    if opts.json {
-        return json::pretty(&body).map_err(|e| bad(&url, e));
-    }
+    Ok(body)
+}
+
+/// One view's table.
+fn render_view(
+    what: ShowWhat,
+    opts: &ShowOpts,
+    body: &str,
+    url: &str,
+) -> Result<String, ShowError> {
+    let (body, url) = (body.to_string(), url.to_string());
     Ok(match what {
         ShowWhat::Neighbors => {
             render::neighbors(&parse::<Vec<NeighborView>>(&body, &url)?, opts.wide)
@@ -226,6 +269,8 @@ fn check_flags(what: ShowWhat, opts: &ShowOpts) -> Result<(), ShowError> {
         Some(("--since", "events"))
     } else if what != ShowWhat::Audit && opts.peer_asn.is_some() {
         Some(("--peer-asn", "audit"))
+    } else if what != ShowWhat::Audit && opts.strict {
+        Some(("--strict", "audit"))
     } else {
         None
     };

@@ -29,6 +29,7 @@ use super::neighbor::Neighbor;
 use crate::config::{RegisteredPrefix, Role};
 use crate::messages::views::{AuditCheck, AuditReport, AuditStatus, AuditSummary, PartnerAudit};
 use crate::messages::BfdStatus;
+use crate::metrics::METRICS;
 use crate::rib::{NeighborIdx, PathEntry};
 use crate::wire::iana::{is_private_asn, is_reserved_asn};
 use crate::wire::Prefix;
@@ -183,21 +184,48 @@ pub fn audit(core: &EngineCore, peer_asn: Option<u32>, now: Instant) -> AuditRep
         .collect();
     let held = partner_paths(core, &asns);
     let partners: Vec<PartnerAudit> = asns.into_iter().map(|a| partner(core, a, &held)).collect();
-    let mut summary = AuditSummary {
-        partners: partners.len() as u32,
-        ..AuditSummary::default()
-    };
-    for p in &partners {
-        summary.compliant += u32::from(p.compliant);
-        summary.pass += p.pass;
-        summary.warn += p.warn;
-        summary.fail += p.fail;
+    let summary = AuditSummary::of(&partners);
+    if peer_asn.is_none() {
+        publish(&partners);
     }
     AuditReport {
         generated_at_ms: core.wall_ms(now),
         local_asn: core.cfg.router.asn,
         summary,
         partners,
+        not_checked: NOT_CHECKED.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+/// What the partner requirements ask that no BGP speaker can see.
+pub const NOT_CHECKED: [&str; 3] = [
+    "LACP on the interconnect's link bundles",
+    "the partner's firewall and ACLs toward the interconnect",
+    "the ratio of routers to circuits at each location",
+];
+
+/// `coldpotato_audit_checks{partner,check,result}` from a full audit: every
+/// requirement a partner has checks for, with all three results (zeros
+/// included, so an alert sees a failure go back to 0).
+fn publish(partners: &[PartnerAudit]) {
+    let g = &METRICS.audit_checks;
+    g.reset();
+    for p in partners {
+        let asn = p.peer_asn.to_string();
+        let mut counts: BTreeMap<&str, [i64; 3]> = BTreeMap::new();
+        for c in &p.checks {
+            let i = match c.status {
+                AuditStatus::Pass => 0,
+                AuditStatus::Warn => 1,
+                AuditStatus::Fail => 2,
+            };
+            counts.entry(c.requirement.as_str()).or_default()[i] += 1;
+        }
+        for (check, n) in counts {
+            for (result, v) in ["pass", "warn", "fail"].into_iter().zip(n) {
+                g.with_label_values(&[&asn, check, result]).set(v);
+            }
+        }
     }
 }
 

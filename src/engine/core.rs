@@ -55,7 +55,13 @@ pub struct EngineCore {
     /// The current RPKI VRP snapshot (`None`: none yet, or RPKI off).
     pub(crate) rpki: crate::rpki::Snapshot,
     anchor: (Instant, SystemTime),
+    /// When the compliance audit last published its gauges.
+    last_audit: Option<Instant>,
 }
+
+/// How often the engine runs the compliance audit for its gauges
+/// (`coldpotato_audit_checks`); a full `show audit` publishes them too.
+pub const AUDIT_EVERY: Duration = Duration::from_secs(300);
 
 /// Why a configuration cannot be used by the engine.
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +88,7 @@ impl EngineCore {
             events: EventLog::default(),
             rpki: None,
             anchor: (Instant::now(), SystemTime::now()),
+            last_audit: None,
         };
         let mut pass = Pass::default();
         if let Err(e) = core.apply_config(running, Instant::now(), &mut pass) {
@@ -215,6 +222,13 @@ impl EngineCore {
             pass.all_decisions = true;
         }
         self.settle(now, &mut pass);
+        if self
+            .last_audit
+            .is_none_or(|t| now.saturating_duration_since(t) >= AUDIT_EVERY)
+        {
+            self.last_audit = Some(now);
+            super::audit::audit(self, None, now);
+        }
         pass.outputs
     }
 

@@ -140,8 +140,66 @@ pub(super) fn prefix_checks(
             ),
         }
     }
+    active_active(core, &p, &primaries, ps, c);
     route_rules(core, &p, sessions, c);
     routing(core, &p, primaries.len(), c);
+}
+
+/// Active-active at the primary location: every session announces `p`
+/// alike. A longer AS path (prepending) or a higher MED on one session makes
+/// it a backup to the others, which the partner requirements rule out.
+fn active_active(core: &EngineCore, p: &Prefix, primaries: &[&Neighbor], s: Scope, c: &mut Checks) {
+    let held: Vec<(&Neighbor, usize, u32)> = primaries
+        .iter()
+        .filter_map(|n| {
+            let e = core.rib.path(p, n.idx)?;
+            if e.flags.contains(PathFlags::STALE) {
+                return None;
+            }
+            let a = core.rib.attrs.get(e.attr)?;
+            // A missing MED is the lowest (RFC 4271 §9.1.2.2 c).
+            let len = a.as_path.as_ref().map_or(0, |x| x.path_len());
+            Some((*n, len, a.med.unwrap_or(0)))
+        })
+        .collect();
+    if held.len() < 2 {
+        return;
+    }
+    let shortest = held.iter().map(|h| h.1).min().unwrap_or(0);
+    let lowest_med = held.iter().map(|h| h.2).min().unwrap_or(0);
+    let mut alike = true;
+    for (n, len, med) in &held {
+        let name = &n.cfg.name;
+        if *len > shortest {
+            alike = false;
+            c.fail(
+                Requirement::ActiveActive,
+                s.session(n),
+                format!(
+                    "session {name} announces {p} with a longer AS path ({len} vs {shortest}: prepended), so it only backs up the others: not active-active"
+                ),
+            );
+        } else if *med > lowest_med {
+            alike = false;
+            c.fail(
+                Requirement::ActiveActive,
+                s.session(n),
+                format!(
+                    "session {name} announces {p} with a higher MED ({med} vs {lowest_med}), so it only backs up the others: not active-active"
+                ),
+            );
+        }
+    }
+    if alike {
+        c.pass(
+            Requirement::ActiveActive,
+            s,
+            format!(
+                "{p} announced alike (AS path length, MED) on the {} sessions at the primary location",
+                held.len()
+            ),
+        );
+    }
 }
 
 /// A current (not stale) path of `n` for `p` is in the Adj-RIB-In.
