@@ -4,6 +4,7 @@
 #[path = "engine_lab.rs"]
 mod lab;
 
+use coldpotato::wire::GracefulRestart;
 use lab::*;
 
 #[test]
@@ -223,7 +224,8 @@ fn graceful_restart_keeps_routes_stale_until_end_of_rib_sweeps_the_unannounced()
     assert!(lab.routes(None, true).iter().all(|r| r.status == "stale"));
     assert_eq!(lab.decision(REG).state, "primary");
 
-    lab.up("ps-ams-1");
+    // Back, with its forwarding state kept (RFC 4724 F bit).
+    restarted(&mut lab, "ps-ams-1", true);
     lab.update("ps-ams-1", ann(&[REG], &[64500]));
     let out = lab.update("ps-ams-1", Update::default());
     let all = lab.routes(None, true);
@@ -235,6 +237,50 @@ fn graceful_restart_keeps_routes_stale_until_end_of_rib_sweeps_the_unannounced()
     assert!(sent(&out, "rr1")
         .iter()
         .any(|u| u.withdrawn.iter().any(|w| w.prefix == p("192.0.2.0/24"))));
+}
+
+/// `n` re-establishes after a restart, announcing Graceful Restart for
+/// IPv4 unicast with the Forwarding State bit as given.
+fn restarted(lab: &mut Lab, n: &str, forwarding: bool) -> Vec<Output> {
+    let mut i = info("192.0.2.1", "192.0.2.2", 64500);
+    i.graceful_restart = Some(GracefulRestart {
+        restart_state: true,
+        notification: false,
+        restart_time: 120,
+        families: vec![(Afi::IPV4, Safi::UNICAST, forwarding)],
+    });
+    lab.input(Input::SessionUp {
+        neighbor: name(n),
+        info: i,
+    })
+}
+
+#[test]
+fn graceful_restart_stale_routes_go_at_once_when_the_peer_returns_without_forwarding_state() {
+    // RFC 4724 §4.2: no F bit for the family, no family in the capability,
+    // or no capability at all: the stale routes go when the session is up.
+    for how in ["no F bit", "no capability"] {
+        let mut lab = Lab::new("");
+        lab.up("ps-ams-1");
+        lab.up("rr1");
+        lab.update("ps-ams-1", ann(&[REG, "192.0.2.0/24"], &[64500]));
+        lab.down("ps-ams-1", Some(Duration::from_secs(120)));
+        assert_eq!(lab.routes(None, true).len(), 2, "{how}: kept as stale");
+        let out = match how {
+            "no F bit" => restarted(&mut lab, "ps-ams-1", false),
+            _ => lab.up("ps-ams-1"),
+        };
+        assert!(
+            lab.routes(None, true).is_empty(),
+            "{how}: {:?}",
+            lab.routes(None, true)
+        );
+        let withdrawn: Vec<Prefix> = sent(&out, "rr1")
+            .iter()
+            .flat_map(|u| u.withdrawn.iter().map(|w| w.prefix))
+            .collect();
+        assert!(withdrawn.contains(&p(REG)), "{how}: {withdrawn:?}");
+    }
 }
 
 #[test]

@@ -724,7 +724,6 @@ fn f2_graceful_restart_stale_routes_stay_until_end_of_rib_when_forwarding_state_
 /// retaining for that address family." Both ways back are checked; the
 /// returning peer announces routes 500..1500 and sends no End-of-RIB.
 #[test]
-#[ignore = "issue 11: stale routes are kept until End-of-RIB or the restart time even when the returning peer's GR capability has the F bit clear or is absent (RFC 4724 §4.2)"]
 fn f2_graceful_restart_stale_routes_go_at_once_when_the_peer_returns_without_forwarding_state() {
     let mut outcomes = Vec::new();
     for (case, gr) in [

@@ -333,6 +333,7 @@ impl EngineCore {
             return;
         };
         let families = info.families.clone();
+        let restart = info.graceful_restart.clone();
         let remote = info.remote_address.to_string();
         let mut released = Vec::new();
         if let Some(nb) = self.nb_mut(idx) {
@@ -352,8 +353,11 @@ impl EngineCore {
         for id in released {
             self.rib.attrs.release(id);
         }
-        // Stale routes of families the new session does not carry go now (RFC 4724 §4.2).
-        let has = |p: &Prefix| {
+        // RFC 4724 §4.2: stale routes are kept only for the families the
+        // new session carries and for which the peer's new Graceful Restart
+        // capability says it kept its forwarding state (F bit); the others go
+        // now (no capability at all: every family).
+        let kept = |p: &Prefix| {
             let fam = if matches!(p, Prefix::V4(_)) {
                 Afi::IPV4
             } else {
@@ -362,10 +366,15 @@ impl EngineCore {
             families
                 .iter()
                 .any(|(a, s)| *a == fam && *s == Safi::UNICAST)
+                && restart.as_ref().is_some_and(|gr| {
+                    gr.families
+                        .iter()
+                        .any(|(a, s, forwarding)| *a == fam && *s == Safi::UNICAST && *forwarding)
+                })
         };
         self.remove_paths(
             idx,
-            |p, e| e.flags.contains(PathFlags::STALE) && !has(p),
+            |p, e| e.flags.contains(PathFlags::STALE) && !kept(p),
             pass,
         );
         self.event(
