@@ -1,9 +1,17 @@
 //! BFD Control packet codec (RFC 5880 §4.1, §4.2) with the reception checks of
-//! §6.8.6 that concern the packet alone. Pure functions: no task, no channel;
+//! §6.8.6 that concern the packet alone. The decoder reads the mandatory
+//! section with nom (the bit fields of the first two octets with
+//! `nom::bits`), then checks it in the order of §6.8.6. Pure functions: no task, no channel;
 //! the BFD service thread ([`super::service`]) calls [`ControlPacket::decode`]
 //! on every datagram and [`ControlPacket::encode`] for every packet it sends.
 
 use bitflags::bitflags;
+use nom::bits::bits;
+use nom::bits::complete::take as bit_take;
+use nom::bytes::complete::take;
+use nom::combinator::{map, rest};
+use nom::number::complete::{be_u32, be_u8};
+use nom::{IResult, Parser};
 use std::fmt;
 use std::time::Duration;
 use thiserror::Error;
@@ -204,30 +212,83 @@ pub enum PacketError {
     AuthLength { auth_len: u8, length: u8 },
 }
 
-/// Reads a big-endian u32 at `at`; the caller has checked the length.
-fn be32(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+/// The mandatory section (RFC 5880 §4.1) as read: nothing checked yet.
+struct Mandatory {
+    version: u8,
+    diag: Diagnostic,
+    state: State,
+    flags: Flags,
+    detect_mult: u8,
+    length: u8,
+    my_discriminator: u32,
+    your_discriminator: u32,
+    desired_min_tx_us: u32,
+    required_min_rx_us: u32,
+    required_min_echo_rx_us: u32,
+}
+
+/// Input of a bit-level parser: the octets and the bit offset in the first.
+type Bits<'a> = (&'a [u8], usize);
+
+/// `count` bits as a `u8`, most significant first.
+fn bit_field<'a>(count: usize) -> impl Fn(Bits<'a>) -> IResult<Bits<'a>, u8> {
+    bit_take(count)
+}
+
+/// Vers (3 bits), Diag (5), Sta (2) and the six flag bits P F C A D M.
+fn first_two_octets(i: &[u8]) -> IResult<&[u8], (u8, Diagnostic, State, Flags)> {
+    bits((
+        bit_field(3),
+        map(bit_field(5), Diagnostic::from_code),
+        map(bit_field(2), State::from_bits),
+        map(bit_field(6), Flags::from_bits_truncate),
+    ))(i)
+}
+
+/// The 24-octet mandatory section.
+fn mandatory_section(i: &[u8]) -> IResult<&[u8], Mandatory> {
+    let (i, (version, diag, state, flags)) = first_two_octets(i)?;
+    let (i, (detect_mult, length)) = (be_u8, be_u8).parse_complete(i)?;
+    let (i, (my_discriminator, your_discriminator)) = (be_u32, be_u32).parse_complete(i)?;
+    let (i, (desired_min_tx_us, required_min_rx_us, required_min_echo_rx_us)) =
+        (be_u32, be_u32, be_u32).parse_complete(i)?;
+    Ok((
+        i,
+        Mandatory {
+            version,
+            diag,
+            state,
+            flags,
+            detect_mult,
+            length,
+            my_discriminator,
+            your_discriminator,
+            desired_min_tx_us,
+            required_min_rx_us,
+            required_min_echo_rx_us,
+        },
+    ))
+}
+
+/// The authentication section (§4.2) up to the Length field: Auth Type,
+/// Auth Len, and the octets after them.
+fn auth_section(i: &[u8]) -> IResult<&[u8], (u8, u8, &[u8])> {
+    (be_u8, be_u8, rest).parse_complete(i)
 }
 
 impl ControlPacket {
     /// Decodes one datagram, applying every RFC 5880 §6.8.6 check that needs
-    /// only the packet. Octets past the Length field are ignored.
+    /// only the packet, in the order of [`PacketError`]'s variants. Octets
+    /// past the Length field are ignored.
     pub fn decode(buf: &[u8]) -> Result<ControlPacket, PacketError> {
-        if buf.len() < MANDATORY_LEN {
-            return Err(PacketError::TooShort {
-                received: buf.len(),
-            });
+        let (after, m) = mandatory_section(buf).map_err(|_| PacketError::TooShort {
+            received: buf.len(),
+        })?;
+        if m.version != VERSION {
+            return Err(PacketError::BadVersion(m.version));
         }
-        let version = buf[0] >> 5;
-        if version != VERSION {
-            return Err(PacketError::BadVersion(version));
-        }
-        let diag = Diagnostic::from_code(buf[0]);
-        let state = State::from_bits(buf[1] >> 6);
-        let flags = Flags::from_bits_truncate(buf[1]);
-        let detect_mult = buf[2];
-        let length = buf[3];
-        let min = if flags.contains(Flags::AUTH) {
+        let length = m.length;
+        let min = if m.flags.contains(Flags::AUTH) {
             MIN_AUTH_LEN
         } else {
             MANDATORY_LEN
@@ -238,50 +299,50 @@ impl ControlPacket {
                 min: min as u8,
             });
         }
-        if usize::from(length) > buf.len() {
-            return Err(PacketError::LengthExceedsPayload {
-                length,
-                received: buf.len(),
-            });
-        }
-        if detect_mult == 0 {
+        // The rest of the packet as the Length field counts it.
+        let section: IResult<&[u8], &[u8]> =
+            take(usize::from(length) - MANDATORY_LEN).parse_complete(after);
+        let (_, section) = section.map_err(|_| PacketError::LengthExceedsPayload {
+            length,
+            received: buf.len(),
+        })?;
+        if m.detect_mult == 0 {
             return Err(PacketError::ZeroDetectMult);
         }
-        if flags.contains(Flags::MULTIPOINT) {
+        if m.flags.contains(Flags::MULTIPOINT) {
             return Err(PacketError::Multipoint);
         }
-        let my_discriminator = be32(buf, 4);
-        if my_discriminator == 0 {
+        if m.my_discriminator == 0 {
             return Err(PacketError::ZeroMyDiscriminator);
         }
-        let your_discriminator = be32(buf, 8);
-        if your_discriminator == 0 && !matches!(state, State::Down | State::AdminDown) {
-            return Err(PacketError::ZeroYourDiscriminator { state });
+        if m.your_discriminator == 0 && !matches!(m.state, State::Down | State::AdminDown) {
+            return Err(PacketError::ZeroYourDiscriminator { state: m.state });
         }
-        let auth = if flags.contains(Flags::AUTH) {
-            let auth_type = buf[MANDATORY_LEN];
-            let auth_len = buf[MANDATORY_LEN + 1];
+        let auth = if m.flags.contains(Flags::AUTH) {
+            let bad_auth_len = |auth_len| PacketError::AuthLength { auth_len, length };
+            let (_, (auth_type, auth_len, data)) =
+                auth_section(section).map_err(|_| bad_auth_len(0))?;
             // §4.2: Auth Len counts Auth Type and Auth Len themselves.
-            if auth_len < 2 || usize::from(auth_len) != usize::from(length) - MANDATORY_LEN {
-                return Err(PacketError::AuthLength { auth_len, length });
+            if auth_len < 2 || usize::from(auth_len) != section.len() {
+                return Err(bad_auth_len(auth_len));
             }
             Some(AuthSection {
                 auth_type,
-                data: buf[MIN_AUTH_LEN..usize::from(length)].to_vec(),
+                data: data.to_vec(),
             })
         } else {
             None
         };
         Ok(ControlPacket {
-            diag,
-            state,
-            flags,
-            detect_mult,
-            my_discriminator,
-            your_discriminator,
-            desired_min_tx_us: be32(buf, 12),
-            required_min_rx_us: be32(buf, 16),
-            required_min_echo_rx_us: be32(buf, 20),
+            diag: m.diag,
+            state: m.state,
+            flags: m.flags,
+            detect_mult: m.detect_mult,
+            my_discriminator: m.my_discriminator,
+            your_discriminator: m.your_discriminator,
+            desired_min_tx_us: m.desired_min_tx_us,
+            required_min_rx_us: m.required_min_rx_us,
+            required_min_echo_rx_us: m.required_min_echo_rx_us,
             auth,
         })
     }

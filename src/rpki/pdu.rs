@@ -1,13 +1,21 @@
 //! RTR PDU codec (RFC 8210 §5, version 1; RFC 6810 §5, version 0): framing
-//! that tells "incomplete" from "invalid", decode into [`Pdu`], encode into
+//! that tells "incomplete" from "invalid", decode into [`Pdu`] (nom parsers,
+//! one per fixed body layout, after the header checks), encode into
 //! `BytesMut`, and the Error Report code each malformation maps to (RFC 8210
 //! §12). Pure functions: no task, no channel; the RTR client task
 //! ([`super::client`]) calls [`decode`] on its read buffer and
 //! [`Pdu::encode`] for every PDU it sends. Also the fuzz target `rtr_pdu`.
 
 use bytes::{BufMut, BytesMut};
+use ipnet::IpNet;
+use nom::bytes::complete::take;
+use nom::combinator::{all_consuming, eof, map, peek, rest, verify};
+use nom::multi::length_data;
+use nom::number::complete::{be_u128, be_u16, be_u32, be_u8};
+use nom::sequence::{delimited, terminated};
+use nom::{IResult, Parser};
 use std::fmt;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use thiserror::Error;
 
 /// Length of the common header: version, type, session/error field, length
@@ -265,29 +273,42 @@ impl PduError {
     }
 }
 
-fn be16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
+/// The common header (RFC 8210 §5.1), as read: nothing checked yet.
+struct Header {
+    version: u8,
+    pdu_type: u8,
+    /// Session ID, Error Code, or (Router Key) the flags octet and a zero.
+    field: u16,
+    len: u32,
 }
 
-fn be32(b: &[u8], at: usize) -> u32 {
-    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+fn header(i: &[u8]) -> IResult<&[u8], Header> {
+    map(
+        (be_u8, be_u8, be_u16, be_u32),
+        |(version, pdu_type, field, len)| Header {
+            version,
+            pdu_type,
+            field,
+            len,
+        },
+    )
+    .parse_complete(i)
 }
 
 /// The length of the next PDU in `buf` once its header is there: `Ok(None)`
 /// when fewer than [`HEADER_LEN`] octets are buffered, an error when the
 /// length field is below the header or above [`MAX_PDU_LEN`].
 pub fn frame_len(buf: &[u8]) -> Result<Option<usize>, PduError> {
-    if buf.len() < HEADER_LEN {
+    let Ok((_, h)) = header(buf) else {
         return Ok(None);
-    }
-    let len = be32(buf, 4);
-    if (len as usize) < HEADER_LEN || len as usize > MAX_PDU_LEN {
+    };
+    if (h.len as usize) < HEADER_LEN || h.len as usize > MAX_PDU_LEN {
         return Err(PduError::BadLength {
-            pdu_type: buf[1],
-            len,
+            pdu_type: h.pdu_type,
+            len: h.len,
         });
     }
-    Ok(Some(len as usize))
+    Ok(Some(h.len as usize))
 }
 
 /// Decodes the PDU at the start of `buf`: `Ok(None)` when it is not complete
@@ -296,176 +317,214 @@ pub fn decode(buf: &[u8]) -> Result<Option<(Version, Pdu, usize)>, PduError> {
     let Some(len) = frame_len(buf)? else {
         return Ok(None);
     };
-    if buf.len() < len {
+    let Some(pdu) = buf.get(..len) else {
         return Ok(None);
-    }
-    let (version, pdu) = decode_one(&buf[..len])?;
+    };
+    let (version, pdu) = decode_one(pdu)?;
     Ok(Some((version, pdu, len)))
 }
 
 /// Decodes exactly one whole PDU (`b` is header plus body, as framed).
+///
+/// The header is checked first (version, type, length field against the
+/// framed length); then the body must match its type's layout exactly, or
+/// the PDU has a bad length.
 pub fn decode_one(b: &[u8]) -> Result<(Version, Pdu), PduError> {
-    if b.len() < HEADER_LEN {
-        return Err(PduError::BadLength {
-            pdu_type: b.get(1).copied().unwrap_or(0),
-            len: b.len() as u32,
-        });
-    }
-    let version = Version::from_u8(b[0]).ok_or(PduError::UnsupportedVersion(b[0]))?;
-    let t = b[1];
+    let (body, h) = header(b).map_err(|_| PduError::BadLength {
+        pdu_type: b.get(1).copied().unwrap_or(0),
+        len: b.len() as u32,
+    })?;
+    let version = Version::from_u8(h.version).ok_or(PduError::UnsupportedVersion(h.version))?;
+    let t = h.pdu_type;
     let pdu_type = PduType::from_u8(t).ok_or(PduError::UnsupportedType(t))?;
-    let field = be16(b, 2);
-    let len = be32(b, 4);
+    let len = h.len;
     if len as usize != b.len() {
         return Err(PduError::BadLength { pdu_type: t, len });
     }
-    let want = |n: u32| -> Result<(), PduError> {
-        if len == n {
-            Ok(())
-        } else {
-            Err(PduError::BadLength { pdu_type: t, len })
-        }
-    };
+    let bad_length = |_| PduError::BadLength { pdu_type: t, len };
+    let session_id = h.field;
     let pdu = match pdu_type {
-        PduType::SerialNotify => {
-            want(12)?;
-            Pdu::SerialNotify {
-                session_id: field,
-                serial: be32(b, 8),
-            }
-        }
-        PduType::SerialQuery => {
-            want(12)?;
-            Pdu::SerialQuery {
-                session_id: field,
-                serial: be32(b, 8),
-            }
-        }
+        PduType::SerialNotify => Pdu::SerialNotify {
+            session_id,
+            serial: exactly(be_u32, body).map_err(bad_length)?,
+        },
+        PduType::SerialQuery => Pdu::SerialQuery {
+            session_id,
+            serial: exactly(be_u32, body).map_err(bad_length)?,
+        },
         PduType::ResetQuery => {
-            want(8)?;
+            exactly(eof, body).map_err(bad_length)?;
             Pdu::ResetQuery
         }
         PduType::CacheResponse => {
-            want(8)?;
-            Pdu::CacheResponse { session_id: field }
+            exactly(eof, body).map_err(bad_length)?;
+            Pdu::CacheResponse { session_id }
         }
         PduType::Ipv4Prefix => {
-            want(20)?;
-            let (announce, plen, max_len) = prefix_head(b, 32, t)?;
-            let addr = Ipv4Addr::from(be32(b, 12));
-            let net = ipnet::Ipv4Net::new(addr, plen).map_err(|_| PduError::Corrupt {
-                pdu_type: t,
-                what: "prefix length",
-            })?;
-            Pdu::Prefix(PrefixPdu {
-                announce,
-                prefix: net.into(),
-                max_len,
-                asn: be32(b, 16),
-            })
+            let fields = exactly(ipv4_prefix, body).map_err(bad_length)?;
+            Pdu::Prefix(fields.check(t)?)
         }
         PduType::Ipv6Prefix => {
-            want(32)?;
-            let (announce, plen, max_len) = prefix_head(b, 128, t)?;
-            let mut o = [0u8; 16];
-            o.copy_from_slice(&b[12..28]);
-            let net =
-                ipnet::Ipv6Net::new(Ipv6Addr::from(o), plen).map_err(|_| PduError::Corrupt {
-                    pdu_type: t,
-                    what: "prefix length",
-                })?;
-            Pdu::Prefix(PrefixPdu {
-                announce,
-                prefix: net.into(),
-                max_len,
-                asn: be32(b, 28),
-            })
+            let fields = exactly(ipv6_prefix, body).map_err(bad_length)?;
+            Pdu::Prefix(fields.check(t)?)
         }
         PduType::EndOfData => match version {
-            Version::V0 => {
-                want(12)?;
-                Pdu::EndOfData {
-                    session_id: field,
-                    serial: be32(b, 8),
-                    intervals: None,
-                }
-            }
+            Version::V0 => Pdu::EndOfData {
+                session_id,
+                serial: exactly(be_u32, body).map_err(bad_length)?,
+                intervals: None,
+            },
             Version::V1 => {
-                want(24)?;
+                let (serial, intervals) = exactly((be_u32, intervals), body).map_err(bad_length)?;
                 Pdu::EndOfData {
-                    session_id: field,
-                    serial: be32(b, 8),
-                    intervals: Some(Intervals {
-                        refresh: be32(b, 12),
-                        retry: be32(b, 16),
-                        expire: be32(b, 20),
-                    }),
+                    session_id,
+                    serial,
+                    intervals: Some(intervals),
                 }
             }
         },
         PduType::CacheReset => {
-            want(8)?;
+            exactly(eof, body).map_err(bad_length)?;
             Pdu::CacheReset
         }
         PduType::RouterKey => {
             if version == Version::V0 {
                 return Err(PduError::UnsupportedType(t));
             }
-            // Header, SKI (20), ASN (4), then a non-empty SPKI.
-            if len <= 32 {
-                return Err(PduError::BadLength { pdu_type: t, len });
-            }
+            let asn = exactly(router_key, body).map_err(bad_length)?;
+            // The flags are the first octet of the header's 16-bit field.
+            let flags = h.field.to_be_bytes()[0];
             Pdu::RouterKey {
-                announce: b[2] & FLAG_ANNOUNCE != 0,
-                asn: be32(b, 28),
+                announce: flags & FLAG_ANNOUNCE != 0,
+                asn,
             }
         }
-        PduType::ErrorReport => decode_error_report(b, field, t)?,
+        PduType::ErrorReport => error_report(body, h.field, t, len)?,
     };
     Ok((version, pdu))
 }
 
-/// Flags, prefix length and max length of a prefix PDU, checked against the
-/// address size (RFC 8210 §5.6: Max Length ≥ Prefix Length, both ≤ size).
-fn prefix_head(b: &[u8], bits: u8, t: u8) -> Result<(bool, u8, u8), PduError> {
-    let (flags, plen, max_len) = (b[8], b[9], b[10]);
-    if plen > bits {
-        return Err(PduError::Corrupt {
-            pdu_type: t,
-            what: "prefix length beyond the address size",
-        });
-    }
-    if max_len > bits || max_len < plen {
-        return Err(PduError::Corrupt {
-            pdu_type: t,
-            what: "max length outside prefix length..=address size",
-        });
-    }
-    Ok((flags & FLAG_ANNOUNCE != 0, plen, max_len))
+/// Runs `parser` on the whole of `body`: an error unless it takes every octet.
+fn exactly<'a, O>(
+    parser: impl Parser<&'a [u8], Output = O, Error = nom::error::Error<&'a [u8]>>,
+    body: &'a [u8],
+) -> Result<O, nom::Err<nom::error::Error<&'a [u8]>>> {
+    all_consuming(parser)
+        .parse_complete(body)
+        .map(|(_, out)| out)
 }
 
-fn decode_error_report(b: &[u8], code: u16, t: u8) -> Result<Pdu, PduError> {
+/// The body of an IPv4 or IPv6 Prefix PDU as read (RFC 8210 §5.6, §5.7).
+struct PrefixFields {
+    flags: u8,
+    prefix_len: u8,
+    max_len: u8,
+    addr: IpAddr,
+    asn: u32,
+}
+
+/// Flags, Prefix Length, Max Length and the zero octet (RFC 8210 §5.6).
+fn prefix_lengths(i: &[u8]) -> IResult<&[u8], (u8, u8, u8)> {
+    terminated((be_u8, be_u8, be_u8), be_u8).parse_complete(i)
+}
+
+/// The IPv4 Prefix PDU body (RFC 8210 §5.6): 12 octets.
+fn ipv4_prefix(i: &[u8]) -> IResult<&[u8], PrefixFields> {
+    map(
+        (prefix_lengths, be_u32, be_u32),
+        |((flags, prefix_len, max_len), addr, asn)| PrefixFields {
+            flags,
+            prefix_len,
+            max_len,
+            addr: IpAddr::V4(Ipv4Addr::from(addr)),
+            asn,
+        },
+    )
+    .parse_complete(i)
+}
+
+/// The IPv6 Prefix PDU body (RFC 8210 §5.7): 24 octets.
+fn ipv6_prefix(i: &[u8]) -> IResult<&[u8], PrefixFields> {
+    map(
+        (prefix_lengths, be_u128, be_u32),
+        |((flags, prefix_len, max_len), addr, asn)| PrefixFields {
+            flags,
+            prefix_len,
+            max_len,
+            addr: IpAddr::V6(Ipv6Addr::from(addr)),
+            asn,
+        },
+    )
+    .parse_complete(i)
+}
+
+impl PrefixFields {
+    /// The prefix and max lengths checked against the address size (RFC 8210
+    /// §5.6: Max Length ≥ Prefix Length, both ≤ size).
+    fn check(self, t: u8) -> Result<PrefixPdu, PduError> {
+        let corrupt = |what| PduError::Corrupt { pdu_type: t, what };
+        let bits = if self.addr.is_ipv4() { 32 } else { 128 };
+        if self.prefix_len > bits {
+            return Err(corrupt("prefix length beyond the address size"));
+        }
+        if self.max_len > bits || self.max_len < self.prefix_len {
+            return Err(corrupt("max length outside prefix length..=address size"));
+        }
+        let prefix =
+            IpNet::new(self.addr, self.prefix_len).map_err(|_| corrupt("prefix length"))?;
+        Ok(PrefixPdu {
+            announce: self.flags & FLAG_ANNOUNCE != 0,
+            prefix,
+            max_len: self.max_len,
+            asn: self.asn,
+        })
+    }
+}
+
+/// Refresh, Retry and Expire Intervals of a version-1 End of Data (§5.8).
+fn intervals(i: &[u8]) -> IResult<&[u8], Intervals> {
+    map((be_u32, be_u32, be_u32), |(refresh, retry, expire)| {
+        Intervals {
+            refresh,
+            retry,
+            expire,
+        }
+    })
+    .parse_complete(i)
+}
+
+/// The Router Key body (§5.10): SKI (20 octets), ASN, then a non-empty
+/// SPKI. Only the ASN is kept.
+fn router_key(i: &[u8]) -> IResult<&[u8], u32> {
+    let spki = verify(rest, |s: &[u8]| !s.is_empty());
+    delimited(take(20usize), be_u32, spki).parse_complete(i)
+}
+
+/// The Error Report body (§5.11): the encapsulated PDU and the error text,
+/// each behind a 32-bit length; the text must end the PDU.
+fn error_report(body: &[u8], code: u16, t: u8, len: u32) -> Result<Pdu, PduError> {
     let corrupt = |what| PduError::Corrupt { pdu_type: t, what };
-    if b.len() < 16 {
-        return Err(PduError::BadLength {
-            pdu_type: t,
-            len: b.len() as u32,
-        });
+    if body.len() < 8 {
+        return Err(PduError::BadLength { pdu_type: t, len });
     }
-    let pdu_len = be32(b, 8) as usize;
-    let text_at = 12usize
-        .checked_add(pdu_len)
-        .filter(|&e| e + 4 <= b.len())
-        .ok_or(corrupt("encapsulated PDU length"))?;
-    let text_len = be32(b, text_at) as usize;
-    if text_at + 4 + text_len != b.len() {
-        return Err(corrupt("error text length"));
-    }
+    let (after, pdu) = encapsulated_pdu(body).map_err(|_| corrupt("encapsulated PDU length"))?;
+    let text = exactly(length_prefixed, after).map_err(|_| corrupt("error text length"))?;
     Ok(Pdu::ErrorReport {
         code: ErrorCode::from_u16(code),
-        pdu: b[12..12 + pdu_len].to_vec(),
-        text: String::from_utf8_lossy(&b[text_at + 4..]).into_owned(),
+        pdu: pdu.to_vec(),
+        text: String::from_utf8_lossy(text).into_owned(),
     })
+}
+
+/// A 32-bit length and that many octets.
+fn length_prefixed(i: &[u8]) -> IResult<&[u8], &[u8]> {
+    length_data(be_u32).parse_complete(i)
+}
+
+/// The encapsulated PDU of an Error Report, which must leave room for the
+/// error text's length field.
+fn encapsulated_pdu(i: &[u8]) -> IResult<&[u8], &[u8]> {
+    terminated(length_prefixed, peek(be_u32)).parse_complete(i)
 }
 
 impl Pdu {

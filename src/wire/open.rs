@@ -1,12 +1,22 @@
 //! OPEN message (RFC 4271 §4.2), optional parameters with the extended
 //! length of RFC 9072, and capabilities (RFC 5492 and the RFC per variant).
 //!
-//! Pure byte conversion called by the session task while opening a session.
+//! Decoding is a set of small nom parsers (fixed fields, optional parameters,
+//! one per capability layout); every malformation that RFC 4271 §6.2 does
+//! not name more precisely is OPEN Message Error/Unspecific. Encoding writes
+//! into `BytesMut`. Pure byte conversion called by the session task while
+//! opening a session.
 
 use super::error::DecodeError;
 use super::iana::{opt_param, Afi, CapabilityCode, OpenSubcode, Safi, BGP_VERSION};
 use super::EncodeError;
 use bytes::{BufMut, Bytes, BytesMut};
+use nom::bytes::complete::take;
+use nom::combinator::{all_consuming, eof, map};
+use nom::multi::{length_data, many0, many1};
+use nom::number::complete::{be_u16, be_u32, be_u8};
+use nom::sequence::preceded;
+use nom::{IResult, Parser};
 use std::net::Ipv4Addr;
 
 /// An OPEN message.
@@ -126,70 +136,88 @@ fn malformed() -> DecodeError {
     DecodeError::open(OpenSubcode::Unspecific)
 }
 
+/// The fixed part of an OPEN body (RFC 4271 §4.2) as read: nothing checked yet.
+struct Fixed {
+    version: u8,
+    my_as: u16,
+    hold_time: u16,
+    bgp_id: Ipv4Addr,
+    /// Opt Parm Len (RFC 9072: 255 and non-zero when extended).
+    opt_len: u8,
+}
+
+/// Version, My Autonomous System, Hold Time, BGP Identifier, Opt Parm Len.
+fn fixed_fields(i: &[u8]) -> IResult<&[u8], Fixed> {
+    map(
+        (be_u8, be_u16, be_u16, map(be_u32, Ipv4Addr::from), be_u8),
+        |(version, my_as, hold_time, bgp_id, opt_len)| Fixed {
+            version,
+            my_as,
+            hold_time,
+            bgp_id,
+            opt_len,
+        },
+    )
+    .parse_complete(i)
+}
+
+/// The Optional Parameters field, which must end the body, and whether its
+/// parameters have the 2-octet lengths of RFC 9072. The extended format is
+/// a non-zero Opt Parm Len followed by type 255 and a 2-octet length (§2).
+fn optional_parameters(opt_len: u8, i: &[u8]) -> IResult<&[u8], (&[u8], bool)> {
+    if opt_len != 0 && i.first() == Some(&opt_param::EXTENDED_LENGTH) {
+        let extended = preceded(be_u8, length_data(be_u16));
+        all_consuming(map(extended, |params| (params, true))).parse_complete(i)
+    } else {
+        all_consuming(map(take(opt_len), |params| (params, false))).parse_complete(i)
+    }
+}
+
+/// One optional parameter: type and value, the length in one octet or, in
+/// the extended format, two.
+fn optional_parameter(extended: bool, i: &[u8]) -> IResult<&[u8], (u8, &[u8])> {
+    if extended {
+        (be_u8, length_data(be_u16)).parse_complete(i)
+    } else {
+        (be_u8, length_data(be_u8)).parse_complete(i)
+    }
+}
+
 impl Open {
     /// Decodes an OPEN body (after the 19-octet header), RFC 4271 §4.2 and §6.2.
     pub fn decode_body(body: &[u8]) -> Result<Open, DecodeError> {
-        let [version, as0, as1, h0, h1, i0, i1, i2, i3, opt_len, rest @ ..] = body else {
-            return Err(malformed());
-        };
-        if *version != BGP_VERSION {
+        let (rest, fixed) = fixed_fields(body).map_err(|_| malformed())?;
+        if fixed.version != BGP_VERSION {
             return Err(DecodeError::Open(
                 OpenSubcode::UnsupportedVersionNumber,
                 Bytes::copy_from_slice(&(BGP_VERSION as u16).to_be_bytes()),
             ));
         }
+        let (_, (mut params, extended)) =
+            optional_parameters(fixed.opt_len, rest).map_err(|_| malformed())?;
         let mut capabilities = Vec::new();
-        // RFC 9072 §2: a non-zero length followed by type 255 selects the
-        // extended format with 2-octet lengths.
-        let extended = *opt_len != 0 && rest.first() == Some(&opt_param::EXTENDED_LENGTH);
-        let (mut params, len_size) = if extended {
-            let [_, l0, l1, params @ ..] = rest else {
-                return Err(malformed());
-            };
-            let len = u16::from_be_bytes([*l0, *l1]) as usize;
-            if params.len() != len {
-                return Err(malformed());
-            }
-            (params, 2)
-        } else {
-            let len = *opt_len as usize;
-            if rest.len() != len {
-                return Err(malformed());
-            }
-            (rest, 1)
-        };
+        // One parameter at a time: an earlier one's error wins.
         while !params.is_empty() {
-            let hdr = 1 + len_size;
-            if params.len() < hdr {
-                return Err(malformed());
-            }
-            let ptype = params[0];
-            let plen = if len_size == 2 {
-                u16::from_be_bytes([params[1], params[2]]) as usize
-            } else {
-                params[1] as usize
-            };
-            let value = params.get(hdr..hdr + plen).ok_or_else(malformed)?;
-            params = &params[hdr + plen..];
+            let (next, (ptype, value)) =
+                optional_parameter(extended, params).map_err(|_| malformed())?;
             if ptype != opt_param::CAPABILITIES {
                 return Err(DecodeError::open(OpenSubcode::UnsupportedOptionalParameter));
             }
             decode_capabilities(value, &mut capabilities)?;
+            params = next;
         }
-        let hold_time = u16::from_be_bytes([*h0, *h1]);
-        if hold_time == 1 || hold_time == 2 {
+        if fixed.hold_time == 1 || fixed.hold_time == 2 {
             return Err(DecodeError::open(OpenSubcode::UnacceptableHoldTime));
         }
-        let bgp_id = Ipv4Addr::new(*i0, *i1, *i2, *i3);
-        if bgp_id.is_unspecified() {
+        if fixed.bgp_id.is_unspecified() {
             // RFC 6286 §2.2: only zero is invalid on its own.
             return Err(DecodeError::open(OpenSubcode::BadBgpIdentifier));
         }
         Ok(Open {
-            version: *version,
-            my_as: u16::from_be_bytes([*as0, *as1]),
-            hold_time,
-            bgp_id,
+            version: fixed.version,
+            my_as: fixed.my_as,
+            hold_time: fixed.hold_time,
+            bgp_id: fixed.bgp_id,
             capabilities,
         })
     }
@@ -228,18 +256,73 @@ impl Open {
     }
 }
 
-/// Decodes the capabilities of one Capabilities optional parameter (RFC 5492 §4).
-fn decode_capabilities(mut buf: &[u8], out: &mut Vec<Capability>) -> Result<(), DecodeError> {
-    while let [code, len, rest @ ..] = buf {
-        let value = rest.get(..*len as usize).ok_or_else(malformed)?;
-        buf = &rest[*len as usize..];
-        out.push(Capability::decode(*code, value)?);
+/// Decodes the capabilities of one Capabilities optional parameter (RFC 5492
+/// §4): code, one-octet length, value, to the end of the parameter.
+fn decode_capabilities(buf: &[u8], out: &mut Vec<Capability>) -> Result<(), DecodeError> {
+    let (_, tlvs) = all_consuming(many0((be_u8, length_data(be_u8))))
+        .parse_complete(buf)
+        .map_err(|_: nom::Err<nom::error::Error<&[u8]>>| malformed())?;
+    for (code, value) in tlvs {
+        out.push(Capability::decode(code, value)?);
     }
-    if buf.is_empty() {
-        Ok(())
-    } else {
-        Err(malformed())
-    }
+    Ok(())
+}
+
+/// Runs `parser` on the whole of a capability value: OPEN Message
+/// Error/Unspecific unless it takes every octet.
+fn whole<'a, O>(
+    parser: impl Parser<&'a [u8], Output = O, Error = nom::error::Error<&'a [u8]>>,
+    v: &'a [u8],
+) -> Result<O, DecodeError> {
+    all_consuming(parser)
+        .parse_complete(v)
+        .map(|(_, out)| out)
+        .map_err(|_| malformed())
+}
+
+/// The 2-octet AFI of a per-family capability entry.
+fn afi(i: &[u8]) -> IResult<&[u8], Afi> {
+    map(be_u16, Afi).parse_complete(i)
+}
+
+/// The 1-octet SAFI of a per-family capability entry.
+fn safi(i: &[u8]) -> IResult<&[u8], Safi> {
+    map(be_u8, Safi).parse_complete(i)
+}
+
+/// Multiprotocol (RFC 4760 §8): AFI, a reserved octet, SAFI.
+fn multiprotocol(i: &[u8]) -> IResult<&[u8], Capability> {
+    map((afi, be_u8, safi), |(afi, _, safi)| {
+        Capability::Multiprotocol { afi, safi }
+    })
+    .parse_complete(i)
+}
+
+/// One per-family entry of graceful restart (RFC 4724 §3): AFI, SAFI, flags.
+fn graceful_restart_family(i: &[u8]) -> IResult<&[u8], (Afi, Safi, bool)> {
+    map((afi, safi, be_u8), |(afi, safi, flags)| {
+        (afi, safi, flags & GR_FORWARDING != 0)
+    })
+    .parse_complete(i)
+}
+
+/// Graceful restart (RFC 4724 §3): restart flags and time, then families.
+fn graceful_restart(i: &[u8]) -> IResult<&[u8], GracefulRestart> {
+    map(
+        (be_u16, many0(graceful_restart_family)),
+        |(word, families)| GracefulRestart {
+            restart_state: word & GR_RESTART_STATE != 0,
+            notification: word & GR_NOTIFICATION != 0,
+            restart_time: word & 0x0FFF,
+            families,
+        },
+    )
+    .parse_complete(i)
+}
+
+/// One ADD-PATH entry (RFC 7911 §4): AFI, SAFI, Send/Receive as sent.
+fn add_path_entry(i: &[u8]) -> IResult<&[u8], (Afi, Safi, u8)> {
+    (afi, safi, be_u8).parse_complete(i)
 }
 
 impl Capability {
@@ -250,74 +333,31 @@ impl Capability {
             code,
             data: Bytes::copy_from_slice(v),
         };
-        let empty = |c: Capability| {
-            if v.is_empty() {
-                Ok(c)
-            } else {
-                Err(malformed())
-            }
-        };
+        let empty = |c: Capability| whole(eof, v).map(|_| c);
         Ok(match code {
-            c if c == CapabilityCode::Multiprotocol as u8 => match v {
-                [a0, a1, _, s] => Capability::Multiprotocol {
-                    afi: Afi(u16::from_be_bytes([*a0, *a1])),
-                    safi: Safi(*s),
-                },
-                _ => return Err(malformed()),
-            },
+            c if c == CapabilityCode::Multiprotocol as u8 => whole(multiprotocol, v)?,
             c if c == CapabilityCode::RouteRefresh as u8 => empty(Capability::RouteRefresh)?,
             c if c == CapabilityCode::ExtendedMessage as u8 => empty(Capability::ExtendedMessage)?,
             c if c == CapabilityCode::EnhancedRouteRefresh as u8 => {
                 empty(Capability::EnhancedRouteRefresh)?
             }
-            c if c == CapabilityCode::Role as u8 => match v {
-                [r] => BgpRole::from_u8(*r)
-                    .map(Capability::Role)
-                    .unwrap_or_else(raw),
-                _ => return Err(malformed()),
-            },
-            c if c == CapabilityCode::FourOctetAs as u8 => match v {
-                [a, b, c, d] => Capability::FourOctetAs(u32::from_be_bytes([*a, *b, *c, *d])),
-                _ => return Err(malformed()),
-            },
+            c if c == CapabilityCode::Role as u8 => BgpRole::from_u8(whole(be_u8, v)?)
+                .map(Capability::Role)
+                .unwrap_or_else(raw),
+            c if c == CapabilityCode::FourOctetAs as u8 => {
+                Capability::FourOctetAs(whole(be_u32, v)?)
+            }
             c if c == CapabilityCode::GracefulRestart as u8 => {
-                let [f0, f1, fams @ ..] = v else {
-                    return Err(malformed());
-                };
-                if !fams.len().is_multiple_of(4) {
-                    return Err(malformed());
-                }
-                let word = u16::from_be_bytes([*f0, *f1]);
-                Capability::GracefulRestart(GracefulRestart {
-                    restart_state: word & GR_RESTART_STATE != 0,
-                    notification: word & GR_NOTIFICATION != 0,
-                    restart_time: word & 0x0FFF,
-                    families: fams
-                        .chunks_exact(4)
-                        .map(|f| {
-                            (
-                                Afi(u16::from_be_bytes([f[0], f[1]])),
-                                Safi(f[2]),
-                                f[3] & GR_FORWARDING != 0,
-                            )
-                        })
-                        .collect(),
-                })
+                Capability::GracefulRestart(whole(graceful_restart, v)?)
             }
             c if c == CapabilityCode::AddPath as u8 => {
-                if v.is_empty() || !v.len().is_multiple_of(4) {
-                    return Err(malformed());
-                }
-                let mut fams = Vec::with_capacity(v.len() / 4);
-                for f in v.chunks_exact(4) {
-                    match AddPathMode::from_u8(f[3]) {
-                        Some(m) => {
-                            fams.push((Afi(u16::from_be_bytes([f[0], f[1]])), Safi(f[2]), m))
-                        }
-                        None => return Ok(raw()),
-                    }
-                }
-                Capability::AddPath(fams)
+                // A mode other than 1..=3 keeps the whole capability raw.
+                let entries = whole(many1(add_path_entry), v)?;
+                let families: Option<Vec<_>> = entries
+                    .into_iter()
+                    .map(|(afi, safi, mode)| Some((afi, safi, AddPathMode::from_u8(mode)?)))
+                    .collect();
+                families.map(Capability::AddPath).unwrap_or_else(raw)
             }
             _ => raw(),
         })
