@@ -1,7 +1,7 @@
 //! The `coldpotato` binary: CLI (clap), logging (tracing), and the runtime
 //! for the daemon, the lab and the load generator.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use coldpotato::cli::{show, ShowOpts, ShowWhat};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,6 +58,15 @@ enum Command {
     /// Receive-only internal neighbor: counts and checks what a speaker
     /// exports (the other end of `loadgen`).
     Sink(coldpotato::lab::sink::SinkArgs),
+    /// Prints a shell completion script, e.g.
+    /// `coldpotato completions bash > /etc/bash_completion.d/coldpotato`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Prints the manual page (roff), e.g.
+    /// `coldpotato man > /usr/local/share/man/man8/coldpotato.8`.
+    Man,
 }
 
 fn init_logging((format, level): &(LogFormat, Option<String>), default: &str) {
@@ -162,6 +171,23 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "coldpotato", &mut out);
+            emit(&String::from_utf8_lossy(&out))
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            // Section 8: a system administration daemon.
+            let man = clap_mangen::Man::new(Cli::command()).section("8");
+            match man.render(&mut out) {
+                Ok(()) => emit(&String::from_utf8_lossy(&out)),
+                Err(e) => {
+                    eprintln!("coldpotato: cannot render the manual page: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Show { what, opts } => match show(what, &opts) {
             Ok(s) => match emit(&s.text) {
                 ok if ok == ExitCode::SUCCESS => ExitCode::from(s.status),
