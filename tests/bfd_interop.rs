@@ -23,7 +23,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-const FRR_BFDD: &str = "/usr/lib/frr/bfdd";
+const FRR_BFDD: &str = "bfdd";
 const BIRD: &str = "bird";
 const UP_WITHIN: Duration = Duration::from_secs(15);
 const DOWN_WITHIN: Duration = Duration::from_secs(5);
@@ -367,7 +367,7 @@ async fn frr_bfdd_comes_up_detects_the_drop_and_recovers() {
             lab.path(""),
         );
         lab.spawn(
-            FRR_BFDD,
+            &common::frr_daemon(FRR_BFDD).to_string_lossy(),
             &[
                 "-f",
                 &conf,
@@ -490,7 +490,7 @@ async fn twenty_frr_sessions_come_up_and_all_detect_the_drop() {
             lab.path(""),
         );
         lab.spawn(
-            FRR_BFDD,
+            &common::frr_daemon(FRR_BFDD).to_string_lossy(),
             &[
                 "-f", &conf, "-i", &pid, "--vty_socket", &dir, "--bfdctl", &ctl, "-z", &zapi,
                 "-P", "0", "-u", "frr", "-g", "frr", "--log", "stdout",

@@ -205,7 +205,7 @@ route-map tag permit 10
     let ns = link.ns.name.clone();
     let mut procs = Vec::new();
     for daemon in ["zebra", "bfdd", "bgpd"] {
-        let mut c = netns_cmd(Some(&ns), &format!("/usr/lib/frr/{daemon}"));
+        let mut c = netns_cmd(Some(&ns), &frr_daemon(daemon).to_string_lossy());
         c.arg("-f")
             .arg(&cfg)
             .arg("-i")
@@ -235,16 +235,7 @@ fn now_ms() -> u64 {
 }
 
 fn ready() -> bool {
-    need(
-        &[
-            "bird",
-            "nft",
-            "/usr/lib/frr/bfdd",
-            "/usr/lib/frr/bgpd",
-            "/usr/lib/frr/zebra",
-        ],
-        true,
-    )
+    need(&["bird", "nft", "ip", "bfdd", "bgpd", "zebra"], true)
 }
 
 /// Brings the pair up, drops BFD, measures, restores, checks strictness.

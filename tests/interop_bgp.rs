@@ -162,7 +162,7 @@ local_address = "127.0.0.1"
 #[test]
 fn bird_sessions_over_ipv4_and_ipv6_with_four_octet_asns_exchange_routes_both_ways() {
     // Root: the IPv6 side runs in a namespace.
-    if !need(&["bird", "birdc"], true) {
+    if !need(&["bird", "birdc", "ip"], true) {
         return;
     }
     let p = ports();
@@ -268,7 +268,7 @@ families = ["ipv6"]
 
 #[test]
 fn gobgp_session_with_four_octet_asn_exchanges_routes_both_ways() {
-    if !need(&["gobgpd", "gobgp"], true) {
+    if !need(&["gobgpd", "gobgp", "ip"], true) {
         return;
     }
     // GoBGP refuses loopback next hops, so it sits across a veth link.

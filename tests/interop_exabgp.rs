@@ -135,7 +135,7 @@ fn an_active_only_peer_starting_30_s_after_us_comes_up_over_ipv4() {
 
 #[test]
 fn an_active_only_peer_comes_up_over_ipv6() {
-    if !need(&["exabgp"], true) {
+    if !need(&["exabgp", "ip"], true) {
         return;
     }
     let link = VethLink::new("ex6", 9, true);

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 use util::*;
 
-const BGPD: &str = "/usr/lib/frr/bgpd";
+const BGPD: &str = "bgpd";
 const FRR_AS: u32 = 64514;
 const OUR_AS: u32 = 65001;
 
@@ -47,7 +47,7 @@ async fn frr_session_delivers_its_network() -> TestResult {
     std::fs::write(&cfg, frr_config())?;
     let log = std::fs::File::create(dir.path().join("bgpd.log"))?;
     let _daemon = Daemon(
-        Command::new(BGPD)
+        Command::new(common::frr_daemon(BGPD))
             .arg("-f")
             .arg(&cfg)
             .args(["-Z", "-S", "-n", "-P", "0", "-l", "127.0.0.8"])

@@ -48,17 +48,39 @@ pub fn free_port() -> u16 {
     }
 }
 
-/// Whether `bin` is on PATH (or an absolute path that exists).
-pub fn have(bin: &str) -> bool {
-    if bin.starts_with('/') {
-        return Path::new(bin).exists();
+/// Where Debian installs FRR's daemons, which it keeps off PATH.
+const FRR_LIBEXEC: &str = "/usr/lib/frr";
+/// The FRR daemons the tests start (looked up in [`FRR_LIBEXEC`] too).
+const FRR_DAEMONS: &[&str] = &["bfdd", "bgpd", "zebra"];
+
+/// Where tool `bin` is: the first executable `bin` on PATH, or for FRR's
+/// daemons (`bfdd`, `bgpd`, `zebra`) the one in `/usr/lib/frr`.
+pub fn which(bin: &str) -> Option<PathBuf> {
+    fn executable(p: &Path) -> bool {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     }
-    Command::new("sh")
-        .args(["-c", &format!("command -v {bin}")])
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(bin))
+        .find(|p| executable(p))
+        .or_else(|| {
+            FRR_DAEMONS
+                .contains(&bin)
+                .then(|| Path::new(FRR_LIBEXEC).join(bin))
+                .filter(|p| executable(p))
+        })
+}
+
+/// Whether tool `bin` is installed (see [`which`]).
+pub fn have(bin: &str) -> bool {
+    which(bin).is_some()
+}
+
+/// The path of FRR daemon `daemon` (`bfdd`, `bgpd`, `zebra`); call it
+/// after [`need`] said it is there.
+pub fn frr_daemon(daemon: &str) -> PathBuf {
+    which(daemon).unwrap_or_else(|| panic!("FRR's {daemon} is not installed"))
 }
 
 /// True when running as root (network namespaces, port 179, nftables).
@@ -75,11 +97,12 @@ pub fn strict() -> bool {
 }
 
 /// The one gate for a test that needs outside tools or root. Tools are
-/// looked up on PATH (FRR's daemons by their path under /usr/lib/frr,
+/// looked up with [`which`] (PATH; FRR's daemons also in /usr/lib/frr,
 /// which Debian keeps off PATH). `true`: run the test. `false`: return at
 /// once; a `SKIPPED <test>: <why>` line went to stderr, past libtest's
 /// output capture, and `tests/run.sh` counts those lines. Under
-/// [`strict`] a missing prerequisite fails the test, naming it.
+/// [`strict`] a missing prerequisite fails the test, naming it and what
+/// is missing.
 pub fn need(tools: &[&str], root: bool) -> bool {
     let mut missing: Vec<String> = tools
         .iter()
@@ -97,7 +120,11 @@ pub fn need(tools: &[&str], root: bool) -> bool {
 }
 
 /// Reports a skipped test (see [`need`]): a visible `SKIPPED` line, or a
-/// failure under [`strict`].
+/// failure under [`strict`]. The line is written to the process's stderr
+/// directly (libtest captures `eprintln!`, not `std::io::stderr()`), on a
+/// line of its own: libtest has already printed `test NAME ... ` when
+/// running one test at a time, and `tests/run.sh` counts lines that start
+/// with `SKIPPED `.
 pub fn skip(why: &str) {
     let test = std::thread::current()
         .name()
@@ -106,8 +133,8 @@ pub fn skip(why: &str) {
     if strict() {
         panic!("{test}: cannot run here: {why} (tests/run.sh installs the tools; run it as root)");
     }
-    let mut e = std::io::stderr();
-    let _ = writeln!(e, "SKIPPED {test}: {why}");
+    let line = format!("\nSKIPPED {test}: {why}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 /// A child process killed (SIGTERM, then SIGKILL) when dropped.
