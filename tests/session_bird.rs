@@ -6,8 +6,8 @@
 //! Skipped (with a message) when `bird` is not installed.
 
 mod common;
-#[path = "session_util.rs"]
-mod util;
+
+use common::session_util as util;
 
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};

@@ -7,8 +7,8 @@
 //! Skipped (with a message) when `gobgpd` is not installed.
 
 mod common;
-#[path = "session_util.rs"]
-mod util;
+
+use common::session_util as util;
 
 use coldpotato::engine::messages::ToEngine;
 use std::net::Ipv4Addr;

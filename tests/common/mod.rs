@@ -4,8 +4,11 @@
 //! stopped by a Drop guard, so a failing test cleans up after itself.
 #![allow(dead_code)]
 
+pub mod api_fixture;
+pub mod engine_lab;
 pub mod exabgp;
 pub mod peers;
+pub mod session_util;
 pub mod speaker;
 
 use std::io::Write;

@@ -1,7 +1,5 @@
-//! Helpers shared by the `session_*` integration tests (included with
-//! `#[path]`; as its own test target it holds one self-check).
-
-#![allow(dead_code)]
+//! Helpers shared by the tests that drive peer tasks directly
+//! (`session_*`, `interop_bgp`; `use common::session_util as util;`).
 
 use coldpotato::config::NeighborConfig;
 use coldpotato::engine::messages::{BfdStatus, SessionInfo, ToEngine};
@@ -254,11 +252,4 @@ pub async fn update_announcing(
         _ => None,
     })
     .await
-}
-
-#[test]
-fn neighbor_helper_builds_a_config() {
-    let n = neighbor("x", "127.0.0.9", 65009, "passive = true");
-    assert!(n.passive);
-    assert_eq!(n.remote_as, 65009);
 }
