@@ -1,9 +1,11 @@
-//! Sessions against real BGP daemons from Debian (BIRD 2, GoBGP) over
-//! loopback: IPv4 and IPv6 unicast, 4-octet ASNs, routes both ways with their
-//! attributes, TCP-MD5, hold timer on a frozen peer, graceful restart, and
-//! connections from unconfigured addresses. Each test starts its own daemons
-//! on fresh ports and stops them (Drop guards), bounded in time.
-
+//! Sessions against real BGP daemons from Debian (BIRD 2, GoBGP, FRR) over
+//! loopback. The daemon under test: IPv4 and IPv6 unicast, 4-octet ASNs,
+//! routes both ways with their attributes, TCP-MD5, hold timer on a frozen
+//! peer, graceful restart, BGP roles, and connections from unconfigured
+//! addresses. Our peer task alone (`peer_task`): what BIRD, FRR's bgpd and
+//! GoBGP offer is negotiated and their routes arrive; our Cease reaches
+//! BIRD; a frozen GoBGP gets Hold Timer Expired. Each test starts its own
+//! daemons on fresh ports and stops them (Drop guards), bounded in time.
 mod common;
 
 use common::*;
@@ -608,4 +610,260 @@ fn bgp_roles_with_bird_pair_up_mark_our_routes_only_to_customer_and_a_mismatch_i
         d2.neighbor("bird4").map(|n| n["state"].clone()),
         Some(Value::from("Established"))
     );
+}
+
+// ---------------------------------------------------------------------------
+
+/// Our peer task alone (`session::peer` with its engine channel, no daemon,
+/// as the `session_*` tests drive it) against each daemon on loopback: the
+/// daemon listens passively on its own 127.0.0.x and a free port, our task
+/// connects from 127.0.0.1, the session establishes with what the daemon
+/// offers and its route arrives as `ToEngine::Update`.
+mod peer_task {
+    use crate::common::session_util::{self as util, TestPeer, TestResult};
+    use crate::common::{free_port, frr_daemon, need, Bird, GoBgp, Proc};
+    use coldpotato::engine::messages::{SessionInfo, ToEngine};
+    use std::net::Ipv4Addr;
+    use std::path::Path;
+    use std::process::Command;
+    use std::time::Duration;
+
+    const OUR_AS: u32 = 65001;
+    const BIRD_AS: u32 = 64513;
+    const FRR_AS: u32 = 64514;
+    const GOBGP_AS: u32 = 64512;
+
+    /// Our peer task (AS 65001, id 10.0.0.1) connecting from 127.0.0.1 to
+    /// neighbor `name` at `addr`:`port` (`extra`: more TOML lines), once
+    /// the session is up; on a timeout the error carries the daemon's `log`.
+    async fn connect(
+        name: &str,
+        addr: &str,
+        asn: u32,
+        port: u16,
+        extra: &str,
+        log: &Path,
+    ) -> Result<(TestPeer, SessionInfo), String> {
+        let mut us = util::spawn_peer(
+            util::neighbor(
+                name,
+                addr,
+                asn,
+                &format!("port = {port}\nlocal_address = \"127.0.0.1\"{extra}"),
+            ),
+            OUR_AS,
+            Ipv4Addr::new(10, 0, 0, 1),
+            None,
+        );
+        let info = util::established(&mut us.engine, Duration::from_secs(20), name, log).await?;
+        Ok((us, info))
+    }
+
+    fn bird_config(port: u16) -> String {
+        format!(
+            r#"log stderr all;
+router id 10.0.0.7;
+protocol device {{}}
+protocol static s4 {{ ipv4; route 198.18.9.0/24 blackhole; }}
+protocol bgp cp {{
+  local 127.0.0.7 port {port} as {BIRD_AS};
+  neighbor 127.0.0.1 as {OUR_AS};
+  strict bind on;
+  passive on;
+  multihop;
+  hold time 9;
+  ipv4 {{ import all; export all; }};
+  debug {{ states, events }};
+}}
+"#
+        )
+    }
+
+    /// BIRD 2 (passive on 127.0.0.7) exports a static route; our
+    /// administrative shutdown reaches BIRD as Cease with its text.
+    #[tokio::test]
+    async fn bird_session_delivers_its_static_route() -> TestResult {
+        if !need(&["bird", "birdc"], false) {
+            return Ok(());
+        }
+        let port = free_port();
+        let bird = Bird::start(&bird_config(port));
+        let (mut us, info) =
+            connect("bird", "127.0.0.7", BIRD_AS, port, "", &bird.proc.log).await?;
+        assert_eq!((info.remote_as, info.hold_time), (BIRD_AS, 9));
+        assert_eq!(info.remote_id, Ipv4Addr::new(10, 0, 0, 7));
+        assert!(info.codec.four_octet_as && info.route_refresh);
+
+        let prefix: coldpotato::wire::Prefix = "198.18.9.0/24".parse()?;
+        let got = util::update_announcing(&mut us.engine, Duration::from_secs(10), prefix)
+            .await
+            .ok_or("bird's static route never arrived")?;
+        assert_eq!(got.attrs.as_path.and_then(|p| p.first_as()), Some(BIRD_AS));
+        assert_eq!(got.attrs.next_hop, Some("127.0.0.7".parse()?));
+
+        us.stop().await;
+        // BIRD saw our Cease / Administrative Shutdown and its RFC 9003 text.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let text = bird.cmd("show protocols all cp");
+            if text.contains("Administrative shutdown") && text.contains("test over") {
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!("bird did not report our Cease:\n{text}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Ok(())
+    }
+
+    fn frr_config() -> String {
+        format!(
+            "frr defaults traditional
+hostname coldpotato-test
+router bgp {FRR_AS}
+ bgp router-id 10.0.0.8
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ neighbor 127.0.0.1 remote-as {OUR_AS}
+ neighbor 127.0.0.1 passive
+ neighbor 127.0.0.1 timers 3 9
+ address-family ipv4 unicast
+  network 198.18.8.0/24
+ exit-address-family
+"
+        )
+    }
+
+    /// FRR's bgpd (no zebra, passive on 127.0.0.8) announces a network;
+    /// the session comes up with FRR's 9 s hold time.
+    #[tokio::test]
+    async fn frr_session_delivers_its_network() -> TestResult {
+        if !need(&["bgpd"], false) {
+            return Ok(());
+        }
+        let dir = tempfile::tempdir()?;
+        let port = free_port();
+        let cfg = dir.path().join("bgpd.conf");
+        std::fs::write(&cfg, frr_config())?;
+        let mut cmd = Command::new(frr_daemon("bgpd"));
+        cmd.arg("-f")
+            .arg(&cfg)
+            .args(["-Z", "-S", "-n", "-P", "0", "-l", "127.0.0.8"])
+            .arg("-p")
+            .arg(port.to_string())
+            .arg("-i")
+            .arg(dir.path().join("bgpd.pid"))
+            .arg("--vty_socket")
+            .arg(dir.path());
+        let bgpd = Proc::spawn("bgpd", cmd, dir.path().join("bgpd.log"));
+
+        let (mut us, info) = connect("frr", "127.0.0.8", FRR_AS, port, "", &bgpd.log).await?;
+        assert_eq!((info.remote_as, info.hold_time), (FRR_AS, 9));
+        assert_eq!(info.remote_id, Ipv4Addr::new(10, 0, 0, 8));
+        assert!(info.codec.four_octet_as && info.enhanced_route_refresh);
+
+        let prefix: coldpotato::wire::Prefix = "198.18.8.0/24".parse()?;
+        let got = util::update_announcing(&mut us.engine, Duration::from_secs(10), prefix)
+            .await
+            .ok_or("FRR's network never arrived")?;
+        assert_eq!(got.attrs.as_path.and_then(|p| p.first_as()), Some(FRR_AS));
+
+        us.stop().await;
+        Ok(())
+    }
+
+    fn gobgp_config(port: u16) -> String {
+        format!(
+            r#"[global.config]
+  as = {GOBGP_AS}
+  router-id = "10.0.0.3"
+  port = {port}
+  local-address-list = ["127.0.0.3"]
+
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "127.0.0.1"
+    peer-as = {OUR_AS}
+  [neighbors.transport.config]
+    passive-mode = true
+    local-address = "127.0.0.3"
+  [neighbors.timers.config]
+    hold-time = 3
+    keepalive-interval = 1
+"#
+        )
+    }
+
+    async fn inject_route(gob: &GoBgp) -> TestResult {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = gob
+                .command()
+                .args(["-u", "127.0.0.1"])
+                .args(["global", "rib", "add", "-a", "ipv4", "198.18.7.0/24"])
+                .output()?;
+            if out.status.success() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(
+                    format!("gobgp failed: {}", String::from_utf8_lossy(&out.stderr)).into(),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// GoBGP (passive on 127.0.0.3): a route injected with `gobgp global
+    /// rib add` arrives, and once gobgpd is frozen with SIGSTOP we send
+    /// Hold Timer Expired within the 3 s hold time.
+    #[tokio::test]
+    async fn gobgp_session_delivers_updates_and_hold_timer_expires_when_it_freezes() -> TestResult {
+        if !need(&["gobgpd", "gobgp"], false) {
+            return Ok(());
+        }
+        let port = free_port();
+        let gob = GoBgp::start(&gobgp_config(port));
+        let (mut us, info) = connect(
+            "gobgp",
+            "127.0.0.3",
+            GOBGP_AS,
+            port,
+            "\nhold_time_s = 3",
+            &gob.proc.log,
+        )
+        .await?;
+        assert_eq!((info.remote_as, info.hold_time), (GOBGP_AS, 3));
+        assert_eq!(info.remote_id, Ipv4Addr::new(10, 0, 0, 3));
+        assert!(info.codec.four_octet_as);
+
+        inject_route(&gob).await?;
+        let prefix: coldpotato::wire::Prefix = "198.18.7.0/24".parse()?;
+        let got = util::update_announcing(&mut us.engine, Duration::from_secs(10), prefix)
+            .await
+            .ok_or("the injected route never arrived")?;
+        assert_eq!(got.attrs.as_path.and_then(|p| p.first_as()), Some(GOBGP_AS));
+
+        // Freeze gobgpd: no more KEEPALIVEs, so our 3 s hold timer must fire.
+        let t0 = tokio::time::Instant::now();
+        gob.proc.signal(libc::SIGSTOP);
+        let reason = util::wait_for(&mut us.engine, Duration::from_secs(6), |m| match m {
+            ToEngine::SessionDown { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .await
+        .ok_or("session stayed up with a frozen peer")?;
+        let took = t0.elapsed();
+        assert_eq!(reason, "sent NOTIFICATION Hold Timer Expired");
+        assert!(
+            took <= Duration::from_millis(3500),
+            "hold timer fired after {took:?}"
+        );
+        gob.proc.signal(libc::SIGCONT);
+
+        us.stop().await;
+        drop(gob);
+        Ok(())
+    }
 }

@@ -429,11 +429,16 @@ impl GoBgp {
         g
     }
 
-    /// Runs the `gobgp` CLI against this daemon.
+    /// The `gobgp` CLI against this daemon, arguments to add.
+    pub fn command(&self) -> Command {
+        let mut c = netns_cmd(self.netns.as_deref(), "gobgp");
+        c.arg("-p").arg(self.grpc_port.to_string());
+        c
+    }
+
+    /// Runs the `gobgp` CLI against this daemon (stdout and stderr).
     pub fn cli(&self, args: &str) -> String {
-        netns_cmd(self.netns.as_deref(), "gobgp")
-            .arg("-p")
-            .arg(self.grpc_port.to_string())
+        self.command()
             .args(args.split_whitespace())
             .output()
             .map(|o| {
