@@ -8,7 +8,9 @@
 //!   1,000 connects/s, 200 silent connections (slowloris), silent
 //!   connections from a configured neighbor's address and spoofed ones from
 //!   an Established neighbor's, and malformed OPENs with the NOTIFICATION
-//!   each must get (RFC 4271 §6.2, RFC 5492 §4, RFC 9234 §4.2), while a
+//!   each must get (RFC 4271 §6.2, RFC 5492 §4, RFC 9234 §4.2; unknown
+//!   capabilities with and without a value are ignored, an unknown optional
+//!   parameter is refused with and without capabilities beside it), while a
 //!   BIRD 2 session with a 9 s hold time stays Established throughout.
 //! - H2: one peer flapping announce/withdraw as fast as the daemon takes
 //!   it, while 20 other neighbors run BFD at 100 ms × 3 and the API is
@@ -21,7 +23,8 @@
 //!   configured neighbor whatever the BGP state, and the 20 BGP sessions
 //!   are brought up too so that their stability is checked as well.
 //! - H3: one attribute set per prefix (the issue's 1M), AS paths of 1,000
-//!   ASNs, a 4,096-octet UPDATE full of communities, and with RFC 8654
+//!   ASNs, a 4,096-octet UPDATE full of communities, one of 1,000
+//!   communities that still fits 4,096 octets re-encoded, and with RFC 8654
 //!   extended messages 65,000- and 65,535-octet ones; accepted or rejected
 //!   as the rules say, and re-encoded to two internal neighbors, one with
 //!   and one without extended messages (RFC 8654 §4: a route too big for a
@@ -158,6 +161,30 @@ fn bad_opens() -> Vec<BadOpen> {
             },
             want: "2/4",
             why: "RFC 4271 §6.2: Unsupported Optional Parameters",
+        },
+        BadOpen {
+            name: "unknown-cap-empty",
+            addr: Ipv4Addr::new(127, 0, 3, 8),
+            remote_as: 20_008,
+            extra: "",
+            // Capability code 250 (unassigned) with no data.
+            open: |id, asn| {
+                let mut c = raw::usual_caps(asn);
+                c.push((250, vec![]));
+                raw::open(asn as u16, 90, id, &raw::capabilities(&c))
+            },
+            want: "accepted",
+            why: "RFC 5492 §4: an unrecognized capability (empty) MUST be ignored",
+        },
+        BadOpen {
+            name: "unknown-param-alone",
+            addr: Ipv4Addr::new(127, 0, 3, 9),
+            remote_as: 20_009,
+            extra: "",
+            // Optional parameter type 99 and nothing else (My AS AS_TRANS).
+            open: |id, _| raw::open(23_456, 90, id, &[99, 2, 0, 0]),
+            want: "2/4",
+            why: "RFC 4271 §6.2: Unsupported Optional Parameters, before any capability",
         },
         BadOpen {
             name: "no-role",
@@ -1097,9 +1124,10 @@ fn h3_huge_paths_huge_updates_and_a_million_attribute_sets_are_handled_and_re_en
     const P_PATH: &str = "45.1.0.0/24";
     const P_PATH_STRICT: &str = "45.1.1.0/24";
     const P_4K: &str = "45.2.0.0/24";
+    const P_1K: &str = "45.2.1.0/24";
     const P_64K: &str = "45.3.0.0/24";
     const P_MAX: &str = "45.4.0.0/24";
-    let keep: HashSet<Prefix> = [P_PATH, P_4K, P_64K, P_MAX]
+    let keep: HashSet<Prefix> = [P_PATH, P_4K, P_1K, P_64K, P_MAX]
         .iter()
         .map(|p| pfx(p))
         .collect();
@@ -1169,6 +1197,17 @@ fn h3_huge_paths_huge_updates_and_a_million_attribute_sets_are_handled_and_re_en
     // extended messages: the largest it may send.
     let (m4k, c4k) = raw::communities_update(4096, v4(P_4K), 3257, FEED_STD, 3257);
     feed_std.send_raw(&m4k).expect("send");
+    // 1,000 communities and a 2-ASN path: about 4,060 octets, which still
+    // fits 4,096 when re-encoded toward iBGP.
+    let c1k: Vec<u32> = (0..1000).map(|i| (3257 << 16) | i).collect();
+    let a1k = [
+        path_attrs(&[3257, 10_001], FEED_STD),
+        raw::communities(&c1k),
+    ]
+    .concat();
+    feed_std
+        .send_raw(&raw::update(&[], &a1k, &[v4(P_1K)]))
+        .expect("send");
     // A 65,000-octet UPDATE and a 65,535-octet one (extended messages).
     let (m64k, c64k) = raw::communities_update(65_000, v4(P_64K), 3356, FEED, 3356);
     feed.send_raw(&m64k).expect("send");
@@ -1244,6 +1283,7 @@ fn h3_huge_paths_huge_updates_and_a_million_attribute_sets_are_handled_and_re_en
     let path = status_of(P_PATH);
     let path_strict = status_of(P_PATH_STRICT);
     let r4k = status_of(P_4K);
+    let r1k = status_of(P_1K);
     let r64k = status_of(P_64K);
     let rmax = status_of(P_MAX);
 
@@ -1260,6 +1300,8 @@ fn h3_huge_paths_huge_updates_and_a_million_attribute_sets_are_handled_and_re_en
     let std_path = got(&rr_std, P_PATH);
     let ext_4k = got(&rr_ext, P_4K);
     let std_4k = got(&rr_std, P_4K);
+    let ext_1k = got(&rr_ext, P_1K);
+    let std_1k = got(&rr_std, P_1K);
     let ext_64k = got(&rr_ext, P_64K);
     let std_64k = got(&rr_std, P_64K);
     let ext_max = got(&rr_ext, P_MAX);
@@ -1391,6 +1433,17 @@ fn h3_huge_paths_huge_updates_and_a_million_attribute_sets_are_handled_and_re_en
         has_all(&ext_64k, &c64k),
         "the 65,000-octet route at the extended neighbor: {:?}",
         ext_64k.as_ref().map(|x| x.1.len())
+    );
+    assert_eq!(
+        r1k.as_ref().map(|r| (r.0.as_str(), r.2)),
+        Some(("accepted", 1000))
+    );
+    assert!(
+        has_all(&ext_1k, &c1k) && has_all(&std_1k, &c1k),
+        "the 1,000-community route fits 4,096 octets re-encoded and reaches both internal \
+         neighbors intact: extended {:?}, 4,096 {:?}",
+        ext_1k.as_ref().map(|x| x.1.len()),
+        std_1k.as_ref().map(|x| x.1.len())
     );
     let fits = |n: usize| n <= 4096;
     let ext_4k_len = len_of(&rr_ext, P_4K);
