@@ -30,7 +30,7 @@ mod common;
 use coldpotato::bfd::{BfdEvent, BfdHandle, BfdRequest, BfdService, State};
 use common::*;
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
@@ -362,16 +362,55 @@ async fn cut_and_restore(
     Ok(())
 }
 
+/// bfdd's config: a session at 100 ms × 3 for each of the lab's address
+/// pairs.
 fn frr_config(lab: &Lab) -> String {
     let mut conf = String::from("bfd\n");
-    for family in 0..2 {
+    for (ours, peer) in lab.host.iter().zip(&lab.peer) {
         conf.push_str(&format!(
-            " peer {} local-address {}\n  receive-interval 100\n  transmit-interval 100\n  detect-multiplier 3\n !\n",
-            lab.host[family], lab.peer[family]
+            " peer {ours} local-address {peer}\n  receive-interval 100\n  transmit-interval 100\n  detect-multiplier 3\n !\n"
         ));
     }
     conf.push_str("!\n");
     conf
+}
+
+/// Starts FRR's bfdd in `lab` with [`frr_config`].
+fn start_bfdd(lab: &mut Lab) -> io::Result<()> {
+    std::fs::write(lab.path("bfdd.conf"), frr_config(lab))?;
+    // bfdd drops to the frr user (root is not in the frrvty group).
+    run("chown", &["-R", "frr:frr", &lab.path("")])?;
+    let (conf, pid, ctl, zapi, dir) = (
+        lab.path("bfdd.conf"),
+        lab.path("bfdd.pid"),
+        lab.path("bfdd.sock"),
+        lab.path("zserv.api"),
+        lab.path(""),
+    );
+    lab.spawn(
+        &frr_daemon(FRR_BFDD).to_string_lossy(),
+        &[
+            "-f",
+            &conf,
+            "-i",
+            &pid,
+            "--vty_socket",
+            &dir,
+            "--bfdctl",
+            &ctl,
+            "-z",
+            &zapi,
+            "-P",
+            "0",
+            "-u",
+            "frr",
+            "-g",
+            "frr",
+            "--log",
+            "stdout",
+        ],
+        "bfdd.log",
+    )
 }
 
 #[tokio::test]
@@ -381,41 +420,7 @@ async fn frr_bfdd_comes_up_detects_the_drop_and_recovers() {
     }
     let result = async {
         let mut lab = Lab::new().map_err(|e| e.to_string())?;
-        std::fs::write(lab.path("bfdd.conf"), frr_config(&lab)).map_err(|e| e.to_string())?;
-        // bfdd drops to the frr user (root is not in the frrvty group).
-        run("chown", &["-R", "frr:frr", &lab.path("")]).map_err(|e| e.to_string())?;
-        let (conf, pid, ctl, zapi, dir) = (
-            lab.path("bfdd.conf"),
-            lab.path("bfdd.pid"),
-            lab.path("bfdd.sock"),
-            lab.path("zserv.api"),
-            lab.path(""),
-        );
-        lab.spawn(
-            &frr_daemon(FRR_BFDD).to_string_lossy(),
-            &[
-                "-f",
-                &conf,
-                "-i",
-                &pid,
-                "--vty_socket",
-                &dir,
-                "--bfdctl",
-                &ctl,
-                "-z",
-                &zapi,
-                "-P",
-                "0",
-                "-u",
-                "frr",
-                "-g",
-                "frr",
-                "--log",
-                "stdout",
-            ],
-            "bfdd.log",
-        )
-        .map_err(|e| e.to_string())?;
+        start_bfdd(&mut lab).map_err(|e| e.to_string())?;
         let outcome = up_drop_down_up("FRR", &mut lab).await;
         if outcome.is_err() {
             println!("bfdd log:\n{}", lab.log("bfdd.log"));
@@ -499,30 +504,7 @@ async fn twenty_frr_sessions_come_up_and_all_detect_the_drop() {
     }
     let result = async {
         let mut lab = Lab::many(PEERS).map_err(|e| e.to_string())?;
-        let mut conf = String::from("bfd\n");
-        for (ours, peer) in lab.host.iter().zip(&lab.peer) {
-            conf.push_str(&format!(
-                " peer {ours} local-address {peer}\n  receive-interval 100\n  transmit-interval 100\n  detect-multiplier 3\n !\n"
-            ));
-        }
-        std::fs::write(lab.path("bfdd.conf"), conf).map_err(|e| e.to_string())?;
-        run("chown", &["-R", "frr:frr", &lab.path("")]).map_err(|e| e.to_string())?;
-        let (conf, pid, ctl, zapi, dir) = (
-            lab.path("bfdd.conf"),
-            lab.path("bfdd.pid"),
-            lab.path("bfdd.sock"),
-            lab.path("zserv.api"),
-            lab.path(""),
-        );
-        lab.spawn(
-            &frr_daemon(FRR_BFDD).to_string_lossy(),
-            &[
-                "-f", &conf, "-i", &pid, "--vty_socket", &dir, "--bfdctl", &ctl, "-z", &zapi,
-                "-P", "0", "-u", "frr", "-g", "frr", "--log", "stdout",
-            ],
-            "bfdd.log",
-        )
-        .map_err(|e| e.to_string())?;
+        start_bfdd(&mut lab).map_err(|e| e.to_string())?;
         let bfd = service()?;
         let mut receivers = Vec::new();
         for i in 0..lab.peer.len() {
@@ -593,49 +575,33 @@ async fn twenty_frr_sessions_come_up_and_all_detect_the_drop() {
 
 const OUR_AS: u32 = 8075;
 const PEER_AS: u32 = 12_345;
-fn our_config(lab: &Lab, api: u16, bfd: bool) -> String {
+fn our_config(lab: &Lab, api: u16, bfd: bool) -> DaemonConfig {
     let bfd_line = if bfd {
         "bfd = { min_tx_ms = 100, min_rx_ms = 100, multiplier = 3 }"
     } else {
         ""
     };
-    format!(
-        r#"
-[router]
-asn = {OUR_AS}
-router_id = "{ours}"
-listen = ["{ours}:179"]
-location = "ams"
-hold_time_s = 30
-
-[api]
-listen = "127.0.0.1:{api}"
-
-[[locations]]
-name = "ams"
-
-[rules]
-require_community = "8075:8007"
-
+    let (ours, peer) = (lab.host[0].to_string(), lab.peer[0].to_string());
+    DaemonConfig::new(OUR_AS, 179, api)
+        .router_id(&ours)
+        .listen(&[format!("{ours}:179")])
+        .router("hold_time_s = 30")
+        .section("[rules]\nrequire_community = \"8075:8007\"")
+        .append(&format!(
+            r#"
 [[registered_prefixes]]
 prefix = "45.40.0.0/24"
 peer_asn = {PEER_AS}
 primary = "ams"
 backup = "none"
-
-[[neighbors]]
-name = "peer"
-address = "{peer}"
-remote_as = {PEER_AS}
-location = "ams"
-role = "peering-service"
-local_address = "{ours}"
-families = ["ipv4"]
-{bfd_line}
-"#,
-        ours = lab.host[0],
-        peer = lab.peer[0],
-    )
+"#
+        ))
+        .neighbor(
+            &Neighbor::new("peer", &peer, PEER_AS, "peering-service")
+                .local_address(&ours)
+                .ipv4()
+                .with(bfd_line),
+        )
 }
 
 fn bird_peer(lab: &Lab, bfd: bool) -> Bird {
@@ -850,11 +816,7 @@ fn bird_bfd_at_100ms_times_3_comes_up_and_takes_bgp_down_when_dropped() {
     }
     let mut lab = Lab::bgp().expect("lab");
     let _bird = bird_peer(&lab, true);
-    let api = free_port();
-    let d = Daemon::start(
-        &our_config(&lab, api, true),
-        SocketAddr::from(([127, 0, 0, 1], api)),
-    );
+    let d = our_config(&lab, free_port(), true).start();
     failover_cycle("BIRD", &mut lab, &d);
 }
 
@@ -865,11 +827,7 @@ fn frr_bfdd_at_100ms_times_3_comes_up_and_takes_bgp_down_when_dropped() {
     }
     let mut lab = Lab::bgp().expect("lab");
     let _frr = frr_peer(&lab);
-    let api = free_port();
-    let d = Daemon::start(
-        &our_config(&lab, api, true),
-        SocketAddr::from(([127, 0, 0, 1], api)),
-    );
+    let d = our_config(&lab, free_port(), true).start();
     failover_cycle("FRR", &mut lab, &d);
 }
 
@@ -880,11 +838,7 @@ fn a_peer_whose_bfd_never_comes_up_never_gets_its_routes_used() {
     }
     let lab = Lab::bgp().expect("lab");
     let _bird = bird_peer(&lab, false);
-    let api = free_port();
-    let d = Daemon::start(
-        &our_config(&lab, api, true),
-        SocketAddr::from(([127, 0, 0, 1], api)),
-    );
+    let d = our_config(&lab, free_port(), true).start();
     // The session may establish, the route may arrive, but it is never used.
     std::thread::sleep(Duration::from_secs(8));
     let n = d.neighbor("peer").expect("listed");

@@ -70,19 +70,6 @@ fn bird_routes() -> u32 {
         .unwrap_or(if full() { 200_000 } else { 20_000 })
 }
 
-fn alive(d: &mut Daemon) -> bool {
-    matches!(d.proc.child.try_wait(), Ok(None))
-        && http_get(d.api, "/healthz").map(|(c, _)| c) == Some(200)
-}
-
-fn ups(d: &Daemon, name: &str) -> f64 {
-    peers::metric(
-        d.api,
-        "coldpotato_session_established_total",
-        &[&format!("neighbor=\"{name}\"")],
-    )
-}
-
 fn received(d: &Daemon, name: &str) -> u64 {
     neighbor(d, name)
         .and_then(|n| n["prefixes_received"].as_u64())
@@ -157,55 +144,28 @@ protocol bgp cp {{
 /// feed (transit, accept-all, passive), the internal RibPeer; `extra` is
 /// appended.
 fn config(port: u16, api: u16, bird_port: u16, rr_port: u16, extra: &str) -> String {
-    format!(
-        r#"
-[router]
-asn = {OUR_AS}
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{port}"]
-location = "ams"
-
-[api]
-listen = "127.0.0.1:{api}"
-
-[[locations]]
-name = "ams"
-
-[[originate]]
-prefix = "198.51.100.0/24"
-
-[[neighbors]]
-name = "bird"
-address = "{BIRD_ADDR}"
-port = {bird_port}
-local_address = "127.0.0.1"
-remote_as = {BIRD_AS}
-location = "ams"
-role = "transit"
-import_policy = "accept-all"
-families = ["ipv4"]
-
-[[neighbors]]
-name = "feed"
-address = "{FEED_ADDR}"
-remote_as = {FEED_AS}
-location = "ams"
-role = "transit"
-import_policy = "accept-all"
-passive = true
-families = ["ipv4"]
-
-[[neighbors]]
-name = "rr"
-address = "{RR_ADDR}"
-port = {rr_port}
-remote_as = {OUR_AS}
-location = "ams"
-role = "internal"
-families = ["ipv4"]
-{extra}
-"#
-    )
+    DaemonConfig::new(OUR_AS, port, api)
+        .originate("198.51.100.0/24")
+        .neighbor(
+            &Neighbor::new("bird", &BIRD_ADDR.to_string(), BIRD_AS, "transit")
+                .port(bird_port)
+                .local_address("127.0.0.1")
+                .accept_all()
+                .ipv4(),
+        )
+        .neighbor(
+            &Neighbor::new("feed", &FEED_ADDR.to_string(), FEED_AS, "transit")
+                .accept_all()
+                .passive()
+                .ipv4(),
+        )
+        .neighbor(
+            &Neighbor::new("rr", &RR_ADDR.to_string(), OUR_AS, "internal")
+                .port(rr_port)
+                .ipv4(),
+        )
+        .append(extra)
+        .to_string()
 }
 
 /// Everything a fault test runs: the daemon, the internal neighbor, BIRD
@@ -255,17 +215,16 @@ impl Rig {
 
     /// `coldpotato loadgen` as the feed: `n` prefixes of table `seed`.
     fn loadgen(&self, n: usize, seed: u64, tag: &str) -> Proc {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_coldpotato"));
-        cmd.args(["loadgen", "--target", &self.daemon_addr().to_string()])
-            .args(["--local", &FEED_ADDR.to_string()])
-            .args(["--asn", &FEED_AS.to_string()])
-            .args(["--prefixes", &n.to_string(), "--sets", &n.to_string()])
-            .args(["--seed", &seed.to_string(), "--hold-for", "900"]);
-        Proc::spawn(
-            "loadgen",
-            cmd,
-            self.d.dir.path().join(format!("loadgen-{tag}.log")),
-        )
+        Loadgen {
+            target: self.daemon_addr(),
+            local: &FEED_ADDR.to_string(),
+            asn: FEED_AS,
+            prefixes: n,
+            sets: n,
+            seed: Some(seed),
+            hold_for_s: 900,
+        }
+        .spawn(self.d.dir.path().join(format!("loadgen-{tag}.log")))
     }
 }
 
@@ -403,7 +362,7 @@ fn f1_kill_9_and_restart_brings_every_session_and_the_whole_rib_back() {
         bird_back.is_some(),
         proc_status_kb(pid, "VmRSS:"),
         proc_status_kb(pid, "VmHWM:"),
-        peers::fd_count(pid),
+        open_fds(pid),
     ));
     assert!(
         back,
@@ -423,7 +382,7 @@ fn f1_kill_9_and_restart_brings_every_session_and_the_whole_rib_back() {
         bird.cmd("show protocols all cp")
     );
     assert!(rig.rr.errors().is_empty(), "{:?}", rig.rr.errors());
-    assert!(alive(&mut d));
+    assert!(d.alive());
     drop(d);
 }
 
@@ -480,9 +439,9 @@ fn f2_feed_restarting_mid_load_without_graceful_restart_leaves_exactly_the_new_t
     );
     assert!(exact, "{}", table_diff(&rig.rr, &want));
     assert_eq!(rig.rr.sessions(), 1, "the internal session was reset");
-    assert_eq!(ups(&rig.d, "rr"), 1.0);
+    assert_eq!(rig.d.ups("rr"), 1.0);
     assert!(rig.rr.errors().is_empty(), "{:?}", rig.rr.errors());
-    assert!(alive(&mut rig.d), "{}", rig.d.log());
+    assert!(rig.d.alive(), "{}", rig.d.log());
 }
 
 /// F2 with graceful restart: BIRD dies mid-load, its routes stay (stale)
@@ -606,7 +565,7 @@ fn f2_bird_restarting_mid_load_with_graceful_restart_leaves_exactly_the_new_tabl
     );
     assert_eq!(rig.rr.sessions(), 1, "the internal session was reset");
     assert!(rig.rr.errors().is_empty(), "{:?}", rig.rr.errors());
-    assert!(alive(&mut rig.d), "{}", rig.d.log());
+    assert!(rig.d.alive(), "{}", rig.d.log());
 }
 
 /// F2 with BIRD and the same table: BIRD (with or without graceful
@@ -655,7 +614,7 @@ fn bird_restarting_mid_load_with_the_same_table(gr: bool) {
         "accepted from BIRD ({accepted} received)"
     );
     assert!(rig.rr.errors().is_empty(), "{:?}", rig.rr.errors());
-    assert!(alive(&mut rig.d), "{}", rig.d.log());
+    assert!(rig.d.alive(), "{}", rig.d.log());
 }
 
 #[test]
@@ -903,12 +862,12 @@ backup = "none"
          {failed} refused); load complete and exact after {secs:.1} s: {exact}; sessions disturbed: {}; \
          peak RSS {} kB",
         after,
-        u64::from(ups(&rig.d, "feed") != 1.0) + u64::from(rig.rr.sessions() != 1),
+        u64::from(rig.d.ups("feed") != 1.0) + u64::from(rig.rr.sessions() != 1),
         proc_status_kb(pid, "VmHWM:"),
     ));
     assert!(exact, "{}", table_diff(&rig.rr, &want));
-    assert_eq!(ups(&rig.d, "feed"), 1.0, "the feed session was reset");
-    assert_eq!(ups(&rig.d, "rr"), 1.0, "the internal session was reset");
+    assert_eq!(rig.d.ups("feed"), 1.0, "the feed session was reset");
+    assert_eq!(rig.d.ups("rr"), 1.0, "the internal session was reset");
     assert_eq!(rig.rr.sessions(), 1);
     assert_eq!(failed, 0);
     assert!(
@@ -916,7 +875,7 @@ backup = "none"
         "the last config was not applied ({reloads} reloads)"
     );
     assert!(rig.rr.errors().is_empty(), "{:?}", rig.rr.errors());
-    assert!(alive(&mut rig.d), "{}", rig.d.log());
+    assert!(rig.d.alive(), "{}", rig.d.log());
 }
 
 /// F4: 100 SIGHUPs in 10 s.
@@ -976,7 +935,7 @@ backup = "none"
         std::thread::sleep(Duration::from_secs(3));
     };
     settle();
-    let fds_before = peers::fd_count(pid);
+    let fds_before = open_fds(pid);
     let fd_list_before = peers::fd_targets(pid);
     let rss_before = proc_status_kb(pid, "VmRSS:");
     let reloads_before = reloads(&rig.d).0;
@@ -1027,14 +986,14 @@ backup = "none"
     let reloads = reloads - reloads_before;
     // (An API request of our own may still be closing: give it a moment.)
     let _ = wait_for(Duration::from_secs(10), || {
-        (peers::fd_count(pid) <= fds_before).then_some(())
+        (open_fds(pid) <= fds_before).then_some(())
     });
-    let fds_after = peers::fd_count(pid);
+    let fds_after = open_fds(pid);
     let rss_after = proc_status_kb(pid, "VmRSS:");
     let table_ok = wait_exact(&rig.rr, &want, Duration::from_secs(30));
     let disturbed: Vec<&str> = ["bird", "feed", "rr"]
         .into_iter()
-        .filter(|n| ups(&rig.d, n) != 1.0)
+        .filter(|n| rig.d.ups(n) != 1.0)
         .collect();
     note(&format!(
         "F4: 100 SIGHUPs in {took:.1} s ({reloads} reloads applied, {failed} refused; a BFD neighbor \
@@ -1071,7 +1030,7 @@ backup = "none"
         rss_after <= rss_before + rss_before / 4 + 4096,
         "RSS grew: {rss_before} -> {rss_after} kB"
     );
-    assert!(alive(&mut rig.d), "{}", rig.d.log());
+    assert!(rig.d.alive(), "{}", rig.d.log());
 }
 
 /// F3/F4: `coldpotato_config_reloads_total{result="success"}` counts each
@@ -1093,7 +1052,7 @@ backup = "none"
         (reloads(&rig.d).0 == 1).then_some(())
     });
     std::thread::sleep(Duration::from_millis(500));
-    let counted = peers::metric(
+    let counted = metric_sum(
         rig.d.api,
         "coldpotato_config_reloads_total",
         &["result=\"success\""],
@@ -1101,5 +1060,5 @@ backup = "none"
     note(&format!("F3 reload metric: 1 reload applied, coldpotato_config_reloads_total{{result=\"success\"}} = {counted}"));
     assert!(applied.is_some(), "{}", rig.d.log());
     assert_eq!(counted, 1.0, "one reload, counted {counted} times");
-    assert!(alive(&mut rig.d));
+    assert!(rig.d.alive());
 }

@@ -34,28 +34,14 @@ fn ports() -> Ports {
     }
 }
 
-fn api_addr(p: &Ports) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], p.api))
-}
-
-/// Our config with the given `[[neighbors]]` blocks appended.
-fn our_config(p: &Ports, hold: u16, neighbors: &str) -> String {
-    format!(
-        r#"
-[router]
-asn = {OUR_AS}
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{ours}", "[::1]:{ours}"]
-location = "ams"
-hold_time_s = {hold}
-
-[api]
-listen = "127.0.0.1:{api}"
-
-[[locations]]
-name = "ams"
-
-[[originate]]
+/// Our config (BGP on 127.0.0.1 and ::1, two originated prefixes); the
+/// tests add their neighbors.
+fn our_config(p: &Ports, hold: u16) -> DaemonConfig {
+    DaemonConfig::new(OUR_AS, p.ours, p.api)
+        .listen(&[format!("127.0.0.1:{}", p.ours), format!("[::1]:{}", p.ours)])
+        .router(&format!("hold_time_s = {hold}"))
+        .append(
+            r#"[[originate]]
 prefix = "192.0.2.0/24"
 communities = ["8075:100"]
 large_communities = ["8075:100:1"]
@@ -63,12 +49,8 @@ large_communities = ["8075:100:1"]
 [[originate]]
 prefix = "2001:db8:100::/48"
 communities = ["8075:100"]
-
-{neighbors}
 "#,
-        ours = p.ours,
-        api = p.api,
-    )
+        )
 }
 
 fn routes_from(d: &Daemon, neighbor: &str, all: bool) -> Vec<Value> {
@@ -144,21 +126,12 @@ protocol bgp cp6 {{
     )
 }
 
-fn bird_neighbors(p: &Ports, extra: &str) -> String {
-    format!(
-        r#"
-[[neighbors]]
-name = "bird4"
-address = "127.0.0.2"
-port = {peer}
-remote_as = {BIRD_AS}
-location = "ams"
-role = "transit"
-local_address = "127.0.0.1"
-{extra}
-"#,
-        peer = p.peer
-    )
+/// Our neighbor for BIRD's IPv4 session, in `role`, with `extra` keys.
+fn bird4(p: &Ports, role: &str, extra: &str) -> Neighbor {
+    Neighbor::new("bird4", "127.0.0.2", BIRD_AS, role)
+        .port(p.peer)
+        .local_address("127.0.0.1")
+        .with(extra)
 }
 
 #[test]
@@ -173,19 +146,19 @@ fn bird_sessions_over_ipv4_and_ipv6_with_four_octet_asns_exchange_routes_both_wa
     let link = VethLink::new("b6", 6, true);
     let bird = Bird::start(&bird_config(&p, "", ""));
     let bird6 = Bird::start_in(Some(&link.ns.name), &bird6_config(&link.ours, &link.peer));
-    let v6 = r#"
-[[neighbors]]
-name = "bird6"
-address = "fd00:c0:6::2"
-remote_as = 196615
-location = "ams"
-role = "transit"
-local_address = "fd00:c0:6::1"
-families = ["ipv6"]
-"#;
-    let cfg = our_config(&p, 9, &format!("{}{v6}", bird_neighbors(&p, "")))
-        .replace("\"[::1]:", "\"[fd00:c0:6::1]:179\", \"[::1]:");
-    let d = Daemon::start(&cfg, api_addr(&p));
+    let d = our_config(&p, 9)
+        .listen(&[
+            format!("127.0.0.1:{}", p.ours),
+            "[fd00:c0:6::1]:179".into(),
+            format!("[::1]:{}", p.ours),
+        ])
+        .neighbor(&bird4(&p, "transit", ""))
+        .neighbor(
+            &Neighbor::new("bird6", "fd00:c0:6::2", BIRD_AS, "transit")
+                .local_address("fd00:c0:6::1")
+                .with("families = [\"ipv6\"]"),
+        )
+        .start();
     assert!(
         d.wait_state("bird4", "Established", Duration::from_secs(30)),
         "bird4 not Established\nours:\n{}\nbird:\n{}",
@@ -299,25 +272,18 @@ fn gobgp_session_with_four_octet_asn_exchanges_routes_both_ways() {
             ours = link.ours,
         ),
     );
-    let neighbors = format!(
-        r#"
-[[neighbors]]
-name = "gobgp"
-address = "{peer}"
-remote_as = {GOBGP_AS}
-location = "ams"
-role = "transit"
-local_address = "{ours}"
-families = ["ipv4"]
-"#,
-        peer = link.peer,
-        ours = link.ours,
-    );
-    let cfg = our_config(&p, 9, &neighbors).replace(
-        "listen = [\"127.0.0.1:",
-        &format!("listen = [\"{}:179\", \"127.0.0.1:", link.ours),
-    );
-    let d = Daemon::start(&cfg, api_addr(&p));
+    let d = our_config(&p, 9)
+        .listen(&[
+            format!("{}:179", link.ours),
+            format!("127.0.0.1:{}", p.ours),
+            format!("[::1]:{}", p.ours),
+        ])
+        .neighbor(
+            &Neighbor::new("gobgp", &link.peer, GOBGP_AS, "transit")
+                .local_address(&link.ours)
+                .ipv4(),
+        )
+        .start();
     assert!(
         d.wait_state("gobgp", "Established", Duration::from_secs(30)),
         "gobgp not Established\nours:\n{}\ngobgp:\n{}",
@@ -391,8 +357,9 @@ fn tcp_md5_session_with_bird_comes_up_and_a_wrong_password_does_not() {
     }
     let p = ports();
     let bird = Bird::start(&bird_config(&p, "password \"s3cret-md5\";", ""));
-    let good = bird_neighbors(&p, "password = \"s3cret-md5\"");
-    let d = Daemon::start(&our_config(&p, 9, &good), api_addr(&p));
+    let d = our_config(&p, 9)
+        .neighbor(&bird4(&p, "transit", "password = \"s3cret-md5\""))
+        .start();
     assert!(
         d.wait_state("bird4", "Established", Duration::from_secs(30)),
         "MD5 session not Established\n{}\n{}",
@@ -406,12 +373,13 @@ fn tcp_md5_session_with_bird_comes_up_and_a_wrong_password_does_not() {
         api: free_port(),
         peer: p.peer,
     };
-    let bad = bird_neighbors(&p2, "password = \"wrong-password\"");
     let bird2 = {
         drop(bird);
         Bird::start(&bird_config(&p2, "password \"s3cret-md5\";", ""))
     };
-    let d2 = Daemon::start(&our_config(&p2, 9, &bad), api_addr(&p2));
+    let d2 = our_config(&p2, 9)
+        .neighbor(&bird4(&p2, "transit", "password = \"wrong-password\""))
+        .start();
     std::thread::sleep(Duration::from_secs(8));
     let n = d2.neighbor("bird4").expect("listed");
     assert_ne!(
@@ -430,7 +398,9 @@ fn a_frozen_peer_gets_hold_timer_expired_and_the_session_returns_when_it_thaws()
     let mut cfg = bird_config(&p, "", "");
     cfg = cfg.replace("hold time 9;", "hold time 3;");
     let bird = Bird::start(&cfg);
-    let d = Daemon::start(&our_config(&p, 3, &bird_neighbors(&p, "")), api_addr(&p));
+    let d = our_config(&p, 3)
+        .neighbor(&bird4(&p, "transit", ""))
+        .start();
     assert!(
         d.wait_state("bird4", "Established", Duration::from_secs(30)),
         "{}",
@@ -467,7 +437,9 @@ fn a_gracefully_restarting_peer_keeps_its_routes_stale_until_end_of_rib() {
     let p = ports();
     let cfg = bird_config(&p, "graceful restart on; graceful restart time 60;", "");
     let bird = Bird::start(&cfg);
-    let d = Daemon::start(&our_config(&p, 9, &bird_neighbors(&p, "")), api_addr(&p));
+    let d = our_config(&p, 9)
+        .neighbor(&bird4(&p, "transit", ""))
+        .start();
     assert!(
         d.wait_state("bird4", "Established", Duration::from_secs(30)),
         "{}",
@@ -511,10 +483,9 @@ fn a_gracefully_restarting_peer_keeps_its_routes_stale_until_end_of_rib() {
 #[test]
 fn a_connection_from_an_unconfigured_address_gets_no_open() {
     let p = ports();
-    let d = Daemon::start(
-        &our_config(&p, 9, &bird_neighbors(&p, "passive = true")),
-        api_addr(&p),
-    );
+    let d = our_config(&p, 9)
+        .neighbor(&bird4(&p, "transit", "passive = true"))
+        .start();
     let sock =
         socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
     sock.bind(&SocketAddr::from(([127, 0, 0, 99], 0)).into())
@@ -531,24 +502,6 @@ fn a_connection_from_an_unconfigured_address_gets_no_open() {
     assert_eq!(http_get(d.api, "/healthz").map(|x| x.0), Some(200));
 }
 
-/// Our neighbor block for BIRD as a peering-service peer with `extra` keys.
-fn bird_peering_neighbor(p: &Ports, extra: &str) -> String {
-    format!(
-        r#"
-[[neighbors]]
-name = "bird4"
-address = "127.0.0.2"
-port = {peer}
-remote_as = {BIRD_AS}
-location = "ams"
-role = "peering-service"
-local_address = "127.0.0.1"
-{extra}
-"#,
-        peer = p.peer
-    )
-}
-
 #[test]
 fn bgp_roles_with_bird_pair_up_mark_our_routes_only_to_customer_and_a_mismatch_is_refused() {
     if !need(&["bird", "birdc"], false) {
@@ -558,10 +511,9 @@ fn bgp_roles_with_bird_pair_up_mark_our_routes_only_to_customer_and_a_mismatch_i
     // default toward a peering-service neighbor.
     let p = ports();
     let bird = Bird::start(&bird_config(&p, "local role peer; require roles on;", ""));
-    let d = Daemon::start(
-        &our_config(&p, 9, &bird_peering_neighbor(&p, "strict_role = true")),
-        api_addr(&p),
-    );
+    let d = our_config(&p, 9)
+        .neighbor(&bird4(&p, "peering-service", "strict_role = true"))
+        .start();
     assert!(
         d.wait_state("bird4", "Established", Duration::from_secs(30)),
         "role peer/peer not Established\n{}\n{}",
@@ -586,10 +538,9 @@ fn bgp_roles_with_bird_pair_up_mark_our_routes_only_to_customer_and_a_mismatch_i
     // say peer: the session must not come up, with Role Mismatch (2/11).
     let p2 = ports();
     let bird2 = Bird::start(&bird_config(&p2, "local role customer;", ""));
-    let d2 = Daemon::start(
-        &our_config(&p2, 9, &bird_peering_neighbor(&p2, "")),
-        api_addr(&p2),
-    );
+    let d2 = our_config(&p2, 9)
+        .neighbor(&bird4(&p2, "peering-service", ""))
+        .start();
     let err = wait_for(Duration::from_secs(20), || {
         let n = d2.neighbor("bird4")?;
         let e = n["last_error"].as_str()?.to_string();

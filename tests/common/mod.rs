@@ -5,11 +5,15 @@
 #![allow(dead_code)]
 
 pub mod api_fixture;
+pub mod config;
 pub mod engine_lab;
 pub mod exabgp;
 pub mod peers;
 pub mod session_util;
 pub mod speaker;
+
+#[allow(unused_imports)] // not every test builds a daemon config
+pub use config::{DaemonConfig, Neighbor};
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
@@ -292,6 +296,63 @@ impl Daemon {
 
     pub fn log(&self) -> String {
         self.proc.log_text()
+    }
+
+    /// Whether the daemon still runs and answers `/healthz`.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.proc.child.try_wait(), Ok(None))
+            && http_get(self.api, "/healthz").map(|(c, _)| c) == Some(200)
+    }
+
+    /// How often neighbor `name` reached Established
+    /// (`coldpotato_session_established_total`).
+    pub fn ups(&self, name: &str) -> f64 {
+        metric_sum(
+            self.api,
+            "coldpotato_session_established_total",
+            &[&format!("neighbor=\"{name}\"")],
+        )
+    }
+
+    /// The route objects (`status=all`) for exactly `prefix`.
+    pub fn routes_for(&self, prefix: &str) -> Vec<serde_json::Value> {
+        self.get(&format!("/api/v1/routes?prefix={prefix}&status=all"))
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r["prefix"] == prefix)
+            .collect()
+    }
+}
+
+/// `coldpotato loadgen` as a feeding peer: `prefixes` prefixes in `sets`
+/// attribute sets (table `seed`, when given), from `local` as `asn` to the
+/// daemon at `target`, keeping the session for `hold_for_s` seconds.
+pub struct Loadgen<'a> {
+    pub target: SocketAddr,
+    pub local: &'a str,
+    pub asn: u32,
+    pub prefixes: usize,
+    pub sets: usize,
+    pub seed: Option<u64>,
+    pub hold_for_s: u32,
+}
+
+impl Loadgen<'_> {
+    /// Starts it, its output in `log`.
+    pub fn spawn(&self, log: PathBuf) -> Proc {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_coldpotato"));
+        cmd.args(["loadgen", "--target", &self.target.to_string()])
+            .args(["--local", self.local])
+            .args(["--asn", &self.asn.to_string()])
+            .args(["--prefixes", &self.prefixes.to_string()])
+            .args(["--sets", &self.sets.to_string()]);
+        if let Some(seed) = self.seed {
+            cmd.args(["--seed", &seed.to_string()]);
+        }
+        cmd.args(["--hold-for", &self.hold_for_s.to_string()]);
+        Proc::spawn("loadgen", cmd, log)
     }
 }
 
@@ -602,5 +663,6 @@ pub fn metric_sum(api: SocketAddr, name: &str, labels: &[&str]) -> f64 {
                 && labels.iter().all(|x| l.contains(x))
         })
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+        .sum::<f64>()
+        + 0.0
 }
