@@ -300,6 +300,8 @@ pub fn audit(peer_asn: Option<u32>) -> AuditReport {
     .into_iter()
     .filter(|p| peer_asn.is_none_or(|a| a == p.peer_asn))
     .collect();
+    // The same totals as the engine's report (`engine::audit::audit`
+    // computes them inline; the crate has no public function for them).
     let mut summary = AuditSummary {
         partners: partners.len() as u32,
         ..AuditSummary::default()
