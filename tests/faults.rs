@@ -205,6 +205,13 @@ impl Rig {
         }
     }
 
+    /// The internal neighbor decoded everything it was sent and the daemon
+    /// still runs.
+    fn assert_sound(&mut self) {
+        assert!(self.rr.errors().is_empty(), "{:?}", self.rr.errors());
+        assert!(self.d.alive(), "{}", self.d.log());
+    }
+
     fn daemon_addr(&self) -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], self.port))
     }
@@ -440,8 +447,7 @@ fn f2_feed_restarting_mid_load_without_graceful_restart_leaves_exactly_the_new_t
     assert!(exact, "{}", table_diff(&rig.rr, &want));
     assert_eq!(rig.rr.sessions(), 1, "the internal session was reset");
     assert_eq!(rig.d.ups("rr"), 1.0);
-    assert!(rig.rr.errors().is_empty(), "{:?}", rig.rr.errors());
-    assert!(rig.d.alive(), "{}", rig.d.log());
+    rig.assert_sound();
 }
 
 /// F2 with graceful restart: BIRD dies mid-load, its routes stay (stale)
@@ -564,8 +570,7 @@ fn f2_bird_restarting_mid_load_with_graceful_restart_leaves_exactly_the_new_tabl
             .join("\n")
     );
     assert_eq!(rig.rr.sessions(), 1, "the internal session was reset");
-    assert!(rig.rr.errors().is_empty(), "{:?}", rig.rr.errors());
-    assert!(rig.d.alive(), "{}", rig.d.log());
+    rig.assert_sound();
 }
 
 /// F2 with BIRD and the same table: BIRD (with or without graceful
@@ -613,8 +618,7 @@ fn bird_restarting_mid_load_with_the_same_table(gr: bool) {
         u64::from(n),
         "accepted from BIRD ({accepted} received)"
     );
-    assert!(rig.rr.errors().is_empty(), "{:?}", rig.rr.errors());
-    assert!(rig.d.alive(), "{}", rig.d.log());
+    rig.assert_sound();
 }
 
 #[test]
@@ -874,8 +878,7 @@ backup = "none"
         reloads >= 1 && added,
         "the last config was not applied ({reloads} reloads)"
     );
-    assert!(rig.rr.errors().is_empty(), "{:?}", rig.rr.errors());
-    assert!(rig.d.alive(), "{}", rig.d.log());
+    rig.assert_sound();
 }
 
 /// F4: 100 SIGHUPs in 10 s.

@@ -758,16 +758,20 @@ fn h2_a_flapping_peer_at_full_speed_disturbs_no_bfd_session_and_no_api_answer() 
             d.neighbor(n)
         );
     }
-    let downs_before: f64 = ["Down", "AdminDown"]
-        .iter()
-        .map(|s| {
-            metric_sum(
-                d.api,
-                "coldpotato_bfd_transitions_total",
-                &[&format!("state=\"{s}\"")],
-            )
-        })
-        .sum();
+    // BFD transitions to Down or AdminDown on the daemon's side.
+    let bfd_downs = |d: &Daemon| -> f64 {
+        ["Down", "AdminDown"]
+            .iter()
+            .map(|s| {
+                metric_sum(
+                    d.api,
+                    "coldpotato_bfd_transitions_total",
+                    &[&format!("state=\"{s}\"")],
+                )
+            })
+            .sum()
+    };
+    let downs_before = bfd_downs(&d);
     let received = |d: &Daemon| {
         metric_sum(
             d.api,
@@ -857,16 +861,7 @@ fn h2_a_flapping_peer_at_full_speed_disturbs_no_bfd_session_and_no_api_answer() 
     let (mut latencies, failures, bad) = sampler.join().expect("sampler");
     counting.store(false, Ordering::Relaxed);
     let peer_side_downs = peer_downs.load(Ordering::Relaxed);
-    let downs_after: f64 = ["Down", "AdminDown"]
-        .iter()
-        .map(|s| {
-            metric_sum(
-                d.api,
-                "coldpotato_bfd_transitions_total",
-                &[&format!("state=\"{s}\"")],
-            )
-        })
-        .sum();
+    let downs_after = bfd_downs(&d);
     let daemon_side_downs = downs_after - downs_before;
     let samples = latencies.len();
     let p50 = peers::percentile(&mut latencies, 50.0);
