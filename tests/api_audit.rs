@@ -2,10 +2,9 @@
 //! of the fake engine (JSON shape, `peer_asn` filter and validation, the
 //! CLI report), and once in front of the real route engine task.
 
-#[path = "api_fixture.rs"]
-mod fixture;
-#[path = "engine_lab.rs"]
-mod lab;
+mod common;
+
+use common::{api_fixture as fixture, engine_lab as lab};
 
 use coldpotato::api::ApiServer;
 use coldpotato::cli::{run_show, ShowError, ShowOpts, ShowWhat};

@@ -1,8 +1,9 @@
 //! `coldpotato show` end to end: `cli::run_show` against the real API
 //! server in front of a fake engine (tables, --json, --prefix, errors).
 
-#[path = "api_fixture.rs"]
-mod fixture;
+mod common;
+
+use common::api_fixture as fixture;
 
 use coldpotato::cli::{run_show, ShowError, ShowOpts, ShowWhat};
 use fixture::start;

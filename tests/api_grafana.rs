@@ -3,8 +3,9 @@
 //! `metrics::gather()` really exposes, honouring the neighbor filter.
 //! (Its PromQL is parsed by a real Prometheus in `api_prometheus.rs`.)
 
-#[path = "api_fixture.rs"]
-mod fixture;
+mod common;
+
+use common::api_fixture as fixture;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -2,8 +2,9 @@
 //! JSON shape (DESIGN.md "Interfaces"), parameter validation, 404/405/503,
 //! bind errors and graceful shutdown. The engine is a fake task.
 
-#[path = "api_fixture.rs"]
-mod fixture;
+mod common;
+
+use common::api_fixture as fixture;
 
 use coldpotato::api::ApiServer;
 use coldpotato::messages::ToEngine;

@@ -4,8 +4,8 @@
 //! they run one at a time under a lock.
 
 mod common;
-#[path = "api_fixture.rs"]
-mod fixture;
+
+use common::api_fixture as fixture;
 
 use coldpotato::messages::{Query, ToEngine};
 use std::io::Write;

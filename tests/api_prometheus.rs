@@ -5,8 +5,8 @@
 //! by a drop guard even when the test fails. Everything stays on 127.0.0.1.
 
 mod common;
-#[path = "api_fixture.rs"]
-mod fixture;
+
+use common::api_fixture as fixture;
 
 use serde_json::Value;
 use std::fs::File;

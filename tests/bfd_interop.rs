@@ -1,29 +1,43 @@
-//! BFD interop against FRR bfdd and BIRD over veth links into network
-//! namespaces the tests create and always delete (the `Lab` Drop guard).
-//! Runs as root with the daemons installed (`common::need`: a failure under
-//! `tests/run.sh`, a `SKIPPED` line elsewhere). Our end lives in the test's namespace and uses one shared
-//! `BfdService` on UDP 3784; each lab has its own /30 of 198.18.0.0/24 and
-//! /126 of fd00:bfd::/64 so the FRR and BIRD tests can run in parallel.
+//! BFD interop against real BFD implementations from Debian (FRR's
+//! `bfdd`, BIRD's `bfd` protocol) over veth links into network namespaces
+//! the tests create and always delete (the `Lab` Drop guard). Runs as root
+//! with the daemons installed (`common::need`: a failure under
+//! `tests/run.sh`, a `SKIPPED` line elsewhere). Each lab has its own
+//! addresses, so the tests can run in parallel.
 //!
-//! Cases per daemon, IPv4 and IPv6: (1) the session comes Up at 100 ms × 3;
-//! (2) an nft rule in the namespace dropping udp dport 3784 on input takes
-//! our state Down — the milliseconds from the drop to our Down notification
-//! are printed; (3) removing the rule brings the session Up again by itself.
-//! (2) and (3) are then repeated dropping input and output, so that our own
-//! detection timer (not the peer's Down) must take the session down.
+//! Our BFD service alone (the library's `BfdService`, one shared instance on
+//! UDP 3784 in the test process, our end in the root namespace; a /30 of
+//! 198.18.0.0/24 and a /126 of fd00:bfd::/64 per lab). Cases per daemon,
+//! IPv4 and IPv6: (1) the session comes Up at 100 ms × 3; (2) an nft rule
+//! in the namespace dropping udp dport 3784 on input takes our state Down —
+//! the milliseconds from the drop to our Down notification are printed;
+//! (3) removing the rule brings the session Up again by itself. (2) and (3)
+//! are then repeated dropping input and output, so that our own detection
+//! timer (not the peer's Down) must take the session down. A 20-session
+//! benchmark against one bfdd.
+//!
+//! BFD tied to BGP in the daemon (a /24 from 198.18.100.0 per lab), against
+//! BIRD and FRR's `bfdd` with `bgpd`: BFD Up at 100 ms × 3 and BGP
+//! Established; dropping BFD packets both ways takes the BGP session down
+//! within detection time (the milliseconds are printed as NOTE lines);
+//! removing the drop brings BFD then BGP back by themselves; while BFD
+//! stays down the session stays down; a peer whose BFD never comes up never
+//! gets its routes used. (The daemon's BFD sockets are bound to each lab's
+//! own address, so they do not meet the service's.)
 
 mod common;
 
 use coldpotato::bfd::{BfdEvent, BfdHandle, BfdRequest, BfdService, State};
+use common::*;
 use std::io;
 use std::net::IpAddr;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::watch;
 
-const FRR_BFDD: &str = "/usr/lib/frr/bfdd";
+const FRR_BFDD: &str = "bfdd";
 const BIRD: &str = "bird";
 const UP_WITHIN: Duration = Duration::from_secs(15);
 const DOWN_WITHIN: Duration = Duration::from_secs(5);
@@ -40,10 +54,12 @@ fn service() -> Result<&'static BfdHandle, String> {
         .map_err(Clone::clone)
 }
 
-/// Whether the test can run here (root, the daemon, nftables, iproute2);
-/// see `common::need`.
-fn ready(daemon: &str) -> bool {
-    common::need(&[daemon, "nft", "ip"], true)
+/// Whether the test can run here (root, `tools`, nftables, iproute2); see
+/// `common::need`.
+fn ready(tools: &[&str]) -> bool {
+    let mut all = tools.to_vec();
+    all.extend(["nft", "ip"]);
+    need(&all, true)
 }
 
 fn run(program: &str, args: &[&str]) -> io::Result<Output> {
@@ -97,6 +113,15 @@ impl Lab {
                 .collect()
         };
         Lab::create(n, &addrs(100), &addrs(2))
+    }
+
+    /// A lab for one BGP session with BFD: a /24 per lab from 198.18.100.0,
+    /// us at .1, the peer at .2.
+    fn bgp() -> io::Result<Lab> {
+        let n = NEXT_LAB.fetch_add(1, Ordering::Relaxed);
+        let subnet = 100 + n % 100;
+        let addr = |i: u32| vec![(format!("198.18.{subnet}.{i}"), 24)];
+        Lab::create(n, &addr(1), &addr(2))
     }
 
     fn create(n: u32, host: &[(String, u8)], peer: &[(String, u8)]) -> io::Result<Lab> {
@@ -228,7 +253,7 @@ impl Drop for Lab {
     }
 }
 
-async fn wait_for(
+async fn wait_event(
     rx: &mut watch::Receiver<BfdEvent>,
     within: Duration,
     what: &str,
@@ -261,7 +286,7 @@ async fn up_drop_down_up(name: &str, lab: &mut Lab) -> Result<(), String> {
     let started = Instant::now();
     for (family, rx) in receivers.iter_mut().enumerate() {
         let what = format!("{name} {} comes Up", families[family]);
-        wait_for(rx, UP_WITHIN, &what, |e| e.state == State::Up).await?;
+        wait_event(rx, UP_WITHIN, &what, |e| e.state == State::Up).await?;
         let up_ms = started.elapsed().as_millis();
         // The peer may still advertise its 1 s idle rate; its Poll Sequence
         // to 100 ms brings our detection time to 3 × 100 ms.
@@ -270,7 +295,7 @@ async fn up_drop_down_up(name: &str, lab: &mut Lab) -> Result<(), String> {
             "{name} {} reaches a 300 ms detection time",
             families[family]
         );
-        wait_for(rx, UP_WITHIN, &what, |e| e.detection_time == fast).await?;
+        wait_event(rx, UP_WITHIN, &what, |e| e.detection_time == fast).await?;
         println!(
             "{name} {}: Up after {up_ms} ms, detection time 300 ms after {} ms",
             families[family],
@@ -303,7 +328,7 @@ async fn cut_and_restore(
     let dropped = Instant::now();
     for (family, rx) in receivers.iter_mut().enumerate() {
         let what = format!("{name} {} goes Down after the {how} drop", families[family]);
-        let down = wait_for(rx, DOWN_WITHIN, &what, |e| e.state != State::Up).await?;
+        let down = wait_event(rx, DOWN_WITHIN, &what, |e| e.state != State::Up).await?;
         let took = down.since.saturating_duration_since(dropped);
         let detect = Duration::from_millis(300);
         println!(
@@ -327,7 +352,7 @@ async fn cut_and_restore(
     let undropped = Instant::now();
     for (family, rx) in receivers.iter_mut().enumerate() {
         let what = format!("{name} {} comes Up again", families[family]);
-        wait_for(rx, UP_WITHIN, &what, |e| e.state == State::Up).await?;
+        wait_event(rx, UP_WITHIN, &what, |e| e.state == State::Up).await?;
         println!(
             "{name} {}: Up again {} ms after the {how} drop was removed",
             families[family],
@@ -337,60 +362,65 @@ async fn cut_and_restore(
     Ok(())
 }
 
+/// bfdd's config: a session at 100 ms × 3 for each of the lab's address
+/// pairs.
 fn frr_config(lab: &Lab) -> String {
     let mut conf = String::from("bfd\n");
-    for family in 0..2 {
+    for (ours, peer) in lab.host.iter().zip(&lab.peer) {
         conf.push_str(&format!(
-            " peer {} local-address {}\n  receive-interval 100\n  transmit-interval 100\n  detect-multiplier 3\n !\n",
-            lab.host[family], lab.peer[family]
+            " peer {ours} local-address {peer}\n  receive-interval 100\n  transmit-interval 100\n  detect-multiplier 3\n !\n"
         ));
     }
     conf.push_str("!\n");
     conf
 }
 
+/// Starts FRR's bfdd in `lab` with [`frr_config`].
+fn start_bfdd(lab: &mut Lab) -> io::Result<()> {
+    std::fs::write(lab.path("bfdd.conf"), frr_config(lab))?;
+    // bfdd drops to the frr user (root is not in the frrvty group).
+    run("chown", &["-R", "frr:frr", &lab.path("")])?;
+    let (conf, pid, ctl, zapi, dir) = (
+        lab.path("bfdd.conf"),
+        lab.path("bfdd.pid"),
+        lab.path("bfdd.sock"),
+        lab.path("zserv.api"),
+        lab.path(""),
+    );
+    lab.spawn(
+        &frr_daemon(FRR_BFDD).to_string_lossy(),
+        &[
+            "-f",
+            &conf,
+            "-i",
+            &pid,
+            "--vty_socket",
+            &dir,
+            "--bfdctl",
+            &ctl,
+            "-z",
+            &zapi,
+            "-P",
+            "0",
+            "-u",
+            "frr",
+            "-g",
+            "frr",
+            "--log",
+            "stdout",
+        ],
+        "bfdd.log",
+    )
+}
+
 #[tokio::test]
 async fn frr_bfdd_comes_up_detects_the_drop_and_recovers() {
-    if !ready(FRR_BFDD) {
+    if !ready(&[FRR_BFDD]) {
         return;
     }
     let result = async {
         let mut lab = Lab::new().map_err(|e| e.to_string())?;
-        std::fs::write(lab.path("bfdd.conf"), frr_config(&lab)).map_err(|e| e.to_string())?;
-        // bfdd drops to the frr user (root is not in the frrvty group).
-        run("chown", &["-R", "frr:frr", &lab.path("")]).map_err(|e| e.to_string())?;
-        let (conf, pid, ctl, zapi, dir) = (
-            lab.path("bfdd.conf"),
-            lab.path("bfdd.pid"),
-            lab.path("bfdd.sock"),
-            lab.path("zserv.api"),
-            lab.path(""),
-        );
-        lab.spawn(
-            FRR_BFDD,
-            &[
-                "-f",
-                &conf,
-                "-i",
-                &pid,
-                "--vty_socket",
-                &dir,
-                "--bfdctl",
-                &ctl,
-                "-z",
-                &zapi,
-                "-P",
-                "0",
-                "-u",
-                "frr",
-                "-g",
-                "frr",
-                "--log",
-                "stdout",
-            ],
-            "bfdd.log",
-        )
-        .map_err(|e| e.to_string())?;
+        start_bfdd(&mut lab).map_err(|e| e.to_string())?;
         let outcome = up_drop_down_up("FRR", &mut lab).await;
         if outcome.is_err() {
             println!("bfdd log:\n{}", lab.log("bfdd.log"));
@@ -415,7 +445,7 @@ fn bird_config(lab: &Lab) -> String {
 
 #[tokio::test]
 async fn bird_comes_up_detects_the_drop_and_recovers() {
-    if !ready(BIRD) {
+    if !ready(&[BIRD]) {
         return;
     }
     let result = async {
@@ -469,35 +499,12 @@ fn bfd_thread_cpu() -> (Duration, Duration) {
 #[tokio::test]
 async fn twenty_frr_sessions_come_up_and_all_detect_the_drop() {
     const PEERS: u32 = 20;
-    if !ready(FRR_BFDD) {
+    if !ready(&[FRR_BFDD]) {
         return;
     }
     let result = async {
         let mut lab = Lab::many(PEERS).map_err(|e| e.to_string())?;
-        let mut conf = String::from("bfd\n");
-        for (ours, peer) in lab.host.iter().zip(&lab.peer) {
-            conf.push_str(&format!(
-                " peer {ours} local-address {peer}\n  receive-interval 100\n  transmit-interval 100\n  detect-multiplier 3\n !\n"
-            ));
-        }
-        std::fs::write(lab.path("bfdd.conf"), conf).map_err(|e| e.to_string())?;
-        run("chown", &["-R", "frr:frr", &lab.path("")]).map_err(|e| e.to_string())?;
-        let (conf, pid, ctl, zapi, dir) = (
-            lab.path("bfdd.conf"),
-            lab.path("bfdd.pid"),
-            lab.path("bfdd.sock"),
-            lab.path("zserv.api"),
-            lab.path(""),
-        );
-        lab.spawn(
-            FRR_BFDD,
-            &[
-                "-f", &conf, "-i", &pid, "--vty_socket", &dir, "--bfdctl", &ctl, "-z", &zapi,
-                "-P", "0", "-u", "frr", "-g", "frr", "--log", "stdout",
-            ],
-            "bfdd.log",
-        )
-        .map_err(|e| e.to_string())?;
+        start_bfdd(&mut lab).map_err(|e| e.to_string())?;
         let bfd = service()?;
         let mut receivers = Vec::new();
         for i in 0..lab.peer.len() {
@@ -506,7 +513,7 @@ async fn twenty_frr_sessions_come_up_and_all_detect_the_drop() {
         let started = Instant::now();
         let fast = Some(Duration::from_millis(300));
         for rx in receivers.iter_mut() {
-            wait_for(rx, UP_WITHIN, "all Up at 100 ms", |e| {
+            wait_event(rx, UP_WITHIN, "all Up at 100 ms", |e| {
                 e.state == State::Up && e.detection_time == fast
             })
             .await?;
@@ -529,14 +536,14 @@ async fn twenty_frr_sessions_come_up_and_all_detect_the_drop() {
         let dropped = Instant::now();
         let mut took = Vec::new();
         for rx in receivers.iter_mut() {
-            let down = wait_for(rx, DOWN_WITHIN, "Down after the drop", |e| e.state != State::Up).await?;
+            let down = wait_event(rx, DOWN_WITHIN, "Down after the drop", |e| e.state != State::Up).await?;
             took.push(down.since.saturating_duration_since(dropped).as_millis());
         }
         took.sort_unstable();
         lab.undrop_bfd().map_err(|e| e.to_string())?;
         let undropped = Instant::now();
         for rx in receivers.iter_mut() {
-            wait_for(rx, UP_WITHIN, "Up again", |e| e.state == State::Up).await?;
+            wait_event(rx, UP_WITHIN, "Up again", |e| e.state == State::Up).await?;
         }
         let back = undropped.elapsed();
         let (min, median, max) = (took[0], took[took.len() / 2], took[took.len() - 1]);
@@ -560,5 +567,291 @@ async fn twenty_frr_sessions_come_up_and_all_detect_the_drop() {
     .await;
     if let Err(e) = result {
         panic!("{e}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// BFD tied to BGP in the daemon
+
+const OUR_AS: u32 = 8075;
+const PEER_AS: u32 = 12_345;
+fn our_config(lab: &Lab, api: u16, bfd: bool) -> DaemonConfig {
+    let bfd_line = if bfd {
+        "bfd = { min_tx_ms = 100, min_rx_ms = 100, multiplier = 3 }"
+    } else {
+        ""
+    };
+    let (ours, peer) = (lab.host[0].to_string(), lab.peer[0].to_string());
+    DaemonConfig::new(OUR_AS, 179, api)
+        .router_id(&ours)
+        .listen(&[format!("{ours}:179")])
+        .router("hold_time_s = 30")
+        .section("[rules]\nrequire_community = \"8075:8007\"")
+        .append(&format!(
+            r#"
+[[registered_prefixes]]
+prefix = "45.40.0.0/24"
+peer_asn = {PEER_AS}
+primary = "ams"
+backup = "none"
+"#
+        ))
+        .neighbor(
+            &Neighbor::new("peer", &peer, PEER_AS, "peering-service")
+                .local_address(&ours)
+                .ipv4()
+                .with(bfd_line),
+        )
+}
+
+fn bird_peer(lab: &Lab, bfd: bool) -> Bird {
+    let bfd_proto = if bfd {
+        "protocol bfd { interface \"*\" { min rx interval 100 ms; min tx interval 100 ms; multiplier 3; }; }"
+    } else {
+        ""
+    };
+    let cfg = format!(
+        r#"
+router id {peer};
+log stderr all;
+protocol device {{ }}
+protocol direct {{ ipv4; }}
+{bfd_proto}
+protocol static s4 {{ ipv4; route 45.40.0.0/24 unreachable; }}
+filter cp_tag {{ bgp_community.add((8075,8007)); accept; }}
+protocol bgp cp {{
+  local {peer} as {PEER_AS};
+  neighbor {ours} as {OUR_AS};
+  hold time 30;
+  connect retry time 1;
+  error wait time 1, 2;
+  bfd {onoff};
+  ipv4 {{ import all; export filter cp_tag; }};
+}}
+"#,
+        peer = lab.peer[0],
+        ours = lab.host[0],
+        onoff = if bfd { "on" } else { "off" },
+    );
+    Bird::start_in(Some(&lab.ns), &cfg)
+}
+
+/// FRR: zebra + bfdd + bgpd inside the namespace, sockets in a temp dir.
+struct Frr {
+    _procs: Vec<Proc>,
+    _dir: tempfile::TempDir,
+}
+
+fn frr_peer(lab: &Lab) -> Frr {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let zsock = d.join("zserv.api");
+    let conf = format!(
+        r#"
+frr defaults traditional
+hostname peer
+bfd
+ peer {ours} local-address {peer}
+  receive-interval 100
+  transmit-interval 100
+  detect-multiplier 3
+ !
+!
+router bgp {PEER_AS}
+ bgp router-id {peer}
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ neighbor {ours} remote-as {OUR_AS}
+ neighbor {ours} bfd
+ neighbor {ours} timers connect 1
+ address-family ipv4 unicast
+  network 45.40.0.0/24 route-map tag
+ exit-address-family
+!
+route-map tag permit 10
+ set community 8075:8007
+!
+"#,
+        ours = lab.host[0],
+        peer = lab.peer[0],
+    );
+    let cfg = d.join("frr.conf");
+    std::fs::write(&cfg, conf).expect("write frr.conf");
+    // FRR drops to the frr user (root is not in the frrvty group).
+    sh(&format!("chown -R frr:frr {}", d.display()));
+    let ns = lab.ns.clone();
+    let mut procs = Vec::new();
+    for daemon in ["zebra", "bfdd", "bgpd"] {
+        let mut c = netns_cmd(Some(&ns), &frr_daemon(daemon).to_string_lossy());
+        c.arg("-f")
+            .arg(&cfg)
+            .arg("-i")
+            .arg(d.join(format!("{daemon}.pid")))
+            .arg("-z")
+            .arg(&zsock)
+            .arg("--vty_socket")
+            .arg(d)
+            .args(["-u", "frr", "-g", "frr", "-A", "127.0.0.1", "-P", "0"]);
+        if daemon == "bfdd" {
+            c.arg("--bfdctl").arg(d.join("bfdd.sock"));
+        }
+        procs.push(Proc::spawn(daemon, c, d.join(format!("{daemon}.log"))));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    Frr {
+        _procs: procs,
+        _dir: dir,
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// What the BGP tests need besides nftables and iproute2.
+const BGP_TOOLS: &[&str] = &["bird", "bfdd", "bgpd", "zebra"];
+
+/// Brings the pair up, drops BFD, measures, restores, checks strictness.
+fn failover_cycle(name: &str, lab: &mut Lab, d: &Daemon) {
+    assert!(
+        wait_for(Duration::from_secs(30), || {
+            let n = d.neighbor("peer")?;
+            (n["bfd_state"] == "Up" && n["state"] == "Established").then_some(())
+        })
+        .is_some(),
+        "{name}: BFD/BGP not up: {:?}\n{}",
+        d.neighbor("peer"),
+        d.log()
+    );
+    let last_seq = d
+        .get("/api/v1/events")
+        .as_array()
+        .map(|a| a.len())
+        .unwrap_or(0);
+    let _ = last_seq;
+    let t0 = now_ms();
+    let started = Instant::now();
+    lab.drop_bfd(true).expect("nft drop");
+    let down = wait_for(Duration::from_secs(5), || {
+        let n = d.neighbor("peer")?;
+        (n["state"] != "Established").then_some(n)
+    });
+    let polled = started.elapsed();
+    let n = down.unwrap_or_else(|| panic!("{name}: BGP stayed up with BFD dropped\n{}", d.log()));
+    // Whoever detects first tears the session down; when it is us, it is
+    // with Cease / BFD Down (RFC 9384).
+    let err = n["last_error"].as_str().unwrap_or_default().to_string();
+    assert!(
+        !err.starts_with("sent") || err.contains("BFD Down"),
+        "{name}: {n}"
+    );
+    // The event log has the exact time we tore the session down.
+    let events = d.get("/api/v1/events");
+    let down_ms = events
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .filter(|e| e["kind"] == "session-down" && e["time_ms"].as_u64() >= Some(t0))
+                .filter_map(|e| e["time_ms"].as_u64())
+                .min()
+        })
+        .unwrap_or(t0 + polled.as_millis() as u64);
+    let ms = down_ms.saturating_sub(t0);
+    let bfd_ms = events
+        .as_array()
+        .and_then(|a| {
+            a.iter()
+                .filter(|e| e["kind"] == "bfd-down" && e["time_ms"].as_u64() >= Some(t0))
+                .filter_map(|e| e["time_ms"].as_u64())
+                .min()
+        })
+        .map_or(ms, |t| t.saturating_sub(t0));
+    let who = if n["last_error"]
+        .as_str()
+        .unwrap_or_default()
+        .starts_with("sent")
+    {
+        "our NOTIFICATION Cease/BFD Down"
+    } else {
+        "the peer's NOTIFICATION (it detected first)"
+    };
+    note(&format!(
+        "{name}: BFD drop -> our BFD Down in {bfd_ms} ms; session down ({who}) in {ms} ms (detection time 300 ms)"
+    ));
+    assert!(bfd_ms <= 350 + 100, "{name}: BFD Down took {bfd_ms} ms");
+    assert!(ms <= 350 + 100, "{name}: took {ms} ms");
+
+    // While BFD stays down, BGP must not come back (strict mode).
+    let hold = Instant::now();
+    while hold.elapsed() < Duration::from_secs(6) {
+        let n = d.neighbor("peer").expect("listed");
+        assert_ne!(
+            n["state"],
+            "Established",
+            "{name}: BGP came back while BFD is down: {n}\n{}",
+            d.get("/api/v1/events")
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    lab.undrop_bfd().expect("nft undrop");
+    assert!(
+        wait_for(Duration::from_secs(30), || {
+            let n = d.neighbor("peer")?;
+            (n["bfd_state"] == "Up" && n["state"] == "Established").then_some(())
+        })
+        .is_some(),
+        "{name}: did not recover: {:?}\n{}",
+        d.neighbor("peer"),
+        d.log()
+    );
+}
+
+#[test]
+fn bird_bfd_at_100ms_times_3_comes_up_and_takes_bgp_down_when_dropped() {
+    if !ready(BGP_TOOLS) {
+        return;
+    }
+    let mut lab = Lab::bgp().expect("lab");
+    let _bird = bird_peer(&lab, true);
+    let d = our_config(&lab, free_port(), true).start();
+    failover_cycle("BIRD", &mut lab, &d);
+}
+
+#[test]
+fn frr_bfdd_at_100ms_times_3_comes_up_and_takes_bgp_down_when_dropped() {
+    if !ready(BGP_TOOLS) {
+        return;
+    }
+    let mut lab = Lab::bgp().expect("lab");
+    let _frr = frr_peer(&lab);
+    let d = our_config(&lab, free_port(), true).start();
+    failover_cycle("FRR", &mut lab, &d);
+}
+
+#[test]
+fn a_peer_whose_bfd_never_comes_up_never_gets_its_routes_used() {
+    if !ready(BGP_TOOLS) {
+        return;
+    }
+    let lab = Lab::bgp().expect("lab");
+    let _bird = bird_peer(&lab, false);
+    let d = our_config(&lab, free_port(), true).start();
+    // The session may establish, the route may arrive, but it is never used.
+    std::thread::sleep(Duration::from_secs(8));
+    let n = d.neighbor("peer").expect("listed");
+    assert_ne!(n["bfd_state"], "Up");
+    let routes = d.get("/api/v1/routes?status=all");
+    for r in routes.as_array().expect("list") {
+        assert_ne!(r["best"], true, "route used without BFD: {r}");
+    }
+    let dec = d.get("/api/v1/decisions");
+    for x in dec.as_array().expect("list") {
+        assert_ne!(
+            x["state"], "primary",
+            "decision used a BFD-less session: {x}"
+        );
     }
 }

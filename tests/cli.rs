@@ -165,49 +165,24 @@ fn lab_shows_a_failover_and_a_recovery_and_exits_by_itself() {
 fn show_routes_into_a_pipe_closed_early_exits_zero_without_a_panic() {
     const ROUTES: usize = 100_000;
     let (port, api) = (free_port(), free_port());
-    let cfg = format!(
-        r#"
-[router]
-asn = 8075
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{port}"]
-location = "ams"
-
-[api]
-listen = "127.0.0.1:{api}"
-
-[[locations]]
-name = "ams"
-
-[[neighbors]]
-name = "feed"
-address = "127.0.0.71"
-remote_as = 3356
-location = "ams"
-role = "transit"
-import_policy = "accept-all"
-passive = true
-families = ["ipv4"]
-"#
-    );
-    let d = Daemon::start(&cfg, SocketAddr::from(([127, 0, 0, 1], api)));
-    let mut feed = bin();
-    feed.args([
-        "loadgen",
-        "--target",
-        &format!("127.0.0.1:{port}"),
-        "--local",
-        "127.0.0.71",
-        "--asn",
-        "3356",
-        "--prefixes",
-        &ROUTES.to_string(),
-        "--sets",
-        "1000",
-        "--hold-for",
-        "120",
-    ]);
-    let _feed = Proc::spawn("loadgen", feed, d.dir.path().join("loadgen.log"));
+    let d = DaemonConfig::new(8075, port, api)
+        .neighbor(
+            &Neighbor::new("feed", "127.0.0.71", 3356, "transit")
+                .accept_all()
+                .passive()
+                .ipv4(),
+        )
+        .start();
+    let _feed = Loadgen {
+        target: SocketAddr::from(([127, 0, 0, 1], port)),
+        local: "127.0.0.71",
+        asn: 3356,
+        prefixes: ROUTES,
+        sets: 1000,
+        seed: None,
+        hold_for_s: 120,
+    }
+    .spawn(d.dir.path().join("loadgen.log"));
     let loaded = wait_for(Duration::from_secs(60), || {
         let n = d.neighbor("feed")?;
         (n["prefixes_accepted"].as_u64() == Some(ROUTES as u64)).then_some(())

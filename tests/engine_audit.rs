@@ -4,8 +4,9 @@
 //! a backup location without sessions, a prefix missing on one session, a
 //! private partner ASN, …).
 
-#[path = "engine_lab.rs"]
-mod lab;
+mod common;
+
+use common::engine_lab as lab;
 
 use coldpotato::config::{BfdConfig, LocationConfig, NeighborConfig};
 use coldpotato::messages::views::{AuditReport, AuditStatus, PartnerAudit};

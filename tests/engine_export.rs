@@ -1,8 +1,9 @@
 //! Route engine export and decision scenarios without sockets: export by
 //! role, End-of-RIB, nearest-edge failover, BFD gating, graceful restart.
 
-#[path = "engine_lab.rs"]
-mod lab;
+mod common;
+
+use common::engine_lab as lab;
 
 use coldpotato::wire::GracefulRestart;
 use lab::*;

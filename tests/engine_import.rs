@@ -1,8 +1,9 @@
 //! Route engine import scenarios without sockets: routes accepted and
 //! rejected with the right rule, max-prefix actions, route leaks, reload.
 
-#[path = "engine_lab.rs"]
-mod lab;
+mod common;
+
+use common::engine_lab as lab;
 
 use coldpotato::running::Running;
 use coldpotato::wire::{AsPathSegment, SegmentType};

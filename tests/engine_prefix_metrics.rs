@@ -4,8 +4,9 @@
 //! when a reload drops the registration. One test: the metrics registry is
 //! global to the process.
 
-#[path = "engine_lab.rs"]
-mod lab;
+mod common;
+
+use common::engine_lab as lab;
 
 use lab::*;
 

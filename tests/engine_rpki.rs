@@ -2,8 +2,9 @@
 //! states, the `rpki-invalid` rule, re-evaluation on new VRPs (no session
 //! reset), and RPKI off.
 
-#[path = "engine_lab.rs"]
-mod lab;
+mod common;
+
+use common::engine_lab as lab;
 
 use coldpotato::messages::Input;
 use coldpotato::rpki::{Vrp, VrpTable};

@@ -1,9 +1,11 @@
-//! Sessions against real BGP daemons from Debian (BIRD 2, GoBGP) over
-//! loopback: IPv4 and IPv6 unicast, 4-octet ASNs, routes both ways with their
-//! attributes, TCP-MD5, hold timer on a frozen peer, graceful restart, and
-//! connections from unconfigured addresses. Each test starts its own daemons
-//! on fresh ports and stops them (Drop guards), bounded in time.
-
+//! Sessions against real BGP daemons from Debian (BIRD 2, GoBGP, FRR) over
+//! loopback. The daemon under test: IPv4 and IPv6 unicast, 4-octet ASNs,
+//! routes both ways with their attributes, TCP-MD5, hold timer on a frozen
+//! peer, graceful restart, BGP roles, and connections from unconfigured
+//! addresses. Our peer task alone (`peer_task`): what BIRD, FRR's bgpd and
+//! GoBGP offer is negotiated and their routes arrive; our Cease reaches
+//! BIRD; a frozen GoBGP gets Hold Timer Expired. Each test starts its own
+//! daemons on fresh ports and stops them (Drop guards), bounded in time.
 mod common;
 
 use common::*;
@@ -32,28 +34,14 @@ fn ports() -> Ports {
     }
 }
 
-fn api_addr(p: &Ports) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], p.api))
-}
-
-/// Our config with the given `[[neighbors]]` blocks appended.
-fn our_config(p: &Ports, hold: u16, neighbors: &str) -> String {
-    format!(
-        r#"
-[router]
-asn = {OUR_AS}
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{ours}", "[::1]:{ours}"]
-location = "ams"
-hold_time_s = {hold}
-
-[api]
-listen = "127.0.0.1:{api}"
-
-[[locations]]
-name = "ams"
-
-[[originate]]
+/// Our config (BGP on 127.0.0.1 and ::1, two originated prefixes); the
+/// tests add their neighbors.
+fn our_config(p: &Ports, hold: u16) -> DaemonConfig {
+    DaemonConfig::new(OUR_AS, p.ours, p.api)
+        .listen(&[format!("127.0.0.1:{}", p.ours), format!("[::1]:{}", p.ours)])
+        .router(&format!("hold_time_s = {hold}"))
+        .append(
+            r#"[[originate]]
 prefix = "192.0.2.0/24"
 communities = ["8075:100"]
 large_communities = ["8075:100:1"]
@@ -61,12 +49,8 @@ large_communities = ["8075:100:1"]
 [[originate]]
 prefix = "2001:db8:100::/48"
 communities = ["8075:100"]
-
-{neighbors}
 "#,
-        ours = p.ours,
-        api = p.api,
-    )
+        )
 }
 
 fn routes_from(d: &Daemon, neighbor: &str, all: bool) -> Vec<Value> {
@@ -142,27 +126,18 @@ protocol bgp cp6 {{
     )
 }
 
-fn bird_neighbors(p: &Ports, extra: &str) -> String {
-    format!(
-        r#"
-[[neighbors]]
-name = "bird4"
-address = "127.0.0.2"
-port = {peer}
-remote_as = {BIRD_AS}
-location = "ams"
-role = "transit"
-local_address = "127.0.0.1"
-{extra}
-"#,
-        peer = p.peer
-    )
+/// Our neighbor for BIRD's IPv4 session, in `role`, with `extra` keys.
+fn bird4(p: &Ports, role: &str, extra: &str) -> Neighbor {
+    Neighbor::new("bird4", "127.0.0.2", BIRD_AS, role)
+        .port(p.peer)
+        .local_address("127.0.0.1")
+        .with(extra)
 }
 
 #[test]
 fn bird_sessions_over_ipv4_and_ipv6_with_four_octet_asns_exchange_routes_both_ways() {
     // Root: the IPv6 side runs in a namespace.
-    if !need(&["bird", "birdc"], true) {
+    if !need(&["bird", "birdc", "ip"], true) {
         return;
     }
     let p = ports();
@@ -171,19 +146,19 @@ fn bird_sessions_over_ipv4_and_ipv6_with_four_octet_asns_exchange_routes_both_wa
     let link = VethLink::new("b6", 6, true);
     let bird = Bird::start(&bird_config(&p, "", ""));
     let bird6 = Bird::start_in(Some(&link.ns.name), &bird6_config(&link.ours, &link.peer));
-    let v6 = r#"
-[[neighbors]]
-name = "bird6"
-address = "fd00:c0:6::2"
-remote_as = 196615
-location = "ams"
-role = "transit"
-local_address = "fd00:c0:6::1"
-families = ["ipv6"]
-"#;
-    let cfg = our_config(&p, 9, &format!("{}{v6}", bird_neighbors(&p, "")))
-        .replace("\"[::1]:", "\"[fd00:c0:6::1]:179\", \"[::1]:");
-    let d = Daemon::start(&cfg, api_addr(&p));
+    let d = our_config(&p, 9)
+        .listen(&[
+            format!("127.0.0.1:{}", p.ours),
+            "[fd00:c0:6::1]:179".into(),
+            format!("[::1]:{}", p.ours),
+        ])
+        .neighbor(&bird4(&p, "transit", ""))
+        .neighbor(
+            &Neighbor::new("bird6", "fd00:c0:6::2", BIRD_AS, "transit")
+                .local_address("fd00:c0:6::1")
+                .with("families = [\"ipv6\"]"),
+        )
+        .start();
     assert!(
         d.wait_state("bird4", "Established", Duration::from_secs(30)),
         "bird4 not Established\nours:\n{}\nbird:\n{}",
@@ -268,7 +243,7 @@ families = ["ipv6"]
 
 #[test]
 fn gobgp_session_with_four_octet_asn_exchanges_routes_both_ways() {
-    if !need(&["gobgpd", "gobgp"], true) {
+    if !need(&["gobgpd", "gobgp", "ip"], true) {
         return;
     }
     // GoBGP refuses loopback next hops, so it sits across a veth link.
@@ -297,25 +272,18 @@ fn gobgp_session_with_four_octet_asn_exchanges_routes_both_ways() {
             ours = link.ours,
         ),
     );
-    let neighbors = format!(
-        r#"
-[[neighbors]]
-name = "gobgp"
-address = "{peer}"
-remote_as = {GOBGP_AS}
-location = "ams"
-role = "transit"
-local_address = "{ours}"
-families = ["ipv4"]
-"#,
-        peer = link.peer,
-        ours = link.ours,
-    );
-    let cfg = our_config(&p, 9, &neighbors).replace(
-        "listen = [\"127.0.0.1:",
-        &format!("listen = [\"{}:179\", \"127.0.0.1:", link.ours),
-    );
-    let d = Daemon::start(&cfg, api_addr(&p));
+    let d = our_config(&p, 9)
+        .listen(&[
+            format!("{}:179", link.ours),
+            format!("127.0.0.1:{}", p.ours),
+            format!("[::1]:{}", p.ours),
+        ])
+        .neighbor(
+            &Neighbor::new("gobgp", &link.peer, GOBGP_AS, "transit")
+                .local_address(&link.ours)
+                .ipv4(),
+        )
+        .start();
     assert!(
         d.wait_state("gobgp", "Established", Duration::from_secs(30)),
         "gobgp not Established\nours:\n{}\ngobgp:\n{}",
@@ -389,8 +357,9 @@ fn tcp_md5_session_with_bird_comes_up_and_a_wrong_password_does_not() {
     }
     let p = ports();
     let bird = Bird::start(&bird_config(&p, "password \"s3cret-md5\";", ""));
-    let good = bird_neighbors(&p, "password = \"s3cret-md5\"");
-    let d = Daemon::start(&our_config(&p, 9, &good), api_addr(&p));
+    let d = our_config(&p, 9)
+        .neighbor(&bird4(&p, "transit", "password = \"s3cret-md5\""))
+        .start();
     assert!(
         d.wait_state("bird4", "Established", Duration::from_secs(30)),
         "MD5 session not Established\n{}\n{}",
@@ -404,12 +373,13 @@ fn tcp_md5_session_with_bird_comes_up_and_a_wrong_password_does_not() {
         api: free_port(),
         peer: p.peer,
     };
-    let bad = bird_neighbors(&p2, "password = \"wrong-password\"");
     let bird2 = {
         drop(bird);
         Bird::start(&bird_config(&p2, "password \"s3cret-md5\";", ""))
     };
-    let d2 = Daemon::start(&our_config(&p2, 9, &bad), api_addr(&p2));
+    let d2 = our_config(&p2, 9)
+        .neighbor(&bird4(&p2, "transit", "password = \"wrong-password\""))
+        .start();
     std::thread::sleep(Duration::from_secs(8));
     let n = d2.neighbor("bird4").expect("listed");
     assert_ne!(
@@ -428,7 +398,9 @@ fn a_frozen_peer_gets_hold_timer_expired_and_the_session_returns_when_it_thaws()
     let mut cfg = bird_config(&p, "", "");
     cfg = cfg.replace("hold time 9;", "hold time 3;");
     let bird = Bird::start(&cfg);
-    let d = Daemon::start(&our_config(&p, 3, &bird_neighbors(&p, "")), api_addr(&p));
+    let d = our_config(&p, 3)
+        .neighbor(&bird4(&p, "transit", ""))
+        .start();
     assert!(
         d.wait_state("bird4", "Established", Duration::from_secs(30)),
         "{}",
@@ -465,7 +437,9 @@ fn a_gracefully_restarting_peer_keeps_its_routes_stale_until_end_of_rib() {
     let p = ports();
     let cfg = bird_config(&p, "graceful restart on; graceful restart time 60;", "");
     let bird = Bird::start(&cfg);
-    let d = Daemon::start(&our_config(&p, 9, &bird_neighbors(&p, "")), api_addr(&p));
+    let d = our_config(&p, 9)
+        .neighbor(&bird4(&p, "transit", ""))
+        .start();
     assert!(
         d.wait_state("bird4", "Established", Duration::from_secs(30)),
         "{}",
@@ -509,10 +483,9 @@ fn a_gracefully_restarting_peer_keeps_its_routes_stale_until_end_of_rib() {
 #[test]
 fn a_connection_from_an_unconfigured_address_gets_no_open() {
     let p = ports();
-    let d = Daemon::start(
-        &our_config(&p, 9, &bird_neighbors(&p, "passive = true")),
-        api_addr(&p),
-    );
+    let d = our_config(&p, 9)
+        .neighbor(&bird4(&p, "transit", "passive = true"))
+        .start();
     let sock =
         socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
     sock.bind(&SocketAddr::from(([127, 0, 0, 99], 0)).into())
@@ -529,24 +502,6 @@ fn a_connection_from_an_unconfigured_address_gets_no_open() {
     assert_eq!(http_get(d.api, "/healthz").map(|x| x.0), Some(200));
 }
 
-/// Our neighbor block for BIRD as a peering-service peer with `extra` keys.
-fn bird_peering_neighbor(p: &Ports, extra: &str) -> String {
-    format!(
-        r#"
-[[neighbors]]
-name = "bird4"
-address = "127.0.0.2"
-port = {peer}
-remote_as = {BIRD_AS}
-location = "ams"
-role = "peering-service"
-local_address = "127.0.0.1"
-{extra}
-"#,
-        peer = p.peer
-    )
-}
-
 #[test]
 fn bgp_roles_with_bird_pair_up_mark_our_routes_only_to_customer_and_a_mismatch_is_refused() {
     if !need(&["bird", "birdc"], false) {
@@ -556,10 +511,9 @@ fn bgp_roles_with_bird_pair_up_mark_our_routes_only_to_customer_and_a_mismatch_i
     // default toward a peering-service neighbor.
     let p = ports();
     let bird = Bird::start(&bird_config(&p, "local role peer; require roles on;", ""));
-    let d = Daemon::start(
-        &our_config(&p, 9, &bird_peering_neighbor(&p, "strict_role = true")),
-        api_addr(&p),
-    );
+    let d = our_config(&p, 9)
+        .neighbor(&bird4(&p, "peering-service", "strict_role = true"))
+        .start();
     assert!(
         d.wait_state("bird4", "Established", Duration::from_secs(30)),
         "role peer/peer not Established\n{}\n{}",
@@ -584,10 +538,9 @@ fn bgp_roles_with_bird_pair_up_mark_our_routes_only_to_customer_and_a_mismatch_i
     // say peer: the session must not come up, with Role Mismatch (2/11).
     let p2 = ports();
     let bird2 = Bird::start(&bird_config(&p2, "local role customer;", ""));
-    let d2 = Daemon::start(
-        &our_config(&p2, 9, &bird_peering_neighbor(&p2, "")),
-        api_addr(&p2),
-    );
+    let d2 = our_config(&p2, 9)
+        .neighbor(&bird4(&p2, "peering-service", ""))
+        .start();
     let err = wait_for(Duration::from_secs(20), || {
         let n = d2.neighbor("bird4")?;
         let e = n["last_error"].as_str()?.to_string();
@@ -608,4 +561,260 @@ fn bgp_roles_with_bird_pair_up_mark_our_routes_only_to_customer_and_a_mismatch_i
         d2.neighbor("bird4").map(|n| n["state"].clone()),
         Some(Value::from("Established"))
     );
+}
+
+// ---------------------------------------------------------------------------
+
+/// Our peer task alone (`session::peer` with its engine channel, no daemon,
+/// as the `session_*` tests drive it) against each daemon on loopback: the
+/// daemon listens passively on its own 127.0.0.x and a free port, our task
+/// connects from 127.0.0.1, the session establishes with what the daemon
+/// offers and its route arrives as `ToEngine::Update`.
+mod peer_task {
+    use crate::common::session_util::{self as util, TestPeer, TestResult};
+    use crate::common::{free_port, frr_daemon, need, Bird, GoBgp, Proc};
+    use coldpotato::messages::{Input, SessionInfo, ToEngine};
+    use std::net::Ipv4Addr;
+    use std::path::Path;
+    use std::process::Command;
+    use std::time::Duration;
+
+    const OUR_AS: u32 = 65001;
+    const BIRD_AS: u32 = 64513;
+    const FRR_AS: u32 = 64514;
+    const GOBGP_AS: u32 = 64512;
+
+    /// Our peer task (AS 65001, id 10.0.0.1) connecting from 127.0.0.1 to
+    /// neighbor `name` at `addr`:`port` (`extra`: more TOML lines), once
+    /// the session is up; on a timeout the error carries the daemon's `log`.
+    async fn connect(
+        name: &str,
+        addr: &str,
+        asn: u32,
+        port: u16,
+        extra: &str,
+        log: &Path,
+    ) -> Result<(TestPeer, SessionInfo), String> {
+        let mut us = util::spawn_peer(
+            util::neighbor(
+                name,
+                addr,
+                asn,
+                &format!("port = {port}\nlocal_address = \"127.0.0.1\"{extra}"),
+            ),
+            OUR_AS,
+            Ipv4Addr::new(10, 0, 0, 1),
+            None,
+        );
+        let info = util::established(&mut us.engine, Duration::from_secs(20), name, log).await?;
+        Ok((us, info))
+    }
+
+    fn bird_config(port: u16) -> String {
+        format!(
+            r#"log stderr all;
+router id 10.0.0.7;
+protocol device {{}}
+protocol static s4 {{ ipv4; route 198.18.9.0/24 blackhole; }}
+protocol bgp cp {{
+  local 127.0.0.7 port {port} as {BIRD_AS};
+  neighbor 127.0.0.1 as {OUR_AS};
+  strict bind on;
+  passive on;
+  multihop;
+  hold time 9;
+  ipv4 {{ import all; export all; }};
+  debug {{ states, events }};
+}}
+"#
+        )
+    }
+
+    /// BIRD 2 (passive on 127.0.0.7) exports a static route; our
+    /// administrative shutdown reaches BIRD as Cease with its text.
+    #[tokio::test]
+    async fn bird_session_delivers_its_static_route() -> TestResult {
+        if !need(&["bird", "birdc"], false) {
+            return Ok(());
+        }
+        let port = free_port();
+        let bird = Bird::start(&bird_config(port));
+        let (mut us, info) =
+            connect("bird", "127.0.0.7", BIRD_AS, port, "", &bird.proc.log).await?;
+        assert_eq!((info.remote_as, info.hold_time), (BIRD_AS, 9));
+        assert_eq!(info.remote_id, Ipv4Addr::new(10, 0, 0, 7));
+        assert!(info.codec.four_octet_as && info.route_refresh);
+
+        let prefix: coldpotato::wire::Prefix = "198.18.9.0/24".parse()?;
+        let got = util::update_announcing(&mut us.engine, Duration::from_secs(10), prefix)
+            .await
+            .ok_or("bird's static route never arrived")?;
+        assert_eq!(got.attrs.as_path.and_then(|p| p.first_as()), Some(BIRD_AS));
+        assert_eq!(got.attrs.next_hop, Some("127.0.0.7".parse()?));
+
+        us.stop().await;
+        // BIRD saw our Cease / Administrative Shutdown and its RFC 9003 text.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let text = bird.cmd("show protocols all cp");
+            if text.contains("Administrative shutdown") && text.contains("test over") {
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(format!("bird did not report our Cease:\n{text}").into());
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        Ok(())
+    }
+
+    fn frr_config() -> String {
+        format!(
+            "frr defaults traditional
+hostname coldpotato-test
+router bgp {FRR_AS}
+ bgp router-id 10.0.0.8
+ no bgp ebgp-requires-policy
+ no bgp network import-check
+ neighbor 127.0.0.1 remote-as {OUR_AS}
+ neighbor 127.0.0.1 passive
+ neighbor 127.0.0.1 timers 3 9
+ address-family ipv4 unicast
+  network 198.18.8.0/24
+ exit-address-family
+"
+        )
+    }
+
+    /// FRR's bgpd (no zebra, passive on 127.0.0.8) announces a network;
+    /// the session comes up with FRR's 9 s hold time.
+    #[tokio::test]
+    async fn frr_session_delivers_its_network() -> TestResult {
+        if !need(&["bgpd"], false) {
+            return Ok(());
+        }
+        let dir = tempfile::tempdir()?;
+        let port = free_port();
+        let cfg = dir.path().join("bgpd.conf");
+        std::fs::write(&cfg, frr_config())?;
+        let mut cmd = Command::new(frr_daemon("bgpd"));
+        cmd.arg("-f")
+            .arg(&cfg)
+            .args(["-Z", "-S", "-n", "-P", "0", "-l", "127.0.0.8"])
+            .arg("-p")
+            .arg(port.to_string())
+            .arg("-i")
+            .arg(dir.path().join("bgpd.pid"))
+            .arg("--vty_socket")
+            .arg(dir.path());
+        let bgpd = Proc::spawn("bgpd", cmd, dir.path().join("bgpd.log"));
+
+        let (mut us, info) = connect("frr", "127.0.0.8", FRR_AS, port, "", &bgpd.log).await?;
+        assert_eq!((info.remote_as, info.hold_time), (FRR_AS, 9));
+        assert_eq!(info.remote_id, Ipv4Addr::new(10, 0, 0, 8));
+        assert!(info.codec.four_octet_as && info.enhanced_route_refresh);
+
+        let prefix: coldpotato::wire::Prefix = "198.18.8.0/24".parse()?;
+        let got = util::update_announcing(&mut us.engine, Duration::from_secs(10), prefix)
+            .await
+            .ok_or("FRR's network never arrived")?;
+        assert_eq!(got.attrs.as_path.and_then(|p| p.first_as()), Some(FRR_AS));
+
+        us.stop().await;
+        Ok(())
+    }
+
+    fn gobgp_config(port: u16) -> String {
+        format!(
+            r#"[global.config]
+  as = {GOBGP_AS}
+  router-id = "10.0.0.3"
+  port = {port}
+  local-address-list = ["127.0.0.3"]
+
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "127.0.0.1"
+    peer-as = {OUR_AS}
+  [neighbors.transport.config]
+    passive-mode = true
+    local-address = "127.0.0.3"
+  [neighbors.timers.config]
+    hold-time = 3
+    keepalive-interval = 1
+"#
+        )
+    }
+
+    async fn inject_route(gob: &GoBgp) -> TestResult {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let out = gob
+                .command()
+                .args(["-u", "127.0.0.1"])
+                .args(["global", "rib", "add", "-a", "ipv4", "198.18.7.0/24"])
+                .output()?;
+            if out.status.success() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(
+                    format!("gobgp failed: {}", String::from_utf8_lossy(&out.stderr)).into(),
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// GoBGP (passive on 127.0.0.3): a route injected with `gobgp global
+    /// rib add` arrives, and once gobgpd is frozen with SIGSTOP we send
+    /// Hold Timer Expired within the 3 s hold time.
+    #[tokio::test]
+    async fn gobgp_session_delivers_updates_and_hold_timer_expires_when_it_freezes() -> TestResult {
+        if !need(&["gobgpd", "gobgp"], false) {
+            return Ok(());
+        }
+        let port = free_port();
+        let gob = GoBgp::start(&gobgp_config(port));
+        let (mut us, info) = connect(
+            "gobgp",
+            "127.0.0.3",
+            GOBGP_AS,
+            port,
+            "\nhold_time_s = 3",
+            &gob.proc.log,
+        )
+        .await?;
+        assert_eq!((info.remote_as, info.hold_time), (GOBGP_AS, 3));
+        assert_eq!(info.remote_id, Ipv4Addr::new(10, 0, 0, 3));
+        assert!(info.codec.four_octet_as);
+
+        inject_route(&gob).await?;
+        let prefix: coldpotato::wire::Prefix = "198.18.7.0/24".parse()?;
+        let got = util::update_announcing(&mut us.engine, Duration::from_secs(10), prefix)
+            .await
+            .ok_or("the injected route never arrived")?;
+        assert_eq!(got.attrs.as_path.and_then(|p| p.first_as()), Some(GOBGP_AS));
+
+        // Freeze gobgpd: no more KEEPALIVEs, so our 3 s hold timer must fire.
+        let t0 = tokio::time::Instant::now();
+        gob.proc.signal(libc::SIGSTOP);
+        let reason = util::wait_for(&mut us.engine, Duration::from_secs(6), |m| match m {
+            ToEngine::Input(Input::SessionDown { reason, .. }) => Some(reason),
+            _ => None,
+        })
+        .await
+        .ok_or("session stayed up with a frozen peer")?;
+        let took = t0.elapsed();
+        assert_eq!(reason, "sent NOTIFICATION Hold Timer Expired");
+        assert!(
+            took <= Duration::from_millis(3500),
+            "hold timer fired after {took:?}"
+        );
+        gob.proc.signal(libc::SIGCONT);
+
+        us.stop().await;
+        drop(gob);
+        Ok(())
+    }
 }

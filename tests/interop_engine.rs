@@ -34,21 +34,13 @@ fn neighbor(
     loc: &str,
     role: &str,
     extra: &str,
-) -> String {
-    format!(
-        r#"
-[[neighbors]]
-name = "{name}"
-address = "{addr}"
-port = {port}
-remote_as = {asn}
-location = "{loc}"
-role = "{role}"
-local_address = "127.0.0.1"
-families = ["ipv4"]
-{extra}
-"#
-    )
+) -> Neighbor {
+    Neighbor::new(name, addr, asn, role)
+        .location(loc)
+        .port(port)
+        .local_address("127.0.0.1")
+        .ipv4()
+        .with(extra)
 }
 
 fn setup(extra_config: &str) -> Option<Lab> {
@@ -87,49 +79,10 @@ protocol bgp cp {{
         ),
     ];
     let mut gobgp = Vec::new();
-    let mut neighbors = String::new();
-    for (name, addr, asn, loc, role, extra) in peers {
-        let port = free_port();
-        gobgp.push((
-            name.to_string(),
-            GoBgp::start(&GoBgp::loopback_config(asn, addr, port, OUR_AS, ours)),
-        ));
-        let mut extra = extra.to_string();
-        if role == "peering-service" && extra_config.contains("[policy.peer-in]") {
-            extra.push_str("\nimport_policy = \"peer-in\"");
-        }
-        neighbors.push_str(&neighbor(name, addr, port, asn, loc, role, &extra));
-    }
-    neighbors.push_str(&format!(
-        r#"
-[[neighbors]]
-name = "monitor"
-address = "{MONITOR_ADDR}"
-port = {mon_port}
-remote_as = {OUR_AS}
-location = "ams"
-role = "internal"
-local_address = "127.0.0.1"
-families = ["ipv4"]
-"#
-    ));
-    let text = format!(
-        r#"
-[router]
-asn = {OUR_AS}
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{ours}"]
-location = "ams"
-
-[api]
-listen = "127.0.0.1:{api}"
-
-[[locations]]
-name = "ams"
-
-[[locations]]
-name = "fra"
-
+    let mut cfg = DaemonConfig::new(OUR_AS, ours, api)
+        .location("fra")
+        .append(&format!(
+            r#"
 [[registered_prefixes]]
 prefix = "45.10.0.0/24"
 peer_asn = {PROVIDER_AS}
@@ -142,12 +95,32 @@ peer_asn = {PROVIDER_AS}
 primary = "ams"
 backup = "none"
 
-{extra_config}
-{neighbors}
-"#
-    );
-    let api = SocketAddr::from(([127, 0, 0, 1], api));
-    let d = Daemon::start(&text, api);
+{extra_config}"#
+        ));
+    for (name, addr, asn, loc, role, extra) in peers {
+        let port = free_port();
+        gobgp.push((
+            name.to_string(),
+            GoBgp::start(&GoBgp::loopback_config(asn, addr, port, OUR_AS, ours)),
+        ));
+        let mut extra = extra.to_string();
+        if role == "peering-service" && extra_config.contains("[policy.peer-in]") {
+            extra.push_str("\nimport_policy = \"peer-in\"");
+        }
+        cfg = cfg.neighbor(&neighbor(name, addr, port, asn, loc, role, &extra));
+    }
+    let cfg = cfg.neighbor(&neighbor(
+        "monitor",
+        MONITOR_ADDR,
+        mon_port,
+        OUR_AS,
+        "ams",
+        "internal",
+        "",
+    ));
+    let text = cfg.to_string();
+    let api = cfg.api_addr();
+    let d = cfg.start();
     for (name, _) in &gobgp {
         assert!(
             d.wait_state(name, "Established", Duration::from_secs(40)),

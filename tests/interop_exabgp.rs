@@ -8,39 +8,21 @@ mod common;
 
 use common::exabgp::ExaBgp;
 use common::*;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 const OUR_AS: u32 = 8075;
 const PEER_AS: u32 = 3356;
 
-fn config(listen: &str, api: u16, address: &str, closed_port: u16, family: &str) -> String {
-    format!(
-        r#"
-[router]
-asn = {OUR_AS}
-router_id = "127.0.0.1"
-listen = ["{listen}"]
-location = "ams"
-
-[api]
-listen = "127.0.0.1:{api}"
-
-[[locations]]
-name = "ams"
-
-[[neighbors]]
-name = "exa"
-address = "{address}"
-port = {closed_port}
-remote_as = {PEER_AS}
-location = "ams"
-role = "transit"
-import_policy = "accept-all"
-families = ["{family}"]
-hold_time_s = 30
-"#
-    )
+fn config(listen: &str, api: u16, address: &str, closed_port: u16, family: &str) -> DaemonConfig {
+    DaemonConfig::new(OUR_AS, 0, api)
+        .listen(&[listen])
+        .neighbor(
+            &Neighbor::new("exa", address, PEER_AS, "transit")
+                .port(closed_port)
+                .accept_all()
+                .with(&format!("families = [\"{family}\"]"))
+                .with("hold_time_s = 30"),
+        )
 }
 
 /// Waits until `exa` is Established and its route arrived; returns how long it took.
@@ -79,16 +61,14 @@ fn an_active_only_peer_up_before_us_comes_up_over_ipv4() {
         ),
     );
     std::thread::sleep(Duration::from_secs(2));
-    let d = Daemon::start(
-        &config(
-            &format!("127.0.0.1:{port}"),
-            api,
-            "127.0.0.81",
-            closed,
-            "ipv4",
-        ),
-        SocketAddr::from(([127, 0, 0, 1], api)),
-    );
+    let d = config(
+        &format!("127.0.0.1:{port}"),
+        api,
+        "127.0.0.81",
+        closed,
+        "ipv4",
+    )
+    .start();
     let took = comes_up(&d, &exa, Duration::from_secs(60));
     note(&format!(
         "active-only ExaBGP (IPv4, up first): Established with its route after {took:?}"
@@ -101,16 +81,14 @@ fn an_active_only_peer_starting_30_s_after_us_comes_up_over_ipv4() {
         return;
     }
     let (port, api, closed) = (free_port(), free_port(), free_port());
-    let d = Daemon::start(
-        &config(
-            &format!("127.0.0.1:{port}"),
-            api,
-            "127.0.0.82",
-            closed,
-            "ipv4",
-        ),
-        SocketAddr::from(([127, 0, 0, 1], api)),
-    );
+    let d = config(
+        &format!("127.0.0.1:{port}"),
+        api,
+        "127.0.0.82",
+        closed,
+        "ipv4",
+    )
+    .start();
     std::thread::sleep(Duration::from_secs(30));
     let n = d.neighbor("exa").expect("neighbor");
     assert_ne!(n["state"], "Established");
@@ -135,21 +113,19 @@ fn an_active_only_peer_starting_30_s_after_us_comes_up_over_ipv4() {
 
 #[test]
 fn an_active_only_peer_comes_up_over_ipv6() {
-    if !need(&["exabgp"], true) {
+    if !need(&["exabgp", "ip"], true) {
         return;
     }
     let link = VethLink::new("ex6", 9, true);
     let (port, api, closed) = (free_port(), free_port(), free_port());
-    let d = Daemon::start(
-        &config(
-            &format!("[{}]:{port}", link.ours),
-            api,
-            &link.peer,
-            closed,
-            "ipv6",
-        ),
-        SocketAddr::from(([127, 0, 0, 1], api)),
-    );
+    let d = config(
+        &format!("[{}]:{port}", link.ours),
+        api,
+        &link.peer,
+        closed,
+        "ipv6",
+    )
+    .start();
     let exa = ExaBgp::start_in(
         Some(&link.ns.name),
         &ExaBgp::neighbor_config(

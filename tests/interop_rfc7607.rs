@@ -36,66 +36,30 @@ const C: &str = "198.51.100.0/24";
 const D: &str = "100.64.1.0/24";
 const E: &str = "192.0.2.128/25";
 
-fn config(port: u16, api: u16) -> String {
-    format!(
-        r#"
-[router]
-asn = {OUR_AS}
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{port}"]
-location = "ams"
-
-[api]
-listen = "127.0.0.1:{api}"
-
-[rules]
-reject_bogons = false
-reject_reserved_asn = false
-
-[[locations]]
-name = "ams"
-
-[[neighbors]]
-name = "crafted"
-address = "{PEER_ADDR}"
-remote_as = {PEER_AS}
-location = "ams"
-role = "transit"
-import_policy = "accept-all"
-passive = true
-families = ["ipv4"]
-
-[[neighbors]]
-name = "ibgp"
-address = "{IBGP_ADDR}"
-remote_as = {OUR_AS}
-location = "ams"
-role = "internal"
-passive = true
-families = ["ipv4"]
-"#
-    )
+fn config(port: u16, api: u16) -> DaemonConfig {
+    DaemonConfig::new(OUR_AS, port, api)
+        .section("[rules]\nreject_bogons = false\nreject_reserved_asn = false")
+        .neighbor(
+            &Neighbor::new("crafted", &PEER_ADDR.to_string(), PEER_AS, "transit")
+                .accept_all()
+                .passive()
+                .ipv4(),
+        )
+        .neighbor(
+            &Neighbor::new("ibgp", &IBGP_ADDR.to_string(), OUR_AS, "internal")
+                .passive()
+                .ipv4(),
+        )
 }
 
 fn pfx(s: &str) -> Prefix {
     s.parse().expect("prefix")
 }
 
-/// The route objects (`status=all`) for exactly `prefix`.
-fn routes(d: &Daemon, prefix: &str) -> Vec<serde_json::Value> {
-    d.get(&format!("/api/v1/routes?prefix={prefix}&status=all"))
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| r["prefix"] == prefix)
-        .collect()
-}
-
 #[test]
 fn as_zero_in_the_path_is_withdrawn_on_an_accept_all_neighbor_and_never_exported() {
     let (port, api) = (free_port(), free_port());
-    let d = Daemon::start(&config(port, api), SocketAddr::from(([127, 0, 0, 1], api)));
+    let d = config(port, api).start();
     let daemon = SocketAddr::from(([127, 0, 0, 1], port));
 
     let ibgp = Speaker::connect(IBGP_ADDR, daemon, OUR_AS).expect("ibgp connects");
@@ -171,7 +135,7 @@ fn as_zero_in_the_path_is_withdrawn_on_an_accept_all_neighbor_and_never_exported
 
     // `show routes` explains B and C; A is still accepted from the same peer.
     for p in [B, C] {
-        let r = routes(&d, p);
+        let r = d.routes_for(p);
         assert_eq!(r.len(), 1, "{p}: {r:?}");
         assert_eq!(r[0]["status"], "rejected", "{p}: {r:?}");
         assert_eq!(r[0]["rule"], "as-zero", "{p}: {r:?}");
@@ -185,9 +149,9 @@ fn as_zero_in_the_path_is_withdrawn_on_an_accept_all_neighbor_and_never_exported
             "the kept path shows what was sent: {r:?}"
         );
     }
-    let a = routes(&d, A);
+    let a = d.routes_for(A);
     assert_eq!(a[0]["status"], "accepted", "{a:?}");
-    let dd = routes(&d, D);
+    let dd = d.routes_for(D);
     assert_eq!(dd[0]["status"], "accepted", "{dd:?}");
 
     // Counted and logged like every RFC 7606 case, naming the neighbor.

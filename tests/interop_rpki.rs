@@ -9,7 +9,6 @@
 mod common;
 
 use common::*;
-use std::net::SocketAddr;
 use std::process::Command;
 use std::time::Duration;
 
@@ -98,39 +97,19 @@ fn stayrtr_vrps_validate_reject_and_revalidate_without_session_reset() {
     let gobgp = GoBgp::start(&GoBgp::loopback_config(
         PEER_AS, PEER_ADDR, peer_port, OUR_AS, ours,
     ));
-    let config = format!(
-        r#"
-[router]
-asn = {OUR_AS}
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{ours}"]
-location = "ams"
-
-[api]
-listen = "127.0.0.1:{api}"
-
-[rpki]
-servers = ["127.0.0.1:{rtr_port}"]
-reject_invalid = true
-retry_s = 2
-refresh_s = 5
-expire_s = 600
-
-[[locations]]
-name = "ams"
-
-[[neighbors]]
-name = "transit"
-address = "{PEER_ADDR}"
-port = {peer_port}
-remote_as = {PEER_AS}
-location = "ams"
-role = "transit"
-local_address = "127.0.0.1"
-families = ["ipv4"]
-"#
+    let plain = DaemonConfig::new(OUR_AS, ours, api).neighbor(
+        &Neighbor::new("transit", PEER_ADDR, PEER_AS, "transit")
+            .port(peer_port)
+            .local_address("127.0.0.1")
+            .ipv4(),
     );
-    let d = Daemon::start(&config, SocketAddr::from(([127, 0, 0, 1], api)));
+    let d = plain
+        .clone()
+        .section(&format!(
+            "[rpki]\nservers = [\"127.0.0.1:{rtr_port}\"]\nreject_invalid = true\n\
+             retry_s = 2\nrefresh_s = 5\nexpire_s = 600"
+        ))
+        .start();
     assert!(
         d.wait_state("transit", "Established", Duration::from_secs(40)),
         "{}",
@@ -218,10 +197,7 @@ families = ["ipv4"]
     );
 
     // Reload without [rpki]: the client stops, routes carry no state.
-    let start = config.find("[rpki]").unwrap_or(0);
-    let end = config.find("[[locations]]").unwrap_or(start);
-    let without = format!("{}{}", &config[..start], &config[end..]);
-    d.reload(&without);
+    d.reload(&plain.to_string());
     let plain = wait_route(&d, VALID, t, |r| r.get("rpki").is_none());
     assert!(
         plain.is_some(),
@@ -256,26 +232,11 @@ fn a_version_zero_cache_is_spoken_to_in_version_zero() {
     let rtr = StayRtr::start_with(rtr_port, &["-protocol", "0"]);
     let api = free_port();
     let ours = free_port();
-    let config = format!(
-        r#"
-[router]
-asn = {OUR_AS}
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{ours}"]
-location = "ams"
-
-[api]
-listen = "127.0.0.1:{api}"
-
-[rpki]
-servers = ["127.0.0.1:{rtr_port}"]
-retry_s = 2
-
-[[locations]]
-name = "ams"
-"#
-    );
-    let d = Daemon::start(&config, SocketAddr::from(([127, 0, 0, 1], api)));
+    let d = DaemonConfig::new(OUR_AS, ours, api)
+        .section(&format!(
+            "[rpki]\nservers = [\"127.0.0.1:{rtr_port}\"]\nretry_s = 2"
+        ))
+        .start();
     let want = format!("coldpotato_rpki_vrps{{server=\"127.0.0.1:{rtr_port}\"}} 3");
     let got = wait_for(Duration::from_secs(20), || {
         http_get(d.api, "/metrics").and_then(|(_, b)| b.contains(&want).then_some(()))

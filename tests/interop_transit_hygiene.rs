@@ -42,48 +42,25 @@ const ROUTES: [(&str, &str, Option<&str>); 7] = [
     ("8.8.4.0/25", "as-path [ 3356 15169 ]", Some("too-specific")),
 ];
 
-fn config(port: u16, api: u16, builtin_rules: bool) -> String {
+fn config(port: u16, api: u16, builtin_rules: bool) -> DaemonConfig {
     let rules = if builtin_rules {
         ""
     } else {
-        "builtin_rules = false\n"
+        "builtin_rules = false"
     };
-    format!(
-        r#"
-[router]
-asn = {OUR_AS}
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{port}"]
-location = "ams"
-
-[api]
-listen = "127.0.0.1:{api}"
-
-[[locations]]
-name = "ams"
-
-[[neighbors]]
-name = "exa"
-address = "{EXA}"
-remote_as = {PEER_AS}
-location = "ams"
-role = "transit"
-passive = true
-families = ["ipv4"]
-{rules}
-[[neighbors]]
-name = "ibgp"
-address = "{IBGP}"
-remote_as = {OUR_AS}
-location = "ams"
-role = "internal"
-passive = true
-families = ["ipv4"]
-
-[[originate]]
-prefix = "{ORIGINATED}"
-"#
-    )
+    DaemonConfig::new(OUR_AS, port, api)
+        .neighbor(
+            &Neighbor::new("exa", EXA, PEER_AS, "transit")
+                .passive()
+                .ipv4()
+                .with(rules),
+        )
+        .neighbor(
+            &Neighbor::new("ibgp", &IBGP.to_string(), OUR_AS, "internal")
+                .passive()
+                .ipv4(),
+        )
+        .originate(ORIGINATED)
 }
 
 fn exabgp(port: u16) -> ExaBgp {
@@ -138,10 +115,7 @@ fn a_transit_without_policy_passes_only_clean_routes_and_rfc_8212_stops_a_bare_o
     }
     // 1. Built-in rules on (the default): transit hygiene and RFC 9774.
     let (port, api) = (free_port(), free_port());
-    let d = Daemon::start(
-        &config(port, api, true),
-        SocketAddr::from(([127, 0, 0, 1], api)),
-    );
+    let d = config(port, api, true).start();
     let daemon = SocketAddr::from(([127, 0, 0, 1], port));
     let ibgp = Speaker::connect(IBGP, daemon, OUR_AS).expect("ibgp connects");
     let exa = exabgp(port);
@@ -190,8 +164,9 @@ fn a_transit_without_policy_passes_only_clean_routes_and_rfc_8212_stops_a_bare_o
     // 2. builtin_rules = false and no policy: RFC 8212.
     let (port, api) = (free_port(), free_port());
     let cfg = config(port, api, false);
+    let text = cfg.to_string();
     let file = tempfile::NamedTempFile::new().expect("temp file");
-    std::fs::write(file.path(), &cfg).expect("write");
+    std::fs::write(file.path(), &text).expect("write");
     let check = Command::new(env!("CARGO_BIN_EXE_coldpotato"))
         .args(["check", "--config"])
         .arg(file.path())
@@ -203,7 +178,7 @@ fn a_transit_without_policy_passes_only_clean_routes_and_rfc_8212_stops_a_bare_o
         warned.contains("warning:") && warned.contains("\"exa\"") && warned.contains("RFC 8212"),
         "check must warn: {warned}"
     );
-    let d = Daemon::start(&cfg, SocketAddr::from(([127, 0, 0, 1], api)));
+    let d = cfg.start();
     let daemon = SocketAddr::from(([127, 0, 0, 1], port));
     let ibgp = Speaker::connect(IBGP, daemon, OUR_AS).expect("ibgp connects");
     let exa = exabgp(port);

@@ -7,41 +7,20 @@ mod common;
 
 use common::*;
 use std::io::Write;
-use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-fn config(port: u16, api: u16, second: bool) -> String {
-    let mut c = format!(
-        r#"
-[router]
-asn = 8075
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{port}"]
-location = "ams"
-
-[api]
-listen = "127.0.0.1:{api}"
-
-[[locations]]
-name = "ams"
-
-[[neighbors]]
-name = "t1"
-address = "127.0.0.71"
-remote_as = 3356
-location = "ams"
-role = "transit"
-passive = true
-max_prefixes = {{ limit = 1000 }}
-"#
+fn config(port: u16, api: u16, second: bool) -> DaemonConfig {
+    let c = DaemonConfig::new(8075, port, api).neighbor(
+        &Neighbor::new("t1", "127.0.0.71", 3356, "transit")
+            .passive()
+            .with("max_prefixes = { limit = 1000 }"),
     );
     if second {
-        c.push_str(
-            "\n[[neighbors]]\nname = \"t2\"\naddress = \"127.0.0.72\"\nremote_as = 174\nlocation = \"ams\"\nrole = \"transit\"\npassive = true\n",
-        );
+        c.neighbor(&Neighbor::new("t2", "127.0.0.72", 174, "transit").passive())
+    } else {
+        c
     }
-    c
 }
 
 fn value(body: &str, series: &str) -> Option<f64> {
@@ -56,10 +35,7 @@ fn a_fresh_daemon_exposes_conventional_metrics_that_promtool_accepts() {
         return;
     }
     let (port, api) = (free_port(), free_port());
-    let d = Daemon::start(
-        &config(port, api, true),
-        SocketAddr::from(([127, 0, 0, 1], api)),
-    );
+    let d = config(port, api, true).start();
     let (_, body) = http_get(d.api, "/metrics").expect("metrics");
     for want in [
         "process_resident_memory_bytes ",
@@ -117,7 +93,7 @@ fn a_fresh_daemon_exposes_conventional_metrics_that_promtool_accepts() {
     assert!(out.status.success() && report.trim().is_empty(), "{report}");
 
     // A removed neighbor's info goes; a refused reload says so.
-    d.reload(&config(port, api, false));
+    d.reload(&config(port, api, false).to_string());
     let gone = wait_for(Duration::from_secs(10), || {
         let (_, b) = http_get(d.api, "/metrics")?;
         (!b.contains("neighbor_info{address=\"127.0.0.72\"")).then_some(())

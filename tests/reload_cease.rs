@@ -11,51 +11,16 @@ use common::*;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-fn config(port: u16, api: u16, changed_hold: bool, with_b: bool) -> String {
-    let hold = if changed_hold {
-        "hold_time_s = 30\n"
-    } else {
-        ""
-    };
-    let mut c = format!(
-        r#"
-[router]
-asn = 8075
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{port}"]
-location = "ams"
-
-[api]
-listen = "127.0.0.1:{api}"
-
-[[locations]]
-name = "ams"
-
-[[neighbors]]
-name = "a"
-address = "127.0.0.91"
-remote_as = 3356
-location = "ams"
-role = "transit"
-passive = true
-families = ["ipv4"]
-{hold}"#
-    );
+fn config(port: u16, api: u16, changed_hold: bool, with_b: bool) -> DaemonConfig {
+    let hold = if changed_hold { "hold_time_s = 30" } else { "" };
+    let neighbor =
+        |name: &str, addr: &str| Neighbor::new(name, addr, 3356, "transit").passive().ipv4();
+    let c = DaemonConfig::new(8075, port, api).neighbor(&neighbor("a", "127.0.0.91").with(hold));
     if with_b {
-        c.push_str(
-            r#"
-[[neighbors]]
-name = "b"
-address = "127.0.0.92"
-remote_as = 3356
-location = "ams"
-role = "transit"
-passive = true
-families = ["ipv4"]
-"#,
-        );
+        c.neighbor(&neighbor("b", "127.0.0.92"))
+    } else {
+        c
     }
-    c
 }
 
 fn cease(s: &Speaker) -> Option<(u8, u8)> {
@@ -68,10 +33,7 @@ fn cease(s: &Speaker) -> Option<(u8, u8)> {
 #[test]
 fn a_reload_sends_6_6_to_a_changed_neighbor_and_6_3_to_a_removed_one() {
     let (port, api) = (free_port(), free_port());
-    let d = Daemon::start(
-        &config(port, api, false, true),
-        SocketAddr::from(([127, 0, 0, 1], api)),
-    );
+    let d = config(port, api, false, true).start();
     let daemon = SocketAddr::from(([127, 0, 0, 1], port));
     let a = Speaker::connect(Ipv4Addr::new(127, 0, 0, 91), daemon, 3356).expect("a");
     let b = Speaker::connect(Ipv4Addr::new(127, 0, 0, 92), daemon, 3356).expect("b");
@@ -81,7 +43,7 @@ fn a_reload_sends_6_6_to_a_changed_neighbor_and_6_3_to_a_removed_one() {
             "{n}"
         );
     }
-    d.reload(&config(port, api, true, false));
+    d.reload(&config(port, api, true, false).to_string());
     let got = wait_for(Duration::from_secs(10), || Some((cease(&a)?, cease(&b)?)));
     assert_eq!(
         got,

@@ -84,51 +84,25 @@ fn a_peer_that_stops_reading_is_torn_down_by_the_send_hold_timer_and_nobody_else
     let port = free_port();
     let api = free_port();
     let sink_port = free_port();
-    let cfg = format!(
-        r#"
-[router]
-asn = {OUR_AS}
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{port}"]
-location = "ams"
-
-[api]
-listen = "127.0.0.1:{api}"
-
-[[locations]]
-name = "ams"
-
-[[neighbors]]
-name = "feed"
-address = "127.0.0.71"
-remote_as = 3356
-location = "ams"
-role = "transit"
-import_policy = "accept-all"
-passive = true
-families = ["ipv4"]
-
-[[neighbors]]
-name = "rr-ok"
-address = "127.0.0.72"
-port = {sink_port}
-remote_as = {OUR_AS}
-location = "ams"
-role = "internal"
-families = ["ipv4"]
-
-[[neighbors]]
-name = "rr-stuck"
-address = "127.0.0.73"
-remote_as = {OUR_AS}
-location = "ams"
-role = "internal"
-passive = true
-send_hold_time_s = {SEND_HOLD_S}
-families = ["ipv4"]
-"#
-    );
-    let d = Daemon::start(&cfg, SocketAddr::from(([127, 0, 0, 1], api)));
+    let d = DaemonConfig::new(OUR_AS, port, api)
+        .neighbor(
+            &Neighbor::new("feed", "127.0.0.71", 3356, "transit")
+                .accept_all()
+                .passive()
+                .ipv4(),
+        )
+        .neighbor(
+            &Neighbor::new("rr-ok", "127.0.0.72", OUR_AS, "internal")
+                .port(sink_port)
+                .ipv4(),
+        )
+        .neighbor(
+            &Neighbor::new("rr-stuck", "127.0.0.73", OUR_AS, "internal")
+                .passive()
+                .with(&format!("send_hold_time_s = {SEND_HOLD_S}"))
+                .ipv4(),
+        )
+        .start();
     let bin = env!("CARGO_BIN_EXE_coldpotato");
     let mut sink = Command::new(bin);
     sink.args([
@@ -155,23 +129,16 @@ families = ["ipv4"]
     let rss_before = proc_status_kb(d.proc.pid(), "VmRSS:");
 
     let started = Instant::now();
-    let mut feed = Command::new(bin);
-    feed.args([
-        "loadgen",
-        "--target",
-        &daemon.to_string(),
-        "--local",
-        "127.0.0.71",
-        "--asn",
-        "3356",
-        "--prefixes",
-        &n.to_string(),
-        "--sets",
-        &n.to_string(),
-        "--hold-for",
-        "600",
-    ]);
-    let _feed = Proc::spawn("loadgen", feed, d.dir.path().join("loadgen.log"));
+    let _feed = Loadgen {
+        target: daemon,
+        local: "127.0.0.71",
+        asn: 3356,
+        prefixes: n,
+        sets: n,
+        seed: None,
+        hold_for_s: 600,
+    }
+    .spawn(d.dir.path().join("loadgen.log"));
 
     // The reading neighbor gets the whole table (every prefix the feed's
     // session accepted: the generator may draw a prefix twice) while the

@@ -1,8 +1,9 @@
 //! The listener refuses connections from addresses that are not
 //! configured neighbors (no OPEN is ever sent) and follows reloads.
 
-#[path = "session_util.rs"]
-mod util;
+mod common;
+
+use common::session_util as util;
 
 use coldpotato::session::listen::Listener;
 use std::net::Ipv4Addr;

@@ -3,8 +3,9 @@
 //! UPDATEs flow from A's engine channel to B's, and administrative
 //! shutdown, BFD Down and max-prefix teardown behave as specified.
 
-#[path = "session_util.rs"]
-mod util;
+mod common;
+
+use common::session_util as util;
 
 use coldpotato::messages::{BfdStatus, Input, ToEngine, ToPeer};
 use coldpotato::session::codes::{cease, CeaseSubcode};
@@ -279,4 +280,12 @@ async fn a_stalled_engine_does_not_stop_the_session_writing_what_the_engine_send
         .await
         .map_err(|_| "shutdown hung behind a stalled engine")?;
     Ok(())
+}
+
+/// The neighbor helper every peer-task test builds its config with.
+#[test]
+fn neighbor_helper_builds_a_config() {
+    let n = neighbor("x", "127.0.0.9", 65009, "passive = true");
+    assert!(n.passive);
+    assert_eq!(n.remote_as, 65009);
 }

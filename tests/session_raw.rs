@@ -3,8 +3,9 @@
 //! negotiated codec for a 2-octet-AS peer, and the exact NOTIFICATIONs we
 //! send for a bad hold time and for a broken message header.
 
-#[path = "session_util.rs"]
-mod util;
+mod common;
+
+use common::session_util as util;
 
 use bytes::BytesMut;
 use coldpotato::messages::{Input, ToEngine};

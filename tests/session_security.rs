@@ -1,8 +1,9 @@
 //! Transport security end to end on loopback between two of our peer
 //! tasks: TCP MD5 signatures (RFC 2385) and GTSM (RFC 5082).
 
-#[path = "session_util.rs"]
-mod util;
+mod common;
+
+use common::session_util as util;
 
 use std::time::Duration;
 use util::*;

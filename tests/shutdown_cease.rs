@@ -10,7 +10,6 @@
 mod common;
 
 use common::*;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 const OUR_AS: u32 = 8075;
@@ -53,43 +52,18 @@ protocol static s4 {{ ipv4; {statics} }}
     )
 }
 
-fn our_config(ours: u16, api: u16, peer: u16) -> String {
+fn our_config(ours: u16, api: u16, peer: u16) -> DaemonConfig {
     let neighbor = |name: &str, addr: &str, local: &str| {
-        format!(
-            r#"
-[[neighbors]]
-name = "{name}"
-address = "{addr}"
-port = {peer}
-remote_as = {BIRD_AS}
-location = "ams"
-role = "transit"
-import_policy = "accept-all"
-local_address = "{local}"
-"#
-        )
+        Neighbor::new(name, addr, BIRD_AS, "transit")
+            .port(peer)
+            .accept_all()
+            .local_address(local)
     };
-    format!(
-        r#"
-[router]
-asn = {OUR_AS}
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{ours}"]
-location = "ams"
-hold_time_s = 9
-
-[api]
-listen = "127.0.0.1:{api}"
-
-[[locations]]
-name = "ams"
-
-[[originate]]
-prefix = "192.0.2.0/24"
-{}{}"#,
-        neighbor("bird-a", "127.0.0.2", "127.0.0.1"),
-        neighbor("bird-b", "127.0.0.3", "127.0.0.4"),
-    )
+    DaemonConfig::new(OUR_AS, ours, api)
+        .router("hold_time_s = 9")
+        .originate("192.0.2.0/24")
+        .neighbor(&neighbor("bird-a", "127.0.0.2", "127.0.0.1"))
+        .neighbor(&neighbor("bird-b", "127.0.0.3", "127.0.0.4"))
 }
 
 /// How many times BIRD's protocol `name` logged our shutdown NOTIFICATION.
@@ -110,9 +84,8 @@ fn sigterm_sends_cease_on_every_session_every_time() {
     let (ours, api, peer) = (free_port(), free_port(), free_port());
     let bird = Bird::start(&bird_config(peer, ours));
     let config = our_config(ours, api, peer);
-    let api = SocketAddr::from(([127, 0, 0, 1], api));
     for round in 1..=ROUNDS {
-        let mut d = Daemon::start(&config, api);
+        let mut d = config.start();
         for n in ["bird-a", "bird-b"] {
             assert!(
                 d.wait_state(n, "Established", Duration::from_secs(30)),

@@ -120,30 +120,13 @@ fn the_daemon_runs_as_the_units_user_with_only_its_capabilities() {
     let config = dir.path().join("coldpotato.toml");
     std::fs::write(
         &config,
-        format!(
-            r#"
-[router]
-asn = 8075
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{port}"]
-location = "ams"
-
-[api]
-listen = "127.0.0.1:{api}"
-
-[[locations]]
-name = "ams"
-
-[[neighbors]]
-name = "peer"
-address = "127.0.0.61"
-remote_as = 3356
-location = "ams"
-role = "transit"
-passive = true
-families = ["ipv4"]
-"#
-        ),
+        DaemonConfig::new(8075, port, api)
+            .neighbor(
+                &Neighbor::new("peer", "127.0.0.61", 3356, "transit")
+                    .passive()
+                    .ipv4(),
+            )
+            .to_string(),
     )
     .expect("write config");
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).expect("chmod");

@@ -4,9 +4,16 @@
 //! stopped by a Drop guard, so a failing test cleans up after itself.
 #![allow(dead_code)]
 
+pub mod api_fixture;
+pub mod config;
+pub mod engine_lab;
 pub mod exabgp;
 pub mod peers;
+pub mod session_util;
 pub mod speaker;
+
+#[allow(unused_imports)] // not every test builds a daemon config
+pub use config::{DaemonConfig, Neighbor};
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};
@@ -48,17 +55,39 @@ pub fn free_port() -> u16 {
     }
 }
 
-/// Whether `bin` is on PATH (or an absolute path that exists).
-pub fn have(bin: &str) -> bool {
-    if bin.starts_with('/') {
-        return Path::new(bin).exists();
+/// Where Debian installs FRR's daemons, which it keeps off PATH.
+const FRR_LIBEXEC: &str = "/usr/lib/frr";
+/// The FRR daemons the tests start (looked up in [`FRR_LIBEXEC`] too).
+const FRR_DAEMONS: &[&str] = &["bfdd", "bgpd", "zebra"];
+
+/// Where tool `bin` is: the first executable `bin` on PATH, or for FRR's
+/// daemons (`bfdd`, `bgpd`, `zebra`) the one in `/usr/lib/frr`.
+pub fn which(bin: &str) -> Option<PathBuf> {
+    fn executable(p: &Path) -> bool {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     }
-    Command::new("sh")
-        .args(["-c", &format!("command -v {bin}")])
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false)
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(bin))
+        .find(|p| executable(p))
+        .or_else(|| {
+            FRR_DAEMONS
+                .contains(&bin)
+                .then(|| Path::new(FRR_LIBEXEC).join(bin))
+                .filter(|p| executable(p))
+        })
+}
+
+/// Whether tool `bin` is installed (see [`which`]).
+pub fn have(bin: &str) -> bool {
+    which(bin).is_some()
+}
+
+/// The path of FRR daemon `daemon` (`bfdd`, `bgpd`, `zebra`); call it
+/// after [`need`] said it is there.
+pub fn frr_daemon(daemon: &str) -> PathBuf {
+    which(daemon).unwrap_or_else(|| panic!("FRR's {daemon} is not installed"))
 }
 
 /// True when running as root (network namespaces, port 179, nftables).
@@ -75,11 +104,12 @@ pub fn strict() -> bool {
 }
 
 /// The one gate for a test that needs outside tools or root. Tools are
-/// looked up on PATH (FRR's daemons by their path under /usr/lib/frr,
+/// looked up with [`which`] (PATH; FRR's daemons also in /usr/lib/frr,
 /// which Debian keeps off PATH). `true`: run the test. `false`: return at
 /// once; a `SKIPPED <test>: <why>` line went to stderr, past libtest's
 /// output capture, and `tests/run.sh` counts those lines. Under
-/// [`strict`] a missing prerequisite fails the test, naming it.
+/// [`strict`] a missing prerequisite fails the test, naming it and what
+/// is missing.
 pub fn need(tools: &[&str], root: bool) -> bool {
     let mut missing: Vec<String> = tools
         .iter()
@@ -97,7 +127,11 @@ pub fn need(tools: &[&str], root: bool) -> bool {
 }
 
 /// Reports a skipped test (see [`need`]): a visible `SKIPPED` line, or a
-/// failure under [`strict`].
+/// failure under [`strict`]. The line is written to the process's stderr
+/// directly (libtest captures `eprintln!`, not `std::io::stderr()`), on a
+/// line of its own: libtest has already printed `test NAME ... ` when
+/// running one test at a time, and `tests/run.sh` counts lines that start
+/// with `SKIPPED `.
 pub fn skip(why: &str) {
     let test = std::thread::current()
         .name()
@@ -106,8 +140,8 @@ pub fn skip(why: &str) {
     if strict() {
         panic!("{test}: cannot run here: {why} (tests/run.sh installs the tools; run it as root)");
     }
-    let mut e = std::io::stderr();
-    let _ = writeln!(e, "SKIPPED {test}: {why}");
+    let line = format!("\nSKIPPED {test}: {why}\n");
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }
 
 /// A child process killed (SIGTERM, then SIGKILL) when dropped.
@@ -263,6 +297,63 @@ impl Daemon {
     pub fn log(&self) -> String {
         self.proc.log_text()
     }
+
+    /// Whether the daemon still runs and answers `/healthz`.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.proc.child.try_wait(), Ok(None))
+            && http_get(self.api, "/healthz").map(|(c, _)| c) == Some(200)
+    }
+
+    /// How often neighbor `name` reached Established
+    /// (`coldpotato_session_established_total`).
+    pub fn ups(&self, name: &str) -> f64 {
+        metric_sum(
+            self.api,
+            "coldpotato_session_established_total",
+            &[&format!("neighbor=\"{name}\"")],
+        )
+    }
+
+    /// The route objects (`status=all`) for exactly `prefix`.
+    pub fn routes_for(&self, prefix: &str) -> Vec<serde_json::Value> {
+        self.get(&format!("/api/v1/routes?prefix={prefix}&status=all"))
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| r["prefix"] == prefix)
+            .collect()
+    }
+}
+
+/// `coldpotato loadgen` as a feeding peer: `prefixes` prefixes in `sets`
+/// attribute sets (table `seed`, when given), from `local` as `asn` to the
+/// daemon at `target`, keeping the session for `hold_for_s` seconds.
+pub struct Loadgen<'a> {
+    pub target: SocketAddr,
+    pub local: &'a str,
+    pub asn: u32,
+    pub prefixes: usize,
+    pub sets: usize,
+    pub seed: Option<u64>,
+    pub hold_for_s: u32,
+}
+
+impl Loadgen<'_> {
+    /// Starts it, its output in `log`.
+    pub fn spawn(&self, log: PathBuf) -> Proc {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_coldpotato"));
+        cmd.args(["loadgen", "--target", &self.target.to_string()])
+            .args(["--local", self.local])
+            .args(["--asn", &self.asn.to_string()])
+            .args(["--prefixes", &self.prefixes.to_string()])
+            .args(["--sets", &self.sets.to_string()]);
+        if let Some(seed) = self.seed {
+            cmd.args(["--seed", &seed.to_string()]);
+        }
+        cmd.args(["--hold-for", &self.hold_for_s.to_string()]);
+        Proc::spawn("loadgen", cmd, log)
+    }
 }
 
 /// A minimal blocking HTTP GET (status, body) on a loopback API.
@@ -399,11 +490,16 @@ impl GoBgp {
         g
     }
 
-    /// Runs the `gobgp` CLI against this daemon.
+    /// The `gobgp` CLI against this daemon, arguments to add.
+    pub fn command(&self) -> Command {
+        let mut c = netns_cmd(self.netns.as_deref(), "gobgp");
+        c.arg("-p").arg(self.grpc_port.to_string());
+        c
+    }
+
+    /// Runs the `gobgp` CLI against this daemon (stdout and stderr).
     pub fn cli(&self, args: &str) -> String {
-        netns_cmd(self.netns.as_deref(), "gobgp")
-            .arg("-p")
-            .arg(self.grpc_port.to_string())
+        self.command()
             .args(args.split_whitespace())
             .output()
             .map(|o| {
@@ -567,5 +663,6 @@ pub fn metric_sum(api: SocketAddr, name: &str, labels: &[&str]) -> f64 {
                 && labels.iter().all(|x| l.contains(x))
         })
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
+        .sum::<f64>()
+        + 0.0
 }

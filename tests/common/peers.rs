@@ -930,11 +930,6 @@ fn apply(inner: &RibInner, opts: &RibOpts, u: &wire::Update, len: usize) {
     *lock(&inner.last_change) = Some(Instant::now());
 }
 
-/// Open file descriptors of a process.
-pub fn fd_count(pid: i32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
-}
-
 /// A stop flag for a test's helper thread, raised when dropped, so a
 /// failing test does not leave the thread running.
 #[derive(Default)]
@@ -977,19 +972,6 @@ pub fn fd_targets(pid: i32) -> Vec<String> {
         .unwrap_or_default();
     v.sort();
     v
-}
-
-/// The sum of the samples of metric `name` whose line contains every label
-/// in `labels` (e.g. `neighbor="x"`).
-pub fn metric(api: SocketAddr, name: &str, labels: &[&str]) -> f64 {
-    let (_, body) = super::http_get(api, "/metrics").unwrap_or_default();
-    body.lines()
-        .filter(|l| {
-            l.split(['{', ' ']).next() == Some(name) && labels.iter().all(|x| l.contains(x))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>()
-        + 0.0
 }
 
 /// The `p`-th percentile (0–100) of `v` (sorted in place), nearest rank.

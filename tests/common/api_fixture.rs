@@ -1,9 +1,7 @@
-//! Shared fixture of the `api_*` integration tests (included with
-//! `#[path = "api_fixture.rs"] mod fixture;`): the API server on
-//! 127.0.0.1:0 in front of a fake route engine task that answers
-//! `ToEngine::Query` with fixed views, plus a blocking HTTP helper.
-//! Cargo also builds this file as an (empty) test target of its own.
-#![allow(dead_code)]
+//! Shared fixture of the `api_*` integration tests
+//! (`use common::api_fixture as fixture;`): the API server on 127.0.0.1:0
+//! in front of a fake route engine task that answers `ToEngine::Query`
+//! with fixed views, plus a blocking HTTP helper.
 
 use coldpotato::api::ApiServer;
 use coldpotato::messages::views::{

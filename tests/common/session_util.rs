@@ -1,7 +1,5 @@
-//! Helpers shared by the `session_*` integration tests (included with
-//! `#[path]`; as its own test target it holds one self-check).
-
-#![allow(dead_code)]
+//! Helpers shared by the tests that drive peer tasks directly
+//! (`session_*`, `interop_bgp`; `use common::session_util as util;`).
 
 use coldpotato::config::NeighborConfig;
 use coldpotato::messages::{BfdStatus, Input, SessionInfo, ToEngine};
@@ -9,7 +7,6 @@ use coldpotato::session::peer::{self, PeerHandle, PeerParams, Timing};
 use coldpotato::wire::{Prefix, Update};
 use std::net::Ipv4Addr;
 use std::path::Path;
-use std::process::Child;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -42,6 +39,14 @@ pub struct TestPeer {
     pub handle: PeerHandle,
     pub engine: mpsc::Receiver<ToEngine>,
     pub shutdown: watch::Sender<Option<Arc<str>>>,
+}
+
+impl TestPeer {
+    /// Sends the daemon-wide shutdown ("test over") and waits for the task.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(Some("test over".into()));
+        self.handle.join().await;
+    }
 }
 
 /// Spawns a peer task for `n` as `local_as` / `router_id`.
@@ -100,12 +105,6 @@ pub async fn states_during(rx: &mut mpsc::Receiver<ToEngine>, d: Duration) -> Ve
         }
     }
     seen
-}
-
-/// A free TCP port on `ip` (bound and released; good enough for tests).
-pub fn free_port(ip: &str) -> std::io::Result<u16> {
-    let l = std::net::TcpListener::bind((ip, 0))?;
-    Ok(l.local_addr()?.port())
 }
 
 /// Two of our peer tasks on loopback: A (AS 65001, id 10.0.0.1) listens on
@@ -206,22 +205,6 @@ pub async fn session_down(rx: &mut mpsc::Receiver<ToEngine>, within: Duration) -
     .await
 }
 
-/// A real routing daemon (BIRD, FRR, GoBGP) that is killed when dropped
-/// (continued first, in case a test froze it with SIGSTOP).
-pub struct Daemon(pub Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let pid = self.0.id() as libc::pid_t;
-        // SAFETY: plain kill(2) on our own child.
-        unsafe {
-            libc::kill(pid, libc::SIGCONT);
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Waits for `ToEngine::SessionUp` and returns what was negotiated; on a
 /// timeout the error carries `who`'s log file.
 pub async fn established(
@@ -256,11 +239,4 @@ pub async fn update_announcing(
         _ => None,
     })
     .await
-}
-
-#[test]
-fn neighbor_helper_builds_a_config() {
-    let n = neighbor("x", "127.0.0.9", 65009, "passive = true");
-    assert!(n.passive);
-    assert_eq!(n.remote_as, 65009);
 }

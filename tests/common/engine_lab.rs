@@ -1,8 +1,9 @@
-//! Shared harness of the route engine scenario tests (`engine_import`,
-//! `engine_export`): a configuration with two locations and one neighbor per
-//! role, and a `Lab` that feeds `EngineCore` and reads its views.
+//! Shared harness of the route engine scenario tests (`engine_*`,
+//! `api_audit`; `use common::engine_lab as lab;`): a configuration with two
+//! locations and one neighbor per role, and a `Lab` that feeds `EngineCore`
+//! and reads its views.
 
-#![allow(dead_code, unused_imports)]
+#![allow(unused_imports)]
 
 pub use coldpotato::config::Config;
 pub use coldpotato::engine::{EngineCore, Output};

@@ -8,7 +8,9 @@
 //!   1,000 connects/s, 200 silent connections (slowloris), silent
 //!   connections from a configured neighbor's address and spoofed ones from
 //!   an Established neighbor's, and malformed OPENs with the NOTIFICATION
-//!   each must get (RFC 4271 §6.2, RFC 5492 §4, RFC 9234 §4.2), while a
+//!   each must get (RFC 4271 §6.2, RFC 5492 §4, RFC 9234 §4.2; unknown
+//!   capabilities with and without a value are ignored, an unknown optional
+//!   parameter is refused with and without capabilities beside it), while a
 //!   BIRD 2 session with a 9 s hold time stays Established throughout.
 //! - H2: one peer flapping announce/withdraw as fast as the daemon takes
 //!   it, while 20 other neighbors run BFD at 100 ms × 3 and the API is
@@ -21,7 +23,8 @@
 //!   configured neighbor whatever the BGP state, and the 20 BGP sessions
 //!   are brought up too so that their stability is checked as well.
 //! - H3: one attribute set per prefix (the issue's 1M), AS paths of 1,000
-//!   ASNs, a 4,096-octet UPDATE full of communities, and with RFC 8654
+//!   ASNs, a 4,096-octet UPDATE full of communities, one of 1,000
+//!   communities that still fits 4,096 octets re-encoded, and with RFC 8654
 //!   extended messages 65,000- and 65,535-octet ones; accepted or rejected
 //!   as the rules say, and re-encoded to two internal neighbors, one with
 //!   and one without extended messages (RFC 8654 §4: a route too big for a
@@ -60,21 +63,6 @@ fn pfx(s: &str) -> Prefix {
 
 fn v4(s: &str) -> Ipv4Net {
     s.parse().expect("IPv4 prefix")
-}
-
-/// The daemon is still running and answers `/healthz`.
-fn alive(d: &mut Daemon) -> bool {
-    matches!(d.proc.child.try_wait(), Ok(None))
-        && http_get(d.api, "/healthz").map(|(c, _)| c) == Some(200)
-}
-
-/// How often neighbor `name` reached Established.
-fn ups(d: &Daemon, name: &str) -> f64 {
-    peers::metric(
-        d.api,
-        "coldpotato_session_established_total",
-        &[&format!("neighbor=\"{name}\"")],
-    )
 }
 
 // ---------------------------------------------------------------------------
@@ -160,6 +148,30 @@ fn bad_opens() -> Vec<BadOpen> {
             why: "RFC 4271 §6.2: Unsupported Optional Parameters",
         },
         BadOpen {
+            name: "unknown-cap-empty",
+            addr: Ipv4Addr::new(127, 0, 3, 8),
+            remote_as: 20_008,
+            extra: "",
+            // Capability code 250 (unassigned) with no data.
+            open: |id, asn| {
+                let mut c = raw::usual_caps(asn);
+                c.push((250, vec![]));
+                raw::open(asn as u16, 90, id, &raw::capabilities(&c))
+            },
+            want: "accepted",
+            why: "RFC 5492 §4: an unrecognized capability (empty) MUST be ignored",
+        },
+        BadOpen {
+            name: "unknown-param-alone",
+            addr: Ipv4Addr::new(127, 0, 3, 9),
+            remote_as: 20_009,
+            extra: "",
+            // Optional parameter type 99 and nothing else (My AS AS_TRANS).
+            open: |id, _| raw::open(23_456, 90, id, &[99, 2, 0, 0]),
+            want: "2/4",
+            why: "RFC 4271 §6.2: Unsupported Optional Parameters, before any capability",
+        },
+        BadOpen {
             name: "no-role",
             addr: Ipv4Addr::new(127, 0, 3, 6),
             remote_as: 20_006,
@@ -178,61 +190,29 @@ fn bad_opens() -> Vec<BadOpen> {
     ]
 }
 
-fn h1_config(port: u16, api: u16, bird_port: u16) -> String {
-    let mut c = format!(
-        r#"
-[router]
-asn = {OUR_AS}
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{port}"]
-location = "ams"
-hold_time_s = 9
-
-[api]
-listen = "127.0.0.1:{api}"
-
-[[locations]]
-name = "ams"
-
-[[originate]]
-prefix = "198.51.100.0/24"
-
-[[neighbors]]
-name = "bird"
-address = "127.0.0.2"
-port = {bird_port}
-local_address = "127.0.0.1"
-remote_as = {BIRD_AS}
-location = "ams"
-role = "transit"
-import_policy = "accept-all"
-families = ["ipv4"]
-
-[[neighbors]]
-name = "slow"
-address = "127.0.3.7"
-remote_as = 20007
-location = "ams"
-role = "transit"
-passive = true
-families = ["ipv4"]
-"#
-    );
+fn h1_config(port: u16, api: u16, bird_port: u16) -> DaemonConfig {
+    let mut c = DaemonConfig::new(OUR_AS, port, api)
+        .router("hold_time_s = 9")
+        .originate("198.51.100.0/24")
+        .neighbor(
+            &Neighbor::new("bird", "127.0.0.2", BIRD_AS, "transit")
+                .port(bird_port)
+                .local_address("127.0.0.1")
+                .accept_all()
+                .ipv4(),
+        )
+        .neighbor(
+            &Neighbor::new("slow", "127.0.3.7", 20007, "transit")
+                .passive()
+                .ipv4(),
+        );
     for b in bad_opens() {
-        c.push_str(&format!(
-            r#"
-[[neighbors]]
-name = "{}"
-address = "{}"
-remote_as = {}
-location = "ams"
-role = "transit"
-passive = true
-families = ["ipv4"]
-{}
-"#,
-            b.name, b.addr, b.remote_as, b.extra
-        ));
+        c = c.neighbor(
+            &Neighbor::new(b.name, &b.addr.to_string(), b.remote_as, "transit")
+                .passive()
+                .ipv4()
+                .with(b.extra),
+        );
     }
     c
 }
@@ -378,10 +358,7 @@ fn h1_connection_flood_slowloris_and_bad_opens_leave_an_established_bird_session
     let rounds = if full() { 10 } else { 2 };
     let (port, api, bird_port) = (free_port(), free_port(), free_port());
     let bird = Bird::start(&h1_bird_config(bird_port, port));
-    let mut d = Daemon::start(
-        &h1_config(port, api, bird_port),
-        SocketAddr::from(([127, 0, 0, 1], api)),
-    );
+    let mut d = h1_config(port, api, bird_port).start();
     let daemon = SocketAddr::from(([127, 0, 0, 1], port));
     let pid = d.proc.pid();
     let routes_in = wait_for(Duration::from_secs(30), || {
@@ -401,9 +378,9 @@ fn h1_connection_flood_slowloris_and_bad_opens_leave_an_established_bird_session
         bird.cmd("show protocols all cp")
     );
     let bird_changes_before = bird_state_changes(&bird);
-    let fds_before = peers::fd_count(pid);
+    let fds_before = open_fds(pid);
     let rss_before = proc_status_kb(pid, "VmRSS:");
-    assert_eq!(ups(&d, "bird"), 1.0);
+    assert_eq!(d.ups("bird"), 1.0);
 
     // Watch the BIRD session from our side every 100 ms for the whole run.
     let stop_watch = peers::StopFlag::default();
@@ -563,11 +540,11 @@ fn h1_connection_flood_slowloris_and_bad_opens_leave_an_established_bird_session
     watcher.join().expect("watcher");
 
     // The daemon, the BIRD session and its routes are as they were.
-    assert!(alive(&mut d), "the daemon died:\n{}", d.log());
+    assert!(d.alive(), "the daemon died:\n{}", d.log());
     let nb = d.neighbor("bird").expect("bird");
     assert_eq!(nb["state"], "Established", "{nb}");
     assert_eq!(nb["prefixes_accepted"], 200, "{nb}");
-    assert_eq!(ups(&d, "bird"), 1.0, "the BIRD session was reset");
+    assert_eq!(d.ups("bird"), 1.0, "the BIRD session was reset");
     let bad = not_established.lock().expect("lock").clone();
     assert!(bad.is_empty(), "the BIRD session left Established: {bad:?}");
     assert!(
@@ -596,10 +573,10 @@ fn h1_connection_flood_slowloris_and_bad_opens_leave_an_established_bird_session
     // Nothing leaks: the flood's, the slowloris' and the bad OPENs'
     // sockets are all gone again.
     let fds_after = wait_for(Duration::from_secs(10), || {
-        let n = peers::fd_count(pid);
+        let n = open_fds(pid);
         (n <= fds_before + 2).then_some(n)
     });
-    let fds_now = peers::fd_count(pid);
+    let fds_now = open_fds(pid);
     assert!(
         fds_after.is_some(),
         "open files: {fds_before} before, {fds_now} after"
@@ -634,58 +611,33 @@ const BFD_LOCAL: Ipv4Addr = Ipv4Addr::new(127, 0, 2, 100);
 const FLAPPER: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 40);
 const FLAP_PREFIXES: u32 = 500;
 
-fn h2_config(port: u16, api: u16, rr_port: u16) -> String {
-    let mut c = format!(
-        r#"
-[router]
-asn = {OUR_AS}
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{port}"]
-location = "ams"
-
-[api]
-listen = "127.0.0.1:{api}"
-
-[[locations]]
-name = "ams"
-
-[[neighbors]]
-name = "flapper"
-address = "{FLAPPER}"
-remote_as = 3356
-location = "ams"
-role = "transit"
-import_policy = "accept-all"
-passive = true
-families = ["ipv4"]
-
-[[neighbors]]
-name = "rr"
-address = "127.0.0.41"
-port = {rr_port}
-remote_as = {OUR_AS}
-location = "ams"
-role = "internal"
-families = ["ipv4"]
-"#
-    );
+fn h2_config(port: u16, api: u16, rr_port: u16) -> DaemonConfig {
+    let mut c = DaemonConfig::new(OUR_AS, port, api)
+        .neighbor(
+            &Neighbor::new("flapper", &FLAPPER.to_string(), 3356, "transit")
+                .accept_all()
+                .passive()
+                .ipv4(),
+        )
+        .neighbor(
+            &Neighbor::new("rr", "127.0.0.41", OUR_AS, "internal")
+                .port(rr_port)
+                .ipv4(),
+        );
     for i in 1..=BFD_PEERS {
-        c.push_str(&format!(
-            r#"
-[[neighbors]]
-name = "bfd-{i:02}"
-address = "127.0.2.{i}"
-local_address = "{BFD_LOCAL}"
-remote_as = {}
-location = "ams"
-role = "transit"
-import_policy = "accept-all"
-passive = true
-families = ["ipv4"]
-bfd = {{ min_tx_ms = 100, min_rx_ms = 100, multiplier = 3 }}
-"#,
-            20_100 + u32::from(i)
-        ));
+        c = c.neighbor(
+            &Neighbor::new(
+                &format!("bfd-{i:02}"),
+                &format!("127.0.2.{i}"),
+                20_100 + u32::from(i),
+                "transit",
+            )
+            .local_address(&BFD_LOCAL.to_string())
+            .accept_all()
+            .passive()
+            .ipv4()
+            .with("bfd = { min_tx_ms = 100, min_rx_ms = 100, multiplier = 3 }"),
+        );
     }
     c
 }
@@ -703,10 +655,7 @@ fn h2_a_flapping_peer_at_full_speed_disturbs_no_bfd_session_and_no_api_answer() 
         SocketAddr::from(([127, 0, 0, 41], rr_port)),
         RibOpts::new(OUR_AS, Ipv4Addr::new(127, 0, 0, 41)),
     );
-    let mut d = Daemon::start(
-        &h2_config(port, api, rr_port),
-        SocketAddr::from(([127, 0, 0, 1], api)),
-    );
+    let mut d = h2_config(port, api, rr_port).start();
     let daemon = SocketAddr::from(([127, 0, 0, 1], port));
     let pid = d.proc.pid();
 
@@ -809,18 +758,22 @@ fn h2_a_flapping_peer_at_full_speed_disturbs_no_bfd_session_and_no_api_answer() 
             d.neighbor(n)
         );
     }
-    let downs_before: f64 = ["Down", "AdminDown"]
-        .iter()
-        .map(|s| {
-            peers::metric(
-                d.api,
-                "coldpotato_bfd_transitions_total",
-                &[&format!("state=\"{s}\"")],
-            )
-        })
-        .sum();
+    // BFD transitions to Down or AdminDown on the daemon's side.
+    let bfd_downs = |d: &Daemon| -> f64 {
+        ["Down", "AdminDown"]
+            .iter()
+            .map(|s| {
+                metric_sum(
+                    d.api,
+                    "coldpotato_bfd_transitions_total",
+                    &[&format!("state=\"{s}\"")],
+                )
+            })
+            .sum()
+    };
+    let downs_before = bfd_downs(&d);
     let received = |d: &Daemon| {
-        peers::metric(
+        metric_sum(
             d.api,
             "coldpotato_messages_received_total",
             &["neighbor=\"flapper\"", "type=\"update\""],
@@ -908,22 +861,13 @@ fn h2_a_flapping_peer_at_full_speed_disturbs_no_bfd_session_and_no_api_answer() 
     let (mut latencies, failures, bad) = sampler.join().expect("sampler");
     counting.store(false, Ordering::Relaxed);
     let peer_side_downs = peer_downs.load(Ordering::Relaxed);
-    let downs_after: f64 = ["Down", "AdminDown"]
-        .iter()
-        .map(|s| {
-            peers::metric(
-                d.api,
-                "coldpotato_bfd_transitions_total",
-                &[&format!("state=\"{s}\"")],
-            )
-        })
-        .sum();
+    let downs_after = bfd_downs(&d);
     let daemon_side_downs = downs_after - downs_before;
     let samples = latencies.len();
     let p50 = peers::percentile(&mut latencies, 50.0);
     let p99 = peers::percentile(&mut latencies, 99.0);
     let max = latencies.last().copied().unwrap_or(f64::NAN);
-    let disturbed: Vec<&String> = names.iter().filter(|n| ups(&d, n) != 1.0).collect();
+    let disturbed: Vec<&String> = names.iter().filter(|n| d.ups(n) != 1.0).collect();
     note(&format!(
         "H2: flap {sent} UPDATEs written in {flap_took:.1} s = {:.0} UPDATEs/s (target 100,000), \
          daemon took {:.0}/s; internal neighbor settled {settle_secs:.1} s after; BFD false downs \
@@ -942,7 +886,7 @@ fn h2_a_flapping_peer_at_full_speed_disturbs_no_bfd_session_and_no_api_answer() 
     let _ = watchers.join();
     drop(bgp);
 
-    assert!(alive(&mut d), "the daemon died:\n{}", d.log());
+    assert!(d.alive(), "the daemon died:\n{}", d.log());
     assert!(
         settled,
         "the internal neighbor did not settle on the {FLAP_PREFIXES} final routes: {} held, errors {:?}",
@@ -996,90 +940,29 @@ const FEED_STD: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 51);
 const STRICT: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 52);
 const BULK: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 53);
 
-fn h3_config(port: u16, api: u16, ext_port: u16, std_port: u16) -> String {
-    format!(
-        r#"
-[router]
-asn = {OUR_AS}
-router_id = "127.0.0.1"
-listen = ["127.0.0.1:{port}"]
-location = "ams"
-
-[api]
-listen = "127.0.0.1:{api}"
-
-[[locations]]
-name = "ams"
-
-[[neighbors]]
-name = "feed"
-address = "{FEED}"
-remote_as = 3356
-location = "ams"
-role = "transit"
-import_policy = "accept-all"
-passive = true
-families = ["ipv4"]
-
-[[neighbors]]
-name = "feed-std"
-address = "{FEED_STD}"
-remote_as = 3257
-location = "ams"
-role = "transit"
-import_policy = "accept-all"
-passive = true
-families = ["ipv4"]
-
-[[neighbors]]
-name = "strict"
-address = "{STRICT}"
-remote_as = 1299
-location = "ams"
-role = "transit"
-passive = true
-families = ["ipv4"]
-
-[[neighbors]]
-name = "bulk"
-address = "{BULK}"
-remote_as = 174
-location = "ams"
-role = "transit"
-import_policy = "accept-all"
-passive = true
-families = ["ipv4"]
-
-[[neighbors]]
-name = "rr-ext"
-address = "127.0.0.54"
-port = {ext_port}
-remote_as = {OUR_AS}
-location = "ams"
-role = "internal"
-families = ["ipv4"]
-
-[[neighbors]]
-name = "rr-std"
-address = "127.0.0.55"
-port = {std_port}
-remote_as = {OUR_AS}
-location = "ams"
-role = "internal"
-families = ["ipv4"]
-"#
-    )
-}
-
-/// The route objects (`status=all`) for exactly `prefix`.
-fn routes_for(d: &Daemon, prefix: &str) -> Vec<serde_json::Value> {
-    d.get(&format!("/api/v1/routes?prefix={prefix}&status=all"))
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|r| r["prefix"] == prefix)
-        .collect()
+fn h3_config(port: u16, api: u16, ext_port: u16, std_port: u16) -> DaemonConfig {
+    let feed = |name: &str, addr: Ipv4Addr, asn: u32| {
+        Neighbor::new(name, &addr.to_string(), asn, "transit")
+            .accept_all()
+            .passive()
+            .ipv4()
+    };
+    let rr = |name: &str, addr: &str, port: u16| {
+        Neighbor::new(name, addr, OUR_AS, "internal")
+            .port(port)
+            .ipv4()
+    };
+    DaemonConfig::new(OUR_AS, port, api)
+        .neighbor(&feed("feed", FEED, 3356))
+        .neighbor(&feed("feed-std", FEED_STD, 3257))
+        .neighbor(
+            &Neighbor::new("strict", &STRICT.to_string(), 1299, "transit")
+                .passive()
+                .ipv4(),
+        )
+        .neighbor(&feed("bulk", BULK, 174))
+        .neighbor(&rr("rr-ext", "127.0.0.54", ext_port))
+        .neighbor(&rr("rr-std", "127.0.0.55", std_port))
 }
 
 fn bulk_prefix(i: u32) -> Ipv4Net {
@@ -1097,9 +980,10 @@ fn h3_huge_paths_huge_updates_and_a_million_attribute_sets_are_handled_and_re_en
     const P_PATH: &str = "45.1.0.0/24";
     const P_PATH_STRICT: &str = "45.1.1.0/24";
     const P_4K: &str = "45.2.0.0/24";
+    const P_1K: &str = "45.2.1.0/24";
     const P_64K: &str = "45.3.0.0/24";
     const P_MAX: &str = "45.4.0.0/24";
-    let keep: HashSet<Prefix> = [P_PATH, P_4K, P_64K, P_MAX]
+    let keep: HashSet<Prefix> = [P_PATH, P_4K, P_1K, P_64K, P_MAX]
         .iter()
         .map(|p| pfx(p))
         .collect();
@@ -1110,10 +994,7 @@ fn h3_huge_paths_huge_updates_and_a_million_attribute_sets_are_handled_and_re_en
     std_opts.keep = keep;
     let rr_ext = RibPeer::start(SocketAddr::from(([127, 0, 0, 54], ext_port)), ext_opts);
     let rr_std = RibPeer::start(SocketAddr::from(([127, 0, 0, 55], std_port)), std_opts);
-    let mut d = Daemon::start(
-        &h3_config(port, api, ext_port, std_port),
-        SocketAddr::from(([127, 0, 0, 1], api)),
-    );
+    let mut d = h3_config(port, api, ext_port, std_port).start();
     let daemon = SocketAddr::from(([127, 0, 0, 1], port));
     let pid = d.proc.pid();
     let connect = |src: Ipv4Addr, asn: u32, ext: bool| {
@@ -1169,6 +1050,17 @@ fn h3_huge_paths_huge_updates_and_a_million_attribute_sets_are_handled_and_re_en
     // extended messages: the largest it may send.
     let (m4k, c4k) = raw::communities_update(4096, v4(P_4K), 3257, FEED_STD, 3257);
     feed_std.send_raw(&m4k).expect("send");
+    // 1,000 communities and a 2-ASN path: about 4,060 octets, which still
+    // fits 4,096 when re-encoded toward iBGP.
+    let c1k: Vec<u32> = (0..1000).map(|i| (3257 << 16) | i).collect();
+    let a1k = [
+        path_attrs(&[3257, 10_001], FEED_STD),
+        raw::communities(&c1k),
+    ]
+    .concat();
+    feed_std
+        .send_raw(&raw::update(&[], &a1k, &[v4(P_1K)]))
+        .expect("send");
     // A 65,000-octet UPDATE and a 65,535-octet one (extended messages).
     let (m64k, c64k) = raw::communities_update(65_000, v4(P_64K), 3356, FEED, 3356);
     feed.send_raw(&m64k).expect("send");
@@ -1231,7 +1123,7 @@ fn h3_huge_paths_huge_updates_and_a_million_attribute_sets_are_handled_and_re_en
 
     // What the daemon holds, by the API.
     let status_of = |p: &str| {
-        let r = routes_for(&d, p);
+        let r = d.routes_for(p);
         r.first().map(|r| {
             (
                 r["status"].as_str().unwrap_or("").to_string(),
@@ -1244,6 +1136,7 @@ fn h3_huge_paths_huge_updates_and_a_million_attribute_sets_are_handled_and_re_en
     let path = status_of(P_PATH);
     let path_strict = status_of(P_PATH_STRICT);
     let r4k = status_of(P_4K);
+    let r1k = status_of(P_1K);
     let r64k = status_of(P_64K);
     let rmax = status_of(P_MAX);
 
@@ -1260,6 +1153,8 @@ fn h3_huge_paths_huge_updates_and_a_million_attribute_sets_are_handled_and_re_en
     let std_path = got(&rr_std, P_PATH);
     let ext_4k = got(&rr_ext, P_4K);
     let std_4k = got(&rr_std, P_4K);
+    let ext_1k = got(&rr_ext, P_1K);
+    let std_1k = got(&rr_std, P_1K);
     let ext_64k = got(&rr_ext, P_64K);
     let std_64k = got(&rr_std, P_64K);
     let ext_max = got(&rr_ext, P_MAX);
@@ -1292,14 +1187,14 @@ fn h3_huge_paths_huge_updates_and_a_million_attribute_sets_are_handled_and_re_en
         (rss_after.saturating_sub(rss_before) * 1024) as f64 / f64::from(sets),
     ));
 
-    assert!(alive(&mut d), "the daemon died:\n{}", d.log());
+    assert!(d.alive(), "the daemon died:\n{}", d.log());
     for n in names {
         assert_eq!(
             d.neighbor(n).map(|x| x["state"].clone()),
             Some("Established".into()),
             "{n}"
         );
-        assert_eq!(ups(&d, n), 1.0, "{n} was reset");
+        assert_eq!(d.ups(n), 1.0, "{n} was reset");
     }
     for (n, p) in [
         ("feed", &feed),
@@ -1331,7 +1226,7 @@ fn h3_huge_paths_huge_updates_and_a_million_attribute_sets_are_handled_and_re_en
             .take(3)
             .map(|i| {
                 let p = bulk_prefix(i).to_string();
-                format!("{p}: {}", serde_json::Value::Array(routes_for(&d, &p)))
+                format!("{p}: {}", serde_json::Value::Array(d.routes_for(&p)))
             })
             .collect();
         panic!(
@@ -1392,6 +1287,17 @@ fn h3_huge_paths_huge_updates_and_a_million_attribute_sets_are_handled_and_re_en
         "the 65,000-octet route at the extended neighbor: {:?}",
         ext_64k.as_ref().map(|x| x.1.len())
     );
+    assert_eq!(
+        r1k.as_ref().map(|r| (r.0.as_str(), r.2)),
+        Some(("accepted", 1000))
+    );
+    assert!(
+        has_all(&ext_1k, &c1k) && has_all(&std_1k, &c1k),
+        "the 1,000-community route fits 4,096 octets re-encoded and reaches both internal \
+         neighbors intact: extended {:?}, 4,096 {:?}",
+        ext_1k.as_ref().map(|x| x.1.len()),
+        std_1k.as_ref().map(|x| x.1.len())
+    );
     let fits = |n: usize| n <= 4096;
     let ext_4k_len = len_of(&rr_ext, P_4K);
     if fits(ext_4k_len) {
@@ -1441,10 +1347,7 @@ fn h3_a_route_grown_past_4096_octets_is_withdrawn_from_a_neighbor_without_extend
         SocketAddr::from(([127, 0, 0, 55], std_port)),
         RibOpts::new(OUR_AS, Ipv4Addr::new(127, 0, 0, 55)),
     );
-    let mut d = Daemon::start(
-        &h3_config(port, api, ext_port, std_port),
-        SocketAddr::from(([127, 0, 0, 1], api)),
-    );
+    let mut d = h3_config(port, api, ext_port, std_port).start();
     let daemon = SocketAddr::from(([127, 0, 0, 1], port));
     let mut spec = OpenSpec::new(3356, FEED);
     spec.extended_message = true;
@@ -1492,7 +1395,7 @@ fn h3_a_route_grown_past_4096_octets_is_withdrawn_from_a_neighbor_without_extend
             None => "withdrawn".into(),
         }
     ));
-    assert!(alive(&mut d), "{}", d.log());
+    assert!(d.alive(), "{}", d.log());
     assert!(rr_std.errors().is_empty() && rr_ext.errors().is_empty());
     assert!(
         gone.is_some(),
