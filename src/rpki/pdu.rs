@@ -361,11 +361,11 @@ pub fn decode_one(b: &[u8]) -> Result<(Version, Pdu), PduError> {
             Pdu::CacheResponse { session_id }
         }
         PduType::Ipv4Prefix => {
-            let fields = exactly(ipv4_prefix, body).map_err(bad_length)?;
+            let fields = exactly(prefix_body(ipv4_address), body).map_err(bad_length)?;
             Pdu::Prefix(fields.check(t)?)
         }
         PduType::Ipv6Prefix => {
-            let fields = exactly(ipv6_prefix, body).map_err(bad_length)?;
+            let fields = exactly(prefix_body(ipv6_address), body).map_err(bad_length)?;
             Pdu::Prefix(fields.check(t)?)
         }
         PduType::EndOfData => match version {
@@ -423,39 +423,31 @@ struct PrefixFields {
     asn: u32,
 }
 
-/// Flags, Prefix Length, Max Length and the zero octet (RFC 8210 §5.6).
-fn prefix_lengths(i: &[u8]) -> IResult<&[u8], (u8, u8, u8)> {
-    terminated((be_u8, be_u8, be_u8), be_u8).parse_complete(i)
-}
-
-/// The IPv4 Prefix PDU body (RFC 8210 §5.6): 12 octets.
-fn ipv4_prefix(i: &[u8]) -> IResult<&[u8], PrefixFields> {
+/// A Prefix PDU body (RFC 8210 §5.6, §5.7): Flags, Prefix Length, Max
+/// Length, a zero octet, the address, the origin ASN.
+fn prefix_body<'a>(
+    address: fn(&'a [u8]) -> IResult<&'a [u8], IpAddr>,
+) -> impl Parser<&'a [u8], Output = PrefixFields, Error = nom::error::Error<&'a [u8]>> {
     map(
-        (prefix_lengths, be_u32, be_u32),
-        |((flags, prefix_len, max_len), addr, asn)| PrefixFields {
+        (be_u8, be_u8, be_u8, be_u8, address, be_u32),
+        |(flags, prefix_len, max_len, _zero, addr, asn)| PrefixFields {
             flags,
             prefix_len,
             max_len,
-            addr: IpAddr::V4(Ipv4Addr::from(addr)),
+            addr,
             asn,
         },
     )
-    .parse_complete(i)
 }
 
-/// The IPv6 Prefix PDU body (RFC 8210 §5.7): 24 octets.
-fn ipv6_prefix(i: &[u8]) -> IResult<&[u8], PrefixFields> {
-    map(
-        (prefix_lengths, be_u128, be_u32),
-        |((flags, prefix_len, max_len), addr, asn)| PrefixFields {
-            flags,
-            prefix_len,
-            max_len,
-            addr: IpAddr::V6(Ipv6Addr::from(addr)),
-            asn,
-        },
-    )
-    .parse_complete(i)
+/// The 4-octet address of an IPv4 Prefix PDU.
+fn ipv4_address(i: &[u8]) -> IResult<&[u8], IpAddr> {
+    map(be_u32, |a| IpAddr::V4(Ipv4Addr::from(a))).parse_complete(i)
+}
+
+/// The 16-octet address of an IPv6 Prefix PDU.
+fn ipv6_address(i: &[u8]) -> IResult<&[u8], IpAddr> {
+    map(be_u128, |a| IpAddr::V6(Ipv6Addr::from(a))).parse_complete(i)
 }
 
 impl PrefixFields {
