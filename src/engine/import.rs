@@ -606,7 +606,6 @@ enum LimitOutcome {
     Teardown,
 }
 
-
 /// The AS path as text for an event (empty when there is none).
 fn as_path_text(attrs: &PathAttributes) -> String {
     attrs
