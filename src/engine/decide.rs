@@ -145,6 +145,7 @@ impl EngineCore {
                 .map_or(Ipv4Addr::UNSPECIFIED, |s| s.remote_id),
             peer_address: nb.cfg.address,
             stale: e.flags.contains(PathFlags::STALE),
+            rtt_ms: None,
         })
     }
 
