@@ -503,3 +503,67 @@ fn a_route_grown_too_big_for_a_neighbor_is_withdrawn_from_it() {
         "withdrawn from the neighbor that cannot take it (RFC 8654 §4)"
     );
 }
+
+/// A lab, with BFD on ps-ams-1 when `bfd`.
+fn rtt_lab(bfd: bool) -> Lab {
+    let mut c = (*cfg("")).clone();
+    if bfd {
+        c.neighbors[0].bfd = toml::from_str("").ok();
+    }
+    Lab {
+        core: EngineCore::new(Running::new(c).expect("policies compile")),
+        now: Instant::now(),
+    }
+}
+
+fn rtt(lab: &mut Lab, n: &str, ms: f64) -> Vec<Output> {
+    lab.input(Input::SessionRtt {
+        neighbor: name(n),
+        rtt: Duration::from_micros((ms * 1000.0) as u64),
+        rttvar: Duration::from_micros((ms * 50.0) as u64),
+    })
+}
+
+fn neighbor_view(lab: &Lab, n: &str) -> coldpotato::messages::views::NeighborView {
+    match lab.core.query(&Query::Neighbors, lab.now) {
+        QueryReply::Neighbors(v) => v.into_iter().find(|x| x.name == n).expect("neighbor"),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn the_neighbor_view_shows_rtt_and_bfd_receive_figures_while_they_hold() {
+    let mut lab = rtt_lab(true);
+    let v = neighbor_view(&lab, "ps-ams-1");
+    assert_eq!((v.rtt_ms, v.rtt_var_ms), (None, None));
+    // Not Established: a late sample is ignored.
+    rtt(&mut lab, "ps-ams-1", 20.0);
+    assert_eq!(neighbor_view(&lab, "ps-ams-1").rtt_ms, None);
+    lab.up("ps-ams-1");
+    rtt(&mut lab, "ps-ams-1", 20.5);
+    let v = neighbor_view(&lab, "ps-ams-1");
+    assert_eq!((v.rtt_ms, v.rtt_var_ms), (Some(20.5), Some(1.025)));
+
+    let bfd_rx = |lab: &mut Lab| {
+        lab.input(Input::BfdRx {
+            neighbor: name("ps-ams-1"),
+            interval: Duration::from_micros(87_500),
+            jitter: Duration::from_micros(6_250),
+        })
+    };
+    // Before BFD is Up a report is stale.
+    bfd_rx(&mut lab);
+    assert_eq!(neighbor_view(&lab, "ps-ams-1").bfd_rx_interval_ms, None);
+    lab.bfd("ps-ams-1", BfdStatus::Up);
+    bfd_rx(&mut lab);
+    let v = neighbor_view(&lab, "ps-ams-1");
+    assert_eq!(
+        (v.bfd_rx_interval_ms, v.bfd_rx_jitter_ms),
+        (Some(87.5), Some(6.25))
+    );
+    lab.bfd("ps-ams-1", BfdStatus::Down);
+    assert_eq!(neighbor_view(&lab, "ps-ams-1").bfd_rx_interval_ms, None);
+
+    lab.down("ps-ams-1", None);
+    assert_eq!(neighbor_view(&lab, "ps-ams-1").rtt_ms, None);
+}

@@ -79,8 +79,9 @@ pub struct ShowOpts {
     /// audit: only the partner with this ASN.
     #[arg(long, value_name = "N")]
     pub peer_asn: Option<u32>,
-    /// neighbors: every column (address, location, uptime, rejections by
-    /// rule, the whole last error), wider than 80 columns.
+    /// neighbors: every column (address, location, uptime, TCP RTT, BFD
+    /// receive interval, rejections by rule, the whole last error), wider
+    /// than 80 columns.
     #[arg(long)]
     pub wide: bool,
     /// Give up when the daemon does not answer (connect, or a pause in its

@@ -4,7 +4,7 @@
 //! delivers. Time is passed in (`now`), so whole scenarios replay in tests.
 
 use super::decide::Decision;
-use super::neighbor::Neighbor;
+use super::neighbor::{Measured, Neighbor};
 use crate::analytics::{EventKind, EventLog};
 use crate::config::Config;
 use crate::messages::{BfdStatus, Input, NeighborName, Query, QueryReply, SessionInfo, ToPeer};
@@ -144,6 +144,26 @@ impl EngineCore {
                 status,
                 diagnostic,
             } => self.bfd(&neighbor, status, diagnostic, now, &mut pass),
+            Input::SessionRtt {
+                neighbor,
+                rtt,
+                rttvar,
+            } => self.session_rtt(&neighbor, rtt, rttvar),
+            Input::BfdRx {
+                neighbor,
+                interval,
+                jitter,
+            } => {
+                if let Some(nb) = self.neighbor_mut(&neighbor) {
+                    // A report that crossed BFD going down is stale.
+                    if nb.bfd == BfdStatus::Up {
+                        nb.bfd_rx = Some(Measured {
+                            mean: interval,
+                            deviation: jitter,
+                        });
+                    }
+                }
+            }
             Input::Rpki(snapshot) => self.rpki_update(snapshot, now, &mut pass),
             Input::Resend {
                 neighbor,
@@ -323,6 +343,7 @@ impl EngineCore {
         let mut released = Vec::new();
         if let Some(nb) = self.nb_mut(idx) {
             nb.session = Some(info);
+            nb.forget_rtt();
             nb.established_at = Some(now);
             if nb.state != "Established" {
                 nb.state_since = Some(now);
@@ -380,6 +401,7 @@ impl EngineCore {
         };
         let Some(nb) = self.nb_mut(idx) else { return };
         nb.session = None;
+        nb.forget_rtt();
         nb.established_at = None;
         nb.tripped = false;
         if nb.state == "Established" {
@@ -453,6 +475,9 @@ impl EngineCore {
         let was_up = nb.bfd == BfdStatus::Up;
         nb.bfd = status;
         let is_up = status == BfdStatus::Up;
+        if !is_up {
+            nb.bfd_rx = None;
+        }
         if was_up == is_up {
             return;
         }
@@ -476,6 +501,21 @@ impl EngineCore {
             ),
             serde_json::json!({ "state": status.as_str(), "diagnostic": diagnostic }),
         );
+    }
+
+    /// A new RTT sample of an Established session.
+    fn session_rtt(&mut self, name: &str, rtt: Duration, rttvar: Duration) {
+        let Some(nb) = self.neighbor_mut(name) else {
+            return;
+        };
+        if nb.session.is_none() {
+            // Sent before the session went down, read after.
+            return;
+        }
+        nb.rtt = Some(Measured {
+            mean: rtt,
+            deviation: rttvar,
+        });
     }
 
     /// Removes paths of `idx` matching `pred`, keeping counters right;

@@ -1,6 +1,7 @@
 //! Per-neighbor state the route engine keeps: configuration, what the
-//! session and BFD last reported, counters, max-prefix state, graceful
-//! restart deadline and the Adj-RIB-Out. Owned by the route engine task.
+//! session and BFD last reported (latency included), counters, max-prefix
+//! state, graceful restart deadline and the Adj-RIB-Out. Owned by the route
+//! engine task.
 
 use crate::config::{LocationId, NeighborConfig, Role};
 use crate::messages::{BfdStatus, NeighborName, SessionInfo};
@@ -30,6 +31,11 @@ pub struct Neighbor {
     /// When `last_error` happened.
     pub last_error_at: Option<Instant>,
     pub bfd: BfdStatus,
+    /// The session's TCP round-trip time (`Input::SessionRtt`) while
+    /// Established, once measured.
+    pub rtt: Option<Measured>,
+    /// BFD's receive interval and jitter (`Input::BfdRx`) while BFD is Up.
+    pub bfd_rx: Option<Measured>,
     /// Stale routes are withdrawn at this instant (RFC 4724 §4.2).
     pub gr_deadline: Option<Instant>,
     /// A max-prefix teardown was sent: ignore its UPDATEs until it returns.
@@ -50,6 +56,14 @@ pub struct Neighbor {
     /// Log lines for malformed UPDATEs (RFC 7606/7607), which a peer can
     /// send by the thousand.
     pub attr_error_log: LogLimit,
+}
+
+/// A measured duration and its mean deviation: a smoothed RTT and its
+/// variance, or a mean packet interval and its jitter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Measured {
+    pub mean: Duration,
+    pub deviation: Duration,
 }
 
 /// A log line a peer can trigger once per UPDATE: the first is written,
@@ -92,6 +106,8 @@ impl Neighbor {
                 BfdStatus::Disabled
             },
             cfg,
+            rtt: None,
+            bfd_rx: None,
             location: None,
             session: None,
             established_at: None,
@@ -154,6 +170,11 @@ impl Neighbor {
                 None => {}
             }
         }
+    }
+
+    /// Forgets the session's RTT (a new or a lost session).
+    pub fn forget_rtt(&mut self) {
+        self.rtt = None;
     }
 
     /// Forgets every counted path.
