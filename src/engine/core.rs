@@ -4,9 +4,9 @@
 //! delivers. Time is passed in (`now`), so whole scenarios replay in tests.
 
 use super::decide::Decision;
-use super::neighbor::{Measured, Neighbor};
+use super::neighbor::{rtt_rank, Measured, Neighbor};
 use crate::analytics::{EventKind, EventLog};
-use crate::config::Config;
+use crate::config::{Config, Role};
 use crate::messages::{BfdStatus, Input, NeighborName, Query, QueryReply, SessionInfo, ToPeer};
 use crate::metrics::METRICS;
 use crate::policy::PolicySet;
@@ -148,7 +148,7 @@ impl EngineCore {
                 neighbor,
                 rtt,
                 rttvar,
-            } => self.session_rtt(&neighbor, rtt, rttvar),
+            } => self.session_rtt(&neighbor, rtt, rttvar, &mut pass),
             Input::BfdRx {
                 neighbor,
                 interval,
@@ -503,11 +503,15 @@ impl EngineCore {
         );
     }
 
-    /// A new RTT sample of an Established session.
-    fn session_rtt(&mut self, name: &str, rtt: Duration, rttvar: Duration) {
-        let Some(nb) = self.neighbor_mut(name) else {
+    /// A new RTT sample of an Established session. With `[router]
+    /// rtt_tiebreak` on, a peering-service session whose tie-break figure
+    /// moved has its prefixes' decisions recomputed.
+    fn session_rtt(&mut self, name: &str, rtt: Duration, rttvar: Duration, pass: &mut Pass) {
+        let Some(&idx) = self.by_name.get(name) else {
             return;
         };
+        let tiebreak = self.cfg.router.rtt_tiebreak;
+        let Some(nb) = self.nb_mut(idx) else { return };
         if nb.session.is_none() {
             // Sent before the session went down, read after.
             return;
@@ -516,6 +520,16 @@ impl EngineCore {
             mean: rtt,
             deviation: rttvar,
         });
+        let rank = rtt_rank(nb.rtt_rank, rtt);
+        if nb.rtt_rank == Some(rank) {
+            return;
+        }
+        nb.rtt_rank = Some(rank);
+        if tiebreak && nb.cfg.role == Role::PeeringService {
+            for (p, _) in self.rib.neighbor_paths(idx) {
+                pass.dirty.insert(p);
+            }
+        }
     }
 
     /// Removes paths of `idx` matching `pred`, keeping counters right;
