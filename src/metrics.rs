@@ -65,6 +65,13 @@ pub struct Metrics {
     pub session_uptime_seconds: IntGaugeVec,
     /// FSM transitions into Established.
     pub session_established_total: IntCounterVec,
+    /// The kernel's smoothed RTT of the Established session's TCP
+    /// connection (`TCP_INFO` tcpi_rtt). Absent until measured and while
+    /// the session is down: an unknown RTT is not 0.
+    pub session_rtt_seconds: GaugeVec,
+    /// The RTT's mean deviation (`TCP_INFO` tcpi_rttvar); present with
+    /// `session_rtt_seconds`.
+    pub session_rtt_variance_seconds: GaugeVec,
     /// BGP messages received, by type.
     pub messages_received_total: IntCounterVec,
     /// BGP messages sent, by type.
@@ -92,6 +99,12 @@ pub struct Metrics {
     pub bfd_detection_time_seconds: GaugeVec,
     /// Last BFD diagnostic code received or sent.
     pub bfd_last_diagnostic: IntGaugeVec,
+    /// Mean interval between the BFD control packets received while Up
+    /// (moving average). Absent while BFD is not Up.
+    pub bfd_rx_interval_seconds: GaugeVec,
+    /// Mean deviation of that interval (the jitter); present with
+    /// `bfd_rx_interval_seconds`.
+    pub bfd_rx_jitter_seconds: GaugeVec,
     /// Activated prefixes by decision state and location.
     pub decisions: IntGaugeVec,
     /// Decision changes.
@@ -184,6 +197,16 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             "Transitions into Established",
             NL,
         ),
+        session_rtt_seconds: float_gauge_vec(
+            "coldpotato_session_rtt_seconds",
+            "Smoothed round-trip time of the Established session's TCP connection (kernel TCP_INFO)",
+            NL,
+        ),
+        session_rtt_variance_seconds: float_gauge_vec(
+            "coldpotato_session_rtt_variance_seconds",
+            "Mean deviation of the session's TCP round-trip time (kernel TCP_INFO)",
+            NL,
+        ),
         messages_received_total: counter_vec(
             "coldpotato_messages_received_total",
             "BGP messages received",
@@ -256,6 +279,16 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         bfd_last_diagnostic: gauge_vec(
             "coldpotato_bfd_last_diagnostic",
             "Last BFD diagnostic code (RFC 5880 §4.1)",
+            NL,
+        ),
+        bfd_rx_interval_seconds: float_gauge_vec(
+            "coldpotato_bfd_rx_interval_seconds",
+            "Mean interval between BFD control packets received while Up",
+            NL,
+        ),
+        bfd_rx_jitter_seconds: float_gauge_vec(
+            "coldpotato_bfd_rx_jitter_seconds",
+            "Mean deviation of the interval between BFD control packets received while Up",
             NL,
         ),
         decisions: gauge_vec(

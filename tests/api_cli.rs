@@ -42,6 +42,12 @@ async fn show_neighbors_prints_an_aligned_table() {
         "{out}"
     );
     assert!(lines[1].contains("private-asn=1"), "{out}");
+    // The session's RTT with its deviation; no BFD receive figures yet.
+    assert!(lines[1].contains("  20.5±0.7ms  "), "{out}");
+    assert!(
+        lines[0].contains("  BFD RX  ") && lines[0].contains("  RTT  "),
+        "{out}"
+    );
     // Columns line up: ADDRESS starts at the same offset in both lines.
     assert_eq!(lines[0].find("ADDRESS"), lines[1].find("192.0.2.2"));
 }

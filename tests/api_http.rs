@@ -114,8 +114,16 @@ async fn neighbors_endpoint_returns_neighbor_objects() {
             "prefixes_accepted",
             "prefixes_rejected",
             "last_error",
+            "rtt_ms",
+            "rtt_var_ms",
+            "bfd_rx_interval_ms",
+            "bfd_rx_jitter_ms",
         ],
     );
+    assert_eq!(n["rtt_ms"], 20.5);
+    assert_eq!(n["rtt_var_ms"], 0.72);
+    // Not measured: null, never 0.
+    assert!(n["bfd_rx_interval_ms"].is_null(), "{n}");
     assert_eq!(n["state"], "Established");
     assert_eq!(n["remote_as"], 64500);
     assert_eq!(n["prefixes_rejected"]["private-asn"], 1);

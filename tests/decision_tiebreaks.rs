@@ -1,5 +1,5 @@
 //! One test per best-path tie-break step (RFC 4271 §9.1.2.2, RFC 4456 §9,
-//! RFC 4724), driven by one table: two candidates built from the same base
+//! RFC 4724, and the optional session-RTT step), driven by one table: two candidates built from the same base
 //! path and differing in one thing (or, in the "precedence" rows, in two
 //! things, to show which step comes first) → the expected winner and step.
 //!
@@ -23,6 +23,8 @@ struct Path {
     router_id: Ipv4Addr,
     peer_address: IpAddr,
     stale: bool,
+    /// The session RTT of the optional tie-break (`None`: not used).
+    rtt_ms: Option<u32>,
 }
 
 impl Path {
@@ -42,6 +44,7 @@ impl Path {
             router_id: Ipv4Addr::new(10, 0, 0, 1),
             peer_address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
             stale: false,
+            rtt_ms: None,
         }
     }
 
@@ -53,6 +56,7 @@ impl Path {
             router_id: self.router_id,
             peer_address: self.peer_address,
             stale: self.stale,
+            rtt_ms: self.rtt_ms,
         }
     }
 }
@@ -204,6 +208,23 @@ fn rows() -> Vec<Row> {
               a: |p| { ibgp(p); p.router_id = v4(10, 0, 0, 0) }, b: |p| p.router_id = v4(10, 0, 0, 9),
               winner: B, step: Step::EbgpOverIbgp, compare: None },
 
+        // --- lower session RTT (optional, `[router] rtt_tiebreak`) ---
+        Row { name: "lower RTT wins", a: |p| p.rtt_ms = Some(30), b: |p| p.rtt_ms = Some(20),
+              winner: B, step: Step::Rtt, compare: None },
+        Row { name: "a measured RTT beats none", a: unchanged, b: |p| p.rtt_ms = Some(400),
+              winner: B, step: Step::Rtt, compare: None },
+        Row { name: "precedence: eBGP over iBGP before RTT",
+              a: |p| { ibgp(p); p.rtt_ms = Some(1) }, b: |p| p.rtt_ms = Some(50),
+              winner: B, step: Step::EbgpOverIbgp, compare: None },
+        Row { name: "precedence: RTT before router id",
+              a: |p| { p.rtt_ms = Some(20); p.router_id = v4(10, 0, 0, 9) },
+              b: |p| { p.rtt_ms = Some(30); p.router_id = v4(10, 0, 0, 2) },
+              winner: A, step: Step::Rtt, compare: None },
+        Row { name: "equal RTTs: router id decides",
+              a: |p| { p.rtt_ms = Some(20); p.router_id = v4(10, 0, 0, 9) },
+              b: |p| { p.rtt_ms = Some(20); p.router_id = v4(10, 0, 0, 2) },
+              winner: B, step: Step::RouterId, compare: None },
+
         // --- lowest BGP identifier / ORIGINATOR_ID (§9.1.2.2 f, RFC 4456 §9) ---
         Row { name: "lower router id wins", a: |p| p.router_id = v4(10, 0, 0, 2),
               b: |p| p.router_id = v4(10, 0, 0, 3), winner: A, step: Step::RouterId, compare: None },
@@ -344,6 +365,11 @@ fn lowest_med_wins_within_one_neighbor_as_only() {
 #[test]
 fn ebgp_path_beats_ibgp_path() {
     check_step(Step::EbgpOverIbgp);
+}
+
+#[test]
+fn lower_rtt_wins_when_the_tiebreak_supplies_it() {
+    check_step(Step::Rtt);
 }
 
 #[test]

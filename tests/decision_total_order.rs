@@ -33,6 +33,8 @@ struct Path {
     router_id: Ipv4Addr,
     peer_address: IpAddr,
     stale: bool,
+    /// The optional RTT tie-break's figure.
+    rtt_ms: Option<u32>,
 }
 
 impl Path {
@@ -44,6 +46,7 @@ impl Path {
             router_id: self.router_id,
             peer_address: self.peer_address,
             stale: self.stale,
+            rtt_ms: self.rtt_ms,
         }
     }
 }
@@ -99,8 +102,9 @@ fn model_router_id(p: &Path) -> u32 {
 
 /// The fields before MED, as "smaller is better".
 type Pre = (bool, Reverse<u32>, usize, u8);
-/// The fields after MED, as "smaller is better".
-type Post = (Reverse<bool>, u32, usize, IpAddr);
+/// The fields after MED, as "smaller is better" (a missing RTT after
+/// every measured one).
+type Post = (Reverse<bool>, u32, u32, usize, IpAddr);
 
 fn model_pre(p: &Path) -> Pre {
     (
@@ -114,6 +118,7 @@ fn model_pre(p: &Path) -> Pre {
 fn model_post(p: &Path) -> Post {
     (
         Reverse(p.ebgp),
+        p.rtt_ms.unwrap_or(u32::MAX),
         model_router_id(p),
         p.attrs.cluster_list.len(),
         p.peer_address,
@@ -149,10 +154,12 @@ fn model_step(a: &Path, b: &Path) -> Step {
     } else if qa.0 != qb.0 {
         Step::EbgpOverIbgp
     } else if qa.1 != qb.1 {
-        Step::RouterId
+        Step::Rtt
     } else if qa.2 != qb.2 {
-        Step::ClusterListLength
+        Step::RouterId
     } else if qa.3 != qb.3 {
+        Step::ClusterListLength
+    } else if qa.4 != qb.4 {
         Step::PeerAddress
     } else {
         Step::Equal
@@ -181,6 +188,7 @@ fn rfc_survivors(paths: &[&Path]) -> Vec<usize> {
         })
     });
     keep_min(&mut s, |i| Reverse(paths[i].ebgp));
+    keep_min(&mut s, |i| paths[i].rtt_ms.unwrap_or(u32::MAX));
     keep_min(&mut s, |i| model_router_id(paths[i]));
     keep_min(&mut s, |i| paths[i].attrs.cluster_list.len());
     keep_min(&mut s, |i| paths[i].peer_address);
@@ -273,21 +281,23 @@ fn path() -> impl Strategy<Value = Path> {
         ipv4(),
         peer_address(),
         proptest::bool::weighted(0.2),
+        proptest::option::weighted(0.3, select(vec![1u32, 20, 30])),
     )
         .prop_map(
-            |(attrs, ebgp, peer_as, router_id, peer_address, stale)| Path {
+            |(attrs, ebgp, peer_as, router_id, peer_address, stale, rtt_ms)| Path {
                 attrs,
                 ebgp,
                 peer_as,
                 router_id,
                 peer_address,
                 stale,
+                rtt_ms,
             },
         )
 }
 
 /// Number of fields `splice` can swap.
-const FIELDS: usize = 14;
+const FIELDS: usize = 15;
 
 /// `base` with the fields selected by `mask` taken from `other`: near
 /// copies, so ties and near ties are frequent.
@@ -338,6 +348,9 @@ fn splice(base: &Path, other: &Path, mask: &[bool]) -> Path {
         if let (Some(mine), Some(theirs)) = (&mut p.attrs.as_path, &other.attrs.as_path) {
             mine.segments.extend(theirs.segments.iter().cloned());
         }
+    }
+    if take(14) {
+        p.rtt_ms = other.rtt_ms;
     }
     p
 }

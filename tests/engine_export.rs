@@ -550,3 +550,143 @@ fn a_route_grown_too_big_for_a_neighbor_is_withdrawn_from_it() {
         "withdrawn from the neighbor that cannot take it (RFC 8654 §4)"
     );
 }
+
+/// A lab whose `[router] rtt_tiebreak` is `on`.
+fn rtt_lab(on: bool, bfd: bool) -> Lab {
+    let mut c = (*cfg("")).clone();
+    c.router.rtt_tiebreak = on;
+    if bfd {
+        c.neighbors[0].bfd = toml::from_str("").ok();
+    }
+    Lab {
+        core: EngineCore::new(Running::new(c).expect("policies compile")),
+        now: Instant::now(),
+    }
+}
+
+fn rtt(lab: &mut Lab, n: &str, ms: f64) -> Vec<Output> {
+    lab.input(Input::SessionRtt {
+        neighbor: name(n),
+        rtt: Duration::from_micros((ms * 1000.0) as u64),
+        rttvar: Duration::from_micros((ms * 50.0) as u64),
+    })
+}
+
+fn neighbor_view(lab: &Lab, n: &str) -> coldpotato::messages::views::NeighborView {
+    match lab.core.query(&Query::Neighbors, lab.now) {
+        QueryReply::Neighbors(v) => v.into_iter().find(|x| x.name == n).expect("neighbor"),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+fn best_neighbor(lab: &Lab) -> Vec<String> {
+    lab.routes(Some(REG), false)
+        .into_iter()
+        .filter(|r| r.best)
+        .map(|r| r.neighbor)
+        .collect()
+}
+
+#[test]
+fn rtt_tiebreak_puts_the_faster_session_of_a_location_first_only_when_on() {
+    for on in [false, true] {
+        let mut lab = rtt_lab(on, false);
+        for n in ["ps-ams-1", "ps-ams-2", "ps-fra", "rr1"] {
+            lab.up(n);
+        }
+        for n in ["ps-ams-1", "ps-ams-2"] {
+            lab.update(n, ann(&[REG], &[64500]));
+        }
+        // Equal paths, equal router ids: the lower peer address first.
+        assert_eq!(lab.decision(REG).neighbors, vec!["ps-ams-1", "ps-ams-2"]);
+        rtt(&mut lab, "ps-ams-1", 30.0);
+        rtt(&mut lab, "ps-ams-2", 12.0);
+        // Faster still, at the other location: never a reason to leave the primary.
+        rtt(&mut lab, "ps-fra", 1.0);
+        lab.update("ps-fra", ann(&[REG], &[64500]));
+        let d = lab.decision(REG);
+        assert_eq!(d.state, "primary");
+        if on {
+            assert_eq!(d.neighbors, vec!["ps-ams-2", "ps-ams-1"], "lower RTT first");
+            assert_eq!(best_neighbor(&lab), vec!["ps-ams-2"]);
+        } else {
+            assert_eq!(
+                d.neighbors,
+                vec!["ps-ams-1", "ps-ams-2"],
+                "off: RTT ignored"
+            );
+            assert_eq!(best_neighbor(&lab), vec!["ps-ams-1"]);
+        }
+        // Noise (within 10 % and 2 ms of the figure) reorders nothing.
+        rtt(&mut lab, "ps-ams-1", 29.0);
+        rtt(&mut lab, "ps-ams-2", 13.5);
+        assert_eq!(lab.decision(REG).neighbors, d.neighbors);
+        // A clear change does.
+        rtt(&mut lab, "ps-ams-1", 5.0);
+        let want = if on {
+            vec!["ps-ams-1".to_string(), "ps-ams-2".to_string()]
+        } else {
+            d.neighbors.clone()
+        };
+        assert_eq!(lab.decision(REG).neighbors, want);
+        // An RFC step outranks any RTT: a longer AS path stays behind.
+        lab.update("ps-ams-1", ann(&[REG], &[64500, 64500]));
+        assert_eq!(lab.decision(REG).neighbors, vec!["ps-ams-2", "ps-ams-1"]);
+    }
+}
+
+#[test]
+fn rtt_tiebreak_ranks_an_unmeasured_session_last_and_forgets_the_rtt_when_down() {
+    let mut lab = rtt_lab(true, false);
+    for n in ["ps-ams-1", "ps-ams-2", "rr1"] {
+        lab.up(n);
+    }
+    for n in ["ps-ams-1", "ps-ams-2"] {
+        lab.update(n, ann(&[REG], &[64500]));
+    }
+    rtt(&mut lab, "ps-ams-2", 40.0);
+    assert_eq!(lab.decision(REG).neighbors, vec!["ps-ams-2", "ps-ams-1"]);
+    // Down and up again: not measured any more, so behind the measured one.
+    lab.down("ps-ams-2", None);
+    lab.up("ps-ams-2");
+    lab.update("ps-ams-2", ann(&[REG], &[64500]));
+    rtt(&mut lab, "ps-ams-1", 40.0);
+    assert_eq!(lab.decision(REG).neighbors, vec!["ps-ams-1", "ps-ams-2"]);
+}
+
+#[test]
+fn the_neighbor_view_shows_rtt_and_bfd_receive_figures_while_they_hold() {
+    let mut lab = rtt_lab(false, true);
+    let v = neighbor_view(&lab, "ps-ams-1");
+    assert_eq!((v.rtt_ms, v.rtt_var_ms), (None, None));
+    // Not Established: a late sample is ignored.
+    rtt(&mut lab, "ps-ams-1", 20.0);
+    assert_eq!(neighbor_view(&lab, "ps-ams-1").rtt_ms, None);
+    lab.up("ps-ams-1");
+    rtt(&mut lab, "ps-ams-1", 20.5);
+    let v = neighbor_view(&lab, "ps-ams-1");
+    assert_eq!((v.rtt_ms, v.rtt_var_ms), (Some(20.5), Some(1.025)));
+
+    let bfd_rx = |lab: &mut Lab| {
+        lab.input(Input::BfdRx {
+            neighbor: name("ps-ams-1"),
+            interval: Duration::from_micros(87_500),
+            jitter: Duration::from_micros(6_250),
+        })
+    };
+    // Before BFD is Up a report is stale.
+    bfd_rx(&mut lab);
+    assert_eq!(neighbor_view(&lab, "ps-ams-1").bfd_rx_interval_ms, None);
+    lab.bfd("ps-ams-1", BfdStatus::Up);
+    bfd_rx(&mut lab);
+    let v = neighbor_view(&lab, "ps-ams-1");
+    assert_eq!(
+        (v.bfd_rx_interval_ms, v.bfd_rx_jitter_ms),
+        (Some(87.5), Some(6.25))
+    );
+    lab.bfd("ps-ams-1", BfdStatus::Down);
+    assert_eq!(neighbor_view(&lab, "ps-ams-1").bfd_rx_interval_ms, None);
+
+    lab.down("ps-ams-1", None);
+    assert_eq!(neighbor_view(&lab, "ps-ams-1").rtt_ms, None);
+}

@@ -73,6 +73,23 @@ async fn two_services_come_up_and_release_tells_the_peer() {
     .await
     .map(|r| r.is_ok());
     assert_eq!(settled, Ok(true), "detection time never reached 150 ms");
+    // A few 50 ms intervals later the receive figures are there (read, not
+    // notified): the peer sends at 75–100 % of 50 ms.
+    let measured = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            if let Some(i) = at_a.borrow().rx_interval {
+                return i;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    let interval = measured.unwrap_or_default();
+    assert!(
+        interval > Duration::from_millis(20) && interval < Duration::from_millis(500),
+        "receive interval {interval:?}"
+    );
+    assert!(at_a.borrow().rx_jitter.is_some());
     b.release(&request(v4(1), v4(2), 50).key());
     let down = wait_state(at_a, State::Down, Duration::from_secs(2)).await;
     assert_eq!(down.diag, Diagnostic::NeighborSignaledDown);
@@ -262,4 +279,60 @@ async fn sessions_to_one_peer_from_two_local_addresses_are_told_apart() {
     }
     a.shutdown();
     b.shutdown();
+}
+
+fn at(base: Instant, ms: u64) -> Instant {
+    base + Duration::from_millis(ms)
+}
+
+#[test]
+fn rx_stats_follow_the_interval_and_its_jitter() {
+    let t0 = Instant::now();
+    let tx = Duration::from_millis(100);
+    let mut rx = RxStats::default();
+    // Steady 100 ms: mean 100, jitter 0; published after 4 intervals.
+    for i in 0..4 {
+        rx.on_packet(at(t0, 100 * i), tx);
+    }
+    assert_eq!(rx.figures(), None);
+    rx.on_packet(at(t0, 400), tx);
+    assert_eq!(
+        rx.figures(),
+        Some((Duration::from_millis(100), Duration::ZERO))
+    );
+    // Alternating 80 / 120 ms: the mean stays near 100, the jitter grows
+    // toward 20.
+    let mut t = 400;
+    for i in 0..40 {
+        t += if i % 2 == 0 { 80 } else { 120 };
+        rx.on_packet(at(t0, t), tx);
+    }
+    let (mean, jitter) = rx.figures().unwrap_or_default();
+    assert!(
+        mean.abs_diff(Duration::from_millis(100)) < Duration::from_millis(5),
+        "{mean:?}"
+    );
+    assert!(
+        jitter > Duration::from_millis(15) && jitter < Duration::from_millis(25),
+        "{jitter:?}"
+    );
+}
+
+#[test]
+fn rx_stats_start_again_when_the_remote_changes_its_rate_or_on_reset() {
+    let t0 = Instant::now();
+    let mut rx = RxStats::default();
+    for i in 0..6 {
+        rx.on_packet(at(t0, 1000 * i), Duration::from_secs(1));
+    }
+    assert_eq!(rx.figures().map(|f| f.0), Some(Duration::from_secs(1)));
+    // The Poll Sequence to 50 ms: the slow intervals are forgotten.
+    rx.on_packet(at(t0, 5050), Duration::from_millis(50));
+    assert_eq!(rx.figures(), None);
+    for i in 1..=4 {
+        rx.on_packet(at(t0, 5050 + 50 * i), Duration::from_millis(50));
+    }
+    assert_eq!(rx.figures().map(|f| f.0), Some(Duration::from_millis(50)));
+    rx.reset();
+    assert_eq!(rx.figures(), None);
 }

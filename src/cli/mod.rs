@@ -82,8 +82,9 @@ pub struct ShowOpts {
     /// audit: exit 2 when a check warns (a failed check exits 1 always).
     #[arg(long)]
     pub strict: bool,
-    /// neighbors: every column (address, location, uptime, rejections by
-    /// rule, the whole last error), wider than 80 columns.
+    /// neighbors: every column (address, location, uptime, TCP RTT, BFD
+    /// receive interval, rejections by rule, the whole last error), wider
+    /// than 80 columns.
     #[arg(long)]
     pub wide: bool,
     /// Give up when the daemon does not answer (connect, or a pause in its

@@ -15,7 +15,8 @@ pub const NARROW: usize = 80;
 /// `show neighbors`: one row per configured neighbor, in 80 columns: name,
 /// AS, state and for how long, BFD and prefix counts; below the table, each
 /// neighbor's last error with its age (cut to fit). `wide` adds address,
-/// location, uptime, rejections by rule and the whole last error.
+/// location, uptime, the session's TCP RTT and BFD's receive interval (each
+/// with its mean deviation), rejections by rule and the whole last error.
 pub fn neighbors(list: &[NeighborView], wide: bool) -> String {
     if list.is_empty() {
         return "no neighbors configured\n".to_string();
@@ -84,7 +85,9 @@ fn neighbors_wide(list: &[NeighborView]) -> String {
         ("STATE", Align::Left),
         ("SINCE", Align::Right),
         ("BFD", Align::Left),
+        ("BFD RX", Align::Right),
         ("UPTIME", Align::Right),
+        ("RTT", Align::Right),
         ("RECEIVED", Align::Right),
         ("ACCEPTED", Align::Right),
         ("REJECTED", Align::Right),
@@ -112,7 +115,9 @@ fn neighbors_wide(list: &[NeighborView]) -> String {
             n.state.clone(),
             since(n.state_since_s),
             n.bfd_state.clone(),
+            latency(n.bfd_rx_interval_ms, n.bfd_rx_jitter_ms),
             uptime,
+            latency(n.rtt_ms, n.rtt_var_ms),
             n.prefixes_received.to_string(),
             n.prefixes_accepted.to_string(),
             rejected.to_string(),
@@ -124,6 +129,15 @@ fn neighbors_wide(list: &[NeighborView]) -> String {
         ]);
     }
     t.render()
+}
+
+/// A measured time and its mean deviation, in milliseconds: `20.4±0.3ms`
+/// (`-` when not measured).
+pub fn latency(ms: Option<f64>, deviation_ms: Option<f64>) -> String {
+    match ms {
+        Some(v) => format!("{v:.1}±{:.1}ms", deviation_ms.unwrap_or(0.0)),
+        None => NONE.to_string(),
+    }
 }
 
 /// A short age: `45s`, `12m05s`, `3h04m`, `2d03h`.

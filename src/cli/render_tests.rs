@@ -25,6 +25,10 @@ pub(super) fn sample_neighbors() -> Vec<NeighborView> {
             state_since_s: 93_784,
             last_error_age_s: None,
             rfc8212: None,
+            rtt_ms: Some(20.412),
+            rtt_var_ms: Some(0.31),
+            bfd_rx_interval_ms: Some(99.1),
+            bfd_rx_jitter_ms: Some(6.04),
         },
         NeighborView {
             name: "fabrikam-fra-er2".into(),
@@ -44,6 +48,10 @@ pub(super) fn sample_neighbors() -> Vec<NeighborView> {
             rfc8212: Some(
                 "imports and exports nothing: no built-in rules and no policy (RFC 8212)".into(),
             ),
+            rtt_ms: None,
+            rtt_var_ms: None,
+            bfd_rx_interval_ms: None,
+            bfd_rx_jitter_ms: None,
         },
     ]
 }
@@ -167,9 +175,9 @@ fabrikam-fra-er2: imports and exports nothing: no built-in rules and no policy �
 #[test]
 fn neighbors_wide_shows_every_column() {
     let want = "\
-NAME              ADDRESS         AS  LOCATION  STATE        SINCE  BFD     UPTIME  RECEIVED  ACCEPTED  REJECTED  REJECTED BY RULE              LAST ERROR
-contoso-ams-er1   192.0.2.2    64500  ams       Established  1d02h  Up    1d02h03m       120       117         3  bogon=1, missing-community=2  -
-fabrikam-fra-er2  2001:db8::2  64511  fra       Active       2m05s  Down         -         0         0         0  -                             sent NOTIFICATION Hold Timer Expired (1h02m ago)
+NAME              ADDRESS         AS  LOCATION  STATE        SINCE  BFD       BFD RX    UPTIME         RTT  RECEIVED  ACCEPTED  REJECTED  REJECTED BY RULE              LAST ERROR
+contoso-ams-er1   192.0.2.2    64500  ams       Established  1d02h  Up    99.1±6.0ms  1d02h03m  20.4±0.3ms       120       117         3  bogon=1, missing-community=2  -
+fabrikam-fra-er2  2001:db8::2  64511  fra       Active       2m05s  Down           -         -           -         0         0         0  -                             sent NOTIFICATION Hold Timer Expired (1h02m ago)
 ";
     assert_eq!(neighbors(&sample_neighbors(), true), want);
 }

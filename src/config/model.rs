@@ -96,6 +96,10 @@ pub struct RouterConfig {
     /// Hold time offered to peers unless a neighbor overrides it.
     #[serde(default = "default_hold_time")]
     pub hold_time_s: u16,
+    /// Among usable sessions of one location, prefer the lower TCP RTT
+    /// before the router-ID and peer-address tie-breaks (off by default).
+    #[serde(default)]
+    pub rtt_tiebreak: bool,
 }
 
 /// BGP's TCP port (RFC 4271 §8.2.1).

@@ -24,6 +24,8 @@ pub(super) struct Key {
     pub(super) neighbor_as: u32,
     pub(super) med: u32,
     pub(super) ebgp: bool,
+    /// `u32::MAX` when the candidate has none: after every measured one.
+    pub(super) rtt_ms: u32,
     pub(super) router_id: u32,
     pub(super) cluster_list_len: usize,
     pub(super) peer_address: IpAddr,
@@ -41,6 +43,7 @@ impl Key {
             neighbor_as: c.neighbor_as(),
             med: attrs.med.unwrap_or(ABSENT_MED),
             ebgp: c.ebgp,
+            rtt_ms: c.rtt_ms.unwrap_or(u32::MAX),
             router_id: u32::from(c.effective_router_id()),
             cluster_list_len: attrs.cluster_list.len(),
             peer_address: c.peer_address,
@@ -61,10 +64,12 @@ const BEFORE_MED: [Stage; 4] = [
     (Step::Origin, |a, b| a.origin.cmp(&b.origin)),
 ];
 
-/// The steps after MED, in order (§9.1.2.2 d, f, RFC 4456 §9, g; e skipped).
-const AFTER_MED: [Stage; 4] = [
+/// The steps after MED, in order (§9.1.2.2 d, the optional RTT, f,
+/// RFC 4456 §9, g; e skipped).
+const AFTER_MED: [Stage; 5] = [
     // Reversed: true (eBGP) is preferred.
     (Step::EbgpOverIbgp, |a, b| b.ebgp.cmp(&a.ebgp)),
+    (Step::Rtt, |a, b| a.rtt_ms.cmp(&b.rtt_ms)),
     (Step::RouterId, |a, b| a.router_id.cmp(&b.router_id)),
     (Step::ClusterListLength, |a, b| {
         a.cluster_list_len.cmp(&b.cluster_list_len)

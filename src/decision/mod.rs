@@ -53,6 +53,12 @@
 //!   hands usable routes to this module.
 //! * **Peer addresses** compare as [`IpAddr`] does: every IPv4 address sorts
 //!   before every IPv6 address.
+//! * **RTT, optional, between (d) and (f).** When the engine fills in
+//!   [`Candidate::rtt_ms`] (the `[router] rtt_tiebreak` option, for the
+//!   sessions of one location only), the lower session RTT goes first after
+//!   eBGP over iBGP ([`Step::Rtt`]); a candidate without one sorts after
+//!   every candidate with one. Left `None` everywhere (the default) the step
+//!   never separates two paths and the process is exactly the RFC's.
 //!
 //! ## Why there are two answers: the MED problem
 //!
@@ -80,8 +86,8 @@
 //! different neighbor ASes can depend on the ASes alone. Hence:
 //!
 //! * [`compare`] is the total order (stale, LOCAL_PREF, AS_PATH length,
-//!   ORIGIN, **neighbor AS**, MED, eBGP, router id, CLUSTER_LIST length, peer
-//!   address). MED is only ever compared inside one neighbor AS; between
+//!   ORIGIN, **neighbor AS**, MED, eBGP, RTT when given, router id,
+//!   CLUSTER_LIST length, peer address). MED is only ever compared inside one neighbor AS; between
 //!   paths tied before MED, the lower neighbor AS number goes first and the
 //!   [`Step`] reported is [`Step::Med`] (the MED stage, grouped by neighbor
 //!   AS). It is the right tool to sort, store, deduplicate or binary-search
@@ -146,6 +152,10 @@ pub struct Candidate<'a> {
     pub peer_address: IpAddr,
     /// Stale after a graceful restart (RFC 4724): loses to any fresh path.
     pub stale: bool,
+    /// The session's round-trip time in milliseconds, for the optional RTT
+    /// tie-break ([`Step::Rtt`]); `None` (the default) takes no part, and
+    /// loses to any candidate that has one.
+    pub rtt_ms: Option<u32>,
 }
 
 impl Candidate<'_> {
@@ -186,6 +196,9 @@ pub enum Step {
     Med,
     /// eBGP over iBGP (§9.1.2.2 d).
     EbgpOverIbgp,
+    /// Lower session RTT: the optional tie-break between sessions of one
+    /// location (`[router] rtt_tiebreak`), not an RFC step.
+    Rtt,
     /// Lower BGP identifier / ORIGINATOR_ID (§9.1.2.2 f, RFC 4456 §9).
     RouterId,
     /// Shorter CLUSTER_LIST (RFC 4456 §9).
@@ -198,13 +211,14 @@ pub enum Step {
 
 impl Step {
     /// Every step, in decision order (`Equal` last).
-    pub const ALL: [Step; 10] = [
+    pub const ALL: [Step; 11] = [
         Step::Stale,
         Step::LocalPref,
         Step::AsPathLength,
         Step::Origin,
         Step::Med,
         Step::EbgpOverIbgp,
+        Step::Rtt,
         Step::RouterId,
         Step::ClusterListLength,
         Step::PeerAddress,
@@ -220,6 +234,7 @@ impl Step {
             Step::Origin => "origin",
             Step::Med => "med",
             Step::EbgpOverIbgp => "ebgp-over-ibgp",
+            Step::Rtt => "rtt",
             Step::RouterId => "router-id",
             Step::ClusterListLength => "cluster-list-length",
             Step::PeerAddress => "peer-address",
@@ -238,6 +253,7 @@ impl fmt::Display for Step {
             Step::Origin => "lower ORIGIN",
             Step::Med => "lower MED from the same neighbor AS",
             Step::EbgpOverIbgp => "eBGP preferred over iBGP",
+            Step::Rtt => "lower session round-trip time",
             Step::RouterId => "lower router ID (ORIGINATOR_ID when present)",
             Step::ClusterListLength => "shorter CLUSTER_LIST",
             Step::PeerAddress => "lower peer address",

@@ -14,6 +14,7 @@ struct Path {
     router_id: Ipv4Addr,
     peer_address: IpAddr,
     stale: bool,
+    rtt_ms: Option<u32>,
 }
 
 impl Path {
@@ -31,7 +32,13 @@ impl Path {
             router_id: Ipv4Addr::new(10, 0, 0, n),
             peer_address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, n)),
             stale: false,
+            rtt_ms: None,
         }
+    }
+
+    fn rtt(mut self, ms: u32) -> Path {
+        self.rtt_ms = Some(ms);
+        self
     }
 
     fn med(mut self, med: u32) -> Path {
@@ -47,6 +54,7 @@ impl Path {
             router_id: self.router_id,
             peer_address: self.peer_address,
             stale: self.stale,
+            rtt_ms: self.rtt_ms,
         }
     }
 }
@@ -219,4 +227,47 @@ fn step_labels_are_unique_and_all_steps_are_listed_in_order() {
     assert_eq!(Step::ALL.first(), Some(&Step::Stale));
     assert_eq!(Step::ALL.last(), Some(&Step::Equal));
     assert_eq!(Step::Med.to_string(), "lower MED from the same neighbor AS");
+}
+
+#[test]
+fn rtt_decides_after_ebgp_and_before_router_id() {
+    // Router id prefers 1; the lower RTT of 2 goes first.
+    let paths = [Path::ebgp(64500, 1).rtt(30), Path::ebgp(64500, 2).rtt(20)];
+    let cands: Vec<Candidate> = paths.iter().map(Path::cand).collect();
+    assert_eq!(best(&cands), Some((1, Step::Rtt)));
+    assert_eq!(rank(&cands), vec![1, 0]);
+    assert_eq!(compare(&cands[1], &cands[0]), (Ordering::Less, Step::Rtt));
+    assert_eq!(explain(&cands[1], &cands[0]), (Ordering::Less, Step::Rtt));
+}
+
+#[test]
+fn rtt_never_outweighs_an_rfc_step() {
+    // eBGP beats iBGP however slow the eBGP session.
+    let mut ibgp = Path::ebgp(64500, 2).rtt(1);
+    ibgp.ebgp = false;
+    let paths = [Path::ebgp(64500, 1).rtt(500), ibgp];
+    let cands: Vec<Candidate> = paths.iter().map(Path::cand).collect();
+    assert_eq!(best(&cands), Some((0, Step::EbgpOverIbgp)));
+    // A lower MED wins too.
+    let paths = [
+        Path::ebgp(64500, 1).med(5).rtt(500),
+        Path::ebgp(64500, 2).med(10).rtt(1),
+    ];
+    let cands: Vec<Candidate> = paths.iter().map(Path::cand).collect();
+    assert_eq!(best(&cands), Some((0, Step::Med)));
+}
+
+#[test]
+fn without_rtt_the_order_is_the_rfc_one_and_an_unmeasured_session_goes_last() {
+    let paths = [Path::ebgp(64500, 1), Path::ebgp(64500, 2)];
+    let cands: Vec<Candidate> = paths.iter().map(Path::cand).collect();
+    assert_eq!(best(&cands), Some((0, Step::RouterId)));
+    // Equal RTTs: router id decides.
+    let paths = [Path::ebgp(64500, 2).rtt(20), Path::ebgp(64500, 1).rtt(20)];
+    let cands: Vec<Candidate> = paths.iter().map(Path::cand).collect();
+    assert_eq!(best(&cands), Some((1, Step::RouterId)));
+    // Only one measured: it goes first.
+    let paths = [Path::ebgp(64500, 1), Path::ebgp(64500, 2).rtt(400)];
+    let cands: Vec<Candidate> = paths.iter().map(Path::cand).collect();
+    assert_eq!(best(&cands), Some((1, Step::Rtt)));
 }

@@ -4,9 +4,9 @@
 //! delivers. Time is passed in (`now`), so whole scenarios replay in tests.
 
 use super::decide::Decision;
-use super::neighbor::Neighbor;
+use super::neighbor::{rtt_rank, Measured, Neighbor};
 use crate::analytics::{EventKind, EventLog};
-use crate::config::Config;
+use crate::config::{Config, Role};
 use crate::messages::{BfdStatus, Input, NeighborName, Query, QueryReply, SessionInfo, ToPeer};
 use crate::metrics::METRICS;
 use crate::policy::PolicySet;
@@ -151,6 +151,26 @@ impl EngineCore {
                 status,
                 diagnostic,
             } => self.bfd(&neighbor, status, diagnostic, now, &mut pass),
+            Input::SessionRtt {
+                neighbor,
+                rtt,
+                rttvar,
+            } => self.session_rtt(&neighbor, rtt, rttvar, &mut pass),
+            Input::BfdRx {
+                neighbor,
+                interval,
+                jitter,
+            } => {
+                if let Some(nb) = self.neighbor_mut(&neighbor) {
+                    // A report that crossed BFD going down is stale.
+                    if nb.bfd == BfdStatus::Up {
+                        nb.bfd_rx = Some(Measured {
+                            mean: interval,
+                            deviation: jitter,
+                        });
+                    }
+                }
+            }
             Input::Rpki(snapshot) => self.rpki_update(snapshot, now, &mut pass),
             Input::Resend {
                 neighbor,
@@ -338,6 +358,7 @@ impl EngineCore {
         let mut released = Vec::new();
         if let Some(nb) = self.nb_mut(idx) {
             nb.session = Some(info);
+            nb.forget_rtt();
             nb.established_at = Some(now);
             if nb.state != "Established" {
                 nb.state_since = Some(now);
@@ -403,6 +424,7 @@ impl EngineCore {
         };
         let Some(nb) = self.nb_mut(idx) else { return };
         nb.session = None;
+        nb.forget_rtt();
         nb.established_at = None;
         nb.tripped = false;
         if nb.state == "Established" {
@@ -476,6 +498,9 @@ impl EngineCore {
         let was_up = nb.bfd == BfdStatus::Up;
         nb.bfd = status;
         let is_up = status == BfdStatus::Up;
+        if !is_up {
+            nb.bfd_rx = None;
+        }
         if was_up == is_up {
             return;
         }
@@ -499,6 +524,35 @@ impl EngineCore {
             ),
             serde_json::json!({ "state": status.as_str(), "diagnostic": diagnostic }),
         );
+    }
+
+    /// A new RTT sample of an Established session. With `[router]
+    /// rtt_tiebreak` on, a peering-service session whose tie-break figure
+    /// moved has its prefixes' decisions recomputed.
+    fn session_rtt(&mut self, name: &str, rtt: Duration, rttvar: Duration, pass: &mut Pass) {
+        let Some(&idx) = self.by_name.get(name) else {
+            return;
+        };
+        let tiebreak = self.cfg.router.rtt_tiebreak;
+        let Some(nb) = self.nb_mut(idx) else { return };
+        if nb.session.is_none() {
+            // Sent before the session went down, read after.
+            return;
+        }
+        nb.rtt = Some(Measured {
+            mean: rtt,
+            deviation: rttvar,
+        });
+        let rank = rtt_rank(nb.rtt_rank, rtt);
+        if nb.rtt_rank == Some(rank) {
+            return;
+        }
+        nb.rtt_rank = Some(rank);
+        if tiebreak && nb.cfg.role == Role::PeeringService {
+            for (p, _) in self.rib.neighbor_paths(idx) {
+                pass.dirty.insert(p);
+            }
+        }
     }
 
     /// Removes paths of `idx` matching `pred`, keeping counters right;

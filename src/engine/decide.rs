@@ -6,7 +6,8 @@
 //! that exact prefix (usable: BFD Up when configured; graceful-restart stale
 //! routes count, losing to fresh ones). The state is
 //! - `primary`: routes at the primary location (all of them, active-active,
-//!   ordered by `decision::compare`);
+//!   ordered by `decision::compare`; with `[router] rtt_tiebreak` the
+//!   sessions' RTTs take part, see `decision::Step::Rtt`);
 //! - else `backup`: routes at the backup location (unless `backup = "none"`);
 //! - else `internet`: routes from `transit` neighbors for the prefix or a
 //!   covering prefix (longest match per neighbor);
@@ -145,6 +146,7 @@ impl EngineCore {
                 .map_or(Ipv4Addr::UNSPECIFIED, |s| s.remote_id),
             peer_address: nb.cfg.address,
             stale: e.flags.contains(PathFlags::STALE),
+            rtt_ms: None,
         })
     }
 
@@ -160,18 +162,26 @@ impl EngineCore {
     }
 
     /// The indices of `paths` ordered by `first`, then best first by
-    /// `decision::compare` (equal when either cannot be compared); stable,
-    /// each path's attributes unpacked once.
+    /// `decision::compare` (equal when either cannot be compared), the
+    /// sessions' RTTs taking part when `rtt`; stable, each path's
+    /// attributes unpacked once.
     fn best_first(
         &self,
         paths: &[PathEntry],
         first: impl Fn(usize, usize) -> Ordering,
+        rtt: bool,
     ) -> SmallVec<[usize; 4]> {
         let attrs = self.attrs_of(paths);
         let cands: SmallVec<[Option<Candidate>; 4]> = paths
             .iter()
             .zip(&attrs)
-            .map(|(e, a)| a.as_deref().and_then(|a| self.candidate(e, a)))
+            .map(|(e, a)| {
+                let mut c = a.as_deref().and_then(|a| self.candidate(e, a))?;
+                if rtt {
+                    c.rtt_ms = self.nb(e.neighbor).and_then(|n| n.rtt_rank);
+                }
+                Some(c)
+            })
             .collect();
         let mut idx: SmallVec<[usize; 4]> = (0..paths.len()).collect();
         idx.sort_by(|&i, &j| {
@@ -196,12 +206,13 @@ impl EngineCore {
             .collect()
     }
 
-    /// Sorts paths best first by `decision::compare` (stable).
-    fn order(&self, paths: &mut [PathEntry]) {
+    /// Sorts paths best first by `decision::compare` (stable), the
+    /// sessions' RTTs taking part when `rtt`.
+    fn order(&self, paths: &mut [PathEntry], rtt: bool) {
         if paths.len() < 2 {
             return;
         }
-        let idx = self.best_first(paths, |_, _| Ordering::Equal);
+        let idx = self.best_first(paths, |_, _| Ordering::Equal, rtt);
         let sorted: SmallVec<[PathEntry; 4]> = idx.iter().map(|&i| paths[i]).collect();
         paths.copy_from_slice(&sorted);
     }
@@ -212,7 +223,9 @@ impl EngineCore {
         self.at_location(prefix, location).len()
     }
 
-    /// Usable peering-service paths of `prefix` at `location`, best first.
+    /// Usable peering-service paths of `prefix` at `location`, best first
+    /// (lower RTT first among otherwise equal sessions with `[router]
+    /// rtt_tiebreak`).
     fn at_location(&self, prefix: &Prefix, location: LocationId) -> Vec<PathEntry> {
         let mut v: Vec<PathEntry> = self
             .usable(prefix)
@@ -224,7 +237,7 @@ impl EngineCore {
                     })
             })
             .collect();
-        self.order(&mut v);
+        self.order(&mut v, self.cfg.router.rtt_tiebreak);
         v
     }
 
@@ -260,7 +273,7 @@ impl EngineCore {
             }
         }
         // Most specific first, then best first.
-        self.best_first(&found, |i, j| lens[j].cmp(&lens[i]))
+        self.best_first(&found, |i, j| lens[j].cmp(&lens[i]), false)
             .into_iter()
             .map(|i| found[i].neighbor)
             .collect()

@@ -1,6 +1,7 @@
 //! Per-neighbor state the route engine keeps: configuration, what the
-//! session and BFD last reported, counters, max-prefix state, graceful
-//! restart deadline and the Adj-RIB-Out. Owned by the route engine task.
+//! session and BFD last reported (latency included), counters, max-prefix
+//! state, graceful restart deadline and the Adj-RIB-Out. Owned by the route
+//! engine task.
 
 use crate::config::{LocationId, NeighborConfig, Role};
 use crate::messages::{BfdStatus, NeighborName, SessionInfo};
@@ -30,6 +31,14 @@ pub struct Neighbor {
     /// When `last_error` happened.
     pub last_error_at: Option<Instant>,
     pub bfd: BfdStatus,
+    /// The session's TCP round-trip time (`Input::SessionRtt`) while
+    /// Established, once measured.
+    pub rtt: Option<Measured>,
+    /// The RTT the optional tie-break (`[router] rtt_tiebreak`) compares,
+    /// in whole milliseconds; see [`rtt_rank`].
+    pub rtt_rank: Option<u32>,
+    /// BFD's receive interval and jitter (`Input::BfdRx`) while BFD is Up.
+    pub bfd_rx: Option<Measured>,
     /// Stale routes are withdrawn at this instant (RFC 4724 §4.2).
     pub gr_deadline: Option<Instant>,
     /// A max-prefix teardown was sent: ignore its UPDATEs until it returns.
@@ -50,6 +59,39 @@ pub struct Neighbor {
     /// Log lines for malformed UPDATEs (RFC 7606/7607), which a peer can
     /// send by the thousand.
     pub attr_error_log: LogLimit,
+}
+
+/// A measured duration and its mean deviation: a smoothed RTT and its
+/// variance, or a mean packet interval and its jitter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Measured {
+    pub mean: Duration,
+    pub deviation: Duration,
+}
+
+/// Below this a change of a session's RTT never moves its tie-break figure.
+pub const RTT_RANK_MIN_STEP: Duration = Duration::from_millis(2);
+
+/// The figure the RTT tie-break compares after a new smoothed RTT `rtt`,
+/// given the current one: the RTT rounded to whole milliseconds, moved
+/// only when the RTT leaves the current figure by more than 10 % and more
+/// than [`RTT_RANK_MIN_STEP`]: a jittery link does not reorder a
+/// location's sessions every few seconds.
+pub fn rtt_rank(current: Option<u32>, rtt: Duration) -> u32 {
+    let us = u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX);
+    let rounded = u32::try_from(us.saturating_add(500) / 1000).unwrap_or(u32::MAX);
+    match current {
+        None => rounded,
+        Some(c) => {
+            let c_us = u64::from(c) * 1000;
+            let slack = (c_us / 10).max(RTT_RANK_MIN_STEP.as_micros() as u64);
+            if us.abs_diff(c_us) > slack {
+                rounded
+            } else {
+                c
+            }
+        }
+    }
 }
 
 /// A log line a peer can trigger once per UPDATE: the first is written,
@@ -92,6 +134,9 @@ impl Neighbor {
                 BfdStatus::Disabled
             },
             cfg,
+            rtt: None,
+            rtt_rank: None,
+            bfd_rx: None,
             location: None,
             session: None,
             established_at: None,
@@ -156,6 +201,12 @@ impl Neighbor {
         }
     }
 
+    /// Forgets the session's RTT (a new or a lost session).
+    pub fn forget_rtt(&mut self) {
+        self.rtt = None;
+        self.rtt_rank = None;
+    }
+
     /// Forgets every counted path.
     pub fn reset_counters(&mut self) {
         self.received = 0;
@@ -167,5 +218,36 @@ impl Neighbor {
         }
         self.warned = false;
         self.exceeded = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(v: f64) -> Duration {
+        Duration::from_secs_f64(v / 1000.0)
+    }
+
+    #[test]
+    fn rtt_rank_rounds_the_first_sample_to_whole_milliseconds() {
+        assert_eq!(rtt_rank(None, ms(20.4)), 20);
+        assert_eq!(rtt_rank(None, ms(20.5)), 21);
+        assert_eq!(rtt_rank(None, ms(0.2)), 0);
+    }
+
+    #[test]
+    fn rtt_rank_ignores_noise_and_follows_a_clear_change() {
+        // 20 ms: the slack is 2 ms (10 % is less).
+        assert_eq!(rtt_rank(Some(20), ms(21.9)), 20);
+        assert_eq!(rtt_rank(Some(20), ms(18.1)), 20);
+        assert_eq!(rtt_rank(Some(20), ms(22.6)), 23);
+        assert_eq!(rtt_rank(Some(20), ms(17.0)), 17);
+        // 100 ms: 10 % is 10 ms.
+        assert_eq!(rtt_rank(Some(100), ms(109.0)), 100);
+        assert_eq!(rtt_rank(Some(100), ms(111.0)), 111);
+        // Sub-millisecond links: 2 ms of slack.
+        assert_eq!(rtt_rank(Some(0), ms(1.9)), 0);
+        assert_eq!(rtt_rank(Some(0), ms(2.6)), 3);
     }
 }

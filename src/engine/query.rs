@@ -8,7 +8,7 @@ use crate::messages::views::{AsPathElem, DecisionView, NeighborView, RouteView};
 use crate::metrics::METRICS;
 use crate::rib::{PathEntry, PathFlags};
 use crate::wire::{Origin, PathAttributes, Prefix, SegmentType};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 fn as_path_view(a: &PathAttributes) -> Vec<AsPathElem> {
     let mut out = Vec::new();
@@ -21,6 +21,11 @@ fn as_path_view(a: &PathAttributes) -> Vec<AsPathElem> {
         }
     }
     out
+}
+
+/// Milliseconds with microsecond precision, for the JSON views.
+fn millis(d: Duration) -> f64 {
+    d.as_micros() as f64 / 1000.0
 }
 
 impl EngineCore {
@@ -55,6 +60,10 @@ impl EngineCore {
                     .last_error_at
                     .map(|t| now.saturating_duration_since(t).as_secs()),
                 rfc8212: rfc8212(&n.cfg),
+                rtt_ms: n.rtt.map(|m| millis(m.mean)),
+                rtt_var_ms: n.rtt.map(|m| millis(m.deviation)),
+                bfd_rx_interval_ms: n.bfd_rx.map(|m| millis(m.mean)),
+                bfd_rx_jitter_ms: n.bfd_rx.map(|m| millis(m.deviation)),
             })
             .collect()
     }

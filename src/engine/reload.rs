@@ -57,7 +57,10 @@ impl EngineCore {
                     if let Some(nb) = self.nb_mut(idx) {
                         match (nb.cfg.bfd.is_some(), ncfg.bfd.is_some()) {
                             (false, true) => nb.bfd = BfdStatus::Down,
-                            (true, false) => nb.bfd = BfdStatus::Disabled,
+                            (true, false) => {
+                                nb.bfd = BfdStatus::Disabled;
+                                nb.bfd_rx = None;
+                            }
                             _ => {}
                         }
                         nb.cfg = ncfg.clone();

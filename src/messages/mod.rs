@@ -147,6 +147,26 @@ pub enum Input {
         status: BfdStatus,
         diagnostic: u8,
     },
+    /// The kernel's RTT estimate of an Established session's TCP
+    /// connection (`TCP_INFO`), every few seconds; forgotten when the
+    /// session goes down.
+    SessionRtt {
+        neighbor: NeighborName,
+        /// Smoothed RTT.
+        rtt: Duration,
+        /// Its mean deviation.
+        rttvar: Duration,
+    },
+    /// What the BFD service measures of the control packets it receives
+    /// from a neighbor while Up, every few seconds; forgotten when BFD
+    /// leaves Up.
+    BfdRx {
+        neighbor: NeighborName,
+        /// Mean interval between received packets.
+        interval: Duration,
+        /// Mean deviation of that interval.
+        jitter: Duration,
+    },
     /// A new, validated and compiled configuration (SIGHUP).
     Reload(Running),
     /// A new RPKI VRP snapshot from the RTR clients (`None`: no data yet).

@@ -32,6 +32,22 @@ pub struct NeighborView {
     /// or export (no built-in rules, no policy for that direction).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rfc8212: Option<String>,
+    /// Smoothed TCP round-trip time of the Established session, in
+    /// milliseconds (kernel `TCP_INFO`, sampled every 5 s); `null` until
+    /// measured and while the session is down.
+    #[serde(default)]
+    pub rtt_ms: Option<f64>,
+    /// Mean deviation of that RTT, in milliseconds; with `rtt_ms`.
+    #[serde(default)]
+    pub rtt_var_ms: Option<f64>,
+    /// Mean interval between the BFD control packets received, in
+    /// milliseconds; `null` while BFD is not Up (or not configured).
+    #[serde(default)]
+    pub bfd_rx_interval_ms: Option<f64>,
+    /// Mean deviation of that interval (jitter), in milliseconds; with
+    /// `bfd_rx_interval_ms`.
+    #[serde(default)]
+    pub bfd_rx_jitter_ms: Option<f64>,
 }
 
 /// An AS_PATH element: an ASN of a sequence, or an AS_SET as a nested list.

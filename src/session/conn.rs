@@ -1,6 +1,7 @@
 //! Connection I/O for the peer task: outgoing connects (socket2: bind to
 //! `local_address`, TCP MD5, GTSM), and per connection one reader task
-//! (framing with [`Framer`] and decode) and one writer task.
+//! (framing with [`Framer`] and decode; every [`RTT_SAMPLE`] it also reads
+//! the kernel's RTT estimate, `TCP_INFO`) and one writer task.
 //!
 //! Spawned by `peer`; every task reports to the peer task over its bounded
 //! `mpsc::Sender<(ConnId, IoEvent)>`, so a slow peer task slows the reader
@@ -39,6 +40,9 @@ const READ_CHUNK: usize = 16 * 1024;
 /// just sent (RFC 4271 §6: the NOTIFICATION must reach it).
 const LINGER: Duration = Duration::from_secs(2);
 
+/// How often a connection's reader reads the kernel's RTT estimate.
+pub const RTT_SAMPLE: Duration = Duration::from_secs(5);
+
 /// What the connection tasks report. Moved once through a channel, so the
 /// UPDATE inside `Message` is not boxed.
 #[allow(clippy::large_enum_variant)]
@@ -54,6 +58,9 @@ pub enum IoEvent {
     Invalid(DecodeError),
     /// The peer closed the connection, or it broke.
     Closed(Option<io::Error>),
+    /// The kernel's RTT estimate of the connection (`TCP_INFO`), every
+    /// [`RTT_SAMPLE`] (dropped, not queued, when the peer task is behind).
+    Rtt(sockopt::TcpRtt),
     /// A write made no progress for the stall limit (the send hold time
     /// once the session is negotiated, RFC 9687): the peer stopped
     /// reading. The writer has stopped and set the socket to reset on
@@ -205,6 +212,8 @@ async fn read_loop(
     mut stop: oneshot::Receiver<()>,
 ) -> Option<OwnedReadHalf> {
     let mut framer = Framer::default();
+    let mut rtt = tokio::time::interval(RTT_SAMPLE);
+    rtt.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         loop {
             let c = *codec.borrow();
@@ -232,6 +241,13 @@ async fn read_loop(
         let r = tokio::select! {
             biased;
             _ = &mut stop => return Some(rd),
+            _ = rtt.tick() => {
+                if let Ok(sample) = sockopt::tcp_rtt(rd.as_ref()) {
+                    // Telemetry: a full channel drops the sample.
+                    let _ = events.try_send((id, IoEvent::Rtt(sample)));
+                }
+                continue;
+            }
             r = rd.read_buf(buf) => r,
         };
         match r {

@@ -1,14 +1,16 @@
 //! Socket options for BGP transport security: TCP MD5 signatures
 //! (RFC 2385, Linux `TCP_MD5SIG`) and GTSM (RFC 5082: send with TTL/hop
-//! limit 255, accept only ≥ 254 for single-hop sessions).
+//! limit 255, accept only ≥ 254 for single-hop sessions); and the kernel's
+//! round-trip time estimate of a connection (`TCP_INFO`).
 //!
-//! Plain functions on file descriptors, called by the listener (`listen`)
-//! and the peer task's connect path (`peer`). Linux only; elsewhere they
-//! return `Unsupported`.
+//! Plain functions on file descriptors, called by the listener (`listen`),
+//! the peer task's connect path (`peer`) and a connection's reader
+//! (`conn`, for the RTT). Linux only; elsewhere they return `Unsupported`.
 
 use std::io;
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
+use std::time::Duration;
 
 /// TTL / hop limit GTSM sends with (RFC 5082 §3).
 pub const GTSM_TTL: u32 = 255;
@@ -115,6 +117,61 @@ pub fn set_ttl_255(fd: &impl AsRawFd, v6: bool) -> io::Result<()> {
     }
 }
 
+/// The kernel's round-trip time estimate of a TCP connection
+/// (RFC 6298 as Linux keeps it, `struct tcp_info`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpRtt {
+    /// Smoothed RTT (`tcpi_rtt`, SRTT).
+    pub rtt: Duration,
+    /// Its mean deviation (`tcpi_rttvar`, RTTVAR).
+    pub rttvar: Duration,
+}
+
+/// Reads `TCP_INFO` of a connected TCP socket: its smoothed RTT and RTT
+/// variance, which the kernel updates from every acknowledged segment
+/// (microsecond resolution).
+#[cfg(target_os = "linux")]
+pub fn tcp_rtt(fd: &impl AsRawFd) -> io::Result<TcpRtt> {
+    // SAFETY: all-zero is a valid `tcp_info`.
+    let mut info: libc::tcp_info = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::tcp_info>() as libc::socklen_t;
+    // SAFETY: `info` and `len` are valid for writes of the sizes given; the
+    // kernel writes at most `len` bytes and says how many.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_INFO,
+            (&mut info as *mut libc::tcp_info).cast::<libc::c_void>(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // `tcpi_rttvar` ends at this offset: an older kernel may fill less.
+    let needed = std::mem::offset_of!(libc::tcp_info, tcpi_rttvar) + 4;
+    if (len as usize) < needed {
+        return Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "TCP_INFO without tcpi_rtt",
+        ));
+    }
+    Ok(TcpRtt {
+        rtt: Duration::from_micros(u64::from(info.tcpi_rtt)),
+        rttvar: Duration::from_micros(u64::from(info.tcpi_rttvar)),
+    })
+}
+
+/// `TCP_INFO` is only read on Linux.
+#[cfg(not(target_os = "linux"))]
+pub fn tcp_rtt(_fd: &impl AsRawFd) -> io::Result<TcpRtt> {
+    Err(io::Error::new(
+        io::ErrorKind::Unsupported,
+        "TCP_INFO needs Linux",
+    ))
+}
+
 /// Reads an integer socket option (used by tests to check GTSM).
 pub fn get_int(fd: &impl AsRawFd, level: libc::c_int, name: libc::c_int) -> io::Result<i32> {
     let mut v: libc::c_int = 0;
@@ -173,6 +230,30 @@ mod tests {
         let peer: IpAddr = "127.0.0.2".parse().map_err(io::Error::other)?;
         set_md5(&s, peer, Some("s3cret"))?;
         set_md5(&s, peer, None)
+    }
+
+    #[test]
+    fn tcp_info_gives_an_rtt_on_a_loopback_connection() -> io::Result<()> {
+        use std::io::{Read, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let mut c = std::net::TcpStream::connect(l.local_addr()?)?;
+        let (mut s, _) = l.accept()?;
+        c.write_all(b"ping")?;
+        let mut buf = [0u8; 4];
+        s.read_exact(&mut buf)?;
+        let r = tcp_rtt(&c)?;
+        // Loopback: well under a second, and measured (the handshake gives
+        // the first sample).
+        assert!(r.rtt < Duration::from_secs(1), "{r:?}");
+        assert!(r.rtt > Duration::ZERO || r.rttvar > Duration::ZERO, "{r:?}");
+        Ok(())
+    }
+
+    #[test]
+    fn tcp_info_on_a_udp_socket_is_an_error() -> io::Result<()> {
+        let s = Socket::new(Domain::IPV4, Type::DGRAM, None)?;
+        assert!(tcp_rtt(&s).is_err());
+        Ok(())
     }
 
     #[test]

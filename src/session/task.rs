@@ -2,7 +2,7 @@
 //! it): the select loop over commands, shutdown, timers, BFD, the engine's
 //! `ToPeer` channel, connection reports and handed-over connections; the
 //! execution of FSM actions; `ToEngine` delivery with back-pressure; the
-//! session metrics.
+//! session metrics, the RTT of the established connection included.
 //!
 //! Runs inside the `peer` span, so every log line carries the neighbor.
 
@@ -11,6 +11,7 @@ use super::conn::{self, ConnIo, IoEvent};
 use super::encode::encode_update;
 use super::fsm::{Action, ConnId, Event, Fsm, State, Timer};
 use super::peer::{Command, PeerParams};
+use super::sockopt::TcpRtt;
 use crate::config::NeighborConfig;
 use crate::messages::{BfdStatus, Input, NeighborName, ToEngine, ToPeer};
 use crate::metrics::METRICS;
@@ -306,7 +307,12 @@ impl Task {
                     METRICS
                         .session_uptime_seconds
                         .with_label_values(&[n, l])
-                        .set(0)
+                        .set(0);
+                    // No session, no RTT: the series go until measured again.
+                    let _ = METRICS.session_rtt_seconds.remove_label_values(&[n, l]);
+                    let _ = METRICS
+                        .session_rtt_variance_seconds
+                        .remove_label_values(&[n, l]);
                 });
                 warn!(%reason, "session down");
                 self.tell_engine(Input::SessionDown {
@@ -471,6 +477,10 @@ impl Task {
                     None => debug!(conn = id.0, "connection closed by peer"),
                 }
                 Event::TcpConnectionFails(id)
+            }
+            IoEvent::Rtt(sample) => {
+                self.on_rtt(id, sample);
+                return;
             }
             IoEvent::WriteStalled => {
                 if !self.conns.contains_key(&id) {
@@ -639,6 +649,37 @@ impl Task {
             if !c.write(out).await {
                 debug!(conn = id.0, "writer gone");
             }
+        }
+    }
+
+    /// The kernel's RTT estimate of a connection: published (metrics and
+    /// the engine) for the session's connection while Established only.
+    /// Telemetry: when the engine's channel is full the sample is dropped
+    /// rather than waited for; the next one comes in [`conn::RTT_SAMPLE`].
+    fn on_rtt(&mut self, id: ConnId, sample: TcpRtt) {
+        if self.to_peer.is_none()
+            || self.fsm.state() != State::Established
+            || self.fsm.main_conn() != Some(id)
+        {
+            return;
+        }
+        self.metric_labels(|n, l| {
+            METRICS
+                .session_rtt_seconds
+                .with_label_values(&[n, l])
+                .set(sample.rtt.as_secs_f64());
+            METRICS
+                .session_rtt_variance_seconds
+                .with_label_values(&[n, l])
+                .set(sample.rttvar.as_secs_f64());
+        });
+        let msg = Input::SessionRtt {
+            neighbor: self.name.clone(),
+            rtt: sample.rtt,
+            rttvar: sample.rttvar,
+        };
+        if self.engine.try_send(msg.into()).is_err() {
+            debug!("route engine busy; RTT sample dropped");
         }
     }
 

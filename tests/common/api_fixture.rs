@@ -179,6 +179,10 @@ pub fn neighbors() -> Vec<NeighborView> {
         state_since_s: 0,
         last_error_age_s: None,
         rfc8212: None,
+        rtt_ms: Some(20.5),
+        rtt_var_ms: Some(0.72),
+        bfd_rx_interval_ms: None,
+        bfd_rx_jitter_ms: None,
     }]
 }
 
@@ -353,6 +357,12 @@ pub fn touch_all_metrics(neighbor: &str, location: &str) {
         .inc();
     m.bfd_detection_time_seconds.with_label_values(&nl).set(0.9);
     m.bfd_last_diagnostic.with_label_values(&nl).set(0);
+    m.session_rtt_seconds.with_label_values(&nl).set(0.0205);
+    m.session_rtt_variance_seconds
+        .with_label_values(&nl)
+        .set(0.00075);
+    m.bfd_rx_interval_seconds.with_label_values(&nl).set(0.099);
+    m.bfd_rx_jitter_seconds.with_label_values(&nl).set(0.006);
     m.decisions.with_label_values(&["primary", location]).set(5);
     m.decision_changes_total
         .with_label_values(&["primary"])

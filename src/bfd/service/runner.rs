@@ -4,10 +4,10 @@
 //! [`Command`]s from the handles' `mpsc`; writes each session's `watch`.
 
 use super::{
-    event_of, lock, set_timer, ttl_ok, BfdEvent, Command, NewSession, Registry, SessionKey,
+    event_of, lock, set_timer, ttl_ok, BfdEvent, Command, NewSession, Registry, RxStats, SessionKey,
 };
 use crate::bfd::fsm::{Action, Session};
-use crate::bfd::packet::ControlPacket;
+use crate::bfd::packet::{ControlPacket, Flags};
 use crate::bfd::socket::recv_with_ttl;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -39,6 +39,8 @@ struct Entry {
     detect_at: Option<Instant>,
     /// Transmission suppressed ([`super::BfdHandle::mute`]).
     muted: bool,
+    /// What arrives from the remote: interval and jitter.
+    rx: RxStats,
 }
 
 impl Entry {
@@ -54,17 +56,23 @@ impl Entry {
                     set_timer(&mut self.tx_at, &mut self.detect_at, timer, None)
                 }
                 Action::StateChanged { from, to, diag } => {
+                    self.rx.reset();
                     tracing::info!(peer = %self.key.peer, %from, %to, diag = diag.code(), "BFD state changed");
                 }
             }
         }
         let session = &self.session;
+        let rx = self.rx.figures();
         self.events.send_if_modified(|event| {
-            let next = event_of(session, event, now);
+            let next = event_of(session, rx, event, now);
             let changed = next.state != event.state
                 || next.remote_state != event.remote_state
                 || next.diag != event.diag
                 || next.detection_time != event.detection_time;
+            // The receive figures move with every packet: stored for
+            // whoever reads them, without waking anybody.
+            event.rx_interval = next.rx_interval;
+            event.rx_jitter = next.rx_jitter;
             if changed {
                 *event = next;
             }
@@ -124,6 +132,7 @@ impl Sessions {
             tx_at: None,
             detect_at: None,
             muted: false,
+            rx: RxStats::default(),
         };
         entry.apply(now, actions);
         self.by_peer.entry(entry.key.peer).or_default().push(discr);
@@ -202,7 +211,12 @@ impl Sessions {
             return;
         };
         match entry.session.on_packet(now, &packet) {
-            Ok(actions) => entry.apply(now, actions),
+            Ok(actions) => {
+                if !packet.flags.contains(Flags::FINAL) {
+                    entry.rx.on_packet(now, packet.desired_min_tx());
+                }
+                entry.apply(now, actions)
+            }
             Err(e) => tracing::debug!(%from, error = %e, "BFD packet discarded by session"),
         }
     }
