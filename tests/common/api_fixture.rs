@@ -373,6 +373,22 @@ pub fn touch_all_metrics(neighbor: &str, location: &str) {
     m.rib_attribute_sets.set(7);
     m.engine_update_seconds.with_label_values(&[]).observe(2e-5);
     m.config_reloads_total.with_label_values(&["ok"]).inc();
+    let reg = "203.0.113.0/24";
+    m.registered_prefix_state
+        .with_label_values(&[reg, "primary"])
+        .set(1);
+    m.registered_prefix_sessions
+        .with_label_values(&[reg, "primary"])
+        .set(2);
+    m.registered_prefix_last_change_timestamp_seconds
+        .with_label_values(&[reg])
+        .set(1_795_307_976);
+    m.registered_prefix_as_registered
+        .with_label_values(&[reg, "origin"])
+        .set(1);
+    m.audit_checks
+        .with_label_values(&["64500", "active-active", "fail"])
+        .set(0);
 }
 
 /// The Grafana dashboard shipped in `config/`.
