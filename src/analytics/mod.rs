@@ -4,11 +4,11 @@
 //! reads); no channels of its own. The log is a ring buffer of
 //! [`EVENT_LOG_CAPACITY`] events with sequence numbers from 1, unix-ms time,
 //! a kind, the neighbor and prefix involved, a message and JSON evidence.
-//! [`route_leak_asn`] is the route-leak detector (a peering-service path
-//! that carries a transit-free ASN after the first hop).
+//! [`leak::route_leak`] is the route-leak detector.
+
+pub mod leak;
 
 use crate::messages::views::EventView;
-use crate::wire::AsPath;
 use std::collections::{HashMap, VecDeque};
 
 /// Per-route events of one kind from one neighbor are one event per this
@@ -21,12 +21,6 @@ pub const FLOOD_EXAMPLES: usize = 10;
 /// Events kept before the oldest are dropped.
 pub const EVENT_LOG_CAPACITY: usize = 10_000;
 
-/// The transit-free ("tier-1") networks whose ASN should never appear behind
-/// a peering-service provider's first hop: seeing one is a route leak.
-pub const TRANSIT_FREE_ASNS: &[u32] = &[
-    174, 701, 1239, 1299, 2914, 3257, 3320, 3356, 3491, 5511, 6453, 6461, 6762, 6830, 7018, 12956,
-];
-
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventKind {
@@ -38,7 +32,8 @@ pub enum EventKind {
     OriginMismatch,
     /// A more-specific of a registered prefix from another origin (sub-prefix hijack).
     UnexpectedMoreSpecific,
-    /// A provider path containing a transit-free ASN.
+    /// A provider path through a transit-free network or outside the
+    /// provider's declared customer cone (`leak`).
     RouteLeak,
     MaxPrefixWarning,
     MaxPrefixExceeded,
@@ -294,13 +289,6 @@ impl EventLog {
     }
 }
 
-/// The first transit-free ASN found after the first hop of `path`, if any.
-pub fn route_leak_asn(path: &AsPath) -> Option<u32> {
-    path.all_asns()
-        .skip(1)
-        .find(|a| TRANSIT_FREE_ASNS.contains(a))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,22 +365,6 @@ mod tests {
         assert_eq!(
             log.since(0).iter().map(|e| e.seq).collect::<Vec<_>>(),
             vec![4, 5]
-        );
-    }
-
-    #[test]
-    fn transit_asn_behind_the_first_hop_is_a_leak_but_first_hop_is_not() {
-        assert_eq!(
-            route_leak_asn(&AsPath::from_sequence(vec![64500, 3356, 64501])),
-            Some(3356)
-        );
-        assert_eq!(
-            route_leak_asn(&AsPath::from_sequence(vec![3356, 64501])),
-            None
-        );
-        assert_eq!(
-            route_leak_asn(&AsPath::from_sequence(vec![64500, 64501])),
-            None
         );
     }
 }
