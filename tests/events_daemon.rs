@@ -1,8 +1,9 @@
 //! Events that last and stream, on the real daemon (issue 13): the event
 //! log survives a restart through `[events] file` (rotated files included)
 //! with its sequence numbers; `GET /api/v1/events/stream` resumes after
-//! `Last-Event-ID`. Events come from a test peer's session going up and
-//! down.
+//! `Last-Event-ID`; `show events --follow` prints an event within 100 ms of
+//! the moment a peer ends its session, and exits 0 when its reader goes
+//! away. Events come from a test peer's session going up and down.
 
 mod common;
 
@@ -11,9 +12,9 @@ use common::*;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const PEER: Ipv4Addr = Ipv4Addr::new(127, 0, 13, 2);
 const PEER_AS: u32 = 20_013;
@@ -271,6 +272,122 @@ fn an_event_stream_resumes_after_last_event_id_without_gaps_or_repeats() {
         }
         other => panic!("{:?}", other.map(|r| r.status())),
     }
+}
+
+/// `show events --follow`: the time from the peer's Cease to the printed
+/// row, three times. Set-up waits are generous; the latency is not.
+#[test]
+fn show_events_follow_prints_an_event_within_100_ms() {
+    let (d, bgp) = start("");
+    let p = up(&d, bgp);
+    wait_events(&d, 1);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_coldpotato"))
+        .args(["show", "events", "--follow", "--api", &d.api.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("show --follow runs");
+    let out = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel::<(Instant, String)>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { return };
+            if tx.send((Instant::now(), line)).is_err() {
+                return;
+            }
+        }
+    });
+    // The header and the tail (session-up #1), then the stream is open.
+    let head = rx.recv_timeout(Duration::from_secs(10)).expect("header");
+    assert!(head.1.starts_with("   SEQ  TIME (UTC)"), "{}", head.1);
+    let tail = rx.recv_timeout(Duration::from_secs(10)).expect("tail");
+    assert!(tail.1.contains("session-up"), "{}", tail.1);
+    assert!(
+        wait_for(Duration::from_secs(10), || (streams_open(&d) == 1.0)
+            .then_some(()))
+        .is_some(),
+        "the stream did not open"
+    );
+
+    let mut latencies = Vec::new();
+    let mut peer = Some(p);
+    for round in 0..3 {
+        let p = match peer.take() {
+            Some(p) => p,
+            None => {
+                let p = up(&d, bgp);
+                let (_, l) = rx
+                    .recv_timeout(Duration::from_secs(10))
+                    .expect("session-up row");
+                assert!(l.contains("session-up"), "{l}");
+                p
+            }
+        };
+        let t0 = Instant::now();
+        p.close();
+        let (t1, line) = rx
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("round {round}: no row\n{}", d.log()));
+        assert!(line.contains("session-down"), "{line}");
+        latencies.push(t1.duration_since(t0));
+    }
+    eprintln!("show events --follow latency: {latencies:?}");
+    for l in &latencies {
+        assert!(*l < Duration::from_millis(100), "{latencies:?}");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// `show events --follow | head -2`: the reader goes away after the
+/// header and one row; the command notices at the next event (or the next
+/// keep-alive) and exits 0, under `set -o pipefail` too.
+#[test]
+fn show_events_follow_into_a_pipe_closed_early_exits_zero() {
+    let (d, bgp) = start("");
+    let p = up(&d, bgp);
+    wait_events(&d, 1);
+    let mut child = Command::new("bash")
+        .args([
+            "-o",
+            "pipefail",
+            "-c",
+            &format!(
+                "{} show events --follow --api {} | head -2",
+                env!("CARGO_BIN_EXE_coldpotato"),
+                d.api
+            ),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bash runs");
+    assert!(
+        wait_for(Duration::from_secs(10), || (streams_open(&d) == 1.0)
+            .then_some(()))
+        .is_some(),
+        "the stream did not open"
+    );
+    // An event for the closed pipe.
+    down(&d, p);
+    // At the row, or at the next keep-alive (15 s) if head was still reading.
+    let status = wait_for(Duration::from_secs(25), || child.try_wait().ok().flatten())
+        .unwrap_or_else(|| {
+            let _ = child.kill();
+            panic!("still running after its reader left")
+        });
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    assert!(status.success(), "exit {:?}: {err}", status.code());
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        wait_for(Duration::from_secs(20), || (streams_open(&d) == 0.0)
+            .then_some(()))
+        .is_some(),
+        "the daemon closed the stream (at the latest at its next keep-alive)"
+    );
 }
 
 #[test]
