@@ -188,6 +188,18 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Show { what, opts } if opts.follow => {
+            let mut out = std::io::stdout();
+            let closed = coldpotato::cli::follow::stdout_closed;
+            match coldpotato::cli::follow::run_follow(what, &opts, &mut out, &closed) {
+                // Interrupted, or the reader went away (`| head`): as `tail -f`.
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Show { what, opts } => match show(what, &opts) {
             Ok(s) => match emit(&s.text) {
                 ok if ok == ExitCode::SUCCESS => ExitCode::from(s.status),

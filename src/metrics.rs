@@ -111,6 +111,11 @@ pub struct Metrics {
     pub decision_changes_total: IntCounterVec,
     /// Events logged, by kind.
     pub events_total: IntCounterVec,
+    /// Events not written to the event file, by reason (`queue-full`:
+    /// the writer is behind; `write-error`: the file cannot be written).
+    pub events_file_dropped_total: IntCounterVec,
+    /// Open `GET /api/v1/events/stream` connections.
+    pub events_streams: IntGauge,
     /// Messages waiting in the route engine's queue.
     pub engine_queue_depth: IntGauge,
     /// Encoded UPDATE bytes the engine holds for a session that has not
@@ -305,6 +310,15 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             "coldpotato_events_total",
             "Events logged, by kind",
             &["kind"],
+        ),
+        events_file_dropped_total: counter_vec(
+            "coldpotato_events_file_dropped_total",
+            "Events not written to the [events] file (kept in memory only), by reason",
+            &["reason"],
+        ),
+        events_streams: gauge(
+            "coldpotato_events_streams",
+            "Open event streams (GET /api/v1/events/stream)",
         ),
         engine_queue_depth: gauge(
             "coldpotato_engine_queue_depth",

@@ -461,3 +461,80 @@ async fn shutdown_is_bounded_even_with_a_client_stuck_mid_request() {
         t0.elapsed()
     );
 }
+
+/// Opens `GET path` on a raw connection and reads until `until` appears
+/// (or 5 s pass): (the bytes read, the still open connection).
+fn open_raw(addr: std::net::SocketAddr, path: &str, until: &str) -> (String, std::net::TcpStream) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
+    let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
+    let req = format!("GET {path} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n");
+    s.write_all(req.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut got = Vec::new();
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    let mut buf = [0u8; 4096];
+    while std::time::Instant::now() < end && !String::from_utf8_lossy(&got).contains(until) {
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => continue,
+        }
+    }
+    (String::from_utf8_lossy(&got).into_owned(), s)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_stream_is_server_sent_events_bounded_in_number_and_ended_by_shutdown() {
+    let api = start().await;
+    let addr = api.addr;
+    let (first, opened) = tokio::task::spawn_blocking(move || {
+        let (text, conn) = open_raw(addr, "/api/v1/events/stream?since=1", "id: 3");
+        let mut all = vec![conn];
+        for _ in 1..coldpotato::api::stream::MAX_EVENT_STREAMS {
+            all.push(open_raw(addr, "/api/v1/events/stream", "\r\n\r\n").1);
+        }
+        (text, all)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    let lower = first.to_ascii_lowercase();
+    assert!(lower.starts_with("http/1.1 200"), "{first}");
+    assert!(lower.contains("content-type: text/event-stream"), "{first}");
+    // One message per event: its seq as the id, the /api/v1/events JSON as data.
+    let id2 = first.find("id: 2").unwrap_or_else(|| panic!("{first}"));
+    let id3 = first.find("id: 3").unwrap_or_else(|| panic!("{first}"));
+    assert!(id2 < id3, "oldest first: {first}");
+    let data: Vec<serde_json::Value> = first
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(json)
+        .collect();
+    assert_eq!(data.len(), 2, "{first}");
+    assert_eq!(data[0]["seq"], 2);
+    keys_present(
+        &data[1],
+        &[
+            "seq", "time_ms", "kind", "neighbor", "prefix", "message", "evidence",
+        ],
+    );
+
+    // Every slot taken: the next one is refused with a reason.
+    let (status, ct, body) = get(api.url("/api/v1/events/stream")).await;
+    assert_eq!(status, 503);
+    assert!(ct.starts_with("application/json"), "{ct}");
+    assert!(body.contains("too many event streams"), "{body}");
+    let (status, _, body) = get(api.url("/api/v1/events/stream?since=x")).await;
+    assert_eq!(status, 400, "parameters are checked first: {body}");
+
+    // Shutdown ends the open streams instead of waiting for them.
+    let t0 = std::time::Instant::now();
+    let stopped = api.stop().await;
+    assert!(stopped.is_ok(), "{stopped:?}");
+    assert!(
+        t0.elapsed() < Duration::from_secs(1),
+        "took {:?}",
+        t0.elapsed()
+    );
+    drop(opened);
+}

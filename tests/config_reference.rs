@@ -1,13 +1,15 @@
 //! `docs/config.md` names every configuration key: each field of the
-//! deserialized config structs (`src/config/model.rs`, `policy_model.rs`),
+//! deserialized config structs (`src/config/model.rs`, `policy_model.rs`,
+//! `analytics_model.rs`),
 //! as the file spells it (serde renames applied, skipped fields left out),
 //! must appear there in backquotes. A key added to the code and not to the
 //! reference fails here.
 
 const REFERENCE: &str = include_str!("../docs/config.md");
-const SOURCES: [&str; 2] = [
+const SOURCES: [&str; 3] = [
     include_str!("../src/config/model.rs"),
     include_str!("../src/config/policy_model.rs"),
+    include_str!("../src/config/analytics_model.rs"),
 ];
 
 /// The TOML key of every field of every `Deserialize` struct in `src`.
@@ -69,6 +71,9 @@ fn every_configuration_key_is_in_the_reference() {
         "builtin_rules",
         "allow_as_sets",
         "router_id",
+        "transit_free_asns",
+        "max_bytes",
+        "customer_asns",
     ] {
         assert!(
             all.iter().any(|k| k == must),

@@ -4,11 +4,16 @@
 //! reads); no channels of its own. The log is a ring buffer of
 //! [`EVENT_LOG_CAPACITY`] events with sequence numbers from 1, unix-ms time,
 //! a kind, the neighbor and prefix involved, a message and JSON evidence.
-//! [`route_leak_asn`] is the route-leak detector (a peering-service path
-//! that carries a transit-free ASN after the first hop).
+//! Once the engine task turns publishing on, every new event (and every
+//! per-route event again, revised, when its window closes) also lands in
+//! an outbox the task drains into the event file ([`file`]) and the live
+//! streams. [`leak::route_leak`] is the route-leak detector.
+
+pub mod file;
+pub mod leak;
 
 use crate::messages::views::EventView;
-use crate::wire::AsPath;
+use crate::messages::PublishedEvent;
 use std::collections::{HashMap, VecDeque};
 
 /// Per-route events of one kind from one neighbor are one event per this
@@ -21,12 +26,6 @@ pub const FLOOD_EXAMPLES: usize = 10;
 /// Events kept before the oldest are dropped.
 pub const EVENT_LOG_CAPACITY: usize = 10_000;
 
-/// The transit-free ("tier-1") networks whose ASN should never appear behind
-/// a peering-service provider's first hop: seeing one is a route leak.
-pub const TRANSIT_FREE_ASNS: &[u32] = &[
-    174, 701, 1239, 1299, 2914, 3257, 3320, 3356, 3491, 5511, 6453, 6461, 6762, 6830, 7018, 12956,
-];
-
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventKind {
@@ -38,7 +37,8 @@ pub enum EventKind {
     OriginMismatch,
     /// A more-specific of a registered prefix from another origin (sub-prefix hijack).
     UnexpectedMoreSpecific,
-    /// A provider path containing a transit-free ASN.
+    /// A provider path through a transit-free network or outside the
+    /// provider's declared customer cone (`leak`).
     RouteLeak,
     MaxPrefixWarning,
     MaxPrefixExceeded,
@@ -97,6 +97,9 @@ pub struct EventLog {
     capacity: usize,
     /// Open windows of per-route events, by (neighbor, kind).
     floods: HashMap<(String, EventKind), Flood>,
+    /// What was logged since the engine task last took it; `None` until
+    /// publishing is turned on (tests driving the core leave it off).
+    outbox: Option<Vec<PublishedEvent>>,
 }
 
 /// One window of per-route events of one kind from one neighbor.
@@ -123,6 +126,59 @@ impl EventLog {
             next_seq: 1,
             capacity: capacity.max(1),
             floods: HashMap::new(),
+            outbox: None,
+        }
+    }
+
+    /// Starts collecting every event logged from now on for
+    /// [`EventLog::take_published`].
+    pub fn enable_publishing(&mut self) {
+        self.outbox.get_or_insert_with(Vec::new);
+    }
+
+    /// The events logged (and the per-route events revised) since the last
+    /// call, oldest first.
+    pub fn take_published(&mut self) -> Vec<PublishedEvent> {
+        self.outbox.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Puts back the events of an earlier run (read from the event file):
+    /// the newest [`capacity`](EventLog::with_capacity) are kept, ahead of
+    /// anything logged since, and sequence numbers continue after the
+    /// newest. Neither logged, counted nor published again.
+    pub fn restore(&mut self, mut old: Vec<EventView>) {
+        old.sort_by_key(|e| e.seq);
+        old.dedup_by(|later, earlier| {
+            // The later copy of a sequence number (a revision) wins.
+            let same = later.seq == earlier.seq;
+            if same {
+                std::mem::swap(later, earlier);
+            }
+            same
+        });
+        let first_own = self.events.front().map_or(u64::MAX, |e| e.seq);
+        old.retain(|e| e.seq < first_own);
+        let newest = old.last().map_or(0, |e| e.seq);
+        let mut merged: VecDeque<EventView> = old.into();
+        merged.append(&mut self.events);
+        while merged.len() > self.capacity {
+            merged.pop_front();
+        }
+        self.events = merged;
+        self.next_seq = self.next_seq.max(newest + 1);
+    }
+
+    /// The newest sequence number handed out (0: none yet).
+    pub fn last_seq(&self) -> u64 {
+        self.next_seq - 1
+    }
+
+    /// Closes every open per-route window (at shutdown, so that their
+    /// final counts are published).
+    pub fn close_all(&mut self) {
+        let keys: Vec<(String, EventKind)> = self.floods.keys().cloned().collect();
+        for k in keys {
+            self.close(&k);
         }
     }
 
@@ -213,6 +269,14 @@ impl EventLog {
     fn close(&mut self, key: &(String, EventKind)) {
         if let Some(f) = self.floods.remove(key) {
             if f.count > 1 {
+                let at = self.events.partition_point(|e| e.seq < f.seq);
+                let kept = self.events.get(at).filter(|e| e.seq == f.seq);
+                if let (Some(out), Some(e)) = (self.outbox.as_mut(), kept) {
+                    out.push(PublishedEvent {
+                        event: e.clone(),
+                        revised: true,
+                    });
+                }
                 tracing::warn!(
                     neighbor = %key.0,
                     kind = key.1.as_str(),
@@ -265,7 +329,7 @@ impl EventLog {
             .events_total
             .with_label_values(&[kind.as_str()])
             .inc();
-        self.events.push_back(EventView {
+        let view = EventView {
             seq,
             time_ms,
             kind: kind.as_str().to_string(),
@@ -273,7 +337,14 @@ impl EventLog {
             prefix,
             message,
             evidence,
-        });
+        };
+        if let Some(out) = self.outbox.as_mut() {
+            out.push(PublishedEvent {
+                event: view.clone(),
+                revised: false,
+            });
+        }
+        self.events.push_back(view);
         seq
     }
 
@@ -292,13 +363,6 @@ impl EventLog {
     pub fn is_empty(&self) -> bool {
         self.events.is_empty()
     }
-}
-
-/// The first transit-free ASN found after the first hop of `path`, if any.
-pub fn route_leak_asn(path: &AsPath) -> Option<u32> {
-    path.all_asns()
-        .skip(1)
-        .find(|a| TRANSIT_FREE_ASNS.contains(a))
 }
 
 #[cfg(test)]
@@ -381,18 +445,89 @@ mod tests {
     }
 
     #[test]
-    fn transit_asn_behind_the_first_hop_is_a_leak_but_first_hop_is_not() {
-        assert_eq!(
-            route_leak_asn(&AsPath::from_sequence(vec![64500, 3356, 64501])),
-            Some(3356)
+    fn published_events_are_new_ones_then_a_closed_windows_revision() {
+        let mut log = EventLog::default();
+        log.push(
+            0,
+            EventKind::BfdUp,
+            Some("n"),
+            None,
+            "before".into(),
+            serde_json::Value::Null,
         );
+        log.enable_publishing();
+        let leak = |log: &mut EventLog, t: u64, p: &str| {
+            log.push_route(
+                t,
+                EventKind::RouteLeak,
+                "a",
+                Some(p.into()),
+                format!("leak {p}"),
+                serde_json::json!({}),
+            )
+        };
+        let seq = leak(&mut log, 1_000, "10.0.0.0/24");
+        leak(&mut log, 1_001, "10.0.1.0/24");
+        let got = log.take_published();
         assert_eq!(
-            route_leak_asn(&AsPath::from_sequence(vec![3356, 64501])),
-            None
+            got.len(),
+            1,
+            "only the window's first route is new: {got:?}"
         );
+        assert_eq!((got[0].event.seq, got[0].revised), (seq, false));
+        assert!(log.take_published().is_empty(), "taken once");
+        log.close_windows(61_000);
+        let got = log.take_published();
+        assert_eq!(got.len(), 1);
+        assert!(got[0].revised);
+        assert_eq!(got[0].event.seq, seq);
+        assert_eq!(got[0].event.evidence["routes"], 2);
+        // A window of one route has nothing to revise.
+        leak(&mut log, 70_000, "10.0.2.0/24");
+        log.close_all();
+        assert_eq!(log.take_published().len(), 1);
+    }
+
+    #[test]
+    fn restored_events_come_first_and_sequence_numbers_continue_after_them() {
+        let old = |seq: u64, msg: &str| EventView {
+            seq,
+            time_ms: seq,
+            kind: "session-down".into(),
+            neighbor: None,
+            prefix: None,
+            message: msg.into(),
+            evidence: serde_json::Value::Null,
+        };
+        let mut log = EventLog::with_capacity(3);
+        log.restore(vec![
+            old(7, "a"),
+            old(5, "b"),
+            old(8, "c"),
+            old(7, "a, revised"),
+        ]);
+        assert_eq!(log.last_seq(), 8);
+        let seq = log.push(
+            9,
+            EventKind::BfdUp,
+            None,
+            None,
+            "new".into(),
+            serde_json::Value::Null,
+        );
+        assert_eq!(seq, 9);
+        let kept: Vec<(u64, String)> = log
+            .since(0)
+            .into_iter()
+            .map(|e| (e.seq, e.message))
+            .collect();
         assert_eq!(
-            route_leak_asn(&AsPath::from_sequence(vec![64500, 64501])),
-            None
+            kept,
+            vec![(7, "a, revised".into()), (8, "c".into()), (9, "new".into())],
+            "the newest three, the later copy of 7"
         );
+        let mut empty = EventLog::default();
+        empty.restore(Vec::new());
+        assert_eq!(empty.last_seq(), 0);
     }
 }

@@ -32,6 +32,9 @@ pub enum HttpError {
     /// Not GET/HEAD → 405.
     #[error("method {0} not allowed: the API is read-only (GET, HEAD)")]
     MethodNotAllowed(String),
+    /// Every event stream slot is taken → 503.
+    #[error("too many event streams open (at most {0}); try again later")]
+    TooManyStreams(usize),
 }
 
 impl HttpError {
@@ -39,7 +42,9 @@ impl HttpError {
     pub fn status(&self) -> StatusCode {
         match self {
             HttpError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            HttpError::EngineGone | HttpError::EngineTimeout(_) => StatusCode::SERVICE_UNAVAILABLE,
+            HttpError::EngineGone | HttpError::EngineTimeout(_) | HttpError::TooManyStreams(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             HttpError::WrongReply(_) | HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             HttpError::NotFound(_) => StatusCode::NOT_FOUND,
             HttpError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,

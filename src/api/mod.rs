@@ -6,11 +6,14 @@
 //!
 //! Task: one tokio task runs [`serve`] (or [`ApiServer::run`]); it sends
 //! `ToEngine::Query` on the engine's `mpsc` channel and awaits a `oneshot`.
-//! Endpoints: `GET /metrics`, `/healthz`, `/api/v1/{neighbors,routes,decisions,events,audit}`.
+//! Endpoints: `GET /metrics`, `/healthz`, `/api/v1/{neighbors,routes,decisions,events,audit}`,
+//! and the live event stream `/api/v1/events/stream` (Server-Sent Events,
+//! fed by a `broadcast` channel of the engine task: see [`stream`]).
 
 mod error;
 pub mod params;
 mod server;
+pub mod stream;
 
 pub use error::HttpError;
 pub use server::{

@@ -25,6 +25,13 @@ pub enum ParamError {
         value: String,
         why: &'static str,
     },
+    /// A request header whose value does not parse.
+    #[error("header {name}: invalid value \"{value}\": {why}")]
+    InvalidHeader {
+        name: &'static str,
+        value: String,
+        why: &'static str,
+    },
     /// A `%` escape that is not two hex digits, or bytes that are not UTF-8.
     #[error("query string is not valid percent-encoded UTF-8 near \"{0}\"")]
     Encoding(String),
@@ -159,6 +166,34 @@ pub fn events(query: Option<&str>) -> Result<EventsParams, ParamError> {
         })?;
     }
     Ok(out)
+}
+
+/// Parsed parameters of `GET /api/v1/events/stream`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StreamParams {
+    /// Start with the kept events after this sequence number (absent: only
+    /// new events).
+    pub since: Option<u64>,
+}
+
+/// Parses `/api/v1/events/stream` parameters: `since=SEQ`.
+pub fn stream(query: Option<&str>) -> Result<StreamParams, ParamError> {
+    let since = match query.filter(|q| !q.is_empty()) {
+        Some(_) => Some(events(query)?.since),
+        None => None,
+    };
+    Ok(StreamParams { since })
+}
+
+/// The `Last-Event-ID` header of a reconnecting event stream: one of our
+/// sequence numbers.
+pub fn last_event_id(value: &[u8]) -> Result<u64, ParamError> {
+    let text = String::from_utf8_lossy(value).trim().to_string();
+    text.parse().map_err(|_| ParamError::InvalidHeader {
+        name: "Last-Event-ID",
+        value: text,
+        why: "expected an event sequence number (unsigned integer)",
+    })
 }
 
 /// Refuses any parameter: for endpoints that take none.

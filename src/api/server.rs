@@ -4,13 +4,16 @@
 //! one task per connection (axum/hyper). It holds a clone of the engine's
 //! `mpsc::Sender<ToEngine>` and asks each question with
 //! [`ToEngine::Query`] and a `oneshot` for the answer, bounded by a timeout,
-//! so a busy or dead engine yields a 503 instead of a hung client.
+//! so a busy or dead engine yields a 503 instead of a hung client. The live
+//! event stream (`super::stream`) asks once and then reads a `broadcast`
+//! channel the engine task feeds.
 
 use super::error::HttpError;
 use super::params;
+use super::stream::{self, MAX_EVENT_STREAMS};
 use crate::messages::{Query, QueryReply, ToEngine};
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderValue, Method, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -21,7 +24,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, Semaphore};
 
 /// How long a data endpoint waits for the engine (send + answer).
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -37,7 +40,7 @@ pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4";
 
 /// Every path the API serves (listed in 404 answers).
 pub(super) const PATHS: &str =
-    "/metrics, /healthz, /api/v1/neighbors, /api/v1/routes, /api/v1/decisions, /api/v1/events, /api/v1/audit";
+    "/metrics, /healthz, /api/v1/neighbors, /api/v1/routes, /api/v1/decisions, /api/v1/events, /api/v1/events/stream, /api/v1/audit";
 
 /// What every handler shares: the way to the engine.
 #[derive(Clone)]
@@ -47,6 +50,10 @@ struct AppState {
     health_timeout: Duration,
     /// [`MAX_INFLIGHT_QUERIES`] permits for data queries (`/healthz` skips it).
     inflight: Arc<Semaphore>,
+    /// [`MAX_EVENT_STREAMS`] permits, one per open event stream.
+    streams: Arc<Semaphore>,
+    /// Becomes true when the server shuts down: the event streams end.
+    stopping: watch::Receiver<bool>,
 }
 
 impl AppState {
@@ -90,6 +97,7 @@ impl AppState {
 pub struct ApiServer {
     listener: TcpListener,
     state: AppState,
+    stopping: watch::Sender<bool>,
 }
 
 impl ApiServer {
@@ -101,6 +109,7 @@ impl ApiServer {
                 format!("cannot listen for the HTTP API on {listen}: {e} (set [api] listen to a free local address)"),
             )
         })?;
+        let (stopping, stopping_rx) = watch::channel(false);
         Ok(Self {
             listener,
             state: AppState {
@@ -108,7 +117,10 @@ impl ApiServer {
                 query_timeout: QUERY_TIMEOUT,
                 health_timeout: HEALTH_TIMEOUT,
                 inflight: Arc::new(Semaphore::new(MAX_INFLIGHT_QUERIES)),
+                streams: Arc::new(Semaphore::new(MAX_EVENT_STREAMS)),
+                stopping: stopping_rx,
             },
+            stopping,
         })
     }
 
@@ -134,8 +146,13 @@ impl ApiServer {
         let addr = self.listener.local_addr()?;
         tracing::info!(%addr, "HTTP API listening");
         let (stopping_tx, stopping_rx) = oneshot::channel::<()>();
+        // Event streams never end by themselves: the signal ends them. The
+        // sender lives as long as `run` (a dropped one would end them too).
+        let streams = Arc::new(self.stopping);
+        let end_streams = streams.clone();
         let signal = async move {
             shutdown.await;
+            let _ = end_streams.send(true);
             let _ = stopping_tx.send(());
         };
         let server = axum::serve(self.listener, router(self.state))
@@ -186,6 +203,10 @@ fn router(state: AppState) -> Router {
             get(decisions).fallback(method_not_allowed),
         )
         .route("/api/v1/events", get(events).fallback(method_not_allowed))
+        .route(
+            "/api/v1/events/stream",
+            get(events_stream).fallback(method_not_allowed),
+        )
         .route("/api/v1/audit", get(audit).fallback(method_not_allowed))
         .fallback(not_found)
         .with_state(state)
@@ -263,6 +284,34 @@ async fn events(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Resp
         QueryReply::Events(v) => json(v).await,
         _ => Err(HttpError::WrongReply("events")),
     }
+}
+
+/// `GET /api/v1/events/stream[?since=SEQ]` with an optional
+/// `Last-Event-ID` (which wins over `since`).
+async fn events_stream(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Result<Response, HttpError> {
+    let p = params::stream(q.as_deref())?;
+    let last_id = match headers.get("last-event-id") {
+        Some(v) => Some(params::last_event_id(v.as_bytes())?),
+        None => None,
+    };
+    let permit = s
+        .streams
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| HttpError::TooManyStreams(MAX_EVENT_STREAMS))?;
+    let sse = stream::open(
+        s.engine.clone(),
+        last_id.or(p.since),
+        s.query_timeout,
+        s.stopping.clone(),
+        permit,
+    )
+    .await?;
+    Ok(sse.into_response())
 }
 
 async fn audit(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, HttpError> {

@@ -5,9 +5,11 @@
 //! one HTTP GET to the API, then either an aligned human table
 //! (`render`) or the API's JSON pretty-printed (`--json`). `main` wires clap:
 //! `Show { what: ShowWhat, #[command(flatten)] opts: ShowOpts }` and prints
-//! what [`run_show`] returns.
+//! what [`run_show`] returns; `show events --follow` streams instead
+//! ([`follow::run_follow`]).
 
 pub mod audit;
+pub mod follow;
 pub mod json;
 pub mod render;
 pub mod table;
@@ -76,6 +78,10 @@ pub struct ShowOpts {
     /// events: only events after this sequence number.
     #[arg(long, value_name = "N")]
     pub since: Option<u64>,
+    /// events: keep printing events as they happen (after the last 10, or
+    /// those after --since); until interrupted.
+    #[arg(long, short = 'f')]
+    pub follow: bool,
     /// audit: only the partner with this ASN.
     #[arg(long, value_name = "N")]
     pub peer_asn: Option<u32>,
@@ -102,6 +108,7 @@ impl Default for ShowOpts {
             longest_match: false,
             all: false,
             since: None,
+            follow: false,
             peer_asn: None,
             strict: false,
             timeout: DEFAULT_TIMEOUT_S,
@@ -138,6 +145,12 @@ pub enum ShowError {
     /// The answer was not what the API promises.
     #[error("unexpected answer from {url}: {detail}")]
     BadResponse { url: String, detail: String },
+    /// `--follow`: the daemon ended the event stream (it stopped?).
+    #[error("the event stream from {addr} ended (has the daemon stopped?)")]
+    StreamEnded { addr: String },
+    /// Writing the output failed (other than a reader that went away).
+    #[error("cannot write the output: {0}")]
+    Output(String),
 }
 
 /// What `coldpotato show` prints and the status it exits with.
@@ -202,34 +215,7 @@ fn fetch(what: ShowWhat, opts: &ShowOpts) -> Result<String, ShowError> {
     if let Some(n) = opts.peer_asn {
         req = req.query("peer_asn", &n.to_string());
     }
-    let body = match req.call() {
-        Ok(resp) => read_body(resp, &url)?,
-        Err(ureq::Error::Status(status, resp)) => {
-            let text = read_body(resp, &url).unwrap_or_default();
-            let message = serde_json::from_str::<serde_json::Value>(&text)
-                .ok()
-                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
-                .unwrap_or(text);
-            return Err(ShowError::Api {
-                addr: base,
-                status,
-                message,
-            });
-        }
-        Err(ureq::Error::Transport(t)) if transport_detail(&t).contains("timed out") => {
-            return Err(ShowError::Timeout {
-                addr: base,
-                secs: opts.timeout.max(1),
-            })
-        }
-        Err(ureq::Error::Transport(t)) => {
-            return Err(ShowError::Connect {
-                addr: base,
-                detail: transport_detail(&t),
-            })
-        }
-    };
-    Ok(body)
+    call(req, &base, opts.timeout)
 }
 
 /// One view's table.
@@ -257,6 +243,43 @@ fn render_view(
     })
 }
 
+/// Sends `req` and reads the whole answer (at most [`MAX_BODY_BYTES`]).
+fn call(req: ureq::Request, base: &str, timeout: u64) -> Result<String, ShowError> {
+    let url = req.url().to_string();
+    read_body(respond(req, base, timeout)?, &url)
+}
+
+/// Sends `req`; an error status, a timeout or no answer become the
+/// matching [`ShowError`] (`base` names the API in it).
+fn respond(req: ureq::Request, base: &str, timeout: u64) -> Result<ureq::Response, ShowError> {
+    let url = req.url().to_string();
+    match req.call() {
+        Ok(resp) => Ok(resp),
+        Err(ureq::Error::Status(status, resp)) => {
+            let text = read_body(resp, &url).unwrap_or_default();
+            let message = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
+                .unwrap_or(text);
+            Err(ShowError::Api {
+                addr: base.to_string(),
+                status,
+                message,
+            })
+        }
+        Err(ureq::Error::Transport(t)) if transport_detail(&t).contains("timed out") => {
+            Err(ShowError::Timeout {
+                addr: base.to_string(),
+                secs: timeout.max(1),
+            })
+        }
+        Err(ureq::Error::Transport(t)) => Err(ShowError::Connect {
+            addr: base.to_string(),
+            detail: transport_detail(&t),
+        }),
+    }
+}
+
 fn check_flags(what: ShowWhat, opts: &ShowOpts) -> Result<(), ShowError> {
     let misplaced = if what != ShowWhat::Routes && opts.prefix.is_some() {
         Some(("--prefix", "routes"))
@@ -268,6 +291,8 @@ fn check_flags(what: ShowWhat, opts: &ShowOpts) -> Result<(), ShowError> {
         Some(("--all", "routes"))
     } else if what != ShowWhat::Events && opts.since.is_some() {
         Some(("--since", "events"))
+    } else if what != ShowWhat::Events && opts.follow {
+        Some(("--follow", "events"))
     } else if what != ShowWhat::Audit && opts.peer_asn.is_some() {
         Some(("--peer-asn", "audit"))
     } else if what != ShowWhat::Audit && opts.strict {
@@ -403,6 +428,9 @@ mod tests {
         assert_eq!((opts.since, opts.api.as_str()), (Some(7), "[::1]:9180"));
         assert!(Show::try_parse_from(["show", "peers"]).is_err());
         assert!(Show::try_parse_from(["show", "events", "--since", "x"]).is_err());
+        let s = Show::try_parse_from(["show", "events", "-f", "--json"]);
+        let opts = s.map(|s| s.opts).unwrap_or_else(|e| panic!("{e}"));
+        assert!(opts.follow && opts.json);
         let s = Show::try_parse_from(["show", "audit", "--peer-asn", "64500", "--json"]);
         let (what, opts) = s
             .map(|s| (s.what, s.opts))
@@ -435,5 +463,15 @@ mod tests {
                 ..
             })
         ));
+        let o = ShowOpts {
+            follow: true,
+            ..ShowOpts::default()
+        };
+        let mut out = Vec::new();
+        let e = follow::run_follow(ShowWhat::Neighbors, &o, &mut out, &|| false).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--follow only applies to `coldpotato show events`"
+        );
     }
 }

@@ -246,6 +246,11 @@ pub fn events(list: &[EventView]) -> String {
     if list.is_empty() {
         return "no events\n".to_string();
     }
+    event_table(list).render()
+}
+
+/// The columns of `show events` and of `show events --follow`.
+fn event_table(list: &[EventView]) -> Table {
     let mut t = Table::new(&[
         ("SEQ", Align::Right),
         ("TIME (UTC)", Align::Left),
@@ -264,7 +269,35 @@ pub fn events(list: &[EventView]) -> String {
             e.message.clone(),
         ]);
     }
-    t.render()
+    t
+}
+
+/// `show events --follow`: the rows of [`events`] as they come, under one
+/// header. Columns start wide enough for usual values and widen when a
+/// cell needs more (rows already printed stay as they were).
+#[derive(Debug, Clone)]
+pub struct EventRows {
+    widths: Vec<usize>,
+    header_done: bool,
+}
+
+impl Default for EventRows {
+    fn default() -> Self {
+        EventRows {
+            // SEQ, a UTC time, "unexpected-more-specific", a neighbor name,
+            // an IPv4 prefix.
+            widths: vec![6, 23, 24, 16, 18, 0],
+            header_done: false,
+        }
+    }
+}
+
+impl EventRows {
+    /// The lines for `list` (the header first, the first time).
+    pub fn render(&mut self, list: &[EventView]) -> String {
+        let header = !std::mem::replace(&mut self.header_done, true);
+        event_table(list).render_within(&mut self.widths, header)
+    }
 }
 
 fn or_none(s: String) -> String {

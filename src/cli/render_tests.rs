@@ -213,6 +213,25 @@ SEQ  TIME (UTC)               KIND             NEIGHBOR          PREFIX         
 }
 
 #[test]
+fn followed_events_keep_the_columns_of_show_events_under_one_header() {
+    let e = sample_events();
+    let mut rows = EventRows::default();
+    let first = rows.render(&e[..1]);
+    let second = rows.render(&e[1..]);
+    let want = concat!(
+        "   SEQ  TIME (UTC)               KIND                      NEIGHBOR          PREFIX              MESSAGE\n",
+        "     7  2026-11-22 00:39:36.123  origin-mismatch           fabrikam-fra-er2  203.0.113.0/24      203.0.113.0/24 registered to AS64500 originated by AS64511\n",
+    );
+    assert_eq!(first, want);
+    assert_eq!(
+        second,
+        "    12  1970-01-01 00:00:00.000  bfd-flap                  -                 -                   BFD Down\n",
+        "no second header, the same columns"
+    );
+    assert_eq!(rows.render(&[]), "", "nothing to print");
+}
+
+#[test]
 fn empty_views_say_so_instead_of_printing_a_bare_header() {
     assert_eq!(neighbors(&[], false), "no neighbors configured\n");
     assert_eq!(routes(&[]), "no routes\n");

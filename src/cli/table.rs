@@ -41,22 +41,25 @@ impl Table {
     /// Renders header and rows, columns padded to their widest cell, each
     /// line ending in `\n` without trailing spaces.
     pub fn render(&self) -> String {
-        let widths: Vec<usize> = self
-            .columns
-            .iter()
-            .enumerate()
-            .map(|(i, (h, _))| {
-                self.rows
-                    .iter()
-                    .map(|r| r[i].chars().count())
-                    .chain(std::iter::once(h.chars().count()))
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let header: Vec<String> = self.columns.iter().map(|(h, _)| h.to_string()).collect();
+        self.render_within(&mut Vec::new(), true)
+    }
+
+    /// Renders the rows (and the header when `header`) with each column at
+    /// least as wide as `widths` says, widening `widths` where a cell needs
+    /// more: a stream of rows rendered piece by piece stays aligned (`show
+    /// events --follow`).
+    pub fn render_within(&self, widths: &mut Vec<usize>, header: bool) -> String {
+        widths.resize(self.columns.len(), 0);
+        for (i, (h, _)) in self.columns.iter().enumerate() {
+            let cells = self.rows.iter().map(|r| r[i].chars().count());
+            let widest = cells.chain(std::iter::once(h.chars().count())).max();
+            widths[i] = widths[i].max(widest.unwrap_or(0));
+        }
+        let widths: &[usize] = widths;
+        let names: Vec<String> = self.columns.iter().map(|(h, _)| h.to_string()).collect();
         let mut out = String::new();
-        for cells in std::iter::once(&header).chain(self.rows.iter()) {
+        let head = header.then_some(&names);
+        for cells in head.into_iter().chain(self.rows.iter()) {
             let mut line = String::new();
             for (i, cell) in cells.iter().enumerate() {
                 if i > 0 {
@@ -123,6 +126,18 @@ mod tests {
         let mut t = Table::new(&[("MSG", Align::Left)]);
         t.row(vec!["bad\nline\x1b[31m".into()]);
         assert_eq!(t.render(), "MSG\nbad\\nline\\u{1b}[31m\n");
+    }
+
+    #[test]
+    fn rows_rendered_piece_by_piece_keep_and_widen_the_columns() {
+        let mut widths = vec![0, 5];
+        let mut t = Table::new(&[("A", Align::Left), ("B", Align::Right)]);
+        t.row(vec!["x".into(), "1".into()]);
+        assert_eq!(t.render_within(&mut widths, true), "A      B\nx      1\n");
+        let mut t = Table::new(&[("A", Align::Left), ("B", Align::Right)]);
+        t.row(vec!["longer".into(), "2".into()]);
+        assert_eq!(t.render_within(&mut widths, false), "longer      2\n");
+        assert_eq!(widths, vec![6, 5]);
     }
 
     #[test]

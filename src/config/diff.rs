@@ -40,6 +40,10 @@ pub struct ConfigDiff {
     pub rules_changed: bool,
     /// `[rpki]` changed: RTR clients are started/stopped, routes re-evaluated.
     pub rpki_changed: bool,
+    /// `[events]` changed: the engine's event file writer follows it.
+    pub events_changed: bool,
+    /// `[analytics]` changed: new routes are checked against the new lists.
+    pub analytics_changed: bool,
 }
 
 impl ConfigDiff {
@@ -109,6 +113,10 @@ fn update_fields(o: &NeighborConfig, n: &NeighborConfig) -> Vec<&'static str> {
     chk(o.router != n.router, "router");
     chk(o.role != n.role, "role");
     chk(o.bfd != n.bfd, "bfd");
+    chk(
+        o.customer_cone != n.customer_cone || o.customer_as_set_file != n.customer_as_set_file,
+        "customer_asns",
+    );
     f
 }
 
@@ -159,6 +167,8 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
     let (op, np) = (old.policy_defs(), new.policy_defs());
     let names: BTreeSet<&String> = op.keys().chain(np.keys()).collect();
     d.rpki_changed = old.rpki != new.rpki;
+    d.events_changed = old.events != new.events;
+    d.analytics_changed = old.analytics != new.analytics;
     d.policies_changed = names
         .into_iter()
         .filter(|k| op.get(*k) != np.get(*k))

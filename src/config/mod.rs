@@ -10,6 +10,7 @@
 //! placed by looking their key path up in a second, span-keeping parse
 //! (`toml_edit::ImDocument`).
 
+pub mod analytics_model;
 pub mod diff;
 pub mod error;
 pub mod model;
@@ -100,6 +101,7 @@ pub fn parse_with(text: &str, file: &str, check: Check<'_>) -> Result<Config, Co
         }
     }
 
+    errors.extend(resolve_files(&mut cfg, file, &main));
     errors.extend(validate::validate(&cfg, &main, policies_known));
     for (path, message) in check(&cfg) {
         let in_policy = matches!(path.first(), Some(PathSeg::Key(k)) if k == "policy");
@@ -124,6 +126,44 @@ pub fn parse_with(text: &str, file: &str, check: Check<'_>) -> Result<Config, Co
         errors.dedup();
         Err(ConfigErrors(errors))
     }
+}
+
+/// The files the configuration names besides the policy file: the event
+/// file's path (resolved, checked in `validate`) and each neighbor's
+/// customer cone (`customer_asns` plus its AS-SET file, read here; a bad
+/// line is an error at its own `file:line:col`).
+fn resolve_files(cfg: &mut Config, file: &str, main: &Source) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
+    cfg.events.path = cfg.events.file.as_deref().map(|f| resolve(file, f));
+    for (i, n) in cfg.neighbors.iter_mut().enumerate() {
+        let mut cone: Option<Vec<u32>> = n.customer_asns.clone();
+        if let Some(rel) = &n.customer_as_set_file {
+            let resolved = resolve(file, rel);
+            let name = resolved.display().to_string();
+            match std::fs::read_to_string(&resolved) {
+                Ok(text) => match parse_as_set(&text) {
+                    Ok(asns) => cone.get_or_insert_with(Vec::new).extend(asns),
+                    Err((span, msg)) => {
+                        errors.push(Source::new(&name, text).at_span(span, msg));
+                    }
+                },
+                Err(e) => errors.push(main.at(
+                    &[
+                        PathSeg::Key("neighbors".into()),
+                        PathSeg::Index(i),
+                        PathSeg::Key("customer_as_set_file".into()),
+                    ],
+                    format!("cannot read AS-SET file {name}: {e}"),
+                )),
+            }
+        }
+        if let Some(c) = &mut cone {
+            c.sort_unstable();
+            c.dedup();
+        }
+        n.customer_cone = cone;
+    }
+    errors
 }
 
 /// `rel` resolved against the directory of the config file `file`.

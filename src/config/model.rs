@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 
+pub use super::analytics_model::*;
 pub use super::policy_model::*;
 
 /// The whole configuration file.
@@ -26,6 +27,12 @@ pub struct Config {
     /// `[rpki]`: origin validation over RTR; absent = no validation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rpki: Option<RpkiConfig>,
+    /// `[events]`: the event log's file (none: memory only).
+    #[serde(default)]
+    pub events: EventsConfig,
+    /// `[analytics]`: the route-leak detector's lists.
+    #[serde(default)]
+    pub analytics: AnalyticsConfig,
     /// Where the named policies come from: inline `[policy.NAME]` tables or
     /// `policy = "FILE"` (a path relative to the config file).
     #[serde(
@@ -244,6 +251,18 @@ pub struct NeighborConfig {
     pub bfd: Option<BfdConfig>,
     #[serde(default)]
     pub max_prefixes: Option<MaxPrefixConfig>,
+    /// Peering-service: the neighbor's customer cone (the ASNs it may
+    /// carry routes from); another ASN behind its own is a route leak.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_asns: Option<Vec<u32>>,
+    /// Peering-service: more of the customer cone from an AS-SET file
+    /// (relative to the config file; see `parse_as_set`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_as_set_file: Option<String>,
+    /// `customer_asns` and the AS-SET file's ASNs, sorted; `None` when
+    /// neither is set. Filled in by `config::parse`; not a key of the file.
+    #[serde(skip)]
+    pub customer_cone: Option<Vec<u32>>,
     #[serde(default)]
     pub local_address: Option<IpAddr>,
     /// TCP port of the peer (default 179); labs and tests use others.
@@ -324,6 +343,19 @@ impl NeighborConfig {
 }
 
 impl NeighborConfig {
+    /// The declared customer cone, sorted (`None`: not declared): what the
+    /// loader resolved (`customer_asns` and the AS-SET file), else the
+    /// `customer_asns` of a config deserialized directly (as tests do).
+    pub fn customers(&self) -> Option<std::borrow::Cow<'_, [u32]>> {
+        if let Some(c) = &self.customer_cone {
+            return Some(c.as_slice().into());
+        }
+        let mut c = self.customer_asns.clone()?;
+        c.sort_unstable();
+        c.dedup();
+        Some(c.into())
+    }
+
     /// RFC 8212: the directions (`"import"`, `"export"`) in which this
     /// neighbor passes nothing: an eBGP neighbor with `builtin_rules =
     /// false` and no policy for that direction. Empty for every other.

@@ -28,12 +28,38 @@ impl V<'_> {
 }
 
 /// What is valid but probably not meant, each at its key: an eBGP
-/// neighbor with no max-prefix limit, and one that RFC 8212 leaves with
+/// neighbor with no max-prefix limit, one that RFC 8212 leaves with
 /// nothing to import or export (`builtin_rules = false` and no policy for
-/// that direction).
+/// that direction), and a customer cone that names a transit-free network.
 pub(crate) fn warnings(cfg: &Config, src: &Source) -> Vec<ConfigError> {
     let mut out = Vec::new();
     for (i, n) in cfg.neighbors.iter().enumerate() {
+        let tier1: Vec<String> = n
+            .customer_cone
+            .iter()
+            .flatten()
+            .filter(|a| cfg.analytics.transit_free_asns.contains(a))
+            .map(|a| format!("AS{a}"))
+            .collect();
+        if !tier1.is_empty() {
+            let key = match n.customer_asns.is_some() {
+                true => "customer_asns",
+                false => "customer_as_set_file",
+            };
+            out.push(src.at(
+                &[
+                    PathSeg::Key("neighbors".into()),
+                    PathSeg::Index(i),
+                    PathSeg::Key(key.into()),
+                ],
+                format!(
+                    "warning: the customers of \"{}\" include transit-free {} ([analytics] \
+                     transit_free_asns): a path through them is still reported as a route leak",
+                    n.name,
+                    tier1.join(", ")
+                ),
+            ));
+        }
         if n.role == Role::Internal {
             continue;
         }
@@ -403,7 +429,99 @@ pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<
     if let Some(r) = &cfg.rpki {
         check_rpki(&mut v, r);
     }
+    check_events(&mut v, &cfg.events);
+    check_leak_lists(&mut v, cfg);
     v.out
+}
+
+/// `[events]`: a size and a count in range, and a file whose directory
+/// exists (the daemon creates the file, never its directory). Whether the
+/// daemon's user may write there is only known when it runs: it logs an
+/// error then and keeps running with the log in memory.
+fn check_events(v: &mut V, e: &super::model::EventsConfig) {
+    use super::model::{MAX_EVENTS_KEEP, MIN_EVENTS_MAX_BYTES};
+    if e.max_bytes < MIN_EVENTS_MAX_BYTES {
+        v.err(
+            cfg_path!["events", "max_bytes"],
+            format!(
+                "max_bytes must be at least {MIN_EVENTS_MAX_BYTES}, not {}",
+                e.max_bytes
+            ),
+        );
+    }
+    if e.keep > MAX_EVENTS_KEEP {
+        v.err(
+            cfg_path!["events", "keep"],
+            format!("keep must be 0..={MAX_EVENTS_KEEP}, not {}", e.keep),
+        );
+    }
+    let (Some(file), Some(path)) = (&e.file, &e.path) else {
+        return;
+    };
+    let at = cfg_path!["events", "file"];
+    if file.trim().is_empty() || file.ends_with('/') {
+        v.err(at, format!("event file \"{file}\" must name a file"));
+        return;
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        v.err(
+            at,
+            format!(
+                "event file {}: directory {} does not exist",
+                path.display(),
+                dir.display()
+            ),
+        );
+    } else if path.is_dir() {
+        v.err(at, format!("event file {} is a directory", path.display()));
+    }
+}
+
+/// `[analytics] transit_free_asns` and the neighbors' `customer_asns`:
+/// real ASNs, no repeats, and a customer cone only where the route-leak
+/// detector reads it (peering-service neighbors).
+fn check_leak_lists(v: &mut V, cfg: &Config) {
+    for (j, &asn) in cfg.analytics.transit_free_asns.iter().enumerate() {
+        let at = cfg_path!["analytics", "transit_free_asns", j];
+        if asn == 0 || asn == 23456 {
+            v.err(
+                at,
+                format!("AS{asn} is never a network (RFC 7607, RFC 6793)"),
+            );
+        } else if cfg.analytics.transit_free_asns[..j].contains(&asn) {
+            v.err(at, format!("AS{asn} listed twice"));
+        }
+    }
+    for (i, n) in cfg.neighbors.iter().enumerate() {
+        for key in ["customer_asns", "customer_as_set_file"] {
+            let set = match key {
+                "customer_asns" => n.customer_asns.is_some(),
+                _ => n.customer_as_set_file.is_some(),
+            };
+            if set && n.role != Role::PeeringService {
+                v.err(
+                    cfg_path!["neighbors", i, key],
+                    format!(
+                        "{key} is for peering-service neighbors (route-leak detection); \"{}\" is {}",
+                        n.name,
+                        n.role.as_str()
+                    ),
+                );
+            }
+        }
+        for (j, &asn) in n.customer_asns.iter().flatten().enumerate() {
+            if asn == 0 || asn == 23456 {
+                v.err(
+                    cfg_path!["neighbors", i, "customer_asns", j],
+                    format!("AS{asn} is never a network (RFC 7607, RFC 6793)"),
+                );
+            }
+        }
+    }
 }
 
 /// `[rpki]`: servers are `host:port`, unique; intervals within RFC 8210 §6.

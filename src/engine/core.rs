@@ -7,7 +7,10 @@ use super::decide::Decision;
 use super::neighbor::{rtt_rank, Measured, Neighbor};
 use crate::analytics::{EventKind, EventLog};
 use crate::config::{Config, Role};
-use crate::messages::{BfdStatus, Input, NeighborName, Query, QueryReply, SessionInfo, ToPeer};
+use crate::messages::views::EventView;
+use crate::messages::{
+    BfdStatus, Input, NeighborName, PublishedEvent, Query, QueryReply, SessionInfo, ToPeer,
+};
 use crate::metrics::METRICS;
 use crate::policy::PolicySet;
 use crate::rib::{NeighborIdx, PathFlags, Rib};
@@ -75,6 +78,15 @@ pub enum EngineError {
 impl EngineCore {
     /// An engine for the running configuration `running`.
     pub fn new(running: Running) -> Self {
+        Self::with_events(running, Vec::new())
+    }
+
+    /// An engine whose event log starts with `restored` (the event file of
+    /// an earlier run): `show events` keeps them, sequence numbers go on
+    /// after them.
+    pub fn with_events(running: Running, restored: Vec<EventView>) -> Self {
+        let mut events = EventLog::default();
+        events.restore(restored);
         let mut core = EngineCore {
             cfg: running.config.clone(),
             policy: running.policy.clone(),
@@ -85,7 +97,7 @@ impl EngineCore {
             registered: Default::default(),
             registered_lens: (Vec::new(), Vec::new()),
             originate: Default::default(),
-            events: EventLog::default(),
+            events,
             rpki: None,
             anchor: (Instant::now(), SystemTime::now()),
             last_audit: None,
@@ -276,6 +288,29 @@ impl EngineCore {
                 QueryReply::Audit(super::audit::audit(self, *peer_asn, now))
             }
         }
+    }
+
+    /// Starts collecting published events for [`EngineCore::take_published`]
+    /// (the engine task does; tests driving the core need not).
+    pub fn enable_event_publishing(&mut self) {
+        self.events.enable_publishing();
+    }
+
+    /// The events logged (and per-route events revised) since the last
+    /// call: what the task writes to the event file and the live streams.
+    pub fn take_published(&mut self) -> Vec<PublishedEvent> {
+        self.events.take_published()
+    }
+
+    /// Closes the open per-route event windows (shutdown), so that their
+    /// final counts are published.
+    pub fn close_event_windows(&mut self) {
+        self.events.close_all();
+    }
+
+    /// The kept events after `since`, and the newest sequence number.
+    pub fn events_since(&self, since: u64) -> (Vec<EventView>, u64) {
+        (self.events.since(since), self.events.last_seq())
     }
 
     /// The running configuration.

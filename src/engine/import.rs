@@ -13,7 +13,8 @@
 
 use super::core::{EngineCore, Pass};
 use super::rpki::state_flags;
-use crate::analytics::{route_leak_asn, EventKind};
+use crate::analytics::leak::{route_leak, LeakCheck, LeakRules};
+use crate::analytics::EventKind;
 use crate::config::{MaxPrefixAction, Role};
 use crate::policy::{Rejection, RouteContext, Verdict};
 use crate::rib::interner::NO_ATTR;
@@ -355,17 +356,43 @@ impl EngineCore {
             }
         }
         if role == Role::PeeringService && fresh {
-            if let Some(leak) = attrs.as_path.as_ref().and_then(route_leak_asn) {
+            let leak = {
+                let customers = nb.cfg.customers();
+                let rules = LeakRules {
+                    neighbor_as: nb.cfg.remote_as,
+                    transit_free: &self.cfg.analytics.transit_free_asns,
+                    customers: customers.as_deref(),
+                };
+                attrs.as_path.as_ref().and_then(|p| route_leak(p, &rules))
+            };
+            if let Some(leak) = leak {
+                let remote = nb.cfg.remote_as;
                 let path = as_path_text(&attrs);
+                let asn = leak.asn;
+                let (message, mut evidence) = match leak.check {
+                    LeakCheck::TransitFree => (
+                        format!("possible route leak: transit-free AS{asn} in the AS path from {name}"),
+                        serde_json::json!({ "transit_asn": asn }),
+                    ),
+                    LeakCheck::CustomerAsns => (
+                        format!(
+                            "possible route leak: AS{asn} in the AS path from {name} is not AS{remote} nor one of its customer_asns"
+                        ),
+                        serde_json::json!({}),
+                    ),
+                };
+                if let Some(obj) = evidence.as_object_mut() {
+                    obj.insert("as_path".into(), path.into());
+                    obj.insert("leak_asn".into(), asn.into());
+                    obj.insert("check".into(), leak.check.as_str().into());
+                }
                 self.event(
                     now,
                     EventKind::RouteLeak,
                     Some(&name),
                     Some(prefix),
-                    format!(
-                        "possible route leak: transit-free AS{leak} in the AS path from {name}"
-                    ),
-                    serde_json::json!({ "as_path": path, "transit_asn": leak }),
+                    message,
+                    evidence,
                 );
             }
         }

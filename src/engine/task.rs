@@ -3,15 +3,25 @@
 //! and delivers the outputs. A slow session never blocks the engine: its
 //! messages wait in a bounded per-session backlog ([`Backlogs`]) retried
 //! every few milliseconds, and resent from the Adj-RIB-Out when dropped.
+//!
+//! Events: at start the task reads the `[events] file` back into the core's
+//! log; after every step it hands what the core logged to the event file's
+//! writer thread (`analytics::file`, a bounded queue: never waits on the
+//! disk) and to a `broadcast` channel of [`STREAM_QUEUE`] events that the
+//! API's live streams subscribe to ([`ToEngine::SubscribeEvents`]).
 
 use super::backlog::{Backlogs, BACKLOG_LIMIT};
 use super::core::{EngineCore, Output};
-use crate::messages::{Input, NeighborName, ToEngine, ToPeer};
+use crate::analytics::file::{self, EventWriter, FileSettings};
+use crate::analytics::EVENT_LOG_CAPACITY;
+use crate::config::EventsConfig;
+use crate::messages::{EventSubscription, Input, NeighborName, PublishedEvent, ToEngine, ToPeer};
 use crate::metrics::METRICS;
 use crate::running::Running;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 
 /// Retry period for messages a full session channel did not take.
 const RETRY: Duration = Duration::from_millis(10);
@@ -24,6 +34,113 @@ const TRIM_AFTER: u64 = 1_000;
 /// enough that a full table is exported in few passes, small enough that
 /// queries and session events wait little behind a burst.
 const BATCH: usize = 256;
+
+/// Events a live stream may fall behind before it is resynchronised.
+pub const STREAM_QUEUE: usize = 1024;
+
+/// Where the engine's events go besides its own log: the event file's
+/// writer thread and the live streams.
+struct Outlets {
+    streams: broadcast::Sender<Arc<PublishedEvent>>,
+    file: Option<EventWriter>,
+    settings: Option<FileSettings>,
+}
+
+fn file_settings(e: &EventsConfig) -> Option<FileSettings> {
+    e.path.clone().map(|path| FileSettings {
+        path,
+        max_bytes: e.max_bytes,
+        keep: e.keep,
+    })
+}
+
+impl Outlets {
+    fn new(settings: Option<FileSettings>) -> Outlets {
+        let mut o = Outlets {
+            streams: broadcast::channel(STREAM_QUEUE).0,
+            file: None,
+            settings: None,
+        };
+        o.follow(settings);
+        o
+    }
+
+    /// Hands what the core logged to the file and the streams.
+    fn publish(&mut self, core: &mut EngineCore) {
+        for e in core.take_published() {
+            let e = Arc::new(e);
+            if let Some(f) = self.file.as_mut() {
+                f.send(e.clone());
+            }
+            // No receiver is not an error: nobody is watching.
+            let _ = self.streams.send(e);
+        }
+    }
+
+    /// Starts, reconfigures or stops the file writer for `settings`.
+    fn follow(&mut self, settings: Option<FileSettings>) {
+        if settings == self.settings {
+            return;
+        }
+        match (self.file.as_mut(), settings.clone()) {
+            (Some(f), Some(s)) => f.configure(s),
+            (None, Some(s)) => match EventWriter::spawn(s) {
+                Ok(w) => self.file = Some(w),
+                Err(e) => tracing::error!("cannot start the event file writer: {e}"),
+            },
+            // Detached: it writes what it holds, then ends.
+            (Some(_), None) => self.file = None,
+            (None, None) => {}
+        }
+        self.settings = settings;
+    }
+
+    /// A live stream's start: everything logged so far is published first,
+    /// then the backlog and the receiver are taken at the same moment.
+    fn subscribe(&mut self, core: &mut EngineCore, since: Option<u64>) -> EventSubscription {
+        self.publish(core);
+        let (backlog, last_seq) = match since {
+            Some(s) => core.events_since(s),
+            None => (Vec::new(), core.events_since(u64::MAX).1),
+        };
+        EventSubscription {
+            backlog,
+            live: self.streams.subscribe(),
+            last_seq,
+        }
+    }
+}
+
+/// The events of the event file named by `cfg`, read on the blocking pool
+/// (an unreadable file is logged; the log then starts empty).
+async fn read_back(cfg: &Running) -> Vec<crate::messages::views::EventView> {
+    let Some(s) = file_settings(&cfg.events) else {
+        return Vec::new();
+    };
+    let path = s.path.clone();
+    let read =
+        tokio::task::spawn_blocking(move || file::read_back(&s.path, s.keep, EVENT_LOG_CAPACITY))
+            .await;
+    match read {
+        Ok(Ok(r)) => {
+            tracing::info!(
+                file = %path.display(),
+                events = r.events.len(),
+                skipped = r.skipped,
+                "event log read back"
+            );
+            r.events
+        }
+        Ok(Err(e)) => {
+            tracing::error!(file = %path.display(), "cannot read the event file back: {e}");
+            Vec::new()
+        }
+        Err(e) => {
+            tracing::error!("reading the event file back failed: {e}");
+            Vec::new()
+        }
+    }
+}
 
 /// Returns freed heap pages to the OS (glibc `malloc_trim`).
 fn release_free_memory() {
@@ -46,7 +163,11 @@ pub async fn run_with_rpki(
     mut rx: mpsc::Receiver<ToEngine>,
     mut rpki: Option<watch::Receiver<crate::rpki::Snapshot>>,
 ) {
-    let mut core = EngineCore::new(cfg);
+    let restored = read_back(&cfg).await;
+    let settings = file_settings(&cfg.events);
+    let mut core = EngineCore::with_events(cfg, restored);
+    core.enable_event_publishing();
+    let mut outlets = Outlets::new(settings);
     let mut peers: HashMap<NeighborName, mpsc::Sender<ToPeer>> = HashMap::new();
     let mut pending = Backlogs::new(BACKLOG_LIMIT);
     let mut tick = tokio::time::interval(TICK);
@@ -88,11 +209,11 @@ pub async fn run_with_rpki(
                             h.observe(each);
                         }
                         if let Some(m) = next {
-                            out.extend(handle(&mut core, &mut peers, &mut pending, m));
+                            out.extend(handle(&mut core, &mut peers, &mut pending, &mut outlets, m));
                         }
                         out
                     }
-                    msg => handle(&mut core, &mut peers, &mut pending, msg),
+                    msg => handle(&mut core, &mut peers, &mut pending, &mut outlets, msg),
                 }
             }
             _ = tick.tick() => {
@@ -130,6 +251,12 @@ pub async fn run_with_rpki(
             let out = core.handle(input, now);
             pending.deliver(&peers, out);
         }
+        outlets.publish(&mut core);
+    }
+    core.close_event_windows();
+    outlets.publish(&mut core);
+    if let Some(w) = outlets.file.take() {
+        let _ = tokio::task::spawn_blocking(move || w.close()).await;
     }
     tracing::info!("route engine stopped: every sender is gone");
 }
@@ -138,12 +265,17 @@ fn handle(
     core: &mut EngineCore,
     peers: &mut HashMap<NeighborName, mpsc::Sender<ToPeer>>,
     pending: &mut Backlogs,
+    outlets: &mut Outlets,
     msg: ToEngine,
 ) -> Vec<Output> {
     let now = Instant::now();
     match msg {
         ToEngine::Query(q, reply) => {
             let _ = reply.send(core.query(&q, now));
+            Vec::new()
+        }
+        ToEngine::SubscribeEvents { since, reply } => {
+            let _ = reply.send(outlets.subscribe(core, since));
             Vec::new()
         }
         ToEngine::Attach { neighbor, tx } => {
@@ -158,7 +290,15 @@ fn handle(
             }
             let started = Instant::now();
             let update = matches!(input, Input::Update { .. });
+            let reload = match &input {
+                Input::Reload(r) => Some(r.config.clone()),
+                _ => None,
+            };
             let out = core.handle(input, now);
+            if let Some(new) = reload.filter(|new| Arc::ptr_eq(new, core.config())) {
+                // Applied (a refused reload keeps the running file too).
+                outlets.follow(file_settings(&new.events));
+            }
             if update {
                 METRICS
                     .engine_update_seconds

@@ -9,6 +9,8 @@
 //! established session, handed to the engine in [`ToEngine::Attach`] just
 //! before its [`Input::SessionUp`]. The engine core sees [`Input`] only: the
 //! channels (session outputs, query replies) stay with the engine task.
+//! Live events reach the API's streams on a `broadcast` channel the engine
+//! task feeds ([`ToEngine::SubscribeEvents`] hands out a receiver).
 
 pub mod views;
 
@@ -17,7 +19,7 @@ use crate::wire::{Afi, Codec, GracefulRestart, Notification, Prefix, Safi, Updat
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use views::{AuditReport, DecisionView, EventView, NeighborView, RouteView};
 
 /// A neighbor is named by its configured `name` (unique, stable across reloads).
@@ -80,6 +82,35 @@ pub enum ToEngine {
     },
     /// A read-only question from the API, answered on `reply`.
     Query(Query, oneshot::Sender<QueryReply>),
+    /// A live event stream (`GET /api/v1/events/stream`): the events after
+    /// `since` (none when `None`) and a receiver of every event from then
+    /// on, taken at the same moment (no gap, no repeat).
+    SubscribeEvents {
+        since: Option<u64>,
+        reply: oneshot::Sender<EventSubscription>,
+    },
+}
+
+/// One event as the engine publishes it to the event file and the live
+/// streams.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishedEvent {
+    pub event: EventView,
+    /// A per-route event published again with its final count when its
+    /// window closes (same `seq`; the later copy wins).
+    pub revised: bool,
+}
+
+/// The answer to [`ToEngine::SubscribeEvents`].
+#[derive(Debug)]
+pub struct EventSubscription {
+    /// The kept events after `since`, oldest first.
+    pub backlog: Vec<EventView>,
+    /// Every event published after the backlog.
+    pub live: broadcast::Receiver<Arc<PublishedEvent>>,
+    /// The newest sequence number at the moment of the subscription (0:
+    /// none yet).
+    pub last_seq: u64,
 }
 
 impl ToEngine {

@@ -100,10 +100,26 @@ pub async fn start_with(
 
 /// Answers queries with the fixed views below, filtering like the engine
 /// would (prefix, accepted-only unless `all`, events above `since`).
+/// A subscription to the event stream gets the fixed events after `since`
+/// and a live channel that stays silent.
 pub async fn fake_engine(mut rx: mpsc::Receiver<ToEngine>, log: Arc<Mutex<Vec<String>>>) {
+    let (live, _) = tokio::sync::broadcast::channel(16);
     while let Some(msg) = rx.recv().await {
-        let ToEngine::Query(q, reply) = msg else {
-            continue;
+        let (q, reply) = match msg {
+            ToEngine::Query(q, reply) => (q, reply),
+            ToEngine::SubscribeEvents { since, reply } => {
+                let backlog = events()
+                    .into_iter()
+                    .filter(|e| since.is_some_and(|s| e.seq > s))
+                    .collect();
+                let _ = reply.send(coldpotato::messages::EventSubscription {
+                    backlog,
+                    live: live.subscribe(),
+                    last_seq: 3,
+                });
+                continue;
+            }
+            _ => continue,
         };
         if let Ok(mut l) = log.lock() {
             l.push(format!("{q:?}"));
