@@ -163,7 +163,7 @@ impl Source {
         ConfigError {
             file: self.file.clone(),
             position: span.map(|s| self.line_col(s.start)),
-            message: message.into(),
+            message: one_line(message.into()),
         }
     }
 
@@ -218,9 +218,38 @@ impl Source {
     }
 }
 
+/// A message on one line whatever the file held: control characters of a
+/// quoted value (a name written `"a\nb"`) are shown escaped (`\n`, `\0`).
+fn one_line(message: String) -> String {
+    if !message.chars().any(char::is_control) {
+        return message;
+    }
+    message
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quoted_value_with_control_characters_stays_on_one_line() {
+        // Found by the config fuzz target: `export_policy = "é\u0000\n"`.
+        let src = Source::new("f.toml", "x = 1\n".to_string());
+        let e = src.at_span(Some(0..1), "unknown export policy \"é\0\n\" (known: none)");
+        assert_eq!(e.message, "unknown export policy \"é\\0\\n\" (known: none)");
+        assert!(!e.to_string().contains('\n'), "{e}");
+        let plain = src.at_span(None, "unknown location \"zürich\"");
+        assert_eq!(plain.message, "unknown location \"zürich\"");
+    }
 
     #[test]
     fn line_col_is_one_based_and_counts_characters() {
