@@ -123,6 +123,9 @@ pub struct Metrics {
     pub export_backlog_bytes: IntGaugeVec,
     /// BFD datagrams dropped unread because the BFD loop was behind.
     pub bfd_datagrams_dropped_total: IntCounterVec,
+    /// Inbound BGP connections closed at accept, by reason
+    /// (`not-a-neighbor`, `gtsm`, `busy`).
+    pub inbound_refused_total: IntCounterVec,
     /// Times a session fell so far behind that the engine dropped its
     /// backlog and resent the affected prefixes from the Adj-RIB-Out.
     pub export_resyncs_total: IntCounterVec,
@@ -333,6 +336,11 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             "coldpotato_bfd_datagrams_dropped_total",
             "BFD datagrams dropped unread because the BFD loop was behind (a flood)",
             &[],
+        ),
+        inbound_refused_total: counter_vec(
+            "coldpotato_inbound_refused_total",
+            "Inbound BGP connections closed at accept, by reason (not-a-neighbor, gtsm, busy)",
+            &["reason"],
         ),
         export_resyncs_total: counter_vec(
             "coldpotato_export_resyncs_total",

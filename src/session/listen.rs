@@ -4,7 +4,8 @@
 //!
 //! One accept task per listening socket (spawned by [`Listener::spawn`]).
 //! A connection from an address that is not a configured neighbor is closed
-//! at once, before any byte is sent; one from a neighbor gets that
+//! at once, before any byte is sent (counted; logged at most once per 10 s
+//! with the number closed meanwhile, so a flood does not flood the log); one from a neighbor gets that
 //! neighbor's GTSM options and is sent to its peer task over the
 //! `mpsc::Sender<TcpStream>` registered with [`Neighbors::register`].
 //! TCP MD5 keys are installed on every listening socket of the neighbor's
@@ -186,7 +187,44 @@ fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
     TcpListener::from_std(s.into())
 }
 
+/// How often, at most, the accept loop logs refused connections: a flood
+/// from strangers is counted (`coldpotato_inbound_refused_total`) and
+/// summarised, not logged line by line.
+const REFUSED_LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The rate limit on "not a neighbor" log lines of one accept loop.
+#[derive(Debug, Default)]
+struct RefusedLog {
+    last: Option<std::time::Instant>,
+    /// Refusals since the last line.
+    unlogged: u64,
+}
+
+impl RefusedLog {
+    /// Counts a refusal at `now`; `Some(n)` when a line is due, `n` being
+    /// the refusals it did not log before this one.
+    fn refused(&mut self, now: std::time::Instant) -> Option<u64> {
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < REFUSED_LOG_EVERY)
+        {
+            self.unlogged += 1;
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.unlogged))
+    }
+}
+
+fn count_refused(reason: &str) {
+    crate::metrics::METRICS
+        .inbound_refused_total
+        .with_label_values(&[reason])
+        .inc();
+}
+
 async fn accept_loop(sock: Arc<TcpListener>, neighbors: Neighbors) {
+    let mut refused = RefusedLog::default();
     loop {
         let (stream, from) = match sock.accept().await {
             Ok(x) => x,
@@ -199,12 +237,25 @@ async fn accept_loop(sock: Arc<TcpListener>, neighbors: Neighbors) {
         };
         let ip = from.ip().to_canonical();
         let Some(reg) = neighbors.get(ip) else {
-            info!(%from, "closing connection from an address that is not a neighbor");
+            count_refused("not-a-neighbor");
+            match refused.refused(std::time::Instant::now()) {
+                Some(0) => {
+                    info!(%from, "closing connection from an address that is not a neighbor")
+                }
+                Some(more) => info!(
+                    %from,
+                    more,
+                    "closing connection from an address that is not a neighbor \
+                     ({more} more closed since the last such line)"
+                ),
+                None => {}
+            }
             drop(stream);
             continue;
         };
         if reg.ttl_security {
             if let Err(e) = sockopt::set_gtsm(&stream, ip.is_ipv6()) {
+                count_refused("gtsm");
                 warn!(neighbor = %reg.name, error = %e, "cannot set GTSM; closing");
                 continue;
             }
@@ -214,6 +265,7 @@ async fn accept_loop(sock: Arc<TcpListener>, neighbors: Neighbors) {
         }
         debug!(neighbor = %reg.name, %from, "accepted connection");
         if reg.handoff.try_send(stream).is_err() {
+            count_refused("busy");
             debug!(neighbor = %reg.name, "peer task busy or gone; connection dropped");
         }
     }
@@ -222,6 +274,19 @@ async fn accept_loop(sock: Arc<TcpListener>, neighbors: Neighbors) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refusals_are_logged_once_per_interval_with_a_count() {
+        let t0 = std::time::Instant::now();
+        let mut log = RefusedLog::default();
+        assert_eq!(log.refused(t0), Some(0));
+        for i in 1..=999 {
+            assert_eq!(log.refused(t0 + std::time::Duration::from_millis(i)), None);
+        }
+        assert_eq!(log.refused(t0 + REFUSED_LOG_EVERY), Some(999));
+        assert_eq!(log.refused(t0 + REFUSED_LOG_EVERY), None);
+        assert_eq!(log.refused(t0 + 2 * REFUSED_LOG_EVERY), Some(1));
+    }
     use tokio::io::AsyncReadExt;
 
     #[tokio::test]
