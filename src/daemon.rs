@@ -278,6 +278,13 @@ impl Daemon {
                 e.handle.reconfigure().await;
             } else {
                 e.handle.remove().await;
+                // Its series go once the task has sent its last NOTIFICATION
+                // and state change.
+                let name = name.to_string();
+                tokio::spawn(async move {
+                    e.handle.join().await;
+                    crate::metrics::forget_neighbor(&name);
+                });
             }
             if let Some((key, fwd)) = e.bfd {
                 if let Some(b) = &self.bfd {

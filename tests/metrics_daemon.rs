@@ -92,13 +92,31 @@ fn a_fresh_daemon_exposes_conventional_metrics_that_promtool_accepts() {
     );
     assert!(out.status.success() && report.trim().is_empty(), "{report}");
 
-    // A removed neighbor's info goes; a refused reload says so.
+    // A removed neighbor's series go, every family (its info, prefix
+    // counts, session state); the kept neighbor's stay; a refused reload
+    // says so.
+    assert!(body.contains("neighbor=\"t2\""));
     d.reload(&config(port, api, false).to_string());
     let gone = wait_for(Duration::from_secs(10), || {
         let (_, b) = http_get(d.api, "/metrics")?;
-        (!b.contains("neighbor_info{address=\"127.0.0.72\"")).then_some(())
+        (!b.contains("neighbor_info{address=\"127.0.0.72\"")).then_some(b)
     });
-    assert!(gone.is_some());
+    let b = gone.expect("the removed neighbor's info goes");
+    std::thread::sleep(Duration::from_millis(500));
+    let (_, b2) = http_get(d.api, "/metrics").expect("metrics");
+    for body in [&b, &b2] {
+        let left: Vec<&str> = body
+            .lines()
+            .filter(|l| l.contains("neighbor=\"t2\""))
+            .collect();
+        assert!(
+            left.is_empty(),
+            "removed neighbor t2 still in /metrics: {left:#?}"
+        );
+        assert!(body.contains(
+            "coldpotato_messages_received_total{location=\"ams\",neighbor=\"t1\",type=\"update\"} 0"
+        ));
+    }
     d.reload("this is not toml");
     let refused = wait_for(Duration::from_secs(10), || {
         let (_, b) = http_get(d.api, "/metrics")?;
