@@ -45,6 +45,9 @@ pub struct EngineCore {
     pub(crate) cfg: Arc<Config>,
     pub(crate) policy: Arc<PolicySet>,
     pub(crate) rib: Rib,
+    /// Update groups: the Adj-RIBs-Out, shared by internal neighbors
+    /// whose exports cannot differ.
+    pub(crate) groups: super::groups::Groups,
     pub(crate) neighbors: Vec<Option<Neighbor>>,
     pub(crate) by_name: HashMap<NeighborName, NeighborIdx>,
     /// Activated registered prefixes and their current decision.
@@ -91,6 +94,7 @@ impl EngineCore {
             cfg: running.config.clone(),
             policy: running.policy.clone(),
             rib: Rib::new(),
+            groups: Default::default(),
             neighbors: Vec::new(),
             by_name: HashMap::new(),
             decisions: BTreeMap::new(),
@@ -390,7 +394,10 @@ impl EngineCore {
         let families = info.families.clone();
         let restart = info.graceful_restart.clone();
         let remote = info.remote_address.to_string();
-        let mut released = Vec::new();
+        // A new session starts from an empty Adj-RIB-Out (its group is
+        // chosen at the next settle), even when no SessionDown came first
+        // (a collision replaced the session).
+        self.leave_group(idx);
         if let Some(nb) = self.nb_mut(idx) {
             nb.session = Some(info);
             nb.forget_rtt();
@@ -402,12 +409,6 @@ impl EngineCore {
             nb.last_error = None;
             nb.last_error_at = None;
             nb.tripped = false;
-            // A new session starts from an empty Adj-RIB-Out, even when no
-            // SessionDown came first (a collision replaced the session).
-            released = nb.out.clear();
-        }
-        for id in released {
-            self.rib.attrs.release(id);
         }
         // RFC 4724 §4.2: stale routes are kept only for the families the
         // new session carries and for which the peer's new Graceful Restart
@@ -467,10 +468,7 @@ impl EngineCore {
         }
         nb.last_error = Some(reason.clone());
         let gr = gr.filter(|_| nb.cfg.graceful_restart);
-        let released = nb.out.clear();
-        for id in released {
-            self.rib.attrs.release(id);
-        }
+        self.leave_group(idx);
         match gr {
             Some(t) => {
                 let mut stale = 0u64;

@@ -164,31 +164,46 @@ impl EngineCore {
         // neighbor's incremental pass reads them here instead of probing
         // the RIB again for every prefix.
         let bests: Vec<Option<PathEntry>> = prefixes.iter().map(|p| self.update_best(p)).collect();
-        let established: Vec<NeighborIdx> = self
-            .neighbors
-            .iter()
-            .flatten()
-            .filter(|n| n.session.is_some())
-            .map(|n| n.idx)
-            .collect();
+        // Established neighbors in their update groups: each group is
+        // diffed and encoded once, its bytes shared by its members.
+        self.assign_groups();
         // Every prefix a full or initial export to an internal neighbor
         // looks at, built once per pass.
         let mut wide: Option<HashSet<Prefix>> = None;
-        for idx in established {
-            let dump = pass.dumps.contains(&idx);
-            let Some(nb) = self.nb(idx) else { continue };
+        for gid in self.groups.ids() {
+            let Some(g) = self.groups.get(gid) else {
+                continue;
+            };
+            // Members that hold the group's Adj-RIB-Out, and the joiners:
+            // a new group's joiners get the export itself as their dump; a
+            // running group's get its Adj-RIB-Out once the pass is in it.
+            let (synced, joining) = g.members.split_at(g.synced);
+            let (synced, joining) = (synced.to_vec(), joining.to_vec());
+            let fresh = synced.is_empty();
+            let receivers = if fresh { &joining } else { &synced };
+            let Some(&rep) = receivers.first() else {
+                continue;
+            };
+            let Some(nb) = self.nb(rep) else { continue };
+            let Some(session) = nb.session.as_ref() else {
+                continue;
+            };
+            let codec = session.codec;
+            let families = session.families.clone();
             let internal = nb.cfg.role == Role::Internal;
-            let aligned = internal && !(dump || pass.full);
-            let targets: Vec<Prefix> = match (internal, dump || pass.full) {
+            let full = fresh || pass.full;
+            let aligned = internal && !full;
+            let out = &g.out;
+            let targets: Vec<Prefix> = match (internal, full) {
                 // Peers and transits only ever get originated prefixes.
                 (false, true) => {
                     let mut t: HashSet<Prefix> = self.originate.keys().copied().collect();
-                    t.extend(nb.out.iter().map(|(p, _)| p));
+                    t.extend(out.iter().map(|(p, _)| p));
                     t.into_iter().collect()
                 }
                 (false, false) => prefixes
                     .iter()
-                    .filter(|p| self.originate.contains_key(*p) || nb.out.get(p).is_some())
+                    .filter(|p| self.originate.contains_key(*p) || out.get(p).is_some())
                     .copied()
                     .collect(),
                 (true, true) => {
@@ -201,36 +216,41 @@ impl EngineCore {
                         all
                     });
                     let mut t: Vec<Prefix> = set.iter().copied().collect();
-                    t.extend(nb.out.iter().map(|(p, _)| p).filter(|p| !set.contains(p)));
+                    t.extend(out.iter().map(|(p, _)| p).filter(|p| !set.contains(p)));
                     t
                 }
                 (true, false) => prefixes.clone(),
             };
-            let Some(codec) = self
-                .nb(idx)
-                .and_then(|n| n.session.as_ref())
-                .map(|s| s.codec)
-            else {
-                continue;
-            };
             let mut outbox = Outbox::new(codec);
             for (i, chunk) in targets.chunks(EXPORT_CHUNK).enumerate() {
                 let hint = aligned.then(|| &bests[i * EXPORT_CHUNK..][..chunk.len()]);
-                self.export_prefixes(idx, chunk, hint, &mut outbox);
+                self.export_prefixes(gid, rep, chunk, hint, &mut outbox);
             }
-            if dump {
-                if let Some(s) = self.nb(idx).and_then(|n| n.session.as_ref()) {
-                    outbox.end_of_rib(&s.families);
-                }
+            if fresh {
+                outbox.end_of_rib(&families);
             }
             let pieces = outbox.finish();
-            if !pieces.is_empty() {
+            for &idx in receivers {
+                if pieces.is_empty() {
+                    break;
+                }
                 if let Some(nb) = self.nb(idx) {
                     let name = &nb.name;
-                    pass.outputs
-                        .extend(pieces.into_iter().map(|e| (name.clone(), ToPeer::Wire(e))));
+                    pass.outputs.extend(
+                        pieces
+                            .iter()
+                            .map(|e| (name.clone(), ToPeer::Wire(e.clone()))),
+                    );
+                    pass.touched.insert(idx);
                 }
-                pass.touched.insert(idx);
+            }
+            if !fresh {
+                for &idx in &joining {
+                    self.dump_out(idx, None, true, pass);
+                }
+            }
+            if let Some(g) = self.groups.get_mut(gid) {
+                g.synced = g.members.len();
             }
         }
         self.update_metrics(pass);
@@ -347,8 +367,10 @@ impl EngineCore {
         Some(a)
     }
 
-    /// Diffs `prefixes` for neighbor `idx` against its Adj-RIB-Out and
-    /// encodes the UPDATEs that bring it in line into `outbox`.
+    /// Diffs `prefixes` for update group `gid` (built for its member
+    /// `idx`: every member's export is the same) against the group's
+    /// Adj-RIB-Out and encodes the UPDATEs that bring it in line into
+    /// `outbox`.
     ///
     /// Two phases: first, read-only, what the neighbor should have; routes
     /// whose exported attributes cannot depend on the prefix (learned, no
@@ -361,6 +383,7 @@ impl EngineCore {
     /// with `prefixes`), as `settle` just computed them.
     pub(crate) fn export_prefixes(
         &mut self,
+        gid: super::groups::GroupId,
         idx: NeighborIdx,
         prefixes: &[Prefix],
         bests: Option<&[Option<PathEntry>]>,
@@ -425,22 +448,21 @@ impl EngineCore {
         let ids: Vec<AttrId> = sets.iter().map(|a| self.rib.attrs.intern_ref(a)).collect();
         let mut announce: Vec<Vec<AddPathPrefix>> = vec![Vec::new(); sets.len()];
         let mut withdraw: Vec<AddPathPrefix> = Vec::new();
-        let Some(nb) = self
-            .neighbors
-            .get_mut(usize::from(idx))
-            .and_then(Option::as_mut)
-        else {
+        let Some(out) = self.groups.get_mut(gid).map(|g| &mut g.out) else {
+            for id in ids {
+                self.rib.attrs.release(id);
+            }
             return;
         };
         for (prefix, set) in wanted {
             match set {
                 Some(set) => {
                     let id = ids[set];
-                    if nb.out.get(&prefix) == Some(id) {
+                    if out.get(&prefix) == Some(id) {
                         continue;
                     }
                     self.rib.attrs.acquire(id);
-                    if let Some(old) = nb.out.insert(prefix, id) {
+                    if let Some(old) = out.insert(prefix, id) {
                         self.rib.attrs.release(old);
                     }
                     announce[set].push(AddPathPrefix {
@@ -449,7 +471,7 @@ impl EngineCore {
                     });
                 }
                 None => {
-                    if let Some(old) = nb.out.remove(&prefix) {
+                    if let Some(old) = out.remove(&prefix) {
                         self.rib.attrs.release(old);
                         withdraw.push(AddPathPrefix {
                             path_id: None,
@@ -486,12 +508,13 @@ impl EngineCore {
         let (codec, families) = (session.codec, session.families.clone());
         let mut groups: BTreeMap<AttrId, Vec<AddPathPrefix>> = BTreeMap::new();
         let mut withdraw = Vec::new();
+        let out = self.adj_rib_out(idx);
         for &prefix in prefixes {
             let p = AddPathPrefix {
                 path_id: None,
                 prefix,
             };
-            match nb.out.get(&prefix) {
+            match out.and_then(|o| o.get(&prefix)) {
                 Some(id) => groups.entry(id).or_default().push(p),
                 None => withdraw.push(p),
             }
@@ -524,34 +547,8 @@ impl EngineCore {
         safi: Safi,
         pass: &mut Pass,
     ) {
-        if safi != Safi::UNICAST {
-            return;
+        if safi == Safi::UNICAST {
+            self.dump_out(idx, Some(afi), false, pass);
         }
-        let Some(nb) = self.nb(idx) else { return };
-        let Some(codec) = nb.session.as_ref().map(|s| s.codec) else {
-            return;
-        };
-        let mut groups: BTreeMap<AttrId, Vec<AddPathPrefix>> = BTreeMap::new();
-        for (prefix, id) in nb.out.iter() {
-            if is_v4(&prefix) == (afi == Afi::IPV4) {
-                groups.entry(id).or_default().push(AddPathPrefix {
-                    path_id: None,
-                    prefix,
-                });
-            }
-        }
-        let name = nb.name.clone();
-        let mut outbox = Outbox::new(codec);
-        for (id, ps) in groups {
-            if let Some(attrs) = self.rib.attrs.get(id) {
-                outbox.announce(&attrs, &ps);
-            }
-        }
-        pass.outputs.extend(
-            outbox
-                .finish()
-                .into_iter()
-                .map(|e| (name.clone(), ToPeer::Wire(e))),
-        );
     }
 }

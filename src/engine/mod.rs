@@ -21,6 +21,7 @@ pub mod backlog;
 pub mod core;
 pub mod decide;
 pub mod export;
+pub mod groups;
 pub mod import;
 pub mod neighbor;
 pub mod otc;

@@ -1,11 +1,11 @@
 //! Per-neighbor state the route engine keeps: configuration, what the
 //! session and BFD last reported (latency included), counters, max-prefix
-//! state, graceful restart deadline and the Adj-RIB-Out. Owned by the route
+//! state, graceful restart deadline and its update group. Owned by the route
 //! engine task.
 
 use crate::config::{LocationId, NeighborConfig, Role};
 use crate::messages::{BfdStatus, NeighborName, SessionInfo};
-use crate::rib::{AdjRibOut, NeighborIdx, PathFlags};
+use crate::rib::{NeighborIdx, PathFlags};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -46,7 +46,9 @@ pub struct Neighbor {
     /// Warning / exceeded events already logged for the current excursion.
     pub warned: bool,
     pub exceeded: bool,
-    pub out: AdjRibOut,
+    /// The update group whose Adj-RIB-Out this neighbor shares, while
+    /// Established (see [`super::groups`]).
+    pub group: Option<super::groups::GroupId>,
     /// Paths in the Adj-RIB-In (pre-policy).
     pub received: u64,
     /// Paths counted against the max-prefix limit (received minus refused).
@@ -148,7 +150,7 @@ impl Neighbor {
             tripped: false,
             warned: false,
             exceeded: false,
-            out: AdjRibOut::new(),
+            group: None,
             received: 0,
             limit_count: 0,
             accepted: 0,

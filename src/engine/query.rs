@@ -191,6 +191,7 @@ impl EngineCore {
     /// Per-neighbor gauges of the neighbors a pass touched, and RIB totals.
     pub(crate) fn update_metrics(&mut self, pass: &Pass) {
         for idx in &pass.touched {
+            let advertised = self.adj_rib_out(*idx).map_or(0, |o| o.len());
             let Some(n) = self.nb_mut(*idx) else { continue };
             if let Some(mp) = n.cfg.max_prefixes {
                 let warn_at = (mp.limit as u64 * mp.warn_percent.min(100) as u64).div_ceil(100);
@@ -213,7 +214,7 @@ impl EngineCore {
             METRICS
                 .prefixes_advertised
                 .with_label_values(&l)
-                .set(n.out.len() as i64);
+                .set(advertised as i64);
             for (rule, v) in &n.rejected {
                 METRICS
                     .prefixes_rejected

@@ -43,10 +43,8 @@ impl EngineCore {
         }
         for idx in gone {
             self.remove_paths(idx, |_, _| true, pass);
+            self.leave_group(idx);
             if let Some(nb) = self.neighbors.get_mut(idx as usize).and_then(Option::take) {
-                for id in nb.out.iter().map(|(_, a)| a).collect::<Vec<_>>() {
-                    self.rib.attrs.release(id);
-                }
                 self.by_name.remove(&nb.name);
                 tracing::info!(neighbor = %nb.name, "neighbor removed by reload; its routes dropped");
             }

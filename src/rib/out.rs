@@ -12,7 +12,7 @@ use crate::wire::Prefix;
 use hashbrown::HashMap;
 
 /// Per-length maps of one family.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct ByLen<K> {
     maps: Vec<HashMap<K, AttrId>>,
 }
@@ -34,8 +34,8 @@ impl<K: PrefixKey> ByLen<K> {
     }
 }
 
-/// The routes advertised to one neighbor.
-#[derive(Debug, Default)]
+/// The routes advertised to one neighbor (or one update group).
+#[derive(Debug, Default, Clone)]
 pub struct AdjRibOut {
     v4: ByLen<V4Key>,
     v6: ByLen<V6Key>,
