@@ -52,6 +52,9 @@ pub fn parse(text: &str, file: &str) -> Result<Running, ConfigErrors> {
     finish(cfg, parts, file)
 }
 
+/// An error at a key path of the configuration (what a check returns).
+type PlacedError = (Vec<PathSeg>, String);
+
 /// What the check compiles and parses from a validated [`Config`].
 type Parts = (PolicySet, Arc<[Originate]>);
 
@@ -84,7 +87,7 @@ fn compile_into(out: &mut Option<Parts>) -> crate::config::Check<'_> {
 /// The `[[originate]]` entries with their community strings parsed; an
 /// error names the entry's field (validation already checked the same
 /// strings, so this only fails on a config built in code).
-fn parse_originate(cfg: &Config) -> Result<Arc<[Originate]>, Vec<(Vec<PathSeg>, String)>> {
+fn parse_originate(cfg: &Config) -> Result<Arc<[Originate]>, Vec<PlacedError>> {
     let mut errs = Vec::new();
     let mut out = Vec::with_capacity(cfg.originate.len());
     for (i, o) in cfg.originate.iter().enumerate() {
