@@ -135,19 +135,7 @@ impl EngineCore {
         e: &PathEntry,
         attrs: &'a PathAttributes,
     ) -> Option<Candidate<'a>> {
-        let nb = self.nb(e.neighbor)?;
-        Some(Candidate {
-            attrs,
-            ebgp: nb.ebgp,
-            peer_as: nb.cfg.remote_as,
-            router_id: nb
-                .session
-                .as_ref()
-                .map_or(Ipv4Addr::UNSPECIFIED, |s| s.remote_id),
-            peer_address: nb.cfg.address,
-            stale: e.flags.contains(PathFlags::STALE),
-            rtt_ms: None,
-        })
+        Some(candidate_of(self.nb(e.neighbor)?, e, attrs))
     }
 
     /// The (post-policy) attributes of each path, unpacked once.
@@ -452,10 +440,24 @@ impl EngineCore {
         }
     }
 
-    /// Sets the Loc-RIB `BEST` flag for `prefix`.
-    /// Marks the Loc-RIB winner of `prefix` (the `BEST` flag) and returns it.
+    /// Marks the Loc-RIB winner of `prefix` (the `BEST` flag) and returns
+    /// it. One probe of the RIB: the paths are read and flagged in place
+    /// (this runs for every changed prefix of every pass).
     pub(crate) fn update_best(&mut self, prefix: &Prefix) -> Option<PathEntry> {
-        let usable = self.usable(prefix);
+        let paths = match prefix {
+            Prefix::V4(_) => self.rib.v4.get_mut(prefix),
+            Prefix::V6(_) => self.rib.v6.get_mut(prefix),
+        }?;
+        let attrs = &self.rib.attrs;
+        let neighbors = &self.neighbors;
+        let nb = |i: NeighborIdx| neighbors.get(usize::from(i)).and_then(Option::as_ref);
+        let usable: SmallVec<[PathEntry; 4]> = paths
+            .iter()
+            .filter(|e| {
+                e.flags.contains(PathFlags::ACCEPTED) && nb(e.neighbor).is_some_and(|n| n.usable())
+            })
+            .copied()
+            .collect();
         let mut winner: Option<NeighborIdx> = None;
         let mut follow_decision = false;
         if let Some(d) = self.decisions.get(prefix) {
@@ -473,11 +475,15 @@ impl EngineCore {
                 // One usable path is the best one; nothing to unpack or compare.
                 winner = Some(only.neighbor);
             } else {
-                let attrs = self.attrs_of(usable.iter());
+                let unpacked: SmallVec<[Option<Arc<PathAttributes>>; 4]> =
+                    usable.iter().map(|e| attrs.get(e.effective())).collect();
                 let cands: SmallVec<[Candidate; 4]> = usable
                     .iter()
-                    .zip(&attrs)
-                    .filter_map(|(e, a)| a.as_deref().and_then(|a| self.candidate(e, a)))
+                    .zip(&unpacked)
+                    .filter_map(|(e, a)| {
+                        let a = a.as_deref()?;
+                        Some(candidate_of(nb(e.neighbor)?, e, a))
+                    })
                     .collect();
                 if cands.len() == usable.len() {
                     winner = decision::best(&cands).map(|(i, _)| usable[i].neighbor);
@@ -485,12 +491,10 @@ impl EngineCore {
             }
         }
         let mut best = None;
-        if let Some(ps) = self.rib.paths_mut(prefix) {
-            for e in ps.iter_mut() {
-                e.flags.set(PathFlags::BEST, Some(e.neighbor) == winner);
-                if Some(e.neighbor) == winner {
-                    best = Some(*e);
-                }
+        for e in paths.iter_mut() {
+            e.flags.set(PathFlags::BEST, Some(e.neighbor) == winner);
+            if Some(e.neighbor) == winner {
+                best = Some(*e);
             }
         }
         best
@@ -511,5 +515,25 @@ impl EngineCore {
             local2: i,
         };
         (std, Some(large))
+    }
+}
+
+/// Path `e` of neighbor `nb` as the best-path selection compares it.
+fn candidate_of<'a>(
+    nb: &super::neighbor::Neighbor,
+    e: &PathEntry,
+    attrs: &'a PathAttributes,
+) -> Candidate<'a> {
+    Candidate {
+        attrs,
+        ebgp: nb.ebgp,
+        peer_as: nb.cfg.remote_as,
+        router_id: nb
+            .session
+            .as_ref()
+            .map_or(Ipv4Addr::UNSPECIFIED, |s| s.remote_id),
+        peer_address: nb.cfg.address,
+        stale: e.flags.contains(PathFlags::STALE),
+        rtt_ms: None,
     }
 }
