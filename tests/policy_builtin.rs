@@ -106,7 +106,7 @@ fn import(
 ) -> Option<(String, String)> {
     match verdict(cfg, set, from, prefix, a) {
         Verdict::Accept(_) | Verdict::Internet(_) => None,
-        Verdict::Reject(r) => Some((r.rule, r.reason)),
+        Verdict::Reject(r) => Some((r.rule.to_string(), r.reason)),
     }
 }
 
@@ -687,7 +687,7 @@ fn explain_import_lists_every_failing_rule_in_order() {
     let rules: Vec<String> = set
         .explain_import(n, &ctx)
         .into_iter()
-        .map(|r| r.rule)
+        .map(|r| r.rule.to_string())
         .collect();
     assert_eq!(
         rules,

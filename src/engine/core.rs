@@ -635,7 +635,7 @@ impl EngineCore {
                 let rule = self
                     .rib
                     .rejection(&p, idx)
-                    .map_or("unknown", |r| r.rule.as_str());
+                    .map_or("unknown", |r| r.rule.as_ref());
                 *counts.entry(rule.to_string()).or_default() += 1;
             }
         }

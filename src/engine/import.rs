@@ -58,7 +58,7 @@ pub fn max_prefix_notification(prefix: &Prefix, limit: u32) -> Notification {
 /// The rejection kept for a route treated as withdrawn under RFC 7607.
 fn as_zero_rejection(e: AttrError) -> Rejection {
     Rejection {
-        rule: RULE_AS_ZERO.to_string(),
+        rule: RULE_AS_ZERO.into(),
         reason: format!(
             "AS 0 in {} (RFC 7607): treated as withdrawn",
             attr_name(e.type_code)
@@ -234,7 +234,7 @@ impl EngineCore {
         let fresh = old.is_none_or(|o| o.attr != id);
         let outcome = if refused {
             let rej = Rejection {
-                rule: RULE_MAX_PREFIX.to_string(),
+                rule: RULE_MAX_PREFIX.into(),
                 reason: "beyond the max-prefix limit (action refuse)".to_string(),
             };
             (Err(rej), None)
@@ -491,7 +491,7 @@ impl EngineCore {
             );
         }
         Some(Rejection {
-            rule: rule.to_string(),
+            rule: rule.into(),
             reason,
         })
     }

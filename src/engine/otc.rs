@@ -24,7 +24,7 @@ pub fn ingress_leak(local: LocalRole, remote_as: u32, attrs: &PathAttributes) ->
     let otc = attrs.only_to_customer?;
     let leak = |from: &str| {
         Rejection {
-        rule: RULE_OTC_LEAK.to_string(),
+        rule: RULE_OTC_LEAK.into(),
         reason: format!(
             "route leak: ONLY_TO_CUSTOMER {otc} on a route from a {from} (AS{remote_as}, RFC 9234 §5)"
         ),

@@ -109,7 +109,7 @@ impl EngineCore {
             local_pref: attrs.local_pref,
             med: attrs.med,
             status: status.to_string(),
-            rule: rej.map(|r| r.rule.clone()),
+            rule: rej.map(|r| r.rule.to_string()),
             reason: rej.map(|r| r.reason.clone()),
             best: e.flags.contains(PathFlags::BEST),
             internet: e.flags.contains(PathFlags::INTERNET),

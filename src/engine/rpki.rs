@@ -105,7 +105,7 @@ impl EngineCore {
         let origin = super::import::origin_text(origin);
         let plural = if covering.len() == 1 { "VRP" } else { "VRPs" };
         Some(Rejection {
-            rule: RULE_RPKI_INVALID.to_string(),
+            rule: RULE_RPKI_INVALID.into(),
             reason: format!(
                 "RPKI invalid: origin {origin} not authorized for {prefix} ({plural} {})",
                 vrps.join(", ")

@@ -169,9 +169,9 @@ impl Default for BuiltinRules {
     }
 }
 
-fn rejection(rule: &str, reason: String) -> Rejection {
+fn rejection(rule: &'static str, reason: String) -> Rejection {
     Rejection {
-        rule: rule.to_string(),
+        rule: rule.into(),
         reason,
     }
 }

@@ -157,7 +157,7 @@ impl Policy {
                 RuleAction::Internet => return Verdict::Internet(changed),
                 RuleAction::Reject => {
                     return Verdict::Reject(Rejection {
-                        rule: rule.label.clone(),
+                        rule: rule.label.clone().into(),
                         reason: rule.reason.clone(),
                     })
                 }
@@ -166,7 +166,7 @@ impl Policy {
         match self.default {
             DefaultAction::Accept => Verdict::Accept(changed),
             DefaultAction::Reject => Verdict::Reject(Rejection {
-                rule: format!("{}/default", self.name),
+                rule: format!("{}/default", self.name).into(),
                 reason: format!(
                     "no rule of policy \"{}\" accepted the route (default reject)",
                     self.name

@@ -58,7 +58,7 @@ impl<'a> RouteContext<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Rejection {
     /// Stable rule name, used as the metric label (e.g. `missing-community`).
-    pub rule: String,
+    pub rule: std::borrow::Cow<'static, str>,
     /// What exactly failed, for `show routes` (e.g. "missing community 8075:8007").
     pub reason: String,
 }
@@ -241,7 +241,7 @@ impl PolicySet {
         match neighbor.export_policy.as_deref() {
             None => Verdict::Accept(None),
             Some(EXPORT_NONE) => Verdict::Reject(Rejection {
-                rule: EXPORT_NONE_RULE.to_string(),
+                rule: EXPORT_NONE_RULE.into(),
                 reason: "export policy is \"none\"".to_string(),
             }),
             Some(name) => match self.named(name, "export", ctx) {
@@ -255,7 +255,7 @@ impl PolicySet {
         match self.policies.get(name) {
             Some(p) => p.eval(ctx, self.asn),
             None => Verdict::Reject(Rejection {
-                rule: UNKNOWN_POLICY_RULE.to_string(),
+                rule: UNKNOWN_POLICY_RULE.into(),
                 reason: format!("unknown {dir} policy \"{name}\""),
             }),
         }
@@ -266,7 +266,7 @@ impl PolicySet {
 /// this direction (`"import"`, `"export"`) gets the `no-policy` rejection.
 fn no_policy(neighbor: &crate::config::NeighborConfig, dir: &str) -> Option<Rejection> {
     neighbor.rfc8212_closed().contains(&dir).then(|| Rejection {
-        rule: builtin::NO_POLICY.to_string(),
+        rule: builtin::NO_POLICY.into(),
         reason: format!(
             "eBGP neighbor with no built-in rules and no {dir} policy: nothing is {dir}ed (RFC 8212)"
         ),

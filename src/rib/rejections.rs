@@ -121,7 +121,7 @@ impl Rejections {
 mod tests {
     use super::*;
 
-    fn rej(rule: &str, reason: &str) -> Rejection {
+    fn rej(rule: &'static str, reason: &str) -> Rejection {
         Rejection {
             rule: rule.into(),
             reason: reason.into(),
@@ -141,7 +141,7 @@ mod tests {
         assert_eq!(t.distinct_reasons(), 2);
         assert_eq!(t.get(1, &p("45.0.7.0/24")), Some(&missing));
         assert_eq!(
-            t.get(2, &p("45.0.0.0/24")).map(|r| r.rule.as_str()),
+            t.get(2, &p("45.0.0.0/24")).map(|r| r.rule.as_ref()),
             Some("bogon")
         );
         assert_eq!(t.get(3, &p("45.0.0.0/24")), None);

@@ -368,7 +368,7 @@ pub(super) fn unregistered(
             }
             if let Some(r) = core.rib.rejection(&p, n.idx) {
                 rejected
-                    .entry(r.rule.clone())
+                    .entry(r.rule.to_string())
                     .and_modify(|x| x.count += 1)
                     .or_insert_with(|| Rejected {
                         count: 1,
