@@ -128,7 +128,7 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
     let mut d = ConfigDiff {
         router_changed: router_changed || default_hold_changed || ro.location != rn.location,
         listen_changed: ro.listen != rn.listen,
-        api_changed: old.api != new.api,
+        api_changed: old.api.listen != new.api.listen,
         locations_changed: old.locations != new.locations,
         registered_prefixes_changed: old.registered_prefixes != new.registered_prefixes,
         originate_changed: old.originate != new.originate,
