@@ -21,6 +21,7 @@ use crate::messages::control::{ControlRefused, NeighborAction};
 use crate::messages::Input;
 use crate::session::fsm::{Event, State};
 use crate::wire::iana::RouteRefreshSubtype;
+use crate::wire::notification::MAX_SHUTDOWN_COMMUNICATION;
 use crate::wire::{Afi, Message, Notification, RouteRefresh, Safi};
 use std::time::Instant;
 use tracing::{debug, info};
@@ -36,6 +37,7 @@ impl Task {
         match action {
             NeighborAction::Shutdown { message } => {
                 let text = message.unwrap_or_default();
+                let cut = cut_note(&text);
                 let had_session = matches!(
                     state,
                     State::OpenSent | State::OpenConfirm | State::Established
@@ -46,7 +48,7 @@ impl Task {
                 .await;
                 Ok(if had_session {
                     format!(
-                        "{name}: Cease/Administrative Shutdown sent (was {}); down until enable",
+                        "{name}: Cease/Administrative Shutdown sent{cut} (was {}); down until enable",
                         state.as_str()
                     )
                 } else {
@@ -87,6 +89,7 @@ impl Task {
                     )));
                 }
                 let text = message.unwrap_or_default();
+                let cut = cut_note(&text);
                 self.feed(Event::AutomaticStop {
                     notification: Notification::admin_reset(&text),
                     hold_down: None,
@@ -98,7 +101,7 @@ impl Task {
                         || state == State::OpenSent
                     {
                         format!(
-                            "{name}: Cease/Administrative Reset sent (was {}); reconnecting",
+                            "{name}: Cease/Administrative Reset sent{cut} (was {}); reconnecting",
                             state.as_str()
                         )
                     } else {
@@ -229,6 +232,16 @@ impl Task {
     }
 }
 
+/// Says so when the communication is longer than RFC 9003 allows (the
+/// NOTIFICATION carries it cut on a character boundary).
+fn cut_note(text: &str) -> String {
+    if text.len() > MAX_SHUTDOWN_COMMUNICATION {
+        format!(" (message cut to {MAX_SHUTDOWN_COMMUNICATION} octets, RFC 9003)")
+    } else {
+        String::new()
+    }
+}
+
 fn not_established(name: &str, state: State) -> ControlRefused {
     ControlRefused::Conflict(format!(
         "{name} is not Established (state {})",
@@ -251,4 +264,21 @@ fn family_list(families: &[(Afi, Safi)]) -> String {
         format!("{a} {s}")
     };
     families.iter().map(one).collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_communication_over_255_octets_is_said_to_be_cut() {
+        assert_eq!(cut_note(&"é".repeat(127)), "", "254 octets fit");
+        assert!(cut_note(&"é".repeat(128)).contains("cut to 255 octets"));
+    }
+
+    #[test]
+    fn families_are_named_for_people() {
+        let f = [(Afi::IPV4, Safi::UNICAST), (Afi::IPV6, Safi::UNICAST)];
+        assert_eq!(family_list(&f), "ipv4 unicast, ipv6 unicast");
+    }
 }
