@@ -591,4 +591,23 @@ fn without_a_tokens_file_writes_are_refused_and_reload_reports_its_result() {
         ["reload", "reload", "reload", "log-level", "log-level"],
         "{events:?}"
     );
+
+    // Reload re-reads the tokens file: the old token stops working, the new
+    // one works; a file others may read is warned about.
+    let fresh = "another-test-token-abcdefghijklmnop";
+    std::fs::write(&d.config, with_tokens(&added, Some(&tok))).expect("rewrite");
+    std::fs::write(&tok, format!("ops {fresh}\n")).expect("rewrite tokens");
+    let _ = Command::new("chmod").arg("644").arg(&tok).status();
+    let (code, _, err) = cli(d.api, Some(&good), &["reload"]);
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = cli(d.api, Some(&good), &["reload"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("401"), "{err}");
+    let (code, _, err) = cli(d.api, Some(&client_token(dir.path(), fresh)), &["reload"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        d.log().contains("readable by its group or others"),
+        "{}",
+        d.log()
+    );
 }

@@ -120,25 +120,14 @@ impl Daemon {
         }
     }
 
-    /// Re-reads the tokens file of `new` (reload). A file that cannot be
-    /// used keeps the tokens in force; the answer says so.
+    /// Re-reads the tokens file of `new` (every reload: its contents may
+    /// have changed). A file that cannot be used keeps the tokens in force;
+    /// the answer says so.
     pub(super) fn reload_tokens(&mut self, new: &Running) -> Option<String> {
         match load_tokens(new, self.path.as_deref()) {
             Ok(tokens) => {
-                let (before, after) = (
-                    self.cfg.api.tokens_file.clone(),
-                    new.api.tokens_file.clone(),
-                );
                 self.tokens.set(tokens);
-                match (before, after) {
-                    (None, Some(p)) => {
-                        Some(format!("[api] tokens_file {}: writes enabled", p.display()))
-                    }
-                    (Some(_), None) => {
-                        Some("[api] tokens_file removed: the API is read-only".into())
-                    }
-                    _ => None,
-                }
+                None
             }
             Err(e) => {
                 warn!("reload: {e}; the tokens in force are kept");
