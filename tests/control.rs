@@ -541,13 +541,21 @@ fn without_a_tokens_file_writes_are_refused_and_reload_reports_its_result() {
     let d = Daemon::start(&with_tokens(&base, Some(&tok)), base.api_addr());
     let added = base
         .clone()
-        .neighbor(&Neighbor::new("far", "127.0.0.9", 174, "transit").passive());
+        .neighbor(&Neighbor::new("far", "127.0.0.9", 174, "transit").passive())
+        .neighbor(&Neighbor::new("off", "127.0.0.8", 174, "transit").with("shutdown = true"));
     std::fs::write(&d.config, with_tokens(&added, Some(&tok))).expect("rewrite");
     let (code, out, err) = cli(d.api, Some(&good), &["reload"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("valid; 1 changes applied") && out.contains("neighbor far added"),
+        out.contains("valid; 2 changes applied") && out.contains("neighbor far added"),
         "{out}"
+    );
+    // An operator's enable does not override the config's `shutdown = true`.
+    let (code, _, err) = cli(d.api, Some(&good), &["neighbor", "off", "enable"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("409") && err.contains("shutdown = true"),
+        "{err}"
     );
     let (code, out, _) = cli(d.api, Some(&good), &["reload"]);
     assert_eq!(code, 0);
@@ -588,7 +596,14 @@ fn without_a_tokens_file_writes_are_refused_and_reload_reports_its_result() {
     let actions: Vec<&str> = events.iter().map(|e| e.0.as_str()).collect();
     assert_eq!(
         actions,
-        ["reload", "reload", "reload", "log-level", "log-level"],
+        [
+            "reload",
+            "enable",
+            "reload",
+            "reload",
+            "log-level",
+            "log-level"
+        ],
         "{events:?}"
     );
 
