@@ -11,6 +11,9 @@
 //! Endpoints: `GET /metrics`, `/healthz`, `/api/v1/{neighbors,routes,decisions,events,audit}`,
 //! and the live event stream `/api/v1/events/stream` (Server-Sent Events,
 //! fed by a `broadcast` channel of the engine task: see [`stream`]).
+//! Writes (with `Authorization: Bearer TOKEN`, see [`control`]):
+//! `POST /api/v1/neighbors/NAME/ACTION`, `POST /api/v1/reload`,
+//! `PUT /api/v1/log-level`; they go to the daemon on its control channel.
 
 pub mod auth;
 pub mod control;

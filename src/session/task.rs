@@ -64,7 +64,8 @@ pub(super) struct Task {
     /// Shutting down or removed: engine messages are sent without waiting.
     stopping: bool,
     /// Started administratively down (an operator's shutdown survived a
-    /// reload that replaced this task): no start until `Command::Start`.
+    /// reload that replaced this task): no start until enable
+    /// (`NeighborAction::Enable`, or `Command::Start`).
     pub(super) admin_down: bool,
 }
 
