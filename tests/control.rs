@@ -264,6 +264,13 @@ fn shutdown_stays_down_across_reload_until_enable_and_reset_comes_back() {
             assert_eq!(n["state"], "Idle", "{n}\n{}", d.log());
         }
     };
+    let conns = |d: &Daemon| {
+        d.log()
+            .lines()
+            .filter(|l| l.contains("bird-a") && l.contains("connection up"))
+            .count()
+    };
+    let c0 = conns(&d);
     stays_down(&d, 5);
     let changed = DaemonConfig::new(OUR_AS, ours, api)
         .router("hold_time_s = 9")
@@ -276,6 +283,15 @@ fn shutdown_stays_down_across_reload_until_enable_and_reset_comes_back() {
     assert!(reloaded.is_some(), "{}", d.log());
     stays_down(&d, 4);
     assert_eq!(d.ups("bird-a"), ups0, "the session came back up");
+    let refused = conns(&d) - c0;
+    note(&format!(
+        "control: while shut down (9 s, a reload included) BIRD connected {refused} times and was refused"
+    ));
+    assert!(
+        refused >= 1,
+        "BIRD never tried: the refusal is untested\n{}",
+        d.log()
+    );
 
     // Enable: back up.
     let (code, out, err) = cli(d.api, Some(&good), &["neighbor", "bird-a", "enable"]);
