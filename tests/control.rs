@@ -443,6 +443,14 @@ fn refresh_in_and_out_reach_bird_and_a_peer_without_route_refresh_is_refused() {
             .and_then(|n| n.parse().ok())
             .unwrap_or(0)
     };
+    let sent_rr = |d: &Daemon| {
+        metric(
+            d,
+            "coldpotato_messages_sent_total",
+            &["neighbor=\"bird-a\"", "type=\"route_refresh\""],
+        )
+    };
+    let s0 = sent_rr(&d);
     let b0 = received(&bird);
     assert!(b0 >= 3, "{}", bird.cmd("show protocols all cpa"));
     let (code, out, err) = cli(
@@ -459,6 +467,17 @@ fn refresh_in_and_out_reach_bird_and_a_peer_without_route_refresh_is_refused() {
         got.is_some(),
         "BIRD got nothing new:\n{}",
         bird.cmd("show protocols all cpa")
+    );
+    // Enhanced route refresh was negotiated (BIRD sent BoRR/EoRR above):
+    // ours came within a BoRR and an EoRR.
+    let markers = wait_for(Duration::from_secs(5), || {
+        (sent_rr(&d) >= s0 + 2.0).then_some(())
+    });
+    assert!(
+        markers.is_some(),
+        "no BoRR/EoRR sent: {} -> {}",
+        s0,
+        sent_rr(&d)
     );
     let routes = bird.cmd("show route protocol cpa count");
     note(&format!(

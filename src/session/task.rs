@@ -588,6 +588,7 @@ impl Task {
                 });
             }
             ToPeer::Wire(e) if e.codec == self.codec => {
+                let kind = control::piece_type(&e);
                 let mut bytes = e.bytes;
                 // Hand over in chunks so the writer's bounded queue paces us.
                 while !bytes.is_empty() {
@@ -597,7 +598,7 @@ impl Task {
                 self.metric_labels(|n, l| {
                     METRICS
                         .messages_sent_total
-                        .with_label_values(&[n, l, "update"])
+                        .with_label_values(&[n, l, kind])
                         .inc_by(e.messages)
                 });
             }

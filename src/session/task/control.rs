@@ -18,9 +18,9 @@
 
 use super::Task;
 use crate::messages::control::{ControlRefused, NeighborAction};
-use crate::messages::Input;
+use crate::messages::{Encoded, Input};
 use crate::session::fsm::{Event, State};
-use crate::wire::iana::RouteRefreshSubtype;
+use crate::wire::iana::{MessageType, RouteRefreshSubtype};
 use crate::wire::notification::MAX_SHUTDOWN_COMMUNICATION;
 use crate::wire::{Afi, Message, Notification, RouteRefresh, Safi};
 use std::time::Instant;
@@ -232,6 +232,17 @@ impl Task {
     }
 }
 
+/// The metric type of an encoded piece from the engine: UPDATEs, or the
+/// one BoRR/EoRR ROUTE-REFRESH message (RFC 7313) it sends alone.
+pub(super) fn piece_type(e: &Encoded) -> &'static str {
+    // The message type follows the 16-octet marker and the 2-octet length.
+    if e.messages == 1 && e.bytes.get(18) == Some(&(MessageType::RouteRefresh as u8)) {
+        "route_refresh"
+    } else {
+        "update"
+    }
+}
+
 /// Says so when the communication is longer than RFC 9003 allows (the
 /// NOTIFICATION carries it cut on a character boundary).
 fn cut_note(text: &str) -> String {
@@ -274,6 +285,28 @@ mod tests {
     fn a_communication_over_255_octets_is_said_to_be_cut() {
         assert_eq!(cut_note(&"é".repeat(127)), "", "254 octets fit");
         assert!(cut_note(&"é".repeat(128)).contains("cut to 255 octets"));
+    }
+
+    #[test]
+    fn a_borr_piece_counts_as_a_route_refresh_and_updates_as_updates() {
+        let codec = crate::wire::Codec::default();
+        let piece = |m: Message| {
+            let mut b = bytes::BytesMut::new();
+            m.encode(&codec, &mut b).expect("encodes");
+            Encoded {
+                bytes: b.freeze(),
+                messages: 1,
+                codec,
+            }
+        };
+        let borr = piece(Message::RouteRefresh(RouteRefresh {
+            afi: Afi::IPV4,
+            safi: Safi::UNICAST,
+            subtype: RouteRefreshSubtype::BoRR as u8,
+        }));
+        assert_eq!(piece_type(&borr), "route_refresh");
+        let eor = piece(Message::Update(crate::wire::Update::default()));
+        assert_eq!(piece_type(&eor), "update");
     }
 
     #[test]
