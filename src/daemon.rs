@@ -25,6 +25,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
+mod control;
+
 /// Capacity of the route engine's queue: enough for a burst of UPDATEs from
 /// every session, small enough that a storm pushes back on the sockets.
 pub const ENGINE_QUEUE: usize = 4096;
@@ -46,6 +48,8 @@ pub enum DaemonError {
     Bfd(std::io::Error),
     #[error("signals: {0}")]
     Signal(std::io::Error),
+    #[error("[api] tokens_file: {0}")]
+    Tokens(#[from] crate::api::auth::TokensFileError),
 }
 
 /// One running neighbor: its peer task and, with BFD, the forwarder that
@@ -76,6 +80,12 @@ pub struct Daemon {
     rpki_hub: Arc<crate::rpki::Hub>,
     /// One RTR client task per configured cache, by `host:port`.
     rpki_clients: HashMap<String, JoinHandle<()>>,
+    /// Operators' requests from the API (`control`).
+    control_rx: mpsc::Receiver<crate::messages::control::ControlRequest>,
+    /// Who may send them (`[api] tokens_file`), shared with the API.
+    tokens: crate::api::auth::TokenStore,
+    /// Neighbors an operator shut down: they stay down across reloads.
+    admin_down: std::collections::HashSet<String>,
 }
 
 impl Daemon {
@@ -98,9 +108,13 @@ impl Daemon {
         let engine_task =
             tokio::spawn(crate::engine::run_with_rpki(cfg.clone(), rx, Some(rpki_rx)));
 
+        let tokens =
+            crate::api::auth::TokenStore::new(control::load_tokens(&cfg, path.as_deref())?);
+        let (control_tx, control_rx) = mpsc::channel(crate::messages::control::CONTROL_QUEUE);
         let api = crate::api::ApiServer::bind(cfg.api.listen, engine.clone())
             .await
-            .map_err(DaemonError::Api)?;
+            .map_err(DaemonError::Api)?
+            .with_control(control_tx, tokens.clone());
         let api_addr = api.local_addr().map_err(DaemonError::Api)?;
         let (api_stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let api_task = tokio::spawn(api.run(async move {
@@ -130,6 +144,9 @@ impl Daemon {
             timing,
             rpki_hub,
             rpki_clients: HashMap::new(),
+            control_rx,
+            tokens,
+            admin_down: Default::default(),
         };
         d.sync_rpki_clients(None);
         for n in &cfg.neighbors {
@@ -251,7 +268,11 @@ impl Daemon {
             }
             None => (None, None),
         };
-        let handle = peer::spawn(PeerParams {
+        let spawn = match self.admin_down.contains(&cfg.name) {
+            true => peer::spawn_admin_down,
+            false => peer::spawn,
+        };
+        let handle = spawn(PeerParams {
             neighbor: cfg.clone(),
             local_as: self.cfg.router.asn,
             router_id: self.cfg.router.router_id,
@@ -318,11 +339,12 @@ impl Daemon {
         }
     }
 
-    /// Re-reads the config file and applies it (SIGHUP). A file that does not
-    /// validate is reported line by line and the running config stays.
-    pub async fn reload(&mut self) -> Result<(), config::ConfigErrors> {
+    /// Re-reads the config file and applies it (SIGHUP, `coldpotato
+    /// reload`); says what changed. A file that does not validate is
+    /// reported line by line and the running config stays.
+    pub async fn reload(&mut self) -> Result<Vec<String>, config::ConfigErrors> {
         let Some(path) = self.path.clone() else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         match crate::running::load(&path) {
             Ok(new) => {
@@ -331,8 +353,11 @@ impl Daemon {
                 crate::metrics::config_loaded(true);
                 // Counted once: here when nothing changed, else by the
                 // engine, which may still refuse it (policy).
+                let mut changes = control::describe(&config::diff(&self.cfg, &new));
+                changes.extend(self.reload_tokens(&new));
                 self.apply(new).await;
-                Ok(())
+                self.admin_down.retain(|n| self.peers.contains_key(n));
+                Ok(changes)
             }
             Err(errs) => {
                 for e in errs.iter() {
@@ -617,6 +642,7 @@ pub async fn run(path: &Path) -> Result<(), DaemonError> {
                 info!("SIGHUP: reloading {}", path.display());
                 let _ = d.reload().await;
             }
+            Some(req) = d.control_rx.recv() => d.control(req).await,
             _ = term.recv() => break,
             _ = int.recv() => break,
         }

@@ -46,6 +46,24 @@ enum Command {
         #[command(flatten)]
         opts: ShowOpts,
     },
+    /// Act on one neighbor of the running daemon: shutdown, enable, reset,
+    /// refresh in|out, clear max-prefix (needs an API token).
+    Neighbor(coldpotato::cli::control::NeighborArgs),
+    /// Reload the running daemon's configuration (as SIGHUP) and print the
+    /// result: what changed, or the errors at file:line:col (the running
+    /// configuration stays).
+    Reload {
+        #[command(flatten)]
+        opts: coldpotato::cli::control::ControlOpts,
+    },
+    /// Change the running daemon's log level: error, warn, info, debug,
+    /// trace, or a `RUST_LOG` directive.
+    LogLevel {
+        /// The new level or directive, e.g. `debug` or `info,coldpotato::session=debug`.
+        level: String,
+        #[command(flatten)]
+        opts: coldpotato::cli::control::ControlOpts,
+    },
     /// The lab: the daemon with simulated providers on loopback, failing
     /// over and back, then a summary.
     Lab {
@@ -135,6 +153,21 @@ fn emit(text: &str) -> ExitCode {
     }
 }
 
+/// Runs one control command: its answer on stdout (exit 0), or the
+/// reason on stderr (exit 1).
+fn control(
+    w: &coldpotato::cli::control::Write,
+    opts: &coldpotato::cli::control::ControlOpts,
+) -> ExitCode {
+    match coldpotato::cli::control::run_write(w, opts) {
+        Ok(text) => emit(&text),
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     limit_malloc_arenas();
     let cli = Cli::parse();
@@ -210,6 +243,11 @@ fn main() -> ExitCode {
                 ExitCode::from(1)
             }
         },
+        Command::Neighbor(args) => control(&args.write(), &args.opts),
+        Command::Reload { opts } => control(&coldpotato::cli::control::reload_write(), &opts),
+        Command::LogLevel { level, opts } => {
+            control(&coldpotato::cli::control::log_level_write(&level), &opts)
+        }
         Command::Run { config } => {
             // From here on, even a fatal error is a log line in the chosen
             // format (a JSON collector sees why the daemon did not start).

@@ -45,6 +45,9 @@ pub enum EventKind {
     DecisionChanged,
     /// An activated prefix received only away from its primary location.
     SuboptimalRouting,
+    /// An operator changed the running daemon (shutdown, enable, reset,
+    /// refresh, clear max-prefix, reload, log level); evidence `action`, `by`.
+    Control,
 }
 
 impl EventKind {
@@ -85,6 +88,7 @@ impl EventKind {
             EventKind::MaxPrefixExceeded => "max-prefix-exceeded",
             EventKind::DecisionChanged => "decision-changed",
             EventKind::SuboptimalRouting => "suboptimal-routing",
+            EventKind::Control => "control",
         }
     }
 }

@@ -27,7 +27,7 @@ pub enum HttpError {
     #[error("internal error: {0}")]
     Internal(String),
     /// No such path → 404.
-    #[error("no such path {0}; the API serves {paths}", paths = super::server::PATHS)]
+    #[error("no such path {0}; the API serves {paths}, and the writes {writes}", paths = super::server::PATHS, writes = super::control::PATHS)]
     NotFound(String),
     /// Not GET/HEAD → 405.
     #[error("method {0} not allowed: the API is read-only (GET, HEAD)")]

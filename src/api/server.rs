@@ -8,9 +8,11 @@
 //! event stream (`super::stream`) asks once and then reads a `broadcast`
 //! channel the engine task feeds.
 
+use super::auth::TokenStore;
 use super::error::HttpError;
 use super::params;
 use super::stream::{self, MAX_EVENT_STREAMS};
+use crate::messages::control::ControlRequest;
 use crate::messages::{Query, QueryReply, ToEngine};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, Uri};
@@ -44,7 +46,7 @@ pub(super) const PATHS: &str =
 
 /// What every handler shares: the way to the engine.
 #[derive(Clone)]
-struct AppState {
+pub(super) struct AppState {
     engine: mpsc::Sender<ToEngine>,
     query_timeout: Duration,
     health_timeout: Duration,
@@ -54,6 +56,11 @@ struct AppState {
     streams: Arc<Semaphore>,
     /// Becomes true when the server shuts down: the event streams end.
     stopping: watch::Receiver<bool>,
+    /// The daemon's control channel (writes, `super::control`); `None`
+    /// when no daemon is attached.
+    pub(super) control: Option<mpsc::Sender<ControlRequest>>,
+    /// Who may write (`[api] tokens_file`).
+    pub(super) tokens: TokenStore,
 }
 
 impl AppState {
@@ -119,9 +126,23 @@ impl ApiServer {
                 inflight: Arc::new(Semaphore::new(MAX_INFLIGHT_QUERIES)),
                 streams: Arc::new(Semaphore::new(MAX_EVENT_STREAMS)),
                 stopping: stopping_rx,
+                control: None,
+                tokens: TokenStore::default(),
             },
             stopping,
         })
+    }
+
+    /// Enables the write endpoints: requests authenticated against
+    /// `tokens` go to the daemon on `control`.
+    pub fn with_control(
+        mut self,
+        control: mpsc::Sender<ControlRequest>,
+        tokens: TokenStore,
+    ) -> Self {
+        self.state.control = Some(control);
+        self.state.tokens = tokens;
+        self
     }
 
     /// Overrides [`QUERY_TIMEOUT`] and [`HEALTH_TIMEOUT`] (tests use short ones).
@@ -208,6 +229,8 @@ fn router(state: AppState) -> Router {
             get(events_stream).fallback(method_not_allowed),
         )
         .route("/api/v1/audit", get(audit).fallback(method_not_allowed))
+        // Authenticated writes (control of the daemon).
+        .merge(super::control::routes())
         .fallback(not_found)
         .with_state(state)
 }

@@ -9,6 +9,7 @@
 //! ([`follow::run_follow`]).
 
 pub mod audit;
+pub mod control;
 pub mod follow;
 pub mod json;
 pub mod render;
@@ -253,10 +254,21 @@ fn call(req: ureq::Request, base: &str, timeout: u64) -> Result<String, ShowErro
 /// matching [`ShowError`] (`base` names the API in it).
 fn respond(req: ureq::Request, base: &str, timeout: u64) -> Result<ureq::Response, ShowError> {
     let url = req.url().to_string();
-    match req.call() {
+    answer(req.call(), &url, base, timeout)
+}
+
+/// What became of a sent request, as [`respond`] reports it (also for
+/// the writes of `control`, which send a body).
+fn answer(
+    sent: Result<ureq::Response, ureq::Error>,
+    url: &str,
+    base: &str,
+    timeout: u64,
+) -> Result<ureq::Response, ShowError> {
+    match sent {
         Ok(resp) => Ok(resp),
         Err(ureq::Error::Status(status, resp)) => {
-            let text = read_body(resp, &url).unwrap_or_default();
+            let text = read_body(resp, url).unwrap_or_default();
             let message = serde_json::from_str::<serde_json::Value>(&text)
                 .ok()
                 .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))

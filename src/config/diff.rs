@@ -34,6 +34,9 @@ pub struct ConfigDiff {
     /// `[router] listen` changed: listeners must be re-bound.
     pub listen_changed: bool,
     pub api_changed: bool,
+    /// `[api] tokens_file` named another file (or none): the daemon
+    /// re-reads it on every reload anyway.
+    pub api_tokens_changed: bool,
     pub locations_changed: bool,
     pub registered_prefixes_changed: bool,
     pub originate_changed: bool,
@@ -128,7 +131,8 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
     let mut d = ConfigDiff {
         router_changed: router_changed || default_hold_changed || ro.location != rn.location,
         listen_changed: ro.listen != rn.listen,
-        api_changed: old.api != new.api,
+        api_changed: old.api.listen != new.api.listen,
+        api_tokens_changed: old.api.tokens_file != new.api.tokens_file,
         locations_changed: old.locations != new.locations,
         registered_prefixes_changed: old.registered_prefixes != new.registered_prefixes,
         originate_changed: old.originate != new.originate,

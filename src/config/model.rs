@@ -131,12 +131,18 @@ fn default_hold_time() -> u16 {
 pub struct ApiConfig {
     #[serde(default = "default_api_listen")]
     pub listen: SocketAddr,
+    /// Who may change the running daemon over the API: a file of `NAME
+    /// TOKEN` lines (`api::auth`). Absent: the API is read-only. A relative
+    /// path is relative to the config file's directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_file: Option<std::path::PathBuf>,
 }
 
 impl Default for ApiConfig {
     fn default() -> Self {
         ApiConfig {
             listen: default_api_listen(),
+            tokens_file: None,
         }
     }
 }

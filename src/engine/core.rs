@@ -159,7 +159,7 @@ impl EngineCore {
                 safi,
             } => {
                 if let Some(&idx) = self.by_name.get(&neighbor) {
-                    self.route_refresh(idx, afi, safi, &mut pass);
+                    self.refresh_family(idx, afi, safi, &mut pass);
                 }
             }
             Input::Bfd {
@@ -197,6 +197,21 @@ impl EngineCore {
                     self.resend(idx, &prefixes, end_of_rib, &mut pass);
                 }
             }
+            Input::RefreshDemarcation {
+                neighbor,
+                afi,
+                safi,
+                end,
+            } => self.refresh_demarcation(&neighbor, afi, safi, end, &mut pass),
+            Input::RefreshOut { neighbor, families } => {
+                self.refresh_out(&neighbor, &families, &mut pass)
+            }
+            Input::Control {
+                action,
+                neighbor,
+                who,
+                message,
+            } => self.control_event(now, action, neighbor.as_deref(), &who, message),
             Input::Reload(running) => {
                 let applied = self.apply_config(running, now, &mut pass);
                 if let Err(e) = applied {

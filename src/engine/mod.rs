@@ -18,6 +18,7 @@
 
 pub mod audit;
 pub mod backlog;
+mod control;
 pub mod core;
 pub mod decide;
 pub mod export;

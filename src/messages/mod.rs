@@ -12,6 +12,7 @@
 //! Live events reach the API's streams on a `broadcast` channel the engine
 //! task feeds ([`ToEngine::SubscribeEvents`] hands out a receiver).
 
+pub mod control;
 pub mod views;
 
 use crate::running::Running;
@@ -209,6 +210,30 @@ pub enum Input {
         neighbor: NeighborName,
         prefixes: Vec<Prefix>,
         end_of_rib: bool,
+    },
+    /// The peer's Beginning (`end: false`) or End (`end: true`) of
+    /// Route Refresh (RFC 7313 §4): the routes of that family are marked
+    /// stale, and those not re-advertised by the end are removed.
+    RefreshDemarcation {
+        neighbor: NeighborName,
+        afi: Afi,
+        safi: Safi,
+        end: bool,
+    },
+    /// Send the neighbor our Adj-RIB-Out of these families again (an
+    /// operator's `refresh out`), within BoRR/EoRR when the session
+    /// negotiated Enhanced Route Refresh (RFC 7313).
+    RefreshOut {
+        neighbor: NeighborName,
+        families: Vec<(Afi, Safi)>,
+    },
+    /// An operator changed the running daemon (`messages::control`): kept
+    /// as a `control` event naming the action and who asked.
+    Control {
+        action: &'static str,
+        neighbor: Option<NeighborName>,
+        who: String,
+        message: String,
     },
 }
 

@@ -81,6 +81,9 @@ pub enum Event {
         notification: Notification,
         hold_down: Option<Duration>,
     },
+    /// The operator ends a max-prefix hold-down (RFC 4486) early: a
+    /// session that is enabled and Idle only because of it starts at once.
+    ClearHoldDown,
     /// Event 9.
     ConnectRetryTimerExpires,
     /// Event 10.

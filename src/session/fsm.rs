@@ -158,6 +158,17 @@ impl Fsm {
         self.bfd_blocked
     }
 
+    /// When a max-prefix hold-down (RFC 4486) ends, while one is served.
+    pub fn hold_down_until(&self) -> Option<Instant> {
+        self.penalty_until
+    }
+
+    /// False after ManualStop (or before the first start): the session
+    /// stays Idle and refuses connections.
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
     /// The earliest running timer.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.timers.iter().flatten().min().copied()
@@ -253,6 +264,14 @@ impl Fsm {
                     if self.enabled {
                         let t = &mut self.timers[Timer::IdleHold as usize];
                         *t = Some(t.map_or(until, |d| d.max(until)));
+                    }
+                }
+            }
+            Event::ClearHoldDown => {
+                if self.penalty_until.take().is_some() && self.state == State::Idle {
+                    self.stop_timer(Timer::IdleHold);
+                    if self.enabled && !self.bfd_blocked {
+                        self.start(now, self.cfg.passive, &mut out);
                     }
                 }
             }

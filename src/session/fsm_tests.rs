@@ -269,6 +269,14 @@ fn every_rfc4271_transition_matches_the_table() {
         ("established: new connection is closed by collision", F::Established, Event::TcpConnectionConfirmed(OTHER), vec![K::Notif(6, 7), K::Close], S::Established),
         ("established: BFD down sends Cease/BFD Down", F::Established, Event::BfdDown, vec![K::Notif(6, 10), K::Close, K::Down], S::Idle),
         ("established: BFD up changes nothing", F::Established, Event::BfdUp, vec![], S::Established),
+        // Operator control (`coldpotato neighbor NAME …`)
+        ("idle in a max-prefix hold-down: ClearHoldDown connects at once", F::IdlePenalized, Event::ClearHoldDown, vec![K::Connect], S::Connect),
+        ("idle after ManualStop: ClearHoldDown does not start the session", F::IdleStopped, Event::ClearHoldDown, vec![], S::Idle),
+        ("idle after an error: ClearHoldDown without a hold-down changes nothing", F::IdleBackingOff, Event::ClearHoldDown, vec![], S::Idle),
+        ("idle after BFD down: ClearHoldDown does not override BFD", F::IdleBfd, Event::ClearHoldDown, vec![], S::Idle),
+        ("established: ClearHoldDown changes nothing", F::Established, Event::ClearHoldDown, vec![], S::Established),
+        ("established: AutomaticStop with Administrative Reset sends Cease 6/4", F::Established, Event::AutomaticStop { notification: Notification::admin_reset("reset by noc"), hold_down: None }, vec![K::Notif(6, 4), K::Close, K::Down], S::Idle),
+        ("connect: ManualStop drops the attempt", F::Connect, stop(), vec![K::Close], S::Idle),
     ];
     let now = Instant::now();
     let mut failures = Vec::new();
@@ -683,4 +691,89 @@ fn manual_stop_resets_the_connect_retry_counter() {
     assert_eq!(f.connect_retry_counter(), 1);
     f.handle(t0, stop());
     assert_eq!(f.connect_retry_counter(), 0);
+}
+
+#[test]
+fn a_manual_stop_is_never_undone_by_timers_only_by_a_manual_start() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::Established, t0);
+    let got = f.handle(t0, stop());
+    assert_eq!(kinds(&got), vec![K::Notif(6, 2), K::Close, K::Down]);
+    assert!(!f.enabled());
+    assert_eq!(f.next_deadline(), None, "no timer left to restart it");
+    let later = t0 + Duration::from_secs(3600);
+    assert!(f.poll_timers(later).is_empty());
+    for ev in [
+        Event::AutomaticStart,
+        Event::IdleHoldTimerExpires,
+        Event::BfdUp,
+        Event::ClearHoldDown,
+    ] {
+        assert!(f.handle(later, ev).is_empty());
+    }
+    assert_eq!(
+        kinds(&f.handle(later, Event::TcpConnectionConfirmed(OTHER))),
+        vec![K::Close]
+    );
+    assert_eq!(
+        kinds(&f.handle(later, Event::ManualStart)),
+        vec![K::Connect]
+    );
+    assert_eq!(f.state(), State::Connect);
+}
+
+#[test]
+fn shutdown_communication_travels_in_the_cease() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::Established, t0);
+    let got = f.handle(
+        t0,
+        Event::ManualStop {
+            communication: "maintenance window, back 12:00".into(),
+        },
+    );
+    let sent = got.iter().find_map(|a| match a {
+        Action::Send(_, Message::Notification(n)) => Some(n.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        sent.and_then(|n| n.shutdown_communication()),
+        Some("maintenance window, back 12:00".to_string())
+    );
+}
+
+#[test]
+fn an_administrative_reset_reconnects_after_the_idle_hold_time() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::Established, t0);
+    let got = f.handle(
+        t0,
+        Event::AutomaticStop {
+            notification: Notification::admin_reset(""),
+            hold_down: None,
+        },
+    );
+    assert_eq!(kinds(&got), vec![K::Notif(6, 4), K::Close, K::Down]);
+    assert!(f.enabled());
+    let at = f.timer(Timer::IdleHold).expect("IdleHoldTimer armed");
+    assert_eq!(kinds(&f.poll_timers(at)), vec![K::Connect]);
+}
+
+#[test]
+fn clearing_a_hold_down_accepts_inbound_connections_again() {
+    let t0 = Instant::now();
+    let mut f = setup(Start::IdlePenalized, t0);
+    assert!(f.hold_down_until().is_some());
+    f.handle(t0, Event::ClearHoldDown);
+    assert_eq!(f.hold_down_until(), None);
+    assert_eq!(
+        f.timer(Timer::IdleHold),
+        None,
+        "the hold-down timer is gone"
+    );
+    // Our connect is under way; the peer's own connection is accepted too.
+    assert_eq!(
+        kinds(&f.handle(t0, Event::TcpConnectionConfirmed(OTHER))),
+        vec![K::SendOpen]
+    );
 }

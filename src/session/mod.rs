@@ -18,6 +18,10 @@
 //!    wait; dropping the handle does the same); per-neighbor
 //!    admin shutdown with `PeerHandle::shutdown(text)`; SIGTERM sets the
 //!    shared shutdown `watch` to `Some(text)` and joins every handle.
+//! 4. Operators' actions (`coldpotato neighbor NAME …`):
+//!    `PeerHandle::control(action)`, answered by the task (`task::control`);
+//!    a neighbor an operator shut down is respawned by a reload with
+//!    `peer::spawn_admin_down`.
 
 pub mod codes;
 pub mod conn;

@@ -17,13 +17,14 @@ use super::listen::Registration;
 use super::negotiate::FsmConfig;
 use super::task::Task;
 use crate::config::{Family, LocalRole, NeighborConfig};
+use crate::messages::control::{ControlRefused, NeighborAction};
 use crate::messages::{BfdStatus, NeighborName, ToEngine};
 use crate::wire::{Afi, BgpRole, Safi};
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::{info_span, Instrument};
 
@@ -33,6 +34,8 @@ pub use super::task::TO_PEER_CAPACITY;
 const ACCEPT_QUEUE: usize = 4;
 /// Reports from connection tasks waiting for the peer task.
 const IO_QUEUE: usize = 256;
+/// How long an operator's action waits for the peer task's answer.
+pub const CONTROL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// FSM timing that deployments leave at the defaults and tests shorten.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +129,12 @@ pub(super) enum Command {
     /// session: Cease / Other Configuration Change, then the task ends
     /// (the daemon starts a new one with the new configuration).
     Reconfigure,
+    /// An operator's action (`coldpotato neighbor NAME …`), answered with
+    /// what was done or why not (see `task::control`).
+    Control(
+        NeighborAction,
+        oneshot::Sender<Result<String, ControlRefused>>,
+    ),
 }
 
 /// The daemon's handle on one peer task. Dropping it removes the neighbor
@@ -183,6 +192,29 @@ impl PeerHandle {
         let _ = self.commands.send(Command::Reconfigure).await;
     }
 
+    /// Carries out an operator's action on this neighbor and says what was
+    /// done; waits at most [`CONTROL_TIMEOUT`] for the task's answer.
+    pub async fn control(&self, action: NeighborAction) -> Result<String, ControlRefused> {
+        let (tx, rx) = oneshot::channel();
+        let gone =
+            || ControlRefused::Failed(format!("the session task of {} is not running", self.name));
+        let exchange = async {
+            self.commands
+                .send(Command::Control(action, tx))
+                .await
+                .map_err(|_| gone())?;
+            rx.await.map_err(|_| gone())?
+        };
+        match tokio::time::timeout(CONTROL_TIMEOUT, exchange).await {
+            Ok(r) => r,
+            Err(_) => Err(ControlRefused::Failed(format!(
+                "the session task of {} did not answer within {} s",
+                self.name,
+                CONTROL_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+
     /// Waits for the task to end (after the daemon-wide shutdown signal).
     pub async fn join(self) {
         let _ = self.join.await;
@@ -192,13 +224,25 @@ impl PeerHandle {
 /// Starts the task of one neighbor. It connects (unless passive) right
 /// away, unless the neighbor is configured `shutdown = true`.
 pub fn spawn(params: PeerParams) -> PeerHandle {
+    spawn_with(params, false)
+}
+
+/// Starts the task of a neighbor an operator shut down (`coldpotato
+/// neighbor NAME shutdown`) and whose task a reload replaced: it stays Idle,
+/// refusing connections, until [`PeerHandle::start`].
+pub fn spawn_admin_down(params: PeerParams) -> PeerHandle {
+    spawn_with(params, true)
+}
+
+fn spawn_with(params: PeerParams, admin_down: bool) -> PeerHandle {
     let name: NeighborName = params.neighbor.name.as_str().into();
     let (accept_tx, accept_rx) = mpsc::channel(ACCEPT_QUEUE);
     let (cmd_tx, cmd_rx) = mpsc::channel(8);
     let (io_tx, io_rx) = mpsc::channel(IO_QUEUE);
     let neighbor = params.neighbor.clone();
     let span = info_span!("peer", neighbor = %name);
-    let task = Task::new(&params, name.clone(), cmd_rx, io_tx);
+    let mut task = Task::new(&params, name.clone(), cmd_rx, io_tx);
+    task.admin_down = admin_down;
     let join = tokio::spawn(task.run(accept_rx, io_rx, params.bfd).instrument(span));
     PeerHandle {
         name,

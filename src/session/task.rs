@@ -25,6 +25,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
+mod control;
+
 /// Capacity of the engine → session channel handed over in `SessionUp`.
 pub const TO_PEER_CAPACITY: usize = 64;
 /// Encoded UPDATEs are handed to the writer in chunks of about this size.
@@ -61,6 +63,10 @@ pub(super) struct Task {
     shutdown_live: bool,
     /// Shutting down or removed: engine messages are sent without waiting.
     stopping: bool,
+    /// Started administratively down (an operator's shutdown survived a
+    /// reload that replaced this task): no start until enable
+    /// (`NeighborAction::Enable`, or `Command::Start`).
+    pub(super) admin_down: bool,
 }
 
 impl Task {
@@ -90,6 +96,7 @@ impl Task {
             shutdown: params.shutdown.clone(),
             shutdown_live: true,
             stopping: false,
+            admin_down: false,
         }
     }
 
@@ -101,7 +108,7 @@ impl Task {
     ) {
         let mut bfd_last = bfd.as_mut().map(|b| *b.borrow_and_update());
         self.report_state().await;
-        if !self.neighbor.shutdown {
+        if !self.neighbor.shutdown && !self.admin_down {
             self.feed(self.start_event()).await;
         }
         info!(state = self.fsm.state().as_str(), "peer task started");
@@ -199,6 +206,10 @@ impl Task {
                 .await
             }
             Command::Start => self.feed(self.start_event()).await,
+            Command::Control(action, reply) => {
+                let answer = self.control(action).await;
+                let _ = reply.send(answer);
+            }
             Command::Remove | Command::Reconfigure => {
                 let sub = if matches!(cmd, Command::Remove) {
                     CeaseSubcode::PeerDeconfigured
@@ -330,12 +341,9 @@ impl Task {
                 .await;
             }
             Action::DeliverRouteRefresh(rr) => {
-                self.tell_engine(Input::RouteRefresh {
-                    neighbor: self.name.clone(),
-                    afi: rr.afi,
-                    safi: rr.safi,
-                })
-                .await;
+                if let Some(input) = self.refresh_input(rr) {
+                    self.tell_engine(input).await;
+                }
             }
         }
     }
@@ -580,6 +588,7 @@ impl Task {
                 });
             }
             ToPeer::Wire(e) if e.codec == self.codec => {
+                let kind = control::piece_type(&e);
                 let mut bytes = e.bytes;
                 // Hand over in chunks so the writer's bounded queue paces us.
                 while !bytes.is_empty() {
@@ -589,7 +598,7 @@ impl Task {
                 self.metric_labels(|n, l| {
                     METRICS
                         .messages_sent_total
-                        .with_label_values(&[n, l, "update"])
+                        .with_label_values(&[n, l, kind])
                         .inc_by(e.messages)
                 });
             }
