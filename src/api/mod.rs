@@ -9,11 +9,14 @@
 //! Endpoints: `GET /metrics`, `/healthz`, `/api/v1/{neighbors,routes,decisions,events,audit}`,
 //! and the live event stream `/api/v1/events/stream` (Server-Sent Events,
 //! fed by a `broadcast` channel of the engine task: see [`stream`]).
+//! The operator's views of one neighbor, the paged routes and the
+//! configuration in effect are in [`views`].
 
 mod error;
 pub mod params;
 mod server;
 pub mod stream;
+pub mod views;
 
 pub use error::HttpError;
 pub use server::{
