@@ -267,10 +267,13 @@ async fn show_adj_rib_out_prints_what_we_advertise_and_pages_with_limit() {
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 4, "{out}");
     assert!(lines[0].starts_with("PREFIX "), "{out}");
-    assert!(
-        lines[1].starts_with("198.51.100.0/24  192.0.2.1") && lines[1].contains("8075:100"),
+    let cells: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(
+        cells,
+        ["198.51.100.0/24", "192.0.2.1", "-", "-", "8075", "8075:100"],
         "{out}"
     );
+    assert_eq!(lines[0].find("NEXT HOP"), lines[1].find("192.0.2.1"));
     // One page of 2, then the rest from its cursor.
     let first = show(
         ShowWhat::AdjRibOut,

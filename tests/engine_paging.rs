@@ -7,10 +7,10 @@
 
 mod common;
 
-use common::engine_lab::*;
 use coldpotato::messages::detail::{NotificationRecord, SessionDetail};
 use coldpotato::messages::paging::{RouteKey, RoutesQuery, StatusFilter};
 use coldpotato::wire::Notification;
+use common::engine_lab::*;
 use std::collections::BTreeSet;
 
 fn page(lab: &Lab, q: RoutesQuery) -> (Vec<RouteView>, Option<RouteKey>) {

@@ -121,7 +121,13 @@ pub fn write_paged(what: ShowWhat, opts: &ShowOpts, out: &mut dyn Write) -> Resu
     let agent = agent(opts);
     let one_page = opts.limit.is_some();
     let mut after = opts.after.clone();
-    let mut widths = Vec::new();
+    // Rendered page by page, so a column can only widen: start the first
+    // columns at the width of any IPv4 prefix, `BEST`, a usual neighbor
+    // name and an IPv4 next hop, so pages line up in the common case.
+    let mut widths = match what {
+        ShowWhat::AdjRibOut => vec![18, 15],
+        _ => vec![18, 4, 16, 15],
+    };
     let mut rows = 0usize;
     let mut array = JsonArray::default();
     loop {

@@ -282,7 +282,8 @@ impl Daemon {
                 Some(c) => format!("{path}{sep}after={c}"),
                 None => path.to_string(),
             };
-            let (code, next, body) = http_get_page(self.api, &p).unwrap_or((0, None, String::new()));
+            let (code, next, body) =
+                http_get_page(self.api, &p).unwrap_or((0, None, String::new()));
             assert_eq!(code, 200, "GET {p} -> {code}: {body}");
             let page: Vec<serde_json::Value> =
                 serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {p}: {e}: {body}"));
