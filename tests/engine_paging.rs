@@ -204,7 +204,7 @@ fn adj_rib_out_is_what_the_internal_neighbor_was_sent() {
     announce(&mut lab, "ps-ams-1", &nets(0..30), &[64500, 64501]);
     let out = lab.up("rr1");
     let mut sent: Vec<(Prefix, PathAttributes)> = announced(&out, "rr1");
-    sent.sort_by(|a, b| a.0.cmp(&b.0));
+    sent.sort_by_key(|a| a.0);
     assert!(sent.len() >= 30, "rr1 got the table: {}", sent.len());
     let mut listed = Vec::new();
     let mut after = None;

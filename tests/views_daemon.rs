@@ -199,7 +199,11 @@ fn read_views_of_a_live_daemon_against_bird() {
                 r["neighbor"].as_str().unwrap_or_default().to_string(),
             )
         }));
-        let toggle = if pages % 2 == 0 { "disable" } else { "enable" };
+        let toggle = if pages.is_multiple_of(2) {
+            "disable"
+        } else {
+            "enable"
+        };
         bird.cmd(&format!("{toggle} s_churn"));
         // Let part of the churn reach the RIB before the next page.
         std::thread::sleep(Duration::from_millis(50));

@@ -93,11 +93,11 @@ fn messages(name: &str, location: &str) -> MessageCounts {
         let rx = METRICS
             .messages_received_total
             .get_metric_with_label_values(&l)
-            .map_or(0, |c| c.get() as u64);
+            .map_or(0, |c| c.get());
         let tx = METRICS
             .messages_sent_total
             .get_metric_with_label_values(&l)
-            .map_or(0, |c| c.get() as u64);
+            .map_or(0, |c| c.get());
         m.received.insert(t.to_string(), rx);
         m.sent.insert(t.to_string(), tx);
         m.received_total += rx;
@@ -203,7 +203,20 @@ impl EngineCore {
             multiplier: nb.cfg.bfd.map(|b| b.multiplier),
             rx_interval_ms: summary.bfd_rx_interval_ms,
             rx_jitter_ms: summary.bfd_rx_jitter_ms,
-            detection_time_ms: None,
+            // The BFD forwarder records the agreed detection time in its
+            // gauge; the engine reads it there (0: never agreed).
+            detection_time_ms: nb
+                .cfg
+                .bfd
+                .and_then(|_| {
+                    METRICS
+                        .bfd_detection_time_seconds
+                        .get_metric_with_label_values(&[&nb.cfg.name, &nb.cfg.location])
+                        .ok()
+                })
+                .map(|g| g.get())
+                .filter(|s| *s > 0.0)
+                .map(|s| s * 1000.0),
             remote_discriminator: None,
         };
         Some(NeighborDetail {

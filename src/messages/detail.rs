@@ -123,9 +123,11 @@ pub struct BfdDetailView {
     /// while Up.
     pub rx_interval_ms: Option<f64>,
     pub rx_jitter_ms: Option<f64>,
-    /// Detection time and the remote discriminator: `null` until the BFD
-    /// service reports them to the engine (not yet: see the README).
+    /// The detection time last agreed with the remote system
+    /// (`coldpotato_bfd_detection_time_seconds`); `null` until agreed.
     pub detection_time_ms: Option<f64>,
+    /// The remote discriminator: `null` (the BFD service does not report
+    /// it to the engine yet).
     pub remote_discriminator: Option<u32>,
 }
 

@@ -65,7 +65,7 @@ impl RouteKey {
         if text.is_empty() {
             return Err(CursorError::Empty);
         }
-        if text.len() % 2 != 0 {
+        if !text.len().is_multiple_of(2) {
             return Err(CursorError::NotHex);
         }
         let mut bytes = Vec::with_capacity(text.len() / 2);
@@ -228,7 +228,7 @@ mod tests {
 
     #[test]
     fn the_order_is_prefix_then_neighbor_ipv4_first_shorter_first() {
-        let mut keys = vec![
+        let mut keys = [
             RouteKey::new(p("2001:db8::/32"), "a"),
             RouteKey::new(p("10.0.0.0/16"), "b"),
             RouteKey::new(p("10.0.0.0/8"), "z"),
@@ -335,7 +335,7 @@ mod tests {
         let mut round = 0u32;
         loop {
             let churn: Vec<RouteKey> = (0..100u32)
-                .filter(|i| (i + round) % 3 == 0)
+                .filter(|i| (i + round).is_multiple_of(3))
                 .map(|i| RouteKey::new(p(&format!("10.{i}.0.0/16")), "churn"))
                 .collect();
             let all: Vec<RouteKey> = stable.iter().cloned().chain(churn).collect();
