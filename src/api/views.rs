@@ -125,7 +125,7 @@ pub fn next_url(path: &str, query: Option<&str>, cursor: &str) -> String {
 }
 
 /// Percent-encodes a path segment (a neighbor name).
-fn percent_encode(s: &str) -> String {
+pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

@@ -12,6 +12,7 @@
 use super::table::{sanitize, Align, Table};
 use super::{bad, base_url, check_flags, json, parse, read_body, render, respond};
 use super::{ShowError, ShowOpts, ShowWhat};
+use crate::api::views::{percent_encode as segment, NEXT_CURSOR};
 use crate::messages::detail::{AdjRibOutRoute, NeighborDetail, NotificationView};
 use crate::messages::views::RouteView;
 use std::io::{ErrorKind, Write};
@@ -19,22 +20,6 @@ use std::time::Duration;
 
 /// Routes per request when the CLI follows the pages itself.
 pub const CLI_PAGE: usize = 1000;
-
-/// The header with the next page's cursor (`crate::api::views::NEXT_CURSOR`).
-const NEXT_CURSOR: &str = "x-next-cursor";
-
-/// Percent-encodes a neighbor name for a URL path segment.
-fn segment(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
 
 /// The neighbor NAME argument of `show neighbor|adj-rib-out`.
 fn name_arg(what: ShowWhat, opts: &ShowOpts) -> Result<String, ShowError> {
