@@ -233,6 +233,17 @@ fn main() -> ExitCode {
                 }
             }
         }
+        // Paged views: each page is written as it arrives (`| head` ends it quietly).
+        Command::Show { what, opts } if matches!(what, ShowWhat::Routes | ShowWhat::AdjRibOut) => {
+            let mut out = std::io::stdout().lock();
+            match coldpotato::cli::views::write_paged(what, &opts, &mut out) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
         Command::Show { what, opts } => match show(what, &opts) {
             Ok(s) => match emit(&s.text) {
                 ok if ok == ExitCode::SUCCESS => ExitCode::from(s.status),

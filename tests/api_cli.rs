@@ -76,7 +76,7 @@ async fn show_routes_with_prefix_includes_rejected_routes_and_their_rule() {
     let q = api.queries.lock().map(|q| q.clone()).unwrap_or_default();
     assert_eq!(
         q,
-        vec!["Routes { prefix: Some(203.0.113.0/24), all: true, longest: false }".to_string()]
+        vec!["RoutesPage(RoutesQuery { prefix: Some(203.0.113.0/24), longest: false, status: All, neighbor: None, after: None, limit: 1000 })".to_string()]
     );
 }
 
@@ -94,7 +94,7 @@ async fn longest_match_is_asked_for_only_with_the_flag() {
     let q = api.queries.lock().map(|q| q.clone()).unwrap_or_default();
     assert_eq!(
         q,
-        vec!["Routes { prefix: Some(203.0.113.7/32), all: true, longest: true }".to_string()]
+        vec!["RoutesPage(RoutesQuery { prefix: Some(203.0.113.7/32), longest: true, status: All, neighbor: None, after: None, limit: 1000 })".to_string()]
     );
     let bare = ShowOpts {
         longest_match: true,

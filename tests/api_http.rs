@@ -168,7 +168,7 @@ async fn routes_endpoint_lists_accepted_routes_by_default() {
     );
     assert_eq!(
         api.queries.lock().map(|q| q.clone()).unwrap_or_default(),
-        vec!["Routes { prefix: None, all: false, longest: false }".to_string()]
+        vec!["RoutesPage(RoutesQuery { prefix: None, longest: false, status: Accepted, neighbor: None, after: None, limit: 10000 })".to_string()]
     );
 }
 
@@ -200,7 +200,7 @@ async fn routes_prefix_and_status_filters_reach_the_engine_and_the_answer() {
     let q = api.queries.lock().map(|q| q.clone()).unwrap_or_default();
     assert_eq!(
         q,
-        vec!["Routes { prefix: Some(203.0.113.0/24), all: true, longest: false }".to_string()]
+        vec!["RoutesPage(RoutesQuery { prefix: Some(203.0.113.0/24), longest: false, status: Rejected, neighbor: None, after: None, limit: 10000 })".to_string()]
     );
 }
 

@@ -32,6 +32,9 @@ pub enum HttpError {
     /// Not GET/HEAD → 405.
     #[error("method {0} not allowed: the API is read-only (GET, HEAD)")]
     MethodNotAllowed(String),
+    /// The path names a neighbor that is not configured → 404.
+    #[error("no neighbor named \"{0}\" (GET /api/v1/neighbors lists them)")]
+    UnknownNeighbor(String),
     /// Every event stream slot is taken → 503.
     #[error("too many event streams open (at most {0}); try again later")]
     TooManyStreams(usize),
@@ -46,7 +49,7 @@ impl HttpError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             HttpError::WrongReply(_) | HttpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            HttpError::NotFound(_) => StatusCode::NOT_FOUND,
+            HttpError::NotFound(_) | HttpError::UnknownNeighbor(_) => StatusCode::NOT_FOUND,
             HttpError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
         }
     }

@@ -14,6 +14,8 @@
 //! Writes (with `Authorization: Bearer TOKEN`, see [`control`]):
 //! `POST /api/v1/neighbors/NAME/ACTION`, `POST /api/v1/reload`,
 //! `PUT /api/v1/log-level`; they go to the daemon on its control channel.
+//! The operator's views of one neighbor, the paged routes and the
+//! configuration in effect are in [`views`].
 
 pub mod auth;
 pub mod control;
@@ -21,6 +23,7 @@ mod error;
 pub mod params;
 mod server;
 pub mod stream;
+pub mod views;
 
 pub use error::HttpError;
 pub use server::{

@@ -5,6 +5,7 @@
 //! and the offending value, so an operator's typo gets a precise 400 instead
 //! of a silently wrong answer.
 
+use crate::messages::paging::{CursorError, RouteKey, StatusFilter as PagingStatus, MAX_PAGE_SIZE};
 use ipnet::IpNet;
 use std::net::IpAddr;
 use thiserror::Error;
@@ -90,6 +91,73 @@ pub struct RoutesParams {
     /// `match=longest`: the most specific route covering `prefix`
     /// (default `match=exact`).
     pub longest: bool,
+    /// `neighbor=NAME`: only the paths received from this neighbor.
+    pub neighbor: Option<String>,
+    /// `after=CURSOR`: the page after this cursor (`X-Next-Cursor`).
+    pub after: Option<RouteKey>,
+    /// `limit=N`: at most N routes (1..=[`MAX_PAGE_SIZE`]).
+    pub limit: Option<usize>,
+}
+
+/// Parsed paging parameters (`limit`, `after`) of a paged endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PageParams {
+    pub after: Option<RouteKey>,
+    pub limit: Option<usize>,
+}
+
+impl StatusFilter {
+    /// The engine's filter for the same choice.
+    pub fn paging(self) -> PagingStatus {
+        match self {
+            Self::Accepted => PagingStatus::Accepted,
+            Self::Rejected => PagingStatus::Rejected,
+            Self::Stale => PagingStatus::Stale,
+            Self::All => PagingStatus::All,
+        }
+    }
+}
+
+/// `limit=N`: a page size from 1 to [`MAX_PAGE_SIZE`].
+fn parse_limit(value: String) -> Result<usize, ParamError> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n),
+        _ => Err(ParamError::Invalid {
+            name: "limit",
+            value,
+            why: "expected a page size from 1 to 10000",
+        }),
+    }
+}
+
+/// `after=CURSOR`: a cursor a previous page gave in `X-Next-Cursor`.
+fn parse_after(value: String) -> Result<RouteKey, ParamError> {
+    RouteKey::decode(value.trim()).map_err(|e| ParamError::Invalid {
+        name: "after",
+        value,
+        why: match e {
+            CursorError::Empty => "empty cursor",
+            CursorError::NotHex | CursorError::Garbled => {
+                "not a cursor this daemon issued (use the X-Next-Cursor of the previous page)"
+            }
+            CursorError::Version => {
+                "a cursor of another version of the API (start again without after=)"
+            }
+        },
+    })
+}
+
+/// Parses the parameters of a paged endpoint without filters:
+/// `limit=N`, `after=CURSOR`.
+pub fn page(query: Option<&str>) -> Result<PageParams, ParamError> {
+    let mut out = PageParams::default();
+    for (name, value) in pairs(query, &["limit", "after"])? {
+        match name.as_str() {
+            "limit" => out.limit = Some(parse_limit(value)?),
+            _ => out.after = Some(parse_after(value)?),
+        }
+    }
+    Ok(out)
 }
 
 /// Parsed parameters of `GET /api/v1/events`.
@@ -124,12 +192,24 @@ pub fn audit(query: Option<&str>) -> Result<AuditParams, ParamError> {
     Ok(out)
 }
 
-/// Parses `/api/v1/routes` parameters: `prefix=P`, `status=accepted|rejected|stale|all`.
+/// Parses `/api/v1/routes` parameters: `prefix=P`, `status=accepted|rejected|stale|all`,
+/// `match=exact|longest`, `neighbor=NAME`, `limit=N`, `after=CURSOR`.
 pub fn routes(query: Option<&str>) -> Result<RoutesParams, ParamError> {
     let mut out = RoutesParams::default();
-    for (name, value) in pairs(query, &["prefix", "status", "match"])? {
+    let accepted = ["prefix", "status", "match", "neighbor", "limit", "after"];
+    for (name, value) in pairs(query, &accepted)? {
         match name.as_str() {
             "prefix" => out.prefix = Some(parse_prefix(&value)?),
+            "neighbor" if value.is_empty() => {
+                return Err(ParamError::Invalid {
+                    name: "neighbor",
+                    value,
+                    why: "expected a neighbor name",
+                })
+            }
+            "neighbor" => out.neighbor = Some(value),
+            "limit" => out.limit = Some(parse_limit(value)?),
+            "after" => out.after = Some(parse_after(value)?),
             "match" => {
                 out.longest = match value.as_str() {
                     "exact" => false,
@@ -331,7 +411,7 @@ mod tests {
             e,
             ParamError::Unknown {
                 name: "prefx".into(),
-                accepted: "prefix, status, match".into()
+                accepted: "prefix, status, match, neighbor, limit, after".into()
             }
         );
     }
@@ -401,6 +481,46 @@ mod tests {
             "{msg}"
         );
         assert!(audit(Some("asn=1")).is_err());
+    }
+
+    #[test]
+    fn limit_is_a_page_size_within_the_maximum() {
+        assert_eq!(routes(Some("limit=1")).map(|p| p.limit), Ok(Some(1)));
+        assert_eq!(
+            routes(Some("limit=10000")).map(|p| p.limit),
+            Ok(Some(MAX_PAGE_SIZE))
+        );
+        for bad in ["0", "10001", "-1", "ten", ""] {
+            let msg = routes(Some(&format!("limit={bad}")))
+                .map(|_| ())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                msg.contains("\"limit\"") && msg.contains("from 1 to 10000"),
+                "{bad}: {msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn after_takes_only_a_cursor_the_daemon_issued() {
+        let k = RouteKey::new(
+            "10.0.0.0/8".parse().unwrap_or_else(|_| unreachable!()),
+            "n1",
+        );
+        let q = format!("after={}&neighbor=n1", k.encode());
+        let p = routes(Some(&q));
+        assert_eq!(p.clone().map(|p| p.after), Ok(Some(k)));
+        assert_eq!(p.map(|p| p.neighbor), Ok(Some("n1".to_string())));
+        let msg = routes(Some("after=xyz")).unwrap_err().to_string();
+        assert!(
+            msg.contains("\"after\"") && msg.contains("\"xyz\"") && msg.contains("X-Next-Cursor"),
+            "{msg}"
+        );
+        assert!(routes(Some("neighbor=")).is_err());
+        assert!(page(Some("limit=5&after=00")).is_err());
+        assert_eq!(page(Some("limit=5")).map(|p| p.limit), Ok(Some(5)));
+        assert!(page(Some("prefix=10.0.0.0/8")).is_err());
     }
 
     #[test]

@@ -42,7 +42,7 @@ pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4";
 
 /// Every path the API serves (listed in 404 answers).
 pub(super) const PATHS: &str =
-    "/metrics, /healthz, /api/v1/neighbors, /api/v1/routes, /api/v1/decisions, /api/v1/events, /api/v1/events/stream, /api/v1/audit";
+    "/metrics, /healthz, /api/v1/neighbors, /api/v1/neighbors/{name}, /api/v1/neighbors/{name}/adj-rib-out, /api/v1/routes, /api/v1/decisions, /api/v1/events, /api/v1/events/stream, /api/v1/audit, /api/v1/config";
 
 /// What every handler shares: the way to the engine.
 #[derive(Clone)]
@@ -96,6 +96,13 @@ impl AppState {
                 Err(HttpError::EngineTimeout(limit))
             }
         }
+    }
+}
+
+impl AppState {
+    /// [`AppState::ask`] for a data endpoint (query timeout, in-flight limit).
+    pub(super) async fn ask_data(&self, q: Query) -> Result<QueryReply, HttpError> {
+        self.ask(q, self.query_timeout, true).await
     }
 }
 
@@ -218,7 +225,24 @@ fn router(state: AppState) -> Router {
             "/api/v1/neighbors",
             get(neighbors).fallback(method_not_allowed),
         )
-        .route("/api/v1/routes", get(routes).fallback(method_not_allowed))
+        // Operator read views (issue 12): paged routes, one neighbor, its
+        // Adj-RIB-Out, the configuration in effect (`super::views`).
+        .route(
+            "/api/v1/routes",
+            get(super::views::routes).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/v1/neighbors/:name",
+            get(super::views::neighbor).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/v1/neighbors/:name/adj-rib-out",
+            get(super::views::adj_rib_out).fallback(method_not_allowed),
+        )
+        .route(
+            "/api/v1/config",
+            get(super::views::config).fallback(method_not_allowed),
+        )
         .route(
             "/api/v1/decisions",
             get(decisions).fallback(method_not_allowed),
@@ -268,22 +292,6 @@ async fn neighbors(
     match s.ask(Query::Neighbors, s.query_timeout, true).await? {
         QueryReply::Neighbors(v) => json(v).await,
         _ => Err(HttpError::WrongReply("neighbors")),
-    }
-}
-
-async fn routes(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Response, HttpError> {
-    let p = params::routes(q.as_deref())?;
-    let query = Query::Routes {
-        prefix: p.prefix,
-        all: p.status.needs_all(),
-        longest: p.longest,
-    };
-    match s.ask(query, s.query_timeout, true).await? {
-        QueryReply::Routes(mut v) => {
-            v.retain(|r| p.status.keeps(&r.status));
-            json(v).await
-        }
-        _ => Err(HttpError::WrongReply("routes")),
     }
 }
 
@@ -356,7 +364,7 @@ async fn audit(State(s): State<AppState>, RawQuery(q): RawQuery) -> Result<Respo
 
 /// A JSON answer, serialised on the blocking pool: a full table is tens of
 /// megabytes and must not stall the runtime's workers (and the sessions).
-async fn json<T: Serialize + Send + 'static>(value: T) -> Result<Response, HttpError> {
+pub(super) async fn json<T: Serialize + Send + 'static>(value: T) -> Result<Response, HttpError> {
     let body = tokio::task::spawn_blocking(move || serde_json::to_vec(&value))
         .await
         .map_err(|e| HttpError::Internal(e.to_string()))?

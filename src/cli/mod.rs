@@ -14,6 +14,7 @@ pub mod follow;
 pub mod json;
 pub mod render;
 pub mod table;
+pub mod views;
 
 use crate::messages::views::{AuditReport, DecisionView, EventView, NeighborView, RouteView};
 use serde::de::DeserializeOwned;
@@ -43,6 +44,14 @@ pub enum ShowWhat {
     Events,
     /// The partner compliance audit: requirements checked against config and live state.
     Audit,
+    /// One neighbor in detail (`show neighbor NAME`): negotiated
+    /// capabilities, timers, BFD, counters per family, messages, last
+    /// NOTIFICATIONs.
+    Neighbor,
+    /// What we advertise to a neighbor (`show adj-rib-out NAME`), attributes as sent.
+    AdjRibOut,
+    /// The configuration in effect, secrets redacted (TOML; `--json`: JSON).
+    Config,
 }
 
 impl ShowWhat {
@@ -53,6 +62,8 @@ impl ShowWhat {
             ShowWhat::Decisions => "/api/v1/decisions",
             ShowWhat::Events => "/api/v1/events",
             ShowWhat::Audit => "/api/v1/audit",
+            ShowWhat::Neighbor | ShowWhat::AdjRibOut => "/api/v1/neighbors",
+            ShowWhat::Config => "/api/v1/config",
         }
     }
 }
@@ -60,6 +71,9 @@ impl ShowWhat {
 /// Flags of `coldpotato show`.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct ShowOpts {
+    /// neighbor, adj-rib-out: the neighbor's name.
+    #[arg(value_name = "NAME")]
+    pub name: Option<String>,
     /// Print the API's JSON (pretty-printed) instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -76,6 +90,16 @@ pub struct ShowOpts {
     /// routes: include rejected and stale routes.
     #[arg(long)]
     pub all: bool,
+    /// routes: only the paths received from this neighbor.
+    #[arg(long, value_name = "NAME")]
+    pub neighbor: Option<String>,
+    /// routes, adj-rib-out: one page of at most N routes (1..=10000), and
+    /// the --after cursor of the next; without it every page is fetched.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// routes, adj-rib-out: the page after this cursor (printed by --limit).
+    #[arg(long, value_name = "CURSOR")]
+    pub after: Option<String>,
     /// events: only events after this sequence number.
     #[arg(long, value_name = "N")]
     pub since: Option<u64>,
@@ -103,6 +127,10 @@ pub struct ShowOpts {
 impl Default for ShowOpts {
     fn default() -> Self {
         Self {
+            name: None,
+            neighbor: None,
+            limit: None,
+            after: None,
             json: false,
             api: DEFAULT_API.to_string(),
             prefix: None,
@@ -149,6 +177,9 @@ pub enum ShowError {
     /// `--follow`: the daemon ended the event stream (it stopped?).
     #[error("the event stream from {addr} ended (has the daemon stopped?)")]
     StreamEnded { addr: String },
+    /// `show neighbor` / `show adj-rib-out` without the neighbor's name.
+    #[error("`coldpotato show {view}` needs the neighbor's name: `coldpotato show {view} NAME`")]
+    MissingName { view: &'static str },
     /// Writing the output failed (other than a reader that went away).
     #[error("cannot write the output: {0}")]
     Output(String),
@@ -172,6 +203,19 @@ pub fn run_show(what: ShowWhat, opts: &ShowOpts) -> Result<String, ShowError> {
 /// [`run_show`] with the exit status: `show audit` is a check a script or
 /// a monitoring job can run.
 pub fn show(what: ShowWhat, opts: &ShowOpts) -> Result<Shown, ShowError> {
+    match what {
+        ShowWhat::Routes | ShowWhat::AdjRibOut => {
+            let mut out = Vec::new();
+            views::write_paged(what, opts, &mut out)?;
+            let text = String::from_utf8(out).map_err(|e| ShowError::Output(e.to_string()))?;
+            return Ok(Shown { text, status: 0 });
+        }
+        ShowWhat::Neighbor | ShowWhat::Config => {
+            let text = views::fetch_one(what, opts)?;
+            return Ok(Shown { text, status: 0 });
+        }
+        _ => {}
+    }
     let body = fetch(what, opts)?;
     let url = format!("{}{}", base_url(&opts.api)?, what.path());
     let status = match what {
@@ -241,6 +285,9 @@ fn render_view(
         ShowWhat::Decisions => render::decisions(&parse::<Vec<DecisionView>>(&body, &url)?),
         ShowWhat::Events => render::events(&parse::<Vec<EventView>>(&body, &url)?),
         ShowWhat::Audit => audit::render(&parse::<AuditReport>(&body, &url)?),
+        ShowWhat::Neighbor | ShowWhat::AdjRibOut | ShowWhat::Config => {
+            return Err(bad(&url, "rendered by cli::views"))
+        }
     })
 }
 
@@ -309,6 +356,14 @@ fn check_flags(what: ShowWhat, opts: &ShowOpts) -> Result<(), ShowError> {
         Some(("--peer-asn", "audit"))
     } else if what != ShowWhat::Audit && opts.strict {
         Some(("--strict", "audit"))
+    } else if what != ShowWhat::Routes && opts.neighbor.is_some() {
+        Some(("--neighbor", "routes"))
+    } else if !matches!(what, ShowWhat::Routes | ShowWhat::AdjRibOut) && opts.limit.is_some() {
+        Some(("--limit", "routes|adj-rib-out"))
+    } else if !matches!(what, ShowWhat::Routes | ShowWhat::AdjRibOut) && opts.after.is_some() {
+        Some(("--after", "routes|adj-rib-out"))
+    } else if !matches!(what, ShowWhat::Neighbor | ShowWhat::AdjRibOut) && opts.name.is_some() {
+        Some(("NAME", "neighbor NAME|adj-rib-out NAME"))
     } else {
         None
     };

@@ -7,7 +7,7 @@ use super::table::{Align, Table};
 use crate::messages::views::{AsPathElem, DecisionView, EventView, NeighborView, RouteView};
 
 /// Placeholder for an absent value.
-const NONE: &str = "-";
+pub(super) const NONE: &str = "-";
 
 /// Width the default `show neighbors` keeps to (a terminal's).
 pub const NARROW: usize = 80;
@@ -156,7 +156,7 @@ pub fn since(secs: u64) -> String {
     }
 }
 
-fn ago(age: Option<u64>) -> String {
+pub(super) fn ago(age: Option<u64>) -> String {
     age.map_or_else(String::new, |a| format!(" ({} ago)", since(a)))
 }
 
@@ -175,6 +175,12 @@ pub fn routes(list: &[RouteView]) -> String {
     if list.is_empty() {
         return "no routes\n".to_string();
     }
+    route_table(list).render()
+}
+
+/// The table of [`routes`], for rendering page by page
+/// ([`Table::render_within`]).
+pub fn route_table(list: &[RouteView]) -> Table {
     let mut t = Table::new(&[
         ("PREFIX", Align::Left),
         ("BEST", Align::Left),
@@ -212,7 +218,7 @@ pub fn routes(list: &[RouteView]) -> String {
             reason,
         ]);
     }
-    t.render()
+    t
 }
 
 /// `show decisions`: where traffic to each activated prefix leaves.
@@ -300,7 +306,7 @@ impl EventRows {
     }
 }
 
-fn or_none(s: String) -> String {
+pub(super) fn or_none(s: String) -> String {
     if s.is_empty() {
         NONE.to_string()
     } else {

@@ -32,6 +32,16 @@ impl Table {
     }
 
     /// Appends a row; missing cells are blank, extra cells are dropped.
+    /// Number of rows (the header not counted).
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// No rows.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
     pub fn row(&mut self, cells: Vec<String>) {
         let mut cells: Vec<String> = cells.into_iter().map(|c| sanitize(&c)).collect();
         cells.resize(self.columns.len(), String::new());

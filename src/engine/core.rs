@@ -212,6 +212,10 @@ impl EngineCore {
                 who,
                 message,
             } => self.control_event(now, action, neighbor.as_deref(), &who, message),
+            Input::SessionDetail { neighbor, detail } => self.session_detail(&neighbor, detail),
+            Input::Notification { neighbor, record } => {
+                self.notification_log(&neighbor, record, now)
+            }
             Input::Reload(running) => {
                 let applied = self.apply_config(running, now, &mut pass);
                 if let Err(e) = applied {
@@ -306,6 +310,23 @@ impl EngineCore {
             Query::Audit { peer_asn } => {
                 QueryReply::Audit(super::audit::audit(self, *peer_asn, now))
             }
+            Query::RoutesPage(q) => match self.route_page(q) {
+                Ok(page) => QueryReply::RoutesPage(page),
+                Err(super::paging::PageError::UnknownNeighbor(n)) => QueryReply::UnknownNeighbor(n),
+            },
+            Query::Neighbor { name } => match self.neighbor_detail(name, now) {
+                Some(d) => QueryReply::Neighbor(Box::new(d)),
+                None => QueryReply::UnknownNeighbor(name.clone()),
+            },
+            Query::AdjRibOut { name, after, limit } => {
+                match self.adj_rib_out_page(name, after.as_ref(), *limit) {
+                    Ok((routes, next)) => QueryReply::AdjRibOut { routes, next },
+                    Err(super::paging::PageError::UnknownNeighbor(n)) => {
+                        QueryReply::UnknownNeighbor(n)
+                    }
+                }
+            }
+            Query::Config => QueryReply::Config(self.config_view()),
         }
     }
 
@@ -543,6 +564,7 @@ impl EngineCore {
         if nb.cfg.bfd.is_none() {
             return;
         }
+        nb.detail.bfd_diagnostic = Some(diagnostic);
         let was_up = nb.bfd == BfdStatus::Up;
         nb.bfd = status;
         let is_up = status == BfdStatus::Up;

@@ -122,6 +122,11 @@ impl EngineCore {
         if let Some(m) = &update.mp_unreach {
             withdrawn.extend(m.withdrawn.iter().map(|p| p.prefix));
         }
+        if let Some(nb) = self.nb_mut(idx) {
+            for p in &withdrawn {
+                nb.detail.withdrawn[usize::from(matches!(p, Prefix::V6(_)))] += 1;
+            }
+        }
         if withdraw_all {
             withdrawn.extend(update.nlri.iter().map(|p| p.prefix));
             if let Some(m) = &update.mp_reach {

@@ -61,6 +61,8 @@ pub struct Neighbor {
     /// Log lines for malformed UPDATEs (RFC 7606/7607), which a peer can
     /// send by the thousand.
     pub attr_error_log: LogLimit,
+    /// What only `show neighbor NAME` needs (`super::detail`).
+    pub detail: super::detail::DetailState,
 }
 
 /// A measured duration and its mean deviation: a smoothed RTT and its
@@ -157,6 +159,7 @@ impl Neighbor {
             rejected: BTreeMap::new(),
             rpki: [0; 3],
             attr_error_log: LogLimit::default(),
+            detail: Default::default(),
         }
     }
 

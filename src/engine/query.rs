@@ -10,7 +10,7 @@ use crate::rib::{PathEntry, PathFlags};
 use crate::wire::{Origin, PathAttributes, Prefix, SegmentType};
 use std::time::{Duration, Instant};
 
-fn as_path_view(a: &PathAttributes) -> Vec<AsPathElem> {
+pub(crate) fn as_path_view(a: &PathAttributes) -> Vec<AsPathElem> {
     let mut out = Vec::new();
     for s in a.as_path.iter().flat_map(|p| p.segments.iter()) {
         match s.kind {
@@ -21,6 +21,16 @@ fn as_path_view(a: &PathAttributes) -> Vec<AsPathElem> {
         }
     }
     out
+}
+
+/// The ORIGIN as the API names it.
+pub(crate) fn origin_name(a: &PathAttributes) -> &'static str {
+    match a.origin {
+        Some(Origin::Igp) => "igp",
+        Some(Origin::Egp) => "egp",
+        Some(Origin::Incomplete) => "incomplete",
+        None => "none",
+    }
 }
 
 /// Milliseconds with microsecond precision, for the JSON views.
@@ -68,7 +78,7 @@ impl EngineCore {
             .collect()
     }
 
-    fn route_view(&self, prefix: &Prefix, e: &PathEntry) -> Option<RouteView> {
+    pub(crate) fn route_view(&self, prefix: &Prefix, e: &PathEntry) -> Option<RouteView> {
         let nb = self.nb(e.neighbor)?;
         let accepted = e.flags.contains(PathFlags::ACCEPTED);
         let attrs = self
@@ -92,13 +102,7 @@ impl EngineCore {
             neighbor: nb.cfg.name.clone(),
             peer: nb.cfg.address.to_string(),
             as_path: as_path_view(&attrs),
-            origin: match attrs.origin {
-                Some(Origin::Igp) => "igp",
-                Some(Origin::Egp) => "egp",
-                Some(Origin::Incomplete) => "incomplete",
-                None => "none",
-            }
-            .to_string(),
+            origin: origin_name(&attrs).to_string(),
             communities: attrs.communities.iter().map(|c| c.to_string()).collect(),
             large_communities: attrs
                 .large_communities

@@ -13,6 +13,8 @@
 //! task feeds ([`ToEngine::SubscribeEvents`] hands out a receiver).
 
 pub mod control;
+pub mod detail;
+pub mod paging;
 pub mod views;
 
 use crate::running::Running;
@@ -235,6 +237,19 @@ pub enum Input {
         who: String,
         message: String,
     },
+    /// What an Established session negotiated beyond its [`SessionInfo`]
+    /// (roles, timers), sent by the session task right after `SessionUp`
+    /// (`show neighbor NAME`).
+    SessionDetail {
+        neighbor: NeighborName,
+        detail: detail::SessionDetail,
+    },
+    /// A NOTIFICATION the session sent or received (`show neighbor NAME`).
+    /// Telemetry: sent with `try_send`, never waited for.
+    Notification {
+        neighbor: NeighborName,
+        record: detail::NotificationRecord,
+    },
 }
 
 /// From the route engine to one session task.
@@ -303,6 +318,21 @@ pub enum Query {
     Audit {
         peer_asn: Option<u32>,
     },
+    /// One page of routes (`GET /api/v1/routes`; `paging` has the order).
+    RoutesPage(paging::RoutesQuery),
+    /// One neighbor in detail (`GET /api/v1/neighbors/{name}`).
+    Neighbor {
+        name: String,
+    },
+    /// One page of what we advertise to a neighbor
+    /// (`GET /api/v1/neighbors/{name}/adj-rib-out`).
+    AdjRibOut {
+        name: String,
+        after: Option<paging::RouteKey>,
+        limit: usize,
+    },
+    /// The configuration in effect, secrets redacted (`GET /api/v1/config`).
+    Config,
 }
 
 /// API answers.
@@ -313,4 +343,13 @@ pub enum QueryReply {
     Decisions(Vec<DecisionView>),
     Events(Vec<EventView>),
     Audit(AuditReport),
+    RoutesPage(paging::RoutePage),
+    Neighbor(Box<detail::NeighborDetail>),
+    AdjRibOut {
+        routes: Vec<detail::AdjRibOutRoute>,
+        next: Option<paging::RouteKey>,
+    },
+    Config(serde_json::Value),
+    /// The query named a neighbor that is not configured.
+    UnknownNeighbor(String),
 }

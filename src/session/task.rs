@@ -307,6 +307,18 @@ impl Task {
                 for msg in ToEngine::session_up(self.name.clone(), info, tx) {
                     self.tell_engine(msg).await;
                 }
+                let detail = crate::messages::detail::SessionDetail {
+                    local_role: self.fsm.config().local_role.map(|r| r.name().to_string()),
+                    remote_role: neg.remote_role.map(|r| r.name().to_string()),
+                    keepalive_ms: neg.keepalive().map_or(0, |k| k.as_millis() as u64),
+                    send_hold_time_s: send_hold_time(self.neighbor.send_hold_time_s, neg.hold_time)
+                        .as_secs(),
+                };
+                self.tell_engine(Input::SessionDetail {
+                    neighbor: self.name.clone(),
+                    detail,
+                })
+                .await;
             }
             Action::SessionDown {
                 reason,
@@ -525,6 +537,7 @@ impl Task {
                     Message::RouteRefresh(r) => Event::RouteRefresh(id, r),
                     Message::Notification(n) => {
                         self.count_notification("received", n.code, n.subcode);
+                        self.log_notification(false, &n);
                         info!(notification = %codes::describe(&n), "received NOTIFICATION");
                         Event::Notification(id, n)
                     }
@@ -637,6 +650,7 @@ impl Task {
         }
         if let Message::Notification(n) = msg {
             self.count_notification("sent", n.code, n.subcode);
+            self.log_notification(true, n);
             info!(notification = %codes::describe(n), "sending NOTIFICATION");
         }
         let t = type_name(msg);
@@ -709,6 +723,21 @@ impl Task {
                 .with_label_values(&[n, l, dir, &c, &s])
                 .inc()
         });
+    }
+
+    /// Tells the engine about a NOTIFICATION (for `show neighbor NAME`);
+    /// telemetry, so never waited for.
+    fn log_notification(&self, sent: bool, n: &crate::wire::Notification) {
+        let msg = Input::Notification {
+            neighbor: self.name.clone(),
+            record: crate::messages::detail::NotificationRecord {
+                sent,
+                notification: n.clone(),
+            },
+        };
+        if self.engine.try_send(msg.into()).is_err() {
+            debug!("route engine busy; NOTIFICATION record dropped");
+        }
     }
 
     fn update_uptime(&self) {

@@ -107,6 +107,19 @@ impl Notification {
         ))
     }
 
+    /// The error code's name (`Cease`), or `Error N` for an unknown code.
+    pub fn code_name(&self) -> String {
+        match ErrorCode::from_u8(self.code) {
+            Some(c) => c.name().to_string(),
+            None => format!("Error {}", self.code),
+        }
+    }
+
+    /// The subcode's name (`Administrative Shutdown`), when it has one.
+    pub fn subcode_name(&self) -> Option<&'static str> {
+        subcode_name(self.code, self.subcode)
+    }
+
     /// Decodes the NOTIFICATION body (after the 19-octet header).
     pub(crate) fn decode_body(body: &[u8]) -> Option<Notification> {
         match body {

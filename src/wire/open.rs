@@ -100,6 +100,18 @@ pub enum Capability {
 }
 
 impl BgpRole {
+    /// The role as the config spells it (`provider`, `rs`, `rs-client`,
+    /// `customer`, `peer`).
+    pub fn name(self) -> &'static str {
+        match self {
+            BgpRole::Provider => "provider",
+            BgpRole::RouteServer => "rs",
+            BgpRole::RouteServerClient => "rs-client",
+            BgpRole::Customer => "customer",
+            BgpRole::Peer => "peer",
+        }
+    }
+
     /// The role for a wire value, `None` when unknown.
     pub fn from_u8(v: u8) -> Option<BgpRole> {
         Some(match v {

@@ -4,6 +4,11 @@
 //! with fixed views, plus a blocking HTTP helper.
 
 use coldpotato::api::ApiServer;
+use coldpotato::messages::detail::{
+    AdjRibOutRoute, BfdDetailView, CapabilitiesView, FamilyCounters, GracefulRestartView,
+    MessageCounts, NeighborDetail, NotificationView, TimersView,
+};
+use coldpotato::messages::paging;
 use coldpotato::messages::views::{
     AsPathElem, AuditCheck, AuditReport, AuditStatus, AuditSummary, DecisionView, EventView,
     NeighborView, PartnerAudit, RouteView,
@@ -138,9 +143,150 @@ pub async fn fake_engine(mut rx: mpsc::Receiver<ToEngine>, log: Arc<Mutex<Vec<St
                 QueryReply::Events(events().into_iter().filter(|e| e.seq > since).collect())
             }
             Query::Audit { peer_asn } => QueryReply::Audit(audit(peer_asn)),
+            Query::RoutesPage(q) => routes_page(&q),
+            Query::Neighbor { name } if name == "contoso-ams-er1" => {
+                QueryReply::Neighbor(Box::new(neighbor_detail()))
+            }
+            Query::AdjRibOut { name, after, limit } if name == "contoso-ams-er1" => {
+                let (routes, next) = paging::page_of(
+                    adj_rib_out(),
+                    |r| paging::RouteKey::new(r.prefix.parse().unwrap_or_default(), &name),
+                    after.as_ref(),
+                    limit,
+                );
+                QueryReply::AdjRibOut { routes, next }
+            }
+            Query::Neighbor { name } | Query::AdjRibOut { name, .. } => {
+                QueryReply::UnknownNeighbor(name)
+            }
+            Query::Config => QueryReply::Config(serde_json::json!({
+                "router": {"asn": 8075, "router_id": "198.51.100.1"},
+                "neighbors": [{"name": "contoso-ams-er1", "password": "<redacted>", "remote_as": 64500}]
+            })),
         };
         let _ = reply.send(answer);
     }
+}
+
+/// `Query::RoutesPage` over the fixed routes, filtered and paged as the
+/// engine does.
+fn routes_page(q: &paging::RoutesQuery) -> QueryReply {
+    if let Some(n) = q
+        .neighbor
+        .as_ref()
+        .filter(|n| !n.starts_with("contoso-ams-er"))
+    {
+        return QueryReply::UnknownNeighbor(n.clone());
+    }
+    let list = routes()
+        .into_iter()
+        .filter(|r| q.neighbor.as_ref().is_none_or(|n| r.neighbor == *n))
+        .filter(|r| q.prefix.is_none_or(|p| r.prefix == p.to_string()))
+        .filter(|r| q.status.keeps_status(&r.status));
+    let (routes, next) = paging::page_of(
+        list,
+        |r| paging::RouteKey::new(r.prefix.parse().unwrap_or_default(), &r.neighbor),
+        q.after.as_ref(),
+        q.limit,
+    );
+    QueryReply::RoutesPage(paging::RoutePage { routes, next })
+}
+
+/// What `GET /api/v1/neighbors/contoso-ams-er1` answers.
+pub fn neighbor_detail() -> NeighborDetail {
+    NeighborDetail {
+        summary: neighbors().remove(0),
+        local_as: 8075,
+        session_type: "ebgp".into(),
+        local_address: Some("192.0.2.1".into()),
+        remote_address: Some("192.0.2.2".into()),
+        remote_id: Some("192.0.2.2".into()),
+        capabilities: Some(CapabilitiesView {
+            four_octet_as: true,
+            families: vec!["ipv4-unicast".into(), "ipv6-unicast".into()],
+            route_refresh: true,
+            enhanced_route_refresh: true,
+            extended_message: false,
+            graceful_restart: Some(GracefulRestartView {
+                restart_time_s: 120,
+                restarting: false,
+                families: vec!["ipv4-unicast".into()],
+            }),
+            add_path_receive: vec![],
+            local_role: Some("peer".into()),
+            remote_role: Some("peer".into()),
+        }),
+        timers: TimersView {
+            hold_time_configured_s: 90,
+            hold_time_negotiated_s: Some(90),
+            keepalive_ms: Some(30_000),
+            send_hold_time_s: Some(480),
+        },
+        bfd: BfdDetailView {
+            state: "Up".into(),
+            diagnostic_code: Some(0),
+            diagnostic: Some("No Diagnostic".into()),
+            min_tx_ms: Some(300),
+            min_rx_ms: Some(300),
+            multiplier: Some(3),
+            rx_interval_ms: Some(251.2),
+            rx_jitter_ms: Some(12.4),
+            detection_time_ms: None,
+            remote_discriminator: None,
+        },
+        families: vec![
+            FamilyCounters {
+                family: "ipv4-unicast".into(),
+                received: 3,
+                accepted: 2,
+                rejected: 1,
+                advertised: 1,
+                withdrawn: 4,
+            },
+            FamilyCounters {
+                family: "ipv6-unicast".into(),
+                received: 0,
+                accepted: 0,
+                rejected: 0,
+                advertised: 0,
+                withdrawn: 0,
+            },
+        ],
+        messages: MessageCounts {
+            received: BTreeMap::from([("keepalive".to_string(), 120), ("update".to_string(), 3)]),
+            sent: BTreeMap::from([("keepalive".to_string(), 121), ("open".to_string(), 1)]),
+            received_total: 123,
+            sent_total: 122,
+        },
+        last_notification_sent: None,
+        last_notification_received: Some(NotificationView {
+            code: 6,
+            subcode: 2,
+            code_name: "Cease".into(),
+            subcode_name: Some("Administrative Shutdown".into()),
+            shutdown_communication: Some("maintenance".into()),
+            text: "Cease/Administrative Shutdown: \"maintenance\"".into(),
+            time_ms: 1_764_806_400_000,
+            age_s: 3_600,
+        }),
+    }
+}
+
+/// What `GET /api/v1/neighbors/contoso-ams-er1/adj-rib-out` holds.
+pub fn adj_rib_out() -> Vec<AdjRibOutRoute> {
+    ["198.51.100.0/24", "198.51.101.0/24", "2001:db8:1::/48"]
+        .iter()
+        .map(|p| AdjRibOutRoute {
+            prefix: p.to_string(),
+            next_hop: Some("192.0.2.1".into()),
+            as_path: vec![AsPathElem::Asn(8075)],
+            origin: "igp".into(),
+            local_pref: None,
+            med: None,
+            communities: vec!["8075:100".into()],
+            large_communities: vec![],
+        })
+        .collect()
 }
 
 /// A blocking GET/other-method request: (status, content type, body).
@@ -224,10 +370,15 @@ fn route(prefix: &str, status: &str, rule: Option<&str>) -> RouteView {
 }
 
 pub fn routes() -> Vec<RouteView> {
+    // One path per (prefix, neighbor), as in the RIB: the rejected path
+    // for 203.0.113.0/24 comes from the other session.
+    let mut rejected = route("203.0.113.0/24", "rejected", Some("private-asn"));
+    rejected.neighbor = "contoso-ams-er2".into();
+    rejected.peer = "192.0.2.6".into();
     vec![
         route("203.0.113.0/24", "accepted", None),
         route("198.51.100.0/24", "accepted", None),
-        route("203.0.113.0/24", "rejected", Some("private-asn")),
+        rejected,
         route("2001:db8:100::/48", "stale", None),
     ]
 }

@@ -271,6 +271,30 @@ impl Daemon {
         serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {path}: {e}: {body}"))
     }
 
+    /// Every item of a paged list (`/api/v1/routes…`,
+    /// `…/adj-rib-out`), following `X-Next-Cursor` page after page.
+    pub fn get_all(&self, path: &str) -> Vec<serde_json::Value> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let p = match &after {
+                Some(c) => format!("{path}{sep}after={c}"),
+                None => path.to_string(),
+            };
+            let (code, next, body) =
+                http_get_page(self.api, &p).unwrap_or((0, None, String::new()));
+            assert_eq!(code, 200, "GET {p} -> {code}: {body}");
+            let page: Vec<serde_json::Value> =
+                serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {p}: {e}: {body}"));
+            out.extend(page);
+            match next {
+                Some(c) => after = Some(c),
+                None => return out,
+            }
+        }
+    }
+
     /// The neighbor object named `name`.
     pub fn neighbor(&self, name: &str) -> Option<serde_json::Value> {
         self.get("/api/v1/neighbors")
@@ -365,6 +389,24 @@ pub fn http_get(addr: SocketAddr, path: &str) -> Option<(u16, String)> {
             Some((code, r.into_string().ok()?))
         }
         Err(ureq::Error::Status(code, r)) => Some((code, r.into_string().unwrap_or_default())),
+        Err(_) => None,
+    }
+}
+
+/// A GET of one page: (status, its `X-Next-Cursor`, body).
+pub fn http_get_page(addr: SocketAddr, path: &str) -> Option<(u16, Option<String>, String)> {
+    let url = format!("http://{addr}{path}");
+    match ureq::get(&url).timeout(Duration::from_secs(10)).call() {
+        Ok(r) => {
+            let code = r.status();
+            let next = r.header("x-next-cursor").map(str::to_string);
+            let mut body = String::new();
+            std::io::Read::read_to_string(&mut r.into_reader(), &mut body).ok()?;
+            Some((code, next, body))
+        }
+        Err(ureq::Error::Status(code, r)) => {
+            Some((code, None, r.into_string().unwrap_or_default()))
+        }
         Err(_) => None,
     }
 }
