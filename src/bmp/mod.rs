@@ -5,5 +5,6 @@
 //! connect), [`client`] the exporter task per collector.
 
 pub mod client;
+pub mod fleet;
 pub mod hub;
 pub mod msg;

@@ -163,6 +163,7 @@ impl EngineCore {
         // The winners, aligned with `prefixes`: the export of an internal
         // neighbor's incremental pass reads them here instead of probing
         // the RIB again for every prefix.
+        let before = self.bmp_bests_before(&prefixes);
         let bests: Vec<Option<PathEntry>> = prefixes.iter().map(|p| self.update_best(p)).collect();
         let established: Vec<NeighborIdx> = self
             .neighbors
@@ -233,6 +234,7 @@ impl EngineCore {
                 pass.touched.insert(idx);
             }
         }
+        self.bmp_settle(&prefixes, &bests, before, now);
         self.update_metrics(pass);
         if !pass.touched.is_empty() {
             self.rpki_metrics();
@@ -462,6 +464,7 @@ impl EngineCore {
         for id in ids {
             self.rib.attrs.release(id);
         }
+        self.bmp_out_changed(idx, withdraw.iter().chain(announce.iter().flatten()));
         outbox.withdraw(&withdraw);
         for (attrs, ps) in sets.iter().zip(&announce) {
             outbox.announce(attrs, ps);

@@ -18,6 +18,7 @@
 
 pub mod audit;
 pub mod backlog;
+pub mod bmp;
 pub mod core;
 pub mod decide;
 pub mod export;
