@@ -205,6 +205,14 @@ impl Hub {
         self.slots.iter().any(|s| s.queue.is_some())
     }
 
+    /// The size of collector `c`'s queue (0 when it has none).
+    pub fn capacity(&self, c: usize) -> usize {
+        self.slots
+            .get(c)
+            .and_then(|s| s.queue.as_ref())
+            .map_or(0, |q| q.max_capacity())
+    }
+
     /// Free places in collector `c`'s queue (0 when it has none): a dump
     /// is paced by it, so that it never overflows a collector that keeps up.
     pub fn room(&self, c: usize) -> usize {

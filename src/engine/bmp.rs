@@ -49,7 +49,8 @@ const POST: u8 = 2;
 /// Prefixes per Route Monitoring feed item (the exporter splits it into
 /// as many UPDATEs as the 4,096-octet limit needs).
 const PER_FEED: usize = 1024;
-/// Queue places a dump leaves free for the changes that happen meanwhile.
+/// Queue places a dump leaves free for the changes that happen meanwhile
+/// (at most; an eighth of a smaller queue).
 const RESERVE: usize = 1024;
 /// Most prefixes a dump step reads before the engine does something else.
 const STEP: usize = 65_536;
@@ -312,16 +313,17 @@ impl EngineCore {
         let c = d.collector;
         let at = self.bmp_at(now);
         let mut read = 0;
+        let reserve = (b.hub.capacity(c) / 8).clamp(1, RESERVE);
         while d.pos < d.prefixes.len() && read < STEP {
             if !b.hub.connected(c) {
                 return false;
             }
             let room = b.hub.room(c);
-            if room < 2 * RESERVE {
+            if room < 2 * reserve {
                 return true;
             }
             let mut groups = Groups::default();
-            while d.pos < d.prefixes.len() && read < STEP && 2 * groups.len() + RESERVE < room {
+            while d.pos < d.prefixes.len() && read < STEP && 2 * groups.len() + reserve < room {
                 let p = d.prefixes[d.pos];
                 d.pos += 1;
                 read += 1;
