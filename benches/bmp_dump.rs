@@ -7,6 +7,12 @@
 //! dump request to the sink holding every prefix of all three views.
 //!
 //! `cargo bench --bench bmp_dump` (`BMP_DUMP_PREFIXES` changes the size).
+//!
+//! Measured (2026-12, a 2-core VM shared with two compiling jobs): 1M
+//! prefixes in 100,000 attribute sets, 19.98 s (300,000 Route Monitoring
+//! feed items; `perf` shows allocation and copies first: attribute sets
+//! unpacked and UPDATEs cloned per item); the same table in 1,000
+//! attribute sets, 2.82 s.
 
 use coldpotato::bmp::client::{self, Exporter};
 use coldpotato::bmp::hub::{Hub, Views};
@@ -143,7 +149,7 @@ fn main() {
             as_path: Some(AsPath::from_sequence(vec![
                 3356,
                 64_512 + (k as u32 % 1000),
-                1000 + (k as u32 % 100),
+                1000 + (k as u32 / 1000 % 100),
             ])),
             next_hop: Some(Ipv4Addr::new(192, 0, 2, 2).into()),
             ..Default::default()

@@ -323,6 +323,11 @@ fn pmacct_sees_peer_up_both_policies_loc_rib_stats_a_withdrawal_a_resync_and_pee
     let s = down.unwrap_or_else(|| read(&log2));
     assert_eq!(s.get("peer_down"), 1, "{s:?}");
     assert_eq!(s.get("route_monitor/loc/withdraw"), n - 1 - bogons, "{s:?}");
+    let sent = metric_sum(d.api, "coldpotato_bmp_messages_sent_total", &[]);
+    note(&format!(
+        "{n} prefixes: BMP messages written in all (both BMP sessions): {sent}; pmbmpd after the restart: {:?}",
+        s.counts
+    ));
     let resyncs = metric_sum(
         d.api,
         "coldpotato_bmp_resyncs_total",
