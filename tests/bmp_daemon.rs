@@ -9,6 +9,8 @@
 //! stopping gives a Peer Down. As root with tshark, the BMP stream is
 //! captured on `lo` and decoded: tshark sees every message type, and no
 //! malformed frame but for two known gaps of tshark 4.0 (see below).
+//! A reload adds a collector (a BMP session starts) and removes it
+//! (Termination).
 //!
 //! Size: `COLDPOTATO_BMP_PREFIXES` (default 10,000).
 
@@ -401,4 +403,46 @@ fn pmacct_sees_peer_up_both_policies_loc_rib_stats_a_withdrawal_a_resync_and_pee
         }
     }
     drop(collector);
+}
+
+#[test]
+fn a_reload_adds_and_removes_a_collector() {
+    if !need(&["pmbmpd"], false) {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (ours, api, bmp_port) = (free_port(), free_port(), free_port());
+    let log = dir.path().join("bmp.json");
+    let _collector = pmbmpd(dir.path(), bmp_port, &log);
+    let base = DaemonConfig::new(8075, ours, api).originate("198.51.100.0/24");
+    let d = base.start();
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(read(&log).get("init"), 0, "no [[bmp]], no BMP session");
+
+    // SIGHUP with a collector: a BMP session and its dump (the Loc-RIB
+    // instance; no neighbor is up).
+    let with = base.clone().append(&format!(
+        "[[bmp]]\nname = \"pmacct\"\naddress = \"127.0.0.1:{bmp_port}\"\n"
+    ));
+    d.reload(&with.to_string());
+    let up = wait_for(Duration::from_secs(15), || {
+        let s = read(&log);
+        (s.get("init") == 1 && s.get("peer_up") == 1).then_some(s)
+    });
+    assert!(up.is_some(), "{:?}\n{}", read(&log), d.log());
+    assert_eq!(
+        metric_sum(
+            d.api,
+            "coldpotato_bmp_session_up",
+            &["collector=\"pmacct\""]
+        ),
+        1.0
+    );
+
+    // SIGHUP without it: Termination.
+    d.reload(&base.to_string());
+    let gone = wait_for(Duration::from_secs(15), || {
+        (read(&log).get("term") == 1).then_some(())
+    });
+    assert!(gone.is_some(), "{:?}\n{}", read(&log), d.log());
 }

@@ -62,8 +62,11 @@ fn withdrawn(u: &Update) -> Vec<Prefix> {
     u.withdrawn.iter().map(|p| p.prefix).collect()
 }
 
-/// (view, announced, withdrawn, rejection rule) of each Route item.
-fn routes(feeds: &[Feed]) -> Vec<(View, Vec<Prefix>, Vec<Prefix>, Option<String>)> {
+/// One Route item: view, announced, withdrawn, rejection rule.
+type Route = (View, Vec<Prefix>, Vec<Prefix>, Option<String>);
+
+/// The Route items among `feeds`.
+fn routes(feeds: &[Feed]) -> Vec<Route> {
     feeds
         .iter()
         .filter_map(|f| match f {
