@@ -121,15 +121,19 @@ async fn session(
             return Ended::WriteFailed;
         }
         out.clear();
+        // Shutdown first: a reload that removes the collector also drops
+        // its queue, which must not read as an overflow.
         let feed = tokio::select! {
+            biased;
+            _ = shutdown.changed() => None,
             f = rx.recv() => f,
-            _ = shutdown.changed() => {
+        };
+        let Some(feed) = feed else {
+            if *shutdown.borrow() || shutdown.has_changed().is_err() {
                 msg::termination(&mut out, "coldpotato shutting down");
                 let _ = tokio::time::timeout(Duration::from_secs(2), stream.write_all(&out)).await;
                 return Ended::Shutdown;
             }
-        };
-        let Some(feed) = feed else {
             return Ended::Overflow;
         };
         sent.inc_by(encode(&feed, ex.rejection_tlv, &mut out));
