@@ -221,3 +221,51 @@ fn routes_from_before_the_collector_connected_come_in_its_dump() {
         );
     }
 }
+
+#[test]
+fn with_adj_rib_out_the_routes_sent_to_a_neighbor_are_monitored_with_the_o_flag_view() {
+    let mut lab = Lab::new("");
+    let hub = Hub::new(vec![Views {
+        pre_policy: false,
+        post_policy: false,
+        loc_rib: false,
+        adj_rib_out: true,
+    }]);
+    let (tx, mut rx) = mpsc::channel(1000);
+    hub.request_tx
+        .send(Request::Dump {
+            collector: 0,
+            queue: tx,
+        })
+        .expect("hub alive");
+    let mut c = collector();
+    c.adj_rib_out = true;
+    lab.core.attach_bmp(Some(hub), &[c]);
+    lab.core.bmp_poll(lab.now);
+    lab.up("rr1");
+    lab.up("ps-ams-1");
+    drain(&mut rx);
+    // A partner's route goes to the route reflector: Adj-RIB-Out of rr1.
+    lab.update("ps-ams-1", ann(&["203.0.113.0/24"], &[64500]));
+    let feeds = drain(&mut rx);
+    let ok = p("203.0.113.0/24");
+    let to_rr1 = feeds.iter().any(|f| {
+        matches!(f, Feed::Route { view: View::AdjRibOut, peer, update, .. }
+            if peer.address == "10.0.0.1".parse::<std::net::IpAddr>().unwrap()
+                && prefixes(update) == vec![ok]
+                // As rr1 gets it: the decision's LOCAL_PREF.
+                && update.attrs.local_pref.is_some())
+    });
+    assert!(to_rr1, "{feeds:?}");
+    assert!(
+        routes(&feeds).iter().all(|r| r.0 == View::AdjRibOut),
+        "only the view asked for: {feeds:?}"
+    );
+    lab.update("ps-ams-1", wd(&["203.0.113.0/24"]));
+    let got = routes(&drain(&mut rx));
+    assert!(
+        got.iter()
+            .any(|r| r.0 == View::AdjRibOut && r.2 == vec![ok]),
+        "{got:?}"
+    );
+}
