@@ -188,8 +188,8 @@ fn capture(dir: &Path, port: u16) -> Option<Capture> {
     cmd.args(["-i", "lo", "-f", &format!("tcp port {port}"), "-w"])
         .arg(&file);
     let proc = Proc::spawn("tshark", cmd, dir.join("tshark.out"));
-    // tshark says "Capturing on" once it listens.
-    let ok = wait_for(Duration::from_secs(10), || {
+    // tshark says "Capturing on" once it listens (slow on a loaded host).
+    let ok = wait_for(Duration::from_secs(30), || {
         proc.log_text().contains("Capturing on").then_some(())
     });
     assert!(ok.is_some(), "tshark did not start: {}", proc.log_text());
