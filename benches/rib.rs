@@ -153,6 +153,7 @@ fn session(remote: &str, asn: u32) -> SessionInfo {
         enhanced_route_refresh: false,
         graceful_restart: None,
         hold_time: 90,
+        wire: Default::default(),
     }
 }
 

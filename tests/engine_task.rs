@@ -45,6 +45,7 @@ async fn the_task_delivers_the_initial_dump_and_answers_queries() {
         enhanced_route_refresh: false,
         graceful_restart: None,
         hold_time: 90,
+        wire: Default::default(),
     };
     for m in ToEngine::session_up(NeighborName::from("transit"), info, peer_tx) {
         tx.send(m).await.unwrap();

@@ -30,6 +30,9 @@ pub struct Exporter {
     pub sys_name: String,
     /// Messages the hub may queue before it cuts a slow collector off.
     pub queue: usize,
+    /// Append our rejection TLV to pre-policy Route Monitoring messages
+    /// (`[[bmp]] rejection_tlv`; see `msg`).
+    pub rejection_tlv: bool,
 }
 
 /// Why a BMP session ended (the `reason` label of the resync counter).
@@ -118,22 +121,26 @@ async fn session(
             return Ended::WriteFailed;
         }
         out.clear();
+        // Shutdown first: a reload that removes the collector also drops
+        // its queue, which must not read as an overflow.
         let feed = tokio::select! {
+            biased;
+            _ = shutdown.changed() => None,
             f = rx.recv() => f,
-            _ = shutdown.changed() => {
+        };
+        let Some(feed) = feed else {
+            if *shutdown.borrow() || shutdown.has_changed().is_err() {
                 msg::termination(&mut out, "coldpotato shutting down");
                 let _ = tokio::time::timeout(Duration::from_secs(2), stream.write_all(&out)).await;
                 return Ended::Shutdown;
             }
-        };
-        let Some(feed) = feed else {
             return Ended::Overflow;
         };
-        sent.inc_by(encode(&feed, &mut out));
+        sent.inc_by(encode(&feed, ex.rejection_tlv, &mut out));
         // Batch what is already queued, up to ~64 KiB per write.
         while out.len() < 1 << 16 {
             match rx.try_recv() {
-                Ok(f) => sent.inc_by(encode(&f, &mut out)),
+                Ok(f) => sent.inc_by(encode(&f, ex.rejection_tlv, &mut out)),
                 Err(_) => break,
             }
         }
@@ -141,7 +148,7 @@ async fn session(
 }
 
 /// Appends the BMP messages for one feed item; returns how many.
-fn encode(feed: &Feed, out: &mut BytesMut) -> u64 {
+fn encode(feed: &Feed, rejection_tlv: bool, out: &mut BytesMut) -> u64 {
     match feed {
         Feed::PeerUp {
             peer,
@@ -209,7 +216,10 @@ fn encode(feed: &Feed, out: &mut BytesMut) -> u64 {
             while rest.len() >= 19 {
                 let len = usize::from(u16::from_be_bytes([rest[16], rest[17]]));
                 let Some(pdu) = rest.get(..len) else { break };
-                let rej = rejection.as_ref().map(|(a, b)| (a.as_str(), b.as_str()));
+                let rej = rejection
+                    .as_ref()
+                    .filter(|_| rejection_tlv)
+                    .map(|(a, b)| (a.as_str(), b.as_str()));
                 msg::route_monitoring(out, *view, peer, *at, pdu, rej);
                 rest = &rest[len..];
                 n += 1;

@@ -101,12 +101,14 @@ pub enum Request {
     },
 }
 
+#[derive(Debug)]
 struct Slot {
     views: Views,
     queue: Option<mpsc::Sender<Feed>>,
 }
 
 /// The collectors' queues, owned by the engine.
+#[derive(Debug)]
 pub struct Hub {
     slots: Vec<Slot>,
     requests: mpsc::UnboundedReceiver<Request>,
@@ -181,5 +183,42 @@ impl Hub {
     /// The views collector `c` wants.
     pub fn views(&self, c: usize) -> Option<Views> {
         self.slots.get(c).map(|s| s.views)
+    }
+
+    /// How many collectors the hub serves.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// True when it serves none.
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    /// True while collector `c` has a queue (connected, not cut off).
+    pub fn connected(&self, c: usize) -> bool {
+        self.slots.get(c).is_some_and(|s| s.queue.is_some())
+    }
+
+    /// True when some collector is connected.
+    pub fn any_connected(&self) -> bool {
+        self.slots.iter().any(|s| s.queue.is_some())
+    }
+
+    /// The size of collector `c`'s queue (0 when it has none).
+    pub fn capacity(&self, c: usize) -> usize {
+        self.slots
+            .get(c)
+            .and_then(|s| s.queue.as_ref())
+            .map_or(0, |q| q.max_capacity())
+    }
+
+    /// Free places in collector `c`'s queue (0 when it has none): a dump
+    /// is paced by it, so that it never overflows a collector that keeps up.
+    pub fn room(&self, c: usize) -> usize {
+        self.slots
+            .get(c)
+            .and_then(|s| s.queue.as_ref())
+            .map_or(0, |q| q.capacity())
     }
 }

@@ -4,12 +4,18 @@
 //! and Peer Down, Route Monitoring and Statistics Reports. Pure encoders
 //! into `BytesMut`; the exporter task (`bmp::client`) calls them.
 //!
-//! Our own addition, documented in the README: a Route Monitoring message
-//! for a route that import policy rejected (pre-policy view) may carry, after
-//! the BGP PDU, one Information TLV (draft-ietf-grow-bmp-tlv layout: type 2,
-//! length 2, value) of type [`TLV_REJECTION`] whose value is
-//! `rule NUL reason` in UTF-8, so a collector sees which peering rule took
-//! the route.
+//! Our own additions, documented in the README, so that a collector sees
+//! which peering rule took a route:
+//! - a Statistics Report counter per rejection rule, of type
+//!   [`STAT_REJECTED_BY_RULE`] (IANA's experimental range): an 8-octet count
+//!   followed by the rule name in UTF-8 ([`Stat::RejectedByRule`]);
+//! - optionally (`[[bmp]] rejection_tlv`), a Route Monitoring message for a
+//!   route that import policy rejected (pre-policy view) carries, after the
+//!   BGP PDU, one Information TLV (draft-ietf-grow-bmp-tlv layout: type 2,
+//!   length 2, value) of type [`TLV_REJECTION`] whose value is
+//!   `rule NUL reason` in UTF-8. RFC 7854 has no TLVs there: a decoder that
+//!   reads every byte after the PDU as BGP (Wireshark) calls it malformed,
+//!   pmacct skips it.
 
 use bytes::{BufMut, BytesMut};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -21,6 +27,9 @@ pub const VERSION: u8 = 3;
 pub const DEFAULT_PORT: u16 = 11019;
 /// Our Information TLV carrying the rejection (experimental range).
 pub const TLV_REJECTION: u16 = 65531;
+/// Our statistics type: routes rejected by one rule (IANA "BMP Statistics
+/// Types" experimental range 65531-65534).
+pub const STAT_REJECTED_BY_RULE: u16 = 65531;
 
 /// BMP message types (RFC 7854 §4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,7 +92,7 @@ pub enum DownReason {
 }
 
 /// Statistics we report (RFC 7854 §4.8, IANA "BMP Statistics Types").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stat {
     /// 0: prefixes rejected by inbound policy (32-bit counter).
     RejectedByPolicy(u32),
@@ -95,6 +104,9 @@ pub enum Stat {
     AdjRibInFamily(u16, u8, u64),
     /// 10: routes in the per-AFI/SAFI Loc-RIB.
     LocRibFamily(u16, u8, u64),
+    /// [`STAT_REJECTED_BY_RULE`]: routes rejected by this rule now (an
+    /// 8-octet gauge, then the rule name).
+    RejectedByRule(u64, String),
 }
 
 /// Starts a message; [`finish`] writes its length.
@@ -273,6 +285,11 @@ pub fn statistics(out: &mut BytesMut, view: View, peer: &Peer, at: SystemTime, s
             Stat::RejectedByPolicy(n) => tlv(out, 0, &n.to_be_bytes()),
             Stat::AdjRibIn(n) => tlv(out, 7, &n.to_be_bytes()),
             Stat::LocRib(n) => tlv(out, 8, &n.to_be_bytes()),
+            Stat::RejectedByRule(n, ref rule) => {
+                let mut v = n.to_be_bytes().to_vec();
+                v.extend_from_slice(rule.as_bytes());
+                tlv(out, STAT_REJECTED_BY_RULE, &v);
+            }
             Stat::AdjRibInFamily(afi, safi, n) | Stat::LocRibFamily(afi, safi, n) => {
                 let t = if matches!(st, Stat::AdjRibInFamily(..)) {
                     9

@@ -186,3 +186,21 @@ fn peer_down_reasons_and_statistics_are_encoded() {
     );
     assert_eq!(message_len(&out), Some(out.len()));
 }
+
+#[test]
+fn a_per_rule_rejection_counter_is_an_experimental_stat_with_count_then_rule() {
+    let mut out = BytesMut::new();
+    statistics(
+        &mut out,
+        View::PrePolicy,
+        &peer(),
+        at(),
+        &[Stat::RejectedByRule(100, "bogon".into())],
+    );
+    // One stat: type 65531, length 8 + 5, the count, then "bogon".
+    assert_eq!(
+        &out[6 + 42..],
+        &hex("00000001 fffb 000d 0000000000000064 626f676f6e")[..]
+    );
+    assert_eq!(message_len(&out), Some(out.len()));
+}

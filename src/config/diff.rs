@@ -47,6 +47,8 @@ pub struct ConfigDiff {
     pub events_changed: bool,
     /// `[analytics]` changed: new routes are checked against the new lists.
     pub analytics_changed: bool,
+    /// `[[bmp]]` changed: the engine task restarts the BMP exporters.
+    pub bmp_changed: bool,
 }
 
 impl ConfigDiff {
@@ -173,6 +175,7 @@ pub fn diff(old: &Config, new: &Config) -> ConfigDiff {
     d.rpki_changed = old.rpki != new.rpki;
     d.events_changed = old.events != new.events;
     d.analytics_changed = old.analytics != new.analytics;
+    d.bmp_changed = old.bmp != new.bmp;
     d.policies_changed = names
         .into_iter()
         .filter(|k| op.get(*k) != np.get(*k))

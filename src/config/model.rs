@@ -33,6 +33,9 @@ pub struct Config {
     /// `[analytics]`: the route-leak detector's lists.
     #[serde(default)]
     pub analytics: AnalyticsConfig,
+    /// `[[bmp]]`: BMP collectors (RFC 7854) we export to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bmp: Vec<BmpConfig>,
     /// Where the named policies come from: inline `[policy.NAME]` tables or
     /// `policy = "FILE"` (a path relative to the config file).
     #[serde(
@@ -512,4 +515,40 @@ fn default_rpki_retry() -> u32 {
 
 fn default_rpki_expire() -> u32 {
     7200
+}
+
+/// `[[bmp]]`: one BMP collector (RFC 7854) and the views sent to it:
+/// Adj-RIB-In pre- and post-policy, the Loc-RIB (RFC 9069) and the
+/// Adj-RIB-Out (RFC 8671).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BmpConfig {
+    /// Unique; the metric label.
+    pub name: String,
+    /// The collector, `HOST:PORT` (we connect to it, RFC 7854 §3.2).
+    pub address: String,
+    /// Adj-RIB-In as received, including the routes import policy rejects.
+    #[serde(default = "default_true")]
+    pub pre_policy: bool,
+    /// Adj-RIB-In after import policy (L flag).
+    #[serde(default = "default_true")]
+    pub post_policy: bool,
+    /// Our best paths (RFC 9069, peer type 3).
+    #[serde(default = "default_true")]
+    pub loc_rib: bool,
+    /// What we send each neighbor (RFC 8671, O flag).
+    #[serde(default)]
+    pub adj_rib_out: bool,
+    /// Seconds between Statistics Reports (RFC 7854 §4.8), 0: none.
+    #[serde(default = "default_bmp_stats_interval")]
+    pub stats_interval_s: u32,
+    /// Append our rejection TLV (rule and reason) to each pre-policy
+    /// Route Monitoring message of a rejected route: not in RFC 7854, so
+    /// off by default (the per-rule statistics carry the rules).
+    #[serde(default)]
+    pub rejection_tlv: bool,
+}
+
+fn default_bmp_stats_interval() -> u32 {
+    60
 }

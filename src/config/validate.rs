@@ -431,7 +431,61 @@ pub(crate) fn validate(cfg: &Config, src: &Source, policies_known: bool) -> Vec<
     }
     check_events(&mut v, &cfg.events);
     check_leak_lists(&mut v, cfg);
+    check_bmp(&mut v, &cfg.bmp);
     v.out
+}
+
+/// `[[bmp]]`: names unique and not empty, addresses `host:port`, a sane
+/// statistics interval.
+fn check_bmp(v: &mut V, collectors: &[super::model::BmpConfig]) {
+    let mut names = HashMap::new();
+    let mut addrs = HashMap::new();
+    for (i, b) in collectors.iter().enumerate() {
+        let at = |k: &str| cfg_path!["bmp", i, k];
+        if b.name.trim().is_empty() {
+            v.err(at("name"), "a BMP collector needs a name".to_string());
+        } else if let Some(first) = names.insert(b.name.as_str(), i) {
+            v.err(
+                at("name"),
+                format!(
+                    "duplicate BMP collector name \"{}\" (first defined in bmp #{})",
+                    b.name,
+                    first + 1
+                ),
+            );
+        }
+        let port_ok = b
+            .address
+            .rsplit_once(':')
+            .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok_and(|p| p != 0));
+        if !port_ok {
+            v.err(
+                at("address"),
+                format!(
+                    "BMP collector address \"{}\" must be HOST:PORT (e.g. \"127.0.0.1:11019\")",
+                    b.address
+                ),
+            );
+        } else if let Some(first) = addrs.insert(b.address.as_str(), i) {
+            v.err(
+                at("address"),
+                format!(
+                    "duplicate BMP collector address \"{}\" (also bmp #{})",
+                    b.address,
+                    first + 1
+                ),
+            );
+        }
+        if b.stats_interval_s > 86_400 {
+            v.err(
+                at("stats_interval_s"),
+                format!(
+                    "stats_interval_s must be within 0..=86400 seconds (0: no Statistics Reports), not {}",
+                    b.stats_interval_s
+                ),
+            );
+        }
+    }
 }
 
 /// `[events]`: a size and a count in range, and a file whose directory

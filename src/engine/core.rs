@@ -63,6 +63,8 @@ pub struct EngineCore {
     anchor: (Instant, SystemTime),
     /// When the compliance audit last published its gauges.
     last_audit: Option<Instant>,
+    /// The BMP feed (`None`: no `[[bmp]]`, and every hook is free).
+    pub(crate) bmp: Option<Box<super::bmp::BmpState>>,
 }
 
 /// How often the engine runs the compliance audit for its gauges
@@ -105,6 +107,7 @@ impl EngineCore {
             rpki: None,
             anchor: (Instant::now(), SystemTime::now()),
             last_audit: None,
+            bmp: None,
         };
         let mut pass = Pass::default();
         if let Err(e) = core.apply_config(running, Instant::now(), &mut pass) {
@@ -216,6 +219,7 @@ impl EngineCore {
             Input::Notification { neighbor, record } => {
                 self.notification_log(&neighbor, record, now)
             }
+            Input::DownCause { neighbor, cause } => self.bmp_down_cause(&neighbor, cause),
             Input::Reload(running) => {
                 let applied = self.apply_config(running, now, &mut pass);
                 if let Err(e) = applied {
@@ -284,6 +288,7 @@ impl EngineCore {
             self.last_audit = Some(now);
             super::audit::audit(self, None, now);
         }
+        self.bmp_tick(now);
         pass.outputs
     }
 
@@ -481,6 +486,7 @@ impl EngineCore {
         pass.dumps.push(idx);
         pass.touched.insert(idx);
         pass.all_decisions = true;
+        self.bmp_peer_up(idx, now);
     }
 
     fn session_down(
@@ -494,6 +500,7 @@ impl EngineCore {
         let Some(&idx) = self.by_name.get(name) else {
             return;
         };
+        self.bmp_peer_down(idx, now);
         let Some(nb) = self.nb_mut(idx) else { return };
         nb.session = None;
         nb.forget_rtt();
@@ -636,6 +643,9 @@ impl EngineCore {
         // Rejection rules must be read before the RIB forgets them.
         let victims = self.rib.remove_where(idx, pred);
         let n = victims.len();
+        for (p, e) in &victims {
+            self.bmp_path_changed(idx, *p, Some(*e), None);
+        }
         let mut rules: Vec<(PathFlags, Option<String>)> = Vec::with_capacity(n);
         for (p, e) in &victims {
             pass.dirty.insert(*p);

@@ -163,6 +163,7 @@ impl EngineCore {
         // The winners, aligned with `prefixes`: the export of an internal
         // neighbor's incremental pass reads them here instead of probing
         // the RIB again for every prefix.
+        let before = self.bmp_bests_before(&prefixes);
         let bests: Vec<Option<PathEntry>> = prefixes.iter().map(|p| self.update_best(p)).collect();
         // Established neighbors in their update groups: each group is
         // diffed and encoded once, its bytes shared by its members.
@@ -247,12 +248,14 @@ impl EngineCore {
             if !fresh {
                 for &idx in &joining {
                     self.dump_out(idx, None, true, pass);
+                    self.bmp_out_joined(idx);
                 }
             }
             if let Some(g) = self.groups.get_mut(gid) {
                 g.synced = g.members.len();
             }
         }
+        self.bmp_settle(&prefixes, &bests, before, now);
         self.update_metrics(pass);
         if !pass.touched.is_empty() {
             self.rpki_metrics();
@@ -483,6 +486,15 @@ impl EngineCore {
         }
         for id in ids {
             self.rib.attrs.release(id);
+        }
+        // Every member of the group was sent the same.
+        let members = self
+            .groups
+            .get(gid)
+            .map(|g| g.members.clone())
+            .unwrap_or_default();
+        for m in members {
+            self.bmp_out_changed(m, withdraw.iter().chain(announce.iter().flatten()));
         }
         outbox.withdraw(&withdraw);
         for (attrs, ps) in sets.iter().zip(&announce) {

@@ -174,6 +174,7 @@ impl EngineCore {
     fn withdraw(&mut self, idx: NeighborIdx, p: &Prefix, pass: &mut Pass) {
         let rule = self.rib.rejection(p, idx).map(|r| r.rule.clone());
         if let Some(old) = self.rib.remove(p, idx) {
+            self.bmp_path_changed(idx, p.trunc(), Some(old), None);
             if let Some(nb) = self.nb_mut(idx) {
                 nb.account(old.flags, rule.as_deref(), false);
             }
@@ -293,6 +294,7 @@ impl EngineCore {
             flags,
         };
         let old = self.rib.store(&prefix, e, rejection);
+        self.bmp_path_changed(idx, prefix, old, Some(e));
         if let Some(nb) = self.nb_mut(idx) {
             if let Some(o) = old {
                 nb.account(o.flags, old_rule.as_deref(), false);

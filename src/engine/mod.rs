@@ -14,10 +14,12 @@
 //! max-prefix → registered-prefix checks → import policy → Loc-RIB best and
 //! nearest-edge decisions ([`decide`]) → export by role with Adj-RIB-Out
 //! diffs ([`export`]). Queries are answered in [`query`]; the partner
-//! compliance audit in [`audit`].
+//! compliance audit in [`audit`]; what changed goes to the BMP collectors
+//! through [`bmp`] (hooks that cost nothing without `[[bmp]]`).
 
 pub mod audit;
 pub mod backlog;
+pub mod bmp;
 mod control;
 pub mod core;
 pub mod decide;

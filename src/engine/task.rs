@@ -44,6 +44,8 @@ struct Outlets {
     streams: broadcast::Sender<Arc<PublishedEvent>>,
     file: Option<EventWriter>,
     settings: Option<FileSettings>,
+    /// The `[[bmp]]` exporters (the core holds their hub).
+    bmp: crate::bmp::fleet::Fleet,
 }
 
 fn file_settings(e: &EventsConfig) -> Option<FileSettings> {
@@ -60,6 +62,7 @@ impl Outlets {
             streams: broadcast::channel(STREAM_QUEUE).0,
             file: None,
             settings: None,
+            bmp: Default::default(),
         };
         o.follow(settings);
         o
@@ -93,6 +96,15 @@ impl Outlets {
             (None, None) => {}
         }
         self.settings = settings;
+    }
+
+    /// Starts, replaces or stops the BMP exporters for `cfg`'s `[[bmp]]`,
+    /// handing the core the new hub.
+    fn follow_bmp(&mut self, core: &mut EngineCore, cfg: &crate::config::Config) {
+        let name = crate::bmp::fleet::sys_name(cfg.router.router_id);
+        if let Some(hub) = self.bmp.follow(&cfg.bmp, &name) {
+            core.attach_bmp(hub, &cfg.bmp);
+        }
     }
 
     /// A live stream's start: everything logged so far is published first,
@@ -168,6 +180,8 @@ pub async fn run_with_rpki(
     let mut core = EngineCore::with_events(cfg, restored);
     core.enable_event_publishing();
     let mut outlets = Outlets::new(settings);
+    let first = core.config().clone();
+    outlets.follow_bmp(&mut core, &first);
     let mut peers: HashMap<NeighborName, mpsc::Sender<ToPeer>> = HashMap::new();
     let mut pending = Backlogs::new(BACKLOG_LIMIT);
     let mut tick = tokio::time::interval(TICK);
@@ -175,7 +189,7 @@ pub async fn run_with_rpki(
     // Messages handled since memory was last handed back to the OS.
     let mut since_trim: u64 = 0;
     loop {
-        let retry = !pending.is_empty();
+        let retry = !pending.is_empty() || core.bmp_dumping();
         let outputs = tokio::select! {
             msg = rx.recv() => {
                 let Some(msg) = msg else { break };
@@ -252,7 +266,9 @@ pub async fn run_with_rpki(
             pending.deliver(&peers, out);
         }
         outlets.publish(&mut core);
+        core.bmp_poll(now);
     }
+    outlets.bmp.stop().await;
     core.close_event_windows();
     outlets.publish(&mut core);
     if let Some(w) = outlets.file.take() {
@@ -298,6 +314,7 @@ fn handle(
             if let Some(new) = reload.filter(|new| Arc::ptr_eq(new, core.config())) {
                 // Applied (a refused reload keeps the running file too).
                 outlets.follow(file_settings(&new.events));
+                outlets.follow_bmp(core, &new);
             }
             if update {
                 METRICS

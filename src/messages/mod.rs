@@ -43,6 +43,33 @@ pub struct SessionInfo {
     /// The peer's graceful-restart capability, if any.
     pub graceful_restart: Option<GracefulRestart>,
     pub hold_time: u16,
+    /// What BMP's Peer Up carries (RFC 7854 §4.10): ports and both OPENs.
+    pub wire: SessionWire,
+}
+
+/// The connection and OPEN messages of an established session, as BMP's
+/// Peer Up reports them (RFC 7854 §4.10).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionWire {
+    pub local_port: u16,
+    pub remote_port: u16,
+    /// Our OPEN, the whole BGP message as sent.
+    pub sent_open: bytes::Bytes,
+    /// The peer's OPEN, the whole BGP message (re-encoded from the decoded
+    /// message: the same capabilities in the same order).
+    pub received_open: bytes::Bytes,
+}
+
+/// Why an established session ended, for BMP's Peer Down (RFC 7854 §4.9):
+/// sent just before [`Input::SessionDown`] by the session task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DownCause {
+    /// We sent this NOTIFICATION.
+    Sent(Notification),
+    /// The peer sent this NOTIFICATION.
+    Received(Notification),
+    /// The connection closed (or was closed by us) without one.
+    Closed,
 }
 
 /// BFD session state as the service reports it (RFC 5880 §4.1).
@@ -249,6 +276,12 @@ pub enum Input {
     Notification {
         neighbor: NeighborName,
         record: detail::NotificationRecord,
+    },
+    /// Why the session is about to go down (the [`Input::SessionDown`]
+    /// that follows): the NOTIFICATION BMP's Peer Down carries.
+    DownCause {
+        neighbor: NeighborName,
+        cause: DownCause,
     },
 }
 

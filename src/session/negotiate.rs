@@ -11,7 +11,7 @@
 //! (RFC 4760 §8 via RFC 5492 §3).
 
 use super::codes::{self, OpenSubcode, BGP_VERSION};
-use crate::messages::SessionInfo;
+use crate::messages::{SessionInfo, SessionWire};
 use crate::wire::iana::CapabilityCode;
 use crate::wire::{
     AddPathMode, Afi, BgpRole, Capability, Codec, GracefulRestart, Notification, Open, Safi,
@@ -109,6 +109,9 @@ pub struct Negotiated {
     pub graceful_restart: Option<GracefulRestart>,
     /// The peer's BGP role (RFC 9234), when it sent one.
     pub remote_role: Option<BgpRole>,
+    /// Both OPENs as whole BGP messages (BMP Peer Up); the ports are the
+    /// session task's to fill in.
+    pub wire: SessionWire,
 }
 
 impl Negotiated {
@@ -131,6 +134,7 @@ impl Negotiated {
             enhanced_route_refresh: self.enhanced_route_refresh,
             graceful_restart: self.graceful_restart.clone(),
             hold_time: self.hold_time,
+            wire: self.wire.clone(),
         }
     }
 }
@@ -252,7 +256,20 @@ pub fn negotiate(cfg: &FsmConfig, open: &Open) -> Result<Negotiated, Notificatio
         enhanced_route_refresh: has(&Capability::EnhancedRouteRefresh),
         graceful_restart,
         remote_role,
+        wire: SessionWire {
+            sent_open: open_message(&build_open(cfg)),
+            received_open: open_message(open),
+            ..SessionWire::default()
+        },
     })
+}
+
+/// An OPEN as the whole BGP message it is on the wire (for BMP).
+fn open_message(open: &Open) -> bytes::Bytes {
+    let mut b = bytes::BytesMut::new();
+    // An OPEN we sent or decoded always encodes; empty is the fallback.
+    let _ = crate::wire::Message::Open(open.clone()).encode(&Codec::default(), &mut b);
+    b.freeze()
 }
 
 /// The role the peer must announce for ours (RFC 9234 §4.2, Table 2).

@@ -13,7 +13,7 @@ use super::fsm::{Action, ConnId, Event, Fsm, State, Timer};
 use super::peer::{Command, PeerParams};
 use super::sockopt::TcpRtt;
 use crate::config::NeighborConfig;
-use crate::messages::{BfdStatus, Input, NeighborName, ToEngine, ToPeer};
+use crate::messages::{BfdStatus, DownCause, Input, NeighborName, ToEngine, ToPeer};
 use crate::metrics::METRICS;
 use crate::wire::{Codec, Message, RouteRefresh};
 use bytes::BytesMut;
@@ -67,6 +67,8 @@ pub(super) struct Task {
     /// reload that replaced this task): no start until enable
     /// (`NeighborAction::Enable`, or `Command::Start`).
     pub(super) admin_down: bool,
+    /// The NOTIFICATION that ends the established session, for BMP.
+    down_cause: Option<DownCause>,
 }
 
 impl Task {
@@ -97,6 +99,7 @@ impl Task {
             shutdown_live: true,
             stopping: false,
             admin_down: false,
+            down_cause: None,
         }
     }
 
@@ -289,9 +292,11 @@ impl Task {
                 };
                 self.codec = neg.codec;
                 c.set_codec(neg.codec);
-                let info = neg.session_info(c.local.ip(), c.remote.ip());
+                let mut info = neg.session_info(c.local.ip(), c.remote.ip());
+                (info.wire.local_port, info.wire.remote_port) = (c.local.port(), c.remote.port());
                 let (tx, rx) = mpsc::channel(TO_PEER_CAPACITY);
                 self.to_peer = Some(rx);
+                self.down_cause = None;
                 self.metric_labels(|n, l| {
                     METRICS
                         .session_established_total
@@ -338,6 +343,12 @@ impl Task {
                         .remove_label_values(&[n, l]);
                 });
                 warn!(%reason, "session down");
+                let cause = self.down_cause.take().unwrap_or(DownCause::Closed);
+                self.tell_engine(Input::DownCause {
+                    neighbor: self.name.clone(),
+                    cause,
+                })
+                .await;
                 self.tell_engine(Input::SessionDown {
                     neighbor: self.name.clone(),
                     reason,
@@ -539,6 +550,9 @@ impl Task {
                         self.count_notification("received", n.code, n.subcode);
                         self.log_notification(false, &n);
                         info!(notification = %codes::describe(&n), "received NOTIFICATION");
+                        if self.to_peer.is_some() && self.fsm.main_conn() == Some(id) {
+                            self.down_cause = Some(DownCause::Received(n.clone()));
+                        }
                         Event::Notification(id, n)
                     }
                 }
@@ -652,6 +666,9 @@ impl Task {
             self.count_notification("sent", n.code, n.subcode);
             self.log_notification(true, n);
             info!(notification = %codes::describe(n), "sending NOTIFICATION");
+            if self.to_peer.is_some() && self.fsm.main_conn() == Some(id) {
+                self.down_cause = Some(DownCause::Sent(n.clone()));
+            }
         }
         let t = type_name(msg);
         self.metric_labels(|n, l| {

@@ -124,6 +124,7 @@ pub fn info(local: &str, remote: &str, remote_as: u32) -> SessionInfo {
         enhanced_route_refresh: false,
         graceful_restart: None,
         hold_time: 90,
+        wire: Default::default(),
     }
 }
 
