@@ -5,7 +5,7 @@
 //! and the offending value, so an operator's typo gets a precise 400 instead
 //! of a silently wrong answer.
 
-use crate::messages::paging::{CursorError, RouteKey, StatusFilter as PagingStatus, MAX_PAGE_SIZE};
+use crate::messages::paging::{CursorError, RouteKey, MAX_PAGE_SIZE};
 use ipnet::IpNet;
 use std::net::IpAddr;
 use thiserror::Error;
@@ -38,49 +38,7 @@ pub enum ParamError {
     Encoding(String),
 }
 
-/// Which routes `/api/v1/routes` returns (`status=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum StatusFilter {
-    /// Accepted routes only (the default).
-    #[default]
-    Accepted,
-    /// Only routes import policy rejected.
-    Rejected,
-    /// Only stale routes (graceful restart, RFC 4724).
-    Stale,
-    /// Everything in the Adj-RIB-In.
-    All,
-}
-
-impl StatusFilter {
-    /// The values `status=` accepts, for error messages.
-    pub const VALUES: &'static str = "accepted, rejected, stale, all";
-
-    fn parse(value: &str) -> Option<Self> {
-        match value {
-            "accepted" => Some(Self::Accepted),
-            "rejected" => Some(Self::Rejected),
-            "stale" => Some(Self::Stale),
-            "all" => Some(Self::All),
-            _ => None,
-        }
-    }
-
-    /// Whether the engine must be asked for rejected and stale routes too.
-    pub fn needs_all(self) -> bool {
-        self != Self::Accepted
-    }
-
-    /// Whether a route with this `status` field passes the filter.
-    pub fn keeps(self, status: &str) -> bool {
-        match self {
-            Self::Accepted => status == "accepted",
-            Self::Rejected => status == "rejected",
-            Self::Stale => status == "stale",
-            Self::All => true,
-        }
-    }
-}
+pub use crate::messages::paging::StatusFilter;
 
 /// Parsed parameters of `GET /api/v1/routes`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -104,18 +62,6 @@ pub struct RoutesParams {
 pub struct PageParams {
     pub after: Option<RouteKey>,
     pub limit: Option<usize>,
-}
-
-impl StatusFilter {
-    /// The engine's filter for the same choice.
-    pub fn paging(self) -> PagingStatus {
-        match self {
-            Self::Accepted => PagingStatus::Accepted,
-            Self::Rejected => PagingStatus::Rejected,
-            Self::Stale => PagingStatus::Stale,
-            Self::All => PagingStatus::All,
-        }
-    }
 }
 
 /// `limit=N`: a page size from 1 to [`MAX_PAGE_SIZE`].
@@ -525,11 +471,11 @@ mod tests {
 
     #[test]
     fn status_filter_keeps_matching_routes() {
-        assert!(StatusFilter::Accepted.keeps("accepted"));
-        assert!(!StatusFilter::Accepted.keeps("rejected"));
-        assert!(StatusFilter::Rejected.keeps("rejected"));
-        assert!(StatusFilter::Stale.keeps("stale"));
-        assert!(StatusFilter::All.keeps("rejected"));
+        assert!(StatusFilter::Accepted.keeps_status("accepted"));
+        assert!(!StatusFilter::Accepted.keeps_status("rejected"));
+        assert!(StatusFilter::Rejected.keeps_status("rejected"));
+        assert!(StatusFilter::Stale.keeps_status("stale"));
+        assert!(StatusFilter::All.keeps_status("rejected"));
         assert!(!StatusFilter::Accepted.needs_all());
         assert!(StatusFilter::Rejected.needs_all());
     }

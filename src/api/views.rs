@@ -32,7 +32,7 @@ pub(super) async fn routes(
     let query = RoutesQuery {
         prefix: p.prefix,
         longest: p.longest,
-        status: p.status.paging(),
+        status: p.status,
         neighbor: p.neighbor,
         after: p.after,
         limit: p.limit.unwrap_or(MAX_PAGE_SIZE),

@@ -113,7 +113,7 @@ pub enum CursorError {
     Version,
 }
 
-/// Which routes a page lists by status (`status=`).
+/// Which routes `/api/v1/routes` and a page list by status (`status=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StatusFilter {
     /// Accepted and not stale (the default).
@@ -128,6 +128,25 @@ pub enum StatusFilter {
 }
 
 impl StatusFilter {
+    /// The values `status=` accepts, for error messages.
+    pub const VALUES: &'static str = "accepted, rejected, stale, all";
+
+    /// `status=VALUE`.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "accepted" => Some(Self::Accepted),
+            "rejected" => Some(Self::Rejected),
+            "stale" => Some(Self::Stale),
+            "all" => Some(Self::All),
+            _ => None,
+        }
+    }
+
+    /// Whether the engine must be asked for rejected and stale routes too.
+    pub fn needs_all(self) -> bool {
+        self != Self::Accepted
+    }
+
     /// Whether a path with these properties is listed.
     pub fn keeps(self, accepted: bool, stale: bool) -> bool {
         match self {
