@@ -319,7 +319,7 @@ async fn unknown_paths_are_404_json() {
 }
 
 #[tokio::test]
-async fn other_methods_are_405_because_the_api_is_read_only() {
+async fn other_methods_are_405_on_a_read_path() {
     let api = start().await;
     for method in ["POST", "PUT", "DELETE", "PATCH"] {
         let url = api.url("/api/v1/neighbors");
@@ -331,7 +331,7 @@ async fn other_methods_are_405_because_the_api_is_read_only() {
             };
         assert_eq!(status, 405, "{method}");
         assert!(ct.starts_with("application/json"), "{ct}");
-        assert!(body.contains("read-only"), "{body}");
+        assert!(body.contains("this path is read-only"), "{body}");
     }
     let url = api.url("/api/v1/routes");
     let allow = tokio::task::spawn_blocking(move || match ureq::post(&url).call() {

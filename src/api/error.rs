@@ -30,7 +30,7 @@ pub enum HttpError {
     #[error("no such path {0}; the API serves {paths}, and the writes {writes}", paths = super::server::PATHS, writes = super::control::PATHS)]
     NotFound(String),
     /// Not GET/HEAD → 405.
-    #[error("method {0} not allowed: the API is read-only (GET, HEAD)")]
+    #[error("method {0} not allowed: this path is read-only (GET, HEAD); changes go to the POST paths under /api/v1/neighbors/NAME/, /api/v1/reload and /api/v1/log-level")]
     MethodNotAllowed(String),
     /// The path names a neighbor that is not configured → 404.
     #[error("no neighbor named \"{0}\" (GET /api/v1/neighbors lists them)")]
