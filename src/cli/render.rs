@@ -192,12 +192,6 @@ pub fn route_table(list: &[RouteView]) -> Table {
         ("REASON", Align::Left),
     ]);
     for r in list {
-        let communities: Vec<&str> = r
-            .communities
-            .iter()
-            .chain(r.large_communities.iter())
-            .map(String::as_str)
-            .collect();
         let reason = match (&r.rule, &r.reason) {
             (Some(rule), Some(why)) => format!("{rule}: {why}"),
             (Some(s), None) | (None, Some(s)) => s.clone(),
@@ -209,7 +203,7 @@ pub fn route_table(list: &[RouteView]) -> Table {
             r.neighbor.clone(),
             r.next_hop.clone().unwrap_or_else(|| NONE.to_string()),
             or_none(as_path(&r.as_path)),
-            or_none(communities.join(" ")),
+            communities_cell(&r.communities, &r.large_communities),
             if r.internet {
                 format!("{} (internet)", r.status)
             } else {
@@ -312,6 +306,17 @@ pub(super) fn or_none(s: String) -> String {
     } else {
         s
     }
+}
+
+/// The COMMUNITIES cell of a route table: standard then large
+/// communities, space-separated, or the none mark.
+pub(super) fn communities_cell(communities: &[String], large: &[String]) -> String {
+    let all: Vec<&str> = communities
+        .iter()
+        .chain(large)
+        .map(String::as_str)
+        .collect();
+    or_none(all.join(" "))
 }
 
 /// An AS path as operators write it: `64500 64501 {64510 64511}`.

@@ -218,12 +218,6 @@ pub fn adj_rib_out_table(list: &[AdjRibOutRoute]) -> Table {
         ("COMMUNITIES", Align::Left),
     ]);
     for r in list {
-        let communities: Vec<&str> = r
-            .communities
-            .iter()
-            .chain(r.large_communities.iter())
-            .map(String::as_str)
-            .collect();
         t.row(vec![
             r.prefix.clone(),
             r.next_hop
@@ -234,7 +228,7 @@ pub fn adj_rib_out_table(list: &[AdjRibOutRoute]) -> Table {
             r.med
                 .map_or_else(|| render::NONE.to_string(), |v| v.to_string()),
             render::or_none(render::as_path(&r.as_path)),
-            render::or_none(communities.join(" ")),
+            render::communities_cell(&r.communities, &r.large_communities),
         ]);
     }
     t
