@@ -29,7 +29,7 @@ use crate::wire::{
 };
 use bytes::BytesMut;
 use hashbrown::HashMap;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 /// Prefixes per export batch (bounds the attribute copies held at once).
@@ -513,41 +513,9 @@ impl EngineCore {
         end_of_rib: bool,
         pass: &mut Pass,
     ) {
-        let Some(nb) = self.nb(idx) else { return };
-        let Some(session) = nb.session.as_ref() else {
-            return;
-        };
-        let (codec, families) = (session.codec, session.families.clone());
-        let mut groups: BTreeMap<AttrId, Vec<AddPathPrefix>> = BTreeMap::new();
-        let mut withdraw = Vec::new();
         let out = self.adj_rib_out(idx);
-        for &prefix in prefixes {
-            let p = AddPathPrefix {
-                path_id: None,
-                prefix,
-            };
-            match out.and_then(|o| o.get(&prefix)) {
-                Some(id) => groups.entry(id).or_default().push(p),
-                None => withdraw.push(p),
-            }
-        }
-        let name = nb.name.clone();
-        let mut outbox = Outbox::new(codec);
-        outbox.withdraw(&withdraw);
-        for (id, ps) in groups {
-            if let Some(attrs) = self.rib.attrs.get(id) {
-                outbox.announce(&attrs, &ps);
-            }
-        }
-        if end_of_rib {
-            outbox.end_of_rib(&families);
-        }
-        pass.outputs.extend(
-            outbox
-                .finish()
-                .into_iter()
-                .map(|e| (name.clone(), ToPeer::Wire(e))),
-        );
+        let held = prefixes.iter().map(|&p| (p, out.and_then(|o| o.get(&p))));
+        self.send_as_held(idx, held, end_of_rib, pass);
     }
 
     /// Resends one family of the neighbor's Adj-RIB-Out (RFC 2918). No

@@ -233,28 +233,52 @@ impl EngineCore {
         end_of_rib: bool,
         pass: &mut Pass,
     ) {
-        let Some(nb) = self.nb(idx) else { return };
-        let Some(session) = nb.session.as_ref() else {
-            return;
-        };
         let Some(out) = self.adj_rib_out(idx) else {
             return;
         };
-        let mut by_set: BTreeMap<AttrId, Vec<AddPathPrefix>> = BTreeMap::new();
-        for (prefix, id) in out.iter() {
-            let fam = if matches!(prefix, crate::wire::Prefix::V4(_)) {
+        let held = out.iter().filter(|(p, _)| {
+            let fam = if matches!(p, crate::wire::Prefix::V4(_)) {
                 Afi::IPV4
             } else {
                 Afi::IPV6
             };
-            if afi.is_none_or(|a| a == fam) {
-                by_set.entry(id).or_default().push(AddPathPrefix {
-                    path_id: None,
-                    prefix,
-                });
+            afi.is_none_or(|a| a == fam)
+        });
+        if self.send_as_held(idx, held.map(|(p, id)| (p, Some(id))), end_of_rib, pass) {
+            pass.touched.insert(idx);
+        }
+    }
+
+    /// Sends `entries` to `idx` as its Adj-RIB-Out holds them (`None`: not
+    /// held, withdrawn; the withdrawals first, then the announcements
+    /// grouped by attribute set), then End-of-RIB when `end_of_rib`: the
+    /// late joiner's dump, a route refresh and the backlog resync. `false`
+    /// when `idx` has no session.
+    pub(crate) fn send_as_held(
+        &self,
+        idx: NeighborIdx,
+        entries: impl Iterator<Item = (crate::wire::Prefix, Option<AttrId>)>,
+        end_of_rib: bool,
+        pass: &mut Pass,
+    ) -> bool {
+        let Some(nb) = self.nb(idx) else { return false };
+        let Some(session) = nb.session.as_ref() else {
+            return false;
+        };
+        let mut by_set: BTreeMap<AttrId, Vec<AddPathPrefix>> = BTreeMap::new();
+        let mut withdraw = Vec::new();
+        for (prefix, id) in entries {
+            let p = AddPathPrefix {
+                path_id: None,
+                prefix,
+            };
+            match id {
+                Some(id) => by_set.entry(id).or_default().push(p),
+                None => withdraw.push(p),
             }
         }
         let mut outbox = Outbox::new(session.codec);
+        outbox.withdraw(&withdraw);
         for (id, ps) in by_set {
             if let Some(attrs) = self.rib.attrs.get(id) {
                 outbox.announce(&attrs, &ps);
@@ -270,6 +294,6 @@ impl EngineCore {
                 .into_iter()
                 .map(|e| (name.clone(), ToPeer::Wire(e))),
         );
-        pass.touched.insert(idx);
+        true
     }
 }
