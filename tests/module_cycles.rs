@@ -62,12 +62,18 @@ fn code_only(text: &str) -> String {
 
 /// The top-level modules `code` names through `crate::`.
 fn named_modules(code: &str) -> BTreeSet<String> {
+    named_after(code, "crate::")
+}
+
+/// The first path segments `code` names after `prefix` (`crate::`,
+/// `crate::engine::`, `super::`), grouped imports included.
+fn named_after(code: &str, prefix: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
     let mut rest = code;
-    while let Some(at) = rest.find("crate::") {
+    while let Some(at) = rest.find(prefix) {
         // `somecrate::x` is another crate's path, not ours.
         let before = rest[..at].chars().next_back();
-        rest = &rest[at + "crate::".len()..];
+        rest = &rest[at + prefix.len()..];
         if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
             continue;
         }
@@ -239,6 +245,86 @@ fn top_level_modules_of_src_form_no_import_cycle() {
         }
     }
     assert!(cycles.is_empty(), "import cycles in src/:\n{report}");
+}
+
+/// Issue 10: the route engine's owners (`src/engine/*.rs`, a directory
+/// module counting as one) name each other without a cycle: the state
+/// (`core`, `pass`, `neighbor`, `groups`, `decision`) below the steps that
+/// change it, `dispatch` on top.
+#[test]
+fn modules_inside_the_engine_form_no_import_cycle() {
+    let engine = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/engine");
+    let mut files = Vec::new();
+    rust_files(&engine, &mut files);
+    files.sort();
+    let modules: BTreeSet<String> = files
+        .iter()
+        .map(|f| module_of(&engine, f))
+        .filter(|m| m != "mod")
+        .collect();
+    assert!(
+        modules.len() > 10,
+        "expected the engine's modules, found {modules:?}"
+    );
+    let mut edges: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for file in &files {
+        let from = module_of(&engine, file);
+        if from == "mod" {
+            continue;
+        }
+        let nested = file.parent() != Some(engine.as_path());
+        let code = code_only(&std::fs::read_to_string(file).expect("read source"));
+        let mut named = named_after(&code, "crate::engine::");
+        named.extend(named_after(
+            &code,
+            if nested { "super::super::" } else { "super::" },
+        ));
+        for to in named {
+            if to != from && modules.contains(&to) {
+                let rel = file.strip_prefix(&engine).unwrap_or(file).display();
+                edges
+                    .entry(from.clone())
+                    .or_default()
+                    .entry(to)
+                    .or_default()
+                    .insert(format!("src/engine/{rel}"));
+            }
+        }
+    }
+    let graph: BTreeMap<String, BTreeSet<String>> = modules
+        .iter()
+        .map(|m| {
+            let to = edges
+                .get(m)
+                .map(|e| e.keys().cloned().collect())
+                .unwrap_or_default();
+            (m.clone(), to)
+        })
+        .collect();
+    // The state owner names none of the steps.
+    assert!(
+        graph["core"]
+            .iter()
+            .all(|m| ["decision", "groups", "neighbor"].contains(&m.as_str())),
+        "engine::core names {:?}",
+        graph["core"]
+    );
+    let cycles: Vec<Vec<String>> = components(&graph)
+        .into_iter()
+        .filter(|c| c.len() > 1)
+        .collect();
+    let mut report = String::new();
+    for cycle in &cycles {
+        report.push_str(&format!("cycle among {cycle:?}:\n"));
+        for from in cycle {
+            for (to, files) in edges.get(from).into_iter().flatten() {
+                if cycle.contains(to) {
+                    report.push_str(&format!("  {from} -> {to} ({files:?})\n"));
+                }
+            }
+        }
+    }
+    assert!(cycles.is_empty(), "import cycles in src/engine/:\n{report}");
 }
 
 #[test]

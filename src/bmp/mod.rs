@@ -7,6 +7,7 @@
 //! engine's side of the feed is `engine::bmp`).
 
 pub mod client;
+pub mod feed;
 pub mod fleet;
 pub mod hub;
 pub mod msg;

@@ -13,7 +13,7 @@
 //! reading altogether is torn down by the session's send hold timer
 //! (RFC 9687), which drops the backlog with the session.
 
-use super::core::Output;
+use super::pass::Output;
 use crate::messages::Input;
 use crate::messages::{Encoded, NeighborName, ToPeer};
 use crate::metrics::METRICS;

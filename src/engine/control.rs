@@ -13,7 +13,8 @@
 //! - Operator actions (`messages::control`) become `control` events naming
 //!   the action, the neighbor and who asked.
 
-use super::core::{EngineCore, Pass};
+use super::core::EngineCore;
+use super::pass::Pass;
 use crate::analytics::EventKind;
 use crate::messages::{Encoded, ToPeer};
 use crate::rib::{NeighborIdx, PathFlags};

@@ -14,10 +14,10 @@
 //! - else `unreachable`.
 //!
 //! Encoding toward `internal` neighbors (the "BGP tag"):
-//! LOCAL_PREF [`LP_PRIMARY`] 300, [`LP_BACKUP`] 200, [`LP_INTERNET`] 100; the
-//! location community `<router.asn>:<1000 + i>` where `i` is the location's
-//! 1-based index in `[[locations]]` (only when router.asn fits 16 bits), and
-//! always the large community `<router.asn>:1:<i>` (RFC 8092). Internet and
+//! LOCAL_PREF 300 (primary), 200 (backup), 100 (internet), see
+//! [`super::decision`]; the location community `<router.asn>:<1000 + i>`
+//! where `i` is the location's 1-based index in `[[locations]]` (only when
+//! router.asn fits 16 bits), and always the large community `<router.asn>:1:<i>` (RFC 8092). Internet and
 //! unreachable carry no location community.
 //!
 //! For an activated prefix the Loc-RIB best path is the decision's first
@@ -26,7 +26,8 @@
 //! when unreachable, and for every other prefix, it is plain
 //! `decision::best` among usable routes (any route beats none).
 
-use super::core::{EngineCore, Pass};
+use super::core::EngineCore;
+use super::pass::Pass;
 use crate::analytics::EventKind;
 use crate::config::{LocationId, Role};
 use crate::decision::{self, Candidate};
@@ -39,90 +40,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// LOCAL_PREF toward internal neighbors for a primary-location decision.
-pub const LP_PRIMARY: u32 = 300;
-/// LOCAL_PREF for a backup-location decision.
-pub const LP_BACKUP: u32 = 200;
-/// LOCAL_PREF for an internet (transit) decision and for plain best paths.
-pub const LP_INTERNET: u32 = 100;
-/// Base of the location community value: `asn:(1000 + index)`.
-pub const LOCATION_COMMUNITY_BASE: u32 = 1000;
-/// Local data part 1 of the location large community `asn:1:index`.
-pub const LOCATION_LARGE_FUNCTION: u32 = 1;
-
-/// Where traffic to an activated prefix leaves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DecisionState {
-    Primary,
-    Backup,
-    Internet,
-    Unreachable,
-}
-
-impl DecisionState {
-    /// The API name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DecisionState::Primary => "primary",
-            DecisionState::Backup => "backup",
-            DecisionState::Internet => "internet",
-            DecisionState::Unreachable => "unreachable",
-        }
-    }
-
-    /// LOCAL_PREF toward internal neighbors (0 when unreachable: nothing is sent).
-    pub fn local_pref(self) -> u32 {
-        match self {
-            DecisionState::Primary => LP_PRIMARY,
-            DecisionState::Backup => LP_BACKUP,
-            DecisionState::Internet => LP_INTERNET,
-            DecisionState::Unreachable => 0,
-        }
-    }
-}
-
-/// The current decision for one activated prefix.
-#[derive(Debug, Clone)]
-pub struct Decision {
-    pub prefix: Prefix,
-    pub peer_asn: u32,
-    pub primary: LocationId,
-    /// `None` when `backup` is absent or "none".
-    pub backup: Option<LocationId>,
-    pub state: DecisionState,
-    pub location: Option<LocationId>,
-    /// Neighbors carrying the traffic, best first.
-    pub neighbors: Vec<NeighborIdx>,
-    pub reason: String,
-    /// Unix ms of the last change.
-    pub changed_at: u64,
-    /// A suboptimal-routing event was logged for the current excursion.
-    pub suboptimal: bool,
-}
-
-impl Decision {
-    /// A fresh decision, unreachable until computed.
-    pub fn new(
-        prefix: Prefix,
-        peer_asn: u32,
-        primary: LocationId,
-        backup: Option<LocationId>,
-        now_ms: u64,
-    ) -> Self {
-        Decision {
-            prefix,
-            peer_asn,
-            primary,
-            backup,
-            state: DecisionState::Unreachable,
-            location: None,
-            neighbors: Vec::new(),
-            reason: "not computed yet".into(),
-            changed_at: now_ms,
-            suboptimal: false,
-        }
-    }
-}
+use super::decision::{Decision, DecisionState, LOCATION_COMMUNITY_BASE, LOCATION_LARGE_FUNCTION};
 
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })

@@ -2,7 +2,7 @@
 //! and the configuration in effect (`Query::Config`, `show config`),
 //! computed inside the route engine task from its own state and from what
 //! the session tasks report about themselves (`Input::SessionDetail`,
-//! `Input::Notification`, kept in [`DetailState`]).
+//! `Input::Notification`, kept in `Neighbor::detail`).
 
 use super::core::EngineCore;
 use super::neighbor::Neighbor;
@@ -14,21 +14,6 @@ use crate::metrics::METRICS;
 use crate::rib::PathFlags;
 use crate::wire::{Afi, Notification, Prefix, Safi};
 use std::time::Instant;
-
-/// What the engine keeps per neighbor for the detail view only.
-#[derive(Debug, Clone, Default)]
-pub struct DetailState {
-    /// The session's own report of what it negotiated (cleared when the
-    /// session goes down: shown only while `Neighbor::session` is set).
-    pub session: Option<SessionDetail>,
-    /// The last NOTIFICATION sent and received, with its Unix time (ms).
-    pub last_sent: Option<(Notification, u64)>,
-    pub last_received: Option<(Notification, u64)>,
-    /// Withdrawals received since start: IPv4, IPv6.
-    pub withdrawn: [u64; 2],
-    /// The last BFD diagnostic reported (RFC 5880 §4.1).
-    pub bfd_diagnostic: Option<u8>,
-}
 
 /// The message types the session tasks count (`messages_*_total{type}`).
 const MESSAGE_TYPES: [&str; 5] = [

@@ -15,9 +15,10 @@
 //!   ([`Outbox`], sent as one `ToPeer::Wire` a pass), End-of-RIB after the
 //!   initial dump.
 
-use super::core::{EngineCore, Pass};
-use super::decide::{DecisionState, LP_INTERNET};
+use super::core::EngineCore;
+use super::decision::{DecisionState, LP_INTERNET};
 use super::neighbor::Neighbor;
+use super::pass::Pass;
 use crate::config::Role;
 use crate::messages::{Encoded, ToPeer};
 use crate::policy::{RouteContext, Verdict};

@@ -11,8 +11,9 @@
 //! neighbors (internal neighbors carry our own decisions back); the max-prefix
 //! limit counts received (pre-policy) prefixes, not those refused by it.
 
-use super::core::{EngineCore, Pass};
-use super::rpki::state_flags;
+use super::core::EngineCore;
+use super::pass::Pass;
+use super::rpki::{origin_text, state_flags};
 use crate::analytics::leak::{route_leak, LeakCheck, LeakRules};
 use crate::analytics::EventKind;
 use crate::config::{MaxPrefixAction, Role};
@@ -618,13 +619,6 @@ impl EngineCore {
 
 /// The import verdict of a route and its RPKI state (`None`: RPKI off).
 pub(crate) type Outcome = (Result<Accepted, Rejection>, Option<RpkiState>);
-
-/// A route's origin AS for a rejection reason: `AS64500`, or why there is none.
-pub(crate) fn origin_text(origin: Option<u32>) -> String {
-    origin.map_or("none (AS_SET or empty path)".to_string(), |o| {
-        format!("AS{o}")
-    })
-}
 
 /// An accepted route: the post-policy attributes when policy changed them,
 /// and whether policy took it as a plain internet route.

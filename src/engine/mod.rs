@@ -10,12 +10,21 @@
 //!   a session has not taken yet, bounded (drop and resend from the
 //!   Adj-RIB-Out).
 //!
-//! Pipeline per UPDATE ([`import`]): treat-as-withdraw → Adj-RIB-In store →
-//! max-prefix → registered-prefix checks → import policy → Loc-RIB best and
-//! nearest-edge decisions ([`decide`]) → export by role with Adj-RIB-Out
-//! diffs ([`export`]). Queries are answered in [`query`]; the partner
-//! compliance audit in [`audit`]; what changed goes to the BMP collectors
-//! through [`bmp`] (hooks that cost nothing without `[[bmp]]`).
+//! Layers (no module names one above it; `tests/module_cycles.rs` checks
+//! there is no cycle):
+//! - state: [`pass`] (what one call changed), [`decision`], [`groups`] (the
+//!   update groups and their Adj-RIBs-Out), [`neighbor`], then [`core`]
+//!   (the `EngineCore` that holds them and the RIB; it names no step);
+//! - steps, each an `impl EngineCore` block over that state: `sessions`,
+//!   [`import`] (treat-as-withdraw → Adj-RIB-In store → max-prefix →
+//!   registered-prefix checks → import policy, with [`rpki`] and [`otc`]),
+//!   [`decide`] (Loc-RIB best and nearest-edge decisions), [`export`]
+//!   (export by role with Adj-RIB-Out diffs, one per update group),
+//!   `membership` (who is in which group), [`reload`], `control`, the views
+//!   ([`query`], [`paging`], [`detail`], [`audit`], [`prefix_metrics`]) and
+//!   the BMP hooks ([`bmp`], which cost nothing without `[[bmp]]`);
+//! - entry: `dispatch` (new, handle, handle_updates, tick, query) and the
+//!   [`task`].
 
 pub mod audit;
 pub mod backlog;
@@ -23,18 +32,24 @@ pub mod bmp;
 mod control;
 pub mod core;
 pub mod decide;
+pub mod decision;
 pub mod detail;
+mod dispatch;
 pub mod export;
 pub mod groups;
 pub mod import;
+mod membership;
 pub mod neighbor;
 pub mod otc;
 pub mod paging;
+pub mod pass;
 pub mod prefix_metrics;
 pub mod query;
 pub mod reload;
 pub mod rpki;
+mod sessions;
 pub mod task;
 
-pub use self::core::{EngineCore, Output};
+pub use self::core::EngineCore;
+pub use self::pass::Output;
 pub use task::{run, run_with_rpki};

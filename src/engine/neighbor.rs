@@ -4,8 +4,10 @@
 //! engine task.
 
 use crate::config::{LocationId, NeighborConfig, Role};
+use crate::messages::detail::SessionDetail;
 use crate::messages::{BfdStatus, NeighborName, SessionInfo};
 use crate::rib::{NeighborIdx, PathFlags};
+use crate::wire::Notification;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
@@ -62,7 +64,22 @@ pub struct Neighbor {
     /// send by the thousand.
     pub attr_error_log: LogLimit,
     /// What only `show neighbor NAME` needs (`super::detail`).
-    pub detail: super::detail::DetailState,
+    pub detail: DetailState,
+}
+
+/// What the engine keeps per neighbor for the detail view only.
+#[derive(Debug, Clone, Default)]
+pub struct DetailState {
+    /// The session's own report of what it negotiated (cleared when the
+    /// session goes down: shown only while `Neighbor::session` is set).
+    pub session: Option<SessionDetail>,
+    /// The last NOTIFICATION sent and received, with its Unix time (ms).
+    pub last_sent: Option<(Notification, u64)>,
+    pub last_received: Option<(Notification, u64)>,
+    /// Withdrawals received since start: IPv4, IPv6.
+    pub withdrawn: [u64; 2],
+    /// The last BFD diagnostic reported (RFC 5880 §4.1).
+    pub bfd_diagnostic: Option<u8>,
 }
 
 /// A measured duration and its mean deviation: a smoothed RTT and its
@@ -188,7 +205,7 @@ impl Neighbor {
             }
         };
         step(&mut self.received);
-        step(&mut self.rpki[super::rpki::counter_slot(flags)]);
+        step(&mut self.rpki[counter_slot(flags)]);
         if !flags.contains(PathFlags::REFUSED) {
             step(&mut self.limit_count);
         }
@@ -223,6 +240,17 @@ impl Neighbor {
         }
         self.warned = false;
         self.exceeded = false;
+    }
+}
+
+/// Index into `Neighbor::rpki` for a path's flags.
+pub fn counter_slot(flags: PathFlags) -> usize {
+    if flags.contains(PathFlags::RPKI_VALID) {
+        0
+    } else if flags.contains(PathFlags::RPKI_INVALID) {
+        1
+    } else {
+        2
     }
 }
 

@@ -7,7 +7,7 @@
 //! the registration.
 
 use super::core::EngineCore;
-use super::decide::DecisionState;
+use super::decision::DecisionState;
 use super::import::RULE_ORIGIN_MISMATCH;
 use crate::metrics::METRICS;
 use crate::rib::PathFlags;

@@ -2,7 +2,8 @@
 //! and the engine's Prometheus metrics, computed inside the route engine
 //! task from its own state.
 
-use super::core::{EngineCore, Pass};
+use super::core::EngineCore;
+use super::pass::Pass;
 use crate::config::LocationId;
 use crate::messages::views::{AsPathElem, DecisionView, NeighborView, RouteView};
 use crate::metrics::METRICS;

@@ -3,9 +3,10 @@
 //! decisions, and every Adj-RIB-In route re-evaluated without a session
 //! reset. Runs inside the route engine task.
 
-use super::core::{EngineCore, EngineError, Pass};
-use super::decide::Decision;
+use super::core::{EngineCore, EngineError};
+use super::decision::Decision;
 use super::neighbor::Neighbor;
+use super::pass::Pass;
 use crate::messages::{BfdStatus, NeighborName};
 use crate::rib::NeighborIdx;
 use crate::running::Running;

@@ -4,7 +4,8 @@
 //! `rpki-invalid`, re-evaluation of the paths whose state a new snapshot
 //! changes (no session reset), and the `coldpotato_rpki_routes` gauge.
 
-use super::core::{EngineCore, Pass};
+use super::core::EngineCore;
+use super::pass::Pass;
 use crate::config::Role;
 use crate::metrics::METRICS;
 use crate::policy::Rejection;
@@ -40,15 +41,11 @@ pub fn flags_state(flags: PathFlags, enabled: bool) -> Option<RpkiState> {
     }
 }
 
-/// Index into `Neighbor::rpki` for a path's flags.
-pub fn counter_slot(flags: PathFlags) -> usize {
-    if flags.contains(PathFlags::RPKI_VALID) {
-        0
-    } else if flags.contains(PathFlags::RPKI_INVALID) {
-        1
-    } else {
-        2
-    }
+/// A route's origin AS for a rejection reason: `AS64500`, or why there is none.
+pub(crate) fn origin_text(origin: Option<u32>) -> String {
+    origin.map_or("none (AS_SET or empty path)".to_string(), |o| {
+        format!("AS{o}")
+    })
 }
 
 impl EngineCore {
@@ -102,7 +99,7 @@ impl EngineCore {
         if covering.len() > SHOWN {
             vrps.push(format!("and {} more", covering.len() - SHOWN));
         }
-        let origin = super::import::origin_text(origin);
+        let origin = origin_text(origin);
         let plural = if covering.len() == 1 { "VRP" } else { "VRPs" };
         Some(Rejection {
             rule: RULE_RPKI_INVALID.into(),

@@ -11,7 +11,8 @@
 //! API's live streams subscribe to ([`ToEngine::SubscribeEvents`]).
 
 use super::backlog::{Backlogs, BACKLOG_LIMIT};
-use super::core::{EngineCore, Output};
+use super::core::EngineCore;
+use super::pass::Output;
 use crate::analytics::file::{self, EventWriter, FileSettings};
 use crate::analytics::EVENT_LOG_CAPACITY;
 use crate::config::EventsConfig;

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::config::{RegisteredPrefix, BACKUP_NONE};
 use crate::engine::core::EngineCore;
-use crate::engine::decide::DecisionState;
+use crate::engine::decision::DecisionState;
 use crate::engine::neighbor::Neighbor;
 use crate::policy::builtin::{self, bogon_reason};
 use crate::policy::RouteContext;
