@@ -1,6 +1,6 @@
 //! The engine's side of the BMP feed, as data: what a pass noted for the
 //! collectors ([`BmpState`]: the hub, the changed (neighbor, prefix) pairs,
-//! the dumps in progress), how Route Monitoring items are grouped ([`Key`])
+//! the dumps in progress), how Route Monitoring items are grouped (`Key`)
 //! and the feed items built from session facts (Peer Up, UPDATEs of a
 //! group). The hooks that fill it run in the route engine (`engine::bmp`).
 

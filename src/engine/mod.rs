@@ -26,6 +26,7 @@
 //! - entry: `dispatch` (new, handle, handle_updates, tick, query) and the
 //!   [`task`].
 
+pub mod admission;
 pub mod audit;
 pub mod backlog;
 pub mod bmp;

@@ -1,4 +1,4 @@
-//! What one call into the engine changed ([`Pass`]), collected as the
+//! What one call into the engine changed (`Pass`), collected as the
 //! import, session and reload steps run and settled once at the call's end,
 //! and the messages it produced for the session tasks ([`Output`]).
 

@@ -6,9 +6,9 @@
 //! for the registered prefixes a pass touched; removed when a reload drops
 //! the registration.
 
+use super::admission::RULE_ORIGIN_MISMATCH;
 use super::core::EngineCore;
 use super::decision::DecisionState;
-use super::import::RULE_ORIGIN_MISMATCH;
 use crate::metrics::METRICS;
 use crate::rib::PathFlags;
 use crate::wire::Prefix;

@@ -19,8 +19,10 @@ pub mod interner;
 pub mod out;
 pub mod packed;
 pub mod rejections;
+pub mod store;
 pub mod table;
 
 pub use interner::{AttrId, Interner};
 pub use out::AdjRibOut;
-pub use table::{NeighborIdx, PathEntry, PathFlags, PrefixKey, Rib, Table, V4Key, V6Key};
+pub use store::Rib;
+pub use table::{NeighborIdx, PathEntry, PathFlags, PrefixKey, Table, V4Key, V6Key};
