@@ -126,17 +126,6 @@ fn run_job<T, E: std::fmt::Display>(
     }
 }
 
-/// Limits glibc to two malloc arenas: UPDATEs are decoded on the session
-/// threads and freed on the engine's, and one arena per thread turns that
-/// hand-over into fragmentation on a full table.
-fn limit_malloc_arenas() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt is called once, before any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
-}
-
 /// Writes a command's output to stdout. A reader that went away (`| head`,
 /// `| less` quit early) is not an error: the command exits 0 quietly, as
 /// `ls | head` does, instead of panicking like `print!` would.
@@ -168,8 +157,24 @@ fn control(
     }
 }
 
+/// jemalloc instead of glibc's malloc: the session tasks allocate what the
+/// engine task frees (decoded UPDATEs), and glibc serialises such frees on
+/// the allocating thread's arena lock (issue 10's full-table profile:
+/// ~4 % of the daemon's CPU waiting on it, ~20 % in malloc and free; two
+/// glibc arenas, `M_ARENA_MAX`, only traded that for fragmentation).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+/// jemalloc's options: memory freed after a full-table load goes back to
+/// the system within a second (a background thread purges; the default
+/// keeps dirty pages for 10 s), and two arenas for a daemon that runs a
+/// handful of busy threads.
+#[allow(non_upper_case_globals)]
+#[export_name = "_rjem_malloc_conf"]
+pub static malloc_conf: &[u8] =
+    b"background_thread:true,narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
+
 fn main() -> ExitCode {
-    limit_malloc_arenas();
     let cli = Cli::parse();
     let log = (cli.log_format, cli.log_level.clone());
     match cli.command {

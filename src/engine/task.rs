@@ -155,7 +155,9 @@ async fn read_back(cfg: &Running) -> Vec<crate::messages::views::EventView> {
     }
 }
 
-/// Returns freed heap pages to the OS (glibc `malloc_trim`).
+/// Returns freed heap pages to the OS (glibc `malloc_trim`: for users of
+/// the library on the system allocator; the daemon runs jemalloc, which
+/// purges by itself, and this finds glibc's heap all but empty).
 fn release_free_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only walks the allocator's own free lists.
