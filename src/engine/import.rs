@@ -24,6 +24,7 @@ use crate::rib::{AttrId, NeighborIdx, PathEntry, PathFlags};
 use crate::rpki::RpkiState;
 use crate::wire::iana::AttrType;
 use crate::wire::{Afi, AttrCause, AttrError, PathAttributes, Prefix, Safi, Update};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Rule name of a route treated as withdrawn for AS 0 in its path (RFC 7607).
@@ -59,7 +60,7 @@ impl EngineCore {
     pub(crate) fn import_update(
         &mut self,
         idx: NeighborIdx,
-        update: Update,
+        mut update: Update,
         now: Instant,
         pass: &mut Pass,
     ) {
@@ -72,20 +73,25 @@ impl EngineCore {
             if safi != Safi::UNICAST {
                 return;
             }
-            let v4 = afi == Afi::IPV4;
-            self.remove_paths(
-                idx,
-                |p, e| e.flags.contains(PathFlags::STALE) && matches!(p, Prefix::V4(_)) == v4,
-                pass,
-            );
-            let no_stale = self
-                .rib
-                .neighbor_paths(idx)
-                .iter()
-                .all(|(_, e)| !e.flags.contains(PathFlags::STALE));
-            if let Some(nb) = self.nb_mut(idx) {
-                if no_stale {
-                    nb.gr_deadline = None;
+            // Only a graceful restart leaves stale paths, and it sets the
+            // deadline: without one there is nothing to sweep (and no
+            // pass over the whole table at every End-of-RIB).
+            if nb.gr_deadline.is_some() {
+                let v4 = afi == Afi::IPV4;
+                self.remove_paths(
+                    idx,
+                    |p, e| e.flags.contains(PathFlags::STALE) && matches!(p, Prefix::V4(_)) == v4,
+                    pass,
+                );
+                let no_stale = self
+                    .rib
+                    .neighbor_paths(idx)
+                    .iter()
+                    .all(|(_, e)| !e.flags.contains(PathFlags::STALE));
+                if let Some(nb) = self.nb_mut(idx) {
+                    if no_stale {
+                        nb.gr_deadline = None;
+                    }
                 }
             }
             pass.all_decisions = true;
@@ -123,6 +129,13 @@ impl EngineCore {
         };
         if !update.nlri.is_empty() {
             let id = self.rib.attrs.intern_ref(&update.attrs);
+            // Evaluated as decoded, not unpacked again from the interner.
+            let attrs = if update.mp_reach.is_some() {
+                update.attrs.clone()
+            } else {
+                std::mem::take(&mut update.attrs)
+            };
+            self.rib.attrs.prime(id, Arc::new(attrs));
             for p in &update.nlri {
                 if !self.announce(idx, p.prefix, id, now, pass, forced.clone()) {
                     break;
@@ -137,7 +150,8 @@ impl EngineCore {
             if !m.nlri.is_empty() {
                 let mut attrs = update.attrs;
                 attrs.next_hop = Some(m.next_hop);
-                let id = self.rib.attrs.intern(attrs);
+                let id = self.rib.attrs.intern_ref(&attrs);
+                self.rib.attrs.prime(id, Arc::new(attrs));
                 for p in &m.nlri {
                     if !self.announce(idx, p.prefix, id, now, pass, forced.clone()) {
                         break;

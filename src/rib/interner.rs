@@ -152,6 +152,19 @@ impl Interner {
         Some(a)
     }
 
+    /// Puts `attrs`, the decoded form of set `id`, in the cache, so that
+    /// the next [`Interner::get`] of `id` need not unpack it (the import
+    /// pipeline has the set decoded from the wire when it interns it).
+    pub fn prime(&self, id: AttrId, attrs: Arc<PathAttributes>) {
+        let mut cache = self.cache.borrow_mut();
+        if cache.is_empty() {
+            cache.resize(CACHE, None);
+        }
+        if let Some(c) = cache.get_mut(id as usize % CACHE) {
+            *c = Some((id, attrs));
+        }
+    }
+
     /// Number of live attribute sets.
     pub fn len(&self) -> usize {
         self.index.len()
