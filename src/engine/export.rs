@@ -399,6 +399,8 @@ impl EngineCore {
         let rpki_matters = self.rpki_in_policies();
         let shareable = to.cfg.export_policy.is_none();
         let mut sets: Vec<PathAttributes> = Vec::new();
+        // Per set: the received set it is a derivation of (see below).
+        let mut bases: Vec<Option<AttrId>> = Vec::new();
         let mut shared: HashMap<(AttrId, NeighborIdx, bool), Option<usize>> = HashMap::new();
         let mut wanted: Vec<(Prefix, Option<usize>)> = Vec::with_capacity(prefixes.len());
         for (i, p) in prefixes.iter().enumerate() {
@@ -439,8 +441,19 @@ impl EngineCore {
                     Verdict::Reject(_) => None,
                 }
             });
-            let set = built.map(|a| {
+            // A shared set toward an iBGP neighbor is usually the source
+            // set with our LOCAL_PREF (and ONLY_TO_CUSTOMER): kept in the
+            // Adj-RIB-Out as a derivation of it, not a second whole copy.
+            let base = key.filter(|_| !to.ebgp).map(|(attr, _, _)| attr);
+            let set = built.map(|mut a| {
+                let base = base.filter(|&b| {
+                    self.rib
+                        .attrs
+                        .get(b)
+                        .is_some_and(|whole| only_lp_otc_differ(&mut a, &whole))
+                });
                 sets.push(a);
+                bases.push(base);
                 sets.len() - 1
             });
             if let Some(k) = key {
@@ -449,7 +462,18 @@ impl EngineCore {
             wanted.push((*p, set));
         }
         // One reference per set while diffing; each Adj-RIB-Out entry takes its own.
-        let ids: Vec<AttrId> = sets.iter().map(|a| self.rib.attrs.intern_ref(a)).collect();
+        let ids: Vec<AttrId> = sets
+            .iter()
+            .zip(&bases)
+            .map(|(a, base)| {
+                base.and_then(|b| {
+                    self.rib
+                        .attrs
+                        .intern_derived(b, a.local_pref, a.only_to_customer)
+                })
+                .unwrap_or_else(|| self.rib.attrs.intern_ref(a))
+            })
+            .collect();
         let mut announce: Vec<Vec<AddPathPrefix>> = vec![Vec::new(); sets.len()];
         let mut withdraw: Vec<AddPathPrefix> = Vec::new();
         let Some(out) = self.groups.get_mut(gid).map(|g| &mut g.out) else {
@@ -532,4 +556,15 @@ impl EngineCore {
             self.dump_out(idx, Some(afi), false, pass);
         }
     }
+}
+
+/// Whether `a` is `whole` but for LOCAL_PREF and ONLY_TO_CUSTOMER
+/// (compared in place: no copy of either set).
+fn only_lp_otc_differ(a: &mut PathAttributes, whole: &PathAttributes) -> bool {
+    let kept = (a.local_pref, a.only_to_customer);
+    a.local_pref = whole.local_pref;
+    a.only_to_customer = whole.only_to_customer;
+    let same = a == whole;
+    (a.local_pref, a.only_to_customer) = kept;
+    same
 }

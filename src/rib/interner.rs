@@ -9,6 +9,13 @@
 //! unpacks on demand; a small direct-mapped cache of unpacked sets makes
 //! the common case (many prefixes of one UPDATE, the few paths of one
 //! prefix) a reference-count increment.
+//!
+//! A derived set ([`Interner::intern_derived`]) is another set with its
+//! LOCAL_PREF and ONLY_TO_CUSTOMER replaced: stored as the other set's id
+//! and the two values (~11 bytes), it holds a reference on that set. It is
+//! how the exporter keeps what it sent internal neighbors of routes learned
+//! from peers (the received set plus our LOCAL_PREF) without a second copy
+//! of every set.
 
 use super::packed;
 use crate::wire::PathAttributes;
@@ -25,6 +32,10 @@ pub const NO_ATTR: AttrId = u32::MAX;
 
 /// Entries in the cache of unpacked sets (a power of two).
 const CACHE: usize = 1024;
+
+/// The first two bytes of a derived set: bit 15 of the packed presence
+/// mask, which [`packed::pack`] never sets.
+const DERIVED: [u8; 2] = 0x8000u16.to_le_bytes();
 
 /// One cache entry: an id and its unpacked set.
 type Cached = Option<(AttrId, Arc<PathAttributes>)>;
@@ -67,7 +78,66 @@ impl Interner {
 
     /// Interns a copy of `attrs` and takes one reference on it.
     pub fn intern_ref(&mut self, attrs: &PathAttributes) -> AttrId {
-        let bytes = packed::pack(attrs);
+        self.intern_bytes(packed::pack(attrs)).0
+    }
+
+    /// Interns `base` with LOCAL_PREF and ONLY_TO_CUSTOMER replaced by
+    /// `local_pref` and `only_to_customer`, and takes one reference on the
+    /// result: `base` itself when that changes nothing, else a derived set
+    /// (`base`'s id and the two values) that holds a reference on `base`.
+    /// `None` when `base` is not live.
+    pub fn intern_derived(
+        &mut self,
+        base: AttrId,
+        local_pref: Option<u32>,
+        only_to_customer: Option<u32>,
+    ) -> Option<AttrId> {
+        // A derived set always refers to a whole one.
+        let base = match Self::derived(self.slots.get(base as usize)?.bytes.as_deref()?) {
+            Some((b, _, _)) => b,
+            None => base,
+        };
+        let whole = self.get(base)?;
+        if whole.local_pref == local_pref && whole.only_to_customer == only_to_customer {
+            self.acquire(base);
+            return Some(base);
+        }
+        let mut b = Vec::with_capacity(15);
+        b.extend_from_slice(&DERIVED);
+        b.extend_from_slice(&base.to_le_bytes());
+        b.push(u8::from(local_pref.is_some()) | (u8::from(only_to_customer.is_some()) << 1));
+        for v in [local_pref, only_to_customer].into_iter().flatten() {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        let (id, new) = self.intern_bytes(b.into_boxed_slice());
+        if new {
+            self.acquire(base);
+        }
+        Some(id)
+    }
+
+    /// A derived set's base, LOCAL_PREF and ONLY_TO_CUSTOMER; `None` for
+    /// a whole set.
+    fn derived(bytes: &[u8]) -> Option<(AttrId, Option<u32>, Option<u32>)> {
+        let rest = bytes.strip_prefix(&DERIVED)?;
+        let (base, rest) = rest.split_first_chunk::<4>()?;
+        let (&flags, mut rest) = rest.split_first()?;
+        let mut take = |present: bool| -> Option<Option<u32>> {
+            if !present {
+                return Some(None);
+            }
+            let (v, r) = rest.split_first_chunk::<4>()?;
+            rest = r;
+            Some(Some(u32::from_le_bytes(*v)))
+        };
+        let lp = take(flags & 1 != 0)?;
+        let otc = take(flags & 2 != 0)?;
+        Some((AttrId::from_le_bytes(*base), lp, otc))
+    }
+
+    /// Finds or inserts `bytes` and takes one reference on it; `true` when
+    /// the set is new.
+    fn intern_bytes(&mut self, bytes: Box<[u8]>) -> (AttrId, bool) {
         let hash = self.hasher.hash_one(&bytes[..]);
         let slots = &self.slots;
         if let Some(&id) = self
@@ -75,7 +145,7 @@ impl Interner {
             .find(hash, |&id| Self::bytes(slots, id) == &bytes[..])
         {
             self.acquire(id);
-            return id;
+            return (id, false);
         }
         let slot = Slot {
             bytes: Some(bytes),
@@ -94,7 +164,7 @@ impl Interner {
         let (slots, hasher) = (&self.slots, &self.hasher);
         self.index
             .insert_unique(hash, id, |&id| hasher.hash_one(Self::bytes(slots, id)));
-        id
+        (id, true)
     }
 
     /// Takes one more reference on `id`.
@@ -126,29 +196,43 @@ impl Interner {
             entry.remove();
         }
         self.free.push(id);
-        let mut cache = self.cache.borrow_mut();
-        if let Some(c) = cache.get_mut(id as usize % CACHE) {
-            if c.as_ref().is_some_and(|(cid, _)| *cid == id) {
-                *c = None;
+        {
+            let mut cache = self.cache.borrow_mut();
+            if let Some(c) = cache.get_mut(id as usize % CACHE) {
+                if c.as_ref().is_some_and(|(cid, _)| *cid == id) {
+                    *c = None;
+                }
             }
+        }
+        if let Some((base, _, _)) = Self::derived(&bytes) {
+            self.release(base);
         }
     }
 
     /// The attribute set `id`, if live.
     pub fn get(&self, id: AttrId) -> Option<Arc<PathAttributes>> {
         let bytes = self.slots.get(id as usize)?.bytes.as_deref()?;
-        let mut cache = self.cache.borrow_mut();
-        if cache.is_empty() {
-            cache.resize(CACHE, None);
-        }
-        let c = cache.get_mut(id as usize % CACHE)?;
-        if let Some((cid, a)) = c {
-            if *cid == id {
-                return Some(a.clone());
+        {
+            let mut cache = self.cache.borrow_mut();
+            if cache.is_empty() {
+                cache.resize(CACHE, None);
+            }
+            if let Some(Some((cid, a))) = cache.get(id as usize % CACHE) {
+                if *cid == id {
+                    return Some(a.clone());
+                }
             }
         }
-        let a = Arc::new(packed::unpack(bytes)?);
-        *c = Some((id, a.clone()));
+        let a = Arc::new(match Self::derived(bytes) {
+            Some((base, local_pref, only_to_customer)) => {
+                let mut a = (*self.get(base)?).clone();
+                a.local_pref = local_pref;
+                a.only_to_customer = only_to_customer;
+                a
+            }
+            None => packed::unpack(bytes)?,
+        });
+        self.prime(id, a.clone());
         Some(a)
     }
 
@@ -251,6 +335,53 @@ mod tests {
         }
         assert_eq!(i.get(ids[0]).as_deref(), Some(&attrs(0)));
         assert_eq!(i.get(ids[CACHE]).as_deref(), Some(&attrs(CACHE as u32)));
+    }
+
+    #[test]
+    fn a_derived_set_is_its_base_with_two_values_replaced_and_keeps_it_alive() {
+        let mut i = Interner::new();
+        let base = i.intern(attrs(1));
+        let d = i.intern_derived(base, Some(100), Some(64500)).unwrap();
+        assert_ne!(d, base);
+        let mut want = attrs(1);
+        want.local_pref = Some(100);
+        want.only_to_customer = Some(64500);
+        assert_eq!(i.get(d).as_deref(), Some(&want));
+        // The same derivation is the same set; derived from a derived set
+        // it refers to the whole one.
+        assert_eq!(i.intern_derived(base, Some(100), Some(64500)), Some(d));
+        let d2 = i.intern_derived(d, Some(200), None).unwrap();
+        want.local_pref = Some(200);
+        want.only_to_customer = None;
+        assert_eq!(i.get(d2).as_deref(), Some(&want));
+        assert_eq!(i.refs(base), 3, "one for the caller, one per derived set");
+        // Changing nothing is the base itself.
+        assert_eq!(i.intern_derived(base, None, None), Some(base));
+        assert_eq!(i.refs(base), 4);
+        i.release(base);
+        i.release(base);
+        i.release(d2);
+        assert_eq!(i.refs(base), 1, "held by the derived set only");
+        assert_eq!(i.get(base).as_deref(), Some(&attrs(1)));
+        i.release(d);
+        assert_eq!(i.refs(d), 1);
+        i.release(d);
+        assert!(i.is_empty(), "the last derived set frees its base");
+        assert!(i.intern_derived(base, Some(1), None).is_none());
+    }
+
+    #[test]
+    fn a_derived_set_and_an_equal_whole_set_are_both_served_right() {
+        let mut i = Interner::new();
+        let base = i.intern(attrs(7));
+        let d = i.intern_derived(base, Some(100), None).unwrap();
+        let mut whole = attrs(7);
+        whole.local_pref = Some(100);
+        let w = i.intern(whole.clone());
+        // Two ids for one set (the diff then re-sends it once): both read
+        // back as the same attributes.
+        assert_eq!(i.get(d), i.get(w));
+        assert_eq!(i.get(w).as_deref(), Some(&whole));
     }
 
     proptest::proptest! {
