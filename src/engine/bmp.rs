@@ -161,7 +161,10 @@ impl EngineCore {
                 groups.add(self.bmp_pre_key(p, e), *p);
             }
             if established && views.post_policy && e.flags.contains(PathFlags::ACCEPTED) {
-                groups.add(Key::announce(ViewKey::Post, e.neighbor, e.effective()), *p);
+                groups.add(
+                    Key::announce(ViewKey::Post, e.neighbor, self.rib.effective(p, e)),
+                    *p,
+                );
             }
             if views.loc_rib && e.flags.contains(PathFlags::BEST) {
                 groups.add(self.bmp_loc_key(p, e), *p);
@@ -191,7 +194,7 @@ impl EngineCore {
     }
 
     fn bmp_loc_key(&self, p: &Prefix, e: &PathEntry) -> Key {
-        let mut k = Key::announce(ViewKey::Loc, US, e.effective());
+        let mut k = Key::announce(ViewKey::Loc, US, self.rib.effective(p, e));
         if self.decisions.contains_key(p) {
             k.decided = Some(*p);
         }
@@ -306,10 +309,12 @@ impl EngineCore {
         if !b.active {
             return;
         }
+        // The post-policy set of the replaced path is gone from the RIB:
+        // a change that involves one counts as a change of the view.
         let accepted = |e: &Option<PathEntry>| {
             e.as_ref()
                 .filter(|e| e.flags.contains(PathFlags::ACCEPTED))
-                .map(PathEntry::effective)
+                .map(|e| (e.attr, e.flags.contains(PathFlags::POST)))
         };
         let mut bits = 0;
         if old.map(|e| e.attr) != new.map(|e| e.attr)
@@ -320,7 +325,7 @@ impl EngineCore {
             bits |= PRE;
         }
         let (was, is) = (accepted(&old), accepted(&new));
-        if was != is {
+        if was != is || is.is_some_and(|(_, post)| post) {
             bits |= POST;
         }
         if bits != 0 {
@@ -407,15 +412,23 @@ impl EngineCore {
                 }
                 if bits & POST != 0 {
                     match path.filter(|e| e.flags.contains(PathFlags::ACCEPTED)) {
-                        Some(e) => groups.add(Key::announce(ViewKey::Post, idx, e.effective()), p),
+                        Some(e) => groups.add(
+                            Key::announce(ViewKey::Post, idx, self.rib.effective(&p, &e)),
+                            p,
+                        ),
                         None => groups.add(Key::withdraw(ViewKey::Post, idx), p),
                     }
                 }
             }
             if let Some(before) = before {
                 for ((p, old), new) in prefixes.iter().zip(&before).zip(bests) {
-                    let same = old.map(|e| (e.neighbor, e.effective()))
-                        == new.map(|e| (e.neighbor, e.effective()))
+                    // A post-policy set is known only for the path now
+                    // stored: one that had one is taken as changed.
+                    let key = |e: &Option<PathEntry>| {
+                        e.map(|e| (e.neighbor, e.attr, e.flags.contains(PathFlags::POST)))
+                    };
+                    let same = key(old) == key(new)
+                        && !new.is_some_and(|e| e.flags.contains(PathFlags::POST))
                         && !b.loc_gone.contains(p);
                     // A decided prefix's attributes follow its decision.
                     if same && !self.decisions.contains_key(p) {

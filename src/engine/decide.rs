@@ -56,14 +56,15 @@ impl EngineCore {
         Some(candidate_of(self.nb(e.neighbor)?, e, attrs))
     }
 
-    /// The (post-policy) attributes of each path, unpacked once.
+    /// The attributes of each path (`attr`, which the callers made the
+    /// effective, post-policy set), unpacked once.
     fn attrs_of<'a>(
         &self,
         paths: impl IntoIterator<Item = &'a PathEntry>,
     ) -> SmallVec<[Option<Arc<PathAttributes>>; 4]> {
         paths
             .into_iter()
-            .map(|e| self.rib.attrs.get(e.effective()))
+            .map(|e| self.rib.attrs.get(e.attr))
             .collect()
     }
 
@@ -99,7 +100,8 @@ impl EngineCore {
         idx
     }
 
-    /// Usable accepted paths of `prefix`.
+    /// Usable accepted paths of `prefix`, each with `attr` its effective
+    /// (post-policy) set, as decisions compare them.
     pub(crate) fn usable(&self, prefix: &Prefix) -> SmallVec<[PathEntry; 4]> {
         self.rib
             .paths(prefix)
@@ -108,7 +110,10 @@ impl EngineCore {
                 e.flags.contains(PathFlags::ACCEPTED)
                     && self.nb(e.neighbor).is_some_and(|n| n.usable())
             })
-            .copied()
+            .map(|e| PathEntry {
+                attr: self.rib.effective(prefix, e),
+                ..*e
+            })
             .collect()
     }
 
@@ -172,7 +177,10 @@ impl EngineCore {
                         && (!internet_only || e.flags.contains(PathFlags::INTERNET))
                     {
                         lens.push(len);
-                        found.push(e);
+                        found.push(PathEntry {
+                            attr: self.rib.effective(&cover, &e),
+                            ..e
+                        });
                         break;
                     }
                 }
@@ -367,6 +375,7 @@ impl EngineCore {
             Prefix::V6(_) => self.rib.v6.get_mut(prefix),
         }?;
         let attrs = &self.rib.attrs;
+        let posts = &self.rib.posts;
         let neighbors = &self.neighbors;
         let nb = |i: NeighborIdx| neighbors.get(usize::from(i)).and_then(Option::as_ref);
         let usable: SmallVec<[PathEntry; 4]> = paths
@@ -393,8 +402,10 @@ impl EngineCore {
                 // One usable path is the best one; nothing to unpack or compare.
                 winner = Some(only.neighbor);
             } else {
-                let unpacked: SmallVec<[Option<Arc<PathAttributes>>; 4]> =
-                    usable.iter().map(|e| attrs.get(e.effective())).collect();
+                let unpacked: SmallVec<[Option<Arc<PathAttributes>>; 4]> = usable
+                    .iter()
+                    .map(|e| attrs.get(posts.effective(prefix, e)))
+                    .collect();
                 let cands: SmallVec<[Candidate; 4]> = usable
                     .iter()
                     .zip(&unpacked)

@@ -287,7 +287,7 @@ impl EngineCore {
             return None;
         }
         Some(Source::Learned {
-            attr: best.effective(),
+            attr: self.rib.effective(prefix, &best),
             from: src.idx,
         })
     }

@@ -19,7 +19,6 @@ use crate::analytics::leak::{route_leak, LeakCheck, LeakRules};
 use crate::analytics::EventKind;
 use crate::config::Role;
 use crate::policy::{Rejection, RouteContext, Verdict};
-use crate::rib::interner::NO_ATTR;
 use crate::rib::{AttrId, NeighborIdx, PathEntry, PathFlags};
 use crate::rpki::RpkiState;
 use crate::wire::iana::AttrType;
@@ -273,18 +272,20 @@ impl EngineCore {
                 if ok.internet {
                     flags |= PathFlags::INTERNET;
                 }
-                (ok.attrs.map_or(NO_ATTR, |a| self.rib.attrs.intern(a)), None)
+                (ok.attrs.map(|a| self.rib.attrs.intern(a)), None)
             }
-            Err(r) => (NO_ATTR, Some(r)),
+            Err(r) => (None, Some(r)),
         };
+        if post.is_some() {
+            flags |= PathFlags::POST;
+        }
         let new_rule = rejection.as_ref().map(|r| r.rule.clone());
         let e = PathEntry {
             attr: id,
-            post,
             neighbor: idx,
             flags,
         };
-        let old = self.rib.store(&prefix, e, rejection);
+        let old = self.rib.store(&prefix, e, post, rejection);
         self.bmp_path_changed(idx, prefix, old, Some(e));
         if let Some(nb) = self.nb_mut(idx) {
             if let Some(o) = old {

@@ -82,10 +82,11 @@ impl EngineCore {
     pub(crate) fn route_view(&self, prefix: &Prefix, e: &PathEntry) -> Option<RouteView> {
         let nb = self.nb(e.neighbor)?;
         let accepted = e.flags.contains(PathFlags::ACCEPTED);
-        let attrs = self
-            .rib
-            .attrs
-            .get(if accepted { e.effective() } else { e.attr })?;
+        let attrs = self.rib.attrs.get(if accepted {
+            self.rib.effective(prefix, e)
+        } else {
+            e.attr
+        })?;
         let rej = if accepted {
             None
         } else {

@@ -7,9 +7,11 @@
 //! - one hash map per family and prefix length, keyed by the bare address
 //!   ([`table::V4Key`]: `u32`; [`table::V6Key`]: two `u64`), so an IPv4
 //!   bucket is 32 bytes and a resize only touches one length;
-//! - each prefix holds up to two 12-byte [`table::PathEntry`] inline
-//!   (neighbor index `u16`, status flags, pre-policy and post-policy
-//!   attribute indices `u32`), longer lists in a spill arena;
+//! - each prefix holds its path inline as an 8-byte [`table::PathEntry`]
+//!   (attribute index `u32`, neighbor index `u16`, status flags), two paths
+//!   in a pair arena, longer lists in a spill arena; the post-policy set of
+//!   the few paths import policy changed sits in a side table
+//!   ([`store::Posts`]);
 //! - path attributes live once in the [`interner::Interner`], an index table
 //!   with reference counts that frees a set when its last path goes;
 //! - rejection reasons sit in a side table keyed by neighbor and prefix,
@@ -24,5 +26,5 @@ pub mod table;
 
 pub use interner::{AttrId, Interner};
 pub use out::AdjRibOut;
-pub use store::Rib;
+pub use store::{Posts, Rib};
 pub use table::{NeighborIdx, PathEntry, PathFlags, PrefixKey, Table, V4Key, V6Key};

@@ -1,9 +1,10 @@
 //! The whole RIB ([`Rib`]): both families' path tables ([`super::table`]),
-//! the attribute interner they share and the rejection reasons' side
-//! table, kept consistent (a path's attribute references are taken and
+//! the attribute interner they share and two side tables (the rejection
+//! reasons, and the post-policy attribute sets of the few paths import
+//! policy changed), kept consistent (a path's attribute references are taken and
 //! released with it). Owned by the route engine task; no channels.
 
-use super::interner::{Interner, NO_ATTR};
+use super::interner::{AttrId, Interner};
 use super::table::{NeighborIdx, PathEntry, PathFlags, Table, V4Key, V6Key};
 use crate::policy::Rejection;
 use crate::wire::Prefix;
@@ -15,6 +16,26 @@ pub struct Rib {
     pub v6: Table<V6Key>,
     pub attrs: Interner,
     rejections: super::rejections::Rejections,
+    /// Post-policy sets of the paths flagged [`PathFlags::POST`].
+    pub posts: Posts,
+}
+
+/// The post-policy attribute sets of the paths import policy changed
+/// (flag [`PathFlags::POST`]), by (neighbor, prefix).
+#[derive(Debug, Default)]
+pub struct Posts(hashbrown::HashMap<(NeighborIdx, Prefix), AttrId>);
+
+impl Posts {
+    /// The attributes to use for decisions and export of path `e` of
+    /// `prefix`: post-policy when import policy changed them.
+    pub fn effective(&self, prefix: &Prefix, e: &PathEntry) -> AttrId {
+        if e.flags.contains(PathFlags::POST) {
+            if let Some(&id) = self.0.get(&(e.neighbor, *prefix)) {
+                return id;
+            }
+        }
+        e.attr
+    }
 }
 
 impl Rib {
@@ -47,17 +68,33 @@ impl Rib {
             .copied()
     }
 
-    /// Stores a path (the caller has already taken references on its
-    /// attribute ids); releases the replaced path's references and returns it.
+    /// The attributes to use for decisions and export of path `e` of
+    /// `prefix`: post-policy when import policy changed them.
+    pub fn effective(&self, prefix: &Prefix, e: &PathEntry) -> AttrId {
+        self.posts.effective(prefix, e)
+    }
+
+    /// Stores a path with its post-policy set `post` when import policy
+    /// changed the attributes (the caller has already taken references on
+    /// both ids); releases the replaced path's references and returns it.
     pub fn store(
         &mut self,
         prefix: &Prefix,
-        e: PathEntry,
+        mut e: PathEntry,
+        post: Option<AttrId>,
         rejection: Option<Rejection>,
     ) -> Option<PathEntry> {
+        e.flags.set(PathFlags::POST, post.is_some());
         let old = match prefix {
             Prefix::V4(_) => self.v4.upsert(prefix, e),
             Prefix::V6(_) => self.v6.upsert(prefix, e),
+        };
+        let old_post = match post {
+            Some(p) => self.posts.0.insert((e.neighbor, *prefix), p),
+            None if old.is_some_and(|o| o.flags.contains(PathFlags::POST)) => {
+                self.posts.0.remove(&(e.neighbor, *prefix))
+            }
+            None => None,
         };
         match rejection {
             Some(r) => {
@@ -70,7 +107,10 @@ impl Rib {
             }
         }
         if let Some(o) = old {
-            self.release_entry(&o);
+            self.attrs.release(o.attr);
+        }
+        if let Some(p) = old_post {
+            self.attrs.release(p);
         }
         old
     }
@@ -85,7 +125,7 @@ impl Rib {
             if !o.flags.contains(PathFlags::ACCEPTED) {
                 self.rejections.remove(neighbor, prefix);
             }
-            self.release_entry(&o);
+            self.release_entry(prefix, &o);
         }
         old
     }
@@ -102,7 +142,7 @@ impl Rib {
             if !e.flags.contains(PathFlags::ACCEPTED) {
                 self.rejections.remove(neighbor, p);
             }
-            self.release_entry(e);
+            self.release_entry(p, e);
         }
         out
     }
@@ -138,10 +178,58 @@ impl Rib {
         self.iter().map(|(_, p)| p.len()).sum()
     }
 
-    fn release_entry(&mut self, e: &PathEntry) {
+    /// Releases a removed path's references (and forgets its post-policy set).
+    fn release_entry(&mut self, prefix: &Prefix, e: &PathEntry) {
         self.attrs.release(e.attr);
-        if e.post != NO_ATTR {
-            self.attrs.release(e.post);
+        if e.flags.contains(PathFlags::POST) {
+            if let Some(p) = self.posts.0.remove(&(e.neighbor, *prefix)) {
+                self.attrs.release(p);
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::{AsPath, PathAttributes};
+
+    fn set(asn: u32) -> PathAttributes {
+        PathAttributes {
+            as_path: Some(AsPath::from_sequence(vec![asn])),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_post_policy_set_is_kept_aside_replaced_and_released_with_its_path() {
+        let mut rib = Rib::new();
+        let p: Prefix = "192.0.2.0/24".parse().unwrap();
+        let pre = rib.attrs.intern(set(1));
+        let post = rib.attrs.intern(set(2));
+        let e = PathEntry {
+            attr: pre,
+            neighbor: 3,
+            flags: PathFlags::ACCEPTED,
+        };
+        rib.store(&p, e, Some(post), None);
+        let stored = rib.path(&p, 3).unwrap();
+        assert!(stored.flags.contains(PathFlags::POST));
+        assert_eq!(rib.effective(&p, &stored), post);
+        // Replaced by a path policy left alone: the post set is released.
+        let pre2 = rib.attrs.intern(set(1));
+        rib.store(&p, e, None, None);
+        let stored = rib.path(&p, 3).unwrap();
+        assert!(!stored.flags.contains(PathFlags::POST));
+        assert_eq!(rib.effective(&p, &stored), pre);
+        assert_eq!(rib.attrs.refs(post), 0);
+        assert_eq!(rib.attrs.refs(pre2), 1);
+        // Changed again, then removed: nothing is left.
+        let post = rib.attrs.intern(set(2));
+        rib.attrs.acquire(pre);
+        rib.store(&p, e, Some(post), None);
+        rib.remove(&p, 3);
+        assert!(rib.attrs.is_empty());
+        assert!(rib.posts.0.is_empty());
     }
 }

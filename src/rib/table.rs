@@ -2,7 +2,7 @@
 //! Loc-RIB (the `BEST` flag) in one hash table per address family. Owned by
 //! the route engine task; no channels.
 
-use super::interner::{AttrId, NO_ATTR};
+use super::interner::AttrId;
 use crate::wire::Prefix;
 use hashbrown::hash_map::Entry;
 use hashbrown::HashMap;
@@ -34,54 +34,44 @@ bitflags::bitflags! {
         /// RPKI origin validation (RFC 6811) found it `invalid`. Neither
         /// RPKI bit: `not-found`, or RPKI is off.
         const RPKI_INVALID = 64;
+        /// Import policy changed the attributes: the post-policy set is in
+        /// the RIB's side table ([`super::Rib::effective`]).
+        const POST = 128;
     }
 }
 
-/// One path: 12 bytes.
+/// One path: 8 bytes. The post-policy attributes, in the rare case import
+/// policy changed them, are kept aside (flag [`PathFlags::POST`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PathEntry {
     /// Attributes as received (pre-policy).
     pub attr: AttrId,
-    /// Attributes after import policy ([`NO_ATTR`] when unchanged).
-    pub post: AttrId,
     pub neighbor: NeighborIdx,
     pub flags: PathFlags,
-}
-
-impl PathEntry {
-    /// The attributes to use for decisions and export (post-policy).
-    pub fn effective(&self) -> AttrId {
-        if self.post == NO_ATTR {
-            self.attr
-        } else {
-            self.post
-        }
-    }
 }
 
 /// Marks a table slot that points at a longer path list instead of holding
 /// a path: never a real neighbor index (the engine stops at `u16::MAX`
 /// neighbors, so indices end at `u16::MAX - 1`).
 const LIST: NeighborIdx = NeighborIdx::MAX;
-/// `post` of a list slot: the list is a pair in [`Table::pairs`].
-const PAIR: u32 = 2;
-/// `post` of a list slot: the list is in [`Table::spill`].
-const SPILL: u32 = 3;
+/// `flags` of a list slot: the list is a pair in [`Table::pairs`].
+const PAIR: u8 = 2;
+/// `flags` of a list slot: the list is in [`Table::spill`].
+const SPILL: u8 = 3;
 /// Pairs per chunk of [`Table::pairs`] (no doubling slack, no big copies).
 const PAIR_CHUNK: usize = 4096;
 
-/// One table slot, 12 bytes (an IPv4 bucket is 16): the prefix's only path
+/// One table slot, 8 bytes (an IPv4 bucket is 12): the prefix's only path
 /// inline (the common case when peers' tables differ), or, when
 /// `neighbor == LIST`, `attr` indexes its pair (two paths: the common case
 /// for a full table from two transits) or its spill list (three or more).
 type Slot = PathEntry;
 
-fn list_slot(kind: u32, index: u32) -> Slot {
+fn list_slot(kind: u8, index: u32) -> Slot {
     PathEntry {
         attr: index,
-        post: kind,
         neighbor: LIST,
-        flags: PathFlags::empty(),
+        flags: PathFlags::from_bits_retain(kind),
     }
 }
 
@@ -213,7 +203,7 @@ impl<K: PrefixKey> Table<K> {
     }
 
     fn slice<'a>(&'a self, s: &'a Slot) -> &'a [PathEntry] {
-        match (s.neighbor, s.post) {
+        match (s.neighbor, s.flags.bits()) {
             (LIST, PAIR) => self.pair(s.attr).map_or(&[], |p| &p[..]),
             (LIST, _) => self
                 .spill
@@ -238,7 +228,7 @@ impl<K: PrefixKey> Table<K> {
     pub fn get_mut(&mut self, net: &Prefix) -> Option<&mut [PathEntry]> {
         let (len, k) = K::from_net(net)?;
         let s = self.by_len.get_mut(len as usize)?.get_mut(&k)?;
-        match (s.neighbor, s.post) {
+        match (s.neighbor, s.flags.bits()) {
             (LIST, PAIR) => Self::pair_in(&mut self.pairs, s.attr).map(|p| &mut p[..]),
             (LIST, _) => {
                 let i = s.attr as usize;
@@ -264,7 +254,7 @@ impl<K: PrefixKey> Table<K> {
             Entry::Occupied(o) => o.into_mut(),
         };
         let cur = *slot;
-        match (cur.neighbor, cur.post) {
+        match (cur.neighbor, cur.flags.bits()) {
             (LIST, PAIR) => {
                 let pair = Self::pair_in(&mut self.pairs, cur.attr)?;
                 if let Some(p) = pair.iter_mut().find(|p| p.neighbor == e.neighbor) {
@@ -306,7 +296,7 @@ impl<K: PrefixKey> Table<K> {
         }
         let (len, k) = K::from_net(net)?;
         let cur = *self.by_len.get(len as usize)?.get(&k)?;
-        let (old, next) = match (cur.neighbor, cur.post) {
+        let (old, next) = match (cur.neighbor, cur.flags.bits()) {
             (LIST, PAIR) => {
                 let [a, b] = *self.pair(cur.attr)?;
                 let (old, keep) = if a.neighbor == neighbor {
@@ -397,17 +387,16 @@ mod tests {
     fn entry(n: NeighborIdx) -> PathEntry {
         PathEntry {
             attr: 0,
-            post: NO_ATTR,
             neighbor: n,
             flags: PathFlags::ACCEPTED,
         }
     }
 
     #[test]
-    fn path_entries_stay_twelve_bytes_and_ipv4_buckets_16() {
-        assert_eq!(std::mem::size_of::<PathEntry>(), 12);
-        assert_eq!(std::mem::size_of::<(V4Key, Slot)>(), 16);
-        assert_eq!(std::mem::size_of::<(V6Key, Slot)>(), 32);
+    fn path_entries_stay_eight_bytes_and_ipv4_buckets_12() {
+        assert_eq!(std::mem::size_of::<PathEntry>(), 8);
+        assert_eq!(std::mem::size_of::<(V4Key, Slot)>(), 12);
+        assert_eq!(std::mem::size_of::<(V6Key, Slot)>(), 24);
     }
 
     #[test]
@@ -470,7 +459,7 @@ mod tests {
             let mut model: std::collections::HashMap<(Prefix, NeighborIdx), PathEntry> = Default::default();
             for (op, addr, len, n) in ops {
                 let net: Prefix = Ipv4Net::new(Ipv4Addr::from(addr << 24), 8 + len * 8).map(IpNet::V4).unwrap();
-                let e = PathEntry { attr: addr, post: NO_ATTR, neighbor: n, flags: PathFlags::ACCEPTED };
+                let e = PathEntry { attr: addr, neighbor: n, flags: PathFlags::ACCEPTED };
                 if op < 2 {
                     proptest::prop_assert_eq!(t.upsert(&net, e), model.insert((net, n), e));
                 } else {
