@@ -4,8 +4,8 @@
 //! no channels.
 //!
 //! Memory per distinct set: the packed bytes (~30–60 for a provider's set)
-//! in one heap block, a 24-byte slot and a 4-byte entry in the lookup
-//! table, which holds only ids and hashes the slots' bytes. [`Interner::get`]
+//! in one heap block, a 16-byte slot, a 4-byte reference count and a
+//! 4-byte entry in the lookup table, which holds only ids and hashes the slots' bytes. [`Interner::get`]
 //! unpacks on demand; a small direct-mapped cache of unpacked sets makes
 //! the common case (many prefixes of one UPDATE, the few paths of one
 //! prefix) a reference-count increment.
@@ -40,17 +40,20 @@ const DERIVED: [u8; 2] = 0x8000u16.to_le_bytes();
 /// One cache entry: an id and its unpacked set.
 type Cached = Option<(AttrId, Arc<PathAttributes>)>;
 
+/// One slot (16 bytes): the packed set; `None` when the slot is free. Its
+/// reference count is in [`Interner::refs`], at the same index (beside it
+/// in the slot, padding would make the slot 24 bytes).
 #[derive(Debug, Default)]
 struct Slot {
-    /// The packed set; `None` when the slot is free.
     bytes: Option<Box<[u8]>>,
-    refs: u32,
 }
 
 /// The attribute interner: packed sets in a slot table plus a lookup table.
 #[derive(Debug, Default)]
 pub struct Interner {
     slots: Vec<Slot>,
+    /// Reference count of each slot (0 when free).
+    counts: Vec<u32>,
     free: Vec<AttrId>,
     index: HashTable<AttrId>,
     hasher: DefaultHashBuilder,
@@ -147,17 +150,16 @@ impl Interner {
             self.acquire(id);
             return (id, false);
         }
-        let slot = Slot {
-            bytes: Some(bytes),
-            refs: 1,
-        };
+        let slot = Slot { bytes: Some(bytes) };
         let id = match self.free.pop() {
             Some(id) => {
                 self.slots[id as usize] = slot;
+                self.counts[id as usize] = 1;
                 id
             }
             None => {
                 self.slots.push(slot);
+                self.counts.push(1);
                 (self.slots.len() - 1) as AttrId
             }
         };
@@ -169,23 +171,29 @@ impl Interner {
 
     /// Takes one more reference on `id`.
     pub fn acquire(&mut self, id: AttrId) {
-        if let Some(s) = self.slots.get_mut(id as usize) {
+        if let (Some(s), Some(n)) = (
+            self.slots.get(id as usize),
+            self.counts.get_mut(id as usize),
+        ) {
             if s.bytes.is_some() {
-                s.refs += 1;
+                *n = n.saturating_add(1);
             }
         }
     }
 
     /// Drops one reference on `id`; the set is freed with its last reference.
     pub fn release(&mut self, id: AttrId) {
-        let Some(s) = self.slots.get_mut(id as usize) else {
+        let (Some(s), Some(n)) = (
+            self.slots.get_mut(id as usize),
+            self.counts.get_mut(id as usize),
+        ) else {
             return;
         };
         if s.bytes.is_none() {
             return;
         }
-        s.refs = s.refs.saturating_sub(1);
-        if s.refs > 0 {
+        *n = n.saturating_sub(1);
+        if *n > 0 {
             return;
         }
         let Some(bytes) = s.bytes.take() else {
@@ -264,7 +272,8 @@ impl Interner {
         self.slots
             .get(id as usize)
             .filter(|s| s.bytes.is_some())
-            .map_or(0, |s| s.refs)
+            .and_then(|_| self.counts.get(id as usize))
+            .map_or(0, |n| *n)
     }
 }
 
