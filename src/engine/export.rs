@@ -474,7 +474,9 @@ impl EngineCore {
                 .unwrap_or_else(|| self.rib.attrs.intern_ref(a))
             })
             .collect();
-        let mut announce: Vec<Vec<AddPathPrefix>> = vec![Vec::new(); sets.len()];
+        // (set, prefix) to announce, grouped by set below: one vector for
+        // the pass instead of one per set.
+        let mut announce: Vec<(usize, AddPathPrefix)> = Vec::new();
         let mut withdraw: Vec<AddPathPrefix> = Vec::new();
         let Some(out) = self.groups.get_mut(gid).map(|g| &mut g.out) else {
             for id in ids {
@@ -493,10 +495,13 @@ impl EngineCore {
                     if let Some(old) = out.insert(prefix, id) {
                         self.rib.attrs.release(old);
                     }
-                    announce[set].push(AddPathPrefix {
-                        path_id: None,
-                        prefix,
-                    });
+                    announce.push((
+                        set,
+                        AddPathPrefix {
+                            path_id: None,
+                            prefix,
+                        },
+                    ));
                 }
                 None => {
                     if let Some(old) = out.remove(&prefix) {
@@ -519,11 +524,17 @@ impl EngineCore {
             .map(|g| g.members.clone())
             .unwrap_or_default();
         for m in members {
-            self.bmp_out_changed(m, withdraw.iter().chain(announce.iter().flatten()));
+            self.bmp_out_changed(m, withdraw.iter().chain(announce.iter().map(|(_, p)| p)));
         }
         outbox.withdraw(&withdraw);
-        for (attrs, ps) in sets.iter().zip(&announce) {
-            outbox.announce(attrs, ps);
+        // Stable: each set's prefixes keep their order.
+        announce.sort_by_key(|(set, _)| *set);
+        let flat: Vec<AddPathPrefix> = announce.iter().map(|(_, p)| *p).collect();
+        let mut start = 0;
+        for run in announce.chunk_by(|a, b| a.0 == b.0) {
+            let end = start + run.len();
+            outbox.announce(&sets[run[0].0], &flat[start..end]);
+            start = end;
         }
     }
 

@@ -23,7 +23,6 @@ use crate::rib::{AttrId, NeighborIdx, PathEntry, PathFlags};
 use crate::rpki::RpkiState;
 use crate::wire::iana::AttrType;
 use crate::wire::{Afi, AttrCause, AttrError, PathAttributes, Prefix, Safi, Update};
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Rule name of a route treated as withdrawn for AS 0 in its path (RFC 7607).
@@ -59,7 +58,7 @@ impl EngineCore {
     pub(crate) fn import_update(
         &mut self,
         idx: NeighborIdx,
-        mut update: Update,
+        update: Update,
         now: Instant,
         pass: &mut Pass,
     ) {
@@ -128,15 +127,8 @@ impl EngineCore {
         };
         if !update.nlri.is_empty() {
             let id = self.rib.attrs.intern_ref(&update.attrs);
-            // Evaluated as decoded, not unpacked again from the interner.
-            let attrs = if update.mp_reach.is_some() {
-                update.attrs.clone()
-            } else {
-                std::mem::take(&mut update.attrs)
-            };
-            self.rib.attrs.prime(id, Arc::new(attrs));
             for p in &update.nlri {
-                if !self.announce(idx, p.prefix, id, now, pass, forced.clone()) {
+                if !self.announce(idx, p.prefix, id, &update.attrs, now, pass, forced.clone()) {
                     break;
                 }
             }
@@ -150,9 +142,8 @@ impl EngineCore {
                 let mut attrs = update.attrs;
                 attrs.next_hop = Some(m.next_hop);
                 let id = self.rib.attrs.intern_ref(&attrs);
-                self.rib.attrs.prime(id, Arc::new(attrs));
                 for p in &m.nlri {
-                    if !self.announce(idx, p.prefix, id, now, pass, forced.clone()) {
+                    if !self.announce(idx, p.prefix, id, &attrs, now, pass, forced.clone()) {
                         break;
                     }
                 }
@@ -205,13 +196,16 @@ impl EngineCore {
         );
     }
 
-    /// Stores one announced route with attribute set `id`, rejected with
-    /// `forced` when given; `false` stops the UPDATE (max-prefix teardown).
+    /// Stores one announced route with attribute set `id` (`attrs`, as
+    /// decoded), rejected with `forced` when given; `false` stops the
+    /// UPDATE (max-prefix teardown).
+    #[allow(clippy::too_many_arguments)]
     fn announce(
         &mut self,
         idx: NeighborIdx,
         prefix: Prefix,
         id: AttrId,
+        attrs: &PathAttributes,
         now: Instant,
         pass: &mut Pass,
         forced: Option<Rejection>,
@@ -237,7 +231,7 @@ impl EngineCore {
         } else if let Some(rej) = forced {
             (Err(rej), None)
         } else {
-            self.evaluate(idx, &prefix, id, fresh, now)
+            self.evaluate(idx, &prefix, attrs, fresh, now)
         };
         self.store(idx, prefix, id, old, outcome, refused, pass);
         true
@@ -297,26 +291,21 @@ impl EngineCore {
     }
 
     /// Registered-prefix checks, RPKI (`rpki-invalid`) then import policy,
-    /// for the route of `idx` with pre-policy attributes `id`, with its RPKI
-    /// state (`None` when RPKI is off). Events are logged when `fresh` (a
-    /// new route or new attributes). An internal failure (unknown neighbor
-    /// or attributes) has no RPKI state.
+    /// for the route of `idx` with pre-policy attributes `attrs`, with its
+    /// RPKI state (`None` when RPKI is off). Events are logged when `fresh`
+    /// (a new route or new attributes). An internal failure (unknown
+    /// neighbor or attributes) has no RPKI state.
     pub(crate) fn evaluate(
         &mut self,
         idx: NeighborIdx,
         prefix: &Prefix,
-        id: AttrId,
+        attrs: &PathAttributes,
         fresh: bool,
         now: Instant,
     ) -> Outcome {
-        let (Some(nb), Some(attrs)) = (self.nb(idx), self.rib.attrs.get(id)) else {
-            let rej = Rejection {
-                rule: "internal".into(),
-                reason: "unknown neighbor or attributes".into(),
-            };
-            return (Err(rej), None);
+        let Some(nb) = self.nb(idx) else {
+            return (Err(internal_rejection()), None);
         };
-        let attrs = attrs.clone();
         let role = nb.cfg.role;
         let name = nb.name.clone();
         let origin = attrs.as_path.as_ref().and_then(|p| p.origin_as());
@@ -449,7 +438,10 @@ impl EngineCore {
             if e.flags.contains(PathFlags::REFUSED) {
                 continue;
             }
-            let outcome = self.evaluate(idx, &p, e.attr, false, now);
+            let outcome = match self.rib.attrs.get(e.attr) {
+                Some(attrs) => self.evaluate(idx, &p, &attrs, false, now),
+                None => (Err(internal_rejection()), None),
+            };
             let stale = e.flags.contains(PathFlags::STALE);
             self.store(idx, p, e.attr, Some(e), outcome, false, pass);
             if stale {
@@ -471,4 +463,13 @@ pub(crate) type Outcome = (Result<Accepted, Rejection>, Option<RpkiState>);
 pub(crate) struct Accepted {
     attrs: Option<PathAttributes>,
     internet: bool,
+}
+
+/// The rejection of a path whose neighbor or attribute set is unknown to
+/// the engine (a bug, kept visible rather than dropped).
+fn internal_rejection() -> Rejection {
+    Rejection {
+        rule: "internal".into(),
+        reason: "unknown neighbor or attributes".into(),
+    }
 }

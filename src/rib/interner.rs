@@ -240,14 +240,12 @@ impl Interner {
             }
             None => packed::unpack(bytes)?,
         });
-        self.prime(id, a.clone());
+        self.remember(id, a.clone());
         Some(a)
     }
 
-    /// Puts `attrs`, the decoded form of set `id`, in the cache, so that
-    /// the next [`Interner::get`] of `id` need not unpack it (the import
-    /// pipeline has the set decoded from the wire when it interns it).
-    pub fn prime(&self, id: AttrId, attrs: Arc<PathAttributes>) {
+    /// Puts `attrs`, the decoded form of set `id`, in the cache.
+    fn remember(&self, id: AttrId, attrs: Arc<PathAttributes>) {
         let mut cache = self.cache.borrow_mut();
         if cache.is_empty() {
             cache.resize(CACHE, None);
