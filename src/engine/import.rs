@@ -339,7 +339,7 @@ impl EngineCore {
         }
         // RFC 9234 §5: ONLY_TO_CUSTOMER says whether this is a route leak.
         if let Some(local) = nb.cfg.local_role().filter(|_| nb.ebgp) {
-            if let Some(leak) = super::otc::ingress_leak(local, nb.cfg.remote_as, &attrs) {
+            if let Some(leak) = super::otc::ingress_leak(local, nb.cfg.remote_as, attrs) {
                 return (Err(leak), rpki);
             }
         }
@@ -355,7 +355,7 @@ impl EngineCore {
             };
             if let Some(leak) = leak {
                 let remote = nb.cfg.remote_as;
-                let path = as_path_text(&attrs);
+                let path = as_path_text(attrs);
                 let asn = leak.asn;
                 let (message, mut evidence) = match leak.check {
                     LeakCheck::TransitFree => (
@@ -385,7 +385,7 @@ impl EngineCore {
             }
         }
         if role != Role::Internal {
-            if let Some(rej) = self.check_registered(prefix, origin, &name, &attrs, fresh, now) {
+            if let Some(rej) = self.check_registered(prefix, origin, &name, attrs, fresh, now) {
                 return (Err(rej), rpki);
             }
         }
@@ -399,7 +399,7 @@ impl EngineCore {
             };
             return (Err(rej), None);
         };
-        let ctx = RouteContext::new(*prefix, &attrs, &nb.cfg, rpki);
+        let ctx = RouteContext::new(*prefix, attrs, &nb.cfg, rpki);
         let verdict = match self.policy.import(&nb.cfg, &ctx) {
             Verdict::Accept(attrs) => Ok(Accepted {
                 attrs,
