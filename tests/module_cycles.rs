@@ -184,6 +184,54 @@ fn components(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<Vec<String>> {
     s.out
 }
 
+/// module → named module → files that name it.
+type Edges = BTreeMap<String, BTreeMap<String, BTreeSet<String>>>;
+
+/// Records that `file` (in module `from`) names module `to`.
+fn note(edges: &mut Edges, from: &str, to: String, file: String) {
+    edges
+        .entry(from.to_string())
+        .or_default()
+        .entry(to)
+        .or_default()
+        .insert(file);
+}
+
+/// The graph "module → the modules it names" of `modules`.
+fn graph_of(modules: &BTreeSet<String>, edges: &Edges) -> BTreeMap<String, BTreeSet<String>> {
+    modules
+        .iter()
+        .map(|m| {
+            let to = edges
+                .get(m)
+                .map(|e| e.keys().cloned().collect())
+                .unwrap_or_default();
+            (m.clone(), to)
+        })
+        .collect()
+}
+
+/// Fails on any cycle of `graph`, printing the edges that close it and the
+/// files that make them.
+fn assert_no_cycle(place: &str, graph: &BTreeMap<String, BTreeSet<String>>, edges: &Edges) {
+    let cycles: Vec<Vec<String>> = components(graph)
+        .into_iter()
+        .filter(|c| c.len() > 1)
+        .collect();
+    let mut report = String::new();
+    for cycle in &cycles {
+        report.push_str(&format!("cycle among {cycle:?}:\n"));
+        for from in cycle {
+            for (to, files) in edges.get(from).into_iter().flatten() {
+                if cycle.contains(to) {
+                    report.push_str(&format!("  {from} -> {to} ({files:?})\n"));
+                }
+            }
+        }
+    }
+    assert!(cycles.is_empty(), "import cycles in {place}:\n{report}");
+}
+
 #[test]
 fn top_level_modules_of_src_form_no_import_cycle() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
@@ -199,8 +247,7 @@ fn top_level_modules_of_src_form_no_import_cycle() {
         modules.len() > 10,
         "expected the crate's modules, found {modules:?}"
     );
-    // module → named module → files that name it
-    let mut edges: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    let mut edges = Edges::new();
     for file in &files {
         let from = module_of(&src, file);
         if from == "lib" || from == "main" {
@@ -210,41 +257,12 @@ fn top_level_modules_of_src_form_no_import_cycle() {
         for to in named_modules(&code_only(&text)) {
             if to != from && modules.contains(&to) {
                 let rel = file.strip_prefix(&src).unwrap_or(file).display();
-                edges
-                    .entry(from.clone())
-                    .or_default()
-                    .entry(to)
-                    .or_default()
-                    .insert(format!("src/{rel}"));
+                note(&mut edges, &from, to, format!("src/{rel}"));
             }
         }
     }
-    let graph: BTreeMap<String, BTreeSet<String>> = modules
-        .iter()
-        .map(|m| {
-            let to = edges
-                .get(m)
-                .map(|e| e.keys().cloned().collect())
-                .unwrap_or_default();
-            (m.clone(), to)
-        })
-        .collect();
-    let cycles: Vec<Vec<String>> = components(&graph)
-        .into_iter()
-        .filter(|c| c.len() > 1)
-        .collect();
-    let mut report = String::new();
-    for cycle in &cycles {
-        report.push_str(&format!("cycle among {cycle:?}:\n"));
-        for from in cycle {
-            for (to, files) in edges.get(from).into_iter().flatten() {
-                if cycle.contains(to) {
-                    report.push_str(&format!("  {from} -> {to} ({files:?})\n"));
-                }
-            }
-        }
-    }
-    assert!(cycles.is_empty(), "import cycles in src/:\n{report}");
+    let graph = graph_of(&modules, &edges);
+    assert_no_cycle("src/", &graph, &edges);
 }
 
 /// Issue 10: the route engine's owners (`src/engine/*.rs`, a directory
@@ -266,7 +284,7 @@ fn modules_inside_the_engine_form_no_import_cycle() {
         modules.len() > 10,
         "expected the engine's modules, found {modules:?}"
     );
-    let mut edges: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    let mut edges = Edges::new();
     for file in &files {
         let from = module_of(&engine, file);
         if from == "mod" {
@@ -282,25 +300,11 @@ fn modules_inside_the_engine_form_no_import_cycle() {
         for to in named {
             if to != from && modules.contains(&to) {
                 let rel = file.strip_prefix(&engine).unwrap_or(file).display();
-                edges
-                    .entry(from.clone())
-                    .or_default()
-                    .entry(to)
-                    .or_default()
-                    .insert(format!("src/engine/{rel}"));
+                note(&mut edges, &from, to, format!("src/engine/{rel}"));
             }
         }
     }
-    let graph: BTreeMap<String, BTreeSet<String>> = modules
-        .iter()
-        .map(|m| {
-            let to = edges
-                .get(m)
-                .map(|e| e.keys().cloned().collect())
-                .unwrap_or_default();
-            (m.clone(), to)
-        })
-        .collect();
+    let graph = graph_of(&modules, &edges);
     // The state owner names none of the steps.
     assert!(
         graph["core"]
@@ -309,22 +313,7 @@ fn modules_inside_the_engine_form_no_import_cycle() {
         "engine::core names {:?}",
         graph["core"]
     );
-    let cycles: Vec<Vec<String>> = components(&graph)
-        .into_iter()
-        .filter(|c| c.len() > 1)
-        .collect();
-    let mut report = String::new();
-    for cycle in &cycles {
-        report.push_str(&format!("cycle among {cycle:?}:\n"));
-        for from in cycle {
-            for (to, files) in edges.get(from).into_iter().flatten() {
-                if cycle.contains(to) {
-                    report.push_str(&format!("  {from} -> {to} ({files:?})\n"));
-                }
-            }
-        }
-    }
-    assert!(cycles.is_empty(), "import cycles in src/engine/:\n{report}");
+    assert_no_cycle("src/engine/", &graph, &edges);
 }
 
 #[test]
