@@ -1,8 +1,10 @@
 //! The body of the per-neighbor task (see `peer` for the API that spawns
 //! it): the select loop over commands, shutdown, timers, BFD, the engine's
-//! `ToPeer` channel, connection reports and handed-over connections; the
-//! execution of FSM actions; `ToEngine` delivery with back-pressure; the
-//! session metrics, the RTT of the established connection included.
+//! `ToPeer` channel, connection reports and handed-over connections, and
+//! the RTT of the established connection. The FSM's actions and
+//! `ToEngine` delivery with back-pressure are in `actions`; what is written
+//! to the peer, with the session metrics, in `write`; operator control in
+//! `control`.
 //!
 //! Runs inside the `peer` span, so every log line carries the neighbor.
 
@@ -25,7 +27,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
+mod actions;
 mod control;
+mod write;
 
 /// Capacity of the engine → session channel handed over in `SessionUp`.
 pub const TO_PEER_CAPACITY: usize = 64;
@@ -268,193 +272,6 @@ impl Task {
         self.report_state().await;
     }
 
-    async fn act(&mut self, a: Action) {
-        match a {
-            Action::Connect(id) => {
-                debug!(conn = id.0, "connecting");
-                let h = conn::connect(id, &self.neighbor, self.connect_timeout, self.io_tx.clone());
-                self.connecting.insert(id, h);
-            }
-            Action::Send(id, msg) => self.send(id, &msg).await,
-            Action::Close(id) => {
-                if let Some(h) = self.connecting.remove(&id) {
-                    h.abort();
-                }
-                if let Some(c) = self.conns.remove(&id) {
-                    debug!(conn = id.0, "closing connection");
-                    self.flushing.push(c.close());
-                }
-                self.flushing.retain(|h| !h.is_finished());
-            }
-            Action::SessionUp(id, neg) => {
-                let Some(c) = self.conns.get(&id) else {
-                    return;
-                };
-                self.codec = neg.codec;
-                c.set_codec(neg.codec);
-                let mut info = neg.session_info(c.local.ip(), c.remote.ip());
-                (info.wire.local_port, info.wire.remote_port) = (c.local.port(), c.remote.port());
-                let (tx, rx) = mpsc::channel(TO_PEER_CAPACITY);
-                self.to_peer = Some(rx);
-                self.down_cause = None;
-                self.metric_labels(|n, l| {
-                    METRICS
-                        .session_established_total
-                        .with_label_values(&[n, l])
-                        .inc()
-                });
-                info!(
-                    remote_as = info.remote_as,
-                    remote_id = %info.remote_id,
-                    hold_time = info.hold_time,
-                    "session established"
-                );
-                for msg in ToEngine::session_up(self.name.clone(), info, tx) {
-                    self.tell_engine(msg).await;
-                }
-                let detail = crate::messages::detail::SessionDetail {
-                    local_role: self.fsm.config().local_role.map(|r| r.name().to_string()),
-                    remote_role: neg.remote_role.map(|r| r.name().to_string()),
-                    keepalive_ms: neg.keepalive().map_or(0, |k| k.as_millis() as u64),
-                    send_hold_time_s: send_hold_time(self.neighbor.send_hold_time_s, neg.hold_time)
-                        .as_secs(),
-                };
-                self.tell_engine(Input::SessionDetail {
-                    neighbor: self.name.clone(),
-                    detail,
-                })
-                .await;
-            }
-            Action::SessionDown {
-                reason,
-                graceful_restart,
-            } => {
-                self.to_peer = None;
-                self.codec = Codec::default();
-                self.metric_labels(|n, l| {
-                    METRICS
-                        .session_uptime_seconds
-                        .with_label_values(&[n, l])
-                        .set(0);
-                    // No session, no RTT: the series go until measured again.
-                    let _ = METRICS.session_rtt_seconds.remove_label_values(&[n, l]);
-                    let _ = METRICS
-                        .session_rtt_variance_seconds
-                        .remove_label_values(&[n, l]);
-                });
-                warn!(%reason, "session down");
-                let cause = self.down_cause.take().unwrap_or(DownCause::Closed);
-                self.tell_engine(Input::DownCause {
-                    neighbor: self.name.clone(),
-                    cause,
-                })
-                .await;
-                self.tell_engine(Input::SessionDown {
-                    neighbor: self.name.clone(),
-                    reason,
-                    graceful_restart,
-                })
-                .await;
-            }
-            Action::DeliverUpdate(update) => {
-                self.tell_engine(Input::Update {
-                    neighbor: self.name.clone(),
-                    update: *update,
-                })
-                .await;
-            }
-            Action::DeliverRouteRefresh(rr) => {
-                if let Some(input) = self.refresh_input(rr) {
-                    self.tell_engine(input).await;
-                }
-            }
-        }
-    }
-
-    /// Sends to the engine, waiting for room (back-pressure). While waiting
-    /// it still sends KEEPALIVEs, so the peer does not time us out, and
-    /// still writes what the engine sends us: an engine blocked on our full
-    /// `ToPeer` channel while we wait for room in its channel would
-    /// otherwise deadlock. Teardowns received meanwhile run afterwards.
-    async fn tell_engine(&mut self, msg: impl Into<ToEngine>) {
-        let msg = msg.into();
-        let engine = self.engine.clone();
-        if self.stopping {
-            // Leaving: never wait for an engine that may be gone or stuck.
-            let _ = engine.try_send(msg);
-            return;
-        }
-        let permit = loop {
-            let keepalive = self.fsm.timer(Timer::Keepalive);
-            let established = self.to_peer.is_some();
-            let shutdown_live = self.shutdown_live;
-            tokio::select! {
-                biased;
-                p = engine.reserve() => break p,
-                r = self.shutdown.changed(), if shutdown_live => {
-                    self.shutdown_live = r.is_ok();
-                    if self.shutdown.borrow().is_some() {
-                        self.stopping = true;
-                        let _ = engine.try_send(msg);
-                        return;
-                    }
-                }
-                cmd = self.commands.recv() => {
-                    let cmd = cmd.unwrap_or(Command::Remove);
-                    let leaving = matches!(cmd, Command::Remove | Command::Reconfigure);
-                    self.pending_cmds.push_back(cmd);
-                    if leaving {
-                        self.stopping = true;
-                        let _ = engine.try_send(msg);
-                        return;
-                    }
-                }
-                _ = sleep_until(keepalive), if keepalive.is_some() => {
-                    for a in self.fsm.poll_keepalive(Instant::now()) {
-                        match a {
-                            Action::Send(id, m) => self.send(id, &m).await,
-                            other => self.queue.push_back(other),
-                        }
-                    }
-                }
-                m = recv_to_peer(&mut self.to_peer), if established => match m {
-                    Some(t @ ToPeer::Teardown { .. }) => self.deferred.push_back(t),
-                    Some(m) => self.write_to_peer(m).await,
-                    None => self.to_peer = None,
-                },
-            }
-        };
-        match permit {
-            Ok(p) => p.send(msg),
-            Err(_) => debug!("route engine gone"),
-        }
-    }
-
-    async fn report_state(&mut self) {
-        let state = self.fsm.state();
-        if self.reported == Some(state) {
-            return;
-        }
-        let prev = self.reported.replace(state);
-        self.metric_labels(|n, l| {
-            for s in State::ALL {
-                METRICS
-                    .session_state
-                    .with_label_values(&[n, l, s.as_str()])
-                    .set(i64::from(s == state));
-            }
-        });
-        if let Some(prev) = prev {
-            debug!(from = prev.as_str(), to = state.as_str(), "state change");
-        }
-        let msg = Input::PeerState {
-            neighbor: self.name.clone(),
-            state: state.as_str(),
-            last_error: self.fsm.last_error().map(str::to_string),
-        };
-        self.tell_engine(msg).await;
-    }
-
     fn add_conn(&mut self, id: ConnId, stream: TcpStream) -> bool {
         match ConnIo::start(id, stream, self.io_tx.clone()) {
             Ok(c) => {
@@ -561,137 +378,6 @@ impl Task {
         self.feed(fsm_ev).await;
     }
 
-    async fn on_to_peer(&mut self, msg: ToPeer) {
-        match msg {
-            ToPeer::Teardown {
-                notification,
-                hold_down,
-            } => {
-                if self.fsm.state() != State::Established {
-                    return;
-                }
-                info!(notification = %codes::describe(&notification), ?hold_down, "teardown");
-                self.feed(Event::AutomaticStop {
-                    notification,
-                    hold_down,
-                })
-                .await;
-            }
-            other => self.write_to_peer(other).await,
-        }
-    }
-
-    /// Carries out `Send` and `RequestRefresh` (never re-enters the engine channel).
-    async fn write_to_peer(&mut self, msg: ToPeer) {
-        let Some(id) = self
-            .fsm
-            .main_conn()
-            .filter(|_| self.fsm.state() == State::Established)
-        else {
-            return;
-        };
-        match msg {
-            ToPeer::Send(updates) => {
-                let mut out = BytesMut::new();
-                let mut count = 0u64;
-                for u in &updates {
-                    match encode_update(u, &self.codec, &mut out) {
-                        Ok(n) => count += n as u64,
-                        Err(e) => warn!(error = %e, "cannot encode UPDATE; skipped"),
-                    }
-                    // Hand over in chunks so the writer's bounded queue paces us.
-                    if out.len() >= WRITE_CHUNK {
-                        self.write(id, out.split()).await;
-                    }
-                }
-                if !out.is_empty() {
-                    self.write(id, out).await;
-                }
-                self.metric_labels(|n, l| {
-                    METRICS
-                        .messages_sent_total
-                        .with_label_values(&[n, l, "update"])
-                        .inc_by(count)
-                });
-            }
-            ToPeer::Wire(e) if e.codec == self.codec => {
-                let kind = control::piece_type(&e);
-                let mut bytes = e.bytes;
-                // Hand over in chunks so the writer's bounded queue paces us.
-                while !bytes.is_empty() {
-                    let n = bytes.len().min(WRITE_CHUNK);
-                    self.write_bytes(id, bytes.split_to(n)).await;
-                }
-                self.metric_labels(|n, l| {
-                    METRICS
-                        .messages_sent_total
-                        .with_label_values(&[n, l, kind])
-                        .inc_by(e.messages)
-                });
-            }
-            ToPeer::Wire(e) => {
-                // Encoded for another codec (cannot happen while the engine
-                // gets one channel per session; kept correct regardless).
-                match e.updates() {
-                    Ok(updates) => Box::pin(self.write_to_peer(ToPeer::Send(updates))).await,
-                    Err(err) => warn!(error = %err, "cannot re-encode UPDATEs; skipped"),
-                }
-            }
-            ToPeer::RequestRefresh { afi, safi } => {
-                if self.fsm.negotiated().is_some_and(|n| n.route_refresh) {
-                    let m = Message::RouteRefresh(RouteRefresh {
-                        afi,
-                        safi,
-                        subtype: 0,
-                    });
-                    self.send(id, &m).await;
-                }
-            }
-            ToPeer::Teardown { .. } => {}
-        }
-    }
-
-    async fn send(&mut self, id: ConnId, msg: &Message) {
-        let mut out = BytesMut::new();
-        let codec = if self.fsm.main_conn() == Some(id) {
-            self.codec
-        } else {
-            Codec::default()
-        };
-        if let Err(e) = msg.encode(&codec, &mut out) {
-            warn!(error = %e, "cannot encode message");
-            return;
-        }
-        if let Message::Notification(n) = msg {
-            self.count_notification("sent", n.code, n.subcode);
-            self.log_notification(true, n);
-            info!(notification = %codes::describe(n), "sending NOTIFICATION");
-            if self.to_peer.is_some() && self.fsm.main_conn() == Some(id) {
-                self.down_cause = Some(DownCause::Sent(n.clone()));
-            }
-        }
-        let t = type_name(msg);
-        self.metric_labels(|n, l| {
-            METRICS
-                .messages_sent_total
-                .with_label_values(&[n, l, t])
-                .inc()
-        });
-        self.write(id, out).await;
-    }
-
-    async fn write(&mut self, id: ConnId, out: BytesMut) {
-        self.write_bytes(id, out.freeze()).await
-    }
-
-    async fn write_bytes(&mut self, id: ConnId, out: bytes::Bytes) {
-        if let Some(c) = self.conns.get(&id) {
-            if !c.write(out).await {
-                debug!(conn = id.0, "writer gone");
-            }
-        }
-    }
-
     /// The kernel's RTT estimate of a connection: published (metrics and
     /// the engine) for the session's connection while Established only.
     /// Telemetry: when the engine's channel is full the sample is dropped
@@ -721,57 +407,6 @@ impl Task {
         if self.engine.try_send(msg.into()).is_err() {
             debug!("route engine busy; RTT sample dropped");
         }
-    }
-
-    fn count_received(&self, t: &str) {
-        self.metric_labels(|n, l| {
-            METRICS
-                .messages_received_total
-                .with_label_values(&[n, l, t])
-                .inc()
-        });
-    }
-
-    fn count_notification(&self, dir: &str, code: u8, sub: u8) {
-        let (c, s) = (code.to_string(), sub.to_string());
-        self.metric_labels(|n, l| {
-            METRICS
-                .notifications_total
-                .with_label_values(&[n, l, dir, &c, &s])
-                .inc()
-        });
-    }
-
-    /// Tells the engine about a NOTIFICATION (for `show neighbor NAME`);
-    /// telemetry, so never waited for.
-    fn log_notification(&self, sent: bool, n: &crate::wire::Notification) {
-        let msg = Input::Notification {
-            neighbor: self.name.clone(),
-            record: crate::messages::detail::NotificationRecord {
-                sent,
-                notification: n.clone(),
-            },
-        };
-        if self.engine.try_send(msg.into()).is_err() {
-            debug!("route engine busy; NOTIFICATION record dropped");
-        }
-    }
-
-    fn update_uptime(&self) {
-        if self.fsm.state() == State::Established {
-            if let Some(up) = self.fsm.established_for(Instant::now()) {
-                self.metric_labels(|n, l| {
-                    METRICS
-                        .session_uptime_seconds
-                        .with_label_values(&[n, l])
-                        .set(up.as_secs() as i64)
-                });
-            }
-        }
-    }
-
-    fn metric_labels(&self, f: impl FnOnce(&str, &str)) {
-        f(&self.name, &self.neighbor.location)
     }
 
     /// Ends the task: closes everything, waits briefly for queued
