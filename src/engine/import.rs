@@ -278,6 +278,7 @@ impl EngineCore {
             attr: id,
             neighbor: idx,
             flags,
+            reason: 0,
         };
         let old = self.rib.store(&prefix, e, post, rejection);
         self.bmp_path_changed(idx, prefix, old, Some(e));

@@ -4,8 +4,11 @@
 //! A full table from a peering-service neighbor can leave a fifth of its
 //! routes rejected, nearly all for the same few reasons. The texts are
 //! therefore interned (one copy of each distinct [`Rejection`], reference
-//! counted), and a rejected path costs one compact map entry: neighbor,
-//! prefix length and bare address to a 4-byte reason id.
+//! counted). A path rejected for one of the first 255 distinct reasons
+//! carries the reason's id in its own entry (`PathEntry::reason`, a byte
+//! the entry has room for) and costs nothing here; any other costs one
+//! compact map entry: neighbor, prefix length and bare address to a 4-byte
+//! reason id.
 
 use super::table::{NeighborIdx, PrefixKey, V4Key, V6Key};
 use crate::policy::Rejection;
@@ -69,10 +72,23 @@ pub struct Rejections {
     reasons: Reasons,
 }
 
+/// Reason ids below this travel in the path's entry, as `id + 1`.
+const INLINE: ReasonId = 255;
+
 impl Rejections {
-    /// Records why `neighbor`'s path for `prefix` was rejected.
-    pub fn insert(&mut self, neighbor: NeighborIdx, prefix: &Prefix, r: Rejection) {
+    /// Records why `neighbor`'s path for `prefix` was rejected; returns the
+    /// byte its entry carries (`id + 1`), or 0 when the reason is kept here.
+    /// A reason kept here for the same path before is replaced; an inline
+    /// one is the caller's to [`Rejections::remove`].
+    pub fn insert(&mut self, neighbor: NeighborIdx, prefix: &Prefix, r: Rejection) -> u8 {
         let id = self.reasons.intern(r);
+        if id < INLINE {
+            // A reason this path had aside goes.
+            if !self.v4.is_empty() || !self.v6.is_empty() {
+                self.remove(neighbor, prefix, 0);
+            }
+            return (id + 1) as u8;
+        }
         let old = if let Some((len, k)) = V4Key::from_net(prefix) {
             self.v4.insert((neighbor, len, k), id)
         } else if let Some((len, k)) = V6Key::from_net(prefix) {
@@ -83,10 +99,16 @@ impl Rejections {
         if let Some(old) = old {
             self.reasons.release(old);
         }
+        0
     }
 
-    /// Forgets the reason for `neighbor`'s path for `prefix`.
-    pub fn remove(&mut self, neighbor: NeighborIdx, prefix: &Prefix) {
+    /// Forgets the reason for `neighbor`'s path for `prefix`, whose entry
+    /// carries `inline` ([`Rejections::insert`]'s byte).
+    pub fn remove(&mut self, neighbor: NeighborIdx, prefix: &Prefix, inline: u8) {
+        if inline > 0 {
+            self.reasons.release(ReasonId::from(inline) - 1);
+            return;
+        }
         let old = if let Some((len, k)) = V4Key::from_net(prefix) {
             self.v4.remove(&(neighbor, len, k))
         } else if let Some((len, k)) = V6Key::from_net(prefix) {
@@ -99,8 +121,12 @@ impl Rejections {
         }
     }
 
-    /// Why `neighbor`'s path for `prefix` was rejected.
-    pub fn get(&self, neighbor: NeighborIdx, prefix: &Prefix) -> Option<&Rejection> {
+    /// Why `neighbor`'s path for `prefix`, whose entry carries `inline`,
+    /// was rejected.
+    pub fn get(&self, neighbor: NeighborIdx, prefix: &Prefix, inline: u8) -> Option<&Rejection> {
+        if inline > 0 {
+            return self.reasons.get(ReasonId::from(inline) - 1);
+        }
         let id = if let Some((len, k)) = V4Key::from_net(prefix) {
             self.v4.get(&(neighbor, len, k))
         } else {
@@ -133,26 +159,66 @@ mod tests {
         let mut t = Rejections::default();
         let p = |s: &str| -> Prefix { s.parse().unwrap_or_default() };
         let missing = rej("missing-community", "missing community 8075:8007");
+        let mut bytes = Vec::new();
         for i in 0..100u32 {
-            t.insert(1, &p(&format!("45.0.{i}.0/24")), missing.clone());
+            bytes.push(t.insert(1, &p(&format!("45.0.{i}.0/24")), missing.clone()));
         }
-        t.insert(2, &p("45.0.0.0/24"), rej("bogon", "bogon prefix"));
-        t.insert(1, &p("2001:db8::/32"), rej("bogon", "bogon prefix"));
+        // The first distinct reasons travel in the entries: nothing aside.
+        assert!(bytes.iter().all(|&b| b == bytes[0] && b > 0));
+        let bogon = rej("bogon", "bogon prefix");
+        let b2 = t.insert(2, &p("45.0.0.0/24"), bogon.clone());
+        let b3 = t.insert(1, &p("2001:db8::/32"), bogon.clone());
         assert_eq!(t.distinct_reasons(), 2);
-        assert_eq!(t.get(1, &p("45.0.7.0/24")), Some(&missing));
+        assert_eq!((t.v4.len(), t.v6.len()), (0, 0));
+        assert_eq!(t.get(1, &p("45.0.7.0/24"), bytes[7]), Some(&missing));
         assert_eq!(
-            t.get(2, &p("45.0.0.0/24")).map(|r| r.rule.as_ref()),
+            t.get(2, &p("45.0.0.0/24"), b2).map(|r| r.rule.as_ref()),
             Some("bogon")
         );
-        assert_eq!(t.get(3, &p("45.0.0.0/24")), None);
-        // Replacing a reason releases the old one.
-        t.insert(2, &p("45.0.0.0/24"), missing.clone());
-        t.remove(1, &p("2001:db8::/32"));
+        assert_eq!(t.get(3, &p("45.0.0.0/24"), 0), None);
+        // Replacing a reason releases the old one (the caller's part for an
+        // inline one).
+        let b2 = {
+            let new = t.insert(2, &p("45.0.0.0/24"), missing.clone());
+            t.remove(2, &p("45.0.0.0/24"), b2);
+            new
+        };
+        t.remove(1, &p("2001:db8::/32"), b3);
         assert_eq!(t.distinct_reasons(), 1);
-        for i in 0..100u32 {
-            t.remove(1, &p(&format!("45.0.{i}.0/24")));
+        for (i, b) in bytes.iter().enumerate() {
+            t.remove(1, &p(&format!("45.0.{i}.0/24")), *b);
         }
-        t.remove(2, &p("45.0.0.0/24"));
+        t.remove(2, &p("45.0.0.0/24"), b2);
+        assert_eq!((t.distinct_reasons(), t.v4.len()), (0, 0));
+    }
+
+    #[test]
+    fn reasons_past_the_first_255_are_kept_aside_and_freed_the_same() {
+        let mut t = Rejections::default();
+        let p = |i: u32| -> Prefix { format!("10.{}.{}.0/24", i / 256, i % 256).parse().unwrap() };
+        let bytes: Vec<u8> = (0..300u32)
+            .map(|i| t.insert(7, &p(i), rej("origin-mismatch", &format!("origin AS{i}"))))
+            .collect();
+        assert!(bytes[..255].iter().all(|&b| b > 0));
+        assert!(bytes[255..].iter().all(|&b| b == 0));
+        assert_eq!(t.v4.len(), 45);
+        assert_eq!(
+            t.get(7, &p(299), 0).map(|r| r.reason.as_str()),
+            Some("origin AS299")
+        );
+        assert_eq!(
+            t.get(7, &p(3), bytes[3]).map(|r| r.reason.as_str()),
+            Some("origin AS3")
+        );
+        // A path whose reason was aside and now fits inline leaves nothing
+        // aside.
+        let shared = t.insert(7, &p(299), rej("origin-mismatch", "origin AS3"));
+        assert_eq!(shared, bytes[3]);
+        assert_eq!(t.v4.len(), 44);
+        for (i, b) in bytes.iter().enumerate().take(299) {
+            t.remove(7, &p(i as u32), *b);
+        }
+        t.remove(7, &p(299), shared);
         assert_eq!((t.distinct_reasons(), t.v4.len()), (0, 0));
     }
 }

@@ -85,6 +85,11 @@ impl Rib {
         rejection: Option<Rejection>,
     ) -> Option<PathEntry> {
         e.flags.set(PathFlags::POST, post.is_some());
+        let rejected = rejection.is_some();
+        e.reason = match rejection {
+            Some(r) => self.rejections.insert(e.neighbor, prefix, r),
+            None => 0,
+        };
         let old = match prefix {
             Prefix::V4(_) => self.v4.upsert(prefix, e),
             Prefix::V6(_) => self.v6.upsert(prefix, e),
@@ -96,14 +101,11 @@ impl Rib {
             }
             None => None,
         };
-        match rejection {
-            Some(r) => {
-                self.rejections.insert(e.neighbor, prefix, r);
-            }
-            None => {
-                if old.is_some_and(|o| !o.flags.contains(PathFlags::ACCEPTED)) {
-                    self.rejections.remove(e.neighbor, prefix);
-                }
+        // The replaced path's reason: an inline one is released here; one
+        // kept aside was replaced by the insert above, else goes now.
+        if let Some(o) = old.filter(|o| !o.flags.contains(PathFlags::ACCEPTED)) {
+            if o.reason > 0 || !rejected {
+                self.rejections.remove(e.neighbor, prefix, o.reason);
             }
         }
         if let Some(o) = old {
@@ -123,7 +125,7 @@ impl Rib {
         };
         if let Some(o) = old {
             if !o.flags.contains(PathFlags::ACCEPTED) {
-                self.rejections.remove(neighbor, prefix);
+                self.rejections.remove(neighbor, prefix, o.reason);
             }
             self.release_entry(prefix, &o);
         }
@@ -140,7 +142,7 @@ impl Rib {
         out.extend(self.v6.remove_where(neighbor, &mut pred));
         for (p, e) in &out {
             if !e.flags.contains(PathFlags::ACCEPTED) {
-                self.rejections.remove(neighbor, p);
+                self.rejections.remove(neighbor, p, e.reason);
             }
             self.release_entry(p, e);
         }
@@ -170,7 +172,8 @@ impl Rib {
 
     /// Why the path of `neighbor` for `prefix` was rejected.
     pub fn rejection(&self, prefix: &Prefix, neighbor: NeighborIdx) -> Option<&Rejection> {
-        self.rejections.get(neighbor, prefix)
+        let e = self.path(prefix, neighbor)?;
+        self.rejections.get(neighbor, prefix, e.reason)
     }
 
     /// Total number of paths.
@@ -211,6 +214,7 @@ mod tests {
             attr: pre,
             neighbor: 3,
             flags: PathFlags::ACCEPTED,
+            reason: 0,
         };
         rib.store(&p, e, Some(post), None);
         let stored = rib.path(&p, 3).unwrap();

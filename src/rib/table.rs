@@ -48,6 +48,10 @@ pub struct PathEntry {
     pub attr: AttrId,
     pub neighbor: NeighborIdx,
     pub flags: PathFlags,
+    /// A rejected path's reason, when it is one of the first 255 distinct
+    /// reasons held (`super::rejections`); 0: none, or kept aside. Set by
+    /// [`super::Rib::store`]; callers leave it 0.
+    pub reason: u8,
 }
 
 /// Marks a table slot that points at a longer path list instead of holding
@@ -72,6 +76,7 @@ fn list_slot(kind: u8, index: u32) -> Slot {
         attr: index,
         neighbor: LIST,
         flags: PathFlags::from_bits_retain(kind),
+        reason: 0,
     }
 }
 
@@ -389,6 +394,7 @@ mod tests {
             attr: 0,
             neighbor: n,
             flags: PathFlags::ACCEPTED,
+            reason: 0,
         }
     }
 
@@ -459,7 +465,7 @@ mod tests {
             let mut model: std::collections::HashMap<(Prefix, NeighborIdx), PathEntry> = Default::default();
             for (op, addr, len, n) in ops {
                 let net: Prefix = Ipv4Net::new(Ipv4Addr::from(addr << 24), 8 + len * 8).map(IpNet::V4).unwrap();
-                let e = PathEntry { attr: addr, neighbor: n, flags: PathFlags::ACCEPTED };
+                let e = PathEntry { attr: addr, neighbor: n, flags: PathFlags::ACCEPTED, reason: 0 };
                 if op < 2 {
                     proptest::prop_assert_eq!(t.upsert(&net, e), model.insert((net, n), e));
                 } else {
