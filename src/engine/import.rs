@@ -153,8 +153,7 @@ impl EngineCore {
     }
 
     fn withdraw(&mut self, idx: NeighborIdx, p: &Prefix, pass: &mut Pass) {
-        let rule = self.rib.rejection(p, idx).map(|r| r.rule.clone());
-        if let Some(old) = self.rib.remove(p, idx) {
+        if let Some((old, rule)) = self.rib.remove(p, idx) {
             self.bmp_path_changed(idx, p.trunc(), Some(old), None);
             if let Some(nb) = self.nb_mut(idx) {
                 nb.account(old.flags, rule.as_deref(), false);

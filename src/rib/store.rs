@@ -8,6 +8,7 @@ use super::interner::{AttrId, Interner};
 use super::table::{NeighborIdx, PathEntry, PathFlags, Table, V4Key, V6Key};
 use crate::policy::Rejection;
 use crate::wire::Prefix;
+use std::borrow::Cow;
 
 /// The whole RIB: both families, the interner and the rejection reasons.
 #[derive(Debug, Default)]
@@ -117,19 +118,27 @@ impl Rib {
         old
     }
 
-    /// Removes the path of `neighbor` for `prefix` and releases it.
-    pub fn remove(&mut self, prefix: &Prefix, neighbor: NeighborIdx) -> Option<PathEntry> {
-        let old = match prefix {
+    /// Removes the path of `neighbor` for `prefix` and releases it; returns
+    /// it with the rule that rejected it, if one did (one table probe).
+    pub fn remove(
+        &mut self,
+        prefix: &Prefix,
+        neighbor: NeighborIdx,
+    ) -> Option<(PathEntry, Option<Cow<'static, str>>)> {
+        let o = match prefix {
             Prefix::V4(_) => self.v4.remove(prefix, neighbor),
             Prefix::V6(_) => self.v6.remove(prefix, neighbor),
-        };
-        if let Some(o) = old {
-            if !o.flags.contains(PathFlags::ACCEPTED) {
-                self.rejections.remove(neighbor, prefix, o.reason);
-            }
-            self.release_entry(prefix, &o);
+        }?;
+        let mut rule = None;
+        if !o.flags.contains(PathFlags::ACCEPTED) {
+            rule = self
+                .rejections
+                .get(neighbor, prefix, o.reason)
+                .map(|r| r.rule.clone());
+            self.rejections.remove(neighbor, prefix, o.reason);
         }
-        old
+        self.release_entry(prefix, &o);
+        Some((o, rule))
     }
 
     /// Removes every path of `neighbor` matching `pred`; returns (prefix, entry).
