@@ -162,6 +162,7 @@ fn control(
 /// the allocating thread's arena lock (issue 10's full-table profile:
 /// ~4 % of the daemon's CPU waiting on it, ~20 % in malloc and free; two
 /// glibc arenas, `M_ARENA_MAX`, only traded that for fragmentation).
+#[cfg(feature = "jemalloc")]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
@@ -169,6 +170,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// the system within a second (a background thread purges; the default
 /// keeps dirty pages for 10 s), and two arenas for a daemon that runs a
 /// handful of busy threads.
+#[cfg(feature = "jemalloc")]
 #[allow(non_upper_case_globals)]
 #[export_name = "_rjem_malloc_conf"]
 pub static malloc_conf: &[u8] =
