@@ -10,7 +10,7 @@
 //!   a session has not taken yet, bounded (drop and resend from the
 //!   Adj-RIB-Out).
 //!
-//! Layers (no module names one above it; `tests/module_cycles.rs` checks
+//! Layers (no module names one above it; `tests/structure.rs` checks
 //! there is no cycle):
 //! - state: [`pass`] (what one call changed), [`decision`], [`groups`] (the
 //!   update groups and their Adj-RIBs-Out), [`neighbor`], then [`core`]

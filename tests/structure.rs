@@ -1,11 +1,16 @@
-//! No import cycle between the top-level modules of `src/` (issue 14).
+//! The structure of `src/`, as the tree shows it: no import cycle between
+//! its top-level modules (issue 14) nor between the route engine's
+//! modules, no file over 600 lines, and every file opening with a `//!`
+//! header that says what it owns (issue 10). A file that grows past the
+//! limit is split along a seam of ownership (a child module, its tests
+//! beside it), not trimmed.
 //!
-//! Reads every `.rs` file under `src/`, collects the `crate::NAME` paths it
-//! names outside comments (`use crate::a::b`, `use crate::{a, b}`, and
-//! paths written inline), builds the graph "top-level module → the top-level
-//! modules it names" and fails on any strongly connected component of more
-//! than one module, printing the edges that close it and the files that make
-//! them. The binary's `main.rs` and the crate root are the top and may name
+//! The cycle checks read every `.rs` file under `src/`, collect the
+//! `crate::NAME` paths it names outside comments (`use crate::a::b`,
+//! `use crate::{a, b}`, and paths written inline), build the graph
+//! "top-level module → the top-level modules it names" and fail on any
+//! strongly connected component of more than one module, printing the
+//! edges that close it and the files that make them. The binary's `main.rs` and the crate root are the top and may name
 //! anything.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -326,4 +331,47 @@ fn the_scanner_sees_grouped_inline_and_commented_paths() {
     );
     let names: Vec<String> = named_modules(&code).into_iter().collect();
     assert_eq!(names, ["alpha", "beta", "delta", "gamma"]);
+}
+
+/// The most lines a file under `src/` may have.
+const MAX_LINES: usize = 600;
+
+fn src_files() -> Vec<PathBuf> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    assert!(
+        files.len() > 50,
+        "expected the crate's files, found {files:?}"
+    );
+    files
+}
+
+#[test]
+fn no_source_file_is_over_600_lines() {
+    let long: Vec<String> = src_files()
+        .iter()
+        .filter_map(|f| {
+            let n = std::fs::read_to_string(f)
+                .expect("read source")
+                .lines()
+                .count();
+            (n > MAX_LINES).then(|| format!("{} ({n} lines)", f.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "over {MAX_LINES} lines: {long:#?}");
+}
+
+#[test]
+fn every_source_file_starts_with_what_it_owns() {
+    let bare: Vec<String> = src_files()
+        .iter()
+        .filter(|f| {
+            let text = std::fs::read_to_string(f).expect("read source");
+            !text.trim_start().starts_with("//!")
+        })
+        .map(|f| f.display().to_string())
+        .collect();
+    assert!(bare.is_empty(), "no `//!` header: {bare:#?}");
 }
