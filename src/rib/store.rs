@@ -31,12 +31,18 @@ impl Posts {
     /// `prefix`: post-policy when import policy changed them.
     pub fn effective(&self, prefix: &Prefix, e: &PathEntry) -> AttrId {
         if e.flags.contains(PathFlags::POST) {
-            if let Some(&id) = self.0.get(&(e.neighbor, *prefix)) {
+            if let Some(&id) = self.0.get(&key(e.neighbor, prefix)) {
                 return id;
             }
         }
         e.attr
     }
+}
+
+/// The side tables' key: the prefix without host bits, as the path tables
+/// keep it (a withdrawal may name it with some).
+fn key(neighbor: NeighborIdx, prefix: &Prefix) -> (NeighborIdx, Prefix) {
+    (neighbor, prefix.trunc())
 }
 
 impl Rib {
@@ -96,9 +102,9 @@ impl Rib {
             Prefix::V6(_) => self.v6.upsert(prefix, e),
         };
         let old_post = match post {
-            Some(p) => self.posts.0.insert((e.neighbor, *prefix), p),
+            Some(p) => self.posts.0.insert(key(e.neighbor, prefix), p),
             None if old.is_some_and(|o| o.flags.contains(PathFlags::POST)) => {
-                self.posts.0.remove(&(e.neighbor, *prefix))
+                self.posts.0.remove(&key(e.neighbor, prefix))
             }
             None => None,
         };
@@ -194,7 +200,7 @@ impl Rib {
     fn release_entry(&mut self, prefix: &Prefix, e: &PathEntry) {
         self.attrs.release(e.attr);
         if e.flags.contains(PathFlags::POST) {
-            if let Some(p) = self.posts.0.remove(&(e.neighbor, *prefix)) {
+            if let Some(p) = self.posts.0.remove(&key(e.neighbor, prefix)) {
                 self.attrs.release(p);
             }
         }
@@ -241,7 +247,9 @@ mod tests {
         let post = rib.attrs.intern(set(2));
         rib.attrs.acquire(pre);
         rib.store(&p, e, Some(post), None);
-        rib.remove(&p, 3);
+        // A withdrawal may carry host bits: it still finds the side entry.
+        let with_host_bits: Prefix = "192.0.2.1/24".parse().unwrap();
+        assert!(rib.remove(&with_host_bits, 3).is_some());
         assert!(rib.attrs.is_empty());
         assert!(rib.posts.0.is_empty());
     }
