@@ -5,7 +5,8 @@
 //!
 //! Memory per distinct set: the packed bytes (~30–60 for a provider's set)
 //! in one heap block, a 16-byte slot, a 4-byte reference count and a
-//! 4-byte entry in the lookup table, which holds only ids and hashes the slots' bytes. [`Interner::get`]
+//! 4-byte entry in the lookup table, which holds only ids and hashes the
+//! slots' bytes. [`Interner::get`]
 //! unpacks on demand; a small direct-mapped cache of unpacked sets makes
 //! the common case (many prefixes of one UPDATE, the few paths of one
 //! prefix) a reference-count increment.
@@ -41,7 +42,7 @@ const DERIVED: [u8; 2] = 0x8000u16.to_le_bytes();
 type Cached = Option<(AttrId, Arc<PathAttributes>)>;
 
 /// One slot (16 bytes): the packed set; `None` when the slot is free. Its
-/// reference count is in [`Interner::refs`], at the same index (beside it
+/// reference count is in `Interner::counts` at the same index (beside it
 /// in the slot, padding would make the slot 24 bytes).
 #[derive(Debug, Default)]
 struct Slot {
