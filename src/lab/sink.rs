@@ -64,8 +64,10 @@ pub struct Tally {
     pub withdrawals: u64,
     /// Prefixes announced without LOCAL_PREF.
     pub no_local_pref: u64,
-    /// Prefixes whose AS path did not start with `--first-as`.
-    pub wrong_first_as: u64,
+    /// Held prefixes whose AS path, as last announced, does not start with
+    /// `--first-as` (a transitional best from another feed, replaced since,
+    /// does not count).
+    pub wrong_first_as: HashSet<Prefix>,
 }
 
 impl Tally {
@@ -79,26 +81,26 @@ impl Tally {
         for p in gone {
             self.withdrawals += 1;
             self.held.remove(&p.prefix);
+            self.wrong_first_as.remove(&p.prefix);
         }
         let new = u
             .nlri
             .iter()
             .chain(u.mp_reach.iter().flat_map(|m| m.nlri.iter()));
+        let wrong = first_as
+            .is_some_and(|want| u.attrs.as_path.as_ref().and_then(|p| p.first_as()) != Some(want));
         let mut n = 0u64;
         for p in new {
             n += 1;
             self.held.insert(p.prefix);
-        }
-        if n == 0 {
-            return;
-        }
-        if u.attrs.local_pref.is_none() {
-            self.no_local_pref += n;
-        }
-        if let Some(want) = first_as {
-            if u.attrs.as_path.as_ref().and_then(|p| p.first_as()) != Some(want) {
-                self.wrong_first_as += n;
+            if wrong {
+                self.wrong_first_as.insert(p.prefix);
+            } else {
+                self.wrong_first_as.remove(&p.prefix);
             }
+        }
+        if n > 0 && u.attrs.local_pref.is_none() {
+            self.no_local_pref += n;
         }
     }
 
@@ -110,7 +112,7 @@ impl Tally {
             self.updates,
             self.withdrawals,
             self.no_local_pref,
-            self.wrong_first_as,
+            self.wrong_first_as.len(),
             since.elapsed().as_secs_f64(),
             unix_now()
         )
@@ -259,6 +261,12 @@ mod tests {
         t.apply(&update(&[], &["45.0.1.0/24"], None, &[]), Some(64500));
         assert_eq!(t.held.len(), 2);
         assert_eq!((t.updates, t.withdrawals), (3, 1));
-        assert_eq!((t.no_local_pref, t.wrong_first_as), (1, 1));
+        assert_eq!((t.no_local_pref, t.wrong_first_as.len()), (1, 1));
+        // The wrong path replaced by the right one: nothing wrong is held.
+        t.apply(
+            &update(&["45.0.2.0/24"], &[], Some(100), &[64500]),
+            Some(64500),
+        );
+        assert_eq!((t.held.len(), t.wrong_first_as.len()), (2, 0));
     }
 }
