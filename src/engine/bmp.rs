@@ -187,7 +187,7 @@ impl EngineCore {
         if !e.flags.contains(PathFlags::ACCEPTED) {
             k.rejection = self
                 .rib
-                .rejection(p, e.neighbor)
+                .rejection(p, e)
                 .map(|r| (r.rule.to_string(), r.reason.clone()));
         }
         k

@@ -17,8 +17,9 @@
 //! LOCAL_PREF 300 (primary), 200 (backup), 100 (internet), see
 //! [`super::decision`]; the location community `<router.asn>:<1000 + i>`
 //! where `i` is the location's 1-based index in `[[locations]]` (only when
-//! router.asn fits 16 bits), and always the large community `<router.asn>:1:<i>` (RFC 8092). Internet and
-//! unreachable carry no location community.
+//! router.asn fits 16 bits), and always the large community
+//! `<router.asn>:1:<i>` (RFC 8092). Internet and unreachable carry no
+//! location community.
 //!
 //! For an activated prefix the Loc-RIB best path is the decision's first
 //! route for that exact prefix (none when the internet decision rests on a

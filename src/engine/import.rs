@@ -251,8 +251,7 @@ impl EngineCore {
     ) {
         // Only a rejected path has a reason to look up.
         let old_rule = old
-            .filter(|o| !o.flags.contains(PathFlags::ACCEPTED))
-            .and_then(|_| self.rib.rejection(&prefix, idx))
+            .and_then(|o| self.rib.rejection(&prefix, &o))
             .map(|r| r.rule.clone());
         self.rib.attrs.acquire(id);
         let mut flags = state_flags(rpki);

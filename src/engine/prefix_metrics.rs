@@ -48,7 +48,7 @@ impl EngineCore {
         let paths = self.rib.paths(p);
         let origin_ok = !paths.iter().any(|e| {
             self.rib
-                .rejection(p, e.neighbor)
+                .rejection(p, e)
                 .is_some_and(|r| r.rule == RULE_ORIGIN_MISMATCH)
         });
         let rpki_ok = !paths

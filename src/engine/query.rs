@@ -90,7 +90,7 @@ impl EngineCore {
         let rej = if accepted {
             None
         } else {
-            self.rib.rejection(prefix, e.neighbor)
+            self.rib.rejection(prefix, e)
         };
         let status = if !accepted {
             "rejected"

@@ -284,7 +284,7 @@ impl EngineCore {
             if !e.flags.contains(PathFlags::ACCEPTED) {
                 let rule = self
                     .rib
-                    .rejection(&p, idx)
+                    .rejection(&p, &e)
                     .map_or("unknown", |r| r.rule.as_ref());
                 *counts.entry(rule.to_string()).or_default() += 1;
             }

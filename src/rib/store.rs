@@ -185,10 +185,13 @@ impl Rib {
         self.iter().map(|(p, _)| p).collect()
     }
 
-    /// Why the path of `neighbor` for `prefix` was rejected.
-    pub fn rejection(&self, prefix: &Prefix, neighbor: NeighborIdx) -> Option<&Rejection> {
-        let e = self.path(prefix, neighbor)?;
-        self.rejections.get(neighbor, prefix, e.reason)
+    /// Why path `e` of `prefix` was rejected (`None` when it was accepted):
+    /// its entry names the reason, no table probe.
+    pub fn rejection(&self, prefix: &Prefix, e: &PathEntry) -> Option<&Rejection> {
+        if e.flags.contains(PathFlags::ACCEPTED) {
+            return None;
+        }
+        self.rejections.get(e.neighbor, prefix, e.reason)
     }
 
     /// Total number of paths.

@@ -269,7 +269,7 @@ fn route_rules(core: &EngineCore, p: &Prefix, sessions: &[&Neighbor], c: &mut Ch
         if e.flags.contains(PathFlags::ACCEPTED) {
             continue;
         }
-        if let Some(rej) = core.rib.rejection(p, e.neighbor) {
+        if let Some(rej) = core.rib.rejection(p, e) {
             if !failures.iter().any(|f| f.rule == rej.rule) {
                 c.fail(
                     rule_requirement(&rej.rule),
@@ -366,7 +366,7 @@ pub(super) fn unregistered(
             if e.flags.contains(PathFlags::ACCEPTED) {
                 continue;
             }
-            if let Some(r) = core.rib.rejection(&p, n.idx) {
+            if let Some(r) = core.rib.rejection(&p, &e) {
                 rejected
                     .entry(r.rule.to_string())
                     .and_modify(|x| x.count += 1)
