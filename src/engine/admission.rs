@@ -55,7 +55,7 @@ impl EngineCore {
         &mut self,
         prefix: &Prefix,
         origin: Option<u32>,
-        neighbor: &str,
+        idx: NeighborIdx,
         attrs: &PathAttributes,
         fresh: bool,
         now: Instant,
@@ -98,10 +98,11 @@ impl EngineCore {
         };
         if fresh {
             let path = as_path_text(attrs);
+            let neighbor = self.nb(idx).map(|n| n.name.clone()).unwrap_or_default();
             self.event(
                 now,
                 kind,
-                Some(neighbor),
+                Some(&neighbor),
                 Some(prefix),
                 format!("possible hijack from {neighbor}: {reason}"),
                 serde_json::json!({
@@ -132,11 +133,16 @@ impl EngineCore {
         let Some(mp) = nb.cfg.max_prefixes else {
             return LimitOutcome::Ok;
         };
-        let name = nb.name.clone();
         let count = nb.limit_count;
         let limit = mp.limit as u64;
         let warn_at = (limit * mp.warn_percent.min(100) as u64).div_ceil(100);
-        if count + 1 >= warn_at && count < limit && !nb.warned {
+        let warn = count + 1 >= warn_at && count < limit && !nb.warned;
+        if !warn && count < limit {
+            // The common case: no event, no copy of the name.
+            return LimitOutcome::Ok;
+        }
+        let name = nb.name.clone();
+        if warn {
             if let Some(nb) = self.nb_mut(idx) {
                 nb.warned = true;
             }

@@ -306,7 +306,6 @@ impl EngineCore {
             return (Err(internal_rejection()), None);
         };
         let role = nb.cfg.role;
-        let name = nb.name.clone();
         let origin = attrs.as_path.as_ref().and_then(|p| p.origin_as());
         let rpki = self.rpki_state(prefix, origin);
         // RFC 4271 §9.1.2: a route whose AS_PATH already holds our AS is a
@@ -353,6 +352,7 @@ impl EngineCore {
                 attrs.as_path.as_ref().and_then(|p| route_leak(p, &rules))
             };
             if let Some(leak) = leak {
+                let name = nb.name.clone();
                 let remote = nb.cfg.remote_as;
                 let path = as_path_text(attrs);
                 let asn = leak.asn;
@@ -384,7 +384,7 @@ impl EngineCore {
             }
         }
         if role != Role::Internal {
-            if let Some(rej) = self.check_registered(prefix, origin, &name, attrs, fresh, now) {
+            if let Some(rej) = self.check_registered(prefix, origin, idx, attrs, fresh, now) {
                 return (Err(rej), rpki);
             }
         }
