@@ -36,10 +36,11 @@
 //!    with the most routes) over a transit session that accepts all
 //!    (skipped with a note when `FULL_TABLE_MRT` is unset).
 //!
-//! Figures per run: seconds from starting the feeders until every internal
-//! neighbor holds every accepted route (the sink's own clock on its line),
-//! the speaker's CPU seconds over that time, and RSS growth per received
-//! path (VmRSS after a 2 s settle minus before the load). Medians of
+//! Figures per run: seconds from the feeders starting to send (the load
+//! generator's "table ready" line: building its table is not the
+//! speaker's time) until every internal neighbor holds every accepted
+//! route (the sink's own clock on its line), the speaker's CPU seconds
+//! over that time, and RSS growth per received path (VmRSS after a 2 s settle minus before the load). Medians of
 //! `FULL_TABLE_ROUNDS` (default 3) alternating runs, then one table with
 //! the ratios coldpotato / BIRD and the load average at each run's start.
 //!
@@ -527,6 +528,33 @@ impl Feed {
             Feed::Own(s) => s.ended().map(|why| format!("feeder session ended: {why}")),
         }
     }
+
+    /// When the feed started sending: the earliest of the load generators'
+    /// "table ready" lines (their table generation is not the speaker's
+    /// time), waiting for every one of them; `fallback` for the bench's own
+    /// feeder, which builds its table before it connects.
+    fn started(&mut self, fallback: f64) -> Result<f64> {
+        let Feed::Loadgens(gens) = self else {
+            return Ok(fallback);
+        };
+        let ready = |g: &Proc| {
+            g.log_text()
+                .lines()
+                .find(|l| l.starts_with("loadgen: table ready"))
+                .and_then(|l| l.rsplit("unix=").next())
+                .and_then(|t| t.trim().parse::<f64>().ok())
+        };
+        let all = wait_for(LOAD_TIMEOUT, Duration::from_millis(20), || {
+            gens.iter().map(ready).collect::<Option<Vec<f64>>>()
+        });
+        match all {
+            Some(times) => Ok(times.into_iter().fold(f64::INFINITY, f64::min)),
+            None => Err(BenchError::Timeout(format!(
+                "load generators never ready: {}",
+                self.failed().unwrap_or_default()
+            ))),
+        }
+    }
 }
 
 /// Starts the feeders; case 4 builds its session here and sends the table
@@ -696,6 +724,7 @@ fn run(c: &Case, who: &str, updates: &[Update]) -> Result<Measure> {
     let target = SocketAddr::from(([127, 0, 0, 1], bgp));
     let t0 = unix_now();
     let mut feed = start_feed(c, updates, target, dir.path())?;
+    let t0 = feed.started(t0)?;
     let (done, s) = wait_sinks(
         &sinks,
         c.expect,
@@ -731,6 +760,7 @@ fn run(c: &Case, who: &str, updates: &[Update]) -> Result<Measure> {
         std::thread::sleep(Duration::from_secs(1));
         let t2 = unix_now();
         feed = start_feed(c, updates, target, dir.path())?;
+        let t2 = feed.started(t2)?;
         let (again, _) = wait_sinks(
             &sinks,
             c.expect,

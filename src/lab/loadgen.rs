@@ -128,6 +128,15 @@ pub async fn run(args: LoadgenArgs) -> Result<(), LoadgenError> {
         hold_time: 90,
         updates,
     };
+    // The table is built: from here on the time is the speaker's (a bench
+    // starts its clock at this line, not at the spawn).
+    println!(
+        "loadgen: table ready, connecting to {} unix={:.3}",
+        args.target,
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64())
+    );
     let (_mode_tx, mode_rx) = watch::channel(SimMode::Up);
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel();
     tokio::spawn(sim::run(peer, mode_rx, ev_tx));
