@@ -291,6 +291,29 @@ fn a_route_whose_path_holds_our_own_as_is_rejected_as_a_loop() {
     assert_eq!(ok[0].status, "accepted");
 }
 
+#[test]
+fn every_prefix_of_one_update_gets_its_attributes_verdict() {
+    // The attribute checks run once per UPDATE: each of its prefixes must
+    // still carry the verdict, and each new route the leak note.
+    let mut lab = Lab::new("");
+    lab.up("ps-ams-1");
+    let looped = ["45.2.0.0/24", "45.2.1.0/24", "45.2.2.0/24"];
+    lab.update("ps-ams-1", ann(&looped, &[64500, 8075, 64501]));
+    for p in looped {
+        let r = lab.routes(Some(p), true);
+        assert_eq!(r.len(), 1, "{p}");
+        assert_eq!(r[0].rule.as_deref(), Some("as-loop"), "{p}");
+    }
+    let leaked = ["45.3.0.0/24", "45.3.1.0/24"];
+    lab.update("ps-ams-1", ann(&leaked, &[64500, 1299, 64501]));
+    for p in leaked {
+        let r = lab.routes(Some(p), true);
+        assert_eq!(r.len(), 1, "{p}");
+        assert_eq!(r[0].status, "accepted", "{p}");
+    }
+    assert!(lab.event_kinds().contains(&"route-leak".to_string()));
+}
+
 const OPEN_NEIGHBOR: &str = r#"
 [[neighbors]]
 name = "open"

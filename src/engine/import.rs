@@ -127,8 +127,14 @@ impl EngineCore {
         };
         if !update.nlri.is_empty() {
             let id = self.rib.attrs.intern_ref(&update.attrs);
+            let checks = self.path_checks(idx, &update.attrs);
             for p in &update.nlri {
-                if !self.announce(idx, p.prefix, id, &update.attrs, now, pass, forced.clone()) {
+                let at = Announce {
+                    id,
+                    attrs: &update.attrs,
+                    checks: &checks,
+                };
+                if !self.announce(idx, p.prefix, at, now, pass, forced.clone()) {
                     break;
                 }
             }
@@ -142,8 +148,14 @@ impl EngineCore {
                 let mut attrs = update.attrs;
                 attrs.next_hop = Some(m.next_hop);
                 let id = self.rib.attrs.intern_ref(&attrs);
+                let checks = self.path_checks(idx, &attrs);
                 for p in &m.nlri {
-                    if !self.announce(idx, p.prefix, id, &attrs, now, pass, forced.clone()) {
+                    let at = Announce {
+                        id,
+                        attrs: &attrs,
+                        checks: &checks,
+                    };
+                    if !self.announce(idx, p.prefix, at, now, pass, forced.clone()) {
                         break;
                     }
                 }
@@ -195,16 +207,14 @@ impl EngineCore {
         );
     }
 
-    /// Stores one announced route with attribute set `id` (`attrs`, as
-    /// decoded), rejected with `forced` when given; `false` stops the
-    /// UPDATE (max-prefix teardown).
-    #[allow(clippy::too_many_arguments)]
+    /// Stores one announced route with the UPDATE's attributes, rejected
+    /// with `forced` when given; `false` stops the UPDATE (max-prefix
+    /// teardown).
     fn announce(
         &mut self,
         idx: NeighborIdx,
         prefix: Prefix,
-        id: AttrId,
-        attrs: &PathAttributes,
+        Announce { id, attrs, checks }: Announce<'_>,
         now: Instant,
         pass: &mut Pass,
         forced: Option<Rejection>,
@@ -230,7 +240,7 @@ impl EngineCore {
         } else if let Some(rej) = forced {
             (Err(rej), None)
         } else {
-            self.evaluate(idx, &prefix, attrs, fresh, now)
+            self.evaluate_checked(idx, &prefix, attrs, checks, fresh, now)
         };
         self.store(idx, prefix, id, old, outcome, refused, pass);
         true
@@ -289,8 +299,52 @@ impl EngineCore {
         pass.dirty.insert(prefix);
     }
 
+    /// What import decides from an UPDATE's attributes and the neighbor
+    /// alone (a loop, an AS_SET, an ONLY_TO_CUSTOMER leak, a possible
+    /// route leak): worked out once per UPDATE, not per prefix.
+    pub(crate) fn path_checks(&self, idx: NeighborIdx, attrs: &PathAttributes) -> PathChecks {
+        let Some(nb) = self.nb(idx) else {
+            return PathChecks::default();
+        };
+        let path = attrs.as_path.as_ref();
+        // RFC 4271 §9.1.2: a route whose AS_PATH already holds our AS is a
+        // loop and is never used (kept, explained, like every rejection).
+        let own = self.cfg.router.asn;
+        let rejection = if nb.ebgp && path.is_some_and(|p| p.all_asns().any(|a| a == own)) {
+            Some(Rejection {
+                rule: "as-loop".into(),
+                reason: format!("AS path contains our AS {own} (loop)"),
+            })
+        } else if nb.ebgp && !self.cfg.rules.allow_as_sets && path.is_some_and(|p| p.has_set()) {
+            // RFC 9774 §3: an AS_SET or AS_CONFED_SET from an eBGP neighbor
+            // is treated as withdrawn (kept, explained, like every rejection).
+            Some(Rejection {
+                rule: RULE_AS_SET.into(),
+                reason: "AS_SET in AS_PATH (RFC 9774): treated as withdrawn".into(),
+            })
+        } else {
+            // RFC 9234 §5: ONLY_TO_CUSTOMER says whether this is a route leak.
+            nb.cfg
+                .local_role()
+                .filter(|_| nb.ebgp)
+                .and_then(|local| super::otc::ingress_leak(local, nb.cfg.remote_as, attrs))
+        };
+        let leak = if rejection.is_none() && nb.cfg.role == Role::PeeringService {
+            let customers = nb.cfg.customers();
+            let rules = LeakRules {
+                neighbor_as: nb.cfg.remote_as,
+                transit_free: &self.cfg.analytics.transit_free_asns,
+                customers: customers.as_deref(),
+            };
+            path.and_then(|p| route_leak(p, &rules))
+        } else {
+            None
+        };
+        PathChecks { rejection, leak }
+    }
+
     /// Registered-prefix checks, RPKI (`rpki-invalid`) then import policy,
-    /// for the route of `idx` with pre-policy attributes `attrs`, with its
+    /// for a route and its attributes; the verdict and the route's
     /// RPKI state (`None` when RPKI is off). Events are logged when `fresh`
     /// (a new route or new attributes). An internal failure (unknown
     /// neighbor or attributes) has no RPKI state.
@@ -302,86 +356,59 @@ impl EngineCore {
         fresh: bool,
         now: Instant,
     ) -> Outcome {
+        let checks = self.path_checks(idx, attrs);
+        self.evaluate_checked(idx, prefix, attrs, &checks, fresh, now)
+    }
+
+    /// [`Self::evaluate`] with the UPDATE's [`PathChecks`] already made.
+    pub(crate) fn evaluate_checked(
+        &mut self,
+        idx: NeighborIdx,
+        prefix: &Prefix,
+        attrs: &PathAttributes,
+        checks: &PathChecks,
+        fresh: bool,
+        now: Instant,
+    ) -> Outcome {
         let Some(nb) = self.nb(idx) else {
             return (Err(internal_rejection()), None);
         };
         let role = nb.cfg.role;
         let origin = attrs.as_path.as_ref().and_then(|p| p.origin_as());
         let rpki = self.rpki_state(prefix, origin);
-        // RFC 4271 §9.1.2: a route whose AS_PATH already holds our AS is a
-        // loop and is never used (kept, explained, like every rejection).
-        let own = self.cfg.router.asn;
-        if nb.ebgp
-            && attrs
-                .as_path
-                .as_ref()
-                .is_some_and(|p| p.all_asns().any(|a| a == own))
-        {
-            let rej = Rejection {
-                rule: "as-loop".into(),
-                reason: format!("AS path contains our AS {own} (loop)"),
-            };
-            return (Err(rej), rpki);
+        if let Some(rej) = &checks.rejection {
+            return (Err(rej.clone()), rpki);
         }
-        // RFC 9774 §3: an AS_SET or AS_CONFED_SET from an eBGP neighbor is
-        // treated as withdrawn (kept, explained, like every rejection).
-        if nb.ebgp
-            && !self.cfg.rules.allow_as_sets
-            && attrs.as_path.as_ref().is_some_and(|p| p.has_set())
-        {
-            let rej = Rejection {
-                rule: RULE_AS_SET.into(),
-                reason: "AS_SET in AS_PATH (RFC 9774): treated as withdrawn".into(),
-            };
-            return (Err(rej), rpki);
-        }
-        // RFC 9234 §5: ONLY_TO_CUSTOMER says whether this is a route leak.
-        if let Some(local) = nb.cfg.local_role().filter(|_| nb.ebgp) {
-            if let Some(leak) = super::otc::ingress_leak(local, nb.cfg.remote_as, attrs) {
-                return (Err(leak), rpki);
-            }
-        }
-        if role == Role::PeeringService && fresh {
-            let leak = {
-                let customers = nb.cfg.customers();
-                let rules = LeakRules {
-                    neighbor_as: nb.cfg.remote_as,
-                    transit_free: &self.cfg.analytics.transit_free_asns,
-                    customers: customers.as_deref(),
-                };
-                attrs.as_path.as_ref().and_then(|p| route_leak(p, &rules))
-            };
-            if let Some(leak) = leak {
-                let name = nb.name.clone();
-                let remote = nb.cfg.remote_as;
-                let path = as_path_text(attrs);
-                let asn = leak.asn;
-                let (message, mut evidence) = match leak.check {
-                    LeakCheck::TransitFree => (
-                        format!("possible route leak: transit-free AS{asn} in the AS path from {name}"),
-                        serde_json::json!({ "transit_asn": asn }),
+        if let Some(leak) = checks.leak.as_ref().filter(|_| fresh) {
+            let name = nb.name.clone();
+            let remote = nb.cfg.remote_as;
+            let path = as_path_text(attrs);
+            let asn = leak.asn;
+            let (message, mut evidence) = match leak.check {
+                LeakCheck::TransitFree => (
+                    format!("possible route leak: transit-free AS{asn} in the AS path from {name}"),
+                    serde_json::json!({ "transit_asn": asn }),
+                ),
+                LeakCheck::CustomerAsns => (
+                    format!(
+                        "possible route leak: AS{asn} in the AS path from {name} is not AS{remote} nor one of its customer_asns"
                     ),
-                    LeakCheck::CustomerAsns => (
-                        format!(
-                            "possible route leak: AS{asn} in the AS path from {name} is not AS{remote} nor one of its customer_asns"
-                        ),
-                        serde_json::json!({}),
-                    ),
-                };
-                if let Some(obj) = evidence.as_object_mut() {
-                    obj.insert("as_path".into(), path.into());
-                    obj.insert("leak_asn".into(), asn.into());
-                    obj.insert("check".into(), leak.check.as_str().into());
-                }
-                self.event(
-                    now,
-                    EventKind::RouteLeak,
-                    Some(&name),
-                    Some(prefix),
-                    message,
-                    evidence,
-                );
+                    serde_json::json!({}),
+                ),
+            };
+            if let Some(obj) = evidence.as_object_mut() {
+                obj.insert("as_path".into(), path.into());
+                obj.insert("leak_asn".into(), asn.into());
+                obj.insert("check".into(), leak.check.as_str().into());
             }
+            self.event(
+                now,
+                EventKind::RouteLeak,
+                Some(&name),
+                Some(prefix),
+                message,
+                evidence,
+            );
         }
         if role != Role::Internal {
             if let Some(rej) = self.check_registered(prefix, origin, idx, attrs, fresh, now) {
@@ -452,6 +479,26 @@ impl EngineCore {
             }
         }
     }
+}
+
+/// The attributes an UPDATE announces its prefixes with: their interned
+/// id, the decoded set and their [`PathChecks`].
+#[derive(Clone, Copy)]
+struct Announce<'a> {
+    id: AttrId,
+    attrs: &'a PathAttributes,
+    checks: &'a PathChecks,
+}
+
+/// The checks of an UPDATE's attributes that hold for each of its
+/// prefixes ([`EngineCore::path_checks`]).
+#[derive(Debug, Default)]
+pub(crate) struct PathChecks {
+    /// A loop, an AS_SET or an ONLY_TO_CUSTOMER leak: every prefix is
+    /// rejected with it.
+    rejection: Option<Rejection>,
+    /// A possible route leak: logged for each new route, not a rejection.
+    leak: Option<crate::analytics::leak::Leak>,
 }
 
 /// The import verdict of a route and its RPKI state (`None`: RPKI off).
