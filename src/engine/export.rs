@@ -476,7 +476,9 @@ impl EngineCore {
             .collect();
         // (set, prefix) to announce, grouped by set below: one vector for
         // the pass instead of one per set.
-        let mut announce: Vec<(usize, AddPathPrefix)> = Vec::new();
+        // Sized once: growing it by doubling, pass after pass, showed as a
+        // hot spot (fresh pages written for every copy).
+        let mut announce: Vec<(usize, AddPathPrefix)> = Vec::with_capacity(wanted.len());
         let mut withdraw: Vec<AddPathPrefix> = Vec::new();
         let Some(out) = self.groups.get_mut(gid).map(|g| &mut g.out) else {
             for id in ids {

@@ -116,6 +116,13 @@ impl Task {
     /// otherwise deadlock. Teardowns received meanwhile run afterwards.
     pub(super) async fn tell_engine(&mut self, msg: impl Into<ToEngine>) {
         let msg = msg.into();
+        // Room at once (the usual case): no waiting loop to set up.
+        if !self.stopping {
+            if let Ok(p) = self.engine.try_reserve() {
+                p.send(msg);
+                return;
+            }
+        }
         let engine = self.engine.clone();
         if self.stopping {
             // Leaving: never wait for an engine that may be gone or stuck.

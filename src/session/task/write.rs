@@ -137,13 +137,27 @@ impl Task {
         }
     }
 
-    pub(super) fn count_received(&self, t: &str) {
-        self.metric_labels(|n, l| {
-            METRICS
-                .messages_received_total
-                .with_label_values(&[n, l, t])
-                .inc()
-        });
+    pub(super) fn count_received(&mut self, t: &'static str) {
+        let Some(i) = super::RECEIVED_TYPES.iter().position(|&x| x == t) else {
+            self.metric_labels(|n, l| {
+                METRICS
+                    .messages_received_total
+                    .with_label_values(&[n, l, t])
+                    .inc()
+            });
+            return;
+        };
+        if self.received[i].is_none() {
+            let c = METRICS.messages_received_total.with_label_values(&[
+                &self.name,
+                &self.neighbor.location,
+                t,
+            ]);
+            self.received[i] = Some(c);
+        }
+        if let Some(c) = &self.received[i] {
+            c.inc();
+        }
     }
 
     pub(super) fn count_notification(&self, dir: &str, code: u8, sub: u8) {
