@@ -78,7 +78,14 @@ pub(super) struct Task {
     /// table); the labels cannot change under a task (a reload that
     /// changes them replaces it).
     received: [Option<prometheus::IntCounter>; RECEIVED_TYPES.len()],
+    /// When `session_uptime_seconds` was last set: at most once a second,
+    /// not after every message.
+    uptime_set: Option<Instant>,
 }
+
+/// I/O events (mostly received messages) handled per wake-up before the
+/// task looks at its other inputs again (commands, timers, the engine).
+const IO_BURST: usize = 32;
 
 /// The message types `messages_received_total` counts, in [`Task::received`]'s order.
 pub(super) const RECEIVED_TYPES: [&str; 6] = [
@@ -120,6 +127,7 @@ impl Task {
             admin_down: false,
             down_cause: None,
             received: Default::default(),
+            uptime_set: None,
         }
     }
 
@@ -190,7 +198,17 @@ impl Task {
                     Some(m) => self.on_to_peer(m).await,
                     None => self.to_peer = None,
                 },
-                Some((id, ev)) = io_rx.recv() => self.on_io(id, ev).await,
+                Some((id, ev)) = io_rx.recv() => {
+                    self.on_io(id, ev).await;
+                    // What else has arrived, in order, without setting the
+                    // whole select up again per message.
+                    for _ in 1..IO_BURST {
+                        match io_rx.try_recv() {
+                            Ok((id, ev)) => self.on_io(id, ev).await,
+                            Err(_) => break,
+                        }
+                    }
+                }
                 Some(stream) = accept_rx.recv() => {
                     let id = self.fsm.alloc_conn();
                     if self.add_conn(id, stream) {

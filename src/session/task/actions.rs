@@ -69,6 +69,7 @@ impl Task {
             } => {
                 self.to_peer = None;
                 self.codec = Codec::default();
+                self.uptime_set = None;
                 self.metric_labels(|n, l| {
                     METRICS
                         .session_uptime_seconds

@@ -185,9 +185,17 @@ impl Task {
         }
     }
 
-    pub(super) fn update_uptime(&self) {
+    pub(super) fn update_uptime(&mut self) {
         if self.fsm.state() == State::Established {
-            if let Some(up) = self.fsm.established_for(Instant::now()) {
+            let now = Instant::now();
+            if self
+                .uptime_set
+                .is_some_and(|t| now.saturating_duration_since(t) < Duration::from_secs(1))
+            {
+                return;
+            }
+            self.uptime_set = Some(now);
+            if let Some(up) = self.fsm.established_for(now) {
                 self.metric_labels(|n, l| {
                     METRICS
                         .session_uptime_seconds
