@@ -250,6 +250,9 @@ impl EngineCore {
             self.bmp_path_changed(idx, *p, Some(*e), None);
         }
         let mut rules: Vec<(PathFlags, Option<String>)> = Vec::with_capacity(n);
+        // A whole table at once (a session down): grown once, not rehashed
+        // at every doubling.
+        pass.dirty.reserve(n);
         for (p, e) in &victims {
             pass.dirty.insert(*p);
             rules.push((e.flags, None));

@@ -75,8 +75,8 @@ pub(super) struct Task {
     down_cause: Option<DownCause>,
     /// `messages_received_total` per message type, resolved on first use
     /// (a label lookup per message was 1 % of the daemon's CPU on a full
-    /// table); the labels cannot change under a task (a reload that
-    /// changes them replaces it).
+    /// table), with the labels every metric of the task uses: its name and
+    /// the location of the config it was started with.
     received: [Option<prometheus::IntCounter>; RECEIVED_TYPES.len()],
     /// When `session_uptime_seconds` was last set: at most once a second,
     /// not after every message.
