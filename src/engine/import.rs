@@ -22,7 +22,7 @@ use crate::policy::{Rejection, RouteContext, Verdict};
 use crate::rib::{AttrId, NeighborIdx, PathEntry, PathFlags};
 use crate::rpki::RpkiState;
 use crate::wire::iana::AttrType;
-use crate::wire::{Afi, AttrCause, AttrError, PathAttributes, Prefix, Safi, Update};
+use crate::wire::{AddPathPrefix, Afi, AttrCause, AttrError, PathAttributes, Prefix, Safi, Update};
 use std::time::Instant;
 
 /// Rule name of a route treated as withdrawn for AS 0 in its path (RFC 7607).
@@ -125,21 +125,7 @@ impl EngineCore {
             _ if withdraw_all => return,
             _ => None,
         };
-        if !update.nlri.is_empty() {
-            let id = self.rib.attrs.intern_ref(&update.attrs);
-            let checks = self.path_checks(idx, &update.attrs);
-            for p in &update.nlri {
-                let at = Announce {
-                    id,
-                    attrs: &update.attrs,
-                    checks: &checks,
-                };
-                if !self.announce(idx, p.prefix, at, now, pass, forced.clone()) {
-                    break;
-                }
-            }
-            self.rib.attrs.release(id);
-        }
+        self.announce_all(idx, &update.attrs, &update.nlri, &forced, now, pass);
         if self.nb(idx).is_some_and(|n| n.tripped) {
             return;
         }
@@ -147,21 +133,38 @@ impl EngineCore {
             if !m.nlri.is_empty() {
                 let mut attrs = update.attrs;
                 attrs.next_hop = Some(m.next_hop);
-                let id = self.rib.attrs.intern_ref(&attrs);
-                let checks = self.path_checks(idx, &attrs);
-                for p in &m.nlri {
-                    let at = Announce {
-                        id,
-                        attrs: &attrs,
-                        checks: &checks,
-                    };
-                    if !self.announce(idx, p.prefix, at, now, pass, forced.clone()) {
-                        break;
-                    }
-                }
-                self.rib.attrs.release(id);
+                self.announce_all(idx, &attrs, &m.nlri, &forced, now, pass);
             }
         }
+    }
+
+    /// Announces `nlri` with `attrs`, interned and checked once for all of
+    /// them; stops at a max-prefix teardown.
+    fn announce_all(
+        &mut self,
+        idx: NeighborIdx,
+        attrs: &PathAttributes,
+        nlri: &[AddPathPrefix],
+        forced: &Option<Rejection>,
+        now: Instant,
+        pass: &mut Pass,
+    ) {
+        if nlri.is_empty() {
+            return;
+        }
+        let id = self.rib.attrs.intern_ref(attrs);
+        let checks = self.path_checks(idx, attrs);
+        let at = Announce {
+            id,
+            attrs,
+            checks: &checks,
+        };
+        for p in nlri {
+            if !self.announce(idx, p.prefix, at, now, pass, forced.clone()) {
+                break;
+            }
+        }
+        self.rib.attrs.release(id);
     }
 
     fn withdraw(&mut self, idx: NeighborIdx, p: &Prefix, pass: &mut Pass) {
