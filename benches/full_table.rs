@@ -40,7 +40,11 @@
 //! generator's "table ready" line: building its table is not the
 //! speaker's time) until every internal neighbor holds every accepted
 //! route (the sink's own clock on its line), the speaker's CPU seconds
-//! over that time, and RSS growth per received path (VmRSS after a 2 s settle minus before the load). Medians of
+//! over that time, and RSS growth per received path (VmRSS after a 2 s settle minus before the load);
+//! beside them, the CPU seconds the load generators (after building their
+//! table) and the sinks used over the load, and what that allows: on a
+//! machine with few cores they share them with the speaker, so no speaker
+//! can finish sooner than (its CPU + theirs) / cores. Medians of
 //! `FULL_TABLE_ROUNDS` (default 3) alternating runs, then one table with
 //! the ratios coldpotato / BIRD and the load average at each run's start.
 //!
@@ -161,6 +165,10 @@ struct Measure {
     flap_down: Option<f64>,
     flap_up: Option<f64>,
     churn: Option<Churn>,
+    /// CPU seconds the load generators (after their table was built) and
+    /// the sinks used over the load: on a machine with few cores they
+    /// share them with the speaker.
+    harness_cpu: f64,
 }
 
 impl Measure {
@@ -529,6 +537,29 @@ impl Feed {
         }
     }
 
+    /// CPU seconds the load generators have used since their "table
+    /// ready" line (0 for the bench's own feeder, which runs in-process).
+    fn cpu_since_ready(&self) -> f64 {
+        let Feed::Loadgens(gens) = self else {
+            return 0.0;
+        };
+        gens.iter()
+            .map(|g| {
+                let at_ready = g
+                    .log_text()
+                    .lines()
+                    .find(|l| l.starts_with("loadgen: table ready"))
+                    .and_then(|l| l.split("cpu=").nth(1))
+                    .and_then(|t| t.split_whitespace().next())
+                    .and_then(|t| t.parse::<f64>().ok());
+                match (at_ready, cpu_seconds(g.pid())) {
+                    (Some(a), Some(now)) => (now - a).max(0.0),
+                    _ => f64::NAN,
+                }
+            })
+            .sum()
+    }
+
     /// When the feed started sending: the earliest of the load generators'
     /// "table ready" lines (their table generation is not the speaker's
     /// time), waiting for every one of them; `fallback` for the bench's own
@@ -721,6 +752,8 @@ fn run(c: &Case, who: &str, updates: &[Update]) -> Result<Measure> {
     std::thread::sleep(Duration::from_secs(1));
     let rss_before_kb = status_kb(pid, "VmRSS").unwrap_or(0);
     let cpu0 = cpu_seconds(pid).unwrap_or(0.0);
+    let sinks_cpu = || -> f64 { sinks.iter().filter_map(|s| cpu_seconds(s.pid())).sum() };
+    let sinks_cpu0 = sinks_cpu();
     let target = SocketAddr::from(([127, 0, 0, 1], bgp));
     let t0 = unix_now();
     let mut feed = start_feed(c, updates, target, dir.path())?;
@@ -734,6 +767,7 @@ fn run(c: &Case, who: &str, updates: &[Update]) -> Result<Measure> {
         Some(&mut feed),
     )?;
     let cpu = cpu_seconds(pid).unwrap_or(0.0) - cpu0;
+    let harness_cpu = sinks_cpu() - sinks_cpu0 + feed.cpu_since_ready();
     std::thread::sleep(SETTLE);
     let mut m = Measure {
         loadavg: loadavg_start,
@@ -743,6 +777,7 @@ fn run(c: &Case, who: &str, updates: &[Update]) -> Result<Measure> {
         rss_after_kb: status_kb(pid, "VmRSS").unwrap_or(0),
         hwm_kb: status_kb(pid, "VmHWM").unwrap_or(0),
         held: s.held,
+        harness_cpu,
         ..Default::default()
     };
     if who != "bird" {
@@ -785,6 +820,11 @@ fn run(c: &Case, who: &str, updates: &[Update]) -> Result<Measure> {
     m.wrong_first_as = last.wrong_first_as;
     drop(feed);
     Ok(m)
+}
+
+/// CPU cores this process may run on.
+fn cores() -> f64 {
+    std::thread::available_parallelism().map_or(1.0, |n| n.get() as f64)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -907,7 +947,8 @@ fn cases(prefixes: usize, expect: usize) -> Vec<Case> {
 fn print_run(c: &Case, who: &str, m: &Measure) {
     let mut line = format!(
         "  {who:<10} {:>6.2} s  {:>6.2} s CPU  RSS {:>6.1} -> {:>6.1} MB (peak {:>6.1})  \
-         {:>6.1} B/path  held {}/{}  no_local_pref={} wrong_first_as={}  load {:.2}",
+         {:>6.1} B/path  held {}/{}  no_local_pref={} wrong_first_as={}  load {:.2}  \
+         harness {:.2} s CPU",
         m.secs,
         m.cpu,
         mb(m.rss_before_kb),
@@ -919,6 +960,7 @@ fn print_run(c: &Case, who: &str, m: &Measure) {
         m.no_local_pref,
         m.wrong_first_as,
         m.loadavg,
+        m.harness_cpu,
     );
     if m.held != c.expect {
         line.push_str("  HELD != EXPECTED");
@@ -1058,6 +1100,14 @@ fn print_table(rows: &[(Case, Vec<Measure>, Vec<Measure>)], rounds: usize) {
         }
         fig("seconds until the iBGP neighbors are complete", &|m| m.secs);
         fig("speaker CPU seconds over the load", &|m| m.cpu);
+        fig(
+            "load generators' and sinks' CPU seconds over the load",
+            &|m| m.harness_cpu,
+        );
+        fig(
+            "the least seconds this machine's cores allow: (speaker + harness CPU) / cores",
+            &|m| (m.cpu + m.harness_cpu) / cores(),
+        );
         let rss = fig("RSS growth, bytes per received path", &|m| {
             m.bytes_per_path(c.paths)
         });

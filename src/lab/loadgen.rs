@@ -129,10 +129,12 @@ pub async fn run(args: LoadgenArgs) -> Result<(), LoadgenError> {
         updates,
     };
     // The table is built: from here on the time is the speaker's (a bench
-    // starts its clock at this line, not at the spawn).
+    // starts its clock at this line, not at the spawn, and counts only the
+    // CPU this process uses after it as the load generator's).
     println!(
-        "loadgen: table ready, connecting to {} unix={:.3}",
+        "loadgen: table ready, connecting to {} cpu={:.3} unix={:.3}",
         args.target,
+        process_cpu_seconds(),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0.0, |d| d.as_secs_f64())
@@ -162,4 +164,17 @@ pub async fn run(args: LoadgenArgs) -> Result<(), LoadgenError> {
         tokio::time::sleep(Duration::from_secs(args.hold_for)).await;
     }
     Ok(())
+}
+
+/// CPU seconds (user and system) this process has used so far.
+fn process_cpu_seconds() -> f64 {
+    let mut u = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `getrusage` fills the `rusage` it is given; RUSAGE_SELF is
+    // always valid, and on failure we read the zeroed value.
+    let u = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr());
+        u.assume_init()
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(u.ru_utime) + secs(u.ru_stime)
 }
