@@ -36,6 +36,11 @@ const TRIM_AFTER: u64 = 1_000;
 /// queries and session events wait little behind a burst.
 const BATCH: usize = 256;
 
+/// Dead attribute sets that make the engine free them even while its queue
+/// is not empty (see `rib::interner`: otherwise they wait for a quiet
+/// moment, after the withdrawals they came with are on their way).
+const RECLAIM_AT: usize = 65_536;
+
 /// Events a live stream may fall behind before it is resynchronised.
 pub const STREAM_QUEUE: usize = 1024;
 
@@ -270,6 +275,9 @@ pub async fn run_with_rpki(
         }
         outlets.publish(&mut core);
         core.bmp_poll(now);
+        if rx.is_empty() || core.rib.attrs.dying() >= RECLAIM_AT {
+            core.rib.attrs.reclaim();
+        }
     }
     outlets.bmp.stop().await;
     core.close_event_windows();
