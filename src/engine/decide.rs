@@ -254,7 +254,7 @@ impl EngineCore {
             self.decisions.keys().copied().collect()
         } else {
             let mut t = Vec::new();
-            for p in &pass.dirty {
+            for p in pass.dirty.iter() {
                 let (Ok(lo), Ok(hi)) = (
                     Prefix::new(p.network(), 0),
                     Prefix::new(p.broadcast(), p.max_prefix_len()),

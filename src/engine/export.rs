@@ -156,10 +156,10 @@ impl EngineCore {
         self.recompute_decisions(now, pass);
         let prefixes: Vec<Prefix> = if pass.full {
             let mut all: HashSet<Prefix> = self.rib.prefixes().into_iter().collect();
-            all.extend(pass.dirty.iter().copied());
+            all.extend(pass.dirty.take());
             all.into_iter().collect()
         } else {
-            pass.dirty.iter().copied().collect()
+            pass.dirty.take()
         };
         // The winners, aligned with `prefixes`: the export of an internal
         // neighbor's incremental pass reads them here instead of probing

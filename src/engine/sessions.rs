@@ -249,16 +249,11 @@ impl EngineCore {
         for (p, e) in &victims {
             self.bmp_path_changed(idx, *p, Some(*e), None);
         }
-        let mut rules: Vec<(PathFlags, Option<String>)> = Vec::with_capacity(n);
-        // A whole table at once (a session down): grown once, not rehashed
-        // at every doubling.
-        pass.dirty.reserve(n);
-        for (p, e) in &victims {
-            pass.dirty.insert(*p);
-            rules.push((e.flags, None));
-        }
+        // One path per prefix: distinct prefixes.
+        pass.dirty
+            .extend_distinct(victims.iter().map(|(p, _)| *p).collect());
         if let Some(nb) = self.nb_mut(idx) {
-            for (flags, _) in rules {
+            for flags in victims.iter().map(|(_, e)| e.flags) {
                 if flags.contains(PathFlags::ACCEPTED) {
                     nb.account(flags, None, false);
                 } else {
