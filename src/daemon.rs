@@ -423,6 +423,22 @@ impl Daemon {
             info!("reload: [rpki] changed");
             self.sync_rpki_clients(old.rpki.as_ref());
         }
+        // Changes the running sessions keep: each task takes its new config
+        // (after the engine, so both move to a new `location` label).
+        for change in &diff.neighbors_updated {
+            if restart.contains(&change.name) {
+                continue;
+            }
+            let (Some(n), Some(e)) = (
+                new.neighbors.iter().find(|n| n.name == change.name),
+                self.peers.get_mut(&change.name),
+            ) else {
+                continue;
+            };
+            let n = Arc::new(n.clone());
+            e.cfg = n.clone();
+            e.handle.update(n).await;
+        }
         for n in &new.neighbors {
             if !self.peers.contains_key(&n.name) {
                 if let Err(e) = self.add_peer(n.clone()) {

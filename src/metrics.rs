@@ -11,6 +11,10 @@ use prometheus::{
 };
 use std::sync::LazyLock;
 
+mod forget;
+use forget::forget_other_neighbors;
+pub use forget::{forget_neighbor, forget_neighbor_at};
+
 /// The registry `/metrics` serves.
 pub static REGISTRY: LazyLock<Registry> = LazyLock::new(|| {
     let r = Registry::new();
@@ -507,77 +511,6 @@ pub fn register_neighbors<'a>(neighbors: impl IntoIterator<Item = NeighborLabels
             m.max_prefix_utilization_ratio
                 .with_label_values(&l)
                 .add(0.0);
-        }
-    }
-}
-
-/// Removes every per-neighbor series whose neighbor is not in `keep` (a
-/// neighbor removed by a reload), or whose location is not the one it has
-/// now (moved): a removed neighbor's BFD state or prefix counts must not
-/// linger in `/metrics` as if it still existed.
-fn forget_other_neighbors(keep: &[NeighborLabels<'_>]) {
-    prune_neighbors(&|labels| {
-        let Some(name) = labels.get("neighbor") else {
-            return true;
-        };
-        keep.iter()
-            .any(|n| n.name == *name && labels.get("location").is_none_or(|l| *l == n.location))
-    });
-}
-
-/// Removes every series of neighbor `name` (called once its session task
-/// has ended after the neighbor was removed: its last state change and
-/// NOTIFICATION counts come after the reload's [`register_neighbors`]).
-pub fn forget_neighbor(name: &str) {
-    prune_neighbors(&|labels| labels.get("neighbor") != Some(&name));
-}
-
-/// Labels of one series, by name.
-type Labels<'a> = std::collections::HashMap<&'a str, &'a str>;
-
-/// Applies `kept` to every per-neighbor family.
-fn prune_neighbors(kept: &dyn Fn(&Labels<'_>) -> bool) {
-    let m = &*METRICS;
-    prune(&m.session_state, kept);
-    prune(&m.session_uptime_seconds, kept);
-    prune(&m.session_established_total, kept);
-    prune(&m.session_rtt_seconds, kept);
-    prune(&m.session_rtt_variance_seconds, kept);
-    prune(&m.messages_received_total, kept);
-    prune(&m.messages_sent_total, kept);
-    prune(&m.notifications_total, kept);
-    prune(&m.update_attribute_errors_total, kept);
-    prune(&m.prefixes_received, kept);
-    prune(&m.prefixes_accepted, kept);
-    prune(&m.prefixes_rejected, kept);
-    prune(&m.prefixes_advertised, kept);
-    prune(&m.max_prefix_utilization_ratio, kept);
-    prune(&m.bfd_state, kept);
-    prune(&m.bfd_transitions_total, kept);
-    prune(&m.bfd_detection_time_seconds, kept);
-    prune(&m.bfd_last_diagnostic, kept);
-    prune(&m.bfd_rx_interval_seconds, kept);
-    prune(&m.bfd_rx_jitter_seconds, kept);
-    prune(&m.export_backlog_bytes, kept);
-    prune(&m.export_resyncs_total, kept);
-}
-
-/// Removes the series of `v` whose labels `kept` refuses.
-fn prune<T: prometheus::core::MetricVecBuilder>(
-    v: &prometheus::core::MetricVec<T>,
-    kept: &dyn Fn(&Labels<'_>) -> bool,
-) {
-    use prometheus::core::Collector;
-    for family in v.collect() {
-        for metric in family.get_metric() {
-            let labels: Labels<'_> = metric
-                .get_label()
-                .iter()
-                .map(|p| (p.get_name(), p.get_value()))
-                .collect();
-            if !kept(&labels) {
-                let _ = v.remove(&labels);
-            }
         }
     }
 }

@@ -5,6 +5,7 @@
 
 mod common;
 
+use common::speaker::Speaker;
 use common::*;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -125,4 +126,67 @@ fn a_fresh_daemon_exposes_conventional_metrics_that_promtool_accepts() {
         (value(&b, "coldpotato_config_last_reload_successful ") == Some(0.0)).then_some(())
     });
     assert!(refused.is_some());
+}
+
+/// A reload that changes only a neighbor's `location` keeps its session and
+/// moves every one of its series to the new label: none stays (or comes
+/// back) under the old one, and the session task counts under the new one.
+#[test]
+fn a_location_change_moves_a_running_sessions_series_to_the_new_label() {
+    let (port, api) = (free_port(), free_port());
+    let at = |loc: &str| {
+        DaemonConfig::new(8075, port, api).location("fra").neighbor(
+            &Neighbor::new("t1", "127.0.0.73", 3356, "transit")
+                .passive()
+                .accept_all()
+                .location(loc),
+        )
+    };
+    let d = at("ams").start();
+    let daemon = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let mut peer =
+        Speaker::connect(std::net::Ipv4Addr::new(127, 0, 0, 73), daemon, 3356).expect("connects");
+    assert!(
+        d.wait_state("t1", "Established", Duration::from_secs(20)),
+        "{}",
+        d.log()
+    );
+    d.reload(&at("fra").to_string());
+    let old = |b: &str| -> Vec<String> {
+        b.lines()
+            .filter(|l| l.contains("neighbor=\"t1\"") && l.contains("location=\"ams\""))
+            .map(str::to_string)
+            .collect()
+    };
+    let moved = wait_for(Duration::from_secs(10), || {
+        let (_, b) = http_get(d.api, "/metrics")?;
+        (b.contains(
+            "coldpotato_session_state{location=\"fra\",neighbor=\"t1\",state=\"Established\"} 1",
+        ) && old(&b).is_empty())
+        .then_some(())
+    });
+    assert!(moved.is_some(), "{:#?}", http_get(d.api, "/metrics"));
+    // The session was kept, and what it receives now counts under "fra".
+    let good = "40 01 01 00 40 02 0a 02 02 00000d1c 0000fbf0 40 03 04 7f000049";
+    peer.send_raw_update(good, &["192.0.2.0/24"]).expect("send");
+    let counted = wait_for(Duration::from_secs(10), || {
+        let (_, b) = http_get(d.api, "/metrics")?;
+        (value(
+            &b,
+            "coldpotato_messages_received_total{location=\"fra\",neighbor=\"t1\",type=\"update\"} ",
+        ) == Some(1.0)
+            && value(
+                &b,
+                "coldpotato_prefixes_received{location=\"fra\",neighbor=\"t1\"} ",
+            ) == Some(1.0))
+        .then_some(b)
+    });
+    let b = counted.unwrap_or_else(|| panic!("{:#?}", http_get(d.api, "/metrics")));
+    assert!(b.contains("coldpotato_session_uptime_seconds{location=\"fra\",neighbor=\"t1\"}"));
+    // Past the uptime's once-a-second update: still nothing under "ams".
+    std::thread::sleep(Duration::from_millis(1500));
+    let (_, b) = http_get(d.api, "/metrics").expect("metrics");
+    assert!(old(&b).is_empty(), "{:#?}", old(&b));
+    assert!(d.wait_state("t1", "Established", Duration::from_secs(1)));
+    drop(peer);
 }

@@ -62,6 +62,11 @@ impl EngineCore {
                             }
                             _ => {}
                         }
+                        if nb.cfg.location != ncfg.location {
+                            // Its prefix counts move to the new label now.
+                            crate::metrics::forget_neighbor_at(&nb.name, &nb.cfg.location);
+                            pass.touched.insert(idx);
+                        }
                         nb.cfg = ncfg.clone();
                         nb.ebgp = ncfg.remote_as != cfg.router.asn;
                         nb.location = cfg.location_id(&ncfg.location);

@@ -129,6 +129,11 @@ pub(super) enum Command {
     /// session: Cease / Other Configuration Change, then the task ends
     /// (the daemon starts a new one with the new configuration).
     Reconfigure,
+    /// The neighbor's configuration changed only in keys the running
+    /// session keeps (`config::diff`'s update fields: policies, limits,
+    /// `location`, …): the task takes the new one, and its metrics move to
+    /// a new `location` label.
+    Update(Arc<NeighborConfig>),
     /// An operator's action (`coldpotato neighbor NAME …`), answered with
     /// what was done or why not (see `task::control`).
     Control(
@@ -183,6 +188,13 @@ impl PeerHandle {
     /// talking to); use [`PeerHandle::join`] for that.
     pub async fn remove(&self) {
         let _ = self.commands.send(Command::Remove).await;
+    }
+
+    /// Hands the task its neighbor's new configuration, for a change that
+    /// keeps the session ([`Command::Update`]). Does not wait.
+    pub async fn update(&mut self, neighbor: Arc<NeighborConfig>) {
+        self.neighbor = neighbor.clone();
+        let _ = self.commands.send(Command::Update(neighbor)).await;
     }
 
     /// Ends the session for a configuration change that needs a new one:

@@ -251,6 +251,7 @@ impl Task {
                 let answer = self.control(action).await;
                 let _ = reply.send(answer);
             }
+            Command::Update(neighbor) => self.update_config(neighbor),
             Command::Remove | Command::Reconfigure => {
                 let sub = if matches!(cmd, Command::Remove) {
                     CeaseSubcode::PeerDeconfigured

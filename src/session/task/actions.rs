@@ -182,14 +182,7 @@ impl Task {
             return;
         }
         let prev = self.reported.replace(state);
-        self.metric_labels(|n, l| {
-            for s in State::ALL {
-                METRICS
-                    .session_state
-                    .with_label_values(&[n, l, s.as_str()])
-                    .set(i64::from(s == state));
-            }
-        });
+        self.publish_state(state);
         if let Some(prev) = prev {
             debug!(from = prev.as_str(), to = state.as_str(), "state change");
         }

@@ -206,6 +206,41 @@ impl Task {
         }
     }
 
+    /// `session_state`: 1 for `state`, 0 for the others.
+    pub(super) fn publish_state(&self, state: State) {
+        self.metric_labels(|n, l| {
+            for s in State::ALL {
+                METRICS
+                    .session_state
+                    .with_label_values(&[n, l, s.as_str()])
+                    .set(i64::from(s == state));
+            }
+        });
+    }
+
+    /// Takes the neighbor's new configuration ([`super::Command::Update`]:
+    /// only keys the session keeps changed). A new `location` moves the
+    /// task's series to the new label: the old label's series go (the
+    /// reload dropped them already, but this task may have written some
+    /// since), the cached counters are resolved again, the state and the
+    /// uptime are set under the new label at once.
+    pub(super) fn update_config(
+        &mut self,
+        neighbor: std::sync::Arc<crate::config::NeighborConfig>,
+    ) {
+        let old = std::mem::replace(&mut self.neighbor, neighbor);
+        if old.location == self.neighbor.location {
+            return;
+        }
+        crate::metrics::forget_neighbor_at(&self.name, &old.location);
+        self.received = Default::default();
+        self.uptime_set = None;
+        if let Some(state) = self.reported {
+            self.publish_state(state);
+        }
+        self.update_uptime();
+    }
+
     pub(super) fn metric_labels(&self, f: impl FnOnce(&str, &str)) {
         f(&self.name, &self.neighbor.location)
     }
