@@ -544,18 +544,9 @@ impl Feed {
             return 0.0;
         };
         gens.iter()
-            .map(|g| {
-                let at_ready = g
-                    .log_text()
-                    .lines()
-                    .find(|l| l.starts_with("loadgen: table ready"))
-                    .and_then(|l| l.split("cpu=").nth(1))
-                    .and_then(|t| t.split_whitespace().next())
-                    .and_then(|t| t.parse::<f64>().ok());
-                match (at_ready, cpu_seconds(g.pid())) {
-                    (Some(a), Some(now)) => (now - a).max(0.0),
-                    _ => f64::NAN,
-                }
+            .map(|g| match (ready_value(g, "cpu="), cpu_seconds(g.pid())) {
+                (Some(a), Some(now)) => (now - a).max(0.0),
+                _ => f64::NAN,
             })
             .sum()
     }
@@ -568,15 +559,10 @@ impl Feed {
         let Feed::Loadgens(gens) = self else {
             return Ok(fallback);
         };
-        let ready = |g: &Proc| {
-            g.log_text()
-                .lines()
-                .find(|l| l.starts_with("loadgen: table ready"))
-                .and_then(|l| l.rsplit("unix=").next())
-                .and_then(|t| t.trim().parse::<f64>().ok())
-        };
         let all = wait_for(LOAD_TIMEOUT, Duration::from_millis(20), || {
-            gens.iter().map(ready).collect::<Option<Vec<f64>>>()
+            gens.iter()
+                .map(|g| ready_value(g, "unix="))
+                .collect::<Option<Vec<f64>>>()
         });
         match all {
             Some(times) => Ok(times.into_iter().fold(f64::INFINITY, f64::min)),
@@ -586,6 +572,17 @@ impl Feed {
             ))),
         }
     }
+}
+
+/// A number on a load generator's "table ready" line: the token after
+/// `key` (`cpu=`, `unix=`); `None` until the line is printed.
+fn ready_value(g: &Proc, key: &str) -> Option<f64> {
+    g.log_text()
+        .lines()
+        .find(|l| l.starts_with("loadgen: table ready"))
+        .and_then(|l| l.split(key).nth(1))
+        .and_then(|t| t.split_whitespace().next())
+        .and_then(|t| t.parse::<f64>().ok())
 }
 
 /// Starts the feeders; case 4 builds its session here and sends the table
