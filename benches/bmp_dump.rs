@@ -169,6 +169,7 @@ fn main() {
                 nlri,
                 ..Default::default()
             },
+            None,
         ));
         if batch.len() == 256 {
             core.handle_updates(std::mem::take(&mut batch), Instant::now());

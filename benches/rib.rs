@@ -214,6 +214,7 @@ impl Feed {
                     Input::Update {
                         neighbor: neighbor.clone(),
                         update,
+                        ahead: None,
                     },
                     now,
                 );

@@ -53,6 +53,7 @@ const PARTNER_SESSIONS: [&str; 4] = ["ps-ams-1", "ps-ams-2", "ps-fra", "ps-fra-2
 /// Every partner session up with BFD Up, `REG` announced on each.
 fn running(c: Config) -> Lab {
     let mut lab = Lab {
+        evals: Default::default(),
         core: EngineCore::new(Running::new(c).expect("policies compile")),
         now: Instant::now(),
     };
@@ -661,6 +662,7 @@ async fn show_audit_exits_1_with_a_session_per_location_down_and_2_on_a_warning_
         send(Input::Update {
             neighbor: name(n),
             update: ann(&[REG], &[PARTNER]),
+            ahead: None,
         })
         .await;
     }

@@ -188,6 +188,7 @@ fn bfd_gates_routes_until_up_and_bfd_down_removes_them_at_once() {
     let mut c = (*lab.core.config().clone()).clone();
     c.neighbors[0].bfd = toml::from_str("").ok();
     lab = Lab {
+        evals: Default::default(),
         core: EngineCore::new(Running::new(c).expect("policies compile")),
         now: lab.now,
     };
@@ -453,6 +454,7 @@ fn backup_none_fails_over_straight_to_the_internet() {
     let mut c = (*cfg("")).clone();
     c.registered_prefixes[0].backup = None; // backup = "none"
     let mut lab = Lab {
+        evals: Default::default(),
         core: EngineCore::new(Running::new(c).expect("policies compile")),
         now: Instant::now(),
     };
@@ -493,6 +495,7 @@ action = "internet"
     .clone();
     c.neighbors[0].import_policy = Some("untagged-as-internet".into());
     let mut lab = Lab {
+        evals: Default::default(),
         core: EngineCore::new(Running::new(c).expect("policies compile")),
         now: Instant::now(),
     };
@@ -559,6 +562,7 @@ fn rtt_lab(on: bool, bfd: bool) -> Lab {
         c.neighbors[0].bfd = toml::from_str("").ok();
     }
     Lab {
+        evals: Default::default(),
         core: EngineCore::new(Running::new(c).expect("policies compile")),
         now: Instant::now(),
     }

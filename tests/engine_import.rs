@@ -88,6 +88,7 @@ fn max_prefix_teardown_sends_cease_with_rfc4486_data_and_hold_down() {
     c.neighbors[0].max_prefixes =
         toml::from_str("limit = 2\nwarn_percent = 50\nrestart_after_s = 60").ok();
     lab = Lab {
+        evals: Default::default(),
         core: EngineCore::new(Running::new(c).expect("policies compile")),
         now: lab.now,
     };

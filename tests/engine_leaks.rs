@@ -20,6 +20,7 @@ fn lab_with(extra: &str, keys: &str) -> Lab {
     );
     let c: Config = toml::from_str(&format!("{base}\n{extra}")).expect("lab config");
     let mut lab = Lab {
+        evals: Default::default(),
         core: EngineCore::new(running(Arc::new(c))),
         now: Instant::now(),
     };
@@ -149,6 +150,7 @@ fn the_customer_cone_from_an_as_set_file_is_read_by_the_loader_and_used() {
         Some(vec![64501, 64502, 64503])
     );
     let mut lab = Lab {
+        evals: Default::default(),
         core: EngineCore::new(run),
         now: Instant::now(),
     };

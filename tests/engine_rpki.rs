@@ -153,6 +153,7 @@ action = "accept"
     .clone();
     c.neighbors[0].import_policy = Some("rpki-pref".into());
     let mut lab = Lab {
+        evals: Default::default(),
         core: coldpotato::engine::EngineCore::new(Running::new(c).expect("policies compile")),
         now: Instant::now(),
     };

@@ -50,11 +50,16 @@ async fn the_task_delivers_the_initial_dump_and_answers_queries() {
     for m in ToEngine::session_up(NeighborName::from("transit"), info, peer_tx) {
         tx.send(m).await.unwrap();
     }
-    let msg = tokio::time::timeout(Duration::from_secs(5), peer_rx.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    match msg {
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(5), peer_rx.recv())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    // First what the session runs import policy with, then the dump.
+    let msg = next().await;
+    assert!(matches!(msg, ToPeer::ImportEval(_)), "{msg:?}");
+    match next().await {
         ToPeer::Wire(e) => {
             let updates = e.updates().unwrap();
             assert_eq!(

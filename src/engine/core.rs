@@ -26,6 +26,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub struct EngineCore {
     pub(crate) cfg: Arc<Config>,
     pub(crate) policy: Arc<PolicySet>,
+    /// Bumped whenever `policy` or a neighbor's config may have changed:
+    /// import verdicts a session worked out under another generation are
+    /// not used ([`crate::policy::ahead`]).
+    pub(crate) import_gen: u64,
     pub(crate) rib: Rib,
     /// Update groups: the Adj-RIBs-Out, shared by internal neighbors
     /// whose exports cannot differ.
@@ -69,6 +73,7 @@ impl EngineCore {
         EngineCore {
             cfg,
             policy,
+            import_gen: 0,
             rib: Rib::new(),
             groups: Default::default(),
             neighbors: Vec::new(),

@@ -11,6 +11,7 @@ use crate::analytics::EventLog;
 use crate::messages::views::EventView;
 use crate::messages::{BfdStatus, Input, NeighborName, Query, QueryReply};
 use crate::metrics::METRICS;
+use crate::policy::ahead::PreImport;
 use crate::rib::{NeighborIdx, PathFlags};
 use crate::running::Running;
 use crate::wire::Update;
@@ -69,9 +70,13 @@ impl EngineCore {
                     }
                 }
             }
-            Input::Update { neighbor, update } => {
+            Input::Update {
+                neighbor,
+                update,
+                ahead,
+            } => {
                 if let Some(&idx) = self.by_name.get(&neighbor) {
-                    self.import_update(idx, update, now, &mut pass);
+                    self.import_update(idx, update, ahead, now, &mut pass);
                 } else {
                     tracing::warn!(%neighbor, "UPDATE from an unknown neighbor ignored");
                 }
@@ -165,13 +170,13 @@ impl EngineCore {
     /// full table costs one export pass per batch instead of one per UPDATE.
     pub fn handle_updates(
         &mut self,
-        batch: impl IntoIterator<Item = (NeighborName, Update)>,
+        batch: impl IntoIterator<Item = (NeighborName, Update, Option<PreImport>)>,
         now: Instant,
     ) -> Vec<Output> {
         let mut pass = Pass::default();
-        for (neighbor, update) in batch {
+        for (neighbor, update, ahead) in batch {
             if let Some(&idx) = self.by_name.get(&neighbor) {
-                self.import_update(idx, update, now, &mut pass);
+                self.import_update(idx, update, ahead, now, &mut pass);
             } else {
                 tracing::warn!(%neighbor, "UPDATE from an unknown neighbor ignored");
             }

@@ -18,6 +18,7 @@ use super::rpki::state_flags;
 use crate::analytics::leak::{route_leak, LeakCheck, LeakRules};
 use crate::analytics::EventKind;
 use crate::config::Role;
+use crate::policy::ahead::{Ahead, PreImport};
 use crate::policy::{Rejection, RouteContext, Verdict};
 use crate::rib::{AttrId, NeighborIdx, PathEntry, PathFlags};
 use crate::rpki::RpkiState;
@@ -59,6 +60,7 @@ impl EngineCore {
         &mut self,
         idx: NeighborIdx,
         update: Update,
+        ahead: Option<PreImport>,
         now: Instant,
         pass: &mut Pass,
     ) {
@@ -125,7 +127,12 @@ impl EngineCore {
             _ if withdraw_all => return,
             _ => None,
         };
-        self.announce_all(idx, &update.attrs, &update.nlri, &forced, now, pass);
+        // Verdicts made under an older policy or neighbor config are not used.
+        let (ahead, mp_ahead) = match ahead.filter(|a| a.generation == self.import_gen) {
+            Some(a) => (Some(a.nlri), Some(a.mp_reach)),
+            None => (None, None),
+        };
+        self.announce_all(idx, &update.attrs, &update.nlri, ahead, &forced, now, pass);
         if self.nb(idx).is_some_and(|n| n.tripped) {
             return;
         }
@@ -133,18 +140,21 @@ impl EngineCore {
             if !m.nlri.is_empty() {
                 let mut attrs = update.attrs;
                 attrs.next_hop = Some(m.next_hop);
-                self.announce_all(idx, &attrs, &m.nlri, &forced, now, pass);
+                self.announce_all(idx, &attrs, &m.nlri, mp_ahead, &forced, now, pass);
             }
         }
     }
 
     /// Announces `nlri` with `attrs`, interned and checked once for all of
-    /// them; stops at a max-prefix teardown.
+    /// them, with their import verdicts when the session worked them out
+    /// (`ahead`, aligned with `nlri`); stops at a max-prefix teardown.
+    #[allow(clippy::too_many_arguments)]
     fn announce_all(
         &mut self,
         idx: NeighborIdx,
         attrs: &PathAttributes,
         nlri: &[AddPathPrefix],
+        ahead: Option<Vec<Ahead>>,
         forced: &Option<Rejection>,
         now: Instant,
         pass: &mut Pass,
@@ -159,8 +169,10 @@ impl EngineCore {
             attrs,
             checks: &checks,
         };
+        let mut ahead = ahead.filter(|a| a.len() == nlri.len()).map(Vec::into_iter);
         for p in nlri {
-            if !self.announce(idx, p.prefix, at, now, pass, forced.clone()) {
+            let pre = ahead.as_mut().and_then(Iterator::next);
+            if !self.announce(idx, p.prefix, at, now, pass, forced.clone(), pre) {
                 break;
             }
         }
@@ -213,6 +225,7 @@ impl EngineCore {
     /// Stores one announced route with the UPDATE's attributes, rejected
     /// with `forced` when given; `false` stops the UPDATE (max-prefix
     /// teardown).
+    #[allow(clippy::too_many_arguments)]
     fn announce(
         &mut self,
         idx: NeighborIdx,
@@ -221,6 +234,7 @@ impl EngineCore {
         now: Instant,
         pass: &mut Pass,
         forced: Option<Rejection>,
+        ahead: Option<Ahead>,
     ) -> bool {
         let prefix = prefix.trunc();
         let old = self.rib.path(&prefix, idx);
@@ -243,7 +257,7 @@ impl EngineCore {
         } else if let Some(rej) = forced {
             (Err(rej), None)
         } else {
-            self.evaluate_checked(idx, &prefix, attrs, checks, fresh, now)
+            self.evaluate_checked(idx, &prefix, attrs, checks, fresh, now, ahead)
         };
         self.store(idx, prefix, id, old, outcome, refused, pass);
         true
@@ -360,10 +374,14 @@ impl EngineCore {
         now: Instant,
     ) -> Outcome {
         let checks = self.path_checks(idx, attrs);
-        self.evaluate_checked(idx, prefix, attrs, &checks, fresh, now)
+        self.evaluate_checked(idx, prefix, attrs, &checks, fresh, now, None)
     }
 
-    /// [`Self::evaluate`] with the UPDATE's [`PathChecks`] already made.
+    /// [`Self::evaluate`] with the UPDATE's [`PathChecks`] already made,
+    /// and the import policy's verdict when the session worked it out
+    /// (`ahead`: used only when the route has no RPKI state, which the
+    /// session did not know).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn evaluate_checked(
         &mut self,
         idx: NeighborIdx,
@@ -372,6 +390,7 @@ impl EngineCore {
         checks: &PathChecks,
         fresh: bool,
         now: Instant,
+        ahead: Option<Ahead>,
     ) -> Outcome {
         let Some(nb) = self.nb(idx) else {
             return (Err(internal_rejection()), None);
@@ -428,6 +447,18 @@ impl EngineCore {
             };
             return (Err(rej), None);
         };
+        let accept = |internet| {
+            Ok(Accepted {
+                attrs: None,
+                internet,
+            })
+        };
+        match ahead.filter(|_| rpki.is_none()) {
+            Some(Ahead::Accept) => return (accept(false), rpki),
+            Some(Ahead::Internet) => return (accept(true), rpki),
+            Some(Ahead::Reject(r)) => return (Err(r), rpki),
+            Some(Ahead::Engine) | None => {}
+        }
         let ctx = RouteContext::new(*prefix, attrs, &nb.cfg, rpki);
         let verdict = match self.policy.import(&nb.cfg, &ctx) {
             Verdict::Accept(attrs) => Ok(Accepted {

@@ -140,6 +140,19 @@ impl EngineCore {
         self.decisions = decisions;
         self.cfg = cfg;
         self.policy = running.policy.clone();
+        // Sessions evaluate with the new policy and config from here on;
+        // what they evaluated before is not used.
+        self.import_gen += 1;
+        let up: Vec<NeighborIdx> = self
+            .neighbors
+            .iter()
+            .flatten()
+            .filter(|n| n.session.is_some())
+            .map(|n| n.idx)
+            .collect();
+        for idx in up {
+            self.send_import_eval(idx, pass);
+        }
         self.reevaluate_all(now, pass);
         pass.full = true;
         pass.all_decisions = true;

@@ -8,10 +8,12 @@ use super::neighbor::{rtt_rank, Measured};
 use super::pass::Pass;
 use crate::analytics::EventKind;
 use crate::config::Role;
-use crate::messages::{BfdStatus, SessionInfo};
+use crate::messages::{BfdStatus, SessionInfo, ToPeer};
+use crate::policy::ahead::ImportEval;
 use crate::rib::{NeighborIdx, PathFlags};
 use crate::wire::{Afi, Prefix, Safi};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 impl EngineCore {
@@ -83,7 +85,18 @@ impl EngineCore {
         pass.dumps.push(idx);
         pass.touched.insert(idx);
         pass.all_decisions = true;
+        self.send_import_eval(idx, pass);
         self.bmp_peer_up(idx, now);
+    }
+
+    /// Hands the neighbor's session what it needs to run import policy on
+    /// its UPDATEs itself: the current policy and the neighbor's config, as
+    /// of `import_gen` ([`crate::policy::ahead`]).
+    pub(crate) fn send_import_eval(&self, idx: NeighborIdx, pass: &mut Pass) {
+        let Some(nb) = self.nb(idx) else { return };
+        let eval = ImportEval::new(self.import_gen, self.policy.clone(), nb.cfg.clone());
+        pass.outputs
+            .push((nb.name.clone(), ToPeer::ImportEval(Arc::new(eval))));
     }
 
     pub(crate) fn session_down(

@@ -204,15 +204,15 @@ pub async fn run_with_rpki(
                 METRICS.engine_queue_depth.set(rx.len() as i64);
                 since_trim += 1;
                 match msg {
-                    ToEngine::Input(Input::Update { neighbor, update }) => {
+                    ToEngine::Input(Input::Update { neighbor, update, ahead }) => {
                         // Take the UPDATEs already queued behind it (up to
                         // BATCH) and settle once for all of them.
-                        let mut batch = vec![(neighbor, update)];
+                        let mut batch = vec![(neighbor, update, ahead)];
                         let mut next = None;
                         while batch.len() < BATCH {
                             match rx.try_recv() {
-                                Ok(ToEngine::Input(Input::Update { neighbor, update })) => {
-                                    batch.push((neighbor, update))
+                                Ok(ToEngine::Input(Input::Update { neighbor, update, ahead })) => {
+                                    batch.push((neighbor, update, ahead))
                                 }
                                 Ok(other) => {
                                     next = Some(other);

@@ -17,6 +17,7 @@ pub mod detail;
 pub mod paging;
 pub mod views;
 
+use crate::policy::ahead::{ImportEval, PreImport};
 use crate::running::Running;
 use crate::wire::{Afi, Codec, GracefulRestart, Notification, Prefix, Safi, Update};
 use std::net::{IpAddr, Ipv4Addr};
@@ -195,6 +196,9 @@ pub enum Input {
     Update {
         neighbor: NeighborName,
         update: Update,
+        /// Its import verdicts, worked out by the session task when it has
+        /// the engine's [`crate::policy::ahead::ImportEval`].
+        ahead: Option<PreImport>,
     },
     /// The peer asked for our routes again (RFC 2918).
     RouteRefresh {
@@ -295,6 +299,9 @@ pub enum ToPeer {
     Wire(Encoded),
     /// Ask the peer for its routes again (RFC 2918).
     RequestRefresh { afi: Afi, safi: Safi },
+    /// Run import policy on the UPDATEs delivered from now on with this
+    /// (the engine's policy and neighbor config, as of a generation).
+    ImportEval(Arc<ImportEval>),
     /// Tear the session down with this NOTIFICATION and do not reconnect, in
     /// either direction, for `hold_down` (max-prefix: RFC 4486).
     Teardown {

@@ -8,6 +8,7 @@
 //! compiled by `compiled`). `PolicySet` is built once per (re)load by the
 //! config loader and shared read-only (`Arc`) with the route engine task.
 
+pub mod ahead;
 pub mod builtin;
 pub mod compiled;
 pub mod parse;

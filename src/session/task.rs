@@ -17,6 +17,7 @@ use super::sockopt::TcpRtt;
 use crate::config::NeighborConfig;
 use crate::messages::{BfdStatus, DownCause, Input, NeighborName, ToEngine, ToPeer};
 use crate::metrics::METRICS;
+use crate::policy::ahead::ImportEval;
 use crate::wire::{Codec, Message, RouteRefresh};
 use bytes::BytesMut;
 use std::collections::{HashMap, VecDeque};
@@ -81,6 +82,9 @@ pub(super) struct Task {
     /// When `session_uptime_seconds` was last set: at most once a second,
     /// not after every message.
     uptime_set: Option<Instant>,
+    /// The engine's import policy for this neighbor, to work out the
+    /// verdicts of the UPDATEs we deliver ([`crate::policy::ahead`]).
+    import_eval: Option<Arc<ImportEval>>,
 }
 
 /// I/O events (mostly received messages) handled per wake-up before the
@@ -128,6 +132,7 @@ impl Task {
             down_cause: None,
             received: Default::default(),
             uptime_set: None,
+            import_eval: None,
         }
     }
 

@@ -10,12 +10,14 @@ pub use coldpotato::engine::{EngineCore, Output};
 pub use coldpotato::messages::views::{DecisionView, RouteView};
 pub use coldpotato::messages::Input;
 pub use coldpotato::messages::{BfdStatus, NeighborName, Query, QueryReply, SessionInfo, ToPeer};
+pub use coldpotato::policy::ahead::ImportEval;
 pub use coldpotato::running::Running;
 pub use coldpotato::wire::update::{MpReach, MpUnreach};
 pub use coldpotato::wire::{
     AddPathPrefix, Afi, AsPath, AttrAction, AttrCause, AttrError, Codec, Community, Origin,
     PathAttributes, Prefix, Safi, Update,
 };
+use std::collections::HashMap;
 pub use std::net::IpAddr;
 pub use std::sync::Arc;
 pub use std::time::{Duration, Instant};
@@ -102,6 +104,9 @@ pub fn running(c: Arc<Config>) -> Running {
 pub struct Lab {
     pub core: EngineCore,
     pub now: Instant,
+    /// What the engine handed each neighbor's session to work out import
+    /// verdicts with: `update` uses it as the session task does.
+    pub evals: HashMap<String, Arc<ImportEval>>,
 }
 
 pub fn p(s: &str) -> Prefix {
@@ -207,11 +212,18 @@ impl Lab {
         Lab {
             core: EngineCore::new(running(cfg(extra))),
             now: Instant::now(),
+            evals: HashMap::new(),
         }
     }
 
     pub fn input(&mut self, i: Input) -> Vec<Output> {
-        self.core.handle(i, self.now)
+        let out = self.core.handle(i, self.now);
+        for (n, m) in &out {
+            if let ToPeer::ImportEval(e) = m {
+                self.evals.insert(n.to_string(), e.clone());
+            }
+        }
+        out
     }
 
     pub fn up(&mut self, n: &str) -> Vec<Output> {
@@ -235,10 +247,23 @@ impl Lab {
         })
     }
 
+    /// An UPDATE from `n`, with the import verdicts its session would
+    /// send along (see [`Lab::update_unevaluated`]).
     pub fn update(&mut self, n: &str, u: Update) -> Vec<Output> {
+        let ahead = self.evals.get(n).and_then(|e| e.evaluate(&u));
         self.input(Input::Update {
             neighbor: name(n),
             update: u,
+            ahead,
+        })
+    }
+
+    /// An UPDATE from `n` without verdicts: the engine runs policy itself.
+    pub fn update_unevaluated(&mut self, n: &str, u: Update) -> Vec<Output> {
+        self.input(Input::Update {
+            neighbor: name(n),
+            update: u,
+            ahead: None,
         })
     }
 
@@ -294,6 +319,7 @@ pub fn limited(action: &str) -> Lab {
     let mut c = (*base.core.config().clone()).clone();
     c.neighbors[0].max_prefixes = toml::from_str(&format!("limit = 2\naction = \"{action}\"")).ok();
     let mut lab = Lab {
+        evals: HashMap::new(),
         core: EngineCore::new(Running::new(c).expect("policies compile")),
         now: base.now,
     };

@@ -96,9 +96,12 @@ impl Task {
                 .await;
             }
             Action::DeliverUpdate(update) => {
+                // Import policy runs here, beside the engine, when it can.
+                let ahead = self.import_eval.as_ref().and_then(|e| e.evaluate(&update));
                 self.tell_engine(Input::Update {
                     neighbor: self.name.clone(),
                     update: *update,
+                    ahead,
                 })
                 .await;
             }

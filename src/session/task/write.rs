@@ -22,6 +22,7 @@ impl Task {
                 })
                 .await;
             }
+            ToPeer::ImportEval(e) => self.import_eval = Some(e),
             other => self.write_to_peer(other).await,
         }
     }
@@ -92,7 +93,7 @@ impl Task {
                     self.send(id, &m).await;
                 }
             }
-            ToPeer::Teardown { .. } => {}
+            ToPeer::Teardown { .. } | ToPeer::ImportEval(_) => {}
         }
     }
 
