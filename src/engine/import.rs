@@ -291,7 +291,7 @@ impl EngineCore {
                 if ok.internet {
                     flags |= PathFlags::INTERNET;
                 }
-                (ok.attrs.map(|a| self.rib.attrs.intern(a)), None)
+                (ok.attrs.map(|a| self.rib.attrs.intern(*a)), None)
             }
             Err(r) => (None, Some(r)),
         };
@@ -462,11 +462,11 @@ impl EngineCore {
         let ctx = RouteContext::new(*prefix, attrs, &nb.cfg, rpki);
         let verdict = match self.policy.import(&nb.cfg, &ctx) {
             Verdict::Accept(attrs) => Ok(Accepted {
-                attrs,
+                attrs: attrs.map(Box::new),
                 internet: false,
             }),
             Verdict::Internet(attrs) => Ok(Accepted {
-                attrs,
+                attrs: attrs.map(Box::new),
                 internet: true,
             }),
             Verdict::Reject(r) => Err(r),
@@ -539,9 +539,11 @@ pub(crate) struct PathChecks {
 pub(crate) type Outcome = (Result<Accepted, Rejection>, Option<RpkiState>);
 
 /// An accepted route: the post-policy attributes when policy changed them,
-/// and whether policy took it as a plain internet route.
+/// and whether policy took it as a plain internet route. (Boxed: the
+/// outcome of every route is moved several times on its way to the RIB,
+/// and a whole attribute set inline made each move a large copy.)
 pub(crate) struct Accepted {
-    attrs: Option<PathAttributes>,
+    attrs: Option<Box<PathAttributes>>,
     internet: bool,
 }
 
