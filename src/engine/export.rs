@@ -490,11 +490,11 @@ impl EngineCore {
             match set {
                 Some(set) => {
                     let id = ids[set];
-                    if out.get(&prefix) == Some(id) {
+                    let Some(replaced) = out.advertise(prefix, id) else {
                         continue;
-                    }
+                    };
                     self.rib.attrs.acquire(id);
-                    if let Some(old) = out.insert(prefix, id) {
+                    if let Some(old) = replaced {
                         self.rib.attrs.release(old);
                     }
                     announce.push((

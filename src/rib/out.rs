@@ -9,6 +9,7 @@
 use super::interner::AttrId;
 use super::table::{PrefixKey, V4Key, V6Key};
 use crate::wire::Prefix;
+use hashbrown::hash_map::Entry;
 use hashbrown::HashMap;
 
 /// Per-length maps of one family.
@@ -55,6 +56,35 @@ impl AdjRibOut {
         }
         let (len, k) = V6Key::from_net(prefix)?;
         self.v6.maps[usize::from(len)].get(&k).copied()
+    }
+
+    /// Records that `attr` is advertised for `prefix`, in one probe:
+    /// `None` when it already was, else `Some` of the id it replaces.
+    pub fn advertise(&mut self, prefix: Prefix, attr: AttrId) -> Option<Option<AttrId>> {
+        fn set<K: PrefixKey>(
+            m: &mut HashMap<K, AttrId>,
+            k: K,
+            attr: AttrId,
+        ) -> Option<Option<AttrId>> {
+            match m.entry(k) {
+                Entry::Occupied(o) if *o.get() == attr => None,
+                Entry::Occupied(mut o) => Some(Some(o.insert(attr))),
+                Entry::Vacant(v) => {
+                    v.insert(attr);
+                    Some(None)
+                }
+            }
+        }
+        let changed = if let Some((len, k)) = V4Key::from_net(&prefix) {
+            set(&mut self.v4.maps[usize::from(len)], k, attr)
+        } else {
+            let (len, k) = V6Key::from_net(&prefix)?;
+            set(&mut self.v6.maps[usize::from(len)], k, attr)
+        };
+        if changed == Some(None) {
+            self.len += 1;
+        }
+        changed
     }
 
     /// Records an advertisement; returns the attribute id it replaces.
@@ -134,10 +164,18 @@ mod tests {
         let mut all: Vec<(Prefix, AttrId)> = out.iter().collect();
         all.sort();
         assert_eq!(all, vec![(a16, 2), (a, 4), (b, 3)]);
+        assert_eq!(out.advertise(a, 4), None, "already advertised");
+        assert_eq!(out.advertise(a, 5), Some(Some(4)));
+        assert_eq!(out.advertise(a16, 6), Some(Some(2)));
+        assert_eq!(out.len(), 3);
+        out.insert(a, 4);
+        out.insert(a16, 2);
         assert_eq!(out.remove(&a16), Some(2));
         assert_eq!(out.remove(&a16), None);
         let mut ids = out.clear();
         ids.sort();
         assert_eq!((ids, out.len(), out.get(&a)), (vec![3, 4], 0, None));
+        assert_eq!(out.advertise(b, 7), Some(None), "new");
+        assert_eq!((out.len(), out.get(&b)), (1, Some(7)));
     }
 }
