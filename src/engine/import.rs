@@ -24,6 +24,7 @@ use crate::rib::{AttrId, NeighborIdx, PathEntry, PathFlags};
 use crate::rpki::RpkiState;
 use crate::wire::iana::AttrType;
 use crate::wire::{AddPathPrefix, Afi, AttrCause, AttrError, PathAttributes, Prefix, Safi, Update};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Rule name of a route treated as withdrawn for AS 0 in its path (RFC 7607).
@@ -132,16 +133,25 @@ impl EngineCore {
             Some(a) => (Some(a.nlri), Some(a.mp_reach)),
             None => (None, None),
         };
-        self.announce_all(idx, &update.attrs, &update.nlri, ahead, &forced, now, pass);
-        if self.nb(idx).is_some_and(|n| n.tripped) {
-            return;
-        }
-        if let Some(m) = &update.mp_reach {
-            if !m.nlri.is_empty() {
-                let mut attrs = update.attrs;
-                attrs.next_hop = Some(m.next_hop);
-                self.announce_all(idx, &attrs, &m.nlri, mp_ahead, &forced, now, pass);
+        let mp = update.mp_reach.as_ref().filter(|m| !m.nlri.is_empty());
+        // The UPDATE's attributes go to the interner's cache: the decoded
+        // set the export of this pass reads (cloned only when MP_REACH
+        // needs its own next hop too).
+        let mut attrs = Some(update.attrs);
+        if !update.nlri.is_empty() {
+            let v4 = match mp {
+                Some(_) => attrs.clone(),
+                None => attrs.take(),
+            };
+            let v4 = v4.unwrap_or_default();
+            self.announce_all(idx, v4, &update.nlri, ahead, &forced, now, pass);
+            if self.nb(idx).is_some_and(|n| n.tripped) {
+                return;
             }
+        }
+        if let (Some(m), Some(mut attrs)) = (mp, attrs) {
+            attrs.next_hop = Some(m.next_hop);
+            self.announce_all(idx, attrs, &m.nlri, mp_ahead, &forced, now, pass);
         }
     }
 
@@ -152,7 +162,7 @@ impl EngineCore {
     fn announce_all(
         &mut self,
         idx: NeighborIdx,
-        attrs: &PathAttributes,
+        attrs: PathAttributes,
         nlri: &[AddPathPrefix],
         ahead: Option<Vec<Ahead>>,
         forced: &Option<Rejection>,
@@ -162,11 +172,12 @@ impl EngineCore {
         if nlri.is_empty() {
             return;
         }
-        let id = self.rib.attrs.intern_ref(attrs);
-        let checks = self.path_checks(idx, attrs);
+        let attrs = Arc::new(attrs);
+        let id = self.rib.attrs.intern_decoded(&attrs);
+        let checks = self.path_checks(idx, &attrs);
         let at = Announce {
             id,
-            attrs,
+            attrs: &attrs,
             checks: &checks,
         };
         let mut ahead = ahead.filter(|a| a.len() == nlri.len()).map(Vec::into_iter);

@@ -98,6 +98,15 @@ impl Interner {
         self.intern_bytes(packed::pack(attrs)).0
     }
 
+    /// [`Interner::intern_ref`], keeping `attrs` as the set's unpacked form
+    /// in the cache ([`Interner::get`] then hands it out without
+    /// unpacking: packing is lossless and canonical, so it is the same set).
+    pub fn intern_decoded(&mut self, attrs: &Arc<PathAttributes>) -> AttrId {
+        let id = self.intern_ref(attrs);
+        self.remember(id, attrs.clone());
+        id
+    }
+
     /// Interns `base` with LOCAL_PREF and ONLY_TO_CUSTOMER replaced by
     /// `local_pref` and `only_to_customer`, and takes one reference on the
     /// result: `base` itself when that changes nothing, else a derived set
@@ -345,6 +354,20 @@ mod tests {
         assert_eq!(i.len(), 2);
         assert_eq!(i.refs(a), 2);
         assert_eq!(i.get(c).as_deref(), Some(&attrs(2)));
+    }
+
+    #[test]
+    fn a_set_interned_decoded_is_handed_out_without_unpacking() {
+        let mut i = Interner::new();
+        let a = Arc::new(attrs(1));
+        let id = i.intern_decoded(&a);
+        assert_eq!(i.intern(attrs(1)), id, "the same set as interned packed");
+        let got = i.get(id).expect("live");
+        assert!(
+            Arc::ptr_eq(&got, &a),
+            "the decoded set itself, from the cache"
+        );
+        assert_eq!(i.refs(id), 2);
     }
 
     #[test]
