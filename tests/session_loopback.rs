@@ -289,3 +289,72 @@ fn neighbor_helper_builds_a_config() {
     assert!(n.passive);
     assert_eq!(n.remote_as, 65009);
 }
+
+/// The engine's import policy handed to a session (`ToPeer::ImportEval`)
+/// runs in the session task: the UPDATE reaches the engine with its
+/// verdicts worked out, under the generation it was handed.
+#[tokio::test]
+async fn a_session_sends_its_updates_with_the_verdicts_of_the_policy_it_was_handed() -> TestResult {
+    use coldpotato::policy::ahead::{Ahead, ImportEval};
+    use coldpotato::policy::PolicySet;
+    let cfg = coldpotato::config::parse(
+        r#"
+[router]
+asn = 65002
+router_id = "192.0.2.2"
+location = "ams"
+
+[[locations]]
+name = "ams"
+
+[[neighbors]]
+name = "a"
+address = "127.0.0.1"
+remote_as = 3356
+location = "ams"
+role = "transit"
+builtin_rules = false
+import_policy = "none-of-it"
+
+[policy.none-of-it]
+default = "reject"
+"#,
+        "test.toml",
+    )
+    .map_err(|e| e.to_string())?;
+    let policy = std::sync::Arc::new(PolicySet::compile(&cfg).map_err(|e| format!("{e:?}"))?);
+    let mut p = pair(None).await?;
+    let tx_a = session_up(&mut p.a.engine, SECS(10))
+        .await
+        .ok_or("A never established")?;
+    let tx_b = session_up(&mut p.b.engine, SECS(10))
+        .await
+        .ok_or("B never established")?;
+    let eval = ImportEval::new(7, policy, cfg.neighbors[0].clone());
+    tx_b.send(ToPeer::ImportEval(std::sync::Arc::new(eval)))
+        .await?;
+    // B's task takes the ImportEval from its engine channel while A's
+    // UPDATE travels over TCP: resend until one comes with verdicts.
+    let mut ahead = None;
+    for _ in 0..10 {
+        tx_a.send(ToPeer::Send(vec![announcement()?])).await?;
+        let got = wait_for(&mut p.b.engine, SECS(5), |m| match m {
+            ToEngine::Input(Input::Update { ahead, .. }) => Some(ahead),
+            _ => None,
+        })
+        .await
+        .ok_or("no UPDATE at B")?;
+        if got.is_some() {
+            ahead = got;
+            break;
+        }
+    }
+    let ahead = ahead.ok_or("no verdicts with the UPDATEs")?;
+    assert_eq!(ahead.generation, 7);
+    assert!(
+        matches!(ahead.nlri.as_slice(), [Ahead::Reject(r)] if r.rule == "none-of-it/default"),
+        "{ahead:?}"
+    );
+    p.stop().await;
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! Route policy: pure evaluation of compiled rules. A route goes in, the
 //! verdict comes out: accept (maybe with modified attributes) or reject with
-//! the rule's name and reason. No I/O and no state: the route engine calls it.
+//! the rule's name and reason. No I/O and no state: the route engine calls it,
+//! and the session tasks, ahead of it ([`ahead`]).
 //!
 //! The built-in peering-service checks (README, "The rules and the decisions") are
 //! named rules (`builtin`) applied to `peering-service` neighbors; general

@@ -168,6 +168,7 @@ impl Task {
                 }
                 m = recv_to_peer(&mut self.to_peer), if established => match m {
                     Some(t @ ToPeer::Teardown { .. }) => self.deferred.push_back(t),
+                    Some(ToPeer::ImportEval(e)) => self.import_eval = Some(e),
                     Some(m) => self.write_to_peer(m).await,
                     None => self.to_peer = None,
                 },
