@@ -1,7 +1,7 @@
 //! Import verdicts worked out ahead by the session task
 //! (`policy::ahead`): the engine ends up with exactly what it decides
 //! itself, uses a verdict only under the generation it was made for, and
-//! never when the route has RPKI state.
+//! none while a policy matches the RPKI state.
 
 mod common;
 
@@ -130,14 +130,7 @@ fn verdicts_worked_out_ahead_leave_the_engine_where_its_own_would() {
 fn the_engine_uses_a_verdict_of_its_generation_and_ignores_an_older_one() {
     let mut lab = mixed_lab();
     let made = lab.evals["ps-ams-1"].generation();
-    let forged = |generation| PreImport {
-        generation,
-        nlri: vec![Ahead::Reject(Rejection {
-            rule: "forged".into(),
-            reason: "made up by the test".into(),
-        })],
-        mp_reach: Vec::new(),
-    };
+    let forged = forged_reject;
     let send = |lab: &mut Lab, prefix: &str, pre: PreImport| {
         lab.input(Input::Update {
             neighbor: name("ps-ams-1"),
@@ -201,31 +194,72 @@ fn no_verdict_is_worked_out_for_what_is_withdrawn_before_policy() {
     assert_eq!(r[0].rule.as_deref(), Some("as-set"));
 }
 
+fn forged_reject(generation: u64) -> PreImport {
+    PreImport {
+        generation,
+        nlri: vec![Ahead::Reject(Rejection {
+            rule: "forged".into(),
+            reason: "made up by the test".into(),
+        })],
+        mp_reach: Vec::new(),
+    }
+}
+
 #[test]
-fn with_rpki_on_the_engine_evaluates_every_route_itself() {
-    // Policy may match the RPKI state, which only the engine knows.
+fn with_rpki_on_verdicts_are_used_while_no_policy_matches_the_rpki_state() {
     let mut lab = Lab::new("[rpki]\nservers = [\"127.0.0.1:3323\"]\n");
     lab.up("ps-ams-1");
-    let generation = lab.evals["ps-ams-1"].generation();
+    let eval = &lab.evals["ps-ams-1"];
+    assert!(eval.evaluate(&ann(&["192.0.2.0/24"], &[64500])).is_some());
+    let generation = eval.generation();
     lab.input(Input::Update {
         neighbor: name("ps-ams-1"),
         update: ann(&["192.0.2.0/24"], &[64500]),
-        ahead: Some(PreImport {
-            generation,
-            nlri: vec![Ahead::Reject(Rejection {
-                rule: "forged".into(),
-                reason: "made up by the test".into(),
-            })],
-            mp_reach: Vec::new(),
-        }),
+        ahead: Some(forged_reject(generation)),
     });
     let r = lab.routes(Some("192.0.2.0/24"), true);
     assert_eq!(
-        (
-            r[0].status.as_str(),
-            r[0].rule.as_deref(),
-            r[0].rpki.as_deref()
-        ),
-        ("accepted", None, Some("not-found"))
+        (r[0].rule.as_deref(), r[0].rpki.as_deref()),
+        (Some("forged"), Some("not-found")),
+        "the verdict is used; the RPKI state is the engine's"
+    );
+}
+
+#[test]
+fn a_policy_matching_the_rpki_state_keeps_every_verdict_in_the_engine() {
+    // The session does not know the RPKI state such a policy matches.
+    let mut c = (*cfg(r#"
+[rpki]
+servers = ["127.0.0.1:3323"]
+
+[policy.by-rpki]
+default = "accept"
+
+[[policy.by-rpki.rule]]
+name = "not-found-refused"
+match.rpki = ["not-found"]
+action = "reject"
+"#))
+    .clone();
+    c.neighbors[0].import_policy = Some("by-rpki".into());
+    let mut lab = Lab {
+        evals: Default::default(),
+        core: EngineCore::new(Running::new(c).expect("policies compile")),
+        now: Instant::now(),
+    };
+    lab.up("ps-ams-1");
+    let eval = &lab.evals["ps-ams-1"];
+    assert_eq!(eval.evaluate(&ann(&["192.0.2.0/24"], &[64500])), None);
+    let generation = eval.generation();
+    lab.input(Input::Update {
+        neighbor: name("ps-ams-1"),
+        update: ann(&["192.0.2.0/24"], &[64500]),
+        ahead: Some(forged_reject(generation)),
+    });
+    let r = lab.routes(Some("192.0.2.0/24"), true);
+    assert_eq!(
+        (r[0].status.as_str(), r[0].rule.as_deref()),
+        ("rejected", Some("by-rpki/not-found-refused")),
+        "the engine's own verdict, by the RPKI state"
     );
 }

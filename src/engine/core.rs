@@ -30,6 +30,10 @@ pub struct EngineCore {
     /// import verdicts a session worked out under another generation are
     /// not used ([`crate::policy::ahead`]).
     pub(crate) import_gen: u64,
+    /// Whether sessions work out import verdicts at all: not when a policy
+    /// matches the RPKI state, which only the engine knows (set with
+    /// `import_gen`).
+    pub(crate) import_ahead: bool,
     pub(crate) rib: Rib,
     /// Update groups: the Adj-RIBs-Out, shared by internal neighbors
     /// whose exports cannot differ.
@@ -74,6 +78,7 @@ impl EngineCore {
             cfg,
             policy,
             import_gen: 0,
+            import_ahead: false,
             rib: Rib::new(),
             groups: Default::default(),
             neighbors: Vec::new(),

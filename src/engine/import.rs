@@ -128,8 +128,10 @@ impl EngineCore {
             _ if withdraw_all => return,
             _ => None,
         };
-        // Verdicts made under an older policy or neighbor config are not used.
-        let (ahead, mp_ahead) = match ahead.filter(|a| a.generation == self.import_gen) {
+        // Verdicts made under an older policy or neighbor config are not
+        // used, nor any while a policy matches the RPKI state.
+        let current = |a: &PreImport| a.generation == self.import_gen && self.import_ahead;
+        let (ahead, mp_ahead) = match ahead.filter(current) {
             Some(a) => (Some(a.nlri), Some(a.mp_reach)),
             None => (None, None),
         };
@@ -390,8 +392,8 @@ impl EngineCore {
 
     /// [`Self::evaluate`] with the UPDATE's [`PathChecks`] already made,
     /// and the import policy's verdict when the session worked it out
-    /// (`ahead`: used only when the route has no RPKI state, which the
-    /// session did not know).
+    /// (`ahead`; the session knows no RPKI state, so there is none while
+    /// a policy matches it: see `import_ahead`).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn evaluate_checked(
         &mut self,
@@ -464,7 +466,7 @@ impl EngineCore {
                 internet,
             })
         };
-        match ahead.filter(|_| rpki.is_none()) {
+        match ahead {
             Some(Ahead::Accept) => return (accept(false), rpki),
             Some(Ahead::Internet) => return (accept(true), rpki),
             Some(Ahead::Reject(r)) => return (Err(r), rpki),

@@ -143,6 +143,7 @@ impl EngineCore {
         // Sessions evaluate with the new policy and config from here on;
         // what they evaluated before is not used.
         self.import_gen += 1;
+        self.import_ahead = !self.rpki_in_policies();
         let up: Vec<NeighborIdx> = self
             .neighbors
             .iter()

@@ -94,7 +94,8 @@ impl EngineCore {
     /// of `import_gen` ([`crate::policy::ahead`]).
     pub(crate) fn send_import_eval(&self, idx: NeighborIdx, pass: &mut Pass) {
         let Some(nb) = self.nb(idx) else { return };
-        let eval = ImportEval::new(self.import_gen, self.policy.clone(), nb.cfg.clone());
+        let eval = ImportEval::new(self.import_gen, self.policy.clone(), nb.cfg.clone())
+            .enabled(self.import_ahead);
         pass.outputs
             .push((nb.name.clone(), ToPeer::ImportEval(Arc::new(eval))));
     }

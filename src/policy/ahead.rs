@@ -6,10 +6,13 @@
 //! the session comes up and again after every reload. The session runs
 //! [`ImportEval::evaluate`] on each UPDATE it delivers and sends the
 //! verdicts along ([`PreImport`]). The engine uses them only when their
-//! generation is still its own and the route has no RPKI state (policy may
-//! look at it, and only the engine knows it); otherwise it evaluates the
-//! route itself, as it always did. A verdict ahead is therefore never a
-//! different answer, only an earlier one.
+//! generation is still its own; otherwise it evaluates the route itself,
+//! as it always did. A verdict ahead is therefore never a different
+//! answer, only an earlier one. The session knows no RPKI state, so while
+//! a policy matches it (`match.rpki`, with `[rpki]` on) the engine hands
+//! out a disabled evaluator and evaluates every route itself; the
+//! built-in rules and every other match ignore the RPKI state, and the
+//! `rpki-invalid` rejection is the engine's own, before policy.
 
 use super::{PolicySet, Rejection, RouteContext, Verdict};
 use crate::config::NeighborConfig;
@@ -22,6 +25,8 @@ pub struct ImportEval {
     generation: u64,
     policy: Arc<PolicySet>,
     neighbor: NeighborConfig,
+    /// False: no verdicts (the engine evaluates every route).
+    enabled: bool,
 }
 
 /// One received prefix's import verdict, worked out ahead.
@@ -53,7 +58,13 @@ impl ImportEval {
             generation,
             policy,
             neighbor,
+            enabled: true,
         }
+    }
+
+    /// Works out verdicts only when `enabled` (see the module's header).
+    pub fn enabled(self, enabled: bool) -> Self {
+        ImportEval { enabled, ..self }
     }
 
     /// The generation the verdicts are made under.
@@ -62,12 +73,13 @@ impl ImportEval {
     }
 
     /// The import verdict of every prefix `update` announces, with no RPKI
-    /// state; `None` when there is nothing the engine would evaluate (no
-    /// NLRI, or an attribute error: those prefixes are withdrawn or
-    /// rejected before policy).
+    /// state; `None` when disabled or there is nothing the engine would
+    /// evaluate (no NLRI, or an attribute error: those prefixes are
+    /// withdrawn or rejected before policy).
     pub fn evaluate(&self, update: &Update) -> Option<PreImport> {
         let mp = update.mp_reach.as_ref().filter(|m| !m.nlri.is_empty());
-        if update.attr_error.is_some() || (update.nlri.is_empty() && mp.is_none()) {
+        if !self.enabled || update.attr_error.is_some() || (update.nlri.is_empty() && mp.is_none())
+        {
             return None;
         }
         let nlri = self.verdicts(&update.attrs, &update.nlri);
