@@ -37,13 +37,7 @@ action = "reject"
 "#;
 
 fn mixed_lab() -> Lab {
-    let mut c = (*cfg(POLICY)).clone();
-    c.neighbors[0].import_policy = Some("mixed".into());
-    let mut lab = Lab {
-        evals: Default::default(),
-        core: EngineCore::new(Running::new(c).expect("policies compile")),
-        now: Instant::now(),
-    };
+    let mut lab = Lab::with_import_policy(POLICY, "mixed");
     lab.up("ps-ams-1");
     lab.up("rr1");
     lab
@@ -130,16 +124,8 @@ fn verdicts_worked_out_ahead_leave_the_engine_where_its_own_would() {
 fn the_engine_uses_a_verdict_of_its_generation_and_ignores_an_older_one() {
     let mut lab = mixed_lab();
     let made = lab.evals["ps-ams-1"].generation();
-    let forged = forged_reject;
-    let send = |lab: &mut Lab, prefix: &str, pre: PreImport| {
-        lab.input(Input::Update {
-            neighbor: name("ps-ams-1"),
-            update: ann(&[prefix], &[64500]),
-            ahead: Some(pre),
-        })
-    };
     // The current generation's verdict is taken as it is.
-    send(&mut lab, "192.0.2.0/24", forged(made));
+    send(&mut lab, "192.0.2.0/24", forged_reject(made));
     let r = lab.routes(Some("192.0.2.0/24"), true);
     assert_eq!(r[0].rule.as_deref(), Some("forged"));
     // A reload hands the session a new generation; a verdict made before
@@ -159,14 +145,14 @@ fn the_engine_uses_a_verdict_of_its_generation_and_ignores_an_older_one() {
             .any(|(n, m)| &**n == "ps-fra" && matches!(m, ToPeer::ImportEval(_))),
         "none for a neighbor without a session"
     );
-    send(&mut lab, "198.51.100.0/24", forged(made));
+    send(&mut lab, "198.51.100.0/24", forged_reject(made));
     let r = lab.routes(Some("198.51.100.0/24"), true);
     assert_eq!(
         (r[0].status.as_str(), r[0].rule.as_deref()),
         ("accepted", None)
     );
     // A list that does not match the UPDATE's NLRI is not used either.
-    let mut two = forged(newer);
+    let mut two = forged_reject(newer);
     two.nlri.push(Ahead::Accept);
     send(&mut lab, "100.64.5.0/24", two);
     let r = lab.routes(Some("100.64.5.0/24"), true);
@@ -194,6 +180,16 @@ fn no_verdict_is_worked_out_for_what_is_withdrawn_before_policy() {
     assert_eq!(r[0].rule.as_deref(), Some("as-set"));
 }
 
+/// An UPDATE from `ps-ams-1` announcing `prefix`, with `pre` as its verdicts.
+fn send(lab: &mut Lab, prefix: &str, pre: PreImport) -> Vec<Output> {
+    lab.input(Input::Update {
+        neighbor: name("ps-ams-1"),
+        update: ann(&[prefix], &[64500]),
+        ahead: Some(pre),
+    })
+}
+
+/// Verdicts for one prefix: rejected by a rule no policy has.
 fn forged_reject(generation: u64) -> PreImport {
     PreImport {
         generation,
@@ -212,11 +208,7 @@ fn with_rpki_on_verdicts_are_used_while_no_policy_matches_the_rpki_state() {
     let eval = &lab.evals["ps-ams-1"];
     assert!(eval.evaluate(&ann(&["192.0.2.0/24"], &[64500])).is_some());
     let generation = eval.generation();
-    lab.input(Input::Update {
-        neighbor: name("ps-ams-1"),
-        update: ann(&["192.0.2.0/24"], &[64500]),
-        ahead: Some(forged_reject(generation)),
-    });
+    send(&mut lab, "192.0.2.0/24", forged_reject(generation));
     let r = lab.routes(Some("192.0.2.0/24"), true);
     assert_eq!(
         (r[0].rule.as_deref(), r[0].rpki.as_deref()),
@@ -228,7 +220,8 @@ fn with_rpki_on_verdicts_are_used_while_no_policy_matches_the_rpki_state() {
 #[test]
 fn a_policy_matching_the_rpki_state_keeps_every_verdict_in_the_engine() {
     // The session does not know the RPKI state such a policy matches.
-    let mut c = (*cfg(r#"
+    let mut lab = Lab::with_import_policy(
+        r#"
 [rpki]
 servers = ["127.0.0.1:3323"]
 
@@ -239,23 +232,14 @@ default = "accept"
 name = "not-found-refused"
 match.rpki = ["not-found"]
 action = "reject"
-"#))
-    .clone();
-    c.neighbors[0].import_policy = Some("by-rpki".into());
-    let mut lab = Lab {
-        evals: Default::default(),
-        core: EngineCore::new(Running::new(c).expect("policies compile")),
-        now: Instant::now(),
-    };
+"#,
+        "by-rpki",
+    );
     lab.up("ps-ams-1");
     let eval = &lab.evals["ps-ams-1"];
     assert_eq!(eval.evaluate(&ann(&["192.0.2.0/24"], &[64500])), None);
     let generation = eval.generation();
-    lab.input(Input::Update {
-        neighbor: name("ps-ams-1"),
-        update: ann(&["192.0.2.0/24"], &[64500]),
-        ahead: Some(forged_reject(generation)),
-    });
+    send(&mut lab, "192.0.2.0/24", forged_reject(generation));
     let r = lab.routes(Some("192.0.2.0/24"), true);
     assert_eq!(
         (r[0].status.as_str(), r[0].rule.as_deref()),

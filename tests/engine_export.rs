@@ -483,7 +483,8 @@ fn a_second_session_up_without_a_down_gets_the_full_dump_again() {
 
 #[test]
 fn an_untagged_route_taken_as_internet_by_policy_is_an_internet_decision_not_a_primary_one() {
-    let mut c = (*cfg(r#"
+    let mut lab = Lab::with_import_policy(
+        r#"
 [policy.untagged-as-internet]
 default = "accept"
 
@@ -491,14 +492,9 @@ default = "accept"
 name = "untagged"
 match.no_community = ["8075:8007"]
 action = "internet"
-"#))
-    .clone();
-    c.neighbors[0].import_policy = Some("untagged-as-internet".into());
-    let mut lab = Lab {
-        evals: Default::default(),
-        core: EngineCore::new(Running::new(c).expect("policies compile")),
-        now: Instant::now(),
-    };
+"#,
+        "untagged-as-internet",
+    );
     lab.up("ps-ams-1");
     lab.up("rr1");
     let mut untagged = ann(&[REG], &[64500]);

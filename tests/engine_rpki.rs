@@ -8,7 +8,6 @@ use common::engine_lab as lab;
 
 use coldpotato::messages::Input;
 use coldpotato::rpki::{Vrp, VrpTable};
-use coldpotato::running::Running;
 use lab::*;
 
 const RPKI: &str = r#"
@@ -138,8 +137,9 @@ fn without_rpki_config_routes_carry_no_state_and_nothing_is_rejected() {
 
 #[test]
 fn policy_match_rpki_lowers_local_pref_of_not_found_routes_and_follows_new_vrps() {
-    let mut c = (*cfg(&format!(
-        r#"
+    let mut lab = Lab::with_import_policy(
+        &format!(
+            r#"
 [policy.rpki-pref]
 default = "accept"
 
@@ -149,14 +149,9 @@ match.rpki = ["not-found"]
 set.local_pref = 50
 action = "accept"
 {RPKI}"#
-    )))
-    .clone();
-    c.neighbors[0].import_policy = Some("rpki-pref".into());
-    let mut lab = Lab {
-        evals: Default::default(),
-        core: coldpotato::engine::EngineCore::new(Running::new(c).expect("policies compile")),
-        now: Instant::now(),
-    };
+        ),
+        "rpki-pref",
+    );
     lab.input(vrps(&[("192.0.2.0/24", 24, 64500)]));
     lab.up("ps-ams-1");
     lab.update(

@@ -216,6 +216,18 @@ impl Lab {
         }
     }
 
+    /// A lab whose first neighbor (`ps-ams-1`) imports with policy
+    /// `policy`, defined in `extra` (added to [`BASE`]).
+    pub fn with_import_policy(extra: &str, policy: &str) -> Lab {
+        let mut c = (*cfg(extra)).clone();
+        c.neighbors[0].import_policy = Some(policy.into());
+        Lab {
+            core: EngineCore::new(Running::new(c).expect("policies compile")),
+            now: Instant::now(),
+            evals: HashMap::new(),
+        }
+    }
+
     pub fn input(&mut self, i: Input) -> Vec<Output> {
         let out = self.core.handle(i, self.now);
         for (n, m) in &out {
