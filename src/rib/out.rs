@@ -87,20 +87,6 @@ impl AdjRibOut {
         changed
     }
 
-    /// Records an advertisement; returns the attribute id it replaces.
-    pub fn insert(&mut self, prefix: Prefix, attr: AttrId) -> Option<AttrId> {
-        let old = if let Some((len, k)) = V4Key::from_net(&prefix) {
-            self.v4.maps[usize::from(len)].insert(k, attr)
-        } else {
-            let (len, k) = V6Key::from_net(&prefix)?;
-            self.v6.maps[usize::from(len)].insert(k, attr)
-        };
-        if old.is_none() {
-            self.len += 1;
-        }
-        old
-    }
-
     /// Records a withdrawal; returns the attribute id it removes.
     pub fn remove(&mut self, prefix: &Prefix) -> Option<AttrId> {
         let old = if let Some((len, k)) = V4Key::from_net(prefix) {
@@ -156,10 +142,10 @@ mod tests {
         let a: Prefix = "192.0.2.0/24".parse().unwrap_or_default();
         let a16: Prefix = "192.0.0.0/16".parse().unwrap_or_default();
         let b: Prefix = "2001:db8::/32".parse().unwrap_or_default();
-        assert_eq!(out.insert(a, 1), None);
-        assert_eq!(out.insert(a16, 2), None);
-        assert_eq!(out.insert(b, 3), None);
-        assert_eq!(out.insert(a, 4), Some(1));
+        assert_eq!(out.advertise(a, 1), Some(None));
+        assert_eq!(out.advertise(a16, 2), Some(None));
+        assert_eq!(out.advertise(b, 3), Some(None));
+        assert_eq!(out.advertise(a, 4), Some(Some(1)));
         assert_eq!((out.len(), out.get(&a), out.get(&b)), (3, Some(4), Some(3)));
         let mut all: Vec<(Prefix, AttrId)> = out.iter().collect();
         all.sort();
@@ -168,8 +154,8 @@ mod tests {
         assert_eq!(out.advertise(a, 5), Some(Some(4)));
         assert_eq!(out.advertise(a16, 6), Some(Some(2)));
         assert_eq!(out.len(), 3);
-        out.insert(a, 4);
-        out.insert(a16, 2);
+        out.advertise(a, 4);
+        out.advertise(a16, 2);
         assert_eq!(out.remove(&a16), Some(2));
         assert_eq!(out.remove(&a16), None);
         let mut ids = out.clear();
