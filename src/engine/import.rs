@@ -139,19 +139,18 @@ impl EngineCore {
         // The UPDATE's attributes go to the interner's cache: the decoded
         // set the export of this pass reads (cloned only when MP_REACH
         // needs its own next hop too).
-        let mut attrs = Some(update.attrs);
+        let mut attrs = update.attrs;
         if !update.nlri.is_empty() {
             let v4 = match mp {
                 Some(_) => attrs.clone(),
-                None => attrs.take(),
+                None => std::mem::take(&mut attrs),
             };
-            let v4 = v4.unwrap_or_default();
             self.announce_all(idx, v4, &update.nlri, ahead, &forced, now, pass);
             if self.nb(idx).is_some_and(|n| n.tripped) {
                 return;
             }
         }
-        if let (Some(m), Some(mut attrs)) = (mp, attrs) {
+        if let Some(m) = mp {
             attrs.next_hop = Some(m.next_hop);
             self.announce_all(idx, attrs, &m.nlri, mp_ahead, &forced, now, pass);
         }

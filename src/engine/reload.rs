@@ -144,15 +144,10 @@ impl EngineCore {
         // what they evaluated before is not used.
         self.import_gen += 1;
         self.import_ahead = !self.rpki_in_policies();
-        let up: Vec<NeighborIdx> = self
-            .neighbors
-            .iter()
-            .flatten()
-            .filter(|n| n.session.is_some())
-            .map(|n| n.idx)
-            .collect();
-        for idx in up {
-            self.send_import_eval(idx, pass);
+        for nb in self.neighbors.iter().flatten() {
+            if nb.session.is_some() {
+                self.send_import_eval(nb.idx, pass);
+            }
         }
         self.reevaluate_all(now, pass);
         pass.full = true;
