@@ -12,7 +12,7 @@ use coldpotato::session::codes::{cease, CeaseSubcode};
 use coldpotato::wire::{AddPathPrefix, AsPath, Origin, PathAttributes, Update};
 use std::net::Ipv4Addr;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use util::*;
 
 const SECS: fn(u64) -> Duration = Duration::from_secs;
@@ -22,6 +22,20 @@ async fn pair(
     bfd_a: Option<watch::Receiver<BfdStatus>>,
 ) -> Result<Pair, Box<dyn std::error::Error>> {
     pair_with(bfd_a, "passive = true", "", false).await
+}
+
+/// Waits until A and B both report Established; the channels their
+/// engines write to (A's, B's).
+async fn both_up(
+    p: &mut Pair,
+) -> Result<(mpsc::Sender<ToPeer>, mpsc::Sender<ToPeer>), Box<dyn std::error::Error>> {
+    let a = session_up(&mut p.a.engine, SECS(10))
+        .await
+        .ok_or("A never established")?;
+    let b = session_up(&mut p.b.engine, SECS(10))
+        .await
+        .ok_or("B never established")?;
+    Ok((a, b))
 }
 
 fn announcement() -> Result<Update, Box<dyn std::error::Error>> {
@@ -43,12 +57,7 @@ fn announcement() -> Result<Update, Box<dyn std::error::Error>> {
 #[tokio::test]
 async fn two_peer_tasks_establish_and_exchange_an_update() -> TestResult {
     let mut p = pair(None).await?;
-    let tx_a = session_up(&mut p.a.engine, SECS(10))
-        .await
-        .ok_or("A never established")?;
-    let _tx_b = session_up(&mut p.b.engine, SECS(10))
-        .await
-        .ok_or("B never established")?;
+    let (tx_a, _tx_b) = both_up(&mut p).await?;
 
     let eor = Update::end_of_rib(coldpotato::wire::Afi::IPV4, coldpotato::wire::Safi::UNICAST);
     tx_a.send(ToPeer::Send(vec![announcement()?, eor])).await?;
@@ -100,12 +109,7 @@ async fn two_peer_tasks_establish_and_exchange_an_update() -> TestResult {
 async fn bfd_down_tears_the_session_down_until_bfd_is_up_again() -> TestResult {
     let (bfd_tx, bfd_rx) = watch::channel(BfdStatus::Up);
     let mut p = pair(Some(bfd_rx)).await?;
-    session_up(&mut p.a.engine, SECS(10))
-        .await
-        .ok_or("A never established")?;
-    session_up(&mut p.b.engine, SECS(10))
-        .await
-        .ok_or("B never established")?;
+    both_up(&mut p).await?;
 
     bfd_tx.send(BfdStatus::Down)?;
     let reason = session_down(&mut p.b.engine, SECS(5))
@@ -133,12 +137,7 @@ async fn bfd_down_tears_the_session_down_until_bfd_is_up_again() -> TestResult {
 #[tokio::test]
 async fn teardown_keeps_the_session_down_for_the_hold_down() -> TestResult {
     let mut p = pair(None).await?;
-    let tx_a = session_up(&mut p.a.engine, SECS(10))
-        .await
-        .ok_or("A never established")?;
-    session_up(&mut p.b.engine, SECS(10))
-        .await
-        .ok_or("B never established")?;
+    let (tx_a, _) = both_up(&mut p).await?;
 
     let t0 = tokio::time::Instant::now();
     tx_a.send(ToPeer::Teardown {
@@ -168,12 +167,7 @@ async fn teardown_keeps_the_session_down_for_the_hold_down() -> TestResult {
 #[tokio::test]
 async fn simultaneous_connects_resolve_the_collision_into_one_stable_session() -> TestResult {
     let mut p = pair_with(None, "", "", true).await?;
-    session_up(&mut p.a.engine, SECS(10))
-        .await
-        .ok_or("A never established")?;
-    session_up(&mut p.b.engine, SECS(10))
-        .await
-        .ok_or("B never established")?;
+    both_up(&mut p).await?;
     // Neither side flaps afterwards.
     assert_eq!(session_down(&mut p.a.engine, SECS(2)).await, None);
     assert_eq!(
@@ -188,12 +182,7 @@ async fn simultaneous_connects_resolve_the_collision_into_one_stable_session() -
 async fn a_table_of_200k_prefixes_crosses_the_session_complete() -> TestResult {
     const N: u32 = 200_000;
     let mut p = pair(None).await?;
-    let tx_a = session_up(&mut p.a.engine, SECS(10))
-        .await
-        .ok_or("A never established")?;
-    session_up(&mut p.b.engine, SECS(10))
-        .await
-        .ok_or("B never established")?;
+    let (tx_a, _) = both_up(&mut p).await?;
     let base = announcement()?;
     let mut updates = Vec::new();
     for chunk in 0..N / 10_000 {
@@ -244,12 +233,7 @@ async fn a_table_of_200k_prefixes_crosses_the_session_complete() -> TestResult {
 #[tokio::test]
 async fn a_stalled_engine_does_not_stop_the_session_writing_what_the_engine_sends() -> TestResult {
     let mut p = pair(None).await?;
-    let tx_a = session_up(&mut p.a.engine, SECS(10))
-        .await
-        .ok_or("A never established")?;
-    let tx_b = session_up(&mut p.b.engine, SECS(10))
-        .await
-        .ok_or("B never established")?;
+    let (tx_a, tx_b) = both_up(&mut p).await?;
     // B floods A; nobody reads A's engine channel (capacity 64), so A's task
     // waits for room in it...
     let flood: Vec<Update> = (0..200).map(|_| announcement()).collect::<Result<_, _>>()?;
@@ -324,12 +308,7 @@ default = "reject"
     .map_err(|e| e.to_string())?;
     let policy = std::sync::Arc::new(PolicySet::compile(&cfg).map_err(|e| format!("{e:?}"))?);
     let mut p = pair(None).await?;
-    let tx_a = session_up(&mut p.a.engine, SECS(10))
-        .await
-        .ok_or("A never established")?;
-    let tx_b = session_up(&mut p.b.engine, SECS(10))
-        .await
-        .ok_or("B never established")?;
+    let (tx_a, tx_b) = both_up(&mut p).await?;
     let eval = ImportEval::new(7, policy, cfg.neighbors[0].clone());
     tx_b.send(ToPeer::ImportEval(std::sync::Arc::new(eval)))
         .await?;
