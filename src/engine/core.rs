@@ -55,6 +55,8 @@ pub struct EngineCore {
     pub(crate) last_audit: Option<Instant>,
     /// The BMP feed (`None`: no `[[bmp]]`, and every hook is free).
     pub(crate) bmp: Option<Box<BmpState>>,
+    /// The emptied dirty set of the last pass of UPDATEs, reused by the next.
+    pub(crate) spare_dirty: super::pass::Dirty,
 }
 
 /// How often the engine runs the compliance audit for its gauges
@@ -92,6 +94,7 @@ impl EngineCore {
             anchor: (Instant::now(), SystemTime::now()),
             last_audit: None,
             bmp: None,
+            spare_dirty: Default::default(),
         }
     }
 

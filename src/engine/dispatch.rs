@@ -173,7 +173,10 @@ impl EngineCore {
         batch: impl IntoIterator<Item = (NeighborName, Update, Option<PreImport>)>,
         now: Instant,
     ) -> Vec<Output> {
-        let mut pass = Pass::default();
+        let mut pass = Pass {
+            dirty: std::mem::take(&mut self.spare_dirty),
+            ..Pass::default()
+        };
         for (neighbor, update, ahead) in batch {
             if let Some(&idx) = self.by_name.get(&neighbor) {
                 self.import_update(idx, update, ahead, now, &mut pass);
@@ -182,6 +185,7 @@ impl EngineCore {
             }
         }
         self.settle(now, &mut pass);
+        self.spare_dirty = std::mem::take(&mut pass.dirty).recycle();
         pass.outputs
     }
 

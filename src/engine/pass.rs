@@ -37,17 +37,34 @@ impl Dirty {
         self.set.iter().chain(self.bulk.iter())
     }
 
-    /// Every prefix added, once each; leaves the set empty.
+    /// Every prefix added, once each; leaves the set empty (keeping its
+    /// room for the next pass: see [`Dirty::recycle`]).
     pub fn take(&mut self) -> Vec<Prefix> {
         let mut all = std::mem::take(&mut self.bulk);
-        let set = std::mem::take(&mut self.set);
-        if !set.is_empty() {
+        if !self.set.is_empty() {
+            let set = &self.set;
             all.retain(|p| !set.contains(p));
-            all.extend(set);
+            all.extend(self.set.drain());
         }
         all
     }
+
+    /// A set for a new pass with the room of this emptied one: passes of
+    /// UPDATEs grow it to about the same size every time, and growing it
+    /// from nothing (rehashing at each doubling) was half its cost. A set
+    /// a rare big pass made large is not kept.
+    pub fn recycle(mut self) -> Self {
+        self.set.clear();
+        self.bulk = Vec::new();
+        if self.set.capacity() > KEEP_ROOM {
+            self.set = Default::default();
+        }
+        self
+    }
 }
+
+/// The most prefixes of room [`Dirty::recycle`] keeps.
+const KEEP_ROOM: usize = 1 << 16;
 
 /// One output: a message for the session task of a neighbor.
 pub type Output = (NeighborName, ToPeer);
@@ -93,5 +110,7 @@ mod tests {
             .collect();
         assert_eq!(all, want);
         assert!(d.take().is_empty(), "take empties it");
+        let d = d.recycle();
+        assert_eq!(d.iter().count(), 0, "a recycled set is empty");
     }
 }
