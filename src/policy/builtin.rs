@@ -295,21 +295,21 @@ impl BuiltinRules {
         Ok(())
     }
 
-    /// Runs every enabled check in order; the first failure rejects.
-    pub fn check(&self, ctx: &RouteContext) -> Result<(), Rejection> {
-        self.run(ctx, &mut |r| Err(r))
-    }
-
-    /// Like [`BuiltinRules::check`], without the required-community check
-    /// (for a route a policy may take as a plain internet route).
-    pub fn check_except_community(&self, ctx: &RouteContext) -> Result<(), Rejection> {
+    /// Runs every enabled check in order, in one pass. `Err`: the first
+    /// failure other than the required community, which rejects whatever
+    /// the policy says. `Ok(Some)`: only the required community is missing
+    /// (a policy may still take the route as a plain internet route).
+    pub fn check(&self, ctx: &RouteContext) -> Result<Option<Rejection>, Rejection> {
+        let mut missing = None;
         self.run(ctx, &mut |r| {
             if r.rule == MISSING_COMMUNITY {
+                missing = Some(r);
                 Ok(())
             } else {
                 Err(r)
             }
-        })
+        })?;
+        Ok(missing)
     }
 
     /// Every enabled check that fails, in order (to explain a route fully,

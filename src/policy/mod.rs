@@ -183,13 +183,7 @@ impl PolicySet {
         }
         if rules && neighbor.role == Role::PeeringService {
             match self.builtin.check(ctx) {
-                Ok(()) => {}
-                Err(r) if r.rule == builtin::MISSING_COMMUNITY => {
-                    if let Err(other) = self.builtin.check_except_community(ctx) {
-                        return Verdict::Reject(other);
-                    }
-                    missing_community = Some(r);
-                }
+                Ok(missing) => missing_community = missing,
                 Err(r) => return Verdict::Reject(r),
             }
         }
