@@ -18,17 +18,13 @@
 use super::core::EngineCore;
 use super::decision::{DecisionState, LP_INTERNET};
 use super::neighbor::Neighbor;
+use super::outbox::{by_set, Outbox};
 use super::pass::Pass;
 use crate::config::Role;
-use crate::messages::{Encoded, ToPeer};
+use crate::messages::ToPeer;
 use crate::policy::{RouteContext, Verdict};
 use crate::rib::{AttrId, NeighborIdx, PathEntry, PathFlags};
-use crate::wire::update::UpdateBuilder;
-use crate::wire::{
-    AddPathPrefix, Afi, AsPath, Codec, EncodeError, Message, Origin, PathAttributes, Prefix, Safi,
-    Update,
-};
-use bytes::BytesMut;
+use crate::wire::{AddPathPrefix, Afi, AsPath, Origin, PathAttributes, Prefix, Safi};
 use hashbrown::HashMap;
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -47,107 +43,6 @@ enum Source {
     Originated,
     /// The Loc-RIB best path: its post-policy attribute set and neighbor.
     Learned { attr: AttrId, from: NeighborIdx },
-}
-
-/// An [`Outbox`] hands its bytes over in pieces of about this size, so a
-/// full-table dump is many bounded [`ToPeer::Wire`] messages (paced by the
-/// session's channel) rather than one buffer of tens of megabytes.
-const WIRE_PIECE: usize = 256 * 1024;
-
-/// UPDATEs for one session, encoded as they are produced (no `Update`
-/// values, no attribute copies), handed over as [`ToPeer::Wire`] pieces
-/// of whole messages, about [`WIRE_PIECE`] bytes each.
-#[derive(Debug)]
-pub(crate) struct Outbox {
-    builder: UpdateBuilder,
-    codec: Codec,
-    out: BytesMut,
-    messages: u64,
-    done: Vec<Encoded>,
-}
-
-impl Outbox {
-    pub(crate) fn new(codec: Codec) -> Self {
-        Outbox {
-            builder: UpdateBuilder::new(codec),
-            codec,
-            out: BytesMut::new(),
-            messages: 0,
-            done: Vec::new(),
-        }
-    }
-
-    fn count(&mut self, r: Result<usize, EncodeError>) {
-        match r {
-            Ok(n) => self.messages += n as u64,
-            // Only a set the codec cannot carry gets here (e.g. an IPv6
-            // prefix without an IPv6 next hop): skip it, loudly.
-            Err(e) => tracing::warn!(error = %e, "cannot encode UPDATE; skipped"),
-        }
-        if self.out.len() >= WIRE_PIECE {
-            self.cut();
-        }
-    }
-
-    /// Ends the current piece (it holds whole messages only).
-    fn cut(&mut self) {
-        if self.messages > 0 {
-            self.done.push(Encoded {
-                bytes: self.out.split().freeze(),
-                messages: self.messages,
-                codec: self.codec,
-            });
-            self.messages = 0;
-        }
-    }
-
-    /// Announces `prefixes` with `attrs` (IPv4 in NLRI, IPv6 in MP_REACH).
-    /// A route whose attributes do not fit this session's largest message
-    /// is withdrawn instead (RFC 8654 §4): the neighbor must not keep an
-    /// older version of it.
-    pub(crate) fn announce(&mut self, attrs: &PathAttributes, prefixes: &[AddPathPrefix]) {
-        if prefixes.is_empty() {
-            return;
-        }
-        match self.builder.announce(attrs, None, prefixes, &mut self.out) {
-            Err(EncodeError::TooLong(len, max)) => {
-                tracing::warn!(
-                    len,
-                    max,
-                    prefixes = prefixes.len(),
-                    "route too big for this neighbor's messages: withdrawn instead (RFC 8654 §4)"
-                );
-                let r = self.builder.withdraw(prefixes, &mut self.out);
-                self.count(r);
-            }
-            r => self.count(r),
-        }
-    }
-
-    /// Withdraws `prefixes`.
-    pub(crate) fn withdraw(&mut self, prefixes: &[AddPathPrefix]) {
-        if !prefixes.is_empty() {
-            let r = self.builder.withdraw(prefixes, &mut self.out);
-            self.count(r);
-        }
-    }
-
-    /// End-of-RIB for the unicast families of a session (RFC 4724 §2).
-    pub(crate) fn end_of_rib(&mut self, families: &[(Afi, Safi)]) {
-        for (afi, safi) in families {
-            if *safi == Safi::UNICAST && (*afi == Afi::IPV4 || *afi == Afi::IPV6) {
-                let m = Message::Update(Update::end_of_rib(*afi, *safi));
-                let r = m.encode(&self.codec, &mut self.out).map(|()| 1);
-                self.count(r);
-            }
-        }
-    }
-
-    /// The encoded messages in pieces, none when nothing was encoded.
-    pub(crate) fn finish(mut self) -> Vec<Encoded> {
-        self.cut();
-        self.done
-    }
 }
 
 impl EngineCore {
@@ -478,7 +373,7 @@ impl EngineCore {
         // the pass instead of one per set.
         // Sized once: growing it by doubling, pass after pass, showed as a
         // hot spot (fresh pages written for every copy).
-        let mut announce: Vec<(usize, AddPathPrefix)> = Vec::with_capacity(wanted.len());
+        let mut announce: Vec<(u32, Prefix)> = Vec::with_capacity(wanted.len());
         let mut withdraw: Vec<AddPathPrefix> = Vec::new();
         let Some(out) = self.groups.get_mut(gid).map(|g| &mut g.out) else {
             for id in ids {
@@ -497,13 +392,7 @@ impl EngineCore {
                     if let Some(old) = replaced {
                         self.rib.attrs.release(old);
                     }
-                    announce.push((
-                        set,
-                        AddPathPrefix {
-                            path_id: None,
-                            prefix,
-                        },
-                    ));
+                    announce.push((set as u32, prefix));
                 }
                 None => {
                     if let Some(old) = out.remove(&prefix) {
@@ -525,18 +414,13 @@ impl EngineCore {
             .get(gid)
             .map(|g| g.members.clone())
             .unwrap_or_default();
+        let (flat, starts) = by_set(&announce, sets.len());
         for m in members {
-            self.bmp_out_changed(m, withdraw.iter().chain(announce.iter().map(|(_, p)| p)));
+            self.bmp_out_changed(m, withdraw.iter().chain(&flat));
         }
         outbox.withdraw(&withdraw);
-        // Stable: each set's prefixes keep their order.
-        announce.sort_by_key(|(set, _)| *set);
-        let flat: Vec<AddPathPrefix> = announce.iter().map(|(_, p)| *p).collect();
-        let mut start = 0;
-        for run in announce.chunk_by(|a, b| a.0 == b.0) {
-            let end = start + run.len();
-            outbox.announce(&sets[run[0].0], &flat[start..end]);
-            start = end;
+        for (set, run) in sets.iter().zip(starts.windows(2)) {
+            outbox.announce(set, &flat[run[0]..run[1]]);
         }
     }
 

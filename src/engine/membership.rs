@@ -5,9 +5,9 @@
 //! as held ([`EngineCore::send_as_held`]).
 
 use super::core::EngineCore;
-use super::export::Outbox;
 use super::groups::GroupKey;
 use super::neighbor::Neighbor;
+use super::outbox::Outbox;
 use super::pass::Pass;
 use crate::config::Role;
 use crate::messages::ToPeer;

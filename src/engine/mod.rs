@@ -19,7 +19,8 @@
 //!   [`import`] (treat-as-withdraw → Adj-RIB-In store → max-prefix →
 //!   registered-prefix checks → import policy, with [`rpki`] and [`otc`]),
 //!   [`decide`] (Loc-RIB best and nearest-edge decisions), [`export`]
-//!   (export by role with Adj-RIB-Out diffs, one per update group),
+//!   (export by role with Adj-RIB-Out diffs, one per update group, encoded
+//!   by an [`outbox`]),
 //!   `membership` (who is in which group), [`reload`], `control`, the views
 //!   ([`query`], [`paging`], [`detail`], [`audit`], [`prefix_metrics`]) and
 //!   the BMP hooks ([`bmp`], which cost nothing without `[[bmp]]`);
@@ -42,6 +43,7 @@ pub mod import;
 mod membership;
 pub mod neighbor;
 pub mod otc;
+pub mod outbox;
 pub mod paging;
 pub mod pass;
 pub mod prefix_metrics;
