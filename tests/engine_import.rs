@@ -5,6 +5,7 @@ mod common;
 
 use common::engine_lab as lab;
 
+use coldpotato::messages::SessionState;
 use coldpotato::running::Running;
 use coldpotato::wire::{AsPathSegment, SegmentType};
 use lab::*;
@@ -449,7 +450,7 @@ fn an_as_set_from_an_ebgp_neighbor_is_treated_as_withdrawn_unless_allowed() {
 #[test]
 fn neighbor_state_has_its_age_and_the_last_error_clears_once_established() {
     let mut lab = Lab::new("");
-    let state = |lab: &mut Lab, s: &'static str, err: Option<&str>| {
+    let state = |lab: &mut Lab, s: SessionState, err: Option<&str>| {
         lab.input(Input::PeerState {
             neighbor: name("transit"),
             state: s,
@@ -468,13 +469,13 @@ fn neighbor_state_has_its_age_and_the_last_error_clears_once_established() {
     };
     state(
         &mut lab,
-        "Idle",
+        SessionState::Idle,
         Some("sent NOTIFICATION Hold Timer Expired"),
     );
     lab.now += Duration::from_secs(30);
     state(
         &mut lab,
-        "Active",
+        SessionState::Active,
         Some("sent NOTIFICATION Hold Timer Expired"),
     );
     lab.now += Duration::from_secs(5);
@@ -487,13 +488,17 @@ fn neighbor_state_has_its_age_and_the_last_error_clears_once_established() {
     );
     state(
         &mut lab,
-        "Established",
+        SessionState::Established,
         Some("sent NOTIFICATION Hold Timer Expired"),
     );
     let v = view(&lab);
     assert_eq!((v.last_error, v.last_error_age_s), (None, None));
     lab.now += Duration::from_secs(7);
-    state(&mut lab, "Idle", Some("received NOTIFICATION Cease"));
+    state(
+        &mut lab,
+        SessionState::Idle,
+        Some("received NOTIFICATION Cease"),
+    );
     let v = view(&lab);
     assert_eq!(v.last_error.as_deref(), Some("received NOTIFICATION Cease"));
     assert_eq!((v.state_since_s, v.last_error_age_s), (0, Some(0)));

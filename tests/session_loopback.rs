@@ -7,7 +7,7 @@ mod common;
 
 use common::session_util as util;
 
-use coldpotato::messages::{BfdStatus, Input, ToEngine, ToPeer};
+use coldpotato::messages::{BfdStatus, Input, SessionState, ToEngine, ToPeer};
 use coldpotato::session::codes::{cease, CeaseSubcode};
 use coldpotato::wire::{AddPathPrefix, AsPath, Origin, PathAttributes, Update};
 use std::net::Ipv4Addr;
@@ -119,10 +119,14 @@ async fn bfd_down_tears_the_session_down_until_bfd_is_up_again() -> TestResult {
     // B keeps retrying every ≤ 1 s; A must refuse while BFD is Down.
     let seen = states_during(&mut p.a.engine, SECS(3)).await;
     // Skip what was reported before the teardown.
-    let a_states: Vec<_> = seen.iter().skip_while(|s| **s != "Idle").collect();
+    let a_states: Vec<_> = seen
+        .iter()
+        .skip_while(|s| **s != SessionState::Idle)
+        .collect();
     assert!(!a_states.is_empty(), "A never went Idle: {seen:?}");
     assert!(
-        !a_states.contains(&&"OpenSent") && !a_states.contains(&&"Established"),
+        !a_states.contains(&&SessionState::OpenSent)
+            && !a_states.contains(&&SessionState::Established),
         "A came back while BFD was down: {a_states:?}"
     );
 

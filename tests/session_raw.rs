@@ -8,7 +8,7 @@ mod common;
 use common::session_util as util;
 
 use bytes::BytesMut;
-use coldpotato::messages::{Input, ToEngine};
+use coldpotato::messages::{Input, SessionState, ToEngine};
 use coldpotato::session::conn::Framer;
 use coldpotato::wire::{
     AddPathPrefix, Afi, AsPath, Capability, Codec, Message, Open, Origin, PathAttributes, Safi,
@@ -211,7 +211,7 @@ async fn hold_time_of_one_second_is_refused_with_unacceptable_hold_time() -> Tes
     assert_eq!((n.code, n.subcode), (2, 6));
     let state = wait_for(&mut us.engine, Duration::from_secs(5), |m| match m {
         ToEngine::Input(Input::PeerState {
-            state: "Idle",
+            state: SessionState::Idle,
             last_error,
             ..
         }) => last_error,

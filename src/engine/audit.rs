@@ -28,7 +28,7 @@ use super::core::EngineCore;
 use super::neighbor::Neighbor;
 use crate::config::{RegisteredPrefix, Role};
 use crate::messages::views::{AuditCheck, AuditReport, AuditStatus, AuditSummary, PartnerAudit};
-use crate::messages::BfdStatus;
+use crate::messages::{BfdStatus, SessionState};
 use crate::metrics::METRICS;
 use crate::rib::{NeighborIdx, PathEntry};
 use crate::wire::iana::{is_private_asn, is_reserved_asn};
@@ -412,7 +412,7 @@ fn location_checks(loc: &str, list: &[&Neighbor], c: &mut Checks) {
     for n in list {
         let s = Scope::default().session(n);
         let name = &n.cfg.name;
-        if n.state == "Established" {
+        if n.state == SessionState::Established {
             c.pass(
                 Requirement::ActiveActive,
                 s,

@@ -9,7 +9,7 @@ use super::neighbor::Measured;
 use super::pass::{Output, Pass};
 use crate::analytics::EventLog;
 use crate::messages::views::EventView;
-use crate::messages::{BfdStatus, Input, NeighborName, Query, QueryReply};
+use crate::messages::{BfdStatus, Input, NeighborName, Query, QueryReply, SessionState};
 use crate::metrics::METRICS;
 use crate::policy::ahead::PreImport;
 use crate::rib::{NeighborIdx, PathFlags};
@@ -56,12 +56,12 @@ impl EngineCore {
                     let changed = nb.state != state;
                     // The FSM records an error as it drops to Idle; its
                     // later reports repeat it unchanged.
-                    let went_down = changed && state == "Idle";
+                    let went_down = changed && state == SessionState::Idle;
                     if changed || nb.state_since.is_none() {
-                        nb.state = state.to_string();
+                        nb.state = state;
                         nb.state_since = Some(now);
                     }
-                    if state == "Established" {
+                    if state == SessionState::Established {
                         nb.last_error = None;
                         nb.last_error_at = None;
                     } else if last_error.is_some() && (went_down || last_error != nb.last_error) {

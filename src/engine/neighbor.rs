@@ -5,7 +5,7 @@
 
 use crate::config::{LocationId, NeighborConfig, Role};
 use crate::messages::detail::SessionDetail;
-use crate::messages::{BfdStatus, NeighborName, SessionInfo};
+use crate::messages::{BfdStatus, NeighborName, SessionInfo, SessionState};
 use crate::rib::{NeighborIdx, PathFlags};
 use crate::wire::Notification;
 use std::collections::BTreeMap;
@@ -24,8 +24,8 @@ pub struct Neighbor {
     /// The negotiated session while Established.
     pub session: Option<SessionInfo>,
     pub established_at: Option<Instant>,
-    /// Last RFC 4271 state name reported.
-    pub state: String,
+    /// The session's last reported RFC 4271 state.
+    pub state: SessionState,
     /// When `state` was entered (`None`: never reported).
     pub state_since: Option<Instant>,
     /// Why the session last went down; cleared once it is Established again.
@@ -161,7 +161,7 @@ impl Neighbor {
             location: None,
             session: None,
             established_at: None,
-            state: "Idle".to_string(),
+            state: SessionState::Idle,
             state_since: None,
             last_error: None,
             last_error_at: None,

@@ -50,7 +50,7 @@ impl EngineCore {
                 remote_as: n.cfg.remote_as,
                 location: n.cfg.location.clone(),
                 role: n.cfg.role.as_str().to_string(),
-                state: n.state.clone(),
+                state: n.state.to_string(),
                 bfd_state: n.bfd.as_str().to_string(),
                 uptime_s: n
                     .established_at

@@ -8,7 +8,7 @@ use super::neighbor::{rtt_rank, Measured};
 use super::pass::Pass;
 use crate::analytics::EventKind;
 use crate::config::Role;
-use crate::messages::{BfdStatus, SessionInfo, ToPeer};
+use crate::messages::{BfdStatus, SessionInfo, SessionState, ToPeer};
 use crate::policy::ahead::ImportEval;
 use crate::rib::{NeighborIdx, PathFlags};
 use crate::wire::{Afi, Prefix, Safi};
@@ -42,10 +42,10 @@ impl EngineCore {
             nb.session = Some(info);
             nb.forget_rtt();
             nb.established_at = Some(now);
-            if nb.state != "Established" {
+            if nb.state != SessionState::Established {
                 nb.state_since = Some(now);
             }
-            nb.state = "Established".to_string();
+            nb.state = SessionState::Established;
             nb.last_error = None;
             nb.last_error_at = None;
             nb.tripped = false;
@@ -117,8 +117,8 @@ impl EngineCore {
         nb.forget_rtt();
         nb.established_at = None;
         nb.tripped = false;
-        if nb.state == "Established" {
-            nb.state = "Idle".to_string();
+        if nb.state == SessionState::Established {
+            nb.state = SessionState::Idle;
         }
         nb.last_error = Some(reason.clone());
         let gr = gr.filter(|_| nb.cfg.graceful_restart);

@@ -29,6 +29,47 @@ use views::{AuditReport, DecisionView, EventView, NeighborView, RouteView};
 /// A neighbor is named by its configured `name` (unique, stable across reloads).
 pub type NeighborName = Arc<str>;
 
+/// The six states of RFC 4271 §8.2.2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionState {
+    Idle,
+    Connect,
+    Active,
+    OpenSent,
+    OpenConfirm,
+    Established,
+}
+
+impl std::fmt::Display for SessionState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl SessionState {
+    /// The RFC 4271 name, as shown in the API and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionState::Idle => "Idle",
+            SessionState::Connect => "Connect",
+            SessionState::Active => "Active",
+            SessionState::OpenSent => "OpenSent",
+            SessionState::OpenConfirm => "OpenConfirm",
+            SessionState::Established => "Established",
+        }
+    }
+
+    /// Every state, for metrics that set one gauge per state.
+    pub const ALL: [SessionState; 6] = [
+        SessionState::Idle,
+        SessionState::Connect,
+        SessionState::Active,
+        SessionState::OpenSent,
+        SessionState::OpenConfirm,
+        SessionState::Established,
+    ];
+}
+
 /// What an established session negotiated.
 #[derive(Debug, Clone)]
 pub struct SessionInfo {
@@ -188,7 +229,7 @@ pub enum Input {
     /// The FSM changed state (for the API and metrics), with the last error.
     PeerState {
         neighbor: NeighborName,
-        state: &'static str,
+        state: SessionState,
         last_error: Option<String>,
     },
     /// An UPDATE from an Established session (already decoded; RFC 7606

@@ -7,40 +7,9 @@ use super::negotiate::Negotiated;
 use crate::wire::{Message, Notification, Open, RouteRefresh, Update};
 use std::time::Duration;
 
-/// The six states of RFC 4271 §8.2.2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum State {
-    Idle,
-    Connect,
-    Active,
-    OpenSent,
-    OpenConfirm,
-    Established,
-}
-
-impl State {
-    /// The RFC 4271 name, as shown in the API and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Idle => "Idle",
-            State::Connect => "Connect",
-            State::Active => "Active",
-            State::OpenSent => "OpenSent",
-            State::OpenConfirm => "OpenConfirm",
-            State::Established => "Established",
-        }
-    }
-
-    /// Every state, for metrics that set one gauge per state.
-    pub const ALL: [State; 6] = [
-        State::Idle,
-        State::Connect,
-        State::Active,
-        State::OpenSent,
-        State::OpenConfirm,
-        State::Established,
-    ];
-}
+/// The six states of RFC 4271 §8.2.2 (defined with the messages, which
+/// carry them to the engine).
+pub use crate::messages::SessionState as State;
 
 /// A TCP connection, named by the FSM.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

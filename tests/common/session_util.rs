@@ -2,7 +2,7 @@
 //! (`session_*`, `interop_bgp`; `use common::session_util as util;`).
 
 use coldpotato::config::NeighborConfig;
-use coldpotato::messages::{BfdStatus, Input, SessionInfo, ToEngine};
+use coldpotato::messages::{BfdStatus, Input, SessionInfo, SessionState, ToEngine};
 use coldpotato::session::peer::{self, PeerHandle, PeerParams, Timing};
 use coldpotato::wire::{Prefix, Update};
 use std::net::Ipv4Addr;
@@ -96,7 +96,7 @@ pub async fn wait_for<T>(
 }
 
 /// Drains messages for `d`, returning the PeerState states seen.
-pub async fn states_during(rx: &mut mpsc::Receiver<ToEngine>, d: Duration) -> Vec<&'static str> {
+pub async fn states_during(rx: &mut mpsc::Receiver<ToEngine>, d: Duration) -> Vec<SessionState> {
     let mut seen = Vec::new();
     let deadline = tokio::time::Instant::now() + d;
     while let Ok(Some(m)) = tokio::time::timeout_at(deadline, rx.recv()).await {

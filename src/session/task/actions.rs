@@ -192,7 +192,7 @@ impl Task {
         }
         let msg = Input::PeerState {
             neighbor: self.name.clone(),
-            state: state.as_str(),
+            state,
             last_error: self.fsm.last_error().map(str::to_string),
         };
         self.tell_engine(msg).await;
