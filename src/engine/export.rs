@@ -12,7 +12,7 @@
 //! - `PolicySet::export` is applied last;
 //! - the result is diffed against the neighbor's Adj-RIB-Out and encoded
 //!   straight from each attribute set into UPDATEs for the session's codec
-//!   ([`Outbox`], sent as one `ToPeer::Wire` a pass), End-of-RIB after the
+//!   ([`Outbox`], handed over as `ToPeer::Wire` pieces of ~256 KB), End-of-RIB after the
 //!   initial dump.
 
 use super::core::EngineCore;

@@ -3,7 +3,8 @@
 //! RFC 8654). IPv4 goes in the NLRI / Withdrawn Routes fields, IPv6 in
 //! MP_REACH_NLRI / MP_UNREACH_NLRI (RFC 4760).
 //!
-//! Used by the session task when it turns Adj-RIB-Out diffs into bytes.
+//! Used by the route engine's [`Outbox`](crate::engine::outbox::Outbox) when it turns an update
+//! group's Adj-RIB-Out diffs into bytes (once for all its members).
 
 use super::{MpReach, MpUnreach};
 use crate::wire::attr::{encode_attributes, PathAttributes};
