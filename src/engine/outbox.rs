@@ -140,9 +140,7 @@ pub fn by_set(announce: &[(u32, Prefix)], sets: usize) -> (Vec<AddPathPrefix>, V
 mod tests {
     use super::*;
 
-    fn p(s: &str) -> Prefix {
-        s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
-    }
+    use crate::wire::nlri::p;
 
     #[test]
     fn by_set_groups_the_prefixes_of_each_set_in_their_order() {

@@ -189,9 +189,7 @@ impl EngineCore {
 mod tests {
     use super::*;
 
-    fn p(s: &str) -> Prefix {
-        s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
-    }
+    use crate::wire::nlri::p;
 
     #[test]
     fn smallest_keeps_the_first_k_in_order_and_says_more_follow() {

@@ -89,9 +89,7 @@ pub(crate) struct Pass {
 mod tests {
     use super::*;
 
-    fn p(s: &str) -> Prefix {
-        s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
-    }
+    use crate::wire::nlri::p;
 
     #[test]
     fn dirty_prefixes_come_out_once_each_however_they_were_added() {
@@ -112,5 +110,29 @@ mod tests {
         assert!(d.take().is_empty(), "take empties it");
         let d = d.recycle();
         assert_eq!(d.iter().count(), 0, "a recycled set is empty");
+    }
+
+    #[test]
+    fn recycling_keeps_a_pass_sized_room_and_drops_an_outsized_one() {
+        let fill = |d: &mut Dirty, n: u32| {
+            for i in 0..n {
+                d.insert(Prefix::V4(
+                    ipnet::Ipv4Net::new(std::net::Ipv4Addr::from(i << 8), 24).unwrap_or_default(),
+                ));
+            }
+        };
+        let mut d = Dirty::default();
+        fill(&mut d, 5_000);
+        assert_eq!(d.take().len(), 5_000);
+        let room = d.set.capacity();
+        let d = d.recycle();
+        assert!(d.set.is_empty() && d.bulk.is_empty());
+        assert_eq!(d.set.capacity(), room, "the room stays for the next pass");
+        let mut d = d;
+        fill(&mut d, KEEP_ROOM as u32 + 1);
+        assert_eq!(d.take().len(), KEEP_ROOM + 1);
+        assert!(d.set.capacity() > KEEP_ROOM);
+        let d = d.recycle();
+        assert_eq!(d.set.capacity(), 0, "a set over KEEP_ROOM is dropped");
     }
 }

@@ -241,9 +241,7 @@ pub fn page_of<T>(
 mod tests {
     use super::*;
 
-    fn p(s: &str) -> Prefix {
-        s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
-    }
+    use crate::wire::nlri::p;
 
     #[test]
     fn the_order_is_prefix_then_neighbor_ipv4_first_shorter_first() {

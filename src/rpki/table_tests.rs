@@ -2,9 +2,7 @@
 
 use super::*;
 
-fn p(s: &str) -> Prefix {
-    s.parse().unwrap()
-}
+use crate::wire::nlri::p;
 
 fn table(vrps: &[(&str, u8, u32)]) -> VrpTable {
     let v: Vec<Vrp> = vrps.iter().map(|&(n, m, a)| Vrp::new(p(n), m, a)).collect();

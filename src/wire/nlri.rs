@@ -12,6 +12,13 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 pub use ipnet::IpNet as Prefix;
 
+/// The unit tests' prefix literal: `"192.0.2.0/24"` parsed, or a panic
+/// naming it.
+#[cfg(test)]
+pub fn p(s: &str) -> Prefix {
+    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
 /// One NLRI entry: a prefix and, when ADD-PATH is in force, its path identifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct AddPathPrefix {
