@@ -9,18 +9,18 @@ use super::pass::Pass;
 use super::rpki::origin_text;
 use crate::analytics::EventKind;
 use crate::config::MaxPrefixAction;
-use crate::policy::Rejection;
+use crate::policy::{Rejection, Rule};
 use crate::rib::NeighborIdx;
 use crate::wire::iana::{CeaseSubcode, ErrorCode};
 use crate::wire::{Notification, PathAttributes, Prefix};
 use std::time::{Duration, Instant};
 
 /// Rule name of routes refused beyond the limit.
-pub const RULE_MAX_PREFIX: &str = "max-prefix";
+pub const RULE_MAX_PREFIX: Rule = Rule::MaxPrefix;
 /// Rule name of a registered prefix announced from the wrong origin.
-pub const RULE_ORIGIN_MISMATCH: &str = "origin-mismatch";
+pub const RULE_ORIGIN_MISMATCH: Rule = Rule::OriginMismatch;
 /// Rule name of a more-specific of a registered prefix from another origin.
-pub const RULE_MORE_SPECIFIC: &str = "unexpected-more-specific";
+pub const RULE_MORE_SPECIFIC: Rule = Rule::UnexpectedMoreSpecific;
 /// Cease data for Maximum Number of Prefixes Reached: AFI (2), SAFI (1) and
 /// the limit (4) (RFC 4486 §4).
 pub fn max_prefix_notification(prefix: &Prefix, limit: u32) -> Notification {
@@ -113,10 +113,7 @@ impl EngineCore {
                 }),
             );
         }
-        Some(Rejection {
-            rule: rule.into(),
-            reason,
-        })
+        Some(Rejection { rule, reason })
     }
 
     /// Max-prefix before one more counted prefix.

@@ -569,7 +569,7 @@ impl EngineCore {
                 nb.rejected
                     .iter()
                     .filter(|(_, n)| **n > 0)
-                    .map(|(rule, n)| Stat::RejectedByRule(*n, rule.clone())),
+                    .map(|(rule, n)| Stat::RejectedByRule(*n, rule.to_string())),
             );
             out.push(Feed::Stats {
                 view: View::PrePolicy,

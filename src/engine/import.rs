@@ -19,7 +19,7 @@ use crate::analytics::leak::{route_leak, LeakCheck, LeakRules};
 use crate::analytics::EventKind;
 use crate::config::Role;
 use crate::policy::ahead::{Ahead, PreImport};
-use crate::policy::{Rejection, RouteContext, Verdict};
+use crate::policy::{Rejection, RouteContext, Rule, Verdict};
 use crate::rib::{AttrId, NeighborIdx, PathEntry, PathFlags};
 use crate::rpki::RpkiState;
 use crate::wire::iana::AttrType;
@@ -28,15 +28,15 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// Rule name of a route treated as withdrawn for AS 0 in its path (RFC 7607).
-pub const RULE_AS_ZERO: &str = "as-zero";
+pub const RULE_AS_ZERO: Rule = Rule::AsZero;
 /// Rule name of an eBGP route treated as withdrawn for an AS_SET or
 /// AS_CONFED_SET in its path (RFC 9774), unless `[rules] allow_as_sets`.
-pub const RULE_AS_SET: &str = "as-set";
+pub const RULE_AS_SET: Rule = Rule::AsSet;
 
 /// The rejection kept for a route treated as withdrawn under RFC 7607.
 fn as_zero_rejection(e: AttrError) -> Rejection {
     Rejection {
-        rule: RULE_AS_ZERO.into(),
+        rule: RULE_AS_ZERO,
         reason: format!(
             "AS 0 in {} (RFC 7607): treated as withdrawn",
             attr_name(e.type_code)
@@ -195,7 +195,7 @@ impl EngineCore {
         if let Some((old, rule)) = self.rib.remove(p, idx) {
             self.bmp_path_changed(idx, p.trunc(), Some(old), None);
             if let Some(nb) = self.nb_mut(idx) {
-                nb.account(old.flags, rule.as_deref(), false);
+                nb.account(old.flags, rule.as_ref(), false);
             }
             pass.dirty.insert(p.trunc());
         }
@@ -262,7 +262,7 @@ impl EngineCore {
         let fresh = old.is_none_or(|o| o.attr != id);
         let outcome = if refused {
             let rej = Rejection {
-                rule: RULE_MAX_PREFIX.into(),
+                rule: RULE_MAX_PREFIX,
                 reason: "beyond the max-prefix limit (action refuse)".to_string(),
             };
             (Err(rej), None)
@@ -321,9 +321,9 @@ impl EngineCore {
         self.bmp_path_changed(idx, prefix, old, Some(e));
         if let Some(nb) = self.nb_mut(idx) {
             if let Some(o) = old {
-                nb.account(o.flags, old_rule.as_deref(), false);
+                nb.account(o.flags, old_rule.as_ref(), false);
             }
-            nb.account(flags, new_rule.as_deref(), true);
+            nb.account(flags, new_rule.as_ref(), true);
         }
         pass.dirty.insert(prefix);
     }
@@ -341,14 +341,14 @@ impl EngineCore {
         let own = self.cfg.router.asn;
         let rejection = if nb.ebgp && path.is_some_and(|p| p.all_asns().any(|a| a == own)) {
             Some(Rejection {
-                rule: "as-loop".into(),
+                rule: Rule::AsLoop,
                 reason: format!("AS path contains our AS {own} (loop)"),
             })
         } else if nb.ebgp && !self.cfg.rules.allow_as_sets && path.is_some_and(|p| p.has_set()) {
             // RFC 9774 §3: an AS_SET or AS_CONFED_SET from an eBGP neighbor
             // is treated as withdrawn (kept, explained, like every rejection).
             Some(Rejection {
-                rule: RULE_AS_SET.into(),
+                rule: RULE_AS_SET,
                 reason: "AS_SET in AS_PATH (RFC 9774): treated as withdrawn".into(),
             })
         } else {
@@ -454,7 +454,7 @@ impl EngineCore {
         }
         let Some(nb) = self.nb(idx) else {
             let rej = Rejection {
-                rule: "internal".into(),
+                rule: Rule::Internal,
                 reason: "unknown neighbor".into(),
             };
             return (Err(rej), None);
@@ -563,7 +563,7 @@ pub(crate) struct Accepted {
 /// the engine (a bug, kept visible rather than dropped).
 fn internal_rejection() -> Rejection {
     Rejection {
-        rule: "internal".into(),
+        rule: Rule::Internal,
         reason: "unknown neighbor or attributes".into(),
     }
 }

@@ -6,6 +6,7 @@
 use crate::config::{LocationId, NeighborConfig, Role};
 use crate::messages::detail::SessionDetail;
 use crate::messages::{BfdStatus, NeighborName, SessionInfo, SessionState};
+use crate::policy::Rule;
 use crate::rib::{NeighborIdx, PathFlags};
 use crate::wire::Notification;
 use std::collections::BTreeMap;
@@ -57,7 +58,7 @@ pub struct Neighbor {
     pub limit_count: u64,
     pub accepted: u64,
     /// Rejected paths by rule.
-    pub rejected: BTreeMap<String, u64>,
+    pub rejected: BTreeMap<Rule, u64>,
     /// Paths by RPKI state flags: valid, invalid, neither (not-found or off).
     pub rpki: [u64; 3],
     /// Log lines for malformed UPDATEs (RFC 7606/7607), which a peer can
@@ -196,7 +197,7 @@ impl Neighbor {
 
     /// Adds (`add = true`) or removes one path with `flags` (and the rule that
     /// rejected it) from the counters.
-    pub fn account(&mut self, flags: PathFlags, rule: Option<&str>, add: bool) {
+    pub fn account(&mut self, flags: PathFlags, rule: Option<&Rule>, add: bool) {
         let step = |v: &mut u64| {
             if add {
                 *v += 1
@@ -212,11 +213,11 @@ impl Neighbor {
         if flags.contains(PathFlags::ACCEPTED) {
             step(&mut self.accepted);
         } else {
-            let rule = rule.unwrap_or("unknown");
+            let rule = rule.unwrap_or(&Rule::Unknown);
             match self.rejected.get_mut(rule) {
                 Some(v) => step(v),
                 None if add => {
-                    self.rejected.insert(rule.to_string(), 1);
+                    self.rejected.insert(rule.clone(), 1);
                 }
                 None => {}
             }

@@ -11,11 +11,11 @@
 //! ([`implied`]). Learned routes never go to other eBGP neighbors here.
 
 use crate::config::LocalRole;
-use crate::policy::Rejection;
+use crate::policy::{Rejection, Rule};
 use crate::wire::PathAttributes;
 
 /// Rule label of a rejected leak.
-pub const RULE_OTC_LEAK: &str = "otc-leak";
+pub const RULE_OTC_LEAK: Rule = Rule::OtcLeak;
 
 /// The RFC 9234 §5 ingress check for a route received from a neighbor in
 /// AS `remote_as` to whom we are `local`: `Some` when it is a route leak
@@ -24,7 +24,7 @@ pub fn ingress_leak(local: LocalRole, remote_as: u32, attrs: &PathAttributes) ->
     let otc = attrs.only_to_customer?;
     let leak = |from: &str| {
         Rejection {
-        rule: RULE_OTC_LEAK.into(),
+        rule: RULE_OTC_LEAK,
         reason: format!(
             "route leak: ONLY_TO_CUSTOMER {otc} on a route from a {from} (AS{remote_as}, RFC 9234 §5)"
         ),

@@ -61,7 +61,7 @@ impl EngineCore {
                     .rejected
                     .iter()
                     .filter(|(_, v)| **v > 0)
-                    .map(|(k, v)| (k.clone(), *v))
+                    .map(|(k, v)| (k.to_string(), *v))
                     .collect(),
                 last_error: n.last_error.clone(),
                 state_since_s: n
@@ -224,7 +224,7 @@ impl EngineCore {
             for (rule, v) in &n.rejected {
                 METRICS
                     .prefixes_rejected
-                    .with_label_values(&[l[0], l[1], rule])
+                    .with_label_values(&[l[0], l[1], rule.as_str()])
                     .set(*v as i64);
             }
             if let Some(mp) = n.cfg.max_prefixes {

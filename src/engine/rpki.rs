@@ -8,7 +8,7 @@ use super::core::EngineCore;
 use super::pass::Pass;
 use crate::config::Role;
 use crate::metrics::METRICS;
-use crate::policy::Rejection;
+use crate::policy::{Rejection, Rule};
 use crate::rib::{NeighborIdx, PathEntry, PathFlags};
 use crate::rpki::{RpkiState, Snapshot, VrpTable};
 use crate::wire::Prefix;
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// Rule name of a route rejected as RPKI invalid (`[rpki] reject_invalid`).
-pub const RULE_RPKI_INVALID: &str = "rpki-invalid";
+pub const RULE_RPKI_INVALID: Rule = Rule::RpkiInvalid;
 
 /// The two flag bits of a state.
 pub fn state_flags(state: Option<RpkiState>) -> PathFlags {
@@ -102,7 +102,7 @@ impl EngineCore {
         let origin = origin_text(origin);
         let plural = if covering.len() == 1 { "VRP" } else { "VRPs" };
         Some(Rejection {
-            rule: RULE_RPKI_INVALID.into(),
+            rule: RULE_RPKI_INVALID,
             reason: format!(
                 "RPKI invalid: origin {origin} not authorized for {prefix} ({plural} {})",
                 vrps.join(", ")

@@ -10,6 +10,7 @@ use crate::analytics::EventKind;
 use crate::config::Role;
 use crate::messages::{BfdStatus, SessionInfo, SessionState, ToPeer};
 use crate::policy::ahead::ImportEval;
+use crate::policy::Rule;
 use crate::rib::{NeighborIdx, PathFlags};
 use crate::wire::{Afi, Prefix, Safi};
 use std::collections::BTreeMap;
@@ -291,14 +292,14 @@ impl EngineCore {
 
     /// Recomputes a neighbor's rejected-by-rule counters from the RIB.
     pub(crate) fn recount_rejected(&mut self, idx: NeighborIdx) {
-        let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+        let mut counts: BTreeMap<Rule, u64> = BTreeMap::new();
         for (p, e) in self.rib.neighbor_paths(idx) {
             if !e.flags.contains(PathFlags::ACCEPTED) {
                 let rule = self
                     .rib
                     .rejection(&p, &e)
-                    .map_or("unknown", |r| r.rule.as_ref());
-                *counts.entry(rule.to_string()).or_default() += 1;
+                    .map_or(Rule::Unknown, |r| r.rule.clone());
+                *counts.entry(rule).or_default() += 1;
             }
         }
         if let Some(nb) = self.nb_mut(idx) {

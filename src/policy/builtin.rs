@@ -6,41 +6,41 @@
 //! AS-path length, too-specific prefixes: the MANRS / NLNOG baseline) on
 //! routes from `transit` neighbors.
 
-use super::{Rejection, RouteContext};
+use super::{Rejection, RouteContext, Rule};
 use crate::config::RulesConfig;
 use crate::wire::iana::{is_private_asn, is_reserved_asn};
 use crate::wire::{Community, Prefix};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Rule name: the route lacks `rules.require_community`.
-pub const MISSING_COMMUNITY: &str = "missing-community";
+pub const MISSING_COMMUNITY: Rule = Rule::MissingCommunity;
 /// Rule name: a private ASN (RFC 6996) in the AS path.
-pub const PRIVATE_ASN: &str = "private-asn";
+pub const PRIVATE_ASN: Rule = Rule::PrivateAsn;
 /// Rule name: a reserved ASN in the AS path.
-pub const RESERVED_ASN: &str = "reserved-asn";
+pub const RESERVED_ASN: Rule = Rule::ReservedAsn;
 /// Rule name: AS path too long for a prefix longer than /24 (IPv6: /48).
-pub const AS_PATH_TOO_LONG: &str = "as-path-too-long";
+pub const AS_PATH_TOO_LONG: Rule = Rule::AsPathTooLong;
 /// Rule name: a bogon prefix.
-pub const BOGON: &str = "bogon";
+pub const BOGON: Rule = Rule::Bogon;
 /// Rule name: a transit route more specific than /24 (IPv6: /48).
-pub const TOO_SPECIFIC: &str = "too-specific";
+pub const TOO_SPECIFIC: Rule = Rule::TooSpecific;
 /// Rule name: a transit route whose AS path does not start with the
 /// neighbor's AS.
-pub const FIRST_AS: &str = "first-as";
+pub const FIRST_AS: Rule = Rule::FirstAs;
 /// Rule name: an eBGP route with neither built-in rules nor an import
 /// policy, or toward such a neighbor with no export policy (RFC 8212).
-pub const NO_POLICY: &str = "no-policy";
+pub const NO_POLICY: Rule = Rule::NoPolicy;
 
 /// Every built-in rule name, in evaluation order (to pre-register metric labels).
 pub const RULES: [&str; 8] = [
-    MISSING_COMMUNITY,
-    PRIVATE_ASN,
-    RESERVED_ASN,
-    AS_PATH_TOO_LONG,
-    BOGON,
-    TOO_SPECIFIC,
-    FIRST_AS,
-    NO_POLICY,
+    MISSING_COMMUNITY.fixed_name(),
+    PRIVATE_ASN.fixed_name(),
+    RESERVED_ASN.fixed_name(),
+    AS_PATH_TOO_LONG.fixed_name(),
+    BOGON.fixed_name(),
+    TOO_SPECIFIC.fixed_name(),
+    FIRST_AS.fixed_name(),
+    NO_POLICY.fixed_name(),
 ];
 
 /// IPv4 bogons: RFC 1122, 1918, 6598, 3927, 6890, 5737, 7526, 2544, 5771, 1112.
@@ -169,11 +169,8 @@ impl Default for BuiltinRules {
     }
 }
 
-fn rejection(rule: &'static str, reason: String) -> Rejection {
-    Rejection {
-        rule: rule.into(),
-        reason,
-    }
+fn rejection(rule: Rule, reason: String) -> Rejection {
+    Rejection { rule, reason }
 }
 
 impl BuiltinRules {

@@ -22,8 +22,9 @@ pub struct KnownNames<'a> {
 /// One compiled rule.
 #[derive(Debug, Clone)]
 struct Rule {
-    /// `POLICY/RULE`: the rejection's stable rule label.
-    label: String,
+    /// `POLICY/RULE`: the rejection's stable rule label (shared by every
+    /// route it rejects).
+    label: super::Rule,
     reason: String,
     prefix: Vec<PrefixEntry>,
     community: Vec<Community>,
@@ -57,6 +58,8 @@ struct Set {
 pub struct Policy {
     name: String,
     default: DefaultAction,
+    /// The default reject's rule (`POLICY/default`), made once.
+    default_rule: super::Rule,
     rules: Vec<Rule>,
 }
 
@@ -126,6 +129,7 @@ impl Policy {
             Ok(Policy {
                 name: name.to_string(),
                 default: def.default,
+                default_rule: super::Rule::Policy(format!("{name}/default").into()),
                 rules,
             })
         } else {
@@ -157,7 +161,7 @@ impl Policy {
                 RuleAction::Internet => return Verdict::Internet(changed),
                 RuleAction::Reject => {
                     return Verdict::Reject(Rejection {
-                        rule: rule.label.clone().into(),
+                        rule: rule.label.clone(),
                         reason: rule.reason.clone(),
                     })
                 }
@@ -166,7 +170,7 @@ impl Policy {
         match self.default {
             DefaultAction::Accept => Verdict::Accept(changed),
             DefaultAction::Reject => Verdict::Reject(Rejection {
-                rule: format!("{}/default", self.name).into(),
+                rule: self.default_rule.clone(),
                 reason: format!(
                     "no rule of policy \"{}\" accepted the route (default reject)",
                     self.name
@@ -268,7 +272,7 @@ fn compile_rule(
         _ => {}
     }
     Rule {
-        label: format!("{policy}/{}", r.name),
+        label: super::Rule::Policy(format!("{policy}/{}", r.name).into()),
         reason: r
             .reason
             .clone()

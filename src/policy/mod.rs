@@ -13,6 +13,9 @@ pub mod ahead;
 pub mod builtin;
 pub mod compiled;
 pub mod parse;
+pub mod rule;
+
+pub use rule::Rule;
 
 use crate::config::{PathSeg, Role};
 use crate::wire::{PathAttributes, Prefix};
@@ -60,7 +63,7 @@ impl<'a> RouteContext<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Rejection {
     /// Stable rule name, used as the metric label (e.g. `missing-community`).
-    pub rule: std::borrow::Cow<'static, str>,
+    pub rule: Rule,
     /// What exactly failed, for `show routes` (e.g. "missing community 8075:8007").
     pub reason: String,
 }
@@ -98,10 +101,10 @@ pub struct PolicyError {
 
 pub use crate::config::values::{ACCEPT_ALL, EXPORT_NONE};
 /// Rule label of a rejection by `export_policy = "none"`.
-pub const EXPORT_NONE_RULE: &str = "export-none";
+pub const EXPORT_NONE_RULE: Rule = Rule::ExportNone;
 /// Rule label when a neighbor names a policy this set does not have
 /// (validation prevents it; the route is rejected rather than let through).
-pub const UNKNOWN_POLICY_RULE: &str = "unknown-policy";
+pub const UNKNOWN_POLICY_RULE: Rule = Rule::UnknownPolicy;
 
 impl PolicySet {
     /// Compiles the policies and rules of `cfg`.
@@ -237,7 +240,7 @@ impl PolicySet {
         match neighbor.export_policy.as_deref() {
             None => Verdict::Accept(None),
             Some(EXPORT_NONE) => Verdict::Reject(Rejection {
-                rule: EXPORT_NONE_RULE.into(),
+                rule: EXPORT_NONE_RULE,
                 reason: "export policy is \"none\"".to_string(),
             }),
             Some(name) => match self.named(name, "export", ctx) {
@@ -251,7 +254,7 @@ impl PolicySet {
         match self.policies.get(name) {
             Some(p) => p.eval(ctx, self.asn),
             None => Verdict::Reject(Rejection {
-                rule: UNKNOWN_POLICY_RULE.into(),
+                rule: UNKNOWN_POLICY_RULE,
                 reason: format!("unknown {dir} policy \"{name}\""),
             }),
         }
@@ -262,7 +265,7 @@ impl PolicySet {
 /// this direction (`"import"`, `"export"`) gets the `no-policy` rejection.
 fn no_policy(neighbor: &crate::config::NeighborConfig, dir: &str) -> Option<Rejection> {
     neighbor.rfc8212_closed().contains(&dir).then(|| Rejection {
-        rule: builtin::NO_POLICY.into(),
+        rule: builtin::NO_POLICY,
         reason: format!(
             "eBGP neighbor with no built-in rules and no {dir} policy: nothing is {dir}ed (RFC 8212)"
         ),

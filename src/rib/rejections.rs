@@ -172,7 +172,7 @@ mod tests {
         assert_eq!((t.v4.len(), t.v6.len()), (0, 0));
         assert_eq!(t.get(1, &p("45.0.7.0/24"), bytes[7]), Some(&missing));
         assert_eq!(
-            t.get(2, &p("45.0.0.0/24"), b2).map(|r| r.rule.as_ref()),
+            t.get(2, &p("45.0.0.0/24"), b2).map(|r| r.rule.as_str()),
             Some("bogon")
         );
         assert_eq!(t.get(3, &p("45.0.0.0/24"), 0), None);

@@ -6,9 +6,8 @@
 
 use super::interner::{AttrId, Interner};
 use super::table::{NeighborIdx, PathEntry, PathFlags, Table, V4Key, V6Key};
-use crate::policy::Rejection;
+use crate::policy::{Rejection, Rule};
 use crate::wire::Prefix;
-use std::borrow::Cow;
 
 /// The whole RIB: both families, the interner and the rejection reasons.
 #[derive(Debug, Default)]
@@ -130,7 +129,7 @@ impl Rib {
         &mut self,
         prefix: &Prefix,
         neighbor: NeighborIdx,
-    ) -> Option<(PathEntry, Option<Cow<'static, str>>)> {
+    ) -> Option<(PathEntry, Option<Rule>)> {
         let o = match prefix {
             Prefix::V4(_) => self.v4.remove(prefix, neighbor),
             Prefix::V6(_) => self.v6.remove(prefix, neighbor),

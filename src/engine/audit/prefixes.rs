@@ -12,8 +12,8 @@ use crate::config::{RegisteredPrefix, BACKUP_NONE};
 use crate::engine::core::EngineCore;
 use crate::engine::decision::DecisionState;
 use crate::engine::neighbor::Neighbor;
-use crate::policy::builtin::{self, bogon_reason};
-use crate::policy::RouteContext;
+use crate::policy::builtin::bogon_reason;
+use crate::policy::{RouteContext, Rule};
 use crate::rib::PathFlags;
 use crate::wire::Prefix;
 use std::collections::{BTreeMap, BTreeSet};
@@ -329,13 +329,11 @@ fn routing(core: &EngineCore, p: &Prefix, at_primary: usize, c: &mut Checks) {
 }
 
 /// The requirement a rejection rule of the RIB belongs to.
-fn rule_requirement(rule: &str) -> Requirement {
+fn rule_requirement(rule: &Rule) -> Requirement {
     match rule {
-        builtin::MISSING_COMMUNITY => Requirement::CommunityTagging,
-        builtin::PRIVATE_ASN | builtin::RESERVED_ASN | builtin::AS_PATH_TOO_LONG => {
-            Requirement::AsPath
-        }
-        builtin::BOGON => Requirement::PubliclyRoutable,
+        Rule::MissingCommunity => Requirement::CommunityTagging,
+        Rule::PrivateAsn | Rule::ReservedAsn | Rule::AsPathTooLong => Requirement::AsPath,
+        Rule::Bogon => Requirement::PubliclyRoutable,
         _ => Requirement::Import,
     }
 }
@@ -356,7 +354,7 @@ pub(super) fn unregistered(
     c: &mut Checks,
 ) {
     let mut found: BTreeSet<Prefix> = BTreeSet::new();
-    let mut rejected: BTreeMap<String, Rejected> = BTreeMap::new();
+    let mut rejected: BTreeMap<Rule, Rejected> = BTreeMap::new();
     for n in sessions {
         for (p, e) in held.get(&n.idx).into_iter().flatten().copied() {
             if e.flags.contains(PathFlags::STALE) || core.registered.get(&p) == Some(&asn) {
@@ -368,7 +366,7 @@ pub(super) fn unregistered(
             }
             if let Some(r) = core.rib.rejection(&p, &e) {
                 rejected
-                    .entry(r.rule.to_string())
+                    .entry(r.rule.clone())
                     .and_modify(|x| x.count += 1)
                     .or_insert_with(|| Rejected {
                         count: 1,
