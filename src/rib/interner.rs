@@ -73,6 +73,9 @@ pub struct Interner {
     dead: usize,
     /// Recently unpacked sets, slot `id % CACHE`.
     cache: RefCell<Vec<Cached>>,
+    /// Where a set is packed to be looked up: copied out, at its exact
+    /// length, only when it is new.
+    scratch: Vec<u8>,
 }
 
 impl Interner {
@@ -95,7 +98,11 @@ impl Interner {
 
     /// Interns a copy of `attrs` and takes one reference on it.
     pub fn intern_ref(&mut self, attrs: &PathAttributes) -> AttrId {
-        self.intern_bytes(packed::pack(attrs)).0
+        let mut b = std::mem::take(&mut self.scratch);
+        packed::pack_into(attrs, &mut b);
+        let id = self.intern_bytes(&b).0;
+        self.scratch = b;
+        id
     }
 
     /// [`Interner::intern_ref`], keeping `attrs` as the set's unpacked form
@@ -128,14 +135,16 @@ impl Interner {
             self.acquire(base);
             return Some(base);
         }
-        let mut b = Vec::with_capacity(15);
+        let mut b = std::mem::take(&mut self.scratch);
+        b.clear();
         b.extend_from_slice(&DERIVED);
         b.extend_from_slice(&base.to_le_bytes());
         b.push(u8::from(local_pref.is_some()) | (u8::from(only_to_customer.is_some()) << 1));
         for v in [local_pref, only_to_customer].into_iter().flatten() {
             b.extend_from_slice(&v.to_le_bytes());
         }
-        let (id, new) = self.intern_bytes(b.into_boxed_slice());
+        let (id, new) = self.intern_bytes(&b);
+        self.scratch = b;
         if new {
             self.acquire(base);
         }
@@ -163,18 +172,17 @@ impl Interner {
 
     /// Finds or inserts `bytes` and takes one reference on it; `true` when
     /// the set is new.
-    fn intern_bytes(&mut self, bytes: Box<[u8]>) -> (AttrId, bool) {
-        let hash = self.hasher.hash_one(&bytes[..]);
+    fn intern_bytes(&mut self, bytes: &[u8]) -> (AttrId, bool) {
+        let hash = self.hasher.hash_one(bytes);
         let slots = &self.slots;
-        if let Some(&id) = self
-            .index
-            .find(hash, |&id| Self::bytes(slots, id) == &bytes[..])
-        {
+        if let Some(&id) = self.index.find(hash, |&id| Self::bytes(slots, id) == bytes) {
             // A dead set comes back here.
             self.acquire(id);
             return (id, false);
         }
-        let slot = Slot { bytes: Some(bytes) };
+        let slot = Slot {
+            bytes: Some(bytes.into()),
+        };
         let id = match self.free.pop() {
             Some(id) => {
                 self.slots[id as usize] = slot;

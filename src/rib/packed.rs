@@ -36,8 +36,16 @@ const UNKNOWN: u16 = 1 << 14;
 
 /// Packs `a` (canonical: equal sets give equal bytes).
 pub fn pack(a: &PathAttributes) -> Box<[u8]> {
-    let mut mask = 0u16;
     let mut b = Vec::with_capacity(64);
+    pack_into(a, &mut b);
+    b.into_boxed_slice()
+}
+
+/// [`pack`] into `b` (cleared first), so a caller that only looks the set
+/// up, or copies it out at its exact length, reuses one buffer.
+pub fn pack_into(a: &PathAttributes, b: &mut Vec<u8>) {
+    let mut mask = 0u16;
+    b.clear();
     b.extend_from_slice(&[0, 0]);
     if let Some(o) = a.origin {
         mask |= ORIGIN;
@@ -45,12 +53,12 @@ pub fn pack(a: &PathAttributes) -> Box<[u8]> {
     }
     if let Some(p) = &a.as_path {
         mask |= AS_PATH;
-        varint(&mut b, p.segments.len() as u32);
+        varint(b, p.segments.len() as u32);
         for s in &p.segments {
             b.push(s.kind as u8);
-            varint(&mut b, s.asns.len() as u32);
+            varint(b, s.asns.len() as u32);
             for &asn in &s.asns {
-                varint(&mut b, asn);
+                varint(b, asn);
             }
         }
     }
@@ -83,7 +91,7 @@ pub fn pack(a: &PathAttributes) -> Box<[u8]> {
     }
     if !a.communities.is_empty() {
         mask |= COMMUNITIES;
-        varint(&mut b, a.communities.len() as u32);
+        varint(b, a.communities.len() as u32);
         for c in &a.communities {
             b.extend_from_slice(&c.0.to_le_bytes());
         }
@@ -94,21 +102,21 @@ pub fn pack(a: &PathAttributes) -> Box<[u8]> {
     }
     if !a.cluster_list.is_empty() {
         mask |= CLUSTER_LIST;
-        varint(&mut b, a.cluster_list.len() as u32);
+        varint(b, a.cluster_list.len() as u32);
         for id in &a.cluster_list {
             b.extend_from_slice(&id.octets());
         }
     }
     if !a.ext_communities.is_empty() {
         mask |= EXT_COMMUNITIES;
-        varint(&mut b, a.ext_communities.len() as u32);
+        varint(b, a.ext_communities.len() as u32);
         for c in &a.ext_communities {
             b.extend_from_slice(&c.0);
         }
     }
     if !a.large_communities.is_empty() {
         mask |= LARGE_COMMUNITIES;
-        varint(&mut b, a.large_communities.len() as u32);
+        varint(b, a.large_communities.len() as u32);
         for c in &a.large_communities {
             for v in [c.global, c.local1, c.local2] {
                 b.extend_from_slice(&v.to_le_bytes());
@@ -121,16 +129,15 @@ pub fn pack(a: &PathAttributes) -> Box<[u8]> {
     }
     if !a.unknown.is_empty() {
         mask |= UNKNOWN;
-        varint(&mut b, a.unknown.len() as u32);
+        varint(b, a.unknown.len() as u32);
         for u in &a.unknown {
             b.push(u.flags);
             b.push(u.type_code);
-            varint(&mut b, u.value.len() as u32);
+            varint(b, u.value.len() as u32);
             b.extend_from_slice(&u.value);
         }
     }
     b[..2].copy_from_slice(&mask.to_le_bytes());
-    b.into_boxed_slice()
 }
 
 /// Unpacks bytes made by [`pack`]; `None` if they are not such bytes.
