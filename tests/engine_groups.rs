@@ -50,9 +50,9 @@ fn two_internal_neighbors_share_one_encoding() {
     assert!(!a.is_empty());
     assert_eq!(a.len(), b.len());
     for (x, y) in a.iter().zip(&b) {
-        assert_eq!(x.bytes, y.bytes);
+        assert_eq!(x.bytes(), y.bytes());
         // The same buffer, not an equal copy: encoded once.
-        assert_eq!(x.bytes.as_ptr(), y.bytes.as_ptr());
+        assert_eq!(x.bytes().as_ptr(), y.bytes().as_ptr());
     }
     let got = announced(&out, "rr1");
     assert_eq!(got.len(), 1000);

@@ -96,7 +96,7 @@ fn refresh_markers(out: &[Output], to: &str) -> Vec<u8> {
     out.iter()
         .filter(|(n, _)| &**n == to)
         .filter_map(|(_, m)| match m {
-            ToPeer::Wire(e) => match Message::decode(&e.bytes, &e.codec) {
+            ToPeer::Wire(e) => match Message::decode(e.bytes(), &e.codec) {
                 Ok(Message::RouteRefresh(RouteRefresh { subtype, .. })) => Some(subtype),
                 _ => None,
             },
@@ -143,7 +143,7 @@ fn refresh_out_resends_the_adj_rib_out_within_borr_and_eorr_when_enhanced() {
     let pos: Vec<bool> = out
         .iter()
         .filter(|(n, _)| &**n == "rr1")
-        .map(|(_, m)| matches!(m, ToPeer::Wire(e) if matches!(Message::decode(&e.bytes, &e.codec), Ok(Message::RouteRefresh(_)))))
+        .map(|(_, m)| matches!(m, ToPeer::Wire(e) if matches!(Message::decode(e.bytes(), &e.codec), Ok(Message::RouteRefresh(_)))))
         .collect();
     assert_eq!(pos.first(), Some(&true));
     assert_eq!(pos.last(), Some(&true));

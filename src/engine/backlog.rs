@@ -21,7 +21,7 @@ use crate::wire::Prefix;
 use std::collections::{HashMap, HashSet, VecDeque};
 use tokio::sync::mpsc;
 
-/// Encoded bytes one session may have waiting in the engine before they are
+/// UPDATE bytes one session may have waiting in the engine before they are
 /// dropped for a resync: above a full table's worth (about 25 MB for 1M
 /// IPv4 prefixes in 200k attribute sets), so an initial dump to a slow but
 /// reading peer never triggers one.
@@ -68,16 +68,20 @@ impl Resync {
 
 #[derive(Debug, Default)]
 struct Backlog {
-    queue: VecDeque<ToPeer>,
-    /// Encoded bytes in `queue`.
+    /// Each message with the bytes it was counted for in `bytes`.
+    queue: VecDeque<(ToPeer, usize)>,
+    /// Bytes held in `queue`.
     bytes: usize,
+    /// How many messages at the front of `queue` are encoded (see
+    /// [`encode_waiting`]).
+    encoded: usize,
     /// Set once the backlog was dropped: what to resend.
     resync: Option<Resync>,
 }
 
 fn wire_len(m: &ToPeer) -> usize {
     match m {
-        ToPeer::Wire(e) => e.bytes.len(),
+        ToPeer::Wire(e) => e.len_hint(),
         _ => 0,
     }
 }
@@ -123,8 +127,9 @@ impl Backlogs {
             match (&mut b.resync, msg) {
                 (Some(r), ToPeer::Wire(e)) => r.absorb(&e),
                 (_, msg) => {
-                    b.bytes += wire_len(&msg);
-                    b.queue.push_back(msg);
+                    let n = wire_len(&msg);
+                    b.bytes += n;
+                    b.queue.push_back((msg, n));
                 }
             }
             touched.insert(name);
@@ -135,12 +140,14 @@ impl Backlogs {
                 set_gauge(name, 0);
                 return false;
             };
-            while let Some(msg) = b.queue.pop_front() {
-                let n = wire_len(&msg);
+            while let Some((msg, n)) = b.queue.pop_front() {
                 match tx.try_send(msg) {
-                    Ok(()) => b.bytes -= n,
+                    Ok(()) => {
+                        b.bytes -= n;
+                        b.encoded = b.encoded.saturating_sub(1);
+                    }
                     Err(mpsc::error::TrySendError::Full(msg)) => {
-                        b.queue.push_front(msg);
+                        b.queue.push_front((msg, n));
                         break;
                     }
                     Err(mpsc::error::TrySendError::Closed(_)) => {
@@ -149,6 +156,7 @@ impl Backlogs {
                     }
                 }
             }
+            encode_waiting(b);
             if b.bytes > limit {
                 drop_backlog(name, b);
             }
@@ -194,12 +202,28 @@ impl Backlogs {
     }
 }
 
+/// Encodes the UPDATE pieces that stay in the backlog (the session's
+/// channel is full): a piece waiting as its sets and prefixes holds about
+/// five times its encoded size. The session is behind, so the engine does
+/// the encoding it would have done; the bytes are shared with the other
+/// members of its update group as they would have been.
+fn encode_waiting(b: &mut Backlog) {
+    for (m, n) in b.queue.iter_mut().skip(b.encoded) {
+        if let ToPeer::Wire(e) = m {
+            let encoded = e.bytes().len();
+            b.bytes = b.bytes - *n + encoded;
+            *n = encoded;
+        }
+    }
+    b.encoded = b.queue.len();
+}
+
 /// Drops a backlog over the limit: its UPDATEs become prefixes to resend;
 /// teardowns and refresh requests stay queued.
 fn drop_backlog(name: &NeighborName, b: &mut Backlog) {
     let r = b.resync.get_or_insert_with(Resync::default);
     let bytes = b.bytes;
-    b.queue.retain(|m| match m {
+    b.queue.retain(|(m, _)| match m {
         ToPeer::Wire(e) => {
             r.absorb(e);
             false
@@ -207,6 +231,7 @@ fn drop_backlog(name: &NeighborName, b: &mut Backlog) {
         _ => true,
     });
     b.bytes = 0;
+    b.encoded = b.queue.len();
     METRICS
         .export_resyncs_total
         .with_label_values(&[name])
@@ -254,11 +279,7 @@ mod tests {
         Message::Update(u)
             .encode(&codec, &mut buf)
             .expect("encodes");
-        ToPeer::Wire(Encoded {
-            bytes: buf.freeze(),
-            messages: 1,
-            codec,
-        })
+        ToPeer::Wire(Encoded::ready(buf.freeze(), 1, codec))
     }
 
     fn eor() -> ToPeer {
@@ -267,11 +288,7 @@ mod tests {
         Message::Update(Update::default())
             .encode(&codec, &mut buf)
             .expect("encodes");
-        ToPeer::Wire(Encoded {
-            bytes: buf.freeze(),
-            messages: 1,
-            codec,
-        })
+        ToPeer::Wire(Encoded::ready(buf.freeze(), 1, codec))
     }
 
     fn name(s: &str) -> NeighborName {
@@ -336,6 +353,50 @@ mod tests {
         );
         assert!(*end_of_rib);
         assert!(b.is_empty());
+    }
+
+    /// A piece as the export makes it: a job, encoded when first sent.
+    fn job(prefixes: &[&str]) -> (ToPeer, Encoded) {
+        let ps: Vec<crate::wire::AddPathPrefix> = prefixes
+            .iter()
+            .map(|p| crate::wire::AddPathPrefix::new(p.parse().expect("prefix")))
+            .collect();
+        let a = crate::wire::PathAttributes {
+            origin: Some(crate::wire::Origin::Igp),
+            as_path: Some(crate::wire::AsPath::from_sequence(vec![64500])),
+            next_hop: "192.0.2.1".parse().ok(),
+            ..Default::default()
+        };
+        let n = ps.len();
+        let job = crate::messages::Job {
+            steps: vec![crate::messages::Step::Announce {
+                sets: vec![crate::messages::SetRef::Owned(a)],
+                prefixes: ps,
+                starts: vec![0, n],
+            }],
+        };
+        let e = Encoded::lazy(job, 10_000, Codec::default());
+        (ToPeer::Wire(e.clone()), e)
+    }
+
+    #[test]
+    fn a_piece_left_waiting_is_encoded_and_counted_as_its_bytes() {
+        let (tx, mut rx) = mpsc::channel(1);
+        let peers = HashMap::from([(name("a"), tx)]);
+        let mut b = Backlogs::new(1 << 20);
+        let (first, _) = job(&["10.0.0.0/24"]);
+        let (second, shared) = job(&["10.0.1.0/24", "10.0.2.0/24"]);
+        assert_eq!(shared.len_hint(), 10_000, "a job counts what it holds");
+        b.deliver(&peers, vec![(name("a"), first), (name("a"), second)]);
+        // The second waits, encoded: the bytes a member of its group sends.
+        let waiting = b.map.get(&name("a")).map_or(0, |b| b.bytes);
+        assert_eq!(waiting, shared.len_hint());
+        assert!(waiting < 100, "{waiting}");
+        assert_eq!(shared.updates().map(|u| u[0].nlri.len()).ok(), Some(2));
+        assert!(matches!(rx.try_recv(), Ok(ToPeer::Wire(_))));
+        b.deliver(&peers, Vec::new());
+        assert!(b.is_empty(), "delivered: nothing counted is left");
+        assert!(matches!(rx.try_recv(), Ok(ToPeer::Wire(e)) if e.messages() == 1));
     }
 
     #[test]

@@ -132,9 +132,5 @@ fn marker(afi: Afi, safi: Safi, subtype: RouteRefreshSubtype, codec: Codec) -> O
     });
     let mut out = bytes::BytesMut::new();
     m.encode(&codec, &mut out).ok()?;
-    Some(Encoded {
-        bytes: out.freeze(),
-        messages: 1,
-        codec,
-    })
+    Some(Encoded::ready(out.freeze(), 1, codec))
 }

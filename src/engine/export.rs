@@ -10,10 +10,10 @@
 //!   communities, for activated prefixes); peering-service and transit
 //!   neighbors never receive them;
 //! - `PolicySet::export` is applied last;
-//! - the result is diffed against the neighbor's Adj-RIB-Out and encoded
-//!   straight from each attribute set into UPDATEs for the session's codec
-//!   ([`Outbox`], handed over as `ToPeer::Wire` pieces of ~256 KB), End-of-RIB after the
-//!   initial dump.
+//! - the result is diffed against the neighbor's Adj-RIB-Out and handed
+//!   over, per attribute set with its prefixes, as `ToPeer::Wire` pieces
+//!   ([`Outbox`]) that the first member's session task encodes into
+//!   UPDATEs for the session's codec; End-of-RIB after the initial dump.
 
 use super::core::EngineCore;
 use super::decision::{DecisionState, LP_INTERNET};
@@ -62,7 +62,7 @@ impl EngineCore {
         let before = self.bmp_bests_before(&prefixes);
         let bests: Vec<Option<PathEntry>> = prefixes.iter().map(|p| self.update_best(p)).collect();
         // Established neighbors in their update groups: each group is
-        // diffed and encoded once, its bytes shared by its members.
+        // diffed once, its pieces (encoded once) shared by its members.
         self.assign_groups();
         // Every prefix a full or initial export to an internal neighbor
         // looks at, built once per pass.
@@ -268,7 +268,7 @@ impl EngineCore {
 
     /// Diffs `prefixes` for update group `gid` (built for its member
     /// `idx`: every member's export is the same) against the group's
-    /// Adj-RIB-Out and encodes the UPDATEs that bring it in line into
+    /// Adj-RIB-Out and puts the UPDATEs that bring it in line into
     /// `outbox`.
     ///
     /// Two phases: first, read-only, what the neighbor should have; routes
@@ -276,7 +276,8 @@ impl EngineCore {
     /// decision, no export policy) share one built set per (source set,
     /// source neighbor), so a full table builds each set once, not once per
     /// prefix. Then the sets are interned once each and diffed against the
-    /// Adj-RIB-Out, and each set's prefixes are encoded straight from it.
+    /// Adj-RIB-Out, and each set goes to `outbox` with its prefixes (the
+    /// session task encodes them straight from it).
     ///
     /// `bests`, when given, holds each prefix's Loc-RIB winner (aligned
     /// with `prefixes`), as `settle` just computed them.
@@ -418,10 +419,8 @@ impl EngineCore {
         for m in members {
             self.bmp_out_changed(m, withdraw.iter().chain(&flat));
         }
-        outbox.withdraw(&withdraw);
-        for (set, run) in sets.iter().zip(starts.windows(2)) {
-            outbox.announce(set, &flat[run[0]..run[1]]);
-        }
+        outbox.withdraw(withdraw);
+        outbox.announce_runs(sets, flat, starts);
     }
 
     /// Sends `prefixes` to the neighbor again as its Adj-RIB-Out holds them

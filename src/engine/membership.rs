@@ -122,10 +122,10 @@ impl EngineCore {
             }
         }
         let mut outbox = Outbox::new(session.codec);
-        outbox.withdraw(&withdraw);
+        outbox.withdraw(withdraw);
         for (id, ps) in by_set {
             if let Some(attrs) = self.rib.attrs.get(id) {
-                outbox.announce(&attrs, &ps);
+                outbox.announce(attrs, ps);
             }
         }
         if end_of_rib {

@@ -1,111 +1,139 @@
 //! [`Outbox`]: the UPDATEs for one session (or one update group, whose
-//! members share the bytes), encoded as the export produces them and
-//! handed over as [`ToPeer::Wire`](crate::messages::ToPeer) pieces; and
-//! [`by_set`], which lays an export's (set, prefix) pairs out as one run of
-//! prefixes per attribute set for [`Outbox::announce`].
+//! members share them), collected as the export produces them and handed
+//! over as [`ToPeer::Wire`](crate::messages::ToPeer) pieces: jobs the
+//! first member's session task encodes ([`Encoded::lazy`]), so the engine's
+//! task does not; and [`by_set`], which lays an export's (set, prefix)
+//! pairs out as one run of prefixes per attribute set for
+//! [`Outbox::announce_runs`].
 
-use crate::messages::Encoded;
-use crate::wire::update::UpdateBuilder;
-use crate::wire::{
-    AddPathPrefix, Afi, Codec, EncodeError, Message, PathAttributes, Prefix, Safi, Update,
-};
-use bytes::BytesMut;
+use crate::messages::{Encoded, Job, SetRef, Step};
+use crate::wire::{AddPathPrefix, Afi, Codec, PathAttributes, Prefix, Safi};
+use std::sync::Arc;
 
-/// An [`Outbox`] hands its bytes over in pieces of about this size, so a
+/// An [`Outbox`] hands its UPDATEs over in pieces that hold about this
+/// much memory (sets and prefixes, about 50 KB once encoded), so a
 /// full-table dump is many bounded [`ToPeer::Wire`] messages (paced by the
-/// session's channel) rather than one buffer of tens of megabytes.
+/// session's channel, and counted against the engine's backlog limit by
+/// what they hold) rather than one job of tens of megabytes.
 const WIRE_PIECE: usize = 256 * 1024;
 
-/// UPDATEs for one session, encoded as they are produced (no `Update`
-/// values, no attribute copies), handed over as [`ToPeer::Wire`] pieces
-/// of whole messages, about [`WIRE_PIECE`] bytes each.
+/// About the memory set `a` holds in a piece.
+fn set_held(a: &PathAttributes) -> usize {
+    let path = a.as_path.as_ref().map_or(0, |p| {
+        p.segments.iter().map(|s| 32 + 4 * s.asns.len()).sum()
+    });
+    std::mem::size_of::<PathAttributes>()
+        + path
+        + 4 * a.communities.len()
+        + 8 * a.ext_communities.len()
+        + 12 * a.large_communities.len()
+        + 4 * a.cluster_list.len()
+        + a.unknown.iter().map(|u| 32 + u.value.len()).sum::<usize>()
+}
+
+/// The memory a run of prefixes holds in a piece.
+fn prefixes_held(n: usize) -> usize {
+    n * std::mem::size_of::<AddPathPrefix>()
+}
+
+/// UPDATEs for one session, collected as they are produced (no `Update`
+/// values, no copies of the export's sets), handed over as
+/// [`ToPeer::Wire`] pieces of about [`WIRE_PIECE`] encoded bytes.
 #[derive(Debug)]
 pub struct Outbox {
-    builder: UpdateBuilder,
     codec: Codec,
-    out: BytesMut,
-    messages: u64,
+    job: Job,
+    /// About the memory `job` holds.
+    held: usize,
     done: Vec<Encoded>,
 }
 
 impl Outbox {
     pub fn new(codec: Codec) -> Self {
         Outbox {
-            builder: UpdateBuilder::new(codec),
             codec,
-            out: BytesMut::new(),
-            messages: 0,
+            job: Job::default(),
+            held: 0,
             done: Vec::new(),
         }
     }
 
-    fn count(&mut self, r: Result<usize, EncodeError>) {
-        match r {
-            Ok(n) => self.messages += n as u64,
-            // Only a set the codec cannot carry gets here (e.g. an IPv6
-            // prefix without an IPv6 next hop): skip it, loudly.
-            Err(e) => tracing::warn!(error = %e, "cannot encode UPDATE; skipped"),
-        }
-        if self.out.len() >= WIRE_PIECE {
+    fn push(&mut self, step: Step, bytes: usize) {
+        self.job.steps.push(step);
+        self.held += bytes;
+        if self.held >= WIRE_PIECE {
             self.cut();
         }
     }
 
-    /// Ends the current piece (it holds whole messages only).
+    /// Ends the current piece.
     fn cut(&mut self) {
-        if self.messages > 0 {
-            self.done.push(Encoded {
-                bytes: self.out.split().freeze(),
-                messages: self.messages,
-                codec: self.codec,
-            });
-            self.messages = 0;
+        if !self.job.steps.is_empty() {
+            let job = std::mem::take(&mut self.job);
+            let held = std::mem::take(&mut self.held);
+            self.done.push(Encoded::lazy(job, held, self.codec));
         }
     }
 
     /// Announces `prefixes` with `attrs` (IPv4 in NLRI, IPv6 in MP_REACH).
-    /// A route whose attributes do not fit this session's largest message
-    /// is withdrawn instead (RFC 8654 §4): the neighbor must not keep an
-    /// older version of it.
-    pub fn announce(&mut self, attrs: &PathAttributes, prefixes: &[AddPathPrefix]) {
+    pub fn announce(&mut self, attrs: Arc<PathAttributes>, prefixes: Vec<AddPathPrefix>) {
         if prefixes.is_empty() {
             return;
         }
-        match self.builder.announce(attrs, None, prefixes, &mut self.out) {
-            Err(EncodeError::TooLong(len, max)) => {
-                tracing::warn!(
-                    len,
-                    max,
-                    prefixes = prefixes.len(),
-                    "route too big for this neighbor's messages: withdrawn instead (RFC 8654 §4)"
-                );
-                let r = self.builder.withdraw(prefixes, &mut self.out);
-                self.count(r);
-            }
-            r => self.count(r),
+        let bytes = set_held(&attrs) + prefixes_held(prefixes.len());
+        let starts = vec![0, prefixes.len()];
+        let step = Step::Announce {
+            sets: vec![SetRef::Shared(attrs)],
+            prefixes,
+            starts,
+        };
+        self.push(step, bytes);
+    }
+
+    /// Announces set `sets[i]` with `prefixes[starts[i]..starts[i + 1]]`
+    /// ([`by_set`]'s layout), in that order.
+    pub fn announce_runs(
+        &mut self,
+        sets: Vec<PathAttributes>,
+        prefixes: Vec<AddPathPrefix>,
+        starts: Vec<usize>,
+    ) {
+        if prefixes.is_empty() {
+            return;
         }
+        // Only the sets with prefixes to announce travel.
+        let mut kept = Vec::with_capacity(sets.len());
+        let mut bounds = vec![0];
+        let mut bytes = prefixes_held(prefixes.len());
+        for (set, run) in sets.into_iter().zip(starts.windows(2)) {
+            if run[1] > run[0] {
+                bytes += set_held(&set) + std::mem::size_of::<usize>();
+                kept.push(SetRef::Owned(set));
+                bounds.push(run[1]);
+            }
+        }
+        let step = Step::Announce {
+            sets: kept,
+            prefixes,
+            starts: bounds,
+        };
+        self.push(step, bytes);
     }
 
     /// Withdraws `prefixes`.
-    pub fn withdraw(&mut self, prefixes: &[AddPathPrefix]) {
+    pub fn withdraw(&mut self, prefixes: Vec<AddPathPrefix>) {
         if !prefixes.is_empty() {
-            let r = self.builder.withdraw(prefixes, &mut self.out);
-            self.count(r);
+            let bytes = prefixes_held(prefixes.len());
+            self.push(Step::Withdraw(prefixes), bytes);
         }
     }
 
     /// End-of-RIB for the unicast families of a session (RFC 4724 §2).
     pub fn end_of_rib(&mut self, families: &[(Afi, Safi)]) {
-        for (afi, safi) in families {
-            if *safi == Safi::UNICAST && (*afi == Afi::IPV4 || *afi == Afi::IPV6) {
-                let m = Message::Update(Update::end_of_rib(*afi, *safi));
-                let r = m.encode(&self.codec, &mut self.out).map(|()| 1);
-                self.count(r);
-            }
-        }
+        self.push(Step::EndOfRib(families.to_vec()), 0);
     }
 
-    /// The encoded messages in pieces, none when nothing was encoded.
+    /// The UPDATEs in pieces, none when there were none.
     pub fn finish(mut self) -> Vec<Encoded> {
         self.cut();
         self.done

@@ -14,8 +14,11 @@
 
 pub mod control;
 pub mod detail;
+pub mod encoded;
 pub mod paging;
 pub mod views;
+
+pub use encoded::{Encoded, Job, SetRef, Step};
 
 use crate::policy::ahead::{ImportEval, PreImport};
 use crate::running::Running;
@@ -349,33 +352,6 @@ pub enum ToPeer {
         notification: Notification,
         hold_down: Option<Duration>,
     },
-}
-
-/// UPDATE messages encoded for one session's negotiated [`Codec`].
-#[derive(Debug, Clone)]
-pub struct Encoded {
-    pub bytes: bytes::Bytes,
-    /// How many messages `bytes` holds.
-    pub messages: u64,
-    /// The codec they were encoded with.
-    pub codec: Codec,
-}
-
-impl Encoded {
-    /// The messages decoded back (tests and diagnostics).
-    pub fn updates(&self) -> Result<Vec<Update>, crate::wire::DecodeError> {
-        let mut rest = &self.bytes[..];
-        let mut out = Vec::new();
-        while let Some(len) = crate::wire::frame_len(rest, &self.codec)? {
-            if let crate::wire::Message::Update(u) =
-                crate::wire::Message::decode(&rest[..len], &self.codec)?
-            {
-                out.push(u);
-            }
-            rest = &rest[len..];
-        }
-        Ok(out)
-    }
 }
 
 /// API questions.

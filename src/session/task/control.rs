@@ -236,7 +236,7 @@ impl Task {
 /// one BoRR/EoRR ROUTE-REFRESH message (RFC 7313) it sends alone.
 pub(super) fn piece_type(e: &Encoded) -> &'static str {
     // The message type follows the 16-octet marker and the 2-octet length.
-    if e.messages == 1 && e.bytes.get(18) == Some(&(MessageType::RouteRefresh as u8)) {
+    if e.messages() == 1 && e.bytes().get(18) == Some(&(MessageType::RouteRefresh as u8)) {
         "route_refresh"
     } else {
         "update"
@@ -293,11 +293,7 @@ mod tests {
         let piece = |m: Message| {
             let mut b = bytes::BytesMut::new();
             m.encode(&codec, &mut b).expect("encodes");
-            Encoded {
-                bytes: b.freeze(),
-                messages: 1,
-                codec,
-            }
+            Encoded::ready(b.freeze(), 1, codec)
         };
         let borr = piece(Message::RouteRefresh(RouteRefresh {
             afi: Afi::IPV4,

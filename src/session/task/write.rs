@@ -62,7 +62,7 @@ impl Task {
             }
             ToPeer::Wire(e) if e.codec == self.codec => {
                 let kind = control::piece_type(&e);
-                let mut bytes = e.bytes;
+                let mut bytes = e.bytes().clone();
                 // Hand over in chunks so the writer's bounded queue paces us.
                 while !bytes.is_empty() {
                     let n = bytes.len().min(WRITE_CHUNK);
@@ -72,7 +72,7 @@ impl Task {
                     METRICS
                         .messages_sent_total
                         .with_label_values(&[n, l, kind])
-                        .inc_by(e.messages)
+                        .inc_by(e.messages())
                 });
             }
             ToPeer::Wire(e) => {

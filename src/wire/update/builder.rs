@@ -3,8 +3,9 @@
 //! RFC 8654). IPv4 goes in the NLRI / Withdrawn Routes fields, IPv6 in
 //! MP_REACH_NLRI / MP_UNREACH_NLRI (RFC 4760).
 //!
-//! Used by the route engine's [`Outbox`](crate::engine::outbox::Outbox) when it turns an update
-//! group's Adj-RIB-Out diffs into bytes (once for all its members).
+//! Used by [`Job::encode`](crate::messages::Job::encode) when a session
+//! task turns an update group's Adj-RIB-Out diffs, as the engine's
+//! `Outbox` collected them, into bytes (once for all its members).
 
 use super::{MpReach, MpUnreach};
 use crate::wire::attr::{encode_attributes, PathAttributes};
