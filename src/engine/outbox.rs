@@ -38,7 +38,7 @@ fn prefixes_held(n: usize) -> usize {
 
 /// UPDATEs for one session, collected as they are produced (no `Update`
 /// values, no copies of the export's sets), handed over as
-/// [`ToPeer::Wire`] pieces of about [`WIRE_PIECE`] encoded bytes.
+/// [`ToPeer::Wire`] pieces that hold about [`WIRE_PIECE`] bytes each.
 #[derive(Debug)]
 pub struct Outbox {
     codec: Codec,
