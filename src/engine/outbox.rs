@@ -128,9 +128,17 @@ impl Outbox {
         }
     }
 
-    /// End-of-RIB for the unicast families of a session (RFC 4724 §2).
+    /// End-of-RIB for the unicast families of a session (RFC 4724 §2);
+    /// nothing when it has none.
     pub fn end_of_rib(&mut self, families: &[(Afi, Safi)]) {
-        self.push(Step::EndOfRib(families.to_vec()), 0);
+        let unicast: Vec<(Afi, Safi)> = families
+            .iter()
+            .copied()
+            .filter(|&(afi, safi)| safi == Safi::UNICAST && (afi == Afi::IPV4 || afi == Afi::IPV6))
+            .collect();
+        if !unicast.is_empty() {
+            self.push(Step::EndOfRib(unicast), 0);
+        }
     }
 
     /// The UPDATEs in pieces, none when there were none.
@@ -169,6 +177,22 @@ mod tests {
     use super::*;
 
     use crate::wire::nlri::p;
+
+    #[test]
+    fn end_of_rib_is_sent_for_the_unicast_families_only() {
+        let mut none = Outbox::new(Codec::default());
+        none.end_of_rib(&[(Afi::IPV4, Safi(133))]);
+        assert!(
+            none.finish().is_empty(),
+            "no piece without a unicast family"
+        );
+        let mut both = Outbox::new(Codec::default());
+        both.end_of_rib(&[(Afi::IPV4, Safi::UNICAST), (Afi::IPV4, Safi(133))]);
+        let pieces = both.finish();
+        assert_eq!(pieces.len(), 1);
+        let ups = pieces[0].updates().unwrap_or_default();
+        assert_eq!(ups, vec![crate::wire::Update::default()]);
+    }
 
     #[test]
     fn by_set_groups_the_prefixes_of_each_set_in_their_order() {

@@ -69,7 +69,8 @@ pub enum Step {
         prefixes: Vec<AddPathPrefix>,
         starts: Vec<usize>,
     },
-    /// End-of-RIB for these families (RFC 4724 §2; unicast only).
+    /// End-of-RIB for these families (RFC 4724 §2; the `Outbox` puts only
+    /// IPv4 and IPv6 unicast here).
     EndOfRib(Vec<(Afi, Safi)>),
 }
 
@@ -123,10 +124,8 @@ impl Job {
                 }
                 Step::EndOfRib(families) => {
                     for &(afi, safi) in families {
-                        if safi == Safi::UNICAST && (afi == Afi::IPV4 || afi == Afi::IPV6) {
-                            let m = Message::Update(Update::end_of_rib(afi, safi));
-                            count(m.encode(&codec, &mut out).map(|()| 1));
-                        }
+                        let m = Message::Update(Update::end_of_rib(afi, safi));
+                        count(m.encode(&codec, &mut out).map(|()| 1));
                     }
                 }
             }
