@@ -690,3 +690,34 @@ fn the_neighbor_view_shows_rtt_and_bfd_receive_figures_while_they_hold() {
     lab.down("ps-ams-1", None);
     assert_eq!(neighbor_view(&lab, "ps-ams-1").rtt_ms, None);
 }
+
+#[test]
+fn a_route_rejected_after_being_accepted_is_withdrawn_and_rejected_churn_sends_nothing() {
+    let mut lab = Lab::new("");
+    for n in ["ps-ams-1", "rr1"] {
+        lab.up(n);
+    }
+    let withdrawn = |out: &[Output]| -> Vec<Prefix> {
+        sent(out, "rr1")
+            .into_iter()
+            .flat_map(|u| u.withdrawn.into_iter().map(|w| w.prefix))
+            .collect()
+    };
+    let out = lab.update("ps-ams-1", ann(&["192.0.2.0/24"], &[64500]));
+    assert_eq!(announced(&out, "rr1").len(), 1);
+    // The same prefix again with a private ASN in its path: rejected, so
+    // the internal neighbor loses it.
+    let out = lab.update("ps-ams-1", ann(&["192.0.2.0/24"], &[64500, 64512]));
+    assert!(announced(&out, "rr1").is_empty());
+    assert_eq!(withdrawn(&out), vec![p("192.0.2.0/24")]);
+    // Rejected replaced by rejected, then withdrawn: nothing to send.
+    let out = lab.update("ps-ams-1", ann(&["192.0.2.0/24"], &[64500, 64513]));
+    assert!(sent(&out, "rr1").is_empty(), "{out:?}");
+    assert_eq!(lab.routes(Some("192.0.2.0/24"), true).len(), 1);
+    let out = lab.update("ps-ams-1", wd(&["192.0.2.0/24"]));
+    assert!(sent(&out, "rr1").is_empty(), "{out:?}");
+    assert!(lab.routes(Some("192.0.2.0/24"), true).is_empty());
+    // Accepted again: announced again.
+    let out = lab.update("ps-ams-1", ann(&["192.0.2.0/24"], &[64500]));
+    assert_eq!(announced(&out, "rr1").len(), 1);
+}

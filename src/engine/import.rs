@@ -197,7 +197,9 @@ impl EngineCore {
             if let Some(nb) = self.nb_mut(idx) {
                 nb.account(old.flags, rule.as_ref(), false);
             }
-            pass.dirty.insert(p.trunc());
+            if self.to_settle(p, Some(old), PathFlags::empty()) {
+                pass.dirty.insert(p.trunc());
+            }
         }
     }
 
@@ -325,7 +327,21 @@ impl EngineCore {
             }
             nb.account(flags, new_rule.as_ref(), true);
         }
-        pass.dirty.insert(prefix);
+        if self.to_settle(&prefix, old, flags) {
+            pass.dirty.insert(prefix);
+        }
+    }
+
+    /// Whether a path of `prefix` going from `old` to one with `flags`
+    /// (empty: withdrawn) leaves anything to settle. Only accepted paths
+    /// take part in best paths, decisions and exports, so a rejected path
+    /// replacing a rejected one, or none, changes nothing there (a fifth of
+    /// a peering-service table is rejected) — except for a registered
+    /// prefix, whose series show what it is rejected for.
+    fn to_settle(&self, prefix: &Prefix, old: Option<PathEntry>, flags: PathFlags) -> bool {
+        flags.contains(PathFlags::ACCEPTED)
+            || old.is_some_and(|o| o.flags.contains(PathFlags::ACCEPTED))
+            || (!self.decisions.is_empty() && self.decisions.contains_key(&prefix.trunc()))
     }
 
     /// What import decides from an UPDATE's attributes and the neighbor
