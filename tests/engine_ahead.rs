@@ -7,6 +7,7 @@ mod common;
 
 use coldpotato::policy::ahead::{Ahead, PreImport};
 use coldpotato::policy::Rejection;
+use coldpotato::rib::interner::packed_set;
 use coldpotato::wire::{AsPathSegment, SegmentType};
 use common::engine_lab as lab;
 use lab::*;
@@ -198,6 +199,7 @@ fn forged_reject(generation: u64) -> PreImport {
             reason: "made up by the test".into(),
         })],
         mp_reach: Vec::new(),
+        sets: [None, None],
     }
 }
 
@@ -246,4 +248,40 @@ action = "reject"
         ("rejected", Some("by-rpki/not-found-refused")),
         "the engine's own verdict, by the RPKI state"
     );
+}
+
+#[test]
+fn sets_packed_by_the_session_are_stored_as_the_engine_packs_them_whatever_the_generation() {
+    let mut lab = mixed_lab();
+    let made = lab.evals["ps-ams-1"].generation();
+    // The current generation: its verdicts and its set are used.
+    let u = ann(&["192.0.2.0/24"], &[64500]);
+    let mut pre = lab.evals["ps-ams-1"].evaluate(&u).expect("verdicts");
+    pre.sets = [Some(packed_set(&u.attrs)), None];
+    let out = lab.input(Input::Update {
+        neighbor: name("ps-ams-1"),
+        update: u.clone(),
+        ahead: Some(pre),
+    });
+    let got = announced(&out, "rr1");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].1.as_path, u.attrs.as_path);
+    // An older generation: the verdicts are not used, the set still is
+    // (it depends on the attributes alone); a route of the same set.
+    let mut old = forged_reject(made.wrapping_sub(1));
+    let v = ann(&["203.0.113.0/24"], &[64500]);
+    old.sets = [Some(packed_set(&v.attrs)), None];
+    let out = lab.input(Input::Update {
+        neighbor: name("ps-ams-1"),
+        update: v.clone(),
+        ahead: Some(old),
+    });
+    let got = announced(&out, "rr1");
+    assert_eq!(got.len(), 1, "accepted: the forged verdict is not used");
+    assert_eq!(got[0].1.as_path, v.attrs.as_path);
+    let (a, b) = (
+        lab.routes(Some("192.0.2.0/24"), true),
+        lab.routes(Some("203.0.113.0/24"), true),
+    );
+    assert_eq!(a[0].as_path, b[0].as_path);
 }

@@ -22,8 +22,7 @@ use crate::policy::ahead::{Ahead, PreImport};
 use crate::policy::{Rejection, RouteContext, Rule, Verdict};
 use crate::rib::{AttrId, NeighborIdx, PathEntry, PathFlags};
 use crate::rpki::RpkiState;
-use crate::wire::iana::AttrType;
-use crate::wire::{AddPathPrefix, Afi, AttrCause, AttrError, PathAttributes, Prefix, Safi, Update};
+use crate::wire::{AddPathPrefix, Afi, AttrCause, PackedSet, PathAttributes, Prefix, Safi, Update};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -32,29 +31,6 @@ pub const RULE_AS_ZERO: Rule = Rule::AsZero;
 /// Rule name of an eBGP route treated as withdrawn for an AS_SET or
 /// AS_CONFED_SET in its path (RFC 9774), unless `[rules] allow_as_sets`.
 pub const RULE_AS_SET: Rule = Rule::AsSet;
-
-/// The rejection kept for a route treated as withdrawn under RFC 7607.
-fn as_zero_rejection(e: AttrError) -> Rejection {
-    Rejection {
-        rule: RULE_AS_ZERO,
-        reason: format!(
-            "AS 0 in {} (RFC 7607): treated as withdrawn",
-            attr_name(e.type_code)
-        ),
-    }
-}
-
-/// The RFC name of a path attribute type code, for logs and reasons.
-fn attr_name(code: u8) -> String {
-    match AttrType::from_u8(code) {
-        Some(AttrType::AsPath) => "AS_PATH".into(),
-        Some(AttrType::As4Path) => "AS4_PATH".into(),
-        Some(AttrType::Aggregator) => "AGGREGATOR".into(),
-        Some(AttrType::As4Aggregator) => "AS4_AGGREGATOR".into(),
-        Some(t) => format!("{t:?}"),
-        None => format!("type {code}"),
-    }
-}
 
 impl EngineCore {
     pub(crate) fn import_update(
@@ -124,16 +100,19 @@ impl EngineCore {
         // (`as-zero`) so `show routes` says why; other RFC 7606 cases carry
         // attributes that could not be read and are only withdrawn.
         let forced = match update.attr_error {
-            Some(e) if e.withdraws() && e.cause == AttrCause::AsZero => Some(as_zero_rejection(e)),
+            Some(e) if e.withdraws() && e.cause == AttrCause::AsZero => {
+                Some(super::attr_errors::as_zero_rejection(e))
+            }
             _ if withdraw_all => return,
             _ => None,
         };
         // Verdicts made under an older policy or neighbor config are not
         // used, nor any while a policy matches the RPKI state.
         let current = |a: &PreImport| a.generation == self.import_gen && self.import_ahead;
-        let (ahead, mp_ahead) = match ahead.filter(current) {
-            Some(a) => (Some(a.nlri), Some(a.mp_reach)),
-            None => (None, None),
+        let (ahead, mp_ahead, [set, mp_set]) = match ahead {
+            Some(a) if current(&a) => (Some(a.nlri), Some(a.mp_reach), a.sets),
+            Some(a) => (None, None, a.sets),
+            None => (None, None, [None, None]),
         };
         let mp = update.mp_reach.as_ref().filter(|m| !m.nlri.is_empty());
         // The UPDATE's attributes go to the interner's cache: the decoded
@@ -145,27 +124,35 @@ impl EngineCore {
                 Some(_) => attrs.clone(),
                 None => std::mem::take(&mut attrs),
             };
-            self.announce_all(idx, v4, &update.nlri, ahead, &forced, now, pass);
+            let v4 = Announced {
+                attrs: v4,
+                set,
+                ahead,
+            };
+            self.announce_all(idx, v4, &update.nlri, &forced, now, pass);
             if self.nb(idx).is_some_and(|n| n.tripped) {
                 return;
             }
         }
         if let Some(m) = mp {
             attrs.next_hop = Some(m.next_hop);
-            self.announce_all(idx, attrs, &m.nlri, mp_ahead, &forced, now, pass);
+            let mp = Announced {
+                attrs,
+                set: mp_set,
+                ahead: mp_ahead,
+            };
+            self.announce_all(idx, mp, &m.nlri, &forced, now, pass);
         }
     }
 
     /// Announces `nlri` with `attrs`, interned and checked once for all of
     /// them, with their import verdicts when the session worked them out
     /// (`ahead`, aligned with `nlri`); stops at a max-prefix teardown.
-    #[allow(clippy::too_many_arguments)]
     fn announce_all(
         &mut self,
         idx: NeighborIdx,
-        attrs: PathAttributes,
+        Announced { attrs, set, ahead }: Announced,
         nlri: &[AddPathPrefix],
-        ahead: Option<Vec<Ahead>>,
         forced: &Option<Rejection>,
         now: Instant,
         pass: &mut Pass,
@@ -174,7 +161,10 @@ impl EngineCore {
             return;
         }
         let attrs = Arc::new(attrs);
-        let id = self.rib.attrs.intern_decoded(&attrs);
+        let id = match set {
+            Some(set) => self.rib.attrs.intern_packed(set, &attrs),
+            None => self.rib.attrs.intern_decoded(&attrs),
+        };
         let checks = self.path_checks(idx, &attrs);
         let at = Announce {
             id,
@@ -201,39 +191,6 @@ impl EngineCore {
                 pass.dirty.insert(p.trunc());
             }
         }
-    }
-
-    /// Counts an RFC 7606 outcome and logs it (the first, then at most one
-    /// line a minute per neighbor with the count held back).
-    fn attr_error(&mut self, idx: NeighborIdx, e: AttrError, update: &Update, now: Instant) {
-        let Some(nb) = self.nb_mut(idx) else { return };
-        crate::metrics::METRICS
-            .update_attribute_errors_total
-            .with_label_values(&[
-                &*nb.name,
-                nb.cfg.location.as_str(),
-                e.action.as_str(),
-                e.cause.as_str(),
-            ])
-            .inc();
-        let Some(held_back) = nb.attr_error_log.due(now) else {
-            return;
-        };
-        let prefixes = update.nlri.len() + update.mp_reach.as_ref().map_or(0, |m| m.nlri.len());
-        let rfc = match e.cause {
-            AttrCause::AsZero => "RFC 7607",
-            AttrCause::Malformed => "RFC 7606",
-        };
-        tracing::warn!(
-            neighbor = &*nb.name,
-            attribute = attr_name(e.type_code),
-            action = e.action.as_str(),
-            cause = e.cause.as_str(),
-            prefixes,
-            held_back,
-            "UPDATE with a malformed attribute: {} ({rfc})",
-            e.action.as_str()
-        );
     }
 
     /// Stores one announced route with the UPDATE's attributes, rejected
@@ -564,6 +521,15 @@ pub(crate) struct PathChecks {
 }
 
 /// The import verdict of a route and its RPKI state (`None`: RPKI off).
+/// The attributes one UPDATE announces a list of prefixes with: as
+/// decoded, packed by the session task when it did ([`PackedSet`]), and
+/// the prefixes' import verdicts when it worked them out.
+struct Announced {
+    attrs: PathAttributes,
+    set: Option<PackedSet>,
+    ahead: Option<Vec<Ahead>>,
+}
+
 pub(crate) type Outcome = (Result<Accepted, Rejection>, Option<RpkiState>);
 
 /// An accepted route: the post-policy attributes when policy changed them,

@@ -17,7 +17,8 @@
 //!   (the `EngineCore` that holds them and the RIB; it names no step);
 //! - steps, each an `impl EngineCore` block over that state: `sessions`,
 //!   [`import`] (treat-as-withdraw → Adj-RIB-In store → max-prefix →
-//!   registered-prefix checks → import policy, with [`rpki`] and [`otc`]),
+//!   registered-prefix checks → import policy, with [`rpki`], [`otc`] and
+//!   `attr_errors`),
 //!   [`decide`] (Loc-RIB best and nearest-edge decisions), [`export`]
 //!   (export by role with Adj-RIB-Out diffs, one per update group, encoded
 //!   by an [`outbox`]),
@@ -28,6 +29,7 @@
 //!   [`task`].
 
 pub mod admission;
+mod attr_errors;
 pub mod audit;
 pub mod backlog;
 pub mod bmp;

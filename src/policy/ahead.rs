@@ -16,7 +16,7 @@
 
 use super::{PolicySet, Rejection, RouteContext, Verdict};
 use crate::config::NeighborConfig;
-use crate::wire::{AddPathPrefix, PathAttributes, Update};
+use crate::wire::{AddPathPrefix, PackedSet, PathAttributes, Update};
 use std::sync::Arc;
 
 /// A neighbor's import policy as the engine runs it, for its session task.
@@ -49,6 +49,10 @@ pub struct PreImport {
     pub generation: u64,
     pub nlri: Vec<Ahead>,
     pub mp_reach: Vec<Ahead>,
+    /// The attribute sets of the NLRI and of MP_REACH's NLRI (with its
+    /// next hop), packed and hashed for the engine's interner by the
+    /// session task; good whatever the generation.
+    pub sets: [Option<PackedSet>; 2],
 }
 
 impl ImportEval {
@@ -96,6 +100,7 @@ impl ImportEval {
             generation: self.generation,
             nlri,
             mp_reach,
+            sets: [None, None],
         })
     }
 

@@ -282,3 +282,14 @@ impl PathAttributes {
 
 mod codec;
 pub use codec::{decode_as_path, decode_attributes, encode_attributes, DecodedAttrs};
+
+/// An attribute set already packed (the route engine's compact form,
+/// `rib::packed`) and hashed for its interner, by the session task that
+/// decoded it: the engine then finds or adds the set with one probe and
+/// keeps these bytes when the set is new, instead of packing and hashing
+/// it on its own task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackedSet {
+    pub bytes: Box<[u8]>,
+    pub hash: u64,
+}

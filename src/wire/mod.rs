@@ -22,7 +22,7 @@ pub mod open;
 pub mod update;
 
 pub use attr::{
-    Aggregator, AsPath, AsPathSegment, Community, ExtCommunity, LargeCommunity, Origin,
+    Aggregator, AsPath, AsPathSegment, Community, ExtCommunity, LargeCommunity, Origin, PackedSet,
     PathAttributes, RawAttribute, SegmentType,
 };
 pub use error::{AttrAction, AttrCause, AttrError, DecodeError};

@@ -4,6 +4,8 @@
 //! queue is full.
 
 use super::*;
+use crate::rib::interner::packed_set;
+use crate::wire::{PackedSet, Update};
 
 impl Task {
     pub(super) async fn act(&mut self, a: Action) {
@@ -97,7 +99,11 @@ impl Task {
             }
             Action::DeliverUpdate(update) => {
                 // Import policy runs here, beside the engine, when it can.
-                let ahead = self.import_eval.as_ref().and_then(|e| e.evaluate(&update));
+                let mut ahead = self.import_eval.as_ref().and_then(|e| e.evaluate(&update));
+                // So are the packing and hashing of its attribute sets.
+                if let Some(a) = ahead.as_mut() {
+                    a.sets = packed_sets(&update);
+                }
                 self.tell_engine(Input::Update {
                     neighbor: self.name.clone(),
                     update: *update,
@@ -197,4 +203,17 @@ impl Task {
         };
         self.tell_engine(msg).await;
     }
+}
+
+/// The attribute sets `u` announces, packed and hashed for the engine's
+/// interner: its NLRI's, and its MP_REACH NLRI's with that next hop (as
+/// the engine stores them).
+fn packed_sets(u: &Update) -> [Option<PackedSet>; 2] {
+    let v4 = (!u.nlri.is_empty()).then(|| packed_set(&u.attrs));
+    let mp = u.mp_reach.as_ref().filter(|m| !m.nlri.is_empty()).map(|m| {
+        let mut a = u.attrs.clone();
+        a.next_hop = Some(m.next_hop);
+        packed_set(&a)
+    });
+    [v4, mp]
 }

@@ -1,0 +1,223 @@
+//! The interner's tests: sharing, freeing and reclaiming, derived sets,
+//! sets packed by a session task, and a model check of reference counts.
+
+use super::*;
+use crate::wire::AsPath;
+
+fn attrs(asn: u32) -> PathAttributes {
+    PathAttributes {
+        as_path: Some(AsPath::from_sequence(vec![asn])),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn equal_sets_share_one_index() {
+    let mut i = Interner::new();
+    let a = i.intern(attrs(1));
+    let b = i.intern(attrs(1));
+    let c = i.intern(attrs(2));
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+    assert_eq!(i.len(), 2);
+    assert_eq!(i.refs(a), 2);
+    assert_eq!(i.get(c).as_deref(), Some(&attrs(2)));
+}
+
+#[test]
+fn a_set_interned_decoded_is_handed_out_without_unpacking() {
+    let mut i = Interner::new();
+    let a = Arc::new(attrs(1));
+    let id = i.intern_decoded(&a);
+    assert_eq!(i.intern(attrs(1)), id, "the same set as interned packed");
+    let got = i.get(id).expect("live");
+    assert!(
+        Arc::ptr_eq(&got, &a),
+        "the decoded set itself, from the cache"
+    );
+    assert_eq!(i.refs(id), 2);
+}
+
+#[test]
+fn a_set_packed_elsewhere_is_the_same_set_and_its_bytes_are_kept() {
+    let mut i = Interner::new();
+    let one = Arc::new(attrs(1));
+    let set = packed_set(&one);
+    let ptr = set.bytes.as_ptr();
+    let id = i.intern_packed(set, &one);
+    assert_eq!(
+        Interner::bytes(&i.slots, id).as_ptr(),
+        ptr,
+        "a new set keeps the bytes it was handed"
+    );
+    assert_eq!(i.intern(attrs(1)), id, "found by the interner's own hash");
+    assert_eq!(i.intern_packed(packed_set(&one), &one), id);
+    assert_eq!(i.refs(id), 3);
+    let two = Arc::new(attrs(2));
+    let other = i.intern_packed(packed_set(&two), &two);
+    assert_ne!(other, id);
+    assert!(Arc::ptr_eq(&i.get(other).expect("live"), &two));
+}
+
+#[test]
+fn last_release_frees_the_set_and_reuses_its_slot() {
+    let mut i = Interner::new();
+    let a = i.intern(attrs(1));
+    // Unpacked into the cache, then freed: the cache must not serve it again.
+    assert_eq!(i.get(a).as_deref(), Some(&attrs(1)));
+    i.release(a);
+    assert!(i.get(a).is_none());
+    assert!(i.is_empty());
+    assert_eq!(i.dying(), 1);
+    i.reclaim();
+    assert_eq!(i.dying(), 0);
+    let b = i.intern(attrs(3));
+    assert_eq!(a, b);
+    assert_eq!(
+        i.get(b)
+            .and_then(|x| x.as_path.as_ref().and_then(|p| p.origin_as())),
+        Some(3)
+    );
+}
+
+#[test]
+fn a_freed_set_can_be_interned_again_and_found() {
+    let mut i = Interner::new();
+    let a = i.intern(attrs(1));
+    let b = i.intern(attrs(2));
+    i.release(a);
+    let c = i.intern(attrs(1));
+    assert_eq!(i.intern(attrs(1)), c);
+    assert_eq!(i.intern(attrs(2)), b);
+    assert_eq!(i.len(), 2);
+    assert_eq!(i.refs(c), 2);
+}
+
+#[test]
+fn a_dead_set_interned_again_comes_back_with_its_id_until_reclaimed() {
+    let mut i = Interner::new();
+    let base = i.intern(attrs(1));
+    let d = i.intern_derived(base, Some(100), None).unwrap();
+    i.release(d);
+    i.release(base);
+    assert!(i.is_empty());
+    assert!(i.get(d).is_none() && i.get(base).is_none());
+    // Back before the reclaim: the same ids, the derived set still on
+    // its base.
+    assert_eq!(i.intern(attrs(1)), base);
+    assert_eq!(i.intern_derived(base, Some(100), None), Some(d));
+    assert_eq!((i.refs(base), i.refs(d)), (2, 1));
+    i.reclaim();
+    assert_eq!(i.len(), 2, "nothing live is freed");
+    i.release(d);
+    assert_eq!(
+        i.refs(base),
+        1,
+        "a dead derived set no longer holds its base"
+    );
+    i.release(d); // one too many: ignored
+    i.release(base);
+    assert!(i.is_empty());
+    i.reclaim();
+    assert!(i.is_empty());
+    assert_eq!(i.dying(), 0);
+    // Both slots are reused.
+    let a = i.intern(attrs(5));
+    let b = i.intern(attrs(6));
+    let mut got = [a, b];
+    got.sort_unstable();
+    let mut want = [base, d];
+    want.sort_unstable();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn ids_sharing_a_cache_entry_do_not_mix() {
+    let mut i = Interner::new();
+    let ids: Vec<AttrId> = (0..(CACHE as u32 + 2))
+        .map(|n| i.intern(attrs(n)))
+        .collect();
+    for (n, &id) in ids.iter().enumerate().rev() {
+        assert_eq!(i.get(id).as_deref(), Some(&attrs(n as u32)));
+    }
+    assert_eq!(i.get(ids[0]).as_deref(), Some(&attrs(0)));
+    assert_eq!(i.get(ids[CACHE]).as_deref(), Some(&attrs(CACHE as u32)));
+}
+
+#[test]
+fn a_derived_set_is_its_base_with_two_values_replaced_and_keeps_it_alive() {
+    let mut i = Interner::new();
+    let base = i.intern(attrs(1));
+    let d = i.intern_derived(base, Some(100), Some(64500)).unwrap();
+    assert_ne!(d, base);
+    let mut want = attrs(1);
+    want.local_pref = Some(100);
+    want.only_to_customer = Some(64500);
+    assert_eq!(i.get(d).as_deref(), Some(&want));
+    // The same derivation is the same set; derived from a derived set
+    // it refers to the whole one.
+    assert_eq!(i.intern_derived(base, Some(100), Some(64500)), Some(d));
+    let d2 = i.intern_derived(d, Some(200), None).unwrap();
+    want.local_pref = Some(200);
+    want.only_to_customer = None;
+    assert_eq!(i.get(d2).as_deref(), Some(&want));
+    assert_eq!(i.refs(base), 3, "one for the caller, one per derived set");
+    // Changing nothing is the base itself.
+    assert_eq!(i.intern_derived(base, None, None), Some(base));
+    assert_eq!(i.refs(base), 4);
+    i.release(base);
+    i.release(base);
+    i.release(d2);
+    assert_eq!(i.refs(base), 1, "held by the derived set only");
+    assert_eq!(i.get(base).as_deref(), Some(&attrs(1)));
+    i.release(d);
+    assert_eq!(i.refs(d), 1);
+    i.release(d);
+    assert!(i.is_empty(), "the last derived set frees its base");
+    assert!(i.intern_derived(base, Some(1), None).is_none());
+}
+
+#[test]
+fn a_derived_set_and_an_equal_whole_set_are_both_served_right() {
+    let mut i = Interner::new();
+    let base = i.intern(attrs(7));
+    let d = i.intern_derived(base, Some(100), None).unwrap();
+    let mut whole = attrs(7);
+    whole.local_pref = Some(100);
+    let w = i.intern(whole.clone());
+    // Two ids for one set (the diff then re-sends it once): both read
+    // back as the same attributes.
+    assert_eq!(i.get(d), i.get(w));
+    assert_eq!(i.get(w).as_deref(), Some(&whole));
+}
+
+proptest::proptest! {
+    /// The interner behaves like a reference-counted multiset of sets.
+    #[test]
+    fn matches_a_counting_model(ops in proptest::collection::vec((0u8..5, 0u32..6), 1..200)) {
+        let mut i = Interner::new();
+        let mut model: std::collections::HashMap<u32, (AttrId, u32)> = Default::default();
+        for (op, n) in ops {
+            if op == 4 {
+                i.reclaim();
+            } else if op < 2 {
+                let id = i.intern(attrs(n));
+                let e = model.entry(n).or_insert((id, 0));
+                proptest::prop_assert_eq!(e.0, id);
+                e.1 += 1;
+            } else if let Some(e) = model.get_mut(&n) {
+                i.release(e.0);
+                e.1 -= 1;
+                if e.1 == 0 {
+                    model.remove(&n);
+                }
+            }
+        }
+        proptest::prop_assert_eq!(i.len(), model.len());
+        for (n, (id, refs)) in &model {
+            proptest::prop_assert_eq!(i.refs(*id), *refs);
+            let got = i.get(*id);
+            proptest::prop_assert_eq!(got.as_deref(), Some(&attrs(*n)));
+        }
+    }
+}
