@@ -164,11 +164,11 @@ fn main() {
             .collect();
         batch.push((
             name.clone(),
-            Update {
+            Box::new(Update {
                 attrs,
                 nlri,
                 ..Default::default()
-            },
+            }),
             None,
         ));
         if batch.len() == 256 {

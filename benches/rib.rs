@@ -213,7 +213,7 @@ impl Feed {
                 core.handle(
                     Input::Update {
                         neighbor: neighbor.clone(),
-                        update,
+                        update: update.into(),
                         ahead: None,
                     },
                     now,

@@ -185,7 +185,7 @@ fn no_verdict_is_worked_out_for_what_is_withdrawn_before_policy() {
 fn send(lab: &mut Lab, prefix: &str, pre: PreImport) -> Vec<Output> {
     lab.input(Input::Update {
         neighbor: name("ps-ams-1"),
-        update: ann(&[prefix], &[64500]),
+        update: ann(&[prefix], &[64500]).into(),
         ahead: Some(pre),
     })
 }
@@ -260,7 +260,7 @@ fn sets_packed_by_the_session_are_stored_as_the_engine_packs_them_whatever_the_g
     pre.sets = [Some(packed_set(&u.attrs)), None];
     let out = lab.input(Input::Update {
         neighbor: name("ps-ams-1"),
-        update: u.clone(),
+        update: u.clone().into(),
         ahead: Some(pre),
     });
     let got = announced(&out, "rr1");
@@ -273,7 +273,7 @@ fn sets_packed_by_the_session_are_stored_as_the_engine_packs_them_whatever_the_g
     old.sets = [Some(packed_set(&v.attrs)), None];
     let out = lab.input(Input::Update {
         neighbor: name("ps-ams-1"),
-        update: v.clone(),
+        update: v.clone().into(),
         ahead: Some(old),
     });
     let got = announced(&out, "rr1");

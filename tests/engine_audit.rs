@@ -661,7 +661,7 @@ async fn show_audit_exits_1_with_a_session_per_location_down_and_2_on_a_warning_
         .await;
         send(Input::Update {
             neighbor: name(n),
-            update: ann(&[REG], &[PARTNER]),
+            update: ann(&[REG], &[PARTNER]).into(),
             ahead: None,
         })
         .await;

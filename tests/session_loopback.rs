@@ -62,7 +62,7 @@ async fn two_peer_tasks_establish_and_exchange_an_update() -> TestResult {
     let eor = Update::end_of_rib(coldpotato::wire::Afi::IPV4, coldpotato::wire::Safi::UNICAST);
     tx_a.send(ToPeer::Send(vec![announcement()?, eor])).await?;
     let got = wait_for(&mut p.b.engine, SECS(5), |m| match m {
-        ToEngine::Input(Input::Update { update, .. }) => Some(update),
+        ToEngine::Input(Input::Update { update, .. }) => Some(*update),
         _ => None,
     })
     .await

@@ -159,7 +159,7 @@ async fn two_octet_peer_gets_our_open_and_its_update_is_decoded_with_two_octet_p
     );
     assert_eq!(info.hold_time, 30);
     let got = wait_for(&mut us.engine, Duration::from_secs(5), |m| match m {
-        ToEngine::Input(Input::Update { update, .. }) => Some(update),
+        ToEngine::Input(Input::Update { update, .. }) => Some(*update),
         _ => None,
     })
     .await

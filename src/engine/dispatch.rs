@@ -170,7 +170,7 @@ impl EngineCore {
     /// full table costs one export pass per batch instead of one per UPDATE.
     pub fn handle_updates(
         &mut self,
-        batch: impl IntoIterator<Item = (NeighborName, Update, Option<PreImport>)>,
+        batch: impl IntoIterator<Item = (NeighborName, Box<Update>, Option<PreImport>)>,
         now: Instant,
     ) -> Vec<Output> {
         let mut pass = Pass {

@@ -36,7 +36,7 @@ impl EngineCore {
     pub(crate) fn import_update(
         &mut self,
         idx: NeighborIdx,
-        update: Update,
+        update: Box<Update>,
         ahead: Option<PreImport>,
         now: Instant,
         pass: &mut Pass,

@@ -265,7 +265,7 @@ impl Lab {
         let ahead = self.evals.get(n).and_then(|e| e.evaluate(&u));
         self.input(Input::Update {
             neighbor: name(n),
-            update: u,
+            update: u.into(),
             ahead,
         })
     }
@@ -274,7 +274,7 @@ impl Lab {
     pub fn update_unevaluated(&mut self, n: &str, u: Update) -> Vec<Output> {
         self.input(Input::Update {
             neighbor: name(n),
-            update: u,
+            update: u.into(),
             ahead: None,
         })
     }

@@ -234,7 +234,7 @@ pub async fn update_announcing(
         ToEngine::Input(Input::Update { update, .. })
             if update.nlri.iter().any(|p| p.prefix == prefix) =>
         {
-            Some(update)
+            Some(*update)
         }
         _ => None,
     })

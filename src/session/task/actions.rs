@@ -106,7 +106,7 @@ impl Task {
                 }
                 self.tell_engine(Input::Update {
                     neighbor: self.name.clone(),
-                    update: *update,
+                    update,
                     ahead,
                 })
                 .await;
