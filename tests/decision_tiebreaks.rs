@@ -6,7 +6,7 @@
 //! Every row is checked through every entry point and in both argument
 //! orders: `compare`, `explain`, `best` and `rank`.
 
-use coldpotato::decision::{best, compare, explain, rank, Candidate, Step};
+use coldpotato::decision::{best, compare, explain, rank, Candidate, PathRank, Step};
 use coldpotato::wire::{AsPath, AsPathSegment, Community, Origin, PathAttributes, SegmentType};
 use std::cmp::Ordering;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -14,7 +14,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 /// Our AS (the peer AS of iBGP paths).
 const LOCAL_AS: u32 = 8075;
 
-/// An owned candidate (a `Candidate` borrows its attributes).
+/// An owned candidate (its attributes whole; a `Candidate` holds what the decision reads of them).
 #[derive(Clone)]
 struct Path {
     attrs: PathAttributes,
@@ -48,9 +48,9 @@ impl Path {
         }
     }
 
-    fn cand(&self) -> Candidate<'_> {
+    fn cand(&self) -> Candidate {
         Candidate {
-            attrs: &self.attrs,
+            path: PathRank::of(&self.attrs),
             ebgp: self.ebgp,
             peer_as: self.peer_as,
             router_id: self.router_id,

@@ -9,7 +9,7 @@
 //! ASes and MED cycles are common rather than rare. The oracles below are
 //! written from the RFC text independently of the library's key code.
 
-use coldpotato::decision::{best, compare, explain, rank, Candidate, Step};
+use coldpotato::decision::{best, compare, explain, rank, Candidate, PathRank, Step};
 use coldpotato::wire::{AsPath, AsPathSegment, Community, Origin, PathAttributes, SegmentType};
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -24,7 +24,7 @@ const TRIPLE_CASES: u32 = 2_000;
 /// Cases for the set properties (1..=8 candidates each).
 const SET_CASES: u32 = 1_000;
 
-/// An owned candidate (a `Candidate` borrows its attributes).
+/// An owned candidate (its attributes whole; a `Candidate` holds what the decision reads of them).
 #[derive(Debug, Clone)]
 struct Path {
     attrs: PathAttributes,
@@ -38,9 +38,9 @@ struct Path {
 }
 
 impl Path {
-    fn cand(&self) -> Candidate<'_> {
+    fn cand(&self) -> Candidate {
         Candidate {
-            attrs: &self.attrs,
+            path: PathRank::of(&self.attrs),
             ebgp: self.ebgp,
             peer_as: self.peer_as,
             router_id: self.router_id,

@@ -34,18 +34,18 @@ pub(super) struct Key {
 impl Key {
     /// Extracts the key, applying the defaults the module docs list.
     pub(super) fn of(c: &Candidate) -> Key {
-        let attrs = c.attrs;
+        let attrs = &c.path;
         Key {
             stale: c.stale,
             local_pref: attrs.local_pref.unwrap_or(DEFAULT_LOCAL_PREF),
-            path_len: attrs.as_path.as_ref().map_or(0, |p| p.path_len()),
+            path_len: attrs.path_len,
             origin: attrs.origin.map_or(ORIGIN_ABSENT_RANK, |o| o as u8),
             neighbor_as: c.neighbor_as(),
             med: attrs.med.unwrap_or(ABSENT_MED),
             ebgp: c.ebgp,
             rtt_ms: c.rtt_ms.unwrap_or(u32::MAX),
             router_id: u32::from(c.effective_router_id()),
-            cluster_list_len: attrs.cluster_list.len(),
+            cluster_list_len: attrs.cluster_list_len,
             peer_address: c.peer_address,
         }
     }

@@ -125,7 +125,7 @@ mod select;
 #[cfg(test)]
 mod tests;
 
-use crate::wire::PathAttributes;
+use crate::wire::{Origin, PathAttributes};
 use std::cmp::Ordering;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
@@ -138,10 +138,44 @@ pub const DEFAULT_LOCAL_PREF: u32 = 100;
 /// (RFC 4271 §9.1.2.2 c).
 pub const ABSENT_MED: u32 = 0;
 
+/// What the decision process reads of a path's attributes, and nothing
+/// else: built from decoded attributes ([`PathRank::of`]) or, by the route
+/// engine, straight from an interned set's packed bytes (no unpacking).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PathRank {
+    pub local_pref: Option<u32>,
+    /// AS_PATH length as §9.1.2.2 a counts it (an AS_SET counts one,
+    /// confederation segments none); 0 without AS_PATH.
+    pub path_len: usize,
+    /// The first AS of a leading AS_SEQUENCE, confederation segments
+    /// skipped ([`crate::wire::AsPath::first_as`]).
+    pub first_as: Option<u32>,
+    pub origin: Option<Origin>,
+    pub med: Option<u32>,
+    pub originator_id: Option<Ipv4Addr>,
+    pub cluster_list_len: usize,
+}
+
+impl PathRank {
+    /// The decision's view of `a`.
+    pub fn of(a: &PathAttributes) -> PathRank {
+        PathRank {
+            local_pref: a.local_pref,
+            path_len: a.as_path.as_ref().map_or(0, |p| p.path_len()),
+            first_as: a.as_path.as_ref().and_then(|p| p.first_as()),
+            origin: a.origin,
+            med: a.med,
+            originator_id: a.originator_id,
+            cluster_list_len: a.cluster_list.len(),
+        }
+    }
+}
+
 /// One candidate path for a prefix, as best-path selection sees it.
 #[derive(Debug, Clone, Copy)]
-pub struct Candidate<'a> {
-    pub attrs: &'a PathAttributes,
+pub struct Candidate {
+    /// What the decision reads of its attributes.
+    pub path: PathRank,
     /// Learned over eBGP (remote AS != our AS).
     pub ebgp: bool,
     /// The neighbor's AS (for MED comparison when the path is empty).
@@ -158,24 +192,20 @@ pub struct Candidate<'a> {
     pub rtt_ms: Option<u32>,
 }
 
-impl Candidate<'_> {
+impl Candidate {
     /// The AS whose MEDs this path's MED may be compared with
     /// (RFC 4271 §9.1.2.2 c): the first AS of the AS_PATH, skipping
     /// confederation segments, or `peer_as` when the path is empty, absent or
     /// starts with an AS_SET (for iBGP, `peer_as` is the local AS, as the RFC
     /// asks).
     pub fn neighbor_as(&self) -> u32 {
-        self.attrs
-            .as_path
-            .as_ref()
-            .and_then(|p| p.first_as())
-            .unwrap_or(self.peer_as)
+        self.path.first_as.unwrap_or(self.peer_as)
     }
 
     /// The identifier step (f) compares: ORIGINATOR_ID when present
     /// (RFC 4456 §9), else the neighbor's BGP identifier.
     pub fn effective_router_id(&self) -> Ipv4Addr {
-        self.attrs.originator_id.unwrap_or(self.router_id)
+        self.path.originator_id.unwrap_or(self.router_id)
     }
 }
 

@@ -46,9 +46,9 @@ impl Path {
         self
     }
 
-    fn cand(&self) -> Candidate<'_> {
+    fn cand(&self) -> Candidate {
         Candidate {
-            attrs: &self.attrs,
+            path: PathRank::of(&self.attrs),
             ebgp: self.ebgp,
             peer_as: self.peer_as,
             router_id: self.router_id,

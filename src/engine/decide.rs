@@ -31,14 +31,13 @@ use super::core::EngineCore;
 use super::pass::Pass;
 use crate::analytics::EventKind;
 use crate::config::{LocationId, Role};
-use crate::decision::{self, Candidate};
+use crate::decision::{self, Candidate, PathRank};
 use crate::metrics::METRICS;
 use crate::rib::{NeighborIdx, PathEntry, PathFlags};
-use crate::wire::{Community, LargeCommunity, PathAttributes, Prefix};
+use crate::wire::{Community, LargeCommunity, Prefix};
 use smallvec::SmallVec;
 use std::cmp::Ordering;
 use std::net::Ipv4Addr;
-use std::sync::Arc;
 use std::time::Instant;
 
 use super::decision::{Decision, DecisionState, LOCATION_COMMUNITY_BASE, LOCATION_LARGE_FUNCTION};
@@ -48,25 +47,15 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 }
 
 impl EngineCore {
-    /// A best-path candidate for one stored path whose attributes are `attrs`.
-    pub(crate) fn candidate<'a>(
-        &self,
-        e: &PathEntry,
-        attrs: &'a PathAttributes,
-    ) -> Option<Candidate<'a>> {
-        Some(candidate_of(self.nb(e.neighbor)?, e, attrs))
-    }
-
-    /// The attributes of each path (`attr`, which the callers made the
-    /// effective, post-policy set), unpacked once.
-    fn attrs_of<'a>(
-        &self,
-        paths: impl IntoIterator<Item = &'a PathEntry>,
-    ) -> SmallVec<[Option<Arc<PathAttributes>>; 4]> {
-        paths
-            .into_iter()
-            .map(|e| self.rib.attrs.get(e.attr))
-            .collect()
+    /// A best-path candidate for one stored path (`attr`, which the
+    /// callers made the effective, post-policy set), read from its
+    /// interned set without unpacking it.
+    pub(crate) fn candidate(&self, e: &PathEntry) -> Option<Candidate> {
+        Some(candidate_of(
+            self.nb(e.neighbor)?,
+            e,
+            self.rib.attrs.rank(e.attr)?,
+        ))
     }
 
     /// The indices of `paths` ordered by `first`, then best first by
@@ -79,12 +68,10 @@ impl EngineCore {
         first: impl Fn(usize, usize) -> Ordering,
         rtt: bool,
     ) -> SmallVec<[usize; 4]> {
-        let attrs = self.attrs_of(paths);
         let cands: SmallVec<[Option<Candidate>; 4]> = paths
             .iter()
-            .zip(&attrs)
-            .map(|(e, a)| {
-                let mut c = a.as_deref().and_then(|a| self.candidate(e, a))?;
+            .map(|e| {
+                let mut c = self.candidate(e)?;
                 if rtt {
                     c.rtt_ms = self.nb(e.neighbor).and_then(|n| n.rtt_rank);
                 }
@@ -403,16 +390,13 @@ impl EngineCore {
                 // One usable path is the best one; nothing to unpack or compare.
                 winner = Some(only.neighbor);
             } else {
-                let unpacked: SmallVec<[Option<Arc<PathAttributes>>; 4]> = usable
-                    .iter()
-                    .map(|e| attrs.get(posts.effective(prefix, e)))
-                    .collect();
+                // What the decision reads, from the packed sets: a
+                // rival's set is rarely unpacked in the cache.
                 let cands: SmallVec<[Candidate; 4]> = usable
                     .iter()
-                    .zip(&unpacked)
-                    .filter_map(|(e, a)| {
-                        let a = a.as_deref()?;
-                        Some(candidate_of(nb(e.neighbor)?, e, a))
+                    .filter_map(|e| {
+                        let rank = attrs.rank(posts.effective(prefix, e))?;
+                        Some(candidate_of(nb(e.neighbor)?, e, rank))
                     })
                     .collect();
                 if cands.len() == usable.len() {
@@ -449,13 +433,9 @@ impl EngineCore {
 }
 
 /// Path `e` of neighbor `nb` as the best-path selection compares it.
-fn candidate_of<'a>(
-    nb: &super::neighbor::Neighbor,
-    e: &PathEntry,
-    attrs: &'a PathAttributes,
-) -> Candidate<'a> {
+fn candidate_of(nb: &super::neighbor::Neighbor, e: &PathEntry, path: PathRank) -> Candidate {
     Candidate {
-        attrs,
+        path,
         ebgp: nb.ebgp,
         peer_as: nb.cfg.remote_as,
         router_id: nb

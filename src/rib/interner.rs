@@ -27,6 +27,7 @@
 //! withdrawals. A dead set interned again before that comes back as it was.
 
 use super::packed;
+use crate::decision::PathRank;
 use crate::wire::{PackedSet, PathAttributes};
 use hashbrown::{DefaultHashBuilder, HashTable};
 use std::borrow::Cow;
@@ -353,6 +354,30 @@ impl Interner {
         });
         self.remember(id, a.clone());
         Some(a)
+    }
+
+    /// What the decision process reads of set `id`, if live: from the
+    /// cache when the set is unpacked there, else read from its bytes
+    /// without unpacking it (a path's rivals are rarely in the cache, and
+    /// unpacking them for a comparison was most of a two-feed table's
+    /// best-path time).
+    pub fn rank(&self, id: AttrId) -> Option<PathRank> {
+        if self.counts.get(id as usize).is_none_or(|&n| n == 0) {
+            return None;
+        }
+        let bytes = self.slots.get(id as usize)?.bytes.as_deref()?;
+        if let Some(Some((cid, a))) = self.cache.borrow().get(id as usize % CACHE) {
+            if *cid == id {
+                return Some(PathRank::of(a));
+            }
+        }
+        match Self::derived(bytes) {
+            Some((base, local_pref, _)) => Some(PathRank {
+                local_pref,
+                ..self.rank(base)?
+            }),
+            None => packed::rank(bytes),
+        }
     }
 
     /// Puts `attrs`, the decoded form of set `id`, in the cache.

@@ -2,6 +2,7 @@
 //! sets packed by a session task, and a model check of reference counts.
 
 use super::*;
+use crate::decision::PathRank;
 use crate::wire::AsPath;
 
 fn attrs(asn: u32) -> PathAttributes {
@@ -220,4 +221,29 @@ proptest::proptest! {
             proptest::prop_assert_eq!(got.as_deref(), Some(&attrs(*n)));
         }
     }
+}
+
+#[test]
+fn the_decisions_view_of_a_set_is_read_from_its_bytes_or_the_cache() {
+    let mut i = Interner::new();
+    let mut a = attrs(64500);
+    a.med = Some(7);
+    a.local_pref = Some(50);
+    let whole = i.intern(a.clone());
+    // Not in the cache: read from the bytes.
+    assert_eq!(i.rank(whole), Some(PathRank::of(&a)));
+    // In the cache: the same.
+    assert!(i.get(whole).is_some());
+    assert_eq!(i.rank(whole), Some(PathRank::of(&a)));
+    // A derived set: its base's view with its own LOCAL_PREF.
+    let derived = i
+        .intern_derived(whole, Some(300), Some(64500))
+        .expect("live");
+    assert_ne!(derived, whole);
+    let mut with_lp = a.clone();
+    with_lp.local_pref = Some(300);
+    assert_eq!(i.rank(derived), Some(PathRank::of(&with_lp)));
+    // Gone with its last reference.
+    i.release(derived);
+    assert_eq!(i.rank(derived), None);
 }

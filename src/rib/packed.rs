@@ -10,6 +10,7 @@
 //!
 //! Layout: a 16-bit presence mask, then each present field in mask order.
 
+use crate::decision::PathRank;
 use crate::wire::attr::Aggregator;
 use crate::wire::{
     AsPath, AsPathSegment, Community, ExtCommunity, LargeCommunity, Origin, PathAttributes,
@@ -232,6 +233,77 @@ pub fn unpack(bytes: &[u8]) -> Option<PathAttributes> {
     r.0.is_empty().then_some(a)
 }
 
+/// What the decision process reads of packed bytes made by [`pack`],
+/// without unpacking them (no allocation: the AS path is walked, the
+/// communities skipped); `None` if they are not such bytes.
+pub fn rank(bytes: &[u8]) -> Option<PathRank> {
+    let mut r = Reader(bytes);
+    let mask = u16::from_le_bytes(r.array()?);
+    let has = |bit: u16| mask & bit != 0;
+    let mut k = PathRank::default();
+    if has(ORIGIN) {
+        k.origin = Some(match r.byte()? {
+            0 => Origin::Igp,
+            1 => Origin::Egp,
+            2 => Origin::Incomplete,
+            _ => return None,
+        });
+    }
+    if has(AS_PATH) {
+        let mut leading = true;
+        for _ in 0..r.count()? {
+            let kind = r.byte()?;
+            let len = r.count()?;
+            let first = if len > 0 { Some(r.varint()?) } else { None };
+            for _ in 1..len {
+                r.varint()?;
+            }
+            match kind {
+                // AS_SEQUENCE, AS_SET: as `AsPath::path_len` and `first_as`.
+                2 => {
+                    k.path_len += len;
+                    if leading {
+                        k.first_as = first;
+                    }
+                    leading = false;
+                }
+                1 => {
+                    k.path_len += 1;
+                    leading = false;
+                }
+                3 | 4 => {}
+                _ => return None,
+            }
+        }
+    }
+    if has(NEXT_HOP_V4) {
+        r.take(4)?;
+    }
+    if has(NEXT_HOP_V6) {
+        r.take(16)?;
+    }
+    if has(MED) {
+        k.med = Some(r.u32()?);
+    }
+    if has(LOCAL_PREF) {
+        k.local_pref = Some(r.u32()?);
+    }
+    if has(AGGREGATOR) {
+        r.take(8)?;
+    }
+    if has(COMMUNITIES) {
+        let n = r.count()?;
+        r.take(n.checked_mul(4)?)?;
+    }
+    if has(ORIGINATOR) {
+        k.originator_id = Some(Ipv4Addr::from(r.array::<4>()?));
+    }
+    if has(CLUSTER_LIST) {
+        k.cluster_list_len = r.count()?;
+    }
+    Some(k)
+}
+
 /// Appends `v` as LEB128 (1–5 bytes).
 fn varint(b: &mut Vec<u8>, mut v: u32) {
     while v >= 0x80 {
@@ -353,6 +425,11 @@ mod tests {
 
         /// Canonical: equal bytes exactly when the sets are equal.
         #[test]
+        fn the_decisions_view_of_the_bytes_is_that_of_the_set(a in attributes()) {
+            prop_assert_eq!(rank(&pack(&a)), Some(PathRank::of(&a)));
+        }
+
+        #[test]
         fn bytes_are_equal_exactly_when_sets_are(a in attributes(), b in attributes()) {
             prop_assert_eq!(pack(&a) == pack(&b), a == b);
         }
@@ -360,7 +437,11 @@ mod tests {
         /// Never panics on bytes it did not make.
         #[test]
         fn garbage_is_refused_or_decoded_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..80)) {
+            // The decision's reader never panics either, and agrees with
+            // the whole decoder on what it decodes.
+            let k = rank(&bytes);
             if let Some(a) = unpack(&bytes) {
+                prop_assert_eq!(k, Some(PathRank::of(&a)));
                 // Whatever decodes re-packs to a set that decodes the same.
                 prop_assert_eq!(unpack(&pack(&a)), Some(a));
             }
