@@ -520,7 +520,6 @@ pub(crate) struct PathChecks {
     leak: Option<crate::analytics::leak::Leak>,
 }
 
-/// The import verdict of a route and its RPKI state (`None`: RPKI off).
 /// The attributes one UPDATE announces a list of prefixes with: as
 /// decoded, packed by the session task when it did ([`PackedSet`]), and
 /// the prefixes' import verdicts when it worked them out.
@@ -530,6 +529,7 @@ struct Announced {
     ahead: Option<Vec<Ahead>>,
 }
 
+/// The import verdict of a route and its RPKI state (`None`: RPKI off).
 pub(crate) type Outcome = (Result<Accepted, Rejection>, Option<RpkiState>);
 
 /// An accepted route: the post-policy attributes when policy changed them,

@@ -148,12 +148,7 @@ pub fn unpack(bytes: &[u8]) -> Option<PathAttributes> {
     let has = |bit: u16| mask & bit != 0;
     let mut a = PathAttributes::default();
     if has(ORIGIN) {
-        a.origin = Some(match r.byte()? {
-            0 => Origin::Igp,
-            1 => Origin::Egp,
-            2 => Origin::Incomplete,
-            _ => return None,
-        });
+        a.origin = Some(r.origin()?);
     }
     if has(AS_PATH) {
         let n = r.count()?;
@@ -242,12 +237,7 @@ pub fn rank(bytes: &[u8]) -> Option<PathRank> {
     let has = |bit: u16| mask & bit != 0;
     let mut k = PathRank::default();
     if has(ORIGIN) {
-        k.origin = Some(match r.byte()? {
-            0 => Origin::Igp,
-            1 => Origin::Egp,
-            2 => Origin::Incomplete,
-            _ => return None,
-        });
+        k.origin = Some(r.origin()?);
     }
     if has(AS_PATH) {
         let mut leading = true;
@@ -330,6 +320,14 @@ impl<'a> Reader<'a> {
     }
     fn byte(&mut self) -> Option<u8> {
         self.array::<1>().map(|[b]| b)
+    }
+    fn origin(&mut self) -> Option<Origin> {
+        match self.byte()? {
+            0 => Some(Origin::Igp),
+            1 => Some(Origin::Egp),
+            2 => Some(Origin::Incomplete),
+            _ => None,
+        }
     }
     fn u32(&mut self) -> Option<u32> {
         self.array().map(u32::from_le_bytes)
