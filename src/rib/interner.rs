@@ -12,11 +12,12 @@
 //! prefix) a reference-count increment.
 //!
 //! A derived set ([`Interner::intern_derived`]) is another set with its
-//! LOCAL_PREF and ONLY_TO_CUSTOMER replaced: stored as the other set's id
-//! and the two values (~11 bytes), it holds a reference on that set. It is
-//! how the exporter keeps what it sent internal neighbors of routes learned
-//! from peers (the received set plus our LOCAL_PREF) without a second copy
-//! of every set.
+//! LOCAL_PREF and ONLY_TO_CUSTOMER replaced: stored apart
+//! ([`super::derived`]) as the other set's id and the two values in 16
+//! bytes with its count, it holds a reference on that set. It is how the
+//! exporter keeps what it sent internal neighbors of routes learned from
+//! peers (the received set plus our LOCAL_PREF) without a second copy of
+//! every set.
 //!
 //! A set whose last reference goes is dead at once ([`Interner::get`] and
 //! [`Interner::len`] no longer see it) but stays indexed until
@@ -26,6 +27,7 @@
 //! down) a quarter of the time until the internal neighbors had the
 //! withdrawals. A dead set interned again before that comes back as it was.
 
+use super::derived::{self, DerivedSets, Key};
 use super::packed;
 use crate::decision::PathRank;
 use crate::wire::{PackedSet, PathAttributes};
@@ -63,10 +65,6 @@ pub const NO_ATTR: AttrId = u32::MAX;
 /// Entries in the cache of unpacked sets (a power of two).
 const CACHE: usize = 1024;
 
-/// The first two bytes of a derived set: bit 15 of the packed presence
-/// mask, which [`packed::pack`] never sets.
-const DERIVED: [u8; 2] = 0x8000u16.to_le_bytes();
-
 /// One cache entry: an id and its unpacked set.
 type Cached = Option<(AttrId, Arc<PathAttributes>)>;
 
@@ -86,6 +84,8 @@ pub struct Interner {
     counts: Vec<u32>,
     free: Vec<AttrId>,
     index: HashTable<AttrId>,
+    /// Derived sets, by ids with [`derived::BIT`].
+    derived: DerivedSets,
     /// Sets whose reference count fell to 0 since the last `reclaim`
     /// (still indexed; an id may be listed twice).
     dying: Vec<AttrId>,
@@ -163,8 +163,8 @@ impl Interner {
         only_to_customer: Option<u32>,
     ) -> Option<AttrId> {
         // A derived set always refers to a whole one.
-        let base = match Self::derived(self.slots.get(base as usize)?.bytes.as_deref()?) {
-            Some((b, _, _)) => b,
+        let base = match self.derived.key(base) {
+            Some(k) => k.base(),
             None => base,
         };
         let whole = self.get(base)?;
@@ -172,39 +172,15 @@ impl Interner {
             self.acquire(base);
             return Some(base);
         }
-        let mut b = std::mem::take(&mut self.scratch);
-        b.clear();
-        b.extend_from_slice(&DERIVED);
-        b.extend_from_slice(&base.to_le_bytes());
-        b.push(u8::from(local_pref.is_some()) | (u8::from(only_to_customer.is_some()) << 1));
-        for v in [local_pref, only_to_customer].into_iter().flatten() {
-            b.extend_from_slice(&v.to_le_bytes());
-        }
-        let (id, new) = self.intern_bytes(&b);
-        self.scratch = b;
+        let (id, new) = self
+            .derived
+            .find_or_add(Key::new(base, local_pref, only_to_customer));
         if new {
             self.acquire(base);
+        } else {
+            self.acquire(id);
         }
         Some(id)
-    }
-
-    /// A derived set's base, LOCAL_PREF and ONLY_TO_CUSTOMER; `None` for
-    /// a whole set.
-    fn derived(bytes: &[u8]) -> Option<(AttrId, Option<u32>, Option<u32>)> {
-        let rest = bytes.strip_prefix(&DERIVED)?;
-        let (base, rest) = rest.split_first_chunk::<4>()?;
-        let (&flags, mut rest) = rest.split_first()?;
-        let mut take = |present: bool| -> Option<Option<u32>> {
-            if !present {
-                return Some(None);
-            }
-            let (v, r) = rest.split_first_chunk::<4>()?;
-            rest = r;
-            Some(Some(u32::from_le_bytes(*v)))
-        };
-        let lp = take(flags & 1 != 0)?;
-        let otc = take(flags & 2 != 0)?;
-        Some((AttrId::from_le_bytes(*base), lp, otc))
     }
 
     /// Finds or inserts `bytes` and takes one reference on it; `true` when
@@ -238,6 +214,9 @@ impl Interner {
                 id
             }
             None => {
+                // Unreachable in practice (a billion sets is far beyond
+                // memory); a derived set stores its base below this.
+                debug_assert!(self.slots.len() < derived::WHOLE_LIMIT as usize);
                 self.slots.push(slot);
                 self.counts.push(1);
                 (self.slots.len() - 1) as AttrId
@@ -249,21 +228,36 @@ impl Interner {
         (id, true)
     }
 
+    /// The reference count of `id`, whole or derived, if it has a
+    /// place (dead sets have one until reclaimed).
+    fn count_mut(&mut self, id: AttrId) -> Option<&mut u32> {
+        if id & derived::BIT != 0 {
+            return self.derived.count_mut(id);
+        }
+        self.slots.get(id as usize)?.bytes.as_ref()?;
+        self.counts.get_mut(id as usize)
+    }
+
+    /// The reference count of `id` (0 when dead or unknown).
+    fn count(&self, id: AttrId) -> u32 {
+        if id & derived::BIT != 0 {
+            return self.derived.count(id);
+        }
+        match self.slots.get(id as usize).and_then(|s| s.bytes.as_ref()) {
+            Some(_) => self.counts.get(id as usize).copied().unwrap_or(0),
+            None => 0,
+        }
+    }
+
     /// Takes one more reference on `id`.
     pub fn acquire(&mut self, id: AttrId) {
-        if let (Some(s), Some(n)) = (
-            self.slots.get(id as usize),
-            self.counts.get_mut(id as usize),
-        ) {
-            if s.bytes.is_some() {
-                *n = n.saturating_add(1);
-                if *n == 1 {
-                    // Back from the dead: a derived set holds its base again.
-                    self.dead -= 1;
-                    if let Some((base, _, _)) = s.bytes.as_deref().and_then(Self::derived) {
-                        self.acquire(base);
-                    }
-                }
+        let Some(n) = self.count_mut(id) else { return };
+        *n = n.saturating_add(1);
+        if *n == 1 {
+            // Back from the dead: a derived set holds its base again.
+            self.dead -= 1;
+            if let Some(k) = self.derived.key(id) {
+                self.acquire(k.base());
             }
         }
     }
@@ -271,21 +265,16 @@ impl Interner {
     /// Drops one reference on `id`; with its last reference the set is
     /// dead, and freed by the next [`Interner::reclaim`].
     pub fn release(&mut self, id: AttrId) {
-        let (Some(s), Some(n)) = (
-            self.slots.get(id as usize),
-            self.counts.get_mut(id as usize),
-        ) else {
-            return;
-        };
-        if s.bytes.is_none() || *n == 0 {
+        let Some(n) = self.count_mut(id) else { return };
+        if *n == 0 {
             return;
         }
         *n -= 1;
         if *n == 0 {
             self.dead += 1;
             self.dying.push(id);
-            if let Some((base, _, _)) = s.bytes.as_deref().and_then(Self::derived) {
-                self.release(base);
+            if let Some(k) = self.derived.key(id) {
+                self.release(k.base());
             }
         }
     }
@@ -298,7 +287,7 @@ impl Interner {
     /// Frees the dead sets.
     pub fn reclaim(&mut self) {
         for id in std::mem::take(&mut self.dying) {
-            if self.counts.get(id as usize) == Some(&0) {
+            if self.count(id) == 0 {
                 self.free_slot(id);
             }
         }
@@ -307,6 +296,12 @@ impl Interner {
     /// Frees dead set `id`: out of the index, its slot reusable (its base,
     /// if derived, was released when it died).
     fn free_slot(&mut self, id: AttrId) {
+        if self.derived.key(id).is_some() {
+            self.derived.remove(id);
+            self.dead -= 1;
+            self.forget(id);
+            return;
+        }
         let Some(bytes) = self.slots.get_mut(id as usize).and_then(|s| s.bytes.take()) else {
             return;
         };
@@ -316,22 +311,23 @@ impl Interner {
             entry.remove();
         }
         self.free.push(id);
-        {
-            let mut cache = self.cache.borrow_mut();
-            if let Some(c) = cache.get_mut(id as usize % CACHE) {
-                if c.as_ref().is_some_and(|(cid, _)| *cid == id) {
-                    *c = None;
-                }
+        self.forget(id);
+    }
+
+    /// Drops `id` from the cache of unpacked sets.
+    fn forget(&self, id: AttrId) {
+        let mut cache = self.cache.borrow_mut();
+        if let Some(c) = cache.get_mut(id as usize % CACHE) {
+            if c.as_ref().is_some_and(|(cid, _)| *cid == id) {
+                *c = None;
             }
         }
     }
-
     /// The attribute set `id`, if live.
     pub fn get(&self, id: AttrId) -> Option<Arc<PathAttributes>> {
-        if self.counts.get(id as usize).is_none_or(|&n| n == 0) {
+        if self.count(id) == 0 {
             return None;
         }
-        let bytes = self.slots.get(id as usize)?.bytes.as_deref()?;
         {
             let mut cache = self.cache.borrow_mut();
             if cache.is_empty() {
@@ -343,14 +339,14 @@ impl Interner {
                 }
             }
         }
-        let a = Arc::new(match Self::derived(bytes) {
-            Some((base, local_pref, only_to_customer)) => {
-                let mut a = (*self.get(base)?).clone();
-                a.local_pref = local_pref;
-                a.only_to_customer = only_to_customer;
+        let a = Arc::new(match self.derived.key(id) {
+            Some(k) => {
+                let mut a = (*self.get(k.base())?).clone();
+                a.local_pref = k.local_pref();
+                a.only_to_customer = k.only_to_customer();
                 a
             }
-            None => packed::unpack(bytes)?,
+            None => packed::unpack(self.slots.get(id as usize)?.bytes.as_deref()?)?,
         });
         self.remember(id, a.clone());
         Some(a)
@@ -362,21 +358,20 @@ impl Interner {
     /// unpacking them for a comparison was most of a two-feed table's
     /// best-path time).
     pub fn rank(&self, id: AttrId) -> Option<PathRank> {
-        if self.counts.get(id as usize).is_none_or(|&n| n == 0) {
+        if self.count(id) == 0 {
             return None;
         }
-        let bytes = self.slots.get(id as usize)?.bytes.as_deref()?;
         if let Some(Some((cid, a))) = self.cache.borrow().get(id as usize % CACHE) {
             if *cid == id {
                 return Some(PathRank::of(a));
             }
         }
-        match Self::derived(bytes) {
-            Some((base, local_pref, _)) => Some(PathRank {
-                local_pref,
-                ..self.rank(base)?
+        match self.derived.key(id) {
+            Some(k) => Some(PathRank {
+                local_pref: k.local_pref(),
+                ..self.rank(k.base())?
             }),
-            None => packed::rank(bytes),
+            None => packed::rank(self.slots.get(id as usize)?.bytes.as_deref()?),
         }
     }
 
@@ -393,7 +388,7 @@ impl Interner {
 
     /// Number of live attribute sets.
     pub fn len(&self) -> usize {
-        self.index.len() - self.dead
+        self.index.len() + self.derived.len() - self.dead
     }
 
     /// True when no set is live.
@@ -403,11 +398,7 @@ impl Interner {
 
     /// Reference count of `id` (0 when not live).
     pub fn refs(&self, id: AttrId) -> u32 {
-        self.slots
-            .get(id as usize)
-            .filter(|s| s.bytes.is_some())
-            .and_then(|_| self.counts.get(id as usize))
-            .map_or(0, |n| *n)
+        self.count(id)
     }
 }
 

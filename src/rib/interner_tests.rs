@@ -122,14 +122,13 @@ fn a_dead_set_interned_again_comes_back_with_its_id_until_reclaimed() {
     i.reclaim();
     assert!(i.is_empty());
     assert_eq!(i.dying(), 0);
-    // Both slots are reused.
+    // Both places are reused: the whole set's slot by a whole set, the
+    // derived set's entry by a derived set.
     let a = i.intern(attrs(5));
+    assert_eq!(a, base);
     let b = i.intern(attrs(6));
-    let mut got = [a, b];
-    got.sort_unstable();
-    let mut want = [base, d];
-    want.sort_unstable();
-    assert_eq!(got, want);
+    assert_eq!(i.intern_derived(b, Some(1), None), Some(d));
+    assert_eq!(i.len(), 3);
 }
 
 #[test]
@@ -246,4 +245,80 @@ fn the_decisions_view_of_a_set_is_read_from_its_bytes_or_the_cache() {
     // Gone with its last reference.
     i.release(derived);
     assert_eq!(i.rank(derived), None);
+}
+
+proptest::proptest! {
+    /// Whole and derived sets together behave like reference-counted
+    /// multisets in which each live derived set holds one reference on its
+    /// base, across reclaims (which reuse ids) and deaths and returns.
+    #[test]
+    fn derived_sets_match_a_counting_model(
+        ops in proptest::collection::vec((0u8..6, 0u32..4, 0u32..3), 1..300),
+    ) {
+        let mut i = Interner::new();
+        // base n -> (id, the caller's references)
+        let mut bases: std::collections::HashMap<u32, (AttrId, u32)> = Default::default();
+        // (base n, LOCAL_PREF) -> (id, the caller's references)
+        let mut derived: std::collections::HashMap<(u32, u32), (AttrId, u32)> = Default::default();
+        let held_by_derived = |derived: &std::collections::HashMap<(u32, u32), (AttrId, u32)>, n: u32| {
+            derived.keys().filter(|(b, _)| *b == n).count() as u32
+        };
+        for (op, n, lp) in ops {
+            match op {
+                0 => {
+                    let id = i.intern(attrs(n));
+                    let e = bases.entry(n).or_insert((id, 0));
+                    proptest::prop_assert_eq!(e.0, id);
+                    e.1 += 1;
+                }
+                1 => {
+                    if let Some(e) = bases.get_mut(&n).filter(|e| e.1 > 0) {
+                        i.release(e.0);
+                        e.1 -= 1;
+                    }
+                }
+                2 => {
+                    let Some(&(base, _)) = bases.get(&n) else { continue };
+                    let live = bases[&n].1 + held_by_derived(&derived, n) > 0;
+                    let got = i.intern_derived(base, Some(lp), Some(n));
+                    if !live {
+                        proptest::prop_assert_eq!(got, None);
+                        continue;
+                    }
+                    let id = got.expect("a live base");
+                    proptest::prop_assert!(id != base);
+                    let e = derived.entry((n, lp)).or_insert((id, 0));
+                    proptest::prop_assert_eq!(e.0, id);
+                    e.1 += 1;
+                }
+                3 => {
+                    if let Some(e) = derived.get_mut(&(n, lp)) {
+                        i.release(e.0);
+                        e.1 -= 1;
+                        if e.1 == 0 {
+                            derived.remove(&(n, lp));
+                        }
+                    }
+                }
+                _ => i.reclaim(),
+            }
+            // A base no one holds is gone (after a reclaim its id may be reused).
+            bases.retain(|n, e| e.1 + held_by_derived(&derived, *n) > 0);
+        }
+        proptest::prop_assert_eq!(i.len(), bases.len() + derived.len());
+        for (&(n, lp), &(id, refs)) in &derived {
+            proptest::prop_assert_eq!(i.refs(id), refs);
+            let mut want = attrs(n);
+            want.local_pref = Some(lp);
+            want.only_to_customer = Some(n);
+            let got = i.get(id);
+            proptest::prop_assert_eq!(got.as_deref(), Some(&want));
+            proptest::prop_assert_eq!(i.rank(id), Some(PathRank::of(&want)));
+        }
+        for (&n, &(id, refs)) in &bases {
+            proptest::prop_assert_eq!(i.refs(id), refs + held_by_derived(&derived, n));
+            let got = i.get(id);
+            proptest::prop_assert_eq!(got.as_deref(), Some(&attrs(n)));
+        }
+    }
 }

@@ -17,6 +17,7 @@
 //! - rejection reasons sit in a side table keyed by neighbor and prefix,
 //!   each distinct text stored once ([`rejections`]).
 
+mod derived;
 pub mod interner;
 pub mod out;
 pub mod packed;
