@@ -223,7 +223,7 @@ impl EngineCore {
             }
         };
         let src = self.nb(from)?;
-        let mut a = (*self.rib.attrs.get(attr)?).clone();
+        let mut a = self.rib.attrs.with(attr, PathAttributes::clone)?;
         // RFC 7607 §2: never propagate AS 0. The decoder already treats such
         // routes as withdrawn; this guards every other way a path is built.
         if a.carries_as_zero() {
@@ -345,8 +345,8 @@ impl EngineCore {
                 let base = base.filter(|&b| {
                     self.rib
                         .attrs
-                        .get(b)
-                        .is_some_and(|whole| only_lp_otc_differ(&mut a, &whole))
+                        .with(b, |whole| only_lp_otc_differ(&mut a, whole))
+                        .unwrap_or(false)
                 });
                 sets.push(a);
                 bases.push(base);

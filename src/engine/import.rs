@@ -23,7 +23,6 @@ use crate::policy::{Rejection, RouteContext, Rule, Verdict};
 use crate::rib::{AttrId, NeighborIdx, PathEntry, PathFlags};
 use crate::rpki::RpkiState;
 use crate::wire::{AddPathPrefix, Afi, AttrCause, PackedSet, PathAttributes, Prefix, Safi, Update};
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Rule name of a route treated as withdrawn for AS 0 in its path (RFC 7607).
@@ -160,10 +159,9 @@ impl EngineCore {
         if nlri.is_empty() {
             return;
         }
-        let attrs = Arc::new(attrs);
         let id = match set {
-            Some(set) => self.rib.attrs.intern_packed(set, &attrs),
-            None => self.rib.attrs.intern_decoded(&attrs),
+            Some(set) => self.rib.attrs.intern_packed(set),
+            None => self.rib.attrs.intern_ref(&attrs),
         };
         let checks = self.path_checks(idx, &attrs);
         let at = Announce {
@@ -178,6 +176,9 @@ impl EngineCore {
                 break;
             }
         }
+        // The set as received goes to the interner's cache, moved: the
+        // export of this pass reads it there.
+        self.rib.attrs.keep_decoded(id, attrs);
         self.rib.attrs.release(id);
     }
 

@@ -125,30 +125,28 @@ impl Interner {
         id
     }
 
-    /// [`Interner::intern_ref`], keeping `attrs` as the set's unpacked form
-    /// in the cache ([`Interner::get`] then hands it out without
-    /// unpacking: packing is lossless and canonical, so it is the same set).
-    pub fn intern_decoded(&mut self, attrs: &Arc<PathAttributes>) -> AttrId {
-        let id = self.intern_ref(attrs);
-        self.remember(id, attrs.clone());
-        id
+    /// Interns `set` (an UPDATE's attributes as [`packed_set`] packed and
+    /// hashed them) and takes one reference on it: one probe, and `set`'s
+    /// bytes become the stored copy when the set is new.
+    pub fn intern_packed(&mut self, set: PackedSet) -> AttrId {
+        debug_assert_eq!(set.hash, hash_of(&set.bytes), "a set hashed otherwise");
+        self.intern_hashed(set.hash, Cow::Owned(set.bytes.into_vec()))
+            .0
     }
 
-    /// [`Interner::intern_decoded`] with the set already packed and hashed
-    /// ([`packed_set`] of `attrs`): one probe, and `set`'s bytes become the
-    /// stored copy when the set is new.
-    pub fn intern_packed(&mut self, set: PackedSet, attrs: &Arc<PathAttributes>) -> AttrId {
+    /// Keeps `attrs`, the decoded form of live set `id` (as it was
+    /// received), in the cache: [`Interner::get`] and [`Interner::with`]
+    /// then read it without unpacking (packing is lossless and canonical,
+    /// so it is the same set). Moved in: no reference count is touched.
+    pub fn keep_decoded(&self, id: AttrId, attrs: PathAttributes) {
         debug_assert_eq!(
-            set.bytes,
-            packed::pack(attrs),
-            "a set packed from other attributes"
+            packed::pack(&attrs)[..],
+            *Self::bytes(&self.slots, id),
+            "attributes kept for another set"
         );
-        debug_assert_eq!(set.hash, hash_of(&set.bytes), "a set hashed otherwise");
-        let id = self
-            .intern_hashed(set.hash, Cow::Owned(set.bytes.into_vec()))
-            .0;
-        self.remember(id, attrs.clone());
-        id
+        if self.count(id) > 0 {
+            self.remember(id, Arc::new(attrs));
+        }
     }
 
     /// Interns `base` with LOCAL_PREF and ONLY_TO_CUSTOMER replaced by
@@ -167,8 +165,10 @@ impl Interner {
             Some(k) => k.base(),
             None => base,
         };
-        let whole = self.get(base)?;
-        if whole.local_pref == local_pref && whole.only_to_customer == only_to_customer {
+        let unchanged = self.with(base, |whole| {
+            whole.local_pref == local_pref && whole.only_to_customer == only_to_customer
+        })?;
+        if unchanged {
             self.acquire(base);
             return Some(base);
         }
@@ -350,6 +350,21 @@ impl Interner {
         });
         self.remember(id, a.clone());
         Some(a)
+    }
+
+    /// `f` of the attribute set `id`, if live, read in place when it is
+    /// in the cache (no reference count touched: the hot paths of export
+    /// read sets this way). `f` must not use the interner.
+    pub fn with<R>(&self, id: AttrId, f: impl FnOnce(&PathAttributes) -> R) -> Option<R> {
+        if self.count(id) == 0 {
+            return None;
+        }
+        if let Some(Some((cid, a))) = self.cache.borrow().get(id as usize % CACHE) {
+            if *cid == id {
+                return Some(f(a));
+            }
+        }
+        self.get(id).map(|a| f(&a))
     }
 
     /// What the decision process reads of set `id`, if live: from the

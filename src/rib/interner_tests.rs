@@ -26,38 +26,51 @@ fn equal_sets_share_one_index() {
 }
 
 #[test]
-fn a_set_interned_decoded_is_handed_out_without_unpacking() {
+fn a_set_kept_decoded_is_read_in_place_and_handed_out_without_unpacking() {
     let mut i = Interner::new();
-    let a = Arc::new(attrs(1));
-    let id = i.intern_decoded(&a);
+    let id = i.intern_ref(&attrs(1));
+    let kept = attrs(1);
+    let buffer = |a: &PathAttributes| a.as_path.as_ref().map(|p| p.segments.as_ptr());
+    let ptr = buffer(&kept);
+    i.keep_decoded(id, kept);
     assert_eq!(i.intern(attrs(1)), id, "the same set as interned packed");
+    // `with` reads the kept set itself, in place (its AS path's buffer).
+    assert_eq!(i.with(id, buffer), Some(ptr));
+    assert_eq!(i.with(id, |a| a.clone()), Some(attrs(1)));
     let got = i.get(id).expect("live");
     assert!(
-        Arc::ptr_eq(&got, &a),
-        "the decoded set itself, from the cache"
+        Arc::ptr_eq(&got, &i.get(id).expect("live")),
+        "one cached copy"
     );
     assert_eq!(i.refs(id), 2);
+    // A set no one holds is not kept, nor read.
+    i.release(id);
+    i.release(id);
+    i.keep_decoded(id, attrs(1));
+    assert_eq!(i.with(id, |_| ()), None);
+    assert!(i.get(id).is_none());
 }
 
 #[test]
 fn a_set_packed_elsewhere_is_the_same_set_and_its_bytes_are_kept() {
     let mut i = Interner::new();
-    let one = Arc::new(attrs(1));
+    let one = attrs(1);
     let set = packed_set(&one);
     let ptr = set.bytes.as_ptr();
-    let id = i.intern_packed(set, &one);
+    let id = i.intern_packed(set);
     assert_eq!(
         Interner::bytes(&i.slots, id).as_ptr(),
         ptr,
         "a new set keeps the bytes it was handed"
     );
     assert_eq!(i.intern(attrs(1)), id, "found by the interner's own hash");
-    assert_eq!(i.intern_packed(packed_set(&one), &one), id);
+    assert_eq!(i.intern_packed(packed_set(&one)), id);
     assert_eq!(i.refs(id), 3);
-    let two = Arc::new(attrs(2));
-    let other = i.intern_packed(packed_set(&two), &two);
+    let two = attrs(2);
+    let other = i.intern_packed(packed_set(&two));
     assert_ne!(other, id);
-    assert!(Arc::ptr_eq(&i.get(other).expect("live"), &two));
+    assert_eq!(i.get(other).as_deref(), Some(&two));
+    assert_eq!(i.with(other, |a| a.clone()), Some(two));
 }
 
 #[test]
