@@ -144,7 +144,7 @@ impl Interner {
             *Self::bytes(&self.slots, id),
             "attributes kept for another set"
         );
-        if self.count(id) > 0 {
+        if self.refs(id) > 0 {
             self.remember(id, Arc::new(attrs));
         }
     }
@@ -238,17 +238,6 @@ impl Interner {
         self.counts.get_mut(id as usize)
     }
 
-    /// The reference count of `id` (0 when dead or unknown).
-    fn count(&self, id: AttrId) -> u32 {
-        if id & derived::BIT != 0 {
-            return self.derived.count(id);
-        }
-        match self.slots.get(id as usize).and_then(|s| s.bytes.as_ref()) {
-            Some(_) => self.counts.get(id as usize).copied().unwrap_or(0),
-            None => 0,
-        }
-    }
-
     /// Takes one more reference on `id`.
     pub fn acquire(&mut self, id: AttrId) {
         let Some(n) = self.count_mut(id) else { return };
@@ -287,7 +276,7 @@ impl Interner {
     /// Frees the dead sets.
     pub fn reclaim(&mut self) {
         for id in std::mem::take(&mut self.dying) {
-            if self.count(id) == 0 {
+            if self.refs(id) == 0 {
                 self.free_slot(id);
             }
         }
@@ -323,9 +312,10 @@ impl Interner {
             }
         }
     }
+
     /// The attribute set `id`, if live.
     pub fn get(&self, id: AttrId) -> Option<Arc<PathAttributes>> {
-        if self.count(id) == 0 {
+        if self.refs(id) == 0 {
             return None;
         }
         {
@@ -356,7 +346,7 @@ impl Interner {
     /// in the cache (no reference count touched: the hot paths of export
     /// read sets this way). `f` must not use the interner.
     pub fn with<R>(&self, id: AttrId, f: impl FnOnce(&PathAttributes) -> R) -> Option<R> {
-        if self.count(id) == 0 {
+        if self.refs(id) == 0 {
             return None;
         }
         if let Some(Some((cid, a))) = self.cache.borrow().get(id as usize % CACHE) {
@@ -373,7 +363,7 @@ impl Interner {
     /// unpacking them for a comparison was most of a two-feed table's
     /// best-path time).
     pub fn rank(&self, id: AttrId) -> Option<PathRank> {
-        if self.count(id) == 0 {
+        if self.refs(id) == 0 {
             return None;
         }
         if let Some(Some((cid, a))) = self.cache.borrow().get(id as usize % CACHE) {
@@ -411,9 +401,15 @@ impl Interner {
         self.len() == 0
     }
 
-    /// Reference count of `id` (0 when not live).
+    /// Reference count of `id` (0 when dead or unknown).
     pub fn refs(&self, id: AttrId) -> u32 {
-        self.count(id)
+        if id & derived::BIT != 0 {
+            return self.derived.count(id);
+        }
+        match self.slots.get(id as usize).and_then(|s| s.bytes.as_ref()) {
+            Some(_) => self.counts.get(id as usize).copied().unwrap_or(0),
+            None => 0,
+        }
     }
 }
 

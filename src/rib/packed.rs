@@ -421,12 +421,13 @@ mod tests {
             prop_assert_eq!(unpack(&pack(&a)), Some(a));
         }
 
-        /// Canonical: equal bytes exactly when the sets are equal.
+        /// The decision's reader sees what the set holds.
         #[test]
         fn the_decisions_view_of_the_bytes_is_that_of_the_set(a in attributes()) {
             prop_assert_eq!(rank(&pack(&a)), Some(PathRank::of(&a)));
         }
 
+        /// Canonical: equal bytes exactly when the sets are equal.
         #[test]
         fn bytes_are_equal_exactly_when_sets_are(a in attributes(), b in attributes()) {
             prop_assert_eq!(pack(&a) == pack(&b), a == b);
