@@ -143,6 +143,14 @@ impl PrefixKey for V6Key {
 #[derive(Debug)]
 pub struct Table<K: PrefixKey> {
     by_len: Vec<HashMap<K, Slot>>,
+    /// The path lists slots point at (apart from the maps, so a slot can be
+    /// held while a list is made or freed).
+    lists: Lists,
+}
+
+/// Path lists of more than one path.
+#[derive(Debug, Default)]
+struct Lists {
     /// Two-path lists, in fixed-size chunks.
     pairs: Vec<Box<[[PathEntry; 2]]>>,
     free_pairs: Vec<u32>,
@@ -151,28 +159,15 @@ pub struct Table<K: PrefixKey> {
     free_spill: Vec<u32>,
 }
 
-impl<K: PrefixKey> Default for Table<K> {
-    fn default() -> Self {
-        Table {
-            by_len: (0..=K::MAX_LEN).map(|_| HashMap::default()).collect(),
-            pairs: Vec::new(),
-            free_pairs: Vec::new(),
-            spill: Vec::new(),
-            free_spill: Vec::new(),
-        }
-    }
-}
-
-impl<K: PrefixKey> Table<K> {
+impl Lists {
     fn pair(&self, i: u32) -> Option<&[PathEntry; 2]> {
         let i = i as usize;
         self.pairs.get(i / PAIR_CHUNK)?.get(i % PAIR_CHUNK)
     }
 
-    /// Pair `i` of `pairs` (a field borrow, so a table slot can be held meanwhile).
-    fn pair_in(pairs: &mut [Box<[[PathEntry; 2]]>], i: u32) -> Option<&mut [PathEntry; 2]> {
+    fn pair_mut(&mut self, i: u32) -> Option<&mut [PathEntry; 2]> {
         let i = i as usize;
-        pairs.get_mut(i / PAIR_CHUNK)?.get_mut(i % PAIR_CHUNK)
+        self.pairs.get_mut(i / PAIR_CHUNK)?.get_mut(i % PAIR_CHUNK)
     }
 
     fn new_pair(&mut self, two: [PathEntry; 2]) -> Slot {
@@ -187,7 +182,7 @@ impl<K: PrefixKey> Table<K> {
                 n as u32
             }
         };
-        if let Some(p) = Self::pair_in(&mut self.pairs, i) {
+        if let Some(p) = self.pair_mut(i) {
             *p = two;
         }
         list_slot(PAIR, i)
@@ -218,13 +213,91 @@ impl<K: PrefixKey> Table<K> {
         }
     }
 
+    /// Adds `e` to the paths of `slot` or replaces its neighbor's; returns
+    /// the path replaced.
+    fn upsert(&mut self, slot: &mut Slot, e: PathEntry) -> Option<PathEntry> {
+        let cur = *slot;
+        match (cur.neighbor, cur.flags.bits()) {
+            (LIST, PAIR) => {
+                let pair = self.pair_mut(cur.attr)?;
+                if let Some(p) = pair.iter_mut().find(|p| p.neighbor == e.neighbor) {
+                    return Some(std::mem::replace(p, e));
+                }
+                let [a, b] = *pair;
+                self.free_pairs.push(cur.attr);
+                *slot = self.new_spill(vec![a, b, e]);
+                None
+            }
+            (LIST, _) => {
+                let v = self.spill.get_mut(cur.attr as usize)?;
+                if let Some(p) = v.iter_mut().find(|p| p.neighbor == e.neighbor) {
+                    return Some(std::mem::replace(p, e));
+                }
+                v.push(e);
+                None
+            }
+            _ if cur.neighbor == e.neighbor => Some(std::mem::replace(slot, e)),
+            _ => {
+                *slot = self.new_pair([cur, e]);
+                None
+            }
+        }
+    }
+
+    /// Takes `neighbor`'s path out of `cur`'s paths: the path and what the
+    /// slot holds next (`None`: nothing, the prefix goes), or `None` when
+    /// `neighbor` has no path there.
+    fn remove(&mut self, cur: Slot, neighbor: NeighborIdx) -> Option<(PathEntry, Option<Slot>)> {
+        match (cur.neighbor, cur.flags.bits()) {
+            (LIST, PAIR) => {
+                let [a, b] = *self.pair(cur.attr)?;
+                let (old, keep) = if a.neighbor == neighbor {
+                    (a, b)
+                } else if b.neighbor == neighbor {
+                    (b, a)
+                } else {
+                    return None;
+                };
+                self.free_pairs.push(cur.attr);
+                Some((old, Some(keep)))
+            }
+            (LIST, _) => {
+                let i = cur.attr;
+                let v = self.spill.get_mut(i as usize)?;
+                let pos = v.iter().position(|p| p.neighbor == neighbor)?;
+                let old = v.remove(pos);
+                if v.len() == 2 {
+                    let two = [v[0], v[1]];
+                    self.spill[i as usize] = Vec::new();
+                    self.free_spill.push(i);
+                    Some((old, Some(self.new_pair(two))))
+                } else {
+                    Some((old, Some(cur)))
+                }
+            }
+            _ if cur.neighbor == neighbor => Some((cur, None)),
+            _ => None,
+        }
+    }
+}
+
+impl<K: PrefixKey> Default for Table<K> {
+    fn default() -> Self {
+        Table {
+            by_len: (0..=K::MAX_LEN).map(|_| HashMap::default()).collect(),
+            lists: Lists::default(),
+        }
+    }
+}
+
+impl<K: PrefixKey> Table<K> {
     /// The paths of `net` (empty when unknown or of the other family).
     pub fn get(&self, net: &Prefix) -> &[PathEntry] {
         let Some((len, k)) = K::from_net(net) else {
             return &[];
         };
         match self.by_len.get(len as usize).and_then(|m| m.get(&k)) {
-            Some(s) => self.slice(s),
+            Some(s) => self.lists.slice(s),
             None => &[],
         }
     }
@@ -234,10 +307,10 @@ impl<K: PrefixKey> Table<K> {
         let (len, k) = K::from_net(net)?;
         let s = self.by_len.get_mut(len as usize)?.get_mut(&k)?;
         match (s.neighbor, s.flags.bits()) {
-            (LIST, PAIR) => Self::pair_in(&mut self.pairs, s.attr).map(|p| &mut p[..]),
+            (LIST, PAIR) => self.lists.pair_mut(s.attr).map(|p| &mut p[..]),
             (LIST, _) => {
                 let i = s.attr as usize;
-                self.spill.get_mut(i).map(|v| v.as_mut_slice())
+                self.lists.spill.get_mut(i).map(|v| v.as_mut_slice())
             }
             _ => Some(std::slice::from_mut(s)),
         }
@@ -251,93 +324,29 @@ impl<K: PrefixKey> Table<K> {
             return None;
         }
         let (len, k) = K::from_net(net)?;
-        let slot = match self.by_len.get_mut(len as usize)?.entry(k) {
+        match self.by_len.get_mut(len as usize)?.entry(k) {
             Entry::Vacant(v) => {
                 v.insert(e);
-                return None;
-            }
-            Entry::Occupied(o) => o.into_mut(),
-        };
-        let cur = *slot;
-        match (cur.neighbor, cur.flags.bits()) {
-            (LIST, PAIR) => {
-                let pair = Self::pair_in(&mut self.pairs, cur.attr)?;
-                if let Some(p) = pair.iter_mut().find(|p| p.neighbor == e.neighbor) {
-                    return Some(std::mem::replace(p, e));
-                }
-                let [a, b] = *pair;
-                self.free_pairs.push(cur.attr);
-                let spilled = self.new_spill(vec![a, b, e]);
-                self.set_slot(len, k, spilled);
                 None
             }
-            (LIST, _) => {
-                let v = self.spill.get_mut(cur.attr as usize)?;
-                if let Some(p) = v.iter_mut().find(|p| p.neighbor == e.neighbor) {
-                    return Some(std::mem::replace(p, e));
-                }
-                v.push(e);
-                None
-            }
-            _ if cur.neighbor == e.neighbor => Some(std::mem::replace(slot, e)),
-            _ => {
-                let paired = self.new_pair([cur, e]);
-                self.set_slot(len, k, paired);
-                None
-            }
+            Entry::Occupied(mut o) => self.lists.upsert(o.get_mut(), e),
         }
     }
 
-    fn set_slot(&mut self, len: u8, k: K, s: Slot) {
-        if let Some(m) = self.by_len.get_mut(len as usize) {
-            m.insert(k, s);
-        }
-    }
-
-    /// Removes the path of `neighbor`; returns it.
+    /// Removes the path of `neighbor`; returns it. One hash probe.
     pub fn remove(&mut self, net: &Prefix, neighbor: NeighborIdx) -> Option<PathEntry> {
         if neighbor == LIST {
             return None;
         }
         let (len, k) = K::from_net(net)?;
-        let cur = *self.by_len.get(len as usize)?.get(&k)?;
-        let (old, next) = match (cur.neighbor, cur.flags.bits()) {
-            (LIST, PAIR) => {
-                let [a, b] = *self.pair(cur.attr)?;
-                let (old, keep) = if a.neighbor == neighbor {
-                    (a, b)
-                } else if b.neighbor == neighbor {
-                    (b, a)
-                } else {
-                    return None;
-                };
-                self.free_pairs.push(cur.attr);
-                (old, Some(keep))
-            }
-            (LIST, _) => {
-                let i = cur.attr;
-                let v = self.spill.get_mut(i as usize)?;
-                let pos = v.iter().position(|p| p.neighbor == neighbor)?;
-                let old = v.remove(pos);
-                if v.len() == 2 {
-                    let two = [v[0], v[1]];
-                    self.spill[i as usize] = Vec::new();
-                    self.free_spill.push(i);
-                    (old, Some(self.new_pair(two)))
-                } else {
-                    (old, Some(cur))
-                }
-            }
-            _ if cur.neighbor == neighbor => (cur, None),
-            _ => return None,
+        let Entry::Occupied(mut o) = self.by_len.get_mut(len as usize)?.entry(k) else {
+            return None;
         };
-        let map = self.by_len.get_mut(len as usize)?;
+        let (old, next) = self.lists.remove(*o.get(), neighbor)?;
         match next {
-            Some(n) => {
-                map.insert(k, n);
-            }
+            Some(n) => *o.get_mut() = n,
             None => {
-                map.remove(&k);
+                o.remove();
             }
         }
         Some(old)
@@ -347,7 +356,7 @@ impl<K: PrefixKey> Table<K> {
     pub fn iter(&self) -> impl Iterator<Item = (Prefix, &[PathEntry])> + '_ {
         self.by_len.iter().enumerate().flat_map(move |(len, m)| {
             m.iter()
-                .map(move |(k, s)| (k.to_net(len as u8), self.slice(s)))
+                .map(move |(k, s)| (k.to_net(len as u8), self.lists.slice(s)))
         })
     }
 
@@ -444,8 +453,8 @@ mod tests {
         for n in 0..3 {
             t.upsert(&k, entry(n));
         }
-        assert_eq!(t.spill.len(), 1);
-        assert_eq!(t.pairs.len(), 1);
+        assert_eq!(t.lists.spill.len(), 1);
+        assert_eq!(t.lists.pairs.len(), 1);
     }
 
     #[test]
