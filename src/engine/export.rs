@@ -294,8 +294,9 @@ impl EngineCore {
         // policy can look at the state.
         let rpki_matters = self.rpki_in_policies();
         let shareable = to.cfg.export_policy.is_none();
-        // Sized for the call up front: growing the map insert by insert
-        // (a rehash at each doubling, one per call) showed in profiles.
+        // Sized for the call up front: growing these insert by insert, with
+        // a rehash of the map at each doubling on every call, showed in
+        // profiles.
         let mut sets: Vec<PathAttributes> = Vec::with_capacity(prefixes.len());
         // Per set: the received set it is a derivation of (see below).
         let mut bases: Vec<Option<AttrId>> = Vec::with_capacity(prefixes.len());
