@@ -213,6 +213,18 @@ impl Lists {
         }
     }
 
+    /// [`Lists::slice`], mutable (`None` when a list slot's list is missing).
+    fn slice_mut<'a>(&'a mut self, s: &'a mut Slot) -> Option<&'a mut [PathEntry]> {
+        match (s.neighbor, s.flags.bits()) {
+            (LIST, PAIR) => self.pair_mut(s.attr).map(|p| &mut p[..]),
+            (LIST, _) => self
+                .spill
+                .get_mut(s.attr as usize)
+                .map(|v| v.as_mut_slice()),
+            _ => Some(std::slice::from_mut(s)),
+        }
+    }
+
     /// Adds `e` to the paths of `slot` or replaces its neighbor's; returns
     /// the path replaced.
     fn upsert(&mut self, slot: &mut Slot, e: PathEntry) -> Option<PathEntry> {
@@ -306,14 +318,7 @@ impl<K: PrefixKey> Table<K> {
     pub fn get_mut(&mut self, net: &Prefix) -> Option<&mut [PathEntry]> {
         let (len, k) = K::from_net(net)?;
         let s = self.by_len.get_mut(len as usize)?.get_mut(&k)?;
-        match (s.neighbor, s.flags.bits()) {
-            (LIST, PAIR) => self.lists.pair_mut(s.attr).map(|p| &mut p[..]),
-            (LIST, _) => {
-                let i = s.attr as usize;
-                self.lists.spill.get_mut(i).map(|v| v.as_mut_slice())
-            }
-            _ => Some(std::slice::from_mut(s)),
-        }
+        self.lists.slice_mut(s)
     }
 
     /// Inserts or replaces the path of `e.neighbor`; returns the old one.
