@@ -6,7 +6,7 @@
 //! LOCAL_PREF and the feeder's ASN at the head of the AS path
 //! (`coldpotato sink --first-as`).
 //!
-//! Cases (`FULL_TABLE_CASES=1,2,3,4,5,real`; default all):
+//! Cases (`FULL_TABLE_CASES=1,2,3,4,5,real,real2`; default all):
 //! 1. 1M IPv4 prefixes in 200k attribute sets from one peering-service
 //!    neighbor (policy on: ours the built-in peering-service rules, BIRD an
 //!    import filter on 8075:8007; both also drop the few paths that hold
@@ -33,8 +33,18 @@
 //!
 //! `real`. one peer's table from a public MRT or `bgpdump -m` RIB dump
 //!    (`FULL_TABLE_MRT=FILE`, `FULL_TABLE_MRT_PEER=ADDR`, default the peer
-//!    with the most routes) over a transit session that accepts all
-//!    (skipped with a note when `FULL_TABLE_MRT` is unset).
+//!    with the most routes) over a transit session that accepts all but
+//!    what our built-in rules drop (AS loops; AS_SETs, RFC 9774, which
+//!    BIRD's filter drops too), one internal neighbor;
+//! `real2`. the two largest peers' tables of the same dump, two feeds
+//!    racing (real AS paths: the best path is each prefix's shortest, not
+//!    one feed's), one internal neighbor.
+//!
+//! `real` and `real2` are skipped with a note when `FULL_TABLE_MRT` is
+//! unset. A public dump that works: the `bgpdump -m` text of the RIPE RIS
+//! bview of 2010-07-01 07:59 UTC that RIPE-NCC/bgpdump ships as
+//! `test_expect/bview.20100701.0759.gz.bgp.gz` (two full feeds, AS4777
+//! with 323,485 routes and AS2497 with 318,457; 123 AS_SET paths).
 //!
 //! Figures per run: seconds from the feeders starting to send (the load
 //! generator's "table ready" line: building its table is not the
@@ -90,13 +100,16 @@ const CHURN_SECS: u64 = 60;
 struct Feeder {
     local: IpAddr,
     asn: u32,
+    /// With a dump ([`Table::Mrt`]): whose table it announces (`None`: the
+    /// peer with the most routes).
+    table_peer: Option<IpAddr>,
 }
 
 /// What the feeders announce.
 #[derive(Debug, Clone)]
 enum Table {
     Synthetic { prefixes: usize },
-    Mrt { file: PathBuf, peer: Option<IpAddr> },
+    Mrt { file: PathBuf },
 }
 
 /// What happens after the load.
@@ -119,8 +132,9 @@ struct Case {
     expect: usize,
     /// Paths the speaker receives in all.
     paths: usize,
-    /// The ASN the sinks expect first in every AS path.
-    first_as: u32,
+    /// The ASN the sinks expect first in every AS path (`None` when the
+    /// feeds' paths compete on their merits: no one feeder wins them all).
+    first_as: Option<u32>,
 }
 
 /// Case 4's figures.
@@ -196,14 +210,15 @@ fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 /// Whether both speakers keep a route: with `policy`, it carries 8075:8007
 /// (the peering-service rule, BIRD's filter); always, its AS path does not
-/// hold our ASN (an AS loop, dropped by both).
+/// hold our ASN (an AS loop, dropped by both) nor an AS_SET (RFC 9774, one
+/// of our built-in rules on every eBGP session; BIRD's filter in the
+/// real-table cases).
 fn passes(attrs: &PathAttributes, policy: bool) -> bool {
     let tagged = !policy || attrs.communities.contains(&Community::new(8075, 8007));
-    let looped = attrs
-        .as_path
-        .as_ref()
-        .is_some_and(|p| p.all_asns().any(|a| a == OUR_AS));
-    tagged && !looped
+    let path = attrs.as_path.as_ref();
+    let looped = path.is_some_and(|p| p.all_asns().any(|a| a == OUR_AS));
+    let set = path.is_some_and(|p| p.has_set());
+    tagged && !looped && !set
 }
 
 /// The synthetic table exactly as `coldpotato loadgen --local 127.0.0.2
@@ -235,19 +250,46 @@ fn expected(updates: &[Update], policy: bool) -> usize {
     last.values().filter(|ok| **ok).count()
 }
 
-/// Prefixes that pass, distinct prefixes and ASN of one peer of a dump.
-fn mrt_table(file: &Path, peer: Option<IpAddr>) -> Option<(usize, usize, u32)> {
+/// What `feeds` peers of a dump announce, one loadgen each: the given
+/// peer alone, else the `feeds` peers with the most routes. Returns the
+/// distinct prefixes that pass on at least one of them (what an internal
+/// neighbor ends up holding), the paths received in all, and per feed
+/// its address and ASN.
+fn mrt_table(
+    file: &Path,
+    peer: Option<IpAddr>,
+    feeds: usize,
+) -> Option<(usize, usize, Vec<(Option<IpAddr>, u32)>)> {
     let dump = coldpotato::lab::dump::read(file).ok()?;
-    let t = dump.peer(peer)?;
-    let mut last: HashMap<_, bool> = HashMap::new();
-    for (attrs, ps) in &t.groups {
-        let ok = passes(attrs, false);
-        for p in ps {
-            last.insert(*p, ok);
+    let tables: Vec<_> = match peer {
+        Some(_) => vec![dump.peer(peer)?],
+        None => {
+            let mut all: Vec<_> = dump.peers.iter().collect();
+            all.sort_by_key(|t| std::cmp::Reverse(t.routes));
+            all.into_iter().take(feeds).collect()
+        }
+    };
+    let mut ok_any: HashMap<_, bool> = HashMap::new();
+    let mut paths = 0;
+    for t in &tables {
+        let mut last: HashMap<_, bool> = HashMap::new();
+        for (attrs, ps) in &t.groups {
+            let ok = passes(attrs, false);
+            for p in ps {
+                last.insert(*p, ok);
+            }
+        }
+        paths += last.len();
+        for (p, ok) in last {
+            *ok_any.entry(p).or_default() |= ok;
         }
     }
-    let pass = last.values().filter(|ok| **ok).count();
-    Some((pass, last.len(), t.asn))
+    let pass = ok_any.values().filter(|ok| **ok).count();
+    Some((
+        pass,
+        paths,
+        tables.iter().map(|t| (t.address, t.asn)).collect(),
+    ))
 }
 
 fn spawn_feeder(f: &Feeder, table: &Table, target: SocketAddr, dir: &Path) -> Result<Proc> {
@@ -264,9 +306,9 @@ fn spawn_feeder(f: &Feeder, table: &Table, target: SocketAddr, dir: &Path) -> Re
                 .args(["--sets", &SETS.to_string()])
                 .args(["--seed", &SEED.to_string()]);
         }
-        Table::Mrt { file, peer } => {
+        Table::Mrt { file } => {
             cmd.arg("--table").arg(file);
-            if let Some(p) = peer {
+            if let Some(p) = f.table_peer {
                 cmd.args(["--table-peer", &p.to_string()]);
             }
         }
@@ -287,8 +329,10 @@ fn spawn_sink(i: usize, port: u16, c: &Case, dir: &Path) -> Result<Proc> {
         .args(["--listen", &sink_addr(i, port).to_string()])
         .args(["--asn", &OUR_AS.to_string()])
         .args(["--expect", &c.expect.to_string()])
-        .args(["--first-as", &c.first_as.to_string()])
         .args(["--every-ms", &SINK_EVERY_MS.to_string()]);
+    if let Some(a) = c.first_as {
+        cmd.args(["--first-as", &a.to_string()]);
+    }
     cmd.env("RUST_LOG", "warn");
     Proc::spawn(&format!("sink{i}"), cmd, dir.join(format!("sink{i}.log")))
 }
@@ -487,7 +531,11 @@ local_address = "127.0.0.1"
 fn bird_config(c: &Case, bgp: u16, sink_port: u16) -> String {
     let import = match c.table {
         Table::Synthetic { .. } => "import filter peering",
-        Table::Mrt { .. } => "import all",
+        // Our built-in rules drop AS_SET paths on every eBGP session (RFC
+        // 9774). BIRD 2's filters cannot see path segments; `last` is 0
+        // when the path ends in an AS_SET, where aggregation puts it (the
+        // bench flags a count that differs from ours).
+        Table::Mrt { .. } => "import filter transit",
     };
     // `multihop`: BIRD refuses a loopback host as a directly connected
     // neighbor. `gateway recursive` over the `direct` routes of lo resolves
@@ -497,7 +545,8 @@ fn bird_config(c: &Case, bgp: u16, sink_port: u16) -> String {
     let mut cfg = String::from(
         "router id 127.0.0.1;\nlog stderr { warning, error, fatal };\nprotocol device { }\n\
          protocol direct { ipv4; interface \"lo\"; }\n\
-         filter peering { if (8075,8007) ~ bgp_community then accept; reject; }\n",
+         filter peering { if (8075,8007) ~ bgp_community then accept; reject; }\n\
+         filter transit { if bgp_path.last = 0 then reject; accept; }\n",
     );
     for (i, f) in c.feeders.iter().enumerate() {
         cfg.push_str(&format!(
@@ -837,11 +886,12 @@ fn feeder(i: u8) -> Feeder {
     Feeder {
         local: IpAddr::from([127, 0, 0, 2 + i]),
         asn: 64500 + u32::from(i),
+        table_peer: None,
     }
 }
 
 fn cases(prefixes: usize, expect: usize) -> Vec<Case> {
-    let wanted = env_or("FULL_TABLE_CASES", "1,2,3,4,5,real");
+    let wanted = env_or("FULL_TABLE_CASES", "1,2,3,4,5,real,real2");
     let wanted: Vec<&str> = wanted.split(',').map(str::trim).collect();
     let mut out = Vec::new();
     let base = |id, title: String, feeders: Vec<Feeder>, sinks, after| Case {
@@ -853,7 +903,7 @@ fn cases(prefixes: usize, expect: usize) -> Vec<Case> {
         sinks,
         after,
         expect,
-        first_as: feeder(0).asn,
+        first_as: Some(feeder(0).asn),
     };
     let one = || vec![feeder(0)];
     let rate = env_num("FULL_TABLE_CHURN_RATE", CHURN_RATE);
@@ -904,37 +954,60 @@ fn cases(prefixes: usize, expect: usize) -> Vec<Case> {
             ),
         });
     }
-    if wanted.contains(&"real") {
-        match std::env::var("FULL_TABLE_MRT") {
-            Ok(file) => {
-                let file = PathBuf::from(file);
-                let peer = std::env::var("FULL_TABLE_MRT_PEER")
-                    .ok()
-                    .and_then(|p| p.parse().ok());
-                match mrt_table(&file, peer) {
-                    Some((pass, n, asn)) => out.push(Case {
-                        id: "real",
-                        title: format!(
-                            "real table ({}, AS{asn}), {n} prefixes, transit, 1 iBGP",
-                            file.display()
-                        ),
-                        table: Table::Mrt { file, peer },
-                        feeders: vec![Feeder {
-                            local: IpAddr::from([127, 0, 0, 2]),
-                            asn,
-                        }],
-                        sinks: 1,
-                        after: After::Nothing,
-                        expect: pass,
-                        paths: n,
-                        first_as: asn,
-                    }),
-                    None => println!("full_table: cannot read a table from {}", file.display()),
-                }
-            }
-            Err(_) => println!(
-                "full_table: case real skipped: set FULL_TABLE_MRT=FILE (an MRT or \
+    for (id, feeds) in [("real", 1), ("real2", 2)] {
+        if !wanted.contains(&id) {
+            continue;
+        }
+        let Ok(file) = std::env::var("FULL_TABLE_MRT") else {
+            println!(
+                "full_table: case {id} skipped: set FULL_TABLE_MRT=FILE (an MRT or \
                  bgpdump -m RIB dump, plain or gzip) [FULL_TABLE_MRT_PEER=ADDR]"
+            );
+            continue;
+        };
+        let file = PathBuf::from(file);
+        // One peer's table (case real), or the two largest racing (real2).
+        let peer = (feeds == 1)
+            .then(|| std::env::var("FULL_TABLE_MRT_PEER").ok())
+            .flatten()
+            .and_then(|p| p.parse().ok());
+        match mrt_table(&file, peer, feeds).filter(|(_, _, f)| f.len() == feeds) {
+            Some((pass, paths, peers)) => out.push(Case {
+                id,
+                title: format!(
+                    "real table{} ({}, {}), {paths} paths, transit, 1 iBGP",
+                    if feeds > 1 { "s racing" } else { "" },
+                    file.display(),
+                    peers
+                        .iter()
+                        .map(|(a, asn)| format!(
+                            "{} AS{asn}",
+                            a.map_or("-".into(), |a| a.to_string())
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(" + ")
+                ),
+                table: Table::Mrt { file },
+                feeders: peers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &(table_peer, asn))| Feeder {
+                        local: IpAddr::from([127, 0, 0, 2 + i as u8]),
+                        asn,
+                        table_peer,
+                    })
+                    .collect(),
+                sinks: 1,
+                after: After::Nothing,
+                expect: pass,
+                paths,
+                // Two feeds' paths compete on their merits (AS path
+                // length first): no one ASN leads them all.
+                first_as: (feeds == 1).then(|| peers[0].1),
+            }),
+            None => println!(
+                "full_table: case {id}: cannot read {feeds} peer table(s) from {}",
+                file.display()
             ),
         }
     }
