@@ -2,7 +2,8 @@
 //! whose exports cannot differ get the same encoded bytes (one encoding,
 //! shared), a late joiner gets the group's whole Adj-RIB-Out and
 //! End-of-RIB, a member leaving disturbs no other, and a member a reload
-//! gives an export policy is split off and brought in line on its own.
+//! gives an export policy is split off and brought in line on its own;
+//! with two feeds racing, each change of winner goes out and nothing else.
 
 mod common;
 
@@ -144,4 +145,54 @@ fn a_reload_giving_one_member_an_export_policy_splits_it_off() {
     let out = lab.update("transit", ann(&["192.0.2.0/24"], &[3356]));
     assert_eq!(announced(&out, "rr1").len(), 1);
     assert!(announced(&out, "rr2").is_empty());
+}
+
+/// The internal neighbor's route for `prefix` in `out`: its AS path, or
+/// `None` when it was withdrawn; absent when nothing was sent for it.
+fn route_sent(out: &[Output], to: &str, prefix: &str) -> Option<Option<Vec<u32>>> {
+    let mut last = None;
+    for u in sent(out, to) {
+        if u.withdrawn.iter().any(|w| w.prefix == p(prefix)) {
+            last = Some(None);
+        }
+        if u.nlri.iter().any(|n| n.prefix == p(prefix)) {
+            let path = u.attrs.as_path.as_ref().map(|a| a.all_asns().collect());
+            last = Some(Some(path.unwrap_or_default()));
+        }
+    }
+    last
+}
+
+#[test]
+fn two_feeds_racing_the_internal_neighbor_gets_each_change_of_winner_and_nothing_else() {
+    const P: &str = "192.0.2.0/24";
+    let mut lab = Lab::new("");
+    for n in ["ps-ams-1", "ps-ams-2", "rr1"] {
+        lab.up(n);
+    }
+    let out = lab.update("ps-ams-1", ann(&[P], &[64500]));
+    assert_eq!(route_sent(&out, "rr1", P), Some(Some(vec![64500])));
+    // The other feed's longer path loses: the winner stands, nothing is sent.
+    let out = lab.update("ps-ams-2", ann(&[P], &[64500, 3356]));
+    assert!(sent(&out, "rr1").is_empty(), "{:?}", sent(&out, "rr1"));
+    // The winner's own neighbor announces it again with a new MED: the same
+    // neighbor still wins, with new attributes, which go out.
+    let mut again = ann(&[P], &[64500]);
+    again.attrs.med = Some(7);
+    let out = lab.update("ps-ams-1", again);
+    let got = announced(&out, "rr1");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].1.med, Some(7));
+    // The winner's path gets longer than the other: the other one wins.
+    let out = lab.update("ps-ams-1", ann(&[P], &[64500, 1299, 3356]));
+    assert_eq!(route_sent(&out, "rr1", P), Some(Some(vec![64500, 3356])));
+    // The winner withdraws: the first feed's (now longest) path takes over.
+    let out = lab.update("ps-ams-2", wd(&[P]));
+    assert_eq!(
+        route_sent(&out, "rr1", P),
+        Some(Some(vec![64500, 1299, 3356]))
+    );
+    // The last one goes: the internal neighbor gets the withdrawal.
+    let out = lab.update("ps-ams-1", wd(&[P]));
+    assert_eq!(route_sent(&out, "rr1", P), Some(None));
 }

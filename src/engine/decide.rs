@@ -355,13 +355,22 @@ impl EngineCore {
     }
 
     /// Marks the Loc-RIB winner of `prefix` (the `BEST` flag) and returns
-    /// it. One probe of the RIB: the paths are read and flagged in place
-    /// (this runs for every changed prefix of every pass).
-    pub(crate) fn update_best(&mut self, prefix: &Prefix) -> Option<PathEntry> {
+    /// it, and whether it may have moved: false only when there is a
+    /// winner and it is the very path entry that was flagged before (a
+    /// path stored since is a new entry, never flagged). One probe of the RIB: the paths are read and
+    /// flagged in place (this runs for every changed prefix of every pass).
+    pub(crate) fn update_best(&mut self, prefix: &Prefix) -> (Option<PathEntry>, bool) {
         let paths = match prefix {
             Prefix::V4(_) => self.rib.v4.get_mut(prefix),
             Prefix::V6(_) => self.rib.v6.get_mut(prefix),
-        }?;
+        };
+        let Some(paths) = paths else {
+            return (None, true);
+        };
+        let before = paths
+            .iter()
+            .find(|e| e.flags.contains(PathFlags::BEST))
+            .copied();
         let attrs = &self.rib.attrs;
         let posts = &self.rib.posts;
         let neighbors = &self.neighbors;
@@ -411,7 +420,9 @@ impl EngineCore {
                 best = Some(*e);
             }
         }
-        best
+        // No winner is always news: the import may have replaced the
+        // winner with a rejected path (whose entry holds no flag).
+        (best, best.is_none() || best != before)
     }
 
     /// The location community pair for `location` (`asn:1000+i`, `asn:1:i`).
