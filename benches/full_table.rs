@@ -250,16 +250,20 @@ fn expected(updates: &[Update], policy: bool) -> usize {
     last.values().filter(|ok| **ok).count()
 }
 
+/// What the feeds of a real-table case announce, from one dump.
+struct MrtFeeds {
+    /// Distinct prefixes that pass on at least one feed (what an internal
+    /// neighbor ends up holding).
+    pass: usize,
+    /// Paths received in all.
+    paths: usize,
+    /// Per feed: the dump peer's address and ASN.
+    peers: Vec<(Option<IpAddr>, u32)>,
+}
+
 /// What `feeds` peers of a dump announce, one loadgen each: the given
-/// peer alone, else the `feeds` peers with the most routes. Returns the
-/// distinct prefixes that pass on at least one of them (what an internal
-/// neighbor ends up holding), the paths received in all, and per feed
-/// its address and ASN.
-fn mrt_table(
-    file: &Path,
-    peer: Option<IpAddr>,
-    feeds: usize,
-) -> Option<(usize, usize, Vec<(Option<IpAddr>, u32)>)> {
+/// peer alone, else the `feeds` peers with the most routes.
+fn mrt_table(file: &Path, peer: Option<IpAddr>, feeds: usize) -> Option<MrtFeeds> {
     let dump = coldpotato::lab::dump::read(file).ok()?;
     let tables: Vec<_> = match peer {
         Some(_) => vec![dump.peer(peer)?],
@@ -285,11 +289,11 @@ fn mrt_table(
         }
     }
     let pass = ok_any.values().filter(|ok| **ok).count();
-    Some((
+    Some(MrtFeeds {
         pass,
         paths,
-        tables.iter().map(|t| (t.address, t.asn)).collect(),
-    ))
+        peers: tables.iter().map(|t| (t.address, t.asn)).collect(),
+    })
 }
 
 fn spawn_feeder(f: &Feeder, table: &Table, target: SocketAddr, dir: &Path) -> Result<Proc> {
@@ -971,8 +975,8 @@ fn cases(prefixes: usize, expect: usize) -> Vec<Case> {
             .then(|| std::env::var("FULL_TABLE_MRT_PEER").ok())
             .flatten()
             .and_then(|p| p.parse().ok());
-        match mrt_table(&file, peer, feeds).filter(|(_, _, f)| f.len() == feeds) {
-            Some((pass, paths, peers)) => out.push(Case {
+        match mrt_table(&file, peer, feeds).filter(|m| m.peers.len() == feeds) {
+            Some(MrtFeeds { pass, paths, peers }) => out.push(Case {
                 id,
                 title: format!(
                     "real table{} ({}, {}), {paths} paths, transit, 1 iBGP",
