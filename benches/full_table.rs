@@ -536,9 +536,10 @@ fn bird_config(c: &Case, bgp: u16, sink_port: u16) -> String {
     let import = match c.table {
         Table::Synthetic { .. } => "import filter peering",
         // Our built-in rules drop AS_SET paths on every eBGP session (RFC
-        // 9774). BIRD 2's filters cannot see path segments; `last` is 0
-        // when the path ends in an AS_SET, where aggregation puts it (the
-        // bench flags a count that differs from ours).
+        // 9774); BIRD's filter drops the paths whose `last` is 0, which is
+        // what it gives for a path ending in an AS_SET, where aggregation
+        // puts it (a path with a set elsewhere would make BIRD's count
+        // differ from ours, which the bench flags).
         Table::Mrt { .. } => "import filter transit",
     };
     // `multihop`: BIRD refuses a loopback host as a directly connected
@@ -1010,7 +1011,8 @@ fn cases(prefixes: usize, expect: usize) -> Vec<Case> {
                 first_as: (feeds == 1).then(|| peers[0].1),
             }),
             None => println!(
-                "full_table: case {id}: cannot read {feeds} peer table(s) from {}",
+                "full_table: case {id} skipped: no {feeds} peer table(s) in {} (unreadable, \
+                 no such peer, or fewer peers)",
                 file.display()
             ),
         }

@@ -357,8 +357,9 @@ impl EngineCore {
     /// Marks the Loc-RIB winner of `prefix` (the `BEST` flag) and returns
     /// it, and whether it may have moved: false only when there is a
     /// winner and it is the very path entry that was flagged before (a
-    /// path stored since is a new entry, never flagged). One probe of the RIB: the paths are read and
-    /// flagged in place (this runs for every changed prefix of every pass).
+    /// path stored since is a new entry, never flagged). One probe of the
+    /// RIB: the paths are read and flagged in place (this runs for every
+    /// changed prefix of every pass).
     pub(crate) fn update_best(&mut self, prefix: &Prefix) -> (Option<PathEntry>, bool) {
         let paths = match prefix {
             Prefix::V4(_) => self.rib.v4.get_mut(prefix),
