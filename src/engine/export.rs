@@ -76,14 +76,20 @@ impl EngineCore {
         // what it did (its source, set and policy inputs are the same), so
         // its diff would find nothing. With two real full feeds racing
         // (the bench's real2), 44% of the prefixes a pass changed.
-        let steady = !pass.full && !pass.all_decisions;
-        let (moved_prefixes, moved_bests): (Vec<Prefix>, Vec<Option<PathEntry>>) = prefixes
-            .iter()
-            .zip(&bests)
-            .zip(&moved)
-            .filter(|((p, _), m)| !steady || **m || self.decisions.contains_key(*p))
-            .map(|((p, b), _)| (*p, *b))
-            .unzip();
+        // Any other pass exports every prefix it changed, with no copy.
+        let moved_only = (!pass.full && !pass.all_decisions).then(|| {
+            prefixes
+                .iter()
+                .zip(&bests)
+                .zip(&moved)
+                .filter(|((p, _), m)| **m || self.decisions.contains_key(*p))
+                .map(|((p, b), _)| (*p, *b))
+                .unzip::<_, _, Vec<Prefix>, Vec<Option<PathEntry>>>()
+        });
+        let (moved_prefixes, moved_bests) = match &moved_only {
+            Some((p, b)) => (p.as_slice(), b.as_slice()),
+            None => (prefixes.as_slice(), bests.as_slice()),
+        };
         // Established neighbors in their update groups: each group is
         // diffed once, its pieces (encoded once) shared by its members.
         self.assign_groups();
@@ -139,7 +145,7 @@ impl EngineCore {
                     t.extend(out.iter().map(|(p, _)| p).filter(|p| !set.contains(p)));
                     t
                 }
-                (true, false) => moved_prefixes.clone(),
+                (true, false) => moved_prefixes.to_vec(),
             };
             let mut outbox = Outbox::new(codec);
             for (i, chunk) in targets.chunks(EXPORT_CHUNK).enumerate() {
