@@ -196,3 +196,45 @@ fn two_feeds_racing_the_internal_neighbor_gets_each_change_of_winner_and_nothing
     let out = lab.update("ps-ams-1", wd(&[P]));
     assert_eq!(route_sent(&out, "rr1", P), Some(None));
 }
+
+#[test]
+fn the_group_keeping_its_routes_in_the_rib_shows_no_route_and_lets_every_set_go() {
+    let mut lab = Lab::new("");
+    lab.up("transit");
+    let sets = lab.core.attribute_sets();
+    // rr1's group keeps what it was sent in the RIB's buckets: the
+    // originated prefix is there, with no path, and is no route.
+    let out = lab.up("rr1");
+    let originated = p("198.51.100.0/24");
+    assert_eq!(
+        announced(&out, "rr1")
+            .into_iter()
+            .map(|x| x.0)
+            .collect::<Vec<_>>(),
+        vec![originated]
+    );
+    assert!(lab.routes(None, true).is_empty());
+    announce_table(&mut lab, 100);
+    assert_eq!(lab.routes(None, true).len(), 100);
+    // The table goes: rr1 gets each withdrawal, and the RIB is empty again.
+    let t = table(100);
+    let refs: Vec<&str> = t.iter().map(String::as_str).collect();
+    let out = lab.update("transit", wd(&refs));
+    let w: usize = sent(&out, "rr1").iter().map(|u| u.withdrawn.len()).sum();
+    assert_eq!(w, 100);
+    assert!(lab.routes(None, true).is_empty());
+    // rr1 goes down: its group goes, and every reference it held with it.
+    lab.down("rr1", None);
+    assert_eq!(lab.core.attribute_sets(), sets);
+    // rr2 forms the next group and is sent the originated prefix alone.
+    let out = lab.up("rr2");
+    assert_eq!(
+        announced(&out, "rr2")
+            .into_iter()
+            .map(|x| x.0)
+            .collect::<Vec<_>>(),
+        vec![originated]
+    );
+    lab.update("transit", ann(&["192.0.2.0/24"], &[3356]));
+    assert_eq!(lab.routes(None, true).len(), 1);
+}

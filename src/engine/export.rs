@@ -119,7 +119,7 @@ impl EngineCore {
             let internal = nb.cfg.role == Role::Internal;
             let full = fresh || pass.full;
             let aligned = internal && !full;
-            let out = &g.out;
+            let out = g.view(&self.rib);
             let targets: Vec<Prefix> = match (internal, full) {
                 // Peers and transits only ever get originated prefixes.
                 (false, true) => {
@@ -409,17 +409,25 @@ impl EngineCore {
         // hot spot (fresh pages written for every copy).
         let mut announce: Vec<(u32, Prefix)> = Vec::with_capacity(wanted.len());
         let mut withdraw: Vec<AddPathPrefix> = Vec::new();
-        let Some(out) = self.groups.get_mut(gid).map(|g| &mut g.out) else {
+        let Some(g) = self.groups.get_mut(gid) else {
             for id in ids {
                 self.rib.attrs.release(id);
             }
             return;
         };
+        // The folded Adj-RIB-Out's entries sit in the buckets `settle`
+        // just read for the winners: no probe of a map of its own.
+        let (folded, out) = (g.folded, &mut g.out);
         for (prefix, set) in wanted {
             match set {
                 Some(set) => {
                     let id = ids[set];
-                    let Some(replaced) = out.advertise(prefix, id) else {
+                    let replaced = if folded {
+                        self.rib.out_advertise(&prefix, id)
+                    } else {
+                        out.advertise(prefix, id)
+                    };
+                    let Some(replaced) = replaced else {
                         continue;
                     };
                     self.rib.attrs.acquire(id);
@@ -429,7 +437,12 @@ impl EngineCore {
                     announce.push((set as u32, prefix));
                 }
                 None => {
-                    if let Some(old) = out.remove(&prefix) {
+                    let removed = if folded {
+                        self.rib.out_remove(&prefix)
+                    } else {
+                        out.remove(&prefix)
+                    };
+                    if let Some(old) = removed {
                         self.rib.attrs.release(old);
                         withdraw.push(AddPathPrefix {
                             path_id: None,

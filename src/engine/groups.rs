@@ -13,12 +13,17 @@
 //! changes (a reload gave it an export policy) is split off with a copy of
 //! the group's Adj-RIB-Out, which is what it holds.
 //!
+//! One shared group at a time, the first formed while no other holds it,
+//! keeps its Adj-RIB-Out folded into the RIB's buckets
+//! ([`crate::rib::folded`]): a full table exported to the internal
+//! neighbors costs no map of its own. [`OutView`] reads either kind.
+//!
 //! This module holds the groups themselves ([`Groups`]); who joins which
 //! and what a member is sent is `super::membership`. Owned by the route
 //! engine; no channels.
 
-use crate::rib::{AdjRibOut, AttrId, Interner, NeighborIdx};
-use crate::wire::{Afi, Codec, Safi};
+use crate::rib::{AdjRibOut, AttrId, NeighborIdx, Rib};
+use crate::wire::{Afi, Codec, Prefix, Safi};
 use std::net::IpAddr;
 
 /// Index of a group in [`Groups`].
@@ -49,11 +54,63 @@ impl GroupKey {
 pub struct Group {
     /// `None`: a group of one that never takes another member.
     pub key: Option<GroupKey>,
+    /// The routes its members were sent, unless `folded`.
     pub out: AdjRibOut,
+    /// They are in the RIB's folded Adj-RIB-Out instead.
+    pub folded: bool,
     /// Members in join order; `synced` of them hold `out` already (the
     /// others joined since the last settle and get it as a dump).
     pub members: Vec<NeighborIdx>,
     pub synced: usize,
+}
+
+impl Group {
+    /// The routes its members were sent.
+    pub fn view<'a>(&'a self, rib: &'a Rib) -> OutView<'a> {
+        if self.folded {
+            OutView::Folded(rib)
+        } else {
+            OutView::Own(&self.out)
+        }
+    }
+}
+
+/// A group's Adj-RIB-Out, wherever it is kept.
+#[derive(Debug, Clone, Copy)]
+pub enum OutView<'a> {
+    Own(&'a AdjRibOut),
+    Folded(&'a Rib),
+}
+
+impl<'a> OutView<'a> {
+    /// What was advertised for `prefix`.
+    pub fn get(&self, prefix: &Prefix) -> Option<AttrId> {
+        match self {
+            OutView::Own(o) => o.get(prefix),
+            OutView::Folded(r) => r.out_get(prefix),
+        }
+    }
+
+    /// Every advertised route.
+    pub fn iter(&self) -> Box<dyn Iterator<Item = (Prefix, AttrId)> + 'a> {
+        match *self {
+            OutView::Own(o) => Box::new(o.iter()),
+            OutView::Folded(r) => Box::new(r.out_iter()),
+        }
+    }
+
+    /// Number of advertised prefixes.
+    pub fn len(&self) -> usize {
+        match self {
+            OutView::Own(o) => o.len(),
+            OutView::Folded(r) => r.out_len(),
+        }
+    }
+
+    /// True when nothing is advertised.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// Every group, by id.
@@ -81,7 +138,9 @@ impl Groups {
             .collect()
     }
 
-    fn insert(&mut self, g: Group) -> GroupId {
+    fn insert(&mut self, mut g: Group) -> GroupId {
+        // A group that can share takes the fold when no group holds it.
+        g.folded = g.key.is_some() && !self.slots.iter().flatten().any(|o| o.folded);
         match self.free.pop() {
             Some(id) => {
                 self.slots[id as usize] = Some(g);
@@ -112,16 +171,17 @@ impl Groups {
         self.insert(Group {
             key,
             out: AdjRibOut::new(),
+            folded: false,
             members: vec![idx],
             synced: 0,
         })
     }
 
-    /// Removes `idx` from group `id`; the attribute ids to release when it
-    /// was the last member (the group is gone).
-    pub fn leave(&mut self, idx: NeighborIdx, id: GroupId) -> Vec<AttrId> {
+    /// Removes `idx` from group `id`; when it was the last member the
+    /// group is gone and its Adj-RIB-Out's references are released.
+    pub fn leave(&mut self, idx: NeighborIdx, id: GroupId, rib: &mut Rib) {
         let Some(g) = self.get_mut(id) else {
-            return Vec::new();
+            return;
         };
         if let Some(pos) = g.members.iter().position(|m| *m == idx) {
             g.members.remove(pos);
@@ -130,44 +190,54 @@ impl Groups {
             }
         }
         if !g.members.is_empty() {
-            return Vec::new();
+            return;
         }
-        let released = g.out.clear();
+        let released = if g.folded {
+            rib.out_clear()
+        } else {
+            g.out.clear()
+        };
+        for a in released {
+            rib.attrs.release(a);
+        }
         self.slots[id as usize] = None;
         self.free.push(id);
-        released
     }
 
     /// Moves synced member `idx` out of group `id` into a group of its own
     /// with `key` and a copy of the group's Adj-RIB-Out (each copied entry
-    /// takes its reference in `attrs`).
+    /// takes its reference), kept as its own.
     pub fn split(
         &mut self,
         idx: NeighborIdx,
         id: GroupId,
         key: Option<GroupKey>,
-        attrs: &mut Interner,
+        rib: &mut Rib,
     ) -> GroupId {
         let Some(g) = self.get(id) else {
             return self.join(idx, key);
         };
         let synced = g.members[..g.synced].contains(&idx);
-        let out = if synced {
-            for (_, a) in g.out.iter() {
-                attrs.acquire(a);
+        let mut out = AdjRibOut::new();
+        if synced {
+            let held: Vec<(Prefix, AttrId)> = g.view(rib).iter().collect();
+            for (p, a) in held {
+                rib.attrs.acquire(a);
+                out.advertise(p, a);
             }
-            g.out.clone()
-        } else {
-            AdjRibOut::new()
-        };
-        for a in self.leave(idx, id) {
-            attrs.release(a);
         }
-        self.insert(Group {
+        self.leave(idx, id, rib);
+        let gid = self.insert(Group {
             key,
             out,
+            folded: false,
             members: vec![idx],
             synced: usize::from(synced),
-        })
+        });
+        // Its copy is its own, whatever `insert` chose.
+        if let Some(g) = self.get_mut(gid) {
+            g.folded = false;
+        }
+        gid
     }
 }

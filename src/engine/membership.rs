@@ -5,13 +5,13 @@
 //! as held ([`EngineCore::send_as_held`]).
 
 use super::core::EngineCore;
-use super::groups::GroupKey;
+use super::groups::{GroupKey, OutView};
 use super::neighbor::Neighbor;
 use super::outbox::Outbox;
 use super::pass::Pass;
 use crate::config::Role;
 use crate::messages::ToPeer;
-use crate::rib::{AdjRibOut, AttrId, NeighborIdx};
+use crate::rib::{AttrId, NeighborIdx};
 use crate::wire::{AddPathPrefix, Afi};
 use std::collections::BTreeMap;
 
@@ -25,9 +25,9 @@ fn group_key(nb: &Neighbor) -> Option<GroupKey> {
 
 impl EngineCore {
     /// What was last advertised to neighbor `idx` (its group's Adj-RIB-Out).
-    pub(crate) fn adj_rib_out(&self, idx: NeighborIdx) -> Option<&AdjRibOut> {
+    pub(crate) fn adj_rib_out(&self, idx: NeighborIdx) -> Option<OutView<'_>> {
         let g = self.nb(idx)?.group?;
-        self.groups.get(g).map(|g| &g.out)
+        self.groups.get(g).map(|g| g.view(&self.rib))
     }
 
     /// Puts every established neighbor in the group its key says: joins
@@ -48,7 +48,7 @@ impl EngineCore {
                     if self.groups.get(g).is_some_and(|g| g.key == key) {
                         continue;
                     }
-                    self.groups.split(idx, g, key, &mut self.rib.attrs)
+                    self.groups.split(idx, g, key, &mut self.rib)
                 }
             };
             if let Some(nb) = self.neighbors[i].as_mut() {
@@ -62,9 +62,7 @@ impl EngineCore {
         let Some(id) = self.nb_mut(idx).and_then(|n| n.group.take()) else {
             return;
         };
-        for a in self.groups.leave(idx, id) {
-            self.rib.attrs.release(a);
-        }
+        self.groups.leave(idx, id, &mut self.rib);
     }
 
     /// Sends group `id`'s whole Adj-RIB-Out to member `idx` (a late

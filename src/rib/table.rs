@@ -1,6 +1,7 @@
 //! Compact per-prefix path storage: the Adj-RIB-In of every neighbor and the
-//! Loc-RIB (the `BEST` flag) in one hash table per address family. Owned by
-//! the route engine task; no channels.
+//! Loc-RIB (the `BEST` flag) in one hash table per address family, with
+//! one Adj-RIB-Out folded into the same buckets ([`super::folded`]). Owned
+//! by the route engine task; no channels.
 
 use super::interner::AttrId;
 use crate::wire::Prefix;
@@ -58,6 +59,9 @@ pub struct PathEntry {
 /// a path: never a real neighbor index (the engine stops at `u16::MAX`
 /// neighbors, so indices end at `u16::MAX - 1`).
 const LIST: NeighborIdx = NeighborIdx::MAX;
+/// `flags` of a list slot that holds no path: the bucket stays for its
+/// folded Adj-RIB-Out entry ([`Bucket::out`]).
+const BARE: u8 = 1;
 /// `flags` of a list slot: the list is a pair in [`Table::pairs`].
 const PAIR: u8 = 2;
 /// `flags` of a list slot: the list is in [`Table::spill`].
@@ -65,10 +69,10 @@ const SPILL: u8 = 3;
 /// Pairs per chunk of [`Table::pairs`] (no doubling slack, no big copies).
 const PAIR_CHUNK: usize = 4096;
 
-/// One table slot, 8 bytes (an IPv4 bucket is 12): the prefix's only path
-/// inline (the common case when peers' tables differ), or, when
-/// `neighbor == LIST`, `attr` indexes its pair (two paths: the common case
-/// for a full table from two transits) or its spill list (three or more).
+/// One table slot, 8 bytes: the prefix's only path inline (the common case
+/// when peers' tables differ), or, when `neighbor == LIST`, `attr` indexes
+/// its pair (two paths: the common case for a full table from two
+/// transits) or its spill list (three or more), or it holds no path.
 type Slot = PathEntry;
 
 fn list_slot(kind: u8, index: u32) -> Slot {
@@ -79,6 +83,29 @@ fn list_slot(kind: u8, index: u32) -> Slot {
         reason: 0,
     }
 }
+
+/// A slot without paths.
+pub(super) fn bare() -> Slot {
+    list_slot(BARE, 0)
+}
+
+/// Whether `s` holds no path.
+pub(super) fn is_bare(s: &Slot) -> bool {
+    s.neighbor == LIST && s.flags.bits() == BARE
+}
+
+/// What the table holds per prefix: its paths, and the entry of the
+/// Adj-RIB-Out folded into the table ([`NO_OUT`]: none). 12 bytes, 16
+/// with an IPv4 key: the folded Adj-RIB-Out costs no probe and no bucket
+/// of its own.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Bucket {
+    pub(super) slot: Slot,
+    pub(super) out: AttrId,
+}
+
+/// [`Bucket::out`] of a prefix the folded Adj-RIB-Out does not hold.
+pub(super) const NO_OUT: AttrId = AttrId::MAX;
 
 /// A compact prefix key: the address bits (the length selects the table).
 pub trait PrefixKey: Copy + Eq + Hash {
@@ -139,10 +166,14 @@ impl PrefixKey for V6Key {
 }
 
 /// One family's table: one hash map per prefix length (so the key is only
-/// the address and a resize touches one length), address → its slot.
+/// the address and a resize touches one length), address → its bucket.
 #[derive(Debug)]
 pub struct Table<K: PrefixKey> {
-    by_len: Vec<HashMap<K, Slot>>,
+    pub(super) by_len: Vec<HashMap<K, Bucket>>,
+    /// Buckets that hold no path, only a folded Adj-RIB-Out entry.
+    pub(super) bare: usize,
+    /// Buckets that hold a folded Adj-RIB-Out entry.
+    pub(super) outs: usize,
     /// The path lists slots point at (apart from the maps, so a slot can be
     /// held while a list is made or freed).
     lists: Lists,
@@ -205,6 +236,7 @@ impl Lists {
     fn slice<'a>(&'a self, s: &'a Slot) -> &'a [PathEntry] {
         match (s.neighbor, s.flags.bits()) {
             (LIST, PAIR) => self.pair(s.attr).map_or(&[], |p| &p[..]),
+            (LIST, BARE) => &[],
             (LIST, _) => self
                 .spill
                 .get(s.attr as usize)
@@ -217,6 +249,7 @@ impl Lists {
     fn slice_mut<'a>(&'a mut self, s: &'a mut Slot) -> Option<&'a mut [PathEntry]> {
         match (s.neighbor, s.flags.bits()) {
             (LIST, PAIR) => self.pair_mut(s.attr).map(|p| &mut p[..]),
+            (LIST, BARE) => None,
             (LIST, _) => self
                 .spill
                 .get_mut(s.attr as usize)
@@ -230,6 +263,10 @@ impl Lists {
     fn upsert(&mut self, slot: &mut Slot, e: PathEntry) -> Option<PathEntry> {
         let cur = *slot;
         match (cur.neighbor, cur.flags.bits()) {
+            (LIST, BARE) => {
+                *slot = e;
+                None
+            }
             (LIST, PAIR) => {
                 let pair = self.pair_mut(cur.attr)?;
                 if let Some(p) = pair.iter_mut().find(|p| p.neighbor == e.neighbor) {
@@ -261,6 +298,7 @@ impl Lists {
     /// `neighbor` has no path there.
     fn remove(&mut self, cur: Slot, neighbor: NeighborIdx) -> Option<(PathEntry, Option<Slot>)> {
         match (cur.neighbor, cur.flags.bits()) {
+            (LIST, BARE) => None,
             (LIST, PAIR) => {
                 let [a, b] = *self.pair(cur.attr)?;
                 let (old, keep) = if a.neighbor == neighbor {
@@ -297,6 +335,8 @@ impl<K: PrefixKey> Default for Table<K> {
     fn default() -> Self {
         Table {
             by_len: (0..=K::MAX_LEN).map(|_| HashMap::default()).collect(),
+            bare: 0,
+            outs: 0,
             lists: Lists::default(),
         }
     }
@@ -309,7 +349,7 @@ impl<K: PrefixKey> Table<K> {
             return &[];
         };
         match self.by_len.get(len as usize).and_then(|m| m.get(&k)) {
-            Some(s) => self.lists.slice(s),
+            Some(b) => self.lists.slice(&b.slot),
             None => &[],
         }
     }
@@ -317,8 +357,8 @@ impl<K: PrefixKey> Table<K> {
     /// Mutable access to the paths of `net`.
     pub fn get_mut(&mut self, net: &Prefix) -> Option<&mut [PathEntry]> {
         let (len, k) = K::from_net(net)?;
-        let s = self.by_len.get_mut(len as usize)?.get_mut(&k)?;
-        self.lists.slice_mut(s)
+        let b = self.by_len.get_mut(len as usize)?.get_mut(&k)?;
+        self.lists.slice_mut(&mut b.slot)
     }
 
     /// Inserts or replaces the path of `e.neighbor`; returns the old one.
@@ -331,10 +371,19 @@ impl<K: PrefixKey> Table<K> {
         let (len, k) = K::from_net(net)?;
         match self.by_len.get_mut(len as usize)?.entry(k) {
             Entry::Vacant(v) => {
-                v.insert(e);
+                v.insert(Bucket {
+                    slot: e,
+                    out: NO_OUT,
+                });
                 None
             }
-            Entry::Occupied(mut o) => self.lists.upsert(o.get_mut(), e),
+            Entry::Occupied(mut o) => {
+                let b = o.get_mut();
+                if is_bare(&b.slot) {
+                    self.bare -= 1;
+                }
+                self.lists.upsert(&mut b.slot, e)
+            }
         }
     }
 
@@ -347,9 +396,15 @@ impl<K: PrefixKey> Table<K> {
         let Entry::Occupied(mut o) = self.by_len.get_mut(len as usize)?.entry(k) else {
             return None;
         };
-        let (old, next) = self.lists.remove(*o.get(), neighbor)?;
+        let (old, next) = self.lists.remove(o.get().slot, neighbor)?;
         match next {
-            Some(n) => *o.get_mut() = n,
+            Some(n) => o.get_mut().slot = n,
+            // The folded Adj-RIB-Out still holds the prefix: kept until
+            // the export withdraws it.
+            None if o.get().out != NO_OUT => {
+                o.get_mut().slot = bare();
+                self.bare += 1;
+            }
             None => {
                 o.remove();
             }
@@ -361,18 +416,19 @@ impl<K: PrefixKey> Table<K> {
     pub fn iter(&self) -> impl Iterator<Item = (Prefix, &[PathEntry])> + '_ {
         self.by_len.iter().enumerate().flat_map(move |(len, m)| {
             m.iter()
-                .map(move |(k, s)| (k.to_net(len as u8), self.lists.slice(s)))
+                .filter(|(_, b)| !is_bare(&b.slot))
+                .map(move |(k, b)| (k.to_net(len as u8), self.lists.slice(&b.slot)))
         })
     }
 
-    /// Number of prefixes.
+    /// Number of prefixes with paths.
     pub fn len(&self) -> usize {
-        self.by_len.iter().map(|m| m.len()).sum()
+        self.by_len.iter().map(|m| m.len()).sum::<usize>() - self.bare
     }
 
-    /// True when empty.
+    /// True when no prefix has a path.
     pub fn is_empty(&self) -> bool {
-        self.by_len.iter().all(|m| m.is_empty())
+        self.len() == 0
     }
 
     /// Removes every path of `neighbor` for which `pred` holds; returns them.
@@ -413,10 +469,10 @@ mod tests {
     }
 
     #[test]
-    fn path_entries_stay_eight_bytes_and_ipv4_buckets_12() {
+    fn path_entries_stay_eight_bytes_and_ipv4_buckets_16() {
         assert_eq!(std::mem::size_of::<PathEntry>(), 8);
-        assert_eq!(std::mem::size_of::<(V4Key, Slot)>(), 12);
-        assert_eq!(std::mem::size_of::<(V6Key, Slot)>(), 24);
+        assert_eq!(std::mem::size_of::<(V4Key, Bucket)>(), 16);
+        assert_eq!(std::mem::size_of::<(V6Key, Bucket)>(), 32);
     }
 
     #[test]
