@@ -153,12 +153,23 @@ pub struct BuiltinRules {
     pub allow_prefixes: Vec<Prefix>,
     /// Longest AS path from a transit neighbor.
     pub transit_max_as_path_len: u32,
+    /// The reason a route without `require_community` is rejected for,
+    /// written once (a fifth of a peering-service table fails it).
+    missing_reason: String,
+}
+
+/// The reason a route without `c` is rejected for.
+fn missing_reason(c: Option<Community>) -> String {
+    c.map(|c| format!("missing community {c}"))
+        .unwrap_or_default()
 }
 
 impl Default for BuiltinRules {
     fn default() -> Self {
+        let require_community = Some(Community::new(8075, 8007));
         BuiltinRules {
-            require_community: Some(Community::new(8075, 8007)),
+            require_community,
+            missing_reason: missing_reason(require_community),
             reject_private_asn: true,
             reject_reserved_asn: true,
             max_as_path_len_longer_than_24: 3,
@@ -182,6 +193,7 @@ impl BuiltinRules {
         };
         Ok(BuiltinRules {
             require_community,
+            missing_reason: missing_reason(require_community),
             reject_private_asn: rules.reject_private_asn,
             reject_reserved_asn: rules.reject_reserved_asn,
             max_as_path_len_longer_than_24: rules.max_as_path_len_longer_than_24,
@@ -329,10 +341,7 @@ impl BuiltinRules {
         let attrs = ctx.attrs;
         if let Some(c) = self.require_community {
             if !attrs.communities.contains(&c) {
-                fail(rejection(
-                    MISSING_COMMUNITY,
-                    format!("missing community {c}"),
-                ))?;
+                fail(rejection(MISSING_COMMUNITY, self.missing_reason.clone()))?;
             }
         }
         self.asns(ctx, fail)?;
