@@ -197,6 +197,11 @@ fn two_feeds_racing_the_internal_neighbor_gets_each_change_of_winner_and_nothing
     assert_eq!(route_sent(&out, "rr1", P), Some(None));
 }
 
+/// The prefixes announced to `to` in `out`, in order.
+fn prefixes_sent(out: &[Output], to: &str) -> Vec<Prefix> {
+    announced(out, to).into_iter().map(|x| x.0).collect()
+}
+
 #[test]
 fn the_group_keeping_its_routes_in_the_rib_shows_no_route_and_lets_every_set_go() {
     let mut lab = Lab::new("");
@@ -206,13 +211,7 @@ fn the_group_keeping_its_routes_in_the_rib_shows_no_route_and_lets_every_set_go(
     // originated prefix is there, with no path, and is no route.
     let out = lab.up("rr1");
     let originated = p("198.51.100.0/24");
-    assert_eq!(
-        announced(&out, "rr1")
-            .into_iter()
-            .map(|x| x.0)
-            .collect::<Vec<_>>(),
-        vec![originated]
-    );
+    assert_eq!(prefixes_sent(&out, "rr1"), vec![originated]);
     assert!(lab.routes(None, true).is_empty());
     announce_table(&mut lab, 100);
     assert_eq!(lab.routes(None, true).len(), 100);
@@ -228,13 +227,7 @@ fn the_group_keeping_its_routes_in_the_rib_shows_no_route_and_lets_every_set_go(
     assert_eq!(lab.core.attribute_sets(), sets);
     // rr2 forms the next group and is sent the originated prefix alone.
     let out = lab.up("rr2");
-    assert_eq!(
-        announced(&out, "rr2")
-            .into_iter()
-            .map(|x| x.0)
-            .collect::<Vec<_>>(),
-        vec![originated]
-    );
+    assert_eq!(prefixes_sent(&out, "rr2"), vec![originated]);
     lab.update("transit", ann(&["192.0.2.0/24"], &[3356]));
     assert_eq!(lab.routes(None, true).len(), 1);
 }
