@@ -138,9 +138,7 @@ impl Groups {
             .collect()
     }
 
-    fn insert(&mut self, mut g: Group) -> GroupId {
-        // A group that can share takes the fold when no group holds it.
-        g.folded = g.key.is_some() && !self.slots.iter().flatten().any(|o| o.folded);
+    fn insert(&mut self, g: Group) -> GroupId {
         match self.free.pop() {
             Some(id) => {
                 self.slots[id as usize] = Some(g);
@@ -168,10 +166,12 @@ impl Groups {
                 }
             }
         }
+        // A new group that can share takes the fold when no group holds it.
+        let folded = key.is_some() && !self.slots.iter().flatten().any(|g| g.folded);
         self.insert(Group {
             key,
             out: AdjRibOut::new(),
-            folded: false,
+            folded,
             members: vec![idx],
             synced: 0,
         })
@@ -227,17 +227,12 @@ impl Groups {
             }
         }
         self.leave(idx, id, rib);
-        let gid = self.insert(Group {
+        self.insert(Group {
             key,
             out,
             folded: false,
             members: vec![idx],
             synced: usize::from(synced),
-        });
-        // Its copy is its own, whatever `insert` chose.
-        if let Some(g) = self.get_mut(gid) {
-            g.folded = false;
-        }
-        gid
+        })
     }
 }

@@ -1,7 +1,7 @@
 //! The Adj-RIB-Out folded into the path tables: one update group's
 //! advertised routes (usually the internal neighbors' group, the one a
-//! peering edge exports a full table to) kept as a fourth field of each
-//! prefix's bucket ([`super::table::Bucket::out`]), so the export's diff
+//! peering edge exports a full table to) kept in each prefix's bucket
+//! beside its paths ([`super::table::Bucket::out`]), so the export's diff
 //! reads and writes the bucket the decision just touched instead of
 //! probing a map of its own. A prefix the group still holds after its last
 //! path went keeps a bucket with no path (counted apart, skipped by every
@@ -93,9 +93,7 @@ impl<K: PrefixKey> Table<K> {
                 }
                 !super::table::is_bare(&b.slot)
             });
-            if m.len() < m.capacity() / 4 {
-                m.shrink_to_fit();
-            }
+            super::table::shrink_sparse(m);
         }
         self.outs = 0;
         self.bare = 0;

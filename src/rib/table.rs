@@ -331,6 +331,14 @@ impl Lists {
     }
 }
 
+/// Hands back a map's memory once it is under a quarter full (after a
+/// table left).
+pub(super) fn shrink_sparse<K: PrefixKey>(m: &mut HashMap<K, Bucket>) {
+    if m.len() < m.capacity() / 4 {
+        m.shrink_to_fit();
+    }
+}
+
 impl<K: PrefixKey> Default for Table<K> {
     fn default() -> Self {
         Table {
@@ -447,9 +455,7 @@ impl<K: PrefixKey> Table<K> {
             self.remove(p, neighbor);
         }
         for m in &mut self.by_len {
-            if m.len() < m.capacity() / 4 {
-                m.shrink_to_fit();
-            }
+            shrink_sparse(m);
         }
         hits
     }
