@@ -140,7 +140,7 @@ async fn two_octet_peer_gets_our_open_and_its_update_is_decoded_with_two_octet_p
         ..Update::default()
     };
     s.write_all(&encode(
-        &[Message::Keepalive, Message::Update(update.clone())],
+        &[Message::Keepalive, Message::from(update.clone())],
         &two,
     )?)
     .await?;

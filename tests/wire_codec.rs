@@ -297,7 +297,7 @@ fn update_with_every_attribute_encodes_and_decodes_both_ways() {
     check_both_ways(vec![(
         "all attributes",
         update(attrs, "08 0a  18 c0a801  00  20 c6336407"),
-        Message::Update(value),
+        Message::from(value),
         four(),
     )]);
 }
@@ -332,7 +332,7 @@ fn ipv6_mp_reach_and_mp_unreach_encode_and_decode_both_ways() {
     check_both_ways(vec![(
         "ipv6",
         update(attrs, ""),
-        Message::Update(value),
+        Message::from(value),
         four(),
     )]);
 }
@@ -358,7 +358,7 @@ fn two_octet_peer_gets_as_trans_with_as4_path_and_as4_aggregator() {
     check_both_ways(vec![(
         "as4",
         update(attrs, "10 0a01"),
-        Message::Update(value),
+        Message::from(value),
         two(),
     )]);
 }
@@ -434,7 +434,7 @@ fn confederation_segments_and_add_path_nlri_round_trip() {
     check_both_ways(vec![(
         "confed add-path",
         bytes,
-        Message::Update(value),
+        Message::from(value),
         codec,
     )]);
 }
@@ -447,13 +447,13 @@ fn end_of_rib_markers_are_built_and_detected() {
         (
             "eor v4",
             msg(2, "0000 0000"),
-            Message::Update(v4.clone()),
+            Message::from(v4.clone()),
             four(),
         ),
         (
             "eor v6",
             msg(2, "0000 0006 80 0f 03 0002 01"),
-            Message::Update(v6.clone()),
+            Message::from(v6.clone()),
             four(),
         ),
     ]);
@@ -516,7 +516,7 @@ fn attribute_over_255_octets_uses_extended_length_both_ways() {
     check_both_ways(vec![(
         "ext length",
         update(&attrs, "08 0a"),
-        Message::Update(value),
+        Message::from(value),
         four(),
     )]);
 }

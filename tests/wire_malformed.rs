@@ -594,7 +594,7 @@ fn the_encoder_refuses_as_zero_in_a_path_or_aggregator() {
                 ..Default::default()
             };
             let mut out = bytes::BytesMut::new();
-            let err = Message::Update(u).encode(&codec, &mut out).expect_err(name);
+            let err = Message::from(u).encode(&codec, &mut out).expect_err(name);
             assert!(err.to_string().contains("RFC 7607"), "{name}: {err}");
         }
     }

@@ -190,7 +190,7 @@ fn messages() -> Vec<(Message, Codec)> {
         (Message::Open(open), four),
         (Message::Keepalive, four),
         (
-            Message::Update(Update {
+            Message::from(Update {
                 attrs: rich.clone(),
                 nlri: vec![p("10.0.0.0/8"), p("192.168.1.0/24"), p("198.51.100.7/32")],
                 ..Default::default()
@@ -198,7 +198,7 @@ fn messages() -> Vec<(Message, Codec)> {
             four,
         ),
         (
-            Message::Update(Update {
+            Message::from(Update {
                 attrs: rich,
                 nlri: vec![p("203.0.113.0/24")],
                 ..Default::default()
@@ -206,7 +206,7 @@ fn messages() -> Vec<(Message, Codec)> {
             two,
         ),
         (
-            Message::Update(Update {
+            Message::from(Update {
                 attrs: PathAttributes {
                     next_hop: None,
                     ..plain.clone()
@@ -223,7 +223,7 @@ fn messages() -> Vec<(Message, Codec)> {
             four,
         ),
         (
-            Message::Update(Update {
+            Message::from(Update {
                 withdrawn: vec![p("10.9.0.0/16")],
                 mp_unreach: Some(MpUnreach {
                     afi: Afi::IPV6,
@@ -235,7 +235,7 @@ fn messages() -> Vec<(Message, Codec)> {
             four,
         ),
         (
-            Message::Update(Update {
+            Message::from(Update {
                 attrs: plain,
                 nlri: vec![p("172.16.0.0/12")],
                 ..Default::default()
@@ -243,11 +243,11 @@ fn messages() -> Vec<(Message, Codec)> {
             four,
         ),
         (
-            Message::Update(Update::end_of_rib(Afi::IPV4, Safi::UNICAST)),
+            Message::from(Update::end_of_rib(Afi::IPV4, Safi::UNICAST)),
             four,
         ),
         (
-            Message::Update(Update::end_of_rib(Afi::IPV6, Safi::UNICAST)),
+            Message::from(Update::end_of_rib(Afi::IPV6, Safi::UNICAST)),
             four,
         ),
         (

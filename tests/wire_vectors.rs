@@ -48,7 +48,7 @@ fn round_trip(name: &str, codec: &Codec) -> Vec<(Message, bool)> {
 fn updates(msgs: &[(Message, bool)]) -> Vec<&coldpotato::wire::Update> {
     msgs.iter()
         .filter_map(|(m, _)| match m {
-            Message::Update(u) => Some(u),
+            Message::Update(u) => Some(&**u),
             _ => None,
         })
         .collect()

@@ -639,7 +639,7 @@ impl Speaker {
                 out.clear();
             }
         }
-        out.extend_from_slice(&encode(&self.codec, &Message::Update(Update::default()))?);
+        out.extend_from_slice(&encode(&self.codec, &Message::from(Update::default()))?);
         self.send(&out)?;
         Ok(n)
     }

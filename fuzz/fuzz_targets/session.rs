@@ -408,7 +408,7 @@ impl Sim {
                     let ev = match m {
                         Message::Open(o) => Event::Open(id, o),
                         Message::Keepalive => Event::Keepalive(id),
-                        Message::Update(u) => Event::Update(id, Box::new(u)),
+                        Message::Update(u) => Event::Update(id, u),
                         Message::RouteRefresh(r) => Event::RouteRefresh(id, r),
                         Message::Notification(n) => {
                             let _ = codes::describe(&n);

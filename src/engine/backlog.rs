@@ -254,7 +254,7 @@ fn set_gauge(name: &str, bytes: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{Codec, Message, Update};
+    use crate::wire::{Codec, Update};
     use bytes::BytesMut;
 
     fn piece(prefixes: &[&str], announce: bool) -> ToPeer {
@@ -276,18 +276,14 @@ mod tests {
         }
         let codec = Codec::default();
         let mut buf = BytesMut::new();
-        Message::Update(u)
-            .encode(&codec, &mut buf)
-            .expect("encodes");
+        u.encode(&codec, &mut buf).expect("encodes");
         ToPeer::Wire(Encoded::ready(buf.freeze(), 1, codec))
     }
 
     fn eor() -> ToPeer {
         let codec = Codec::default();
         let mut buf = BytesMut::new();
-        Message::Update(Update::default())
-            .encode(&codec, &mut buf)
-            .expect("encodes");
+        Update::default().encode(&codec, &mut buf).expect("encodes");
         ToPeer::Wire(Encoded::ready(buf.freeze(), 1, codec))
     }
 

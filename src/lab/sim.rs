@@ -158,7 +158,7 @@ async fn send_table(
         }
     }
     stream.write_all(&out).await?;
-    send(stream, codec, &Message::Update(Update::default())).await?;
+    send(stream, codec, &Message::from(Update::default())).await?;
     Ok(n)
 }
 

@@ -124,7 +124,7 @@ impl Job {
                 }
                 Step::EndOfRib(families) => {
                     for &(afi, safi) in families {
-                        let m = Message::Update(Update::end_of_rib(afi, safi));
+                        let m = Message::from(Update::end_of_rib(afi, safi));
                         count(m.encode(&codec, &mut out).map(|()| 1));
                     }
                 }
@@ -196,7 +196,7 @@ impl Encoded {
         let mut out = Vec::new();
         while let Some(len) = crate::wire::frame_len(rest, &self.codec)? {
             if let Message::Update(u) = Message::decode(&rest[..len], &self.codec)? {
-                out.push(u);
+                out.push(*u);
             }
             rest = &rest[len..];
         }

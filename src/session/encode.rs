@@ -6,7 +6,7 @@
 //! Pure function; called from `peer` for `ToPeer::Send`.
 
 use crate::wire::update::UpdateBuilder;
-use crate::wire::{Codec, EncodeError, Message, Update};
+use crate::wire::{Codec, EncodeError, Update};
 use bytes::BytesMut;
 use std::net::IpAddr;
 
@@ -14,7 +14,7 @@ use std::net::IpAddr;
 /// as many messages as needed with [`UpdateBuilder`]. Returns the number
 /// of messages written.
 pub fn encode_update(u: &Update, codec: &Codec, out: &mut BytesMut) -> Result<usize, EncodeError> {
-    match Message::Update(u.clone()).encode(codec, out) {
+    match u.encode(codec, out) {
         Ok(()) => return Ok(1),
         Err(EncodeError::TooLong(..)) => {}
         Err(e) => return Err(e),
@@ -49,7 +49,7 @@ pub fn encode_update(u: &Update, codec: &Codec, out: &mut BytesMut) -> Result<us
 mod tests {
     use super::*;
     use crate::session::conn;
-    use crate::wire::{AddPathPrefix, Origin, PathAttributes};
+    use crate::wire::{AddPathPrefix, Message, Origin, PathAttributes};
 
     #[test]
     fn an_update_too_big_for_one_message_is_split() -> Result<(), Box<dyn std::error::Error>> {

@@ -401,7 +401,7 @@ impl Task {
                 match m {
                     Message::Open(o) => Event::Open(id, o),
                     Message::Keepalive => Event::Keepalive(id),
-                    Message::Update(u) => Event::Update(id, Box::new(u)),
+                    Message::Update(u) => Event::Update(id, u),
                     Message::RouteRefresh(r) => Event::RouteRefresh(id, r),
                     Message::Notification(n) => {
                         self.count_notification("received", n.code, n.subcode);

@@ -114,7 +114,7 @@ impl Speaker {
         self.messages()
             .into_iter()
             .filter_map(|m| match m {
-                Message::Update(u) => Some(u),
+                Message::Update(u) => Some(*u),
                 _ => None,
             })
             .collect()

@@ -301,7 +301,7 @@ mod tests {
             subtype: RouteRefreshSubtype::BoRR as u8,
         }));
         assert_eq!(piece_type(&borr), "route_refresh");
-        let eor = piece(Message::Update(crate::wire::Update::default()));
+        let eor = piece(Message::from(crate::wire::Update::default()));
         assert_eq!(piece_type(&eor), "update");
     }
 

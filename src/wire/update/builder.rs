@@ -278,7 +278,7 @@ mod tests {
         while let Ok(Some(n)) = frame_len(buf, codec) {
             assert!(n <= codec.max_message_len());
             match Message::decode(&buf[..n], codec) {
-                Ok(Message::Update(u)) => out.push(u),
+                Ok(Message::Update(u)) => out.push(*u),
                 other => panic!("not an UPDATE: {other:?}"),
             }
             buf = &buf[n..];
