@@ -1,6 +1,6 @@
 //! The daemon: wires the tasks together and owns their lifecycles.
 //!
-//! `start` builds, in this order: the route engine (on its own thread; bounded
+//! `start` builds, in this order: the route engine task (bounded
 //! `mpsc::Sender<ToEngine>` shared by everyone, plus the RPKI `watch` of
 //! VRP snapshots), one RTR client task per `[rpki] servers` entry, the BFD service (its own
 //! thread, only when some neighbor asks for BFD), the BGP listener, one peer
@@ -28,7 +28,6 @@ use tracing::{error, info, warn};
 /// BFD events carried to the peer task, the engine and the metrics.
 mod bfd_feed;
 mod control;
-pub mod engine_thread;
 
 /// Capacity of the route engine's queue: enough for a burst of UPDATEs from
 /// every session, small enough that a storm pushes back on the sockets.
@@ -43,8 +42,6 @@ pub const SHUTDOWN_TEXT: &str = "coldpotato is shutting down";
 pub enum DaemonError {
     #[error("{0}")]
     Config(#[from] config::ConfigErrors),
-    #[error("route engine thread: {0}")]
-    Engine(std::io::Error),
     #[error("BGP listener: {0}")]
     Listen(#[from] crate::session::listen::ListenError),
     #[error("API: {0}")]
@@ -70,8 +67,7 @@ pub struct Daemon {
     cfg: Running,
     path: Option<PathBuf>,
     engine: mpsc::Sender<ToEngine>,
-    /// Completes when the engine's thread ends.
-    engine_task: tokio::sync::oneshot::Receiver<()>,
+    engine_task: JoinHandle<()>,
     bfd: Option<BfdHandle>,
     neighbors: Neighbors,
     listeners: Vec<JoinHandle<()>>,
@@ -112,8 +108,7 @@ impl Daemon {
         let (engine, rx) = mpsc::channel(ENGINE_QUEUE);
         let (rpki_hub, rpki_rx) = crate::rpki::Hub::new();
         let engine_task =
-            engine_thread::spawn(crate::engine::run_with_rpki(cfg.clone(), rx, Some(rpki_rx)))
-                .map_err(DaemonError::Engine)?;
+            tokio::spawn(crate::engine::run_with_rpki(cfg.clone(), rx, Some(rpki_rx)));
 
         let tokens =
             crate::api::auth::TokenStore::new(control::load_tokens(&cfg, path.as_deref())?);

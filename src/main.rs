@@ -95,21 +95,17 @@ fn init_logging((format, level): &(LogFormat, Option<String>), default: &str) {
     coldpotato::logging::init(format, level.as_deref(), default);
 }
 
-/// A multi-thread runtime; `workers` overrides tokio's one per core.
-fn runtime(workers: Option<usize>) -> std::io::Result<tokio::runtime::Runtime> {
-    let mut b = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = workers {
-        b.worker_threads(n);
-    }
-    b.enable_all().build()
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }
 
-/// Runs `job` on a new runtime (with `workers` threads, else one per
-/// core); a failure is printed as `what: error` (`eprintln!`, or through
-/// the logger when `logged`) and exits 1.
+/// Runs `job` on a new runtime; a failure is printed as `what: error`
+/// (`eprintln!`, or through the logger when `logged`) and exits 1.
 fn run_job<T, E: std::fmt::Display>(
     what: &str,
-    (logged, workers): (bool, Option<usize>),
+    logged: bool,
     job: impl std::future::Future<Output = Result<T, E>>,
     ok: impl FnOnce(T) -> ExitCode,
 ) -> ExitCode {
@@ -121,7 +117,7 @@ fn run_job<T, E: std::fmt::Display>(
         }
         ExitCode::from(1)
     };
-    match runtime(workers) {
+    match runtime() {
         Ok(rt) => match rt.block_on(job) {
             Ok(v) => ok(v),
             Err(e) => report(format!("{what}: {e}")),
@@ -274,20 +270,16 @@ fn main() -> ExitCode {
             // From here on, even a fatal error is a log line in the chosen
             // format (a JSON collector sees why the daemon did not start).
             init_logging(&log, "info");
-            // The engine has a core of its own (its thread): the runtime
-            // takes the others.
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let workers = coldpotato::daemon::engine_thread::worker_threads(cores);
             run_job(
                 "coldpotato cannot run",
-                (true, Some(workers)),
+                true,
                 coldpotato::daemon::run(&config),
                 |()| ExitCode::SUCCESS,
             )
         }
         Command::Lab { verbose } => {
             init_logging(&log, if verbose { "info" } else { "error" });
-            run_job("lab", (false, None), coldpotato::lab::run(), |passed| {
+            run_job("lab", false, coldpotato::lab::run(), |passed| {
                 if passed {
                     ExitCode::SUCCESS
                 } else {
@@ -299,19 +291,16 @@ fn main() -> ExitCode {
             init_logging(&log, "info");
             run_job(
                 "loadgen",
-                (false, None),
+                false,
                 coldpotato::lab::loadgen::run(args),
                 |()| ExitCode::SUCCESS,
             )
         }
         Command::Sink(args) => {
             init_logging(&log, "info");
-            run_job(
-                "sink",
-                (false, None),
-                coldpotato::lab::sink::run(args),
-                |()| ExitCode::SUCCESS,
-            )
+            run_job("sink", false, coldpotato::lab::sink::run(args), |()| {
+                ExitCode::SUCCESS
+            })
         }
     }
 }
