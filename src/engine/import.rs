@@ -170,7 +170,16 @@ impl EngineCore {
             checks: &checks,
         };
         let mut ahead = ahead.filter(|a| a.len() == nlri.len()).map(Vec::into_iter);
-        for p in nlri {
+        // The RIB's memory for a prefix is asked for a few prefixes before
+        // it is read, so the cache misses of a full table's new prefixes
+        // overlap instead of coming one after the other.
+        for p in nlri.iter().take(PREFETCH_AHEAD) {
+            self.rib.prefetch(&p.prefix);
+        }
+        for (i, p) in nlri.iter().enumerate() {
+            if let Some(next) = nlri.get(i + PREFETCH_AHEAD) {
+                self.rib.prefetch(&next.prefix);
+            }
             let pre = ahead.as_mut().and_then(Iterator::next);
             if !self.announce(idx, p.prefix, at, now, pass, forced.clone(), pre) {
                 break;
@@ -524,6 +533,9 @@ pub(crate) struct PathChecks {
 /// The attributes one UPDATE announces a list of prefixes with: as
 /// decoded, packed by the session task when it did ([`PackedSet`]), and
 /// the prefixes' import verdicts when it worked them out.
+/// How many prefixes ahead of the one it imports the import prefetches.
+const PREFETCH_AHEAD: usize = 4;
+
 struct Announced {
     attrs: PathAttributes,
     set: Option<PackedSet>,

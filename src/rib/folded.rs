@@ -11,10 +11,10 @@
 //! no channels.
 
 use super::interner::AttrId;
+use super::map::Entry;
 use super::store::Rib;
 use super::table::{Bucket, PrefixKey, Table, NO_OUT};
 use crate::wire::Prefix;
-use hashbrown::hash_map::Entry;
 
 impl<K: PrefixKey> Table<K> {
     /// What the folded Adj-RIB-Out holds for `net`.

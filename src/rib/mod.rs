@@ -24,6 +24,7 @@
 mod derived;
 pub mod folded;
 pub mod interner;
+mod map;
 pub mod out;
 pub mod packed;
 pub mod rejections;

@@ -58,6 +58,15 @@ impl Rib {
         }
     }
 
+    /// Asks the CPU for the memory that looking `prefix` up will read: the
+    /// import calls it a few prefixes ahead (see `rib::map`).
+    pub fn prefetch(&self, prefix: &Prefix) {
+        match prefix {
+            Prefix::V4(_) => self.v4.prefetch(prefix),
+            Prefix::V6(_) => self.v6.prefetch(prefix),
+        }
+    }
+
     /// Mutable paths of `prefix`.
     pub fn paths_mut(&mut self, prefix: &Prefix) -> Option<&mut [PathEntry]> {
         match prefix {

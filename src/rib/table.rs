@@ -4,9 +4,8 @@
 //! by the route engine task; no channels.
 
 use super::interner::AttrId;
+use super::map::{Entry, Map};
 use crate::wire::Prefix;
-use hashbrown::hash_map::Entry;
-use hashbrown::HashMap;
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::hash::Hash;
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -169,7 +168,7 @@ impl PrefixKey for V6Key {
 /// the address and a resize touches one length), address → its bucket.
 #[derive(Debug)]
 pub struct Table<K: PrefixKey> {
-    pub(super) by_len: Vec<HashMap<K, Bucket>>,
+    pub(super) by_len: Vec<Map<K>>,
     /// Buckets that hold no path, only a folded Adj-RIB-Out entry.
     pub(super) bare: usize,
     /// Buckets that hold a folded Adj-RIB-Out entry.
@@ -333,7 +332,7 @@ impl Lists {
 
 /// Hands back a map's memory once it is under a quarter full (after a
 /// table left).
-pub(super) fn shrink_sparse<K: PrefixKey>(m: &mut HashMap<K, Bucket>) {
+pub(super) fn shrink_sparse<K: PrefixKey>(m: &mut Map<K>) {
     if m.len() < m.capacity() / 4 {
         m.shrink_to_fit();
     }
@@ -342,7 +341,7 @@ pub(super) fn shrink_sparse<K: PrefixKey>(m: &mut HashMap<K, Bucket>) {
 impl<K: PrefixKey> Default for Table<K> {
     fn default() -> Self {
         Table {
-            by_len: (0..=K::MAX_LEN).map(|_| HashMap::default()).collect(),
+            by_len: (0..=K::MAX_LEN).map(|_| Map::default()).collect(),
             bare: 0,
             outs: 0,
             lists: Lists::default(),
@@ -359,6 +358,16 @@ impl<K: PrefixKey> Table<K> {
         match self.by_len.get(len as usize).and_then(|m| m.get(&k)) {
             Some(b) => self.lists.slice(&b.slot),
             None => &[],
+        }
+    }
+
+    /// Asks the CPU for the memory a probe for `net` will read (a hint;
+    /// see [`super::map`]).
+    pub fn prefetch(&self, net: &Prefix) {
+        if let Some((len, k)) = K::from_net(net) {
+            if let Some(m) = self.by_len.get(len as usize) {
+                m.prefetch(&k);
+            }
         }
     }
 
