@@ -530,12 +530,12 @@ pub(crate) struct PathChecks {
     leak: Option<crate::analytics::leak::Leak>,
 }
 
-/// The attributes one UPDATE announces a list of prefixes with: as
-/// decoded, packed by the session task when it did ([`PackedSet`]), and
-/// the prefixes' import verdicts when it worked them out.
 /// How many prefixes ahead of the one it imports the import prefetches.
 const PREFETCH_AHEAD: usize = 4;
 
+/// The attributes one UPDATE announces a list of prefixes with: as
+/// decoded, packed by the session task when it did ([`PackedSet`]), and
+/// the prefixes' import verdicts when it worked them out.
 struct Announced {
     attrs: PathAttributes,
     set: Option<PackedSet>,

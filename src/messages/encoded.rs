@@ -124,8 +124,8 @@ impl Job {
                 }
                 Step::EndOfRib(families) => {
                     for &(afi, safi) in families {
-                        let m = Message::from(Update::end_of_rib(afi, safi));
-                        count(m.encode(&codec, &mut out).map(|()| 1));
+                        let eor = Update::end_of_rib(afi, safi);
+                        count(eor.encode(&codec, &mut out).map(|()| 1));
                     }
                 }
             }
