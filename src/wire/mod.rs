@@ -191,12 +191,10 @@ impl Message {
     /// left as it was.
     pub fn encode(&self, codec: &Codec, out: &mut bytes::BytesMut) -> Result<(), EncodeError> {
         let max = match self {
-            Message::Update(u) => return u.encode(codec, out),
             Message::Open(_) | Message::Keepalive => MAX_MESSAGE_LEN,
             _ => codec.max_message_len(),
         };
-        let start = begin_message(out, self.message_type());
-        let res = match self {
+        framed(out, self.message_type(), max, |out| match self {
             Message::Open(o) => o.encode_body(out),
             Message::Update(u) => u.encode_body(codec, out),
             Message::Notification(n) => {
@@ -220,12 +218,7 @@ impl Message {
                 out.put_u8(r.safi.0);
                 Ok(())
             }
-        };
-        let res = res.and_then(|()| finish_message(out, start, max));
-        if res.is_err() {
-            out.truncate(start);
-        }
-        res
+        })
     }
 }
 
@@ -234,15 +227,26 @@ impl Update {
     /// [`Message::encode`] does for it, without boxing a copy). On error
     /// `out` is left as it was.
     pub fn encode(&self, codec: &Codec, out: &mut BytesMut) -> Result<(), EncodeError> {
-        let start = begin_message(out, MessageType::Update);
-        let res = self
-            .encode_body(codec, out)
-            .and_then(|()| finish_message(out, start, codec.max_message_len()));
-        if res.is_err() {
-            out.truncate(start);
-        }
-        res
+        framed(out, MessageType::Update, codec.max_message_len(), |out| {
+            self.encode_body(codec, out)
+        })
     }
+}
+
+/// Appends one message of `kind` whose body `body` writes, at most `max`
+/// bytes long with its header; on error `out` is left as it was.
+fn framed(
+    out: &mut BytesMut,
+    kind: MessageType,
+    max: usize,
+    body: impl FnOnce(&mut BytesMut) -> Result<(), EncodeError>,
+) -> Result<(), EncodeError> {
+    let start = begin_message(out, kind);
+    let res = body(out).and_then(|()| finish_message(out, start, max));
+    if res.is_err() {
+        out.truncate(start);
+    }
+    res
 }
 
 /// Writes a header with a placeholder length; returns where the message starts.
