@@ -369,16 +369,23 @@ impl NeighborConfig {
     /// neighbor passes nothing: an eBGP neighbor with `builtin_rules =
     /// false` and no policy for that direction. Empty for every other.
     pub fn rfc8212_closed(&self) -> Vec<&'static str> {
+        ["import", "export"]
+            .into_iter()
+            .filter(|d| self.rfc8212_closes(d))
+            .collect()
+    }
+
+    /// True when RFC 8212 closes direction `dir` (`"import"`, `"export"`)
+    /// of this neighbor (see [`Self::rfc8212_closed`]); asked per route.
+    pub fn rfc8212_closes(&self, dir: &str) -> bool {
         if self.role == Role::Internal || self.builtin_rules {
-            return Vec::new();
+            return false;
         }
-        [
-            ("import", self.import_policy.is_none()),
-            ("export", self.export_policy.is_none()),
-        ]
-        .into_iter()
-        .filter_map(|(d, none)| none.then_some(d))
-        .collect()
+        match dir {
+            "import" => self.import_policy.is_none(),
+            "export" => self.export_policy.is_none(),
+            _ => false,
+        }
     }
 }
 

@@ -105,10 +105,12 @@ impl ImportEval {
     }
 
     fn verdicts(&self, attrs: &PathAttributes, nlri: &[AddPathPrefix]) -> Vec<Ahead> {
+        // What the built-in rules read from the attributes, once for all.
+        let facts = self.policy.builtin().facts(attrs);
         nlri.iter()
             .map(|p| {
                 let ctx = RouteContext::new(p.prefix.trunc(), attrs, &self.neighbor, None);
-                match self.policy.import(&self.neighbor, &ctx) {
+                match self.policy.import_with(&self.neighbor, &ctx, Some(&facts)) {
                     Verdict::Accept(None) => Ahead::Accept,
                     Verdict::Internet(None) => Ahead::Internet,
                     Verdict::Reject(r) => Ahead::Reject(r),

@@ -9,7 +9,7 @@
 use super::{Rejection, RouteContext, Rule};
 use crate::config::RulesConfig;
 use crate::wire::iana::{is_private_asn, is_reserved_asn};
-use crate::wire::{Community, Prefix};
+use crate::wire::{Community, PathAttributes, Prefix};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Rule name: the route lacks `rules.require_community`.
@@ -180,6 +180,23 @@ impl Default for BuiltinRules {
     }
 }
 
+/// What the built-in checks read from a route's attributes, worked out
+/// once for every prefix that shares them (an UPDATE's NLRI, see
+/// `policy::ahead`): per prefix only its length and the bogon ranges are
+/// left to check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PathFacts {
+    /// The required community is there (or none is required).
+    has_community: bool,
+    /// The first private ASN in the path, when that rule is on.
+    private_asn: Option<u32>,
+    /// The first reserved ASN in the path, when that rule is on.
+    reserved_asn: Option<u32>,
+    /// AS path length (RFC 4271 §9.1.2.2 a: an AS_SET counts 1).
+    path_len: usize,
+    first_as: Option<u32>,
+}
+
 fn rejection(rule: Rule, reason: String) -> Rejection {
     Rejection { rule, reason }
 }
@@ -203,20 +220,41 @@ impl BuiltinRules {
         })
     }
 
+    /// The facts of `attrs` these rules check.
+    pub fn facts(&self, attrs: &PathAttributes) -> PathFacts {
+        let path = attrs.as_path.as_ref();
+        let asns = || path.into_iter().flat_map(|p| p.all_asns());
+        PathFacts {
+            has_community: self
+                .require_community
+                .is_none_or(|c| attrs.communities.contains(&c)),
+            private_asn: self
+                .reject_private_asn
+                .then(|| asns().find(|a| is_private_asn(*a)))
+                .flatten(),
+            reserved_asn: self
+                .reject_reserved_asn
+                .then(|| asns().find(|a| is_reserved_asn(*a)))
+                .flatten(),
+            path_len: path.map_or(0, |p| p.path_len()),
+            first_as: path.and_then(|p| p.first_as()),
+        }
+    }
+
     /// Transit hygiene on a route from a `transit` neighbor: bogon prefix
     /// (`reject_bogons`, `allow_prefixes`), private and reserved ASNs
     /// (`reject_private_asn`, `reject_reserved_asn`), an AS path longer
     /// than `max_as_path_len`, IPv4 longer than /24, IPv6 longer than /48,
     /// a path that does not start with the neighbor's AS. The first
     /// failure rejects.
-    pub fn check_transit(&self, ctx: &RouteContext) -> Result<(), Rejection> {
-        self.run_transit(ctx, &mut |r| Err(r))
+    pub fn check_transit(&self, ctx: &RouteContext, facts: &PathFacts) -> Result<(), Rejection> {
+        self.run_transit(ctx, facts, &mut |r| Err(r))
     }
 
     /// Every transit check that fails, in order.
     pub fn transit_failures(&self, ctx: &RouteContext) -> Vec<Rejection> {
         let mut all = Vec::new();
-        let _ = self.run_transit(ctx, &mut |r| {
+        let _ = self.run_transit(ctx, &self.facts(ctx.attrs), &mut |r| {
             all.push(r);
             Ok(())
         });
@@ -226,12 +264,12 @@ impl BuiltinRules {
     fn run_transit(
         &self,
         ctx: &RouteContext,
+        facts: &PathFacts,
         fail: &mut dyn FnMut(Rejection) -> Result<(), Rejection>,
     ) -> Result<(), Rejection> {
         self.bogon(ctx, fail)?;
-        self.asns(ctx, fail)?;
-        let path = ctx.attrs.as_path.as_ref();
-        let len = path.map_or(0, |p| p.path_len());
+        asns(facts, fail)?;
+        let len = facts.path_len;
         let max = self.transit_max_as_path_len;
         if u32::try_from(len).map_or(true, |l| l > max) {
             fail(rejection(
@@ -249,7 +287,7 @@ impl BuiltinRules {
                 format!("prefix longer than /{max} from a transit"),
             ))?;
         }
-        let first = path.and_then(|p| p.first_as());
+        let first = facts.first_as;
         if first != Some(ctx.neighbor_as) {
             let what = first.map_or("an empty AS path".to_string(), |a| format!("first AS {a}"));
             fail(rejection(
@@ -277,40 +315,17 @@ impl BuiltinRules {
         Ok(())
     }
 
-    /// The private- and reserved-ASN checks.
-    fn asns(
-        &self,
-        ctx: &RouteContext,
-        fail: &mut dyn FnMut(Rejection) -> Result<(), Rejection>,
-    ) -> Result<(), Rejection> {
-        let path = ctx.attrs.as_path.as_ref();
-        let asns = || path.into_iter().flat_map(|p| p.all_asns());
-        if self.reject_private_asn {
-            if let Some(a) = asns().find(|a| is_private_asn(*a)) {
-                fail(rejection(
-                    PRIVATE_ASN,
-                    format!("private ASN {a} in AS path"),
-                ))?;
-            }
-        }
-        if self.reject_reserved_asn {
-            if let Some(a) = asns().find(|a| is_reserved_asn(*a)) {
-                fail(rejection(
-                    RESERVED_ASN,
-                    format!("reserved ASN {a} in AS path"),
-                ))?;
-            }
-        }
-        Ok(())
-    }
-
     /// Runs every enabled check in order, in one pass. `Err`: the first
     /// failure other than the required community, which rejects whatever
     /// the policy says. `Ok(Some)`: only the required community is missing
     /// (a policy may still take the route as a plain internet route).
-    pub fn check(&self, ctx: &RouteContext) -> Result<Option<Rejection>, Rejection> {
+    pub fn check(
+        &self,
+        ctx: &RouteContext,
+        facts: &PathFacts,
+    ) -> Result<Option<Rejection>, Rejection> {
         let mut missing = None;
-        self.run(ctx, &mut |r| {
+        self.run(ctx, facts, &mut |r| {
             if r.rule == MISSING_COMMUNITY {
                 missing = Some(r);
                 Ok(())
@@ -325,7 +340,7 @@ impl BuiltinRules {
     /// e.g. for `show routes --prefix` and the compliance audit).
     pub fn failures(&self, ctx: &RouteContext) -> Vec<Rejection> {
         let mut all = Vec::new();
-        let _ = self.run(ctx, &mut |r| {
+        let _ = self.run(ctx, &self.facts(ctx.attrs), &mut |r| {
             all.push(r);
             Ok(())
         });
@@ -336,23 +351,19 @@ impl BuiltinRules {
     fn run(
         &self,
         ctx: &RouteContext,
+        facts: &PathFacts,
         fail: &mut dyn FnMut(Rejection) -> Result<(), Rejection>,
     ) -> Result<(), Rejection> {
-        let attrs = ctx.attrs;
-        if let Some(c) = self.require_community {
-            if !attrs.communities.contains(&c) {
-                fail(rejection(MISSING_COMMUNITY, self.missing_reason.clone()))?;
-            }
+        if !facts.has_community {
+            fail(rejection(MISSING_COMMUNITY, self.missing_reason.clone()))?;
         }
-        self.asns(ctx, fail)?;
-        let path = attrs.as_path.as_ref();
+        asns(facts, fail)?;
         let long = match ctx.prefix {
             Prefix::V4(p) => p.prefix_len() > LONG_PREFIX_V4,
             Prefix::V6(p) => p.prefix_len() > LONG_PREFIX_V6,
         };
         let max = self.max_as_path_len_longer_than_24;
-        let len = path.map_or(0, |p| p.path_len());
-        if long && u32::try_from(len).map_or(true, |l| l > max) {
+        if long && u32::try_from(facts.path_len).map_or(true, |l| l > max) {
             fail(rejection(
                 AS_PATH_TOO_LONG,
                 format!("AS path length should be <= {max}"),
@@ -360,4 +371,24 @@ impl BuiltinRules {
         }
         self.bogon(ctx, fail)
     }
+}
+
+/// The private- and reserved-ASN checks.
+fn asns(
+    facts: &PathFacts,
+    fail: &mut dyn FnMut(Rejection) -> Result<(), Rejection>,
+) -> Result<(), Rejection> {
+    if let Some(a) = facts.private_asn {
+        fail(rejection(
+            PRIVATE_ASN,
+            format!("private ASN {a} in AS path"),
+        ))?;
+    }
+    if let Some(a) = facts.reserved_asn {
+        fail(rejection(
+            RESERVED_ASN,
+            format!("reserved ASN {a} in AS path"),
+        ))?;
+    }
+    Ok(())
 }

@@ -173,21 +173,42 @@ impl PolicySet {
     /// neighbor with neither built-in rules nor an import policy imports
     /// nothing (RFC 8212).
     pub fn import(&self, neighbor: &crate::config::NeighborConfig, ctx: &RouteContext) -> Verdict {
+        self.import_with(neighbor, ctx, None)
+    }
+
+    /// [`Self::import`], with the built-in rules' facts of `ctx.attrs`
+    /// worked out already (`facts`, from [`builtin::BuiltinRules::facts`]):
+    /// the prefixes of one UPDATE share them.
+    pub fn import_with(
+        &self,
+        neighbor: &crate::config::NeighborConfig,
+        ctx: &RouteContext,
+        facts: Option<&builtin::PathFacts>,
+    ) -> Verdict {
         let named = neighbor.import_policy.as_deref();
         if let Some(r) = no_policy(neighbor, "import") {
             return Verdict::Reject(r);
         }
         let rules = neighbor.builtin_rules && named != Some(ACCEPT_ALL);
         let mut missing_community = None;
-        if rules && neighbor.role == Role::Transit {
-            if let Err(r) = self.builtin.check_transit(ctx) {
-                return Verdict::Reject(r);
-            }
-        }
-        if rules && neighbor.role == Role::PeeringService {
-            match self.builtin.check(ctx) {
-                Ok(missing) => missing_community = missing,
-                Err(r) => return Verdict::Reject(r),
+        if rules && matches!(neighbor.role, Role::Transit | Role::PeeringService) {
+            let own;
+            let facts = match facts {
+                Some(f) => f,
+                None => {
+                    own = self.builtin.facts(ctx.attrs);
+                    &own
+                }
+            };
+            if neighbor.role == Role::Transit {
+                if let Err(r) = self.builtin.check_transit(ctx, facts) {
+                    return Verdict::Reject(r);
+                }
+            } else {
+                match self.builtin.check(ctx, facts) {
+                    Ok(missing) => missing_community = missing,
+                    Err(r) => return Verdict::Reject(r),
+                }
             }
         }
         let verdict = match named {
@@ -264,7 +285,7 @@ impl PolicySet {
 /// RFC 8212: an eBGP neighbor with neither built-in rules nor a policy for
 /// this direction (`"import"`, `"export"`) gets the `no-policy` rejection.
 fn no_policy(neighbor: &crate::config::NeighborConfig, dir: &str) -> Option<Rejection> {
-    neighbor.rfc8212_closed().contains(&dir).then(|| Rejection {
+    neighbor.rfc8212_closes(dir).then(|| Rejection {
         rule: builtin::NO_POLICY,
         reason: format!(
             "eBGP neighbor with no built-in rules and no {dir} policy: nothing is {dir}ed (RFC 8212)"
