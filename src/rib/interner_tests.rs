@@ -108,6 +108,33 @@ fn a_freed_set_can_be_interned_again_and_found() {
 }
 
 #[test]
+fn the_index_finds_every_set_after_growing_and_after_freeing() {
+    // Enough sets for the lookup table to grow many times: it grows from
+    // the hash half it keeps, never from the sets.
+    let mut i = Interner::new();
+    let ids: Vec<AttrId> = (0..20_000).map(|n| i.intern(attrs(n))).collect();
+    assert_eq!(i.len(), 20_000);
+    for (n, &id) in (0..).zip(&ids) {
+        assert_eq!(i.intern(attrs(n)), id, "set {n} found again");
+        assert_eq!(i.get(id).as_deref(), Some(&attrs(n)));
+    }
+    // Every odd set freed twice over (two references) and reclaimed: the
+    // even ones are still found, the odd ones are new sets in reused slots.
+    for &id in ids.iter().skip(1).step_by(2) {
+        i.release(id);
+        i.release(id);
+    }
+    i.reclaim();
+    assert_eq!(i.len(), 10_000);
+    for (n, &id) in (0..).zip(&ids).step_by(2) {
+        assert_eq!(i.intern(attrs(n)), id);
+    }
+    let again = i.intern(attrs(1));
+    assert_eq!(i.len(), 10_001);
+    assert_eq!(i.intern(attrs(1)), again);
+}
+
+#[test]
 fn a_dead_set_interned_again_comes_back_with_its_id_until_reclaimed() {
     let mut i = Interner::new();
     let base = i.intern(attrs(1));
