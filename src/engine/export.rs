@@ -23,7 +23,7 @@ use super::pass::Pass;
 use crate::config::Role;
 use crate::messages::ToPeer;
 use crate::policy::{RouteContext, Verdict};
-use crate::rib::{AttrId, NeighborIdx, PathEntry, PathFlags};
+use crate::rib::{AttrId, NeighborIdx, PathEntry, PathFlags, PREFETCH_AHEAD};
 use crate::wire::{AddPathPrefix, Afi, AsPath, Origin, PathAttributes, Prefix, Safi};
 use hashbrown::HashMap;
 use std::collections::HashSet;
@@ -61,9 +61,18 @@ impl EngineCore {
         // the RIB again for every prefix.
         let before = self.bmp_bests_before(&prefixes);
         let mut moved = Vec::with_capacity(prefixes.len());
+        // Each prefix's RIB memory is asked for a few prefixes ahead, as
+        // the import does: a full table's pass reads cold buckets.
+        for p in prefixes.iter().take(PREFETCH_AHEAD) {
+            self.rib.prefetch(p);
+        }
         let bests: Vec<Option<PathEntry>> = prefixes
             .iter()
-            .map(|p| {
+            .enumerate()
+            .map(|(i, p)| {
+                if let Some(next) = prefixes.get(i + PREFETCH_AHEAD) {
+                    self.rib.prefetch(next);
+                }
                 let (best, m) = self.update_best(p);
                 moved.push(m);
                 best
@@ -416,9 +425,21 @@ impl EngineCore {
             return;
         };
         // The folded Adj-RIB-Out's entries sit in the buckets `settle`
-        // just read for the winners: no probe of a map of its own.
+        // just read for the winners: no probe of a map of its own. A large
+        // pass has pushed the first ones out of the cache by now, so they
+        // are asked for again, ahead.
         let (folded, out) = (g.folded, &mut g.out);
-        for (prefix, set) in wanted {
+        if folded {
+            for (p, _) in wanted.iter().take(PREFETCH_AHEAD) {
+                self.rib.prefetch(p);
+            }
+        }
+        for (i, &(prefix, set)) in wanted.iter().enumerate() {
+            if folded {
+                if let Some((next, _)) = wanted.get(i + PREFETCH_AHEAD) {
+                    self.rib.prefetch(next);
+                }
+            }
             match set {
                 Some(set) => {
                     let id = ids[set];

@@ -20,7 +20,7 @@ use crate::analytics::EventKind;
 use crate::config::Role;
 use crate::policy::ahead::{Ahead, PreImport};
 use crate::policy::{Rejection, RouteContext, Rule, Verdict};
-use crate::rib::{AttrId, NeighborIdx, PathEntry, PathFlags};
+use crate::rib::{AttrId, NeighborIdx, PathEntry, PathFlags, PREFETCH_AHEAD};
 use crate::rpki::RpkiState;
 use crate::wire::{AddPathPrefix, Afi, AttrCause, PackedSet, PathAttributes, Prefix, Safi, Update};
 use std::time::Instant;
@@ -529,9 +529,6 @@ pub(crate) struct PathChecks {
     /// A possible route leak: logged for each new route, not a rejection.
     leak: Option<crate::analytics::leak::Leak>,
 }
-
-/// How many prefixes ahead of the one it imports the import prefetches.
-const PREFETCH_AHEAD: usize = 4;
 
 /// The attributes one UPDATE announces a list of prefixes with: as
 /// decoded, packed by the session task when it did ([`PackedSet`]), and

@@ -33,5 +33,5 @@ pub mod table;
 
 pub use interner::{AttrId, Interner};
 pub use out::AdjRibOut;
-pub use store::{Posts, Rib};
+pub use store::{Posts, Rib, PREFETCH_AHEAD};
 pub use table::{NeighborIdx, PathEntry, PathFlags, PrefixKey, Table, V4Key, V6Key};

@@ -9,6 +9,10 @@ use super::table::{NeighborIdx, PathEntry, PathFlags, Table, V4Key, V6Key};
 use crate::policy::{Rejection, Rule};
 use crate::wire::Prefix;
 
+/// How many prefixes ahead of the one they work on the import, the
+/// decision and the export ask for its RIB memory ([`Rib::prefetch`]).
+pub const PREFETCH_AHEAD: usize = 4;
+
 /// The whole RIB: both families, the interner and the rejection reasons.
 #[derive(Debug, Default)]
 pub struct Rib {
@@ -59,7 +63,8 @@ impl Rib {
     }
 
     /// Asks the CPU for the memory that looking `prefix` up will read: the
-    /// import calls it a few prefixes ahead (see `rib::map`).
+    /// import, the decision and the export call it [`PREFETCH_AHEAD`]
+    /// prefixes ahead of the one they work on (see `rib::map`).
     pub fn prefetch(&self, prefix: &Prefix) {
         match prefix {
             Prefix::V4(_) => self.v4.prefetch(prefix),
