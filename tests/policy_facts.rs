@@ -142,5 +142,8 @@ fn facts_shared_by_an_update_give_each_prefix_its_own_verdict() {
         }
     }
     // The grid exercises rejections and acceptances both.
-    assert!(rejected > 50 && rejected < 5 * 9 * 10, "{rejected} rejected");
+    assert!(
+        rejected > 50 && rejected < 5 * 9 * 10,
+        "{rejected} rejected"
+    );
 }

@@ -246,7 +246,7 @@ impl BuiltinRules {
     /// (`reject_private_asn`, `reject_reserved_asn`), an AS path longer
     /// than `max_as_path_len`, IPv4 longer than /24, IPv6 longer than /48,
     /// a path that does not start with the neighbor's AS. The first
-    /// failure rejects.
+    /// failure rejects. `facts` are [`Self::facts`] of `ctx.attrs`.
     pub fn check_transit(&self, ctx: &RouteContext, facts: &PathFacts) -> Result<(), Rejection> {
         self.run_transit(ctx, facts, &mut |r| Err(r))
     }
@@ -319,6 +319,7 @@ impl BuiltinRules {
     /// failure other than the required community, which rejects whatever
     /// the policy says. `Ok(Some)`: only the required community is missing
     /// (a policy may still take the route as a plain internet route).
+    /// `facts` are [`Self::facts`] of `ctx.attrs`.
     pub fn check(
         &self,
         ctx: &RouteContext,
