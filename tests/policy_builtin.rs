@@ -1,6 +1,8 @@
 //! Table-driven tests of the built-in peering-service rules, through
 //! `PolicySet::import` as the route engine calls it: one row per case with the
-//! expected verdict (`None` = accepted, `Some((rule, reason))` = rejected).
+//! expected verdict (`None` = accepted, `Some((rule, reason))` = rejected);
+//! and `PolicySet::import_with`, as a session task calls it with the facts
+//! of an UPDATE's attributes shared by all its prefixes, against it.
 
 use coldpotato::config::{self, Config, NeighborConfig};
 use coldpotato::policy::{PolicySet, RouteContext, Verdict};
@@ -792,4 +794,81 @@ fn a_policy_takes_untagged_routes_as_internet_routes_and_nothing_else_bypasses_t
     // Explaining agrees with the verdict.
     let (n, ctx) = context(&cfg, "peer-internet", "8.8.8.0/24", &untagged);
     assert!(set.explain_import(n, &ctx).is_empty());
+}
+
+/// Facts worked out once for all of an UPDATE's prefixes
+/// (`PolicySet::import_with`, as a session task calls it) give each prefix
+/// the verdict `PolicySet::import` gives it alone: every role, rule
+/// setting and named policy here, attribute sets that pass and fail each
+/// attribute rule, prefixes that pass and fail each prefix rule.
+#[test]
+fn facts_shared_by_an_update_give_each_prefix_its_own_verdict() {
+    let open_transit = r#"
+[[neighbors]]
+name = "transit-open"
+address = "192.0.2.22"
+remote_as = 3356
+location = "ams"
+role = "transit"
+builtin_rules = false
+import_policy = "untagged-as-internet"
+"#;
+    let (cfg, set) = setup(&format!("{INTERNET_POLICY}{open_transit}"));
+    let with_set = PathAttributes {
+        as_path: Some(AsPath {
+            segments: vec![
+                AsPathSegment {
+                    kind: SegmentType::Sequence,
+                    asns: vec![8068, 3356],
+                },
+                AsPathSegment {
+                    kind: SegmentType::Set,
+                    asns: vec![64512, 174],
+                },
+            ],
+        }),
+        communities: vec![TAG],
+        ..PathAttributes::default()
+    };
+    let sets = [
+        attrs(&[8068, 15169], &[TAG]),
+        attrs(&[8068, 15169], &[]),
+        attrs(&[8068, 64512], &[TAG]),
+        attrs(&[8068, 23456], &[TAG]),
+        attrs(&[8068, 1, 2, 3], &[TAG]),
+        attrs(&[3356, 174], &[]),
+        attrs(&[3356; 120], &[]),
+        with_set,
+        PathAttributes::default(),
+    ];
+    let prefixes = [
+        "8.8.8.0/24",
+        "8.8.8.0/25",
+        "10.0.0.0/8",
+        "4.0.0.0/7",
+        "198.18.0.0/24",
+        "2001:db8::/32",
+        "2a00:1450::/32",
+        "2a00:1450::/56",
+    ];
+    let mut rejected = 0;
+    for n in &cfg.neighbors {
+        for a in &sets {
+            let facts = set.builtin().facts(a);
+            for p in prefixes {
+                let (_, ctx) = context(&cfg, &n.name, p, a);
+                let alone = set.import(n, &ctx);
+                assert_eq!(
+                    set.import_with(n, &ctx, Some(&facts)),
+                    alone,
+                    "{} {p} {a:?}",
+                    n.name
+                );
+                rejected += usize::from(matches!(alone, Verdict::Reject(_)));
+            }
+        }
+    }
+    // Rejections and acceptances both.
+    let all = cfg.neighbors.len() * sets.len() * prefixes.len();
+    assert!(rejected > all / 4 && rejected < all, "{rejected} of {all}");
 }
