@@ -66,6 +66,22 @@ fn attrs(path: &[u32], communities: &[Community]) -> PathAttributes {
     }
 }
 
+/// An AS path of an AS_SEQUENCE followed by an AS_SET.
+fn seq_then_set(seq: &[u32], set: &[u32]) -> AsPath {
+    AsPath {
+        segments: vec![
+            AsPathSegment {
+                kind: SegmentType::Sequence,
+                asns: seq.to_vec(),
+            },
+            AsPathSegment {
+                kind: SegmentType::Set,
+                asns: set.to_vec(),
+            },
+        ],
+    }
+}
+
 fn neighbor<'a>(cfg: &'a Config, name: &str) -> &'a NeighborConfig {
     cfg.neighbors
         .iter()
@@ -211,18 +227,7 @@ fn private_asn_rejects_rfc6996_ranges_including_4_octet() {
 fn private_asn_inside_an_as_set_is_rejected_but_not_in_the_aggregator() {
     let (cfg, set) = setup("");
     let mut a = attrs(&[], &[TAG]);
-    a.as_path = Some(AsPath {
-        segments: vec![
-            AsPathSegment {
-                kind: SegmentType::Sequence,
-                asns: vec![8068],
-            },
-            AsPathSegment {
-                kind: SegmentType::Set,
-                asns: vec![3356, 65001],
-            },
-        ],
-    });
+    a.as_path = Some(seq_then_set(&[8068], &[3356, 65001]));
     assert_eq!(
         import(&cfg, &set, "peer", "8.8.8.0/24", &a),
         Some(("private-asn".into(), "private ASN 65001 in AS path".into()))
@@ -304,18 +309,7 @@ fn as_path_limit_applies_only_to_prefixes_longer_than_24_or_48() {
 fn as_path_length_counts_an_as_set_as_one() {
     let (cfg, set) = setup("");
     let mut a = attrs(&[], &[TAG]);
-    a.as_path = Some(AsPath {
-        segments: vec![
-            AsPathSegment {
-                kind: SegmentType::Sequence,
-                asns: vec![8068, 3356],
-            },
-            AsPathSegment {
-                kind: SegmentType::Set,
-                asns: vec![174, 1299, 2914, 6939],
-            },
-        ],
-    });
+    a.as_path = Some(seq_then_set(&[8068, 3356], &[174, 1299, 2914, 6939]));
     assert_eq!(import(&cfg, &set, "peer", "8.8.8.0/26", &a), None);
 }
 
@@ -815,18 +809,7 @@ import_policy = "untagged-as-internet"
 "#;
     let (cfg, set) = setup(&format!("{INTERNET_POLICY}{open_transit}"));
     let with_set = PathAttributes {
-        as_path: Some(AsPath {
-            segments: vec![
-                AsPathSegment {
-                    kind: SegmentType::Sequence,
-                    asns: vec![8068, 3356],
-                },
-                AsPathSegment {
-                    kind: SegmentType::Set,
-                    asns: vec![64512, 174],
-                },
-            ],
-        }),
+        as_path: Some(seq_then_set(&[8068, 3356], &[64512, 174])),
         communities: vec![TAG],
         ..PathAttributes::default()
     };
